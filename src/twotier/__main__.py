@@ -1,0 +1,3 @@
+from twotier.cli.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""The ``twotier`` command line."""

@@ -1,0 +1,57 @@
+"""Entry point: ``twotier COMMAND ...``. Errors print one clear line (no traceback unless
+``--debug``) and exit with a non-zero code."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from twotier import __version__
+from twotier.cli import data as data_commands
+from twotier.cli.common import err_console
+from twotier.errors import TwotierError
+
+app = typer.Typer(
+    name="twotier",
+    help="A two-tier trading system for Chinese commodity futures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data_commands.app, name="data")
+
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"twotier {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """twotier: Tier-1 signal generators per instrument, a Tier-2 portfolio manager."""
+    _state["debug"] = debug
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="twotier", standalone_mode=True)
+    except TwotierError as exc:
+        if _state["debug"] or "--debug" in args:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

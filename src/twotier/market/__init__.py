@@ -1,0 +1,1 @@
+"""Market data layer: instruments, sessions, trading calendar, bars."""

@@ -1,0 +1,233 @@
+"""Loading bars from vendor files (CSV, gzipped CSV, Parquet) into one clean DataFrame.
+
+The result has one row per bar: index ``time`` = bar START in Asia/Shanghai, columns
+open, high, low, close, volume, optional open_interest, and trading_day. Every row is
+validated (see ``twotier.market.validation``); a bad file is refused with the file, the
+line and the problem, unless the caller chooses to drop or repair bad bars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from twotier.errors import BarProblem, DataError
+from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
+from twotier.market.instruments import InstrumentSpec, get_instrument
+from twotier.market.validation import validate_rows
+
+Label = Literal["start", "end"]
+BadBarPolicy = Literal["refuse", "drop", "repair"]
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
+
+# Column names vendors use, tried in order when no mapping is given.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "time": ("time", "datetime", "timestamp", "date_time", "bar_time", "dt"),
+    "open": ("open", "o"),
+    "high": ("high", "h"),
+    "low": ("low", "l"),
+    "close": ("close", "c", "last"),
+    "volume": ("volume", "vol", "v"),
+    "open_interest": ("open_interest", "openinterest", "oi", "hold", "position"),
+}
+
+
+@dataclass
+class LoadedBars:
+    """Bars as loaded, with what the loader did to get them."""
+
+    frame: pd.DataFrame
+    instrument: InstrumentSpec
+    source: str
+    bar_minutes: int
+    dropped: list[BarProblem] = field(default_factory=list)
+    repaired: list[BarProblem] = field(default_factory=list)
+
+
+def _resolve_columns(
+    names: list[str], mapping: dict[str, str] | None, source: str
+) -> dict[str, str]:
+    """Map canonical column names to the file's own; a missing column is an error."""
+    lower = {n.strip().lower(): n for n in names}
+    resolved: dict[str, str] = {}
+    mapping = dict(mapping or {})
+    for canonical, own in mapping.items():
+        if own not in names:
+            raise DataError(
+                source,
+                f"column {own!r} (mapped to {canonical!r}) not found; columns are {names}",
+                1,
+            )
+        resolved[canonical] = own
+    if "time" not in resolved:
+        time_col = next((lower[a] for a in ALIASES["time"] if a in lower), None)
+        date_col = lower.get("date")
+        if date_col is not None and time_col is not None and time_col == lower.get("time"):
+            resolved["date"] = date_col  # separate date and time columns
+        elif time_col is None:
+            time_col = date_col  # a "date" column holding date and time
+        if time_col is None:
+            tried = ", ".join(ALIASES["time"])
+            raise DataError(
+                source,
+                f"missing column: no time column (tried {tried}, or date + time); "
+                f"columns are {names}",
+                1,
+            )
+        resolved["time"] = time_col
+    for canonical in (*BAR_COLUMNS, "open_interest"):
+        if canonical in resolved:
+            continue
+        own = next((lower[a] for a in ALIASES[canonical] if a in lower), None)
+        if own is None:
+            if canonical == "open_interest":
+                continue
+            raise DataError(source, f"missing column {canonical!r}; columns are {names}", 1)
+        resolved[canonical] = own
+    return resolved
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, int, str]:
+    """The raw table as strings or native types, the line number of its first data row
+    and the word for a row ('line' in text files, 'row' in Parquet)."""
+    name = path.name.lower()
+    if name.endswith(".parquet") or name.endswith(".pq"):
+        return pd.read_parquet(path), 1, "row"
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(str(path), "the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(str(path), f"not a readable CSV file: {exc}") from None
+    return raw, 2, "line"
+
+
+def _infer_bar_minutes(stamps: np.ndarray) -> int:
+    """The most common step between consecutive time stamps, in minutes (<= 60)."""
+    diffs = np.diff(stamps.astype("datetime64[m]").astype(np.int64))
+    diffs = diffs[(diffs > 0) & (diffs <= 60)]
+    if len(diffs) == 0:
+        return 15
+    values, counts = np.unique(diffs, return_counts=True)
+    return int(values[np.argmax(counts)])
+
+
+def read_bars(
+    path: str | Path,
+    instrument: str | InstrumentSpec,
+    *,
+    label: Label = "start",
+    columns: dict[str, str] | None = None,
+    on_bad_bar: BadBarPolicy = "refuse",
+    bar_minutes: int | None = None,
+    time_format: str | None = None,
+    calendar: TradingCalendar | None = None,
+) -> LoadedBars:
+    """Read and validate one instrument's bars from a file."""
+    path = Path(path)
+    source = str(path)
+    spec = instrument if isinstance(instrument, InstrumentSpec) else get_instrument(instrument)
+    if label not in ("start", "end"):
+        raise DataError(source, f"label must be 'start' or 'end', not {label!r}")
+    if on_bad_bar not in ("refuse", "drop", "repair"):
+        raise DataError(
+            source, f"on_bad_bar must be 'refuse', 'drop' or 'repair', not {on_bad_bar!r}"
+        )
+    if not path.exists():
+        raise DataError(source, "file not found")
+    raw, first_line, unit = _read_table(path)
+    if raw.empty:
+        raise DataError(source, "the file has no rows")
+    resolved = _resolve_columns([str(c) for c in raw.columns], columns, source)
+    lines = np.arange(len(raw)) + first_line
+    if unit == "line":  # blank lines carry no bar; keep the others' line numbers
+        blank = (raw.astype(str).apply(lambda s: s.str.strip()) == "").all(axis=1).to_numpy()
+        raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
+        if raw.empty:
+            raise DataError(source, "the file has no rows")
+    result = validate_rows(
+        raw,
+        resolved,
+        lines,
+        source=source,
+        unit=unit,
+        spec=spec,
+        calendar=calendar or default_calendar(),
+        label=label,
+        bar_minutes=bar_minutes,
+        time_format=time_format,
+        infer_bar_minutes=_infer_bar_minutes,
+        policy=on_bad_bar,
+    )
+    frame = result.frame
+    if frame.empty:
+        raise DataError(source, "no valid bars left after dropping bad ones")
+    frame.index.name = "time"
+    return LoadedBars(frame, spec, source, result.bar_minutes, result.dropped, result.repaired)
+
+
+def load_bars(path: str | Path, instrument: str | InstrumentSpec, **options) -> pd.DataFrame:
+    """``read_bars(...).frame``: the bars alone."""
+    return read_bars(path, instrument, **options).frame
+
+
+def bars_from_frame(
+    frame: pd.DataFrame,
+    instrument: str | InstrumentSpec,
+    *,
+    source: str = "<DataFrame>",
+    label: Label = "start",
+    on_bad_bar: BadBarPolicy = "refuse",
+    bar_minutes: int | None = None,
+    calendar: TradingCalendar | None = None,
+) -> LoadedBars:
+    """Validate bars given as a DataFrame: a DatetimeIndex (or a ``time`` column) and the
+    bar columns. Rows are numbered from 1 in errors."""
+    spec = instrument if isinstance(instrument, InstrumentSpec) else get_instrument(instrument)
+    table = frame.drop(columns=["trading_day"], errors="ignore")
+    if "time" not in table.columns:
+        table = table.rename_axis("time").reset_index()
+    resolved = _resolve_columns([str(c) for c in table.columns], None, source)
+    result = validate_rows(
+        table,
+        resolved,
+        np.arange(len(table)) + 1,
+        source=source,
+        unit="row",
+        spec=spec,
+        calendar=calendar or default_calendar(),
+        label=label,
+        bar_minutes=bar_minutes,
+        time_format=None,
+        infer_bar_minutes=_infer_bar_minutes,
+        policy=on_bad_bar,
+    )
+    if result.frame.empty:
+        raise DataError(source, "no valid bars")
+    result.frame.index.name = "time"
+    return LoadedBars(
+        result.frame, spec, source, result.bar_minutes, result.dropped, result.repaired
+    )
+
+
+def write_bars(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write bars as Parquet (zstd) or CSV by extension, atomically."""
+    from twotier.io import atomic_path
+
+    path = Path(path)
+    out = frame.copy()
+    out.index = out.index.tz_localize(None)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            out.to_parquet(tmp, compression="zstd")
+        else:
+            out.to_csv(tmp, date_format="%Y-%m-%d %H:%M:%S")
+
+
+__all__ = ["TIMEZONE", "LoadedBars", "bars_from_frame", "load_bars", "read_bars", "write_bars"]

@@ -1,0 +1,173 @@
+"""Instrument specifications: multiplier, tick, margin, fees and sessions, kept as data.
+
+The shipped file is ``twotier/resources/instruments.toml``. A user file of the same shape
+adds instruments or overrides single fields of shipped ones.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import time
+from decimal import Decimal
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from twotier.errors import ConfigError, UnknownInstrumentError
+from twotier.market.sessions import SessionSchedule
+
+
+class FeeScheme(BaseModel):
+    """Exchange fees: a fraction of turnover, or CNY per lot; close-today may differ."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    basis: Literal["turnover", "per_lot"]
+    open: Decimal = Field(ge=0)
+    close: Decimal = Field(ge=0)
+    close_today: Decimal = Field(ge=0)
+
+
+def _parse_hhmm(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a time as 'HH:MM', got {value!r}")
+    try:
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"expected a time as 'HH:MM', got {value!r}") from None
+
+
+class InstrumentSpec(BaseModel):
+    """One tradable product, e.g. ``DCE/i`` (DCE iron ore)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    market: str
+    product: str
+    name: str = ""
+    multiplier: int = Field(gt=0)
+    tick: Decimal = Field(gt=0)
+    margin_rate: float = Field(gt=0, le=1)
+    fee: FeeScheme
+    day_sessions: tuple[tuple[time, time], ...]
+    night_session: tuple[time, time] | None = None
+
+    @field_validator("day_sessions", mode="before")
+    @classmethod
+    def _day(cls, value: object) -> object:
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError("day_sessions must be a non-empty list of ['HH:MM', 'HH:MM'] pairs")
+        return tuple((_parse_hhmm(a), _parse_hhmm(b)) for a, b in value)
+
+    @field_validator("night_session", mode="before")
+    @classmethod
+    def _night(cls, value: object) -> object:
+        if value is None or value == []:
+            return None
+        a, b = value  # type: ignore[misc]
+        return (_parse_hhmm(a), _parse_hhmm(b))
+
+    @model_validator(mode="after")
+    def _sessions_make_sense(self) -> InstrumentSpec:
+        SessionSchedule.from_times(self.day_sessions, self.night_session)  # raises ValueError
+        return self
+
+    @cached_property
+    def sessions(self) -> SessionSchedule:
+        return SessionSchedule.from_times(self.day_sessions, self.night_session)
+
+    @property
+    def file_key(self) -> str:
+        """The key as a file name: ``DCE/i`` -> ``DCE_i``."""
+        return self.key.replace("/", "_")
+
+
+def _shipped_table() -> dict:
+    text = resources.files("twotier.resources").joinpath("instruments.toml").read_text("utf-8")
+    return tomllib.loads(text)["instruments"]
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class InstrumentRegistry:
+    """The known instruments by key; ``registry["DCE/i"]`` or a clear error."""
+
+    def __init__(self, specs: dict[str, InstrumentSpec]):
+        self._specs = dict(specs)
+
+    def __getitem__(self, key: str) -> InstrumentSpec:
+        try:
+            return self._specs[key]
+        except KeyError:
+            raise UnknownInstrumentError(key, list(self._specs)) from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._specs
+
+    def __iter__(self):
+        return iter(self._specs)
+
+    def keys(self) -> list[str]:
+        return list(self._specs)
+
+    @classmethod
+    def load(cls, user_file: str | Path | None = None) -> InstrumentRegistry:
+        """The shipped instruments, with a user file's additions and overrides on top."""
+        table = _shipped_table()
+        source = "twotier/resources/instruments.toml"
+        if user_file is not None:
+            path = Path(user_file)
+            try:
+                user = tomllib.loads(path.read_text("utf-8"))
+            except FileNotFoundError:
+                raise ConfigError(f"{path}: instrument file not found") from None
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            if set(user) - {"instruments"}:
+                extra = ", ".join(sorted(set(user) - {"instruments"}))
+                raise ConfigError(
+                    f'{path}: unknown top-level key(s) {extra}; expected [instruments."KEY"]'
+                )
+            for key, fields in user.get("instruments", {}).items():
+                table[key] = _merge(table.get(key, {}), fields)
+            source = str(path)
+        specs = {}
+        for key, fields in table.items():
+            try:
+                specs[key] = InstrumentSpec(key=key, **fields)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                )
+                raise ConfigError(f"{source}: instrument {key!r}: {problems}") from None
+        return cls(specs)
+
+
+_DEFAULT: InstrumentRegistry | None = None
+
+
+def default_registry() -> InstrumentRegistry:
+    """The shipped instruments (loaded once)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = InstrumentRegistry.load()
+    return _DEFAULT
+
+
+def get_instrument(key: str) -> InstrumentSpec:
+    return default_registry()[key]
