@@ -9,16 +9,41 @@ import talib
 from twotier.indicators.params import IndicatorParams
 
 COLUMNS = (
-    "ema_12", "ema_26", "ema_50", "macd", "macd_signal", "macd_hist", "rsi",
-    "bb_upper", "bb_middle", "bb_lower", "bb_width", "atr", "volume_ema", "atr_base", "bbw_base",
-)  # fmt: skip
+    "ema_12",
+    "ema_26",
+    "ema_50",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "rsi",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "bb_width",
+    "atr",
+    "volume_ema",
+    "atr_base",
+    "bbw_base",
+)
 
 # Leading undefined bars with the default periods (RULES.md 2).
 LOOKBACKS = {
-    "ema_12": 11, "ema_26": 25, "ema_50": 49, "macd": 33, "macd_signal": 33, "macd_hist": 33,
-    "rsi": 14, "bb_upper": 19, "bb_middle": 19, "bb_lower": 19, "bb_width": 19, "atr": 14,
-    "volume_ema": 19, "atr_base": 113, "bbw_base": 118,
-}  # fmt: skip
+    "ema_12": 11,
+    "ema_26": 25,
+    "ema_50": 49,
+    "macd": 33,
+    "macd_signal": 33,
+    "macd_hist": 33,
+    "rsi": 14,
+    "bb_upper": 19,
+    "bb_middle": 19,
+    "bb_lower": 19,
+    "bb_width": 19,
+    "atr": 14,
+    "volume_ema": 19,
+    "atr_base": 113,
+    "bbw_base": 118,
+}
 
 
 def bollinger_width(upper: np.ndarray, middle: np.ndarray, lower: np.ndarray) -> np.ndarray:

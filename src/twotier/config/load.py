@@ -1,0 +1,106 @@
+"""Configuration from TOML files and ``--set KEY=VALUE`` overrides, and back to TOML."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from twotier.config.model import Config, _deep_merge
+from twotier.errors import ConfigError
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML value (``1.5``, ``true``, ``"close"``, ``[1, 2]``), else the bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _set_path(tree: dict, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node: Any = tree
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            node = node[_index(part, dotted, len(node))]
+            continue
+        if part not in node or not isinstance(node[part], dict | list):
+            node[part] = {}
+        node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[_index(last, dotted, len(node))] = value
+    else:
+        node[last] = value
+
+
+def _index(part: str, dotted: str, size: int) -> int:
+    if not part.isdigit() or int(part) >= size:
+        raise ConfigError(f"--set {dotted}: {part!r} is not an index of a list of {size}")
+    return int(part)
+
+
+def apply_overrides(tree: dict, overrides: list[str]) -> dict:
+    """Apply ``KEY=VALUE`` strings (dotted keys) to a configuration tree."""
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects KEY=VALUE (e.g. execution.fill=close), got {item!r}")
+        _set_path(tree, key.strip(), _parse_value(value.strip()))
+    return tree
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = []
+    for e in exc.errors():
+        path = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"unknown key {path!r}")
+        else:
+            shown = e.get("input")
+            got = f" (got {shown!r})" if not isinstance(shown, dict) else ""
+            lines.append(f"{path or '(top level)'}: {e['msg']}{got}")
+    return f"{source}: invalid configuration: " + "; ".join(lines)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the file, then ``--set`` overrides; validated as a whole."""
+    tree = Config().model_dump(mode="json")
+    source = "defaults"
+    if path is not None:
+        path = Path(path)
+        try:
+            user = tomllib.loads(path.read_text("utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        tree = _deep_merge(tree, user)
+        source = str(path)
+    if overrides:
+        tree = apply_overrides(tree, overrides)
+        source += " + --set"
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def config_to_toml(config: Config) -> str:
+    """The configuration as TOML that ``load_config`` reads back to the same values."""
+    return tomli_w.dumps(_plain(config.model_dump()))

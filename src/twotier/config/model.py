@@ -1,0 +1,311 @@
+"""The configuration model. Defaults equal RULES.md; names follow its suggested keys
+(``leverage_mode``, ``fill``, ``slippage_ticks``) and otherwise the overview's appendix in
+snake_case (``min_confidence``, ``max_basket_leverage``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from twotier.tier1.params import Tier1Params
+
+Fraction = Field(ge=0, le=1)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SizingTier(_Section):
+    """One conviction tier: its threshold, size and smart-leverage formulas, and the stop
+    and target it takes in fixed-leverage mode."""
+
+    threshold: float = Field(ge=0, le=1, description="conviction >= threshold")
+    size_base: float = Field(ge=0, le=1, description="size fraction at the threshold")
+    size_slope: float = Field(ge=0, description="size = size_base + (c - threshold) * slope")
+    leverage_multiplier: float = Field(gt=0, description="smart leverage = 1 + multiplier * c")
+    leverage_min: float = Field(gt=0, description="smart leverage floor of the tier")
+    leverage_max: float = Field(gt=0, description="smart leverage cap of the tier")
+    fixed_stop: float = Field(gt=0, lt=1, description="stop loss in fixed mode")
+    fixed_target: float = Field(gt=0, description="profit target in fixed mode")
+
+    @model_validator(mode="after")
+    def _range(self) -> SizingTier:
+        if self.leverage_min > self.leverage_max:
+            raise ValueError("leverage_min must not exceed leverage_max")
+        return self
+
+
+class SizingParams(_Section):
+    """Entries: conviction, tiers, leverage (RULES.md 4.2)."""
+
+    leverage_mode: Literal["smart", "fixed"] = Field("smart", description="smart or fixed 1.5x")
+    confidence_weight: float = Field(0.6, ge=0, description="conviction = cw*confidence + ...")
+    strength_weight: float = Field(0.4, ge=0, description="... + sw*signal_strength")
+    min_confidence: float = Field(0.20, ge=0, le=1, description="entry needs confidence >= this")
+    min_signal_strength: float = Field(0.15, ge=0, le=1, description="entry needs strength >= this")
+    min_conviction: float = Field(0.20, ge=0, le=1, description="entry needs conviction >= this")
+    strong: SizingTier = SizingTier(
+        threshold=0.55,
+        size_base=0.80,
+        size_slope=0.44,
+        leverage_multiplier=12.86,
+        leverage_min=4.0,
+        leverage_max=10.0,
+        fixed_stop=0.020,
+        fixed_target=0.08,
+    )
+    medium: SizingTier = SizingTier(
+        threshold=0.35,
+        size_base=0.40,
+        size_slope=1.00,
+        leverage_multiplier=10.0,
+        leverage_min=2.5,
+        leverage_max=6.0,
+        fixed_stop=0.025,
+        fixed_target=0.10,
+    )
+    weak: SizingTier = SizingTier(
+        threshold=0.20,
+        size_base=0.20,
+        size_slope=0.10 / 0.15,
+        leverage_multiplier=10.0,
+        leverage_min=1.5,
+        leverage_max=4.0,
+        fixed_stop=0.030,
+        fixed_target=0.10,
+    )
+    max_basket_leverage: float = Field(15.0, gt=0, description="MAX_BASKET_LEVERAGE")
+    max_leverage: float = Field(20.0, gt=0, description="MAX_LEVERAGE (also the portfolio cap)")
+    min_contract_raise: bool = Field(
+        True, description="smart mode: raise leverage to afford one contract when within caps"
+    )
+    fixed_leverage: float = Field(1.5, gt=0, description="fixed mode leverage")
+    fixed_size_fraction: float = Field(1.0, gt=0, le=1, description="fixed mode size fraction")
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> SizingParams:
+        if not self.weak.threshold < self.medium.threshold < self.strong.threshold:
+            raise ValueError("tier thresholds must satisfy weak < medium < strong")
+        return self
+
+
+class LimitParams(_Section):
+    """Soft limits, the fallback chain and the cash-reserve targets (RULES.md 4.3, 4.5)."""
+
+    exposure_limit: bool = Field(True, description="check committed capital / PV")
+    max_exposure: float = Field(0.90, gt=0, le=1, description="MAX_TOTAL_EXPOSURE")
+    cash_reserve_limit: bool = Field(True, description="check (PV - committed) / PV >= target")
+    margin_limit: bool = Field(True, description="check exchange margin <= PV")
+    leverage_limit: bool = Field(True, description="check total notional / PV <= max_leverage")
+    fallback_chain: bool = Field(True, description="try smaller entries when a soft limit fails")
+    fallback_size_factor: float = Field(0.6, gt=0, le=1, description="fallback 1: size * this")
+    fallback_leverage: float = Field(
+        1.1, gt=0, description="fallback 2: that size at this leverage"
+    )
+    fallback_min_size: float = Field(0.20, gt=0, le=1, description="fallback 3: this size ...")
+    fallback_min_leverage: float = Field(1.0, gt=0, description="... at this leverage")
+    reserve_aggressive: float = Field(0.05, ge=0, le=1, description="AGGRESSIVE_RESERVE")
+    reserve_balanced: float = Field(0.15, ge=0, le=1, description="BALANCED_RESERVE")
+    reserve_defensive: float = Field(0.25, ge=0, le=1, description="DEFENSIVE_RESERVE")
+    aggressive_conviction: float = Field(0.55, ge=0, le=1, description="aggressive at avg >= this")
+    defensive_conviction: float = Field(0.35, ge=0, le=1, description="defensive at avg < this")
+
+
+class BreakerParams(_Section):
+    """Portfolio breakers and chaos rules (RULES.md 4.2, 4.4)."""
+
+    drawdown_breaker: bool = Field(True, description="close all when drawdown > max_drawdown")
+    max_drawdown: float = Field(0.10, gt=0, lt=1, description="MAX_PORTFOLIO_DD")
+    drawdown_leverage_factor: float = Field(0.5, gt=0, le=1, description="caps * this after")
+    drawdown_cooldown_days: int = Field(5, ge=0, description="trading days of halved caps")
+    daily_loss_breaker: bool = Field(True, description="derisk when daily loss > max_daily_loss")
+    max_daily_loss: float = Field(0.03, gt=0, lt=1, description="MAX_DAILY_LOSS")
+    derisk_keep_fraction: float = Field(0.40, ge=0, lt=1, description="positions cut to this")
+    chaos_block: bool = Field(True, description="no entries when chaos count >= chaos_block_count")
+    chaos_block_count: int = Field(2, ge=1, description="chaos baskets that block entries")
+    chaos_caution: bool = Field(True, description="WEAK tier at most while chaos count >= 1")
+    chaos_caution_count: int = Field(1, ge=1, description="chaos baskets for WEAK-at-most")
+    chaos_target_cap: float = Field(0.08, gt=0, description="profit target cap of chaos entries")
+
+
+class ExitParams(_Section):
+    """The exit tree (RULES.md 4.6), each trigger with its switch."""
+
+    trailing_stop: bool = True
+    trailing_min_leverage: float = Field(5.0, gt=0, description="TRAILING_STOP_ACTIVATION_LEV")
+    trailing_activation: float = Field(0.05, gt=0, description="TRAILING_STOP_ACTIVATION_PROFIT")
+    trailing_distance: float = Field(0.02, gt=0, lt=1, description="TRAILING_STOP_DISTANCE")
+    profit_target: bool = True
+    profit_targets: tuple[tuple[float, float], ...] = Field(
+        ((5.0, 0.07), (3.0, 0.08), (0.0, 0.10)),
+        description="[min effective leverage, target], first match from the top",
+    )
+    profit_protect: bool = True
+    profit_protect_pnl: float = Field(0.05, gt=0, description="PROFIT_PROTECT")
+    profit_protect_conviction: float = Field(0.40, ge=0, le=1)
+    stop_loss: bool = True
+    stop_losses: tuple[tuple[float, float], ...] = Field(
+        ((2.0, 0.030), (4.0, 0.025), (6.0, 0.020), (10.0, 0.015)),
+        description="[max effective leverage, stop], first match from the top",
+    )
+    stop_loss_above: float = Field(0.010, gt=0, lt=1, description="stop above the last band")
+    chaos_stop_cap: float = Field(0.02, gt=0, lt=1, description="stops at most this in chaos")
+    chaos_stop_count: int = Field(2, ge=1, description="chaos baskets that cap stops")
+    signal_reversal: bool = True
+    low_confidence: bool = True
+    critical_exit_confidence: float = Field(
+        0.20, ge=0, le=1, description="CRITICAL_EXIT_CONFIDENCE"
+    )
+    confidence_drop_with_loss: bool = True
+    exit_confidence: float = Field(0.30, ge=0, le=1, description="EXIT_CONFIDENCE")
+    confidence_drop_loss: float = Field(0.01, ge=0, description="with P&L below -this")
+    chaos_regime_exit: bool = True
+    chaos_exit_count: int = Field(2, ge=1)
+    chaos_exit_loss: float = Field(0.01, ge=0, description="exit in chaos with P&L below -this")
+
+    @model_validator(mode="after")
+    def _bands(self) -> ExitParams:
+        targets = [lev for lev, _ in self.profit_targets]
+        if targets != sorted(targets, reverse=True) or not targets:
+            raise ValueError("profit_targets must list leverage bands from highest to lowest")
+        stops = [lev for lev, _ in self.stop_losses]
+        if stops != sorted(stops) or not stops:
+            raise ValueError("stop_losses must list leverage bands from lowest to highest")
+        return self
+
+
+class ExecutionParams(_Section):
+    """Fills, costs and the end of data (RULES.md 5)."""
+
+    fill: Literal["next_open", "close"] = Field("next_open", description="next bar's open or close")
+    slippage_ticks: int = Field(1, ge=0, description="ticks against the order under next_open")
+    fees: bool = Field(True, description="charge the instrument's fees")
+    close_at_end: bool = Field(False, description="close open positions at data end (end_of_data)")
+
+
+class BasketConfig(_Section):
+    """One basket: the instrument it trades, its share of capital, and optional overrides
+    of the sizing and exit parameters for it alone."""
+
+    instrument: str
+    capital_fraction: float = Field(gt=0, le=1)
+    sizing: dict[str, Any] = Field(default_factory=dict)
+    exits: dict[str, Any] = Field(default_factory=dict)
+
+
+class GeneratorConfig(_Section):
+    """A Tier-1 generator: its name and overrides of the shared Tier-1 parameters."""
+
+    name: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class PortfolioParams(_Section):
+    initial_capital: Decimal = Field(Decimal(1_000_000), gt=0, description="CNY")
+    baskets: tuple[BasketConfig, ...] = (
+        BasketConfig(instrument="DCE/i", capital_fraction=0.30),
+        BasketConfig(instrument="SHFE/cu", capital_fraction=0.30),
+        BasketConfig(instrument="DCE/m", capital_fraction=0.30),
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> PortfolioParams:
+        if not self.baskets:
+            raise ValueError("at least one basket is needed")
+        keys = [b.instrument for b in self.baskets]
+        if len(set(keys)) != len(keys):
+            raise ValueError("each instrument may have one basket only")
+        total = sum(Decimal(str(b.capital_fraction)) for b in self.baskets)
+        if total > 1:
+            raise ValueError(f"basket capital fractions add up to {total} > 1")
+        if self.initial_capital.as_tuple().exponent < -2:
+            raise ValueError("initial_capital must be whole cents")
+        return self
+
+    def reserve_fraction(self) -> Decimal:
+        return 1 - sum(Decimal(str(b.capital_fraction)) for b in self.baskets)
+
+
+class DataParams(_Section):
+    label: Literal["start", "end"] = Field("start", description="how bar files stamp bars")
+    on_bad_bar: Literal["refuse", "drop", "repair"] = "refuse"
+    instruments_file: str | None = Field(None, description="TOML adding/overriding instruments")
+    calendar_file: str | None = Field(None, description="TOML adding holidays / trading days")
+
+
+class Config(_Section):
+    """Everything a run needs, with RULES.md defaults."""
+
+    tier1: Tier1Params = Tier1Params()
+    generators: dict[str, GeneratorConfig] = Field(default_factory=dict)
+    portfolio: PortfolioParams = PortfolioParams()
+    sizing: SizingParams = SizingParams()
+    limits: LimitParams = LimitParams()
+    breakers: BreakerParams = BreakerParams()
+    exits: ExitParams = ExitParams()
+    execution: ExecutionParams = ExecutionParams()
+    data: DataParams = DataParams()
+
+    @model_validator(mode="after")
+    def _overrides_valid(self) -> Config:
+        for i, basket in enumerate(self.portfolio.baskets):
+            for section in ("sizing", "exits"):
+                try:
+                    self._merged(section, getattr(basket, section))
+                except ValidationError as exc:
+                    raise ValueError(
+                        f"portfolio.baskets.{i}.{section} ({basket.instrument}): {_brief(exc)}"
+                    ) from None
+        for key in self.generators:
+            try:
+                self.tier1_params(key)
+            except ValidationError as exc:
+                raise ValueError(f"generators.{key}.params: {_brief(exc)}") from None
+        return self
+
+    def _merged(self, section: str, override: dict[str, Any]):
+        base: BaseModel = getattr(self, section)
+        if not override:
+            return base
+        return type(base).model_validate(_deep_merge(base.model_dump(), override))
+
+    def basket_sizing(self, index: int) -> SizingParams:
+        return self._merged("sizing", self.portfolio.baskets[index].sizing)
+
+    def basket_exits(self, index: int) -> ExitParams:
+        return self._merged("exits", self.portfolio.baskets[index].exits)
+
+    def tier1_params(self, instrument: str) -> Tier1Params:
+        gen = self.generators.get(instrument)
+        if gen is None or not gen.params:
+            return self.tier1
+        return Tier1Params.model_validate(_deep_merge(self.tier1.model_dump(), gen.params))
+
+    def generator_name(self, instrument: str) -> str:
+        from twotier.tier1.generator import builtin_name
+
+        gen = self.generators.get(instrument)
+        return gen.name if gen is not None and gen.name else builtin_name(instrument)
+
+    @property
+    def instruments(self) -> list[str]:
+        return [b.instrument for b in self.portfolio.baskets]
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _brief(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(value)'}: {e['msg']}" for e in exc.errors()
+    )

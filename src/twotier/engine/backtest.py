@@ -1,0 +1,142 @@
+"""Running a backtest: packages (or bars, through Tier-1) -> Tier-2 -> results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from twotier.broker.simulated import SimulatedBroker
+from twotier.config.model import Config
+from twotier.engine.results import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
+from twotier.engine.tape import Tape, basket_tape, build_tape
+from twotier.errors import ConfigError, DataError
+from twotier.market.calendar import TradingCalendar, default_calendar
+from twotier.market.instruments import InstrumentRegistry, default_registry
+from twotier.tier1.generator import SignalGenerator
+from twotier.tier2.composite import Composite
+from twotier.tier2.state import PortfolioState
+
+
+def generate_signals(bars: Mapping[str, pd.DataFrame], config: Config) -> dict[str, pd.DataFrame]:
+    """Tier-1 for each basket's instrument (whole-series form)."""
+    packages = {}
+    for instrument in config.instruments:
+        if instrument not in bars:
+            raise ConfigError(f"no bars given for basket instrument {instrument}")
+        generator = SignalGenerator(
+            config.generator_name(instrument), instrument, config.tier1_params(instrument)
+        )
+        packages[instrument] = generator.run(bars[instrument])
+    return packages
+
+
+def split_packages(table: pd.DataFrame, config: Config, source: str) -> dict[str, pd.DataFrame]:
+    """One validated package table (any number of instruments) -> one table per basket."""
+    result = {}
+    for instrument in config.instruments:
+        mine = table[table["instrument"] == instrument].reset_index(drop=True)
+        if mine.empty:
+            raise DataError(source, f"no packages for basket instrument {instrument}")
+        result[instrument] = mine
+    return result
+
+
+def run_tier2(
+    packages: Mapping[str, pd.DataFrame],
+    config: Config,
+    *,
+    instruments: InstrumentRegistry | None = None,
+    calendar: TradingCalendar | None = None,
+    start=None,
+    end=None,
+    source: str = "<packages>",
+    every_step: bool = False,
+) -> BacktestResult:
+    """Tier-2 over packages (one table per basket instrument)."""
+    registry = instruments or default_registry()
+    calendar = calendar or default_calendar()
+    specs = [registry[k] for k in config.instruments]
+    tapes = [
+        basket_tape(
+            packages[s.key],
+            s,
+            config.basket_sizing(i),
+            calendar,
+            source,
+            need_open=config.execution.fill == "next_open",
+        )
+        for i, s in enumerate(specs)
+    ]
+    tape = build_tape(tapes)
+    first = tape.first_step_on_or_after(start) if start is not None else 0
+    last = tape.last_step_on_or_before(end) if end is not None else len(tape) - 1
+    if first > last:
+        raise DataError(source, f"no steps between {start} and {end}")
+    broker = SimulatedBroker(
+        {s.key: s for s in specs}, config.execution.slippage_ticks, config.execution.fees
+    )
+    composite = Composite(config, specs, broker)
+    state = composite.new_state()
+    skip_running_episodes(state, tape, first)
+    if every_step:
+        for k in range(first, last + 1):
+            composite.step(state, tape.step_input(k))
+    else:
+        from twotier.engine.events import run_events
+
+        run_events(composite, state, tape, first, last)
+    composite.finish(state)
+    return collect(composite, state, config, packages)
+
+
+def skip_running_episodes(state: PortfolioState, tape: Tape, first: int) -> None:
+    """RULES.md 8.32: an episode already running before the first traded step is not
+    traded."""
+    if first == 0:
+        return
+    for i, b in enumerate(state.baskets):
+        bar = int(tape.latest[i, first - 1])
+        if bar >= 0 and tape.baskets[i].signal[bar] != 0:
+            b.traded_episode = int(tape.baskets[i].episode[bar])
+
+
+def collect(
+    composite: Composite, state: PortfolioState, config: Config, packages
+) -> BacktestResult:
+    journal = composite.journal
+    trades = frame(journal.trades + composite.open_trades(state), TRADE_COLUMNS)
+    fills = frame(journal.fills, FILL_COLUMNS)
+    equity = composite.recorder.frame()
+    decisions = pd.DataFrame(
+        [(d.time, d.kind, d.basket, d.reason, d.text) for d in journal.decisions],
+        columns=["time", "kind", "basket", "reason", "text"],
+    )
+    summary = summarize(config, config.instruments, trades, fills, equity)
+    return BacktestResult(config, dict(packages), trades, fills, equity, decisions, summary)
+
+
+def run_backtest(
+    bars: Mapping[str, pd.DataFrame],
+    config: Config,
+    *,
+    instruments: InstrumentRegistry | None = None,
+    calendar: TradingCalendar | None = None,
+    start=None,
+    end=None,
+    every_step: bool = False,
+) -> BacktestResult:
+    """Bars (15-minute, one DataFrame per instrument) through Tier-1 and Tier-2."""
+    if end is not None:
+        cut = pd.Timestamp(end).date()
+        bars = {k: v[v["trading_day"].dt.date <= cut] for k, v in bars.items()}
+    packages = generate_signals(bars, config)
+    return run_tier2(
+        packages,
+        config,
+        instruments=instruments,
+        calendar=calendar,
+        start=start,
+        end=end,
+        every_step=every_step,
+    )

@@ -1,0 +1,120 @@
+"""The event-driven backtest loop: Tier-2's step only where something can happen.
+
+Something can happen at a step when an order waits for a basket's bar, when an exit rule
+fires for a position, when a flat basket has a signal it may trade (or log a block for),
+or when a portfolio breaker fires. Everything between such steps is a quiet stretch,
+advanced with numpy in one go (``QuietStretch``). The outputs are identical to stepping
+every bar (tests/test_engine_equivalence.py holds the two to byte equality).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from twotier.engine.quiet import QuietStretch
+from twotier.engine.tape import Tape
+from twotier.tier1.checks import decided
+from twotier.tier2.composite import Composite
+from twotier.tier2.exits import exit_marks, first_exit
+from twotier.tier2.state import BasketState, PortfolioState, Position
+
+FIRST_SCAN = 64  # bars of a position scanned at first; doubled until an exit is found
+
+
+@dataclass
+class _ExitScan:
+    key: tuple  # the position it was computed for
+    bar: int | None  # bar of the exit, or None (no exit until data end)
+
+
+class EventPlanner:
+    """Finds the next step where something can happen."""
+
+    def __init__(self, composite: Composite, tape: Tape):
+        self.composite = composite
+        self.tape = tape
+        self.candidates = [self._entry_candidates(i) for i in range(len(tape.baskets))]
+        self.scans: dict[int, _ExitScan] = {}
+
+    def _entry_candidates(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bars where the basket, if flat, would try an entry: signal, thresholds and
+        conviction met (the episode rule is applied when searching)."""
+        b, s = self.tape.baskets[i], self.composite.sizing[i]
+        ok = (
+            (b.signal != 0)
+            & (decided(b.confidence) >= s.min_confidence)
+            & (decided(b.strength) >= s.min_signal_strength)
+            & (b.conviction >= s.min_conviction)
+        )
+        bars = np.flatnonzero(ok)
+        return bars, b.episode[bars]
+
+    def next_event(self, state: PortfolioState, k: int, last: int) -> int:
+        horizon = last + 1
+        for i, basket in enumerate(state.baskets):
+            horizon = min(horizon, self._basket_event(basket, i, k))
+        return horizon
+
+    def _basket_event(self, basket: BasketState, i: int, k: int) -> int:
+        bt = self.tape.baskets[i]
+        next_bar = int(self.tape.latest[i, k]) + 1 if k >= 0 else 0
+        if next_bar >= len(bt.step):
+            return len(self.tape)
+        if basket.close_orders or basket.entry_order is not None:
+            return int(bt.step[next_bar])
+        p = basket.position
+        if p is not None:
+            bar = self._exit_bar(basket, i, p, next_bar)
+            return int(bt.step[bar]) if bar is not None else len(self.tape)
+        bars, episodes = self.candidates[i]
+        at = int(np.searchsorted(bars, next_bar))
+        if basket.traded_episode >= 0:
+            at = max(at, int(np.searchsorted(episodes, basket.traded_episode, side="right")))
+        return int(bt.step[bars[at]]) if at < len(bars) else len(self.tape)
+
+    def _exit_bar(self, basket: BasketState, i: int, p: Position, start: int) -> int | None:
+        key = (p.trade_id, p.contracts, p.closing)
+        scan = self.scans.get(i)
+        if scan is not None and scan.key == key and (scan.bar is None or scan.bar >= start):
+            return scan.bar
+        bt, x = self.tape.baskets[i], self.composite.exits[i]
+        probe, size, bar = p, FIRST_SCAN, None
+        while start < len(bt.step):
+            end = min(start + size, len(bt.step))
+            marks = exit_marks(
+                probe,
+                bt.close[start:end],
+                bt.signal[start:end],
+                bt.confidence[start:end],
+                bt.conviction[start:end],
+                self.tape.chaos[bt.step[start:end]],
+                x,
+            )
+            hit = first_exit(probe, marks, x)
+            if hit is not None:
+                bar = start + hit[0]
+                break
+            probe = replace(probe, best_close=int(marks.best[-1]), armed=bool(marks.armed[-1]))
+            start, size = end, size * 2
+        self.scans[i] = _ExitScan(key, bar)
+        return bar
+
+
+def run_events(composite: Composite, state: PortfolioState, tape: Tape, first: int, last: int):
+    planner = EventPlanner(composite, tape)
+    k = first - 1
+    while k < last:
+        event = planner.next_event(state, k, last)
+        if event > k + 1:
+            stretch = QuietStretch.compute(state, tape, k + 1, event)
+            if any(b.position is not None for b in state.baskets):
+                breaker = stretch.first_breaker(state, tape, composite)
+                if breaker is not None:
+                    event = breaker
+                    stretch = stretch.cut(breaker)
+            stretch.apply(state, tape, composite)
+        if event <= last:
+            composite.step(state, tape.step_input(event))
+        k = event

@@ -1,0 +1,142 @@
+"""Quiet stretches: steps where Tier-2 can only mark to market and record.
+
+Over such a stretch no order fills, no breaker fires, no exit rule fires and no flat
+basket has a tradable signal, so positions are fixed and everything a step would do is a
+function of closes: PV, the day-start PV and peak (with their trading-day rules), the
+trailing stop's best close and arming, and the records. ``QuietStretch`` computes those
+for a whole stretch with numpy; ``apply`` leaves the state exactly as stepping through the
+stretch one step at a time would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twotier.engine.tape import Tape
+from twotier.tier2.breakers import daily_loss, drawdown
+from twotier.tier2.composite import Composite, record_block
+from twotier.tier2.exits import trail
+from twotier.tier2.state import PortfolioState
+from twotier.tier2.view import reserve_target
+
+
+@dataclass
+class QuietStretch:
+    a: int  # first step
+    b: int  # one past the last step
+    closes: list[np.ndarray]  # each basket's latest close at each step, price units
+    pv: np.ndarray
+    day_start: np.ndarray
+    day_number: np.ndarray
+    peak: np.ndarray
+    new_day: np.ndarray  # a step that begins a trading day
+    reset_pending: bool  # the state's peak reset was pending at the stretch's start
+
+    @property
+    def reset_done(self) -> bool:
+        """A pending peak reset happened inside the stretch."""
+        return self.reset_pending and bool(self.new_day.any())
+
+    @classmethod
+    def compute(cls, state: PortfolioState, tape: Tape, a: int, b: int) -> QuietStretch:
+        closes = []
+        pv = np.full(b - a, state.reserve, dtype=np.int64)
+        for i, basket in enumerate(state.baskets):
+            latest = tape.latest[i, a:b]
+            fallback = basket.last.close if basket.last is not None else 0
+            close = np.where(latest >= 0, tape.baskets[i].close[np.maximum(latest, 0)], fallback)
+            closes.append(close)
+            p = basket.position
+            pv += basket.cash
+            if p is not None:
+                pv += p.side * p.contracts * basket.spec.multiplier * (close - p.entry_price)
+        days = tape.trading_day[a:b]
+        previous = np.concatenate([[np.datetime64(state.trading_day, "D")], days[:-1]])
+        new_day = days != previous
+        idx = np.arange(b - a)
+        pv_before = np.concatenate([[state.last_pv], pv[:-1]])
+        since = np.maximum.accumulate(np.where(new_day, idx, -1))
+        day_start = np.where(since >= 0, pv_before[np.maximum(since, 0)], state.day_start)
+        day_number = state.day_number + np.cumsum(new_day)
+        if state.peak_reset_pending and new_day.any():
+            r = int(np.argmax(new_day))
+            peak = np.empty(b - a, dtype=np.int64)
+            peak[:r] = np.maximum.accumulate(np.maximum(pv[:r], state.peak))
+            peak[r:] = np.maximum.accumulate(np.maximum(pv[r:], day_start[r]))
+        else:
+            peak = np.maximum.accumulate(np.maximum(pv, state.peak))
+        return cls(a, b, closes, pv, day_start, day_number, peak, new_day, state.peak_reset_pending)
+
+    def first_breaker(self, state: PortfolioState, tape: Tape, composite: Composite) -> int | None:
+        """The first step of the stretch where a portfolio breaker would fire."""
+        rules = composite.config.breakers
+        days = tape.trading_day[self.a : self.b]
+        fires = np.zeros(self.b - self.a, dtype=bool)
+        if rules.drawdown_breaker:
+            fired = _day(state.drawdown_fired_day)
+            fires |= (drawdown(self.pv, self.peak) > rules.max_drawdown) & (days != fired)
+        if rules.daily_loss_breaker:
+            fired = _day(state.daily_loss_fired_day)
+            fires |= (daily_loss(self.pv, self.day_start) > rules.max_daily_loss) & (days != fired)
+        return self.a + int(np.argmax(fires)) if fires.any() else None
+
+    def cut(self, b: int) -> QuietStretch:
+        """The stretch up to (not including) step ``b``."""
+        n = b - self.a
+        return QuietStretch(
+            self.a,
+            b,
+            [c[:n] for c in self.closes],
+            self.pv[:n],
+            self.day_start[:n],
+            self.day_number[:n],
+            self.peak[:n],
+            self.new_day[:n],
+            self.reset_pending,
+        )
+
+    def apply(self, state: PortfolioState, tape: Tape, composite: Composite) -> None:
+        """Move the state to the end of the stretch and record its steps."""
+        a, b = self.a, self.b
+        if b <= a:
+            return
+        days = tape.trading_day[a:b]
+        for i, basket in enumerate(state.baskets):
+            last_bar = int(tape.latest[i, b - 1])
+            if last_bar < 0 or (basket.last is not None and basket.last.bar == last_bar):
+                continue
+            first_bar = basket.last.bar + 1 if basket.last is not None else 0
+            p = basket.position
+            if p is not None:
+                closes = tape.baskets[i].close[first_bar : last_bar + 1]
+                _, best, armed = trail(p, closes, composite.exits[i])
+                p.best_close, p.armed = int(best[-1]), bool(armed[-1])
+            basket.last = tape.baskets[i].package(last_bar)
+        avg = tape.average_conviction[a:b]
+        target = reserve_target(
+            tape.chaos[a:b], avg, composite.config.limits, composite.fixed_reserve
+        )
+        composite.recorder.append(
+            record_block(
+                state,
+                times=tape.time_ns[a:b],
+                days=days,
+                closes=self.closes,
+                peak=self.peak,
+                day_start=self.day_start,
+                reserve_target=target,
+            )
+        )
+        state.trading_day = tape.days[b - 1]
+        state.day_number = int(self.day_number[-1])
+        state.day_start = int(self.day_start[-1])
+        state.peak = int(self.peak[-1])
+        state.last_pv = int(self.pv[-1])
+        if self.reset_done:
+            state.peak_reset_pending = False
+
+
+def _day(day) -> np.datetime64:
+    return np.datetime64(day, "D") if day is not None else np.datetime64("NaT")

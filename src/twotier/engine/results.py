@@ -1,0 +1,132 @@
+"""A finished run as tables and a summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from twotier.config.model import Config
+
+TRADE_COLUMNS = (
+    "trade_id",
+    "basket",
+    "instrument",
+    "side",
+    "contracts",
+    "entry_time",
+    "entry_price",
+    "entry_price_kind",
+    "exit_time",
+    "exit_price",
+    "exit_price_kind",
+    "exit_decided_at",
+    "tier",
+    "conviction",
+    "size_fraction",
+    "leverage",
+    "effective_leverage",
+    "committed",
+    "stop",
+    "target",
+    "reason",
+    "return_pct",
+    "gross_pnl",
+    "fees",
+    "net_pnl",
+)
+FILL_COLUMNS = (
+    "time",
+    "trading_day",
+    "basket",
+    "instrument",
+    "side",
+    "contracts",
+    "price",
+    "price_kind",
+    "slippage",
+    "fee",
+    "close_today",
+    "opens",
+    "reason",
+    "decided_at",
+)
+
+
+@dataclass
+class BacktestResult:
+    """Everything a run produced. Tables are pandas DataFrames; ``summary`` is a dict."""
+
+    config: Config
+    packages: dict[str, pd.DataFrame]
+    trades: pd.DataFrame
+    fills: pd.DataFrame
+    equity: pd.DataFrame
+    decisions: pd.DataFrame
+    summary: dict
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def closed_trades(self) -> pd.DataFrame:
+        return self.trades[self.trades["reason"] != "open"]
+
+
+def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def summarize(
+    config: Config,
+    instruments: list[str],
+    trades: pd.DataFrame,
+    fills: pd.DataFrame,
+    equity: pd.DataFrame,
+) -> dict:
+    initial = float(config.portfolio.initial_capital)
+    closed = trades[trades["reason"] != "open"]
+    final_pv = float(equity["pv"].iloc[-1]) if len(equity) else initial
+    summary = {
+        "initial_capital": initial,
+        "final_pv": final_pv,
+        "total_return": final_pv / initial - 1,
+        "max_drawdown": float(equity["drawdown"].max()) if len(equity) else 0.0,
+        "trades": len(closed),
+        "win_rate": _win_rate(closed),
+        "gross_pnl": round(float(closed["gross_pnl"].sum()), 2),
+        "fees": round(float(fills["fee"].sum()) if len(fills) else 0.0, 2),
+        "open_positions": int((trades["reason"] == "open").sum()),
+        "start": str(equity["time"].iloc[0]) if len(equity) else None,
+        "end": str(equity["time"].iloc[-1]) if len(equity) else None,
+        "steps": len(equity),
+        "baskets": [],
+    }
+    for i, instrument in enumerate(instruments):
+        mine = closed[closed["basket"] == i]
+        column = f"equity_{i}"
+        start = float(config.portfolio.baskets[i].capital_fraction) * initial
+        end = float(equity[column].iloc[-1]) if len(equity) else start
+        summary["baskets"].append(
+            {
+                "basket": i,
+                "instrument": instrument,
+                "initial_equity": round(start, 2),
+                "final_equity": end,
+                "return": end / start - 1 if start else 0.0,
+                "trades": len(mine),
+                "win_rate": _win_rate(mine),
+                "gross_pnl": round(float(mine["gross_pnl"].sum()), 2),
+                "fees": round(
+                    float(fills.loc[fills["basket"] == i, "fee"].sum()) if len(fills) else 0.0, 2
+                ),
+            }
+        )
+    return summary
+
+
+def _win_rate(trades: pd.DataFrame) -> float | None:
+    if trades.empty:
+        return None
+    # A trade is counted once even when derisk cuts split it into several rows.
+    net = trades.groupby("trade_id")["net_pnl"].sum()
+    return float(np.mean(net > 0))

@@ -1,0 +1,170 @@
+"""The tape: every basket's packages on one time axis, ready for Tier-2.
+
+Steps are the union of all baskets' bar times. Each basket keeps arrays over its own bars
+(prices in price units, episodes counted over its own bars) and the step of each bar; the
+chaos count of every step is computed once here, from packages alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from twotier.config.model import SizingParams
+from twotier.errors import DataError
+from twotier.market.calendar import TradingCalendar, place_bars
+from twotier.market.instruments import InstrumentSpec
+from twotier.money import PriceError, price_units_array
+from twotier.tier1.checks import decided
+from twotier.tier1.regime import CHAOS
+from twotier.tier1.state import episodes
+from twotier.tier2.state import Package, StepInput
+
+
+@dataclass
+class BasketTape:
+    spec: InstrumentSpec
+    time: pd.DatetimeIndex
+    trading_day: np.ndarray  # datetime64[D]
+    open: np.ndarray  # price units
+    close: np.ndarray  # price units
+    signal: np.ndarray
+    confidence: np.ndarray
+    strength: np.ndarray
+    regime: np.ndarray
+    episode: np.ndarray
+    conviction: np.ndarray  # decided, with the basket's own weights
+    step: np.ndarray  # the global step of each bar
+
+    @cached_property
+    def days(self) -> list:
+        return [d.date() for d in pd.to_datetime(self.trading_day)]
+
+    def package(self, bar: int) -> Package:
+        return Package(
+            bar,
+            self.time[bar],
+            self.days[bar],
+            int(self.open[bar]),
+            int(self.close[bar]),
+            int(self.signal[bar]),
+            float(self.confidence[bar]),
+            float(self.strength[bar]),
+            int(self.regime[bar]),
+            int(self.episode[bar]),
+        )
+
+
+@dataclass
+class Tape:
+    times: pd.DatetimeIndex
+    trading_day: np.ndarray  # datetime64[D] of each step
+    baskets: list[BasketTape]
+    bar_at: np.ndarray  # (baskets, steps): bar index at the step, -1 if none
+    latest: np.ndarray  # (baskets, steps): latest bar index at or before the step, -1 if none
+    chaos: np.ndarray  # chaos count of each step
+    average_conviction: np.ndarray  # of baskets with a non-zero signal at each step; NaN if none
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @cached_property
+    def days(self) -> list:
+        return [d.date() for d in pd.to_datetime(self.trading_day)]
+
+    @cached_property
+    def time_ns(self) -> np.ndarray:
+        return self.times.as_unit("ns").asi8
+
+    def step_input(self, k: int) -> StepInput:
+        packages = {
+            i: b.package(int(self.bar_at[i, k]))
+            for i, b in enumerate(self.baskets)
+            if self.bar_at[i, k] >= 0
+        }
+        return StepInput(self.times[k], self.days[k], packages)
+
+    def first_step_on_or_after(self, day) -> int:
+        return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="left"))
+
+    def last_step_on_or_before(self, day) -> int:
+        return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="right")) - 1
+
+
+def basket_tape(
+    packages: pd.DataFrame,
+    spec: InstrumentSpec,
+    sizing: SizingParams,
+    calendar: TradingCalendar,
+    source: str,
+    need_open: bool,
+) -> BasketTape:
+    times = pd.DatetimeIndex(packages["time"])
+    day, segment = place_bars(times, spec, calendar, length=15)
+    if (segment < 0).any():
+        bad = times[np.argmax(segment < 0)]
+        raise DataError(
+            source,
+            f"package at {bad} of {spec.key} is outside its sessions "
+            f"({spec.sessions.describe()}) or not on a trading day",
+        )
+    close = packages["close"].to_numpy(dtype=np.float64)
+    if "open" in packages.columns:
+        open_ = packages["open"].to_numpy(dtype=np.float64)
+    elif need_open:
+        raise DataError(source, "packages have no open price; fill = 'next_open' needs it")
+    else:
+        open_ = close
+    try:
+        open_units, close_units = price_units_array(open_), price_units_array(close)
+    except PriceError as exc:
+        raise DataError(source, f"{spec.key}: {exc}") from None
+    signal = packages["signal"].to_numpy(dtype=np.int8)
+    confidence = packages["confidence"].to_numpy(dtype=np.float64)
+    strength = packages["signal_strength"].to_numpy(dtype=np.float64)
+    conv = decided(sizing.confidence_weight * confidence + sizing.strength_weight * strength)
+    return BasketTape(
+        spec,
+        times,
+        day,
+        open_units,
+        close_units,
+        signal,
+        confidence,
+        strength,
+        packages["regime"].to_numpy(dtype=np.int8),
+        episodes(signal),
+        conv,
+        np.zeros(len(times), dtype=np.int64),
+    )
+
+
+def build_tape(baskets: list[BasketTape]) -> Tape:
+    stamps = [b.time.as_unit("ns").asi8 for b in baskets]
+    all_times = np.unique(np.concatenate(stamps)) if stamps else np.array([], dtype=np.int64)
+    n = len(all_times)
+    bar_at = np.full((len(baskets), n), -1, dtype=np.int64)
+    latest = np.full((len(baskets), n), -1, dtype=np.int64)
+    trading_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    for i, b in enumerate(baskets):
+        b.step = np.searchsorted(all_times, b.time.as_unit("ns").asi8)
+        bar_at[i, b.step] = np.arange(len(b.step))
+        latest[i] = np.maximum.accumulate(bar_at[i]) if n else bar_at[i]
+        trading_day[b.step] = b.trading_day
+    chaos = np.zeros(n, dtype=np.int64)
+    total, count = np.zeros(n), np.zeros(n, dtype=np.int64)
+    for i, b in enumerate(baskets):  # basket order, as Tier-2 adds them up
+        seen = latest[i] >= 0
+        at = np.maximum(latest[i], 0)
+        chaos += seen & (b.regime[at] == CHAOS)
+        signalled = seen & (b.signal[at] != 0)
+        total = total + np.where(signalled, b.conviction[at], 0.0)
+        count += signalled
+    with np.errstate(invalid="ignore", divide="ignore"):
+        average = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    tz = baskets[0].time.tz if baskets else None
+    times = pd.DatetimeIndex(all_times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
+    return Tape(times, trading_day, baskets, bar_at, latest, chaos, average)

@@ -1,0 +1,84 @@
+"""Exact money: prices and amounts are carried as integers.
+
+A price is an integer number of 1/10,000 of its quote (765.5 -> 7,655,000), so every
+price of a real futures contract is exact. An amount of money is an integer number of
+1/10,000 CNY: contracts x multiplier x price units is then exact, and P&L, fees, equity
+and PV add up to the cent without rounding. Fees are rounded to the cent when charged.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+
+PRICE_SCALE = 10_000
+MONEY_SCALE = 10_000  # units of money per CNY
+UNITS_PER_CENT = MONEY_SCALE // 100
+MAX_PRICE_DECIMALS = 4
+
+
+class PriceError(ValueError):
+    """A price that cannot be carried exactly."""
+
+
+def price_units(price: float) -> int:
+    scaled = price * PRICE_SCALE
+    units = round(scaled)
+    if abs(scaled - units) > 1e-6 * max(1.0, abs(scaled)):
+        raise PriceError(f"price {price!r} has more than {MAX_PRICE_DECIMALS} decimal places")
+    return int(units)
+
+
+def price_units_array(prices: np.ndarray) -> np.ndarray:
+    scaled = np.asarray(prices, dtype=np.float64) * PRICE_SCALE
+    units = np.rint(scaled)
+    bad = np.abs(scaled - units) > 1e-6 * np.maximum(1.0, np.abs(scaled))
+    if bad.any():
+        raise PriceError(
+            f"price {prices[np.argmax(bad)]!r} has more than {MAX_PRICE_DECIMALS} decimal places"
+        )
+    return units.astype(np.int64)
+
+
+def price_of(units: int) -> float:
+    """The price as the float the data had (units / 10,000 is correctly rounded)."""
+    return units / PRICE_SCALE
+
+
+def money_units(cny: Decimal | int | str) -> int:
+    value = Decimal(str(cny)) * MONEY_SCALE
+    if value != value.to_integral_value():
+        raise ValueError(f"{cny} CNY is finer than 1/{MONEY_SCALE} CNY")
+    return int(value)
+
+
+def cny(units: int) -> float:
+    return units / MONEY_SCALE
+
+
+def cny_decimal(units: int) -> Decimal:
+    return Decimal(units) / MONEY_SCALE
+
+
+def round_to_cent(amount: Decimal) -> int:
+    """An amount in CNY rounded to the cent (half up), as money units."""
+    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return int(cents * MONEY_SCALE)
+
+
+def cents_half_up(units: np.ndarray) -> np.ndarray:
+    """Money units rounded to whole cents, half away from zero, still in cents."""
+    units = np.asarray(units, dtype=np.int64)
+    half = UNITS_PER_CENT // 2
+    return np.where(
+        units >= 0, (units + half) // UNITS_PER_CENT, -((-units + half) // UNITS_PER_CENT)
+    )
+
+
+def format_cny(units: int, sign: bool = False) -> str:
+    """1,234,567.89 (with a + for gains when ``sign``)."""
+    text = f"{abs(cny_decimal(units)):,.2f}"
+    if units < 0:
+        return f"-{text}"
+    return f"+{text}" if sign else text

@@ -1,0 +1,62 @@
+"""The signal as a state, not a one-bar event (RULES.md 3.2).
+
+- An entry trigger for d makes the signal d.
+- The signal stays d while the trend check for d passes; when it fails, 0.
+- A trigger for -d switches straight to -d.
+- Long and short triggers on the same bar (possible only when neither trend nor momentum
+  is a required check) cancel each other: neither fires.
+
+``next_signal`` is the rule for one bar; ``signal_series`` computes the same thing for a
+whole series without a Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def next_signal(
+    previous: int, trigger_long: bool, trigger_short: bool, trend_long: bool, trend_short: bool
+) -> int:
+    if trigger_long and not trigger_short:
+        return 1
+    if trigger_short and not trigger_long:
+        return -1
+    if previous == 1 and trend_long:
+        return 1
+    if previous == -1 and trend_short:
+        return -1
+    return 0
+
+
+def signal_series(
+    trigger_long: np.ndarray,
+    trigger_short: np.ndarray,
+    trend_long: np.ndarray,
+    trend_short: np.ndarray,
+) -> np.ndarray:
+    """``next_signal`` applied bar after bar from a flat start, vectorised.
+
+    The signal at bar t is the direction of the latest trigger k <= t, provided the trend
+    check of that direction held on every bar after k up to t.
+    """
+    n = len(trigger_long)
+    idx = np.arange(n)
+    longs = trigger_long & ~trigger_short
+    shorts = trigger_short & ~trigger_long
+    latest = np.maximum.accumulate(np.where(longs | shorts, idx, -1)) if n else idx
+    seen = latest >= 0
+    at = np.where(seen, latest, 0)
+    direction = np.where(longs[at], 1, -1) if n else idx
+    broke_long = np.maximum.accumulate(np.where(trend_long, -1, idx)) if n else idx
+    broke_short = np.maximum.accumulate(np.where(trend_short, -1, idx)) if n else idx
+    broke = np.where(direction == 1, broke_long, broke_short)
+    return np.where(seen & (broke <= latest), direction, 0).astype(np.int8)
+
+
+def episodes(signal: np.ndarray) -> np.ndarray:
+    """Episode number of each bar: a run of equal non-zero signal is one episode (numbered
+    from 1); 0 where the signal is 0."""
+    signal = np.asarray(signal)
+    starts = (signal != 0) & (signal != np.concatenate([[0], signal[:-1]]))
+    return np.where(signal != 0, np.cumsum(starts), 0)

@@ -1,0 +1,153 @@
+"""The exit tree (RULES.md 4.6): an ordered list of small rules; the first that fires
+names the exit.
+
+Rules are written on arrays of a position's bars, so the same code decides one bar in a
+step and scans many bars ahead for the next bar where anything can fire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from twotier.config.model import ExitParams
+from twotier.money import PRICE_SCALE
+from twotier.tier1.checks import decided
+from twotier.tier2.sizing import pct
+from twotier.tier2.state import Position
+
+
+@dataclass(frozen=True)
+class ExitMarks:
+    """What the exit tree sees on each of a position's bars."""
+
+    close: np.ndarray  # price
+    pnl: np.ndarray  # side*(close-entry)/entry, decided
+    best: np.ndarray  # best close since entry, price units
+    armed: np.ndarray  # trailing stop armed
+    signal: np.ndarray
+    confidence: np.ndarray  # decided
+    conviction: np.ndarray  # decided
+    chaos: np.ndarray  # chaos count of the portfolio at the bar
+
+
+def exit_marks(
+    p: Position,
+    close_units: np.ndarray,
+    signal: np.ndarray,
+    confidence: np.ndarray,
+    conviction: np.ndarray,
+    chaos: np.ndarray,
+    x: ExitParams,
+) -> ExitMarks:
+    """Marks of consecutive bars after the position's last mark (best close and the
+    trailing stop's arming carry on from the position's state)."""
+    pnl, best, armed = trail(p, close_units, x)
+    close = close_units / PRICE_SCALE
+    return ExitMarks(close, pnl, best, armed, signal, decided(confidence), conviction, chaos)
+
+
+def trail(p: Position, close_units: np.ndarray, x: ExitParams):
+    """P&L, best close and arming of the trailing stop over consecutive closes."""
+    if p.side > 0:
+        best = np.maximum.accumulate(np.maximum(close_units, p.best_close))
+    else:
+        best = np.minimum.accumulate(np.minimum(close_units, p.best_close))
+    entry = p.entry_price / PRICE_SCALE
+    pnl = decided(p.side * (close_units / PRICE_SCALE - entry) / entry)
+    armed = p.armed | (p.trailing & np.logical_or.accumulate(pnl >= x.trailing_activation))
+    return pnl, best, armed
+
+
+def stop_in_force(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    """The position's stop, capped while the chaos count is high (RULES.md 8.12)."""
+    return np.where(m.chaos >= x.chaos_stop_count, np.minimum(p.stop, x.chaos_stop_cap), p.stop)
+
+
+def trailing_level(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    return m.best / PRICE_SCALE * (1 - p.side * x.trailing_distance)
+
+
+def trailing_stop(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    level = decided(trailing_level(p, m, x))
+    return m.armed & (p.side * (decided(m.close) - level) <= 0)
+
+
+def profit_target(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    return m.pnl >= p.target
+
+
+def profit_protect(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    return (m.pnl >= x.profit_protect_pnl) & (m.conviction < x.profit_protect_conviction)
+
+
+def stop_loss(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    return m.pnl <= -stop_in_force(p, m, x)
+
+
+def signal_reversal(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    return m.signal * p.side < 0
+
+
+def low_confidence(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    return m.confidence < x.critical_exit_confidence
+
+
+def confidence_drop_with_loss(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    return (m.confidence < x.exit_confidence) & (m.pnl < -x.confidence_drop_loss)
+
+
+def chaos_regime_exit(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    return (m.chaos >= x.chaos_exit_count) & (m.pnl < -x.chaos_exit_loss)
+
+
+Predicate = Callable[[Position, ExitMarks, ExitParams], np.ndarray]
+Namer = Callable[[Position, ExitMarks, ExitParams, int], str]
+
+
+@dataclass(frozen=True)
+class ExitRule:
+    switch: str  # the ExitParams flag that turns the rule on or off
+    fires: Predicate
+    reason: Namer
+
+
+EXIT_TREE: tuple[ExitRule, ...] = (
+    ExitRule("trailing_stop", trailing_stop, lambda p, m, x, i: "trailing_stop"),
+    ExitRule(
+        "profit_target", profit_target, lambda p, m, x, i: f"profit_target_{pct(p.target)}pct"
+    ),
+    ExitRule(
+        "profit_protect",
+        profit_protect,
+        lambda p, m, x, i: f"profit_protect_{pct(x.profit_protect_pnl)}pct",
+    ),
+    ExitRule(
+        "stop_loss",
+        stop_loss,
+        lambda p, m, x, i: f"stop_loss_{pct(float(stop_in_force(p, m, x)[i]))}pct",
+    ),
+    ExitRule("signal_reversal", signal_reversal, lambda p, m, x, i: "signal_reversal"),
+    ExitRule("low_confidence", low_confidence, lambda p, m, x, i: "low_confidence"),
+    ExitRule(
+        "confidence_drop_with_loss",
+        confidence_drop_with_loss,
+        lambda p, m, x, i: "confidence_drop_with_loss",
+    ),
+    ExitRule("chaos_regime_exit", chaos_regime_exit, lambda p, m, x, i: "chaos_regime_exit"),
+)
+
+
+def first_exit(p: Position, m: ExitMarks, x: ExitParams) -> tuple[int, str] | None:
+    """The first bar where a rule fires and the reason of the first rule that fires there."""
+    hits = [(rule, rule.fires(p, m, x)) for rule in EXIT_TREE if getattr(x, rule.switch)]
+    if not hits:
+        return None
+    any_hit = np.logical_or.reduce([h for _, h in hits])
+    if not any_hit.any():
+        return None
+    i = int(np.argmax(any_hit))
+    rule = next(rule for rule, h in hits if h[i])
+    return i, rule.reason(p, m, x, i)

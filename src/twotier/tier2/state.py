@@ -1,0 +1,129 @@
+"""Tier-2's state: baskets, positions, orders waiting for a fill, and portfolio
+bookkeeping. Plain dataclasses; the step function is the only thing that changes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from twotier.broker.base import Order
+from twotier.market.instruments import InstrumentSpec
+from twotier.tier2.sizing import EntryPlan
+
+
+@dataclass(frozen=True)
+class Package:
+    """One bar of one basket as Tier-2 sees it (prices in price units)."""
+
+    bar: int  # index of the bar in the basket's own series
+    time: pd.Timestamp
+    trading_day: date
+    open: int
+    close: int
+    signal: int
+    confidence: float
+    strength: float
+    regime: int
+    episode: int  # numbered runs of equal non-zero signal over the basket's own bars
+
+
+@dataclass
+class StepInput:
+    """One time step: its time, trading day, and the package of every basket whose
+    instrument has a bar at this time (others are absent)."""
+
+    time: pd.Timestamp
+    trading_day: date
+    packages: dict[int, Package]
+
+
+@dataclass
+class Position:
+    side: int
+    contracts: int
+    entry_price: int  # price units (the fill price)
+    entry_time: pd.Timestamp  # bar start of the fill
+    entry_day: date
+    decided_at: pd.Timestamp
+    price_kind: str
+    tier: str
+    conviction: float
+    size_fraction: float
+    leverage: float
+    effective_leverage: float
+    committed: float  # CNY; fixed at entry, scaled down by derisk cuts
+    stop: float
+    target: float
+    trailing: bool
+    best_close: int  # price units, best close since entry (starts at the fill price)
+    armed: bool = False
+    entry_fee: int = 0  # money units still to be allocated to closes
+    episode: int = 0
+    closing: int = 0  # contracts whose close has been decided but not filled
+    trade_id: int = 0
+
+
+@dataclass
+class PendingEntry:
+    """An entry decided but not yet filled."""
+
+    plan: EntryPlan
+    order: Order
+    episode: int
+
+
+@dataclass
+class BasketState:
+    index: int
+    spec: InstrumentSpec
+    capital: int  # money units allocated at the start
+    cash: int  # capital + realised P&L - fees
+    position: Position | None = None
+    entry_order: PendingEntry | None = None
+    close_orders: list[Order] = field(default_factory=list)  # decided, not yet filled
+    last: Package | None = None  # latest package seen
+    traded_episode: int = -1  # episode already traded (or not to be traded)
+
+    @property
+    def instrument(self) -> str:
+        return self.spec.key
+
+    def open_pnl(self) -> int:
+        p, last = self.position, self.last
+        if p is None or last is None:
+            return 0
+        return p.side * p.contracts * self.spec.multiplier * (last.close - p.entry_price)
+
+    def equity(self) -> int:
+        return self.cash + self.open_pnl()
+
+    @property
+    def flat(self) -> bool:
+        return self.position is None and self.entry_order is None
+
+
+@dataclass
+class PortfolioState:
+    baskets: list[BasketState]
+    reserve: int  # money units, never traded
+    initial: int
+    peak: int
+    day_start: int
+    last_pv: int
+    trading_day: date | None = None
+    halted_day: date | None = None  # no entries on this trading day
+    halt_reason: str = ""
+    drawdown_fired_day: date | None = None
+    daily_loss_fired_day: date | None = None
+    caps_halved_through: int = -1  # trading-day number through which caps are halved
+    day_number: int = -1  # trading days seen so far (0-based)
+    peak_reset_pending: bool = False
+    realised: int = 0  # sum of realised P&L, money units
+    fees: int = 0  # sum of fees paid
+    next_trade_id: int = 1
+    start_time: pd.Timestamp | None = None  # RULES.md 8.32: episodes running here are skipped
+
+    def pv(self) -> int:
+        return self.reserve + sum(b.equity() for b in self.baskets)
