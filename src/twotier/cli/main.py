@@ -8,8 +8,11 @@ import sys
 import typer
 
 from twotier import __version__
+from twotier.cli import config as config_commands
 from twotier.cli import data as data_commands
+from twotier.cli.backtest import backtest_command
 from twotier.cli.common import err_console
+from twotier.cli.signals import signals_command
 from twotier.errors import TwotierError
 
 app = typer.Typer(
@@ -21,6 +24,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data_commands.app, name="data")
+app.add_typer(config_commands.app, name="config")
+app.command("signals")(signals_command)
+app.command("backtest")(backtest_command)
 
 _state = {"debug": False}
 

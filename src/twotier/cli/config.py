@@ -1,0 +1,28 @@
+"""``twotier config``: show the effective configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from twotier.config.load import config_to_toml, load_config
+
+app = typer.Typer(help="Show and check configuration.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(
+    config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
+    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
+) -> None:
+    """Print the configuration as TOML: the defaults (RULES.md), or a file's effective
+    values with any --set overrides."""
+    typer.echo(config_to_toml(load_config(config_file, overrides)), nl=False)
+
+
+@app.command("check")
+def check(config_file: Path = typer.Argument(..., help="TOML configuration file.")) -> None:
+    """Validate a configuration file; unknown keys and out-of-range values are errors."""
+    load_config(config_file)
+    typer.echo(f"{config_file}: valid")

@@ -1,0 +1,62 @@
+"""Loading a run's inputs: bar files for each instrument, resampled to 15 minutes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from twotier.config.model import Config
+from twotier.market.bars import LoadedBars, read_bars
+from twotier.market.calendar import TradingCalendar
+from twotier.market.instruments import InstrumentRegistry
+from twotier.market.resample import BAR_MINUTES, resample
+
+
+@dataclass
+class Environment:
+    """Instruments and trading calendar of a run (shipped ones unless configured)."""
+
+    instruments: InstrumentRegistry
+    calendar: TradingCalendar
+
+    @classmethod
+    def from_config(cls, config: Config) -> Environment:
+        from twotier.market.calendar import default_calendar
+
+        data = config.data
+        instruments = InstrumentRegistry.load(data.instruments_file)
+        calendar = (
+            TradingCalendar.load(data.calendar_file) if data.calendar_file else default_calendar()
+        )
+        return cls(instruments, calendar)
+
+
+@dataclass
+class BarInput:
+    loaded: LoadedBars
+    bars: pd.DataFrame  # 15-minute bars
+
+
+def load_bar_files(
+    files: Mapping[str, str | Path],
+    config: Config,
+    env: Environment,
+    label: str | None = None,
+    on_bad_bar: str | None = None,
+) -> dict[str, BarInput]:
+    """Read, validate and resample each instrument's file (1-, 5- or 15-minute bars)."""
+    result = {}
+    for instrument, path in files.items():
+        loaded = read_bars(
+            path,
+            env.instruments[instrument],
+            label=label or config.data.label,
+            on_bad_bar=on_bad_bar or config.data.on_bad_bar,
+            calendar=env.calendar,
+        )
+        bars = resample(loaded.frame, loaded.instrument, loaded.bar_minutes, BAR_MINUTES, str(path))
+        result[instrument] = BarInput(loaded, bars)
+    return result

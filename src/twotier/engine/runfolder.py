@@ -1,0 +1,91 @@
+"""The run folder: everything a run produced, written so that re-running the same
+configuration on the same data gives byte-identical data files.
+
+    config.toml      the effective configuration
+    signals/*.parquet each generator's packages (its namespace)
+    trades.csv       one row per closed (or partly closed) position, and open ones
+    fills.csv        every fill
+    equity.csv       one row per step
+    decisions.log    every entry, exit, fill, block, fallback and breaker
+    summary.json     the headline figures (created_at is the only field that changes)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from twotier import __version__
+from twotier.config.load import config_to_toml
+from twotier.engine.results import BacktestResult
+from twotier.tier1.package import write_packages
+
+MONEY_COLUMNS = {
+    "pv",
+    "peak",
+    "day_start",
+    "gross_pnl",
+    "fees",
+    "net_pnl",
+    "fee",
+    "committed",
+}
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            out[column] = series.dt.tz_localize(None).dt.strftime(TIME_FORMAT)
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[column] = series.dt.strftime("%Y-%m-%d")
+        elif column in MONEY_COLUMNS or str(column).startswith("equity_"):
+            out[column] = series.map(lambda v: f"{v:.2f}")
+    return out.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+
+
+def write_run(result: BacktestResult, out_dir: str | Path) -> Path:
+    """Write the run folder; an existing folder is replaced only once the new one is
+    complete."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        _write_contents(result, tmp)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _write_contents(result: BacktestResult, folder: Path) -> None:
+    config = result.config
+    (folder / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
+    for instrument, packages in result.packages.items():
+        params = config.tier1_params(instrument).model_dump(mode="json")
+        write_packages(packages, folder, instrument, config.generator_name(instrument), params)
+    (folder / "trades.csv").write_text(_csv_text(result.trades), encoding="utf-8")
+    (folder / "fills.csv").write_text(_csv_text(result.fills), encoding="utf-8")
+    (folder / "equity.csv").write_text(_csv_text(result.equity), encoding="utf-8")
+    lines = "".join(f"{text}\n" for text in result.decisions["text"])
+    (folder / "decisions.log").write_text(lines, encoding="utf-8")
+    summary = dict(result.summary)
+    summary["warnings"] = list(result.warnings)
+    summary["twotier_version"] = __version__
+    summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
