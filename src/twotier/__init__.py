@@ -2,6 +2,24 @@
 
 Tier-1 turns each instrument's bars into signal packages; Tier-2 sizes, risk-checks and
 exits positions across per-instrument baskets.
+
+    import twotier
+    result = twotier.backtest(bars={"DCE/i": "iron_ore.csv"}, label="end",
+                              overrides=["portfolio.baskets=[{instrument='DCE/i', capital_fraction=0.9}]"])
 """
 
 __version__ = "0.1.0"
+
+_API = {"backtest", "signals", "load_config", "Config", "BacktestResult"}
+
+
+def __getattr__(name: str):
+    # The API pulls in pandas and TA-Lib; load it on first use, not on `import twotier`.
+    if name in _API:
+        from twotier import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'twotier' has no attribute {name!r}")
+
+
+__all__ = sorted(_API)

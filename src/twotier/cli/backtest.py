@@ -104,3 +104,24 @@ def report(result: BacktestResult, folder: Path, as_json: bool) -> None:
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"run folder: {folder}")
+
+
+def demo_command(
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder to write."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """The whole system on the bundled sample data (three years of DCE/i, SHFE/cu and DCE/m
+    15-minute bars) with the default configuration."""
+    from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
+
+    config = load_config()
+    bars = {key: load_sample(key) for key in SAMPLE_INSTRUMENTS}
+    if not as_json:
+        for key, frame in bars.items():
+            console.print(
+                f"sample {key}: {len(frame):,} bars, {frame.index[0]:%Y-%m-%d} to "
+                f"{frame.index[-1]:%Y-%m-%d}"
+            )
+    result = run_backtest(bars, config)
+    folder = write_run(result, out)
+    report(result, folder, as_json)

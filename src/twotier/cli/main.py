@@ -10,8 +10,9 @@ import typer
 from twotier import __version__
 from twotier.cli import config as config_commands
 from twotier.cli import data as data_commands
-from twotier.cli.backtest import backtest_command
+from twotier.cli.backtest import backtest_command, demo_command
 from twotier.cli.common import err_console
+from twotier.cli.sample import sample_command
 from twotier.cli.signals import signals_command
 from twotier.errors import TwotierError
 
@@ -27,6 +28,8 @@ app.add_typer(data_commands.app, name="data")
 app.add_typer(config_commands.app, name="config")
 app.command("signals")(signals_command)
 app.command("backtest")(backtest_command)
+app.command("demo")(demo_command)
+app.command("sample")(sample_command)
 
 _state = {"debug": False}
 

@@ -68,11 +68,18 @@ def _describe(exc: ValidationError, source: str) -> str:
     return f"{source}: invalid configuration: " + "; ".join(lines)
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults, then the file, then ``--set`` overrides; validated as a whole."""
+def load_config(
+    path: str | Path | Config | None = None, overrides: list[str] | None = None
+) -> Config:
+    """Defaults (or a given Config), then the file, then ``--set`` overrides; validated as
+    a whole."""
     tree = Config().model_dump(mode="json")
     source = "defaults"
-    if path is not None:
+    if isinstance(path, Config):
+        if not overrides:
+            return path
+        tree, source = path.model_dump(mode="json"), "configuration"
+    elif path is not None:
         path = Path(path)
         try:
             user = tomllib.loads(path.read_text("utf-8"))
@@ -83,6 +90,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         tree = _deep_merge(tree, user)
         source = str(path)
     if overrides:
+        overrides = list(overrides)
         tree = apply_overrides(tree, overrides)
         source += " + --set"
     try:

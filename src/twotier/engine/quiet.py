@@ -119,7 +119,7 @@ class QuietStretch:
             tape.chaos[a:b], avg, composite.config.limits, composite.fixed_reserve
         )
         composite.recorder.append(
-            record_block(
+            *record_block(
                 state,
                 times=tape.time_ns[a:b],
                 days=days,
@@ -129,7 +129,7 @@ class QuietStretch:
                 reserve_target=target,
             )
         )
-        state.trading_day = tape.days[b - 1]
+        state.trading_day = tape.day(b - 1)
         state.day_number = int(self.day_number[-1])
         state.day_start = int(self.day_start[-1])
         state.peak = int(self.peak[-1])

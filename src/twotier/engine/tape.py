@@ -40,14 +40,14 @@ class BasketTape:
     step: np.ndarray  # the global step of each bar
 
     @cached_property
-    def days(self) -> list:
-        return [d.date() for d in pd.to_datetime(self.trading_day)]
+    def time_ns(self) -> np.ndarray:
+        return self.time.as_unit("ns").asi8
 
     def package(self, bar: int) -> Package:
         return Package(
             bar,
-            self.time[bar],
-            self.days[bar],
+            pd.Timestamp(int(self.time_ns[bar]), tz=self.time.tz),
+            self.trading_day[bar].item(),
             int(self.open[bar]),
             int(self.close[bar]),
             int(self.signal[bar]),
@@ -71,9 +71,9 @@ class Tape:
     def __len__(self) -> int:
         return len(self.times)
 
-    @cached_property
-    def days(self) -> list:
-        return [d.date() for d in pd.to_datetime(self.trading_day)]
+    def day(self, k: int):
+        """The trading day of step ``k`` as a ``datetime.date``."""
+        return self.trading_day[k].item()
 
     @cached_property
     def time_ns(self) -> np.ndarray:
@@ -85,7 +85,9 @@ class Tape:
             for i, b in enumerate(self.baskets)
             if self.bar_at[i, k] >= 0
         }
-        return StepInput(self.times[k], self.days[k], packages)
+        return StepInput(
+            pd.Timestamp(int(self.time_ns[k]), tz=self.times.tz), self.day(k), packages
+        )
 
     def first_step_on_or_after(self, day) -> int:
         return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="left"))

@@ -3,16 +3,14 @@ engine can scan a stretch of steps for the next one where a breaker fires."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from twotier.tier1.checks import decided
 
 
 def drawdown(pv, peak):
-    """(peak - PV) / peak."""
-    return decided((np.asarray(peak, dtype=np.float64) - pv) / peak)
+    """(peak - PV) / peak, from money units (ints or int arrays; exact below 2**53)."""
+    return decided((peak - pv) / peak)
 
 
 def daily_loss(pv, day_start):
     """(day-start PV - PV) / day-start PV."""
-    return decided((np.asarray(day_start, dtype=np.float64) - pv) / day_start)
+    return decided((day_start - pv) / day_start)

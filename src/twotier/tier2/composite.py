@@ -89,7 +89,7 @@ class Composite:
         self.breakers(state, inp, view)
         exited = self.exit_positions(state, inp, view)
         self.enter_positions(state, inp, view, exited)
-        self.record(state, inp)
+        self.record(state, inp, view.reserve_target)
 
     def begin_day(self, state: PortfolioState, day) -> None:
         if state.trading_day == day:
@@ -406,21 +406,19 @@ class Composite:
 
     # -- records -------------------------------------------------------------------------
 
-    def record(self, state: PortfolioState, inp: StepInput) -> None:
-        pv = state.pv()
-        state.last_pv = pv
-        view = self.view(state)
+    def record(self, state: PortfolioState, inp: StepInput, target: float) -> None:
+        """Record the step; the reserve target is the view's (packages do not change
+        within a step)."""
+        state.last_pv = state.pv()
         self.recorder.append(
-            record_block(
+            *record_block(
                 state,
                 times=np.array([pd.Timestamp(inp.time).as_unit("ns").value]),
-                days=np.array([np.datetime64(inp.trading_day, "D")]),
-                closes=[
-                    np.array([b.last.close if b.last is not None else 0]) for b in state.baskets
-                ],
-                peak=np.array([state.peak]),
-                day_start=np.array([state.day_start]),
-                reserve_target=np.array([view.reserve_target]),
+                days=np.datetime64(inp.trading_day, "D"),
+                closes=[b.last.close if b.last is not None else 0 for b in state.baskets],
+                peak=state.peak,
+                day_start=state.day_start,
+                reserve_target=target,
             )
         )
 
@@ -515,52 +513,48 @@ class Composite:
 def record_block(
     state: PortfolioState,
     *,
-    times: np.ndarray,
-    days: np.ndarray,
-    closes: list[np.ndarray],
-    peak: np.ndarray,
-    day_start: np.ndarray,
-    reserve_target: np.ndarray,
-) -> dict[str, np.ndarray]:
+    times,
+    days,
+    closes: list,
+    peak,
+    day_start,
+    reserve_target,
+) -> tuple[int, dict]:
     """Records of consecutive steps over which positions do not change (RULES.md 4.1
-    step 6), each basket marked at ``closes[i]``; checks the ledger on every one."""
-    equities = [
-        b.cash
-        + (
-            0
-            if b.position is None
-            else b.position.side
-            * b.position.contracts
-            * b.spec.multiplier
-            * (closes[b.index] - b.position.entry_price)
-        )
-        for b in state.baskets
-    ]
-    equities = [np.broadcast_to(np.asarray(e, dtype=np.int64), (len(times),)) for e in equities]
+    step 6), each basket marked at ``closes[i]`` (arrays over the steps, or one value);
+    checks the ledger on every one. Returns the number of rows and the columns."""
+    rows = len(times)
+    equities = []
+    for b in state.baskets:
+        p = b.position
+        if p is None:
+            equities.append(b.cash)
+        else:
+            move = closes[b.index] - p.entry_price
+            equities.append(b.cash + p.side * p.contracts * b.spec.multiplier * move)
     pv = state.reserve + sum(equities)
     open_pnl = sum(e - b.cash for e, b in zip(equities, state.baskets, strict=True))
     check_ledger(pv, state.initial, state.realised, open_pnl, state.fees, times)
     held = commitments(state, closes)
     pv_cny = pv / MONEY_SCALE
-    n = len(times)
     block = {
         "time": times,
-        "trading_day": days.astype("datetime64[s]"),
+        "trading_day": days,
         "pv": pv,
         "peak": peak,
         "day_start": day_start,
         "drawdown": drawdown(pv, peak),
-        "exposure": np.broadcast_to(held.committed / pv_cny, (n,)),
-        "leverage": np.broadcast_to(held.notional / pv_cny, (n,)),
-        "reserve_held": np.broadcast_to((pv_cny - held.committed) / pv_cny, (n,)),
+        "exposure": held.committed / pv_cny,
+        "leverage": held.notional / pv_cny,
+        "reserve_held": (pv_cny - held.committed) / pv_cny,
         "reserve_target": reserve_target,
-        "active_positions": np.full(n, sum(b.position is not None for b in state.baskets)),
+        "active_positions": sum(b.position is not None for b in state.baskets),
     }
     for b, equity in zip(state.baskets, equities, strict=True):
         block[f"equity_{b.index}"] = equity
         p = b.position
-        block[f"position_{b.index}"] = np.full(n, 0 if p is None else p.side * p.contracts)
-    return block
+        block[f"position_{b.index}"] = 0 if p is None else p.side * p.contracts
+    return rows, block
 
 
 def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_share: int) -> dict:

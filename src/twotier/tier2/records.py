@@ -19,36 +19,49 @@ class LedgerError(TwotierError):
 
 
 class EquityRecorder:
+    """Blocks of consecutive rows; a column of a block is an array of its length, or one
+    value that holds on all its rows."""
+
     def __init__(self, baskets: int):
         self.baskets = baskets
-        self._blocks: list[dict[str, np.ndarray]] = []
+        self._blocks: list[tuple[int, dict]] = []
 
-    def append(self, block: dict[str, np.ndarray]) -> None:
-        self._blocks.append(block)
+    def append(self, rows: int, block: dict) -> None:
+        self._blocks.append((rows, block))
 
-    def replace_last(self, block: dict[str, np.ndarray]) -> None:
+    def replace_last(self, block: dict) -> None:
         """Re-record the final step (after closes at data end)."""
-        last = self._blocks[-1]
-        n = len(last["pv"])
-        if n == 1:
-            self._blocks[-1] = block
-        else:
-            self._blocks[-1] = {k: v[:-1] for k, v in last.items()}
-            self._blocks.append(block)
+        rows, last = self._blocks.pop()
+        if rows > 1:
+            self._blocks.append((rows - 1, {k: _head(v, rows - 1) for k, v in last.items()}))
+        self._blocks.append((1, block))
 
-    def last_row(self) -> dict[str, np.ndarray]:
-        return {k: v[-1:] for k, v in self._blocks[-1].items()}
+    def last_row(self) -> dict:
+        rows, last = self._blocks[-1]
+        return {k: np.broadcast_to(v, (rows,))[-1:] for k, v in last.items()}
 
     def frame(self) -> pd.DataFrame:
         if not self._blocks:
             return pd.DataFrame()
-        columns = {k: np.concatenate([b[k] for b in self._blocks]) for k in self._blocks[0]}
+        total = sum(n for n, _ in self._blocks)
+        columns = {}
+        for name, first in self._blocks[0][1].items():
+            column = np.empty(total, dtype=np.asarray(first).dtype)
+            at = 0
+            for n, block in self._blocks:
+                column[at : at + n] = block[name]
+                at += n
+            columns[name] = column
         frame = pd.DataFrame(columns)
         frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_convert(TIMEZONE)
         money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
         for name in money:
             frame[name] = frame[name] / MONEY_SCALE
         return frame
+
+
+def _head(values, rows: int):
+    return values[:rows] if np.ndim(values) else values
 
 
 def check_ledger(pv, initial: int, realised: int, open_pnl, fees: int, time) -> None:

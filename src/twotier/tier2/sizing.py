@@ -12,12 +12,7 @@ import math
 from dataclasses import dataclass
 
 from twotier.config.model import ExitParams, SizingParams, SizingTier
-from twotier.tier1.checks import decided as decided_array
-
-
-def decided(value: float) -> float:
-    """A derived quantity as compared with thresholds (RULES.md 8.28)."""
-    return float(decided_array(value))
+from twotier.tier1.checks import decided
 
 
 def pct(value: float) -> str:
