@@ -4,8 +4,9 @@ Tier-1 turns each instrument's bars into signal packages; Tier-2 sizes, risk-che
 exits positions across per-instrument baskets.
 
     import twotier
-    result = twotier.backtest(bars={"DCE/i": "iron_ore.csv"}, label="end",
-                              overrides=["portfolio.baskets=[{instrument='DCE/i', capital_fraction=0.9}]"])
+    result = twotier.backtest(bars={"DCE/i": "i.csv", "SHFE/cu": "cu.csv", "DCE/m": "m.csv"},
+                              label="end")
+    result.trades, result.equity, result.decisions, result.summary
 """
 
 __version__ = "0.1.0"
