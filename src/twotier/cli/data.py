@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from twotier.cli.common import console
+from twotier.cli.common import UsageError, console
 from twotier.market.bars import read_bars, write_bars
+from twotier.market.calendar import TradingCalendar
 from twotier.market.instruments import InstrumentRegistry
 from twotier.market.resample import resample
 from twotier.market.summary import DataSummary, summarize
@@ -24,10 +27,26 @@ ON_BAD = typer.Option(
 INSTRUMENTS_FILE = typer.Option(
     None, "--instruments", help="A TOML file adding or overriding instruments."
 )
+CALENDAR_FILE = typer.Option(
+    None,
+    "--calendar",
+    help="A TOML file of holidays = [...] and/or trading_days = [...] changing the XSHG calendar.",
+)
+BAR_MINUTES = typer.Option(
+    None,
+    "--bar-minutes",
+    min=1,
+    max=60,
+    help="Length of the file's bars in minutes (default: the most common step between bars).",
+)
 
 
 def _spec(instrument: str, instruments_file: Path | None):
     return InstrumentRegistry.load(instruments_file)[instrument]
+
+
+def _calendar(calendar_file: Path | None) -> TradingCalendar | None:
+    return None if calendar_file is None else TradingCalendar.load(calendar_file)
 
 
 @app.command("check")
@@ -37,14 +56,22 @@ def check(
     label: str = LABEL,
     on_bad_bar: str = ON_BAD,
     instruments_file: Path | None = INSTRUMENTS_FILE,
+    bar_minutes: int | None = BAR_MINUTES,
+    calendar_file: Path | None = CALENDAR_FILE,
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Validate a file of bars and summarise it: rows, range, trading days, sessions,
     gaps, problems."""
+    calendar = _calendar(calendar_file)
     loaded = read_bars(
-        file, _spec(instrument, instruments_file), label=label, on_bad_bar=on_bad_bar
+        file,
+        _spec(instrument, instruments_file),
+        label=label,
+        on_bad_bar=on_bad_bar,
+        bar_minutes=bar_minutes,
+        calendar=calendar,
     )
-    summary = summarize(loaded)
+    summary = summarize(loaded, calendar)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
         return
@@ -53,7 +80,7 @@ def check(
 
 def _print_summary(s: DataSummary) -> None:
     table = Table(
-        title=f"{s.source}: {s.instrument}, {s.bar_minutes}-minute bars", show_header=False
+        title=Text(f"{s.source}: {s.instrument}, {s.bar_minutes}-minute bars"), show_header=False
     )
     table.add_column(style="bold")
     table.add_column()
@@ -78,10 +105,10 @@ def _print_summary(s: DataSummary) -> None:
     for seg in s.sessions:
         kind = "night" if seg.night else "day"
         table.add_row(f"session {seg.segment}", f"{kind}: {seg.bars:,} bars on {seg.days:,} days")
-    table.add_row("problems", _problems(s))
+    table.add_row("problems", Text(_problems(s)))
     console.print(table)
     for warning in s.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 def _problems(s: DataSummary) -> str:
@@ -101,22 +128,31 @@ def resample_command(
     label: str = LABEL,
     on_bad_bar: str = ON_BAD,
     instruments_file: Path | None = INSTRUMENTS_FILE,
+    bar_minutes: int | None = BAR_MINUTES,
+    calendar_file: Path | None = CALENDAR_FILE,
 ) -> None:
     """Resample bars to 15 minutes on session edges (bars never span a break)."""
-    from twotier.cli.common import UsageError
-
-    if not to.endswith("min") or not to[:-3].isdigit():
+    if not to.endswith("min") or not to[:-3].isdigit() or int(to[:-3]) == 0:
         raise UsageError(f"--to expects minutes such as 15min, got {to!r}")
     loaded = read_bars(
-        file, _spec(instrument, instruments_file), label=label, on_bad_bar=on_bad_bar
+        file,
+        _spec(instrument, instruments_file),
+        label=label,
+        on_bad_bar=on_bad_bar,
+        bar_minutes=bar_minutes,
+        calendar=_calendar(calendar_file),
     )
     bars = resample(
         loaded.frame, loaded.instrument, loaded.bar_minutes, int(to[:-3]), loaded.source
     )
     write_bars(bars, out)
     for p in loaded.dropped:
-        console.print(f"dropped line {p.line}: {p.problem}")
+        console.print(f"dropped line {p.line}: {p.problem}", soft_wrap=True, markup=False)
+    for p in loaded.repaired:
+        console.print(f"line {p.line}: {p.problem}", soft_wrap=True, markup=False)
     console.print(
         f"{len(loaded.frame):,} {loaded.bar_minutes}-minute bars -> {len(bars):,} {to} bars "
-        f"(bar start labels) written to {out}"
+        f"(bar start labels) written to {out}",
+        soft_wrap=True,
+        markup=False,
     )

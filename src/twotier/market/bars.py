@@ -8,6 +8,7 @@ line and the problem, unless the caller chooses to drop or repair bad bars.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ BadBarPolicy = Literal["refuse", "drop", "repair"]
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
+NUMERIC = (*BAR_COLUMNS, "open_interest")
 
 # Column names vendors use, tried in order when no mapping is given.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -51,23 +53,29 @@ class LoadedBars:
 
 
 def _resolve_columns(
-    names: list[str], mapping: dict[str, str] | None, source: str
+    names: list[str], mapping: dict[str, str] | None, source: str, line: int | None = 1
 ) -> dict[str, str]:
-    """Map canonical column names to the file's own; a missing column is an error."""
+    """Map canonical column names to the file's own; a missing column is an error.
+    ``line`` is the header's line in errors (None where there is no header line)."""
     lower = {n.strip().lower(): n for n in names}
     resolved: dict[str, str] = {}
     mapping = dict(mapping or {})
     for canonical, own in mapping.items():
+        if canonical not in ALIASES and canonical != "date":
+            known = ", ".join([*ALIASES, "date"])
+            raise DataError(
+                source, f"cannot map column {own!r} to {canonical!r}; known names: {known}", line
+            )
         if own not in names:
             raise DataError(
                 source,
                 f"column {own!r} (mapped to {canonical!r}) not found; columns are {names}",
-                1,
+                line,
             )
         resolved[canonical] = own
     if "time" not in resolved:
         time_col = next((lower[a] for a in ALIASES["time"] if a in lower), None)
-        date_col = lower.get("date")
+        date_col = resolved.pop("date", None) or lower.get("date")
         if date_col is not None and time_col is not None and time_col == lower.get("time"):
             resolved["date"] = date_col  # separate date and time columns
         elif time_col is None:
@@ -78,7 +86,7 @@ def _resolve_columns(
                 source,
                 f"missing column: no time column (tried {tried}, or date + time); "
                 f"columns are {names}",
-                1,
+                line,
             )
         resolved["time"] = time_col
     for canonical in (*BAR_COLUMNS, "open_interest"):
@@ -88,24 +96,97 @@ def _resolve_columns(
         if own is None:
             if canonical == "open_interest":
                 continue
-            raise DataError(source, f"missing column {canonical!r}; columns are {names}", 1)
+            raise DataError(source, f"missing column {canonical!r}; columns are {names}", line)
         resolved[canonical] = own
     return resolved
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, int, str]:
-    """The raw table as strings or native types, the line number of its first data row
-    and the word for a row ('line' in text files, 'row' in Parquet)."""
-    name = path.name.lower()
-    if name.endswith(".parquet") or name.endswith(".pq"):
-        return pd.read_parquet(path), 1, "row"
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith((".parquet", ".pq"))
+
+
+def _csv_error(source: str, exc: Exception) -> DataError:
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return DataError(source, "the file is empty")
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if fields:  # the parser counts lines as the file does (header = line 1)
+        expected, line, saw = (int(g) for g in fields.groups())
+        return DataError(source, f"{saw} fields where the header has {expected}", line)
+    return DataError(source, f"not a readable CSV file: {exc}")
+
+
+_CSV_OPTIONS = {"keep_default_na": False, "skip_blank_lines": False}
+_CSV_ERRORS = (
+    pd.errors.EmptyDataError,
+    pd.errors.ParserError,
+    UnicodeDecodeError,
+    OSError,  # e.g. not gzip after all
+    EOFError,  # a truncated gzip file
+)
+
+
+def _read_csv(path: Path, text: set[str], numeric: set[str], source: str) -> pd.DataFrame:
+    """The table, the ``text`` columns (time, date) as text and the others as the C parser
+    reads them: a column whose every cell is a plain number comes back as numbers (much
+    faster than text then ``pd.to_numeric``, and the same, correctly rounded, values); a
+    column with anything else in it (an empty cell, a word) comes back as text, for the
+    validator to report cell by cell."""
+    dtype = dict.fromkeys(text, str)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except pd.errors.EmptyDataError:
-        raise DataError(str(path), "the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(str(path), f"not a readable CSV file: {exc}") from None
-    return raw, 2, "line"
+        raw = pd.read_csv(path, dtype=dtype, **_CSV_OPTIONS)
+        for name in numeric & {str(c) for c in raw.columns}:
+            column = raw[name]
+            kind = column.dtype.kind
+            plain = kind in "iu" or (kind == "f" and bool(np.isfinite(column.to_numpy()).all()))
+            if not plain and not pd.api.types.is_string_dtype(column):
+                # e.g. only true/false, or integers beyond int64: read it all as text.
+                return pd.read_csv(path, dtype=str, **_CSV_OPTIONS)
+    except _CSV_ERRORS as exc:
+        raise _csv_error(source, exc) from None
+    return raw
+
+
+def _read_table(
+    path: Path, mapping: dict[str, str] | None, source: str
+) -> tuple[pd.DataFrame, dict[str, str], int, str]:
+    """The raw table, its resolved columns, the line number of its first data row and
+    the word for a row ('line' in text files, 'row' in Parquet)."""
+    if _is_parquet(path):
+        try:
+            raw = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise DataError(source, f"not a readable Parquet file: {exc}") from None
+        if not isinstance(raw.index, pd.RangeIndex):  # e.g. a file written by write_bars
+            raw = raw.reset_index()
+        resolved = _resolve_columns([str(c) for c in raw.columns], mapping, source, None)
+        return raw, resolved, 1, "row"
+    try:
+        names = [str(c) for c in pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns]
+    except _CSV_ERRORS as exc:
+        raise _csv_error(source, exc) from None
+    resolved = _resolve_columns(names, mapping, source)
+    numeric = {own for canonical, own in resolved.items() if canonical in NUMERIC}
+    text = {own for canonical, own in resolved.items() if canonical not in NUMERIC}
+    return _read_csv(path, text, numeric, source), resolved, 2, "line"
+
+
+def _blank_rows(raw: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty (blank lines). Checks a column only on the rows
+    still blank so far, so a normal file costs one pass over its first column."""
+    blank = np.ones(len(raw), dtype=bool)
+    for name in raw.columns:
+        column = raw[name]
+        if pd.api.types.is_numeric_dtype(column) and not column.isna().any():
+            return np.zeros(len(raw), dtype=bool)  # a number on every row
+        rows = np.flatnonzero(blank)
+        if len(rows) == 0:
+            break
+        cells = column.iloc[rows]
+        empty = cells.isna().to_numpy() | (cells.astype(str).str.strip() == "").to_numpy(
+            dtype=bool, na_value=True
+        )
+        blank[rows] = empty
+    return blank
 
 
 def _infer_bar_minutes(stamps: np.ndarray) -> int:
@@ -141,16 +222,18 @@ def read_bars(
         )
     if not path.exists():
         raise DataError(source, "file not found")
-    raw, first_line, unit = _read_table(path)
+    if not path.is_file():
+        raise DataError(source, "not a file")
+    raw, resolved, first_line, unit = _read_table(path, columns, source)
     if raw.empty:
-        raise DataError(source, "the file has no rows")
-    resolved = _resolve_columns([str(c) for c in raw.columns], columns, source)
+        raise DataError(source, "the file has a header but no rows")
     lines = np.arange(len(raw)) + first_line
     if unit == "line":  # blank lines carry no bar; keep the others' line numbers
-        blank = (raw.astype(str).apply(lambda s: s.str.strip()) == "").all(axis=1).to_numpy()
-        raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
+        blank = _blank_rows(raw)
+        if blank.any():
+            raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
         if raw.empty:
-            raise DataError(source, "the file has no rows")
+            raise DataError(source, "the file has a header but no rows (only blank lines)")
     result = validate_rows(
         raw,
         resolved,
@@ -166,8 +249,6 @@ def read_bars(
         policy=on_bad_bar,
     )
     frame = result.frame
-    if frame.empty:
-        raise DataError(source, "no valid bars left after dropping bad ones")
     frame.index.name = "time"
     return LoadedBars(frame, spec, source, result.bar_minutes, result.dropped, result.repaired)
 
@@ -193,7 +274,7 @@ def bars_from_frame(
     table = frame.drop(columns=["trading_day"], errors="ignore")
     if "time" not in table.columns:
         table = table.rename_axis("time").reset_index()
-    resolved = _resolve_columns([str(c) for c in table.columns], None, source)
+    resolved = _resolve_columns([str(c) for c in table.columns], None, source, None)
     result = validate_rows(
         table,
         resolved,
@@ -208,8 +289,6 @@ def bars_from_frame(
         infer_bar_minutes=_infer_bar_minutes,
         policy=on_bad_bar,
     )
-    if result.frame.empty:
-        raise DataError(source, "no valid bars")
     result.frame.index.name = "time"
     return LoadedBars(
         result.frame, spec, source, result.bar_minutes, result.dropped, result.repaired

@@ -15,6 +15,8 @@ Rules (docs/data.md):
 from __future__ import annotations
 
 import tomllib
+import warnings
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -32,12 +34,31 @@ TIMEZONE = "Asia/Shanghai"
 def _xshg_sessions() -> np.ndarray:
     import exchange_calendars as xc  # slow import: only when a calendar is needed
 
-    cal = xc.get_calendar("XSHG", start="1995-01-01")
+    with warnings.catch_warnings():
+        # exchange-calendars 4.13 uses a pandas API that pandas 3.1 deprecates; not ours.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        cal = xc.get_calendar("XSHG", start="1995-01-01")
     return np.asarray(cal.sessions.values.astype("datetime64[D]"))
 
 
-def _as_days(values) -> np.ndarray:
-    return np.asarray(pd.to_datetime(list(values)).values.astype("datetime64[D]"))
+def _as_days(values: object, key: str) -> np.ndarray:
+    """A TOML list of dates (``2024-10-08`` or ``"2024-10-08"``) as datetime64[D]."""
+    if not isinstance(values, list):
+        raise ValueError(f"{key} must be a list of dates, got {values!r}")
+    days = []
+    for value in values:
+        if isinstance(value, datetime):  # a TOML date-time: not a day
+            raise ValueError(f"{key}: expected a date, got the date-time {value}")
+        if isinstance(value, date):
+            days.append(np.datetime64(value, "D"))
+        elif isinstance(value, str):
+            try:
+                days.append(np.datetime64(datetime.strptime(value.strip(), "%Y-%m-%d"), "D"))
+            except ValueError:
+                raise ValueError(f"{key}: {value!r} is not a date 'YYYY-MM-DD'") from None
+        else:
+            raise ValueError(f"{key}: {value!r} is not a date 'YYYY-MM-DD'")
+    return np.asarray(days, dtype="datetime64[D]")
 
 
 class TradingCalendar:
@@ -68,10 +89,10 @@ class TradingCalendar:
                 "expected holidays = [...] and/or trading_days = [...]"
             )
         try:
-            closed = _as_days(table.get("holidays", []))
-            opened = _as_days(table.get("trading_days", []))
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{path}: dates must be 'YYYY-MM-DD': {exc}") from None
+            closed = _as_days(table.get("holidays", []), "holidays")
+            opened = _as_days(table.get("trading_days", []), "trading_days")
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
         days = np.union1d(np.setdiff1d(days, closed), opened)
         return cls(days, source=f"XSHG + {path}")
 
@@ -159,8 +180,15 @@ def trading_day_of(timestamp, spec: InstrumentSpec, calendar: TradingCalendar | 
     calendar = calendar or default_calendar()
     ts = pd.Timestamp(timestamp)
     ts = ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts.tz_convert(TIMEZONE)
-    day, segment = place_bars(pd.DatetimeIndex([ts]), spec, calendar)
+    times = pd.DatetimeIndex([ts])
+    day, segment = place_bars(times, spec, calendar)
     if segment[0] < 0:
+        if spec.sessions.locate(session_minutes(times))[0] >= 0:
+            evening = pd.Timestamp(session_dates(times)[0])
+            raise CalendarError(
+                f"{ts} is in the trading hours of {spec.key} but {evening:%Y-%m-%d (%A)} "
+                "is not a trading day"
+            )
         raise CalendarError(
             f"{ts} is outside the sessions of {spec.key} ({spec.sessions.describe()})"
         )

@@ -43,6 +43,12 @@ def _parse_hhmm(value: object) -> time:
         raise ValueError(f"expected a time as 'HH:MM', got {value!r}") from None
 
 
+def _parse_pair(value: object) -> tuple[time, time]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"expected a pair ['HH:MM', 'HH:MM'], got {value!r}")
+    return (_parse_hhmm(value[0]), _parse_hhmm(value[1]))
+
+
 class InstrumentSpec(BaseModel):
     """One tradable product, e.g. ``DCE/i`` (DCE iron ore)."""
 
@@ -64,15 +70,14 @@ class InstrumentSpec(BaseModel):
     def _day(cls, value: object) -> object:
         if not isinstance(value, list | tuple) or not value:
             raise ValueError("day_sessions must be a non-empty list of ['HH:MM', 'HH:MM'] pairs")
-        return tuple((_parse_hhmm(a), _parse_hhmm(b)) for a, b in value)
+        return tuple(_parse_pair(pair) for pair in value)
 
     @field_validator("night_session", mode="before")
     @classmethod
     def _night(cls, value: object) -> object:
         if value is None or value == []:
             return None
-        a, b = value  # type: ignore[misc]
-        return (_parse_hhmm(a), _parse_hhmm(b))
+        return _parse_pair(value)
 
     @model_validator(mode="after")
     def _sessions_make_sense(self) -> InstrumentSpec:
@@ -87,6 +92,17 @@ class InstrumentSpec(BaseModel):
     def file_key(self) -> str:
         """The key as a file name: ``DCE/i`` -> ``DCE_i``."""
         return self.key.replace("/", "_")
+
+
+def _describe(error: dict) -> str:
+    """One pydantic error as 'field: problem'; an unknown key lists the known ones."""
+    where = ".".join(str(p) for p in error["loc"])
+    if error["type"] == "extra_forbidden":
+        model = FeeScheme if error["loc"][0] == "fee" else InstrumentSpec
+        known = ", ".join(name for name in model.model_fields if name != "key")
+        return f"unknown key {where!r}; known keys: {known}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}"
 
 
 def _shipped_table() -> dict:
@@ -143,17 +159,28 @@ class InstrumentRegistry:
                 raise ConfigError(
                     f'{path}: unknown top-level key(s) {extra}; expected [instruments."KEY"]'
                 )
-            for key, fields in user.get("instruments", {}).items():
+            instruments = user.get("instruments", {})
+            if not isinstance(instruments, dict):
+                raise ConfigError(f'{path}: expected tables [instruments."KEY"]')
+            for key, fields in instruments.items():
+                if not isinstance(fields, dict):
+                    raise ConfigError(
+                        f'{path}: instrument {key!r} must be a table [instruments."{key}"], '
+                        f"not {fields!r}"
+                    )
                 table[key] = _merge(table.get(key, {}), fields)
             source = str(path)
         specs = {}
         for key, fields in table.items():
+            if "key" in fields:
+                raise ConfigError(
+                    f"{source}: instrument {key!r}: 'key' is not a field (the table name "
+                    "is the key)"
+                )
             try:
                 specs[key] = InstrumentSpec(key=key, **fields)
             except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-                )
+                problems = "; ".join(_describe(e) for e in exc.errors())
                 raise ConfigError(f"{source}: instrument {key!r}: {problems}") from None
         return cls(specs)
 

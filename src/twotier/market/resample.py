@@ -30,6 +30,12 @@ def resample(
     close, volume the sum, open interest the last value. A bucket with some of its
     minutes missing is built from the bars it has.
     """
+    if not 0 < bar_minutes <= to_minutes <= 60:
+        raise DataError(
+            source,
+            f"cannot resample {bar_minutes}-minute bars to {to_minutes} minutes "
+            f"(the target must be 1-60 minutes and not shorter than the bars)",
+        )
     if to_minutes % bar_minutes:
         raise DataError(
             source,

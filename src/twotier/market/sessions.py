@@ -55,7 +55,8 @@ class SessionSchedule:
             a, b = clock_minute(start), clock_minute(end)
             if not (DAY_CUTOFF_MINUTE <= a < b <= 20 * 60):
                 raise ValueError(
-                    f"day session {start:%H:%M}-{end:%H:%M} must lie within 06:00-20:00"
+                    f"day session {start:%H:%M}-{end:%H:%M} must start before it ends "
+                    "and lie within 06:00-20:00"
                 )
             segments.append(Segment(a, b, night=False))
         if night is not None:

@@ -1,9 +1,15 @@
 """Row-by-row validation of raw bars, with the line and the problem of each bad row.
 
 Checks, in order (a row reports its first problem): time present and parsable; every
-value present and numeric; prices > 0; volume and open interest >= 0; high >= low; high
-not below open/close and low not above them; bar inside the instrument's sessions on a
-trading day; then, among the rows left, no duplicated time and no time going backwards.
+value present and numeric; prices > 0; volume and open interest >= 0; high >= low; bar
+inside the instrument's sessions on a trading day; high not below open/close and low not
+above them (the "envelope", the only problems ``policy="repair"`` repairs: a row is
+repaired only when the envelope is all that is wrong with it); then, among the rows left,
+no duplicated time and no time going backwards.
+
+Policies: "refuse" raises ``BadBarsError`` listing every bad row; "drop" drops bad rows and
+reports each; "repair" repairs envelope problems (reported) and drops the other bad rows
+(reported).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import pandas as pd
 from twotier.errors import BadBarsError, BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, place_bars, session_dates
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.sessions import DAY_CUTOFF_MINUTE
+from twotier.market.sessions import DAY_CUTOFF_MINUTE, session_minutes
 
 NUMERIC = ("open", "high", "low", "close", "volume", "open_interest")
 
@@ -36,36 +42,57 @@ class _Problems:
     def __init__(self, n: int):
         self.message = np.full(n, None, dtype=object)
         self.repairable = np.zeros(n, dtype=bool)
+        self.bad = np.zeros(n, dtype=bool)
 
     def flag(self, mask: np.ndarray, messages, repairable: bool = False) -> None:
-        new = mask & (self.message == None)  # noqa: E711 (elementwise on an object array)
+        new = mask & ~self.bad
         if not new.any():
             return
+        idx = np.flatnonzero(new)
         if callable(messages):
-            idx = np.flatnonzero(new)
             self.message[idx] = [messages(i) for i in idx]
         else:
-            self.message[new] = messages
-        self.repairable[new] = repairable
+            self.message[idx] = messages
+        self.repairable[idx] = repairable
+        self.bad[idx] = True
 
-    @property
-    def bad(self) -> np.ndarray:
-        return self.message != None  # noqa: E711
+    def clear(self, mask: np.ndarray) -> None:
+        self.message[mask] = None
+        self.repairable[mask] = False
+        self.bad[mask] = False
+
+
+class _Cells:
+    """A column's cells as written, turned into text only for the rows a message needs
+    (turning every cell of a large file into a Python string is slow)."""
+
+    def __init__(self, values: pd.Series):
+        self._values = values
+
+    def __getitem__(self, i: int) -> str:
+        return str(self._values.iloc[i])
 
 
 def _fmt(value: float) -> str:
     return f"{value:g}"
 
 
+def _stripped(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Cells as stripped text, and the mask of empty (or missing) cells."""
+    text = values.astype(str).str.strip()
+    empty = (text == "").to_numpy(dtype=bool, na_value=True) | values.isna().to_numpy()
+    return text, empty
+
+
 def _parse_times(values: pd.Series, time_format: str | None) -> pd.DatetimeIndex:
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = pd.DatetimeIndex(values)
     else:
-        text = values.astype(str).str.strip()
+        text, empty = _stripped(values)
         fmt = time_format or "ISO8601"
         parsed = pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce"))
         if time_format is None and parsed.isna().any():  # vendors' own layouts, slowly
-            retry = parsed.isna() & (text != "").to_numpy()
+            retry = parsed.isna() & ~empty
             if retry.any():
                 again = pd.to_datetime(text[retry], format="mixed", errors="coerce")
                 parsed = pd.Series(parsed).where(~retry, again)
@@ -78,10 +105,10 @@ def _parse_times(values: pd.Series, time_format: str | None) -> pd.DatetimeIndex
 def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Values as float, and masks of empty and unparsable cells."""
     if pd.api.types.is_numeric_dtype(raw):
-        values = raw.to_numpy(dtype=float, na_value=np.nan)
+        # A copy: pandas may hand out a read-only view, and repairs write to the values.
+        values = np.array(raw.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
         return values, np.isnan(values), np.isinf(values)
-    text = raw.astype(str).str.strip()
-    empty = (text == "").to_numpy() | raw.isna().to_numpy()
+    text, empty = _stripped(raw)
     values = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float)
     bad = (~empty & np.isnan(values)) | np.isinf(values)
     return values, empty, bad
@@ -105,16 +132,21 @@ def validate_rows(
     n = len(raw)
     problems = _Problems(n)
 
-    # Time: as written, then parsed.
-    time_text = raw[columns["time"]]
+    # Time: present (both parts, for separate date and time columns), then parsable.
+    time_cells = raw[columns["time"]]
     if "date" in columns:
-        time_text = (
-            raw[columns["date"]].astype(str).str.strip() + " " + time_text.astype(str).str.strip()
-        )
-    stamps = _parse_times(time_text, time_format)
-    shown = time_text.astype(str).to_numpy()
-    empty_time = (time_text.astype(str).str.strip() == "").to_numpy()
-    problems.flag(empty_time, "empty value in column 'time'")
+        date_cells = raw[columns["date"]]
+        date_text, empty_date = _stripped(date_cells)
+        time_text, empty_time = _stripped(time_cells)
+        problems.flag(empty_date, f"empty value in column {columns['date']!r}")
+        problems.flag(empty_time, f"empty value in column {columns['time']!r}")
+        time_cells = date_text.fillna("") + " " + time_text.fillna("")
+    elif not pd.api.types.is_datetime64_any_dtype(time_cells):
+        problems.flag(_stripped(time_cells)[1], f"empty value in column {columns['time']!r}")
+    else:
+        problems.flag(time_cells.isna().to_numpy(), f"empty value in column {columns['time']!r}")
+    stamps = _parse_times(time_cells, time_format)
+    shown = _Cells(time_cells)
     problems.flag(np.asarray(stamps.isna()), lambda i: f"unparsable time {shown[i]!r}")
 
     # Values: present, numeric, and sensible.
@@ -127,7 +159,7 @@ def validate_rows(
         values[name] = number
         own = columns[name]
         problems.flag(empty, f"empty value in column {own!r}")
-        text = cells.astype(str).to_numpy()
+        text = _Cells(cells)
         problems.flag(bad, lambda i, t=text, o=own: f"unparsable value {t[i]!r} in column {o!r}")
     o, h, low, c = (values[k] for k in ("open", "high", "low", "close"))
     for name in ("open", "high", "low", "close"):
@@ -139,19 +171,14 @@ def validate_rows(
         oi = values["open_interest"]
         problems.flag(oi < 0, lambda i: f"negative open interest {_fmt(oi[i])}")
     problems.flag(h < low, lambda i: f"high {_fmt(h[i])} below low {_fmt(low[i])}")
-    problems.flag(h < o, lambda i: f"high {_fmt(h[i])} below open {_fmt(o[i])}", repairable=True)
-    problems.flag(h < c, lambda i: f"high {_fmt(h[i])} below close {_fmt(c[i])}", repairable=True)
-    problems.flag(low > o, lambda i: f"low {_fmt(low[i])} above open {_fmt(o[i])}", repairable=True)
-    problems.flag(
-        low > c, lambda i: f"low {_fmt(low[i])} above close {_fmt(c[i])}", repairable=True
-    )
 
     # Bar start and length.
-    ok_time = ~stamps.isna()
+    ok_time = ~np.asarray(stamps.isna())
     minutes = bar_minutes or infer_bar_minutes(np.asarray(stamps[ok_time].tz_localize(None).values))
     if minutes <= 0 or minutes > 60:
         raise DataError(source, f"bar length must be 1-60 minutes, not {minutes}")
     starts = stamps - pd.Timedelta(minutes=minutes) if label == "end" else stamps
+    how = "end" if label == "end" else "start"
 
     # Sessions and trading days, for rows with a time.
     trading_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
@@ -176,16 +203,35 @@ def validate_rows(
         if len(inside):
             day, segment = place_bars(starts[inside], spec, calendar, length=minutes)
             trading_day[inside] = day
+            in_hours = spec.sessions.locate(session_minutes(starts[inside]), minutes) >= 0
+            closed = np.zeros(n, dtype=bool)
+            closed[inside[in_hours & (segment < 0)]] = True
             outside = np.zeros(n, dtype=bool)
-            outside[inside[segment < 0]] = True
-            how = "end" if label == "end" else "start"
+            outside[inside[~in_hours]] = True
+            evenings = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+            evenings[idx] = evening
             problems.flag(
                 outside,
                 lambda i: (
                     f"bar {shown[i]} ({how}) is outside the sessions of {spec.key} "
-                    f"({spec.sessions.describe()}) or not on a trading day"
+                    f"({spec.sessions.describe()})"
                 ),
             )
+            problems.flag(
+                closed,
+                lambda i: (
+                    f"bar {shown[i]} ({how}) is not in a trading session: "
+                    f"{pd.Timestamp(evenings[i]):%Y-%m-%d (%A)} is not a trading day"
+                ),
+            )
+
+    # The envelope: repairable, and checked last so that a repaired row has no other problem.
+    problems.flag(h < o, lambda i: f"high {_fmt(h[i])} below open {_fmt(o[i])}", repairable=True)
+    problems.flag(h < c, lambda i: f"high {_fmt(h[i])} below close {_fmt(c[i])}", repairable=True)
+    problems.flag(low > o, lambda i: f"low {_fmt(low[i])} above open {_fmt(o[i])}", repairable=True)
+    problems.flag(
+        low > c, lambda i: f"low {_fmt(low[i])} above close {_fmt(c[i])}", repairable=True
+    )
 
     # Repair what the policy allows to be repaired, before ordering checks.
     repaired: list[BarProblem] = []
@@ -198,29 +244,33 @@ def validate_rows(
                 )
             h[fix] = np.maximum.reduce([h[fix], o[fix], c[fix]])
             low[fix] = np.minimum.reduce([low[fix], o[fix], c[fix]])
-            problems.message[fix] = None
-            problems.repairable[fix] = False
+            problems.clear(fix)
 
     # Order, among rows without other problems: strictly increasing times.
     good = ~problems.bad
     t = np.asarray(starts.tz_localize(None).values.astype("datetime64[m]").astype(np.int64))
     t_good = np.where(good, t, np.iinfo(np.int64).min)
     prev_max = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], t_good[:-1]]))
-    if n:
-        seen: dict[int, int] = {}
-        for i in np.flatnonzero(good):
-            seen.setdefault(int(t[i]), int(lines[i]))
+    # Row holding that running maximum (the latest bar so far), for messages.
+    new_max = good & (t_good > prev_max)
+    holder = np.maximum.accumulate(np.where(new_max, np.arange(n), -1))
+    prev_holder = np.concatenate([[-1], holder[:-1]])
+    duplicated = good & (t == prev_max)
+    if duplicated.any():
+        first_line: dict[int, int] = {}
+        for i in np.flatnonzero(good & np.isin(t, t[duplicated])):
+            first_line.setdefault(int(t[i]), int(lines[i]))
         problems.flag(
-            good & (t == prev_max),
-            lambda i: f"duplicated time {shown[i]} (first on {unit} {seen[int(t[i])]})",
+            duplicated,
+            lambda i: f"duplicated time {shown[i]} (first on {unit} {first_line[int(t[i])]})",
         )
-        problems.flag(
-            good & (t < prev_max),
-            lambda i: (
-                f"time {shown[i]} goes backwards (after a bar at "
-                f"{pd.Timestamp(int(prev_max[i]), unit='m'):%Y-%m-%d %H:%M} {label})"
-            ),
-        )
+    problems.flag(
+        good & (t < prev_max),
+        lambda i: (
+            f"time {shown[i]} goes backwards (after {shown[prev_holder[i]]} on "
+            f"{unit} {int(lines[prev_holder[i]])})"
+        ),
+    )
 
     bad = problems.bad
     found = [BarProblem(int(lines[i]), problems.message[i], shown[i]) for i in np.flatnonzero(bad)]
@@ -228,6 +278,12 @@ def validate_rows(
         raise BadBarsError(source, found, unit=unit)
 
     keep = ~bad
+    if not keep.any():
+        first = found[0]
+        raise DataError(
+            source,
+            f"no valid bars: all {n} {unit}s are bad (first: {unit} {first.line}: {first.problem})",
+        )
     frame = pd.DataFrame(
         {name: values[name][keep] for name in NUMERIC if name in values},
         index=pd.DatetimeIndex(starts[keep], name="time"),

@@ -1,0 +1,202 @@
+"""Instrument specifications as data: the shipped file (RULES.md section 1) and a user's
+file of additions and overrides."""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+
+import pytest
+
+from twotier.errors import ConfigError, UnknownInstrumentError
+from twotier.market.instruments import InstrumentRegistry, get_instrument
+
+DAY = ((time(9, 0), time(10, 15)), (time(10, 30), time(11, 30)), (time(13, 30), time(15, 0)))
+
+
+@pytest.mark.parametrize(
+    ("key", "market", "product", "multiplier", "tick", "margin", "fee", "night"),
+    [
+        (
+            "DCE/i",
+            "DCE",
+            "i",
+            100,
+            "0.5",
+            0.11,
+            ("turnover", "0.0001", "0.0001", "0.0001"),
+            (time(21, 0), time(23, 0)),
+        ),
+        (
+            "SHFE/cu",
+            "SHFE",
+            "cu",
+            5,
+            "10",
+            0.09,
+            ("turnover", "0.00005", "0.00005", "0.0001"),
+            (time(21, 0), time(1, 0)),
+        ),
+        (
+            "DCE/m",
+            "DCE",
+            "m",
+            10,
+            "1",
+            0.07,
+            ("per_lot", "1.5", "1.5", "0"),
+            (time(21, 0), time(23, 0)),
+        ),
+    ],
+)
+def test_shipped_instruments_have_the_rules_values(
+    key, market, product, multiplier, tick, margin, fee, night
+):
+    spec = get_instrument(key)
+    assert (spec.key, spec.market, spec.product) == (key, market, product)
+    assert spec.multiplier == multiplier
+    assert spec.tick == Decimal(tick)
+    assert spec.margin_rate == margin
+    basis, open_, close, close_today = fee
+    assert spec.fee.basis == basis
+    assert spec.fee.open == Decimal(open_)
+    assert spec.fee.close == Decimal(close)
+    assert spec.fee.close_today == Decimal(close_today)
+    assert spec.day_sessions == DAY
+    assert spec.night_session == night
+
+
+def test_shipped_file_holds_exactly_the_three_instruments():
+    assert sorted(InstrumentRegistry.load().keys()) == ["DCE/i", "DCE/m", "SHFE/cu"]
+
+
+def test_copper_night_crossing_midnight_is_one_segment_on_the_session_clock():
+    segments = get_instrument("SHFE/cu").sessions.segments
+    night = [s for s in segments if s.night]
+    assert len(night) == 1
+    assert (night[0].start, night[0].end) == (21 * 60, 25 * 60)  # 21:00 to 01:00
+    assert str(night[0]) == "21:00-01:00"
+
+
+def test_file_key_replaces_the_slash():
+    assert get_instrument("SHFE/cu").file_key == "SHFE_cu"
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "instruments.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_user_file_adds_an_instrument_and_overrides_one_field(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[instruments."SHFE/al"]
+market = "SHFE"
+product = "al"
+name = "aluminium"
+multiplier = 5
+tick = 5
+margin_rate = 0.08
+fee = { basis = "per_lot", open = 3, close = 3, close_today = 0 }
+day_sessions = [["09:00", "10:15"], ["10:30", "11:30"], ["13:30", "15:00"]]
+night_session = ["21:00", "01:00"]
+
+[instruments."DCE/i"]
+margin_rate = 0.13
+
+[instruments."SHFE/cu"]
+fee = { close_today = 0.0002 }
+""",
+    )
+    registry = InstrumentRegistry.load(path)
+    assert sorted(registry.keys()) == ["DCE/i", "DCE/m", "SHFE/al", "SHFE/cu"]
+    aluminium = registry["SHFE/al"]
+    assert (aluminium.multiplier, aluminium.tick, aluminium.fee.open) == (5, 5, 3)
+    assert registry["DCE/i"].margin_rate == 0.13
+    assert registry["DCE/i"].multiplier == 100  # the rest as shipped
+    copper_fee = registry["SHFE/cu"].fee  # a nested table is merged field by field
+    assert copper_fee.close_today == Decimal("0.0002")
+    assert copper_fee.open == Decimal("0.00005")
+    assert get_instrument("DCE/i").margin_rate == 0.11  # the shipped registry is untouched
+
+
+def test_unknown_instrument_is_an_error_listing_the_known_ones(tmp_path):
+    with pytest.raises(UnknownInstrumentError) as info:
+        get_instrument("DCE/x")
+    assert "'DCE/x'" in str(info.value)
+    assert "known instruments: DCE/i, DCE/m, SHFE/cu" in str(info.value)
+    assert info.value.known == ["DCE/i", "DCE/m", "SHFE/cu"]
+
+
+def test_unknown_field_in_user_file_is_an_error_listing_the_known_fields(tmp_path):
+    path = write(tmp_path, '[instruments."DCE/i"]\nmultipler = 200\n')
+    with pytest.raises(ConfigError) as info:
+        InstrumentRegistry.load(path)
+    message = str(info.value)
+    assert str(path) in message and "'DCE/i'" in message
+    assert "unknown key 'multipler'" in message
+    assert "known keys: market, product, name, multiplier, tick, margin_rate" in message
+
+
+def test_unknown_fee_field_lists_the_fee_fields(tmp_path):
+    path = write(tmp_path, '[instruments."DCE/i"]\nfee = { opne = 0.1 }\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'fee\.opne'; known keys: basis, open"):
+        InstrumentRegistry.load(path)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("multiplier = -1", "multiplier: Input should be greater than 0"),
+        ("multiplier = 0", "multiplier: Input should be greater than 0"),
+        ("tick = 0", "tick: Input should be greater than 0"),
+        ("margin_rate = 1.5", "margin_rate: Input should be less than or equal to 1"),
+        ('night_session = ["21:00", "25:00"]', "night_session: expected a time as 'HH:MM', got"),
+        ('night_session = ["21:00"]', "night_session: expected a pair"),
+        ('day_sessions = [["09:00", "nine"]]', "day_sessions: expected a time as 'HH:MM'"),
+        ('day_sessions = [["10:15", "09:00"]]', "must start before it ends"),
+        ('day_sessions = [["09:00", "10:30"], ["10:15", "11:30"]]', "overlap"),
+        ('night_session = ["17:00", "23:00"]', "must start after 18:00"),
+        ("day_sessions = []", "non-empty list"),
+        ('fee = { basis = "per_trade" }', "fee.basis"),
+        ("fee = { open = -0.1 }", "fee.open: Input should be greater than or equal to 0"),
+    ],
+)  # fmt: skip
+def test_bad_values_are_config_errors_naming_file_instrument_and_field(tmp_path, fields, message):
+    path = write(tmp_path, f'[instruments."DCE/i"]\n{fields}\n')
+    with pytest.raises(ConfigError) as info:
+        InstrumentRegistry.load(path)
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"{path}: instrument 'DCE/i': ")
+
+
+def test_new_instrument_missing_fields_is_an_error_naming_them(tmp_path):
+    path = write(tmp_path, '[instruments."SHFE/al"]\nmarket = "SHFE"\n')
+    with pytest.raises(ConfigError) as info:
+        InstrumentRegistry.load(path)
+    for field in ("product", "multiplier", "tick", "margin_rate", "fee", "day_sessions"):
+        assert f"{field}: Field required" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[instrument."DCE/i"]\nmultiplier = 1\n', "unknown top-level key(s) instrument"),
+        ('[instruments]\n"DCE/i" = 3\n', "must be a table"),
+        ('[instruments."DCE/i"]\nkey = "DCE/j"\n', "'key' is not a field"),
+        ('[instruments."DCE/i"\n', "not valid TOML"),
+    ],
+)
+def test_badly_shaped_user_file_is_a_config_error(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        InstrumentRegistry.load(path)
+    assert message in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_user_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="instrument file not found"):
+        InstrumentRegistry.load(tmp_path / "nope.toml")
