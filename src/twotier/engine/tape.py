@@ -43,11 +43,16 @@ class BasketTape:
     def time_ns(self) -> np.ndarray:
         return self.time.as_unit("ns").asi8
 
+    @cached_property
+    def days(self) -> np.ndarray:
+        """Trading days as ``datetime.date`` objects."""
+        return self.trading_day.astype(object)
+
     def package(self, bar: int) -> Package:
         return Package(
             bar,
-            pd.Timestamp(int(self.time_ns[bar]), tz=self.time.tz),
-            self.trading_day[bar].item(),
+            int(self.time_ns[bar]),
+            self.days[bar],
             int(self.open[bar]),
             int(self.close[bar]),
             int(self.signal[bar]),

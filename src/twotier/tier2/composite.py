@@ -11,7 +11,6 @@ import math
 from decimal import Decimal
 
 import numpy as np
-import pandas as pd
 
 from twotier.broker.base import Broker, Fill, Order, Quote
 from twotier.config.model import Config
@@ -119,14 +118,13 @@ class Composite:
             b.last = pkg
             p = b.position
             if p is not None:
-                _, best, armed = trail(p, np.array([pkg.close]), self.exits[i])
-                p.best_close, p.armed = int(best[-1]), bool(armed[-1])
+                _, p.best_close, p.armed = trail(p, pkg.close, self.exits[i])
         state.peak = max(state.peak, state.pv())
 
     def view(self, state: PortfolioState) -> PortfolioView:
         chaos = chaos_count(state)
         avg = average_conviction(state, self.sizing)
-        target = float(reserve_target(chaos, avg, self.config.limits, self.fixed_reserve))
+        target = reserve_target(chaos, avg, self.config.limits, self.fixed_reserve)
         return PortfolioView(state.pv(), chaos, avg, target)
 
     # -- breakers ------------------------------------------------------------------------
@@ -197,13 +195,7 @@ class Composite:
                 continue
             conv = conviction(pkg.confidence, pkg.strength, self.sizing[i])
             marks = exit_marks(
-                p,
-                np.array([pkg.close]),
-                np.array([pkg.signal]),
-                np.array([pkg.confidence]),
-                np.array([conv]),
-                np.array([view.chaos]),
-                self.exits[i],
+                p, pkg.close, pkg.signal, pkg.confidence, conv, view.chaos, self.exits[i]
             )
             hit = first_exit(p, marks, self.exits[i])
             if hit is not None:
@@ -413,7 +405,7 @@ class Composite:
         self.recorder.append(
             *record_block(
                 state,
-                times=np.array([pd.Timestamp(inp.time).as_unit("ns").value]),
+                times=np.array([inp.time.value]),
                 days=np.datetime64(inp.trading_day, "D"),
                 closes=[b.last.close if b.last is not None else 0 for b in state.baskets],
                 peak=state.peak,

@@ -1,8 +1,8 @@
 """The exit tree (RULES.md 4.6): an ordered list of small rules; the first that fires
 names the exit.
 
-Rules are written on arrays of a position's bars, so the same code decides one bar in a
-step and scans many bars ahead for the next bar where anything can fire.
+Each rule is written once, for one bar (plain numbers, in a step) and for many bars
+(numpy arrays, when the engine scans ahead for the next bar where anything can fire).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 
 from twotier.config.model import ExitParams
 from twotier.money import PRICE_SCALE
-from twotier.tier1.checks import decided
 from twotier.tier2.sizing import pct
 from twotier.tier2.state import Position
+from twotier.tier2.values import decided, running_any, running_best, where
 
 
 @dataclass(frozen=True)
@@ -49,21 +49,18 @@ def exit_marks(
     return ExitMarks(close, pnl, best, armed, signal, decided(confidence), conviction, chaos)
 
 
-def trail(p: Position, close_units: np.ndarray, x: ExitParams):
+def trail(p: Position, close_units, x: ExitParams):
     """P&L, best close and arming of the trailing stop over consecutive closes."""
-    if p.side > 0:
-        best = np.maximum.accumulate(np.maximum(close_units, p.best_close))
-    else:
-        best = np.minimum.accumulate(np.minimum(close_units, p.best_close))
+    best = running_best(close_units, p.best_close, p.side)
     entry = p.entry_price / PRICE_SCALE
     pnl = decided(p.side * (close_units / PRICE_SCALE - entry) / entry)
-    armed = p.armed | (p.trailing & np.logical_or.accumulate(pnl >= x.trailing_activation))
+    armed = p.armed | (p.trailing & running_any(pnl >= x.trailing_activation))
     return pnl, best, armed
 
 
-def stop_in_force(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+def stop_in_force(p: Position, m: ExitMarks, x: ExitParams):
     """The position's stop, capped while the chaos count is high (RULES.md 8.12)."""
-    return np.where(m.chaos >= x.chaos_stop_count, np.minimum(p.stop, x.chaos_stop_cap), p.stop)
+    return where(m.chaos >= x.chaos_stop_count, min(p.stop, x.chaos_stop_cap), p.stop)
 
 
 def trailing_level(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
@@ -127,7 +124,7 @@ EXIT_TREE: tuple[ExitRule, ...] = (
     ExitRule(
         "stop_loss",
         stop_loss,
-        lambda p, m, x, i: f"stop_loss_{pct(float(stop_in_force(p, m, x)[i]))}pct",
+        lambda p, m, x, i: f"stop_loss_{pct(float(np.atleast_1d(stop_in_force(p, m, x))[i]))}pct",
     ),
     ExitRule("signal_reversal", signal_reversal, lambda p, m, x, i: "signal_reversal"),
     ExitRule("low_confidence", low_confidence, lambda p, m, x, i: "low_confidence"),
@@ -141,7 +138,13 @@ EXIT_TREE: tuple[ExitRule, ...] = (
 
 
 def first_exit(p: Position, m: ExitMarks, x: ExitParams) -> tuple[int, str] | None:
-    """The first bar where a rule fires and the reason of the first rule that fires there."""
+    """The first bar where a rule fires and the reason of the first rule that fires there
+    (bar 0 for marks of one bar)."""
+    if not isinstance(m.pnl, np.ndarray):
+        for rule in EXIT_TREE:
+            if getattr(x, rule.switch) and rule.fires(p, m, x):
+                return 0, rule.reason(p, m, x, 0)
+        return None
     hits = [(rule, rule.fires(p, m, x)) for rule in EXIT_TREE if getattr(x, rule.switch)]
     if not hits:
         return None

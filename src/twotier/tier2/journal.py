@@ -13,8 +13,8 @@ from twotier.tier2.sizing import EntryPlan, pct
 SIDE = {1: "LONG", -1: "SHORT"}
 
 
-def stamp(time: pd.Timestamp) -> str:
-    return f"[{time:%Y-%m-%d %H:%M}]"
+def stamp(t: pd.Timestamp) -> str:
+    return f"[{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}]"
 
 
 def price_text(units: int) -> str:

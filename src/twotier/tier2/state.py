@@ -9,6 +9,7 @@ from datetime import date
 import pandas as pd
 
 from twotier.broker.base import Order
+from twotier.market.calendar import TIMEZONE
 from twotier.market.instruments import InstrumentSpec
 from twotier.tier2.sizing import EntryPlan
 
@@ -18,7 +19,7 @@ class Package:
     """One bar of one basket as Tier-2 sees it (prices in price units)."""
 
     bar: int  # index of the bar in the basket's own series
-    time: pd.Timestamp
+    time_ns: int  # bar start, nanoseconds since the epoch (UTC)
     trading_day: date
     open: int
     close: int
@@ -27,6 +28,10 @@ class Package:
     strength: float
     regime: int
     episode: int  # numbered runs of equal non-zero signal over the basket's own bars
+
+    @property
+    def time(self) -> pd.Timestamp:
+        return pd.Timestamp(self.time_ns, tz=TIMEZONE)
 
 
 @dataclass

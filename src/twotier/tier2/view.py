@@ -70,9 +70,14 @@ def reserve_target(chaos, avg_conviction, limits: LimitParams, fixed_share: floa
     """RULES.md 4.5 (on arrays); fixed mode holds the composite reserve's share of capital.
     ``avg_conviction`` is NaN where no basket has a signal (balanced, or defensive in
     chaos)."""
-    chaos = np.asarray(chaos)
     if fixed_share is not None:
-        return np.full(chaos.shape, fixed_share)
+        return fixed_share if np.ndim(chaos) == 0 else np.full(np.shape(chaos), fixed_share)
+    if np.ndim(chaos) == 0:  # one step: the same rule without numpy
+        if chaos >= 1 or avg_conviction < limits.defensive_conviction:
+            return limits.reserve_defensive
+        if chaos == 0 and avg_conviction >= limits.aggressive_conviction:
+            return limits.reserve_aggressive
+        return limits.reserve_balanced
     avg = np.asarray(avg_conviction, dtype=np.float64)
     defensive = (chaos >= 1) | (avg < limits.defensive_conviction)
     aggressive = (chaos == 0) & (avg >= limits.aggressive_conviction)
