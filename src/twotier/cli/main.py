@@ -54,12 +54,14 @@ def main(
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = sys.argv[1:] if argv is None else argv
+    _state["debug"] = False
     try:
         app(args=args, prog_name="twotier", standalone_mode=True)
     except TwotierError as exc:
         if _state["debug"] or "--debug" in args:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        err_console.print("error: ", style="bold red", end="")
+        err_console.print(str(exc), markup=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
