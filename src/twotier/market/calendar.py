@@ -25,7 +25,7 @@ import pandas as pd
 
 from twotier.errors import CalendarError, ConfigError
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.sessions import DAY_CUTOFF_MINUTE, session_minutes
+from twotier.market.sessions import DAY_CUTOFF_MINUTE, exchange_local, session_minutes
 
 TIMEZONE = "Asia/Shanghai"
 
@@ -147,6 +147,7 @@ def default_calendar() -> TradingCalendar:
 def session_dates(times: pd.DatetimeIndex) -> np.ndarray:
     """The calendar date on which each bar's session clock began (the evening's date for
     bars after midnight)."""
+    times = exchange_local(times)
     minutes = np.asarray(times.hour, dtype=np.int64) * 60 + np.asarray(times.minute)
     dates = np.asarray(times.tz_localize(None).values.astype("datetime64[D]"))
     return np.where(minutes < DAY_CUTOFF_MINUTE, dates - np.timedelta64(1, "D"), dates)

@@ -114,7 +114,17 @@ class SessionSchedule:
         return ", ".join(f"{s}{' (night)' if s.night else ''}" for s in self.segments)
 
 
+def exchange_local(times):
+    """The times in exchange local time (Asia/Shanghai) when they carry another zone."""
+    tz = getattr(times, "tz", None)
+    if tz is not None and str(tz) != "Asia/Shanghai":
+        return times.tz_convert("Asia/Shanghai")
+    return times
+
+
 def session_minutes(times) -> np.ndarray:
-    """Session minute of each time stamp (a pandas DatetimeIndex in local time)."""
+    """Session minute of each time stamp (a pandas DatetimeIndex; zone-aware stamps are
+    read in exchange local time, naive ones are taken as local)."""
+    times = exchange_local(times)
     minute = np.asarray(times.hour, dtype=np.int64) * 60 + np.asarray(times.minute, dtype=np.int64)
     return np.where(minute < DAY_CUTOFF_MINUTE, minute + MINUTES_PER_DAY, minute)

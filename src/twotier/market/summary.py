@@ -63,6 +63,25 @@ class DataSummary:
         }
 
 
+def night_gaps(spec, days, segment, unique_days, calendar: TradingCalendar) -> list[str]:
+    """A warning when night sessions are missing on days that should have one: the
+    exchanges hold no night session before a holiday, so only days whose previous
+    trading day is the previous weekday are expected to have one."""
+    if not spec.sessions.has_night or len(unique_days) < 2:
+        return []
+    previous = calendar.days[np.maximum(np.searchsorted(calendar.days, unique_days) - 1, 0)]
+    expected = unique_days[(np.busday_count(previous, unique_days) == 1)][1:]
+    with_night = np.unique(days[spec.sessions.is_night(segment)])
+    missing = np.setdiff1d(expected, with_night)
+    if len(missing) == 0:
+        return []
+    shown = ", ".join(str(d) for d in missing[:5]) + (" ..." if len(missing) > 5 else "")
+    return [
+        f"no night session on {len(missing)} of {len(expected)} trading days that follow a "
+        f"regular trading evening: {shown}"
+    ]
+
+
 def summarize(loaded: LoadedBars, calendar: TradingCalendar | None = None) -> DataSummary:
     calendar = calendar or default_calendar()
     frame, spec, width = loaded.frame, loaded.instrument, loaded.bar_minutes
@@ -88,12 +107,7 @@ def summarize(loaded: LoadedBars, calendar: TradingCalendar | None = None) -> Da
     per_day = pd.Series(day_session.astype(int), index=days).groupby(level=0).sum()
     day_bars = sum(-(-(s.end - s.start) // width) for s in spec.sessions.segments if not s.night)
     incomplete = int((per_day < day_bars).sum())
-    warnings = []
-    nights = [s for s in sessions if s.night]
-    if nights and nights[0].days < len(unique_days) - 1:
-        warnings.append(
-            f"night session seen on {nights[0].days} of {len(unique_days)} trading days"
-        )
+    warnings = night_gaps(spec, days, segment, unique_days, calendar)
     return DataSummary(
         source=loaded.source,
         instrument=spec.key,
