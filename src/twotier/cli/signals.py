@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import typer
-from rich.table import Table
 
 from twotier.cli.common import console, parse_bars_options
 from twotier.config.load import load_config
@@ -32,27 +32,18 @@ def signals_command(
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
     inputs = load_bar_files(parse_bars_options(bars), config, env, label, on_bad_bar)
-    table = Table(title=f"Tier-1 signal packages -> {out / 'signals'}")
-    for column in (
-        "instrument",
-        "generator",
-        "bars",
-        "warm-up",
-        "long trig.",
-        "short trig.",
-        "episodes L/S",
-        "regime up/down/range/chaos",
-    ):
-        table.add_column(column, justify="right" if column != "instrument" else "left")
+    console.print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
     for instrument, given in inputs.items():
         for problem in given.loaded.dropped:
-            console.print(f"{instrument}: dropped line {problem.line}: {problem.problem}")
+            console.print(
+                f"{instrument}: dropped line {problem.line}: {problem.problem}", markup=False
+            )
         generator = generator_for(config, instrument)
         packages = generator.run(given.bars)
         params = generator.params.model_dump(mode="json")
-        write_packages(packages, out, instrument, generator.name, params)
-        table.add_row(instrument, generator.name, *signal_stats(packages, generator))
-    console.print(table)
+        path = write_packages(packages, out, instrument, generator.name, params)
+        stats = signal_stats(packages, generator)
+        console.print("", *format_stats(instrument, generator.name, path.name, stats), sep="\n")
 
 
 def generator_for(config: Config, instrument: str) -> SignalGenerator:
@@ -61,20 +52,48 @@ def generator_for(config: Config, instrument: str) -> SignalGenerator:
     )
 
 
-def signal_stats(packages: pd.DataFrame, generator: SignalGenerator) -> list[str]:
-    """Bars, warm-up bars, triggers, episodes and time in each regime, as table cells."""
+@dataclass(frozen=True)
+class SignalStats:
+    """What one generator's packages hold, in counts."""
+
+    bars: int
+    signal_warmup: int
+    regime_warmup: int
+    long_triggers: int
+    short_triggers: int
+    long_episodes: int
+    short_episodes: int
+    regime_shares: dict[str, float]  # regime name -> share of the bars
+
+
+def signal_stats(packages: pd.DataFrame, generator: SignalGenerator) -> SignalStats:
+    """Bars, warm-up bars, triggers, episodes and time in each regime."""
     p = generator.params.indicators
     signal = packages["signal"].to_numpy()
     ep = episodes(signal)
     starts = np.flatnonzero(np.diff(np.concatenate([[0], ep])) > 0)
     long_eps = int((signal[starts] == 1).sum())
     regimes = packages["regime"].value_counts(normalize=True)
-    shares = "/".join(f"{regimes.get(k, 0.0):.0%}" for k in REGIME_NAMES)
+    trigger = packages["trigger"].to_numpy()
+    return SignalStats(
+        bars=len(packages),
+        signal_warmup=p.signal_warmup(),
+        regime_warmup=p.regime_warmup(),
+        long_triggers=int((trigger == 1).sum()),
+        short_triggers=int((trigger == -1).sum()),
+        long_episodes=long_eps,
+        short_episodes=len(starts) - long_eps,
+        regime_shares={name: float(regimes.get(k, 0.0)) for k, name in REGIME_NAMES.items()},
+    )
+
+
+def format_stats(instrument: str, generator: str, file: str, s: SignalStats) -> list[str]:
+    """One short block of lines per instrument (fits an 80-column terminal)."""
+    shares = ", ".join(f"{name} {share:.0%}" for name, share in s.regime_shares.items())
     return [
-        f"{len(packages):,}",
-        f"{p.signal_warmup()} / {p.regime_warmup()}",
-        f"{int((packages['trigger'] == 1).sum()):,}",
-        f"{int((packages['trigger'] == -1).sum()):,}",
-        f"{long_eps}/{len(starts) - long_eps}",
-        shares,
+        f"{instrument}  {generator}  -> {file}",
+        f"  bars      {s.bars:,} (warm-up: signal {s.signal_warmup}, regime {s.regime_warmup})",
+        f"  triggers  long {s.long_triggers:,}, short {s.short_triggers:,}",
+        f"  episodes  long {s.long_episodes:,}, short {s.short_episodes:,}",
+        f"  regime    {shares}",
     ]

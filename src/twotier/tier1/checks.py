@@ -71,7 +71,7 @@ def defined(ind: Mapping[str, Values], names: Iterable[str]) -> Values:
     names = tuple(names)
     if isinstance(ind[names[0]], np.ndarray):
         return ~np.any([np.isnan(ind[name]) for name in names], axis=0)
-    return not any(math.isnan(ind[name]) for name in names)
+    return not any(map(math.isnan, map(ind.__getitem__, names)))
 
 
 def as_int8(values: Values) -> Values:

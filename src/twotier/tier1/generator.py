@@ -16,8 +16,17 @@ import pandas as pd
 
 from twotier.indicators import IndicatorStream
 from twotier.indicators.series import compute_arrays
-from twotier.tier1.checks import SideChecks, decided, side_checks
-from twotier.tier1.package import CHECK_COLUMNS, INDICATOR_COLUMNS
+from twotier.tier1.checks import (
+    SideChecks,
+    Values,
+    all_of,
+    as_int8,
+    decided,
+    defined,
+    side_checks,
+    where,
+)
+from twotier.tier1.package import INDICATOR_COLUMNS
 from twotier.tier1.params import CHECKS, Tier1Params
 from twotier.tier1.regime import regime_series
 from twotier.tier1.state import next_signal, signal_series
@@ -45,72 +54,69 @@ BUILTIN_NAMES = {
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Both sides' checks of every bar, and where an entry trigger fires."""
+    """Both sides' checks of every bar (or of one bar), and where an entry trigger fires."""
 
     long: SideChecks
     short: SideChecks
-    defined: np.ndarray
-    trigger_long: np.ndarray
-    trigger_short: np.ndarray
+    defined: Values
+    trigger_long: Values
+    trigger_short: Values
 
 
 def evaluate(
-    ind: Mapping[str, np.ndarray], close: np.ndarray, volume: np.ndarray, params: Tier1Params
+    ind: Mapping[str, Values], close: Values, volume: Values, params: Tier1Params
 ) -> Evaluation:
-    defined = ~np.any([np.isnan(ind[name]) for name in SIGNAL_INPUTS], axis=0)
+    """The checks of both sides and the entry triggers (RULES.md 3.1, 3.2), for arrays of
+    bars or for one bar's floats."""
+    ready = defined(ind, SIGNAL_INPUTS)
     sides = {}
     triggers = {}
     for d in (1, -1):
         side = side_checks(d, ind, close, volume, params.checks, params.weights)
-        required = np.all([side.passed[name] for name in params.required_checks], axis=0)
+        required = all_of(side.passed[name] for name in params.required_checks)
         triggers[d] = (
-            defined
+            ready
             & required
             & (decided(side.confidence) >= params.min_confidence)
             & (decided(side.strength) >= params.min_signal_strength)
         )
         sides[d] = side
-    return Evaluation(sides[1], sides[-1], defined, triggers[1], triggers[-1])
+    return Evaluation(sides[1], sides[-1], ready, triggers[1], triggers[-1])
 
 
 def assemble(
     instrument: str,
     times,
-    open_: np.ndarray,
-    close: np.ndarray,
-    volume: np.ndarray,
-    ind: Mapping[str, np.ndarray],
+    open_: Values,
+    close: Values,
+    volume: Values,
+    ind: Mapping[str, Values],
     ev: Evaluation,
-    signal: np.ndarray,
-    regime: np.ndarray,
+    signal: Values,
+    regime: Values,
 ) -> dict[str, object]:
-    """The package columns (RULES.md 3.4) of the given bars."""
-    zero = np.zeros(len(signal))
+    """The package columns (RULES.md 3.4) of the given bars, or the package of one bar."""
     long, short = signal == 1, signal == -1
     columns: dict[str, object] = {
         "time": times,
         "instrument": instrument,
-        "signal": signal.astype(np.int8),
-        "confidence": np.where(
-            long, ev.long.confidence, np.where(short, ev.short.confidence, zero)
-        ),
-        "signal_strength": np.where(
-            long, ev.long.strength, np.where(short, ev.short.strength, zero)
-        ),
-        "regime": regime.astype(np.int8),
+        "signal": as_int8(signal),
+        "confidence": where(long, ev.long.confidence, where(short, ev.short.confidence, 0.0)),
+        "signal_strength": where(long, ev.long.strength, where(short, ev.short.strength, 0.0)),
+        "regime": as_int8(regime),
         "open": open_,
         "close": close,
         "volume": volume,
     }
     for name in INDICATOR_COLUMNS:
         columns[name] = ind[name]
-    columns["trigger"] = np.where(ev.trigger_long & ~ev.trigger_short, 1, 0) - np.where(
-        ev.trigger_short & ~ev.trigger_long, 1, 0
-    ).astype(np.int8)
+    # +1 / -1 where only that side's trigger fires; 0 where none or both (they cancel)
+    columns["trigger"] = as_int8(
+        where(ev.trigger_long == ev.trigger_short, 0, where(ev.trigger_long, 1, -1))
+    )
     for side_name, side in (("long", ev.long), ("short", ev.short)):
         for check in CHECKS:
             columns[f"{side_name}_{check}"] = side.passed[check] & ev.defined
-    assert set(CHECK_COLUMNS) <= set(columns)
     return columns
 
 
@@ -128,7 +134,7 @@ class SignalGenerator:
     def run(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Packages of every bar (whole-series form)."""
         arrays = {
-            c: np.ascontiguousarray(bars[c].to_numpy(dtype=np.float64))
+            c: np.ascontiguousarray(bars[c].to_numpy(dtype=np.float64, copy=True))
             for c in ("open", "high", "low", "close", "volume")
         }
         ind = compute_arrays(
@@ -150,7 +156,9 @@ class SignalGenerator:
             signal,
             regime,
         )
-        return pd.DataFrame(columns)
+        # Every column is a fresh array of its own: no need for pandas to copy them into
+        # consolidated blocks (a third of the time of a long series).
+        return pd.DataFrame(columns, copy=False)
 
     def live(self) -> LiveSignalGenerator:
         return LiveSignalGenerator(self)
@@ -158,39 +166,34 @@ class SignalGenerator:
 
 class LiveSignalGenerator:
     """The one-bar-at-a-time form: ``update(time, open, high, low, close, volume)`` returns
-    that bar's package as a dict."""
+    that bar's package as a dict of plain values (the row ``run`` gives for that bar)."""
 
     def __init__(self, generator: SignalGenerator):
         self.generator = generator
         self._indicators = IndicatorStream(generator.params.indicators)
         self._signal = 0
 
+    @property
+    def signal(self) -> int:
+        """The current signal state (that of the last bar given)."""
+        return self._signal
+
     def update(self, time, open_: float, high: float, low: float, close: float, volume: float):
-        values = self._indicators.update(high, low, close, volume)
-        ind = {k: np.array([v]) for k, v in values.items()}
-        c, v = np.array([close]), np.array([volume])
+        open_, close, volume = float(open_), float(close), float(volume)
+        ind = self._indicators.update(float(high), float(low), close, volume)
         params = self.generator.params
-        ev = evaluate(ind, c, v, params)
+        ev = evaluate(ind, close, volume, params)
         self._signal = next_signal(
             self._signal,
-            bool(ev.trigger_long[0]),
-            bool(ev.trigger_short[0]),
-            bool(ev.long.passed["trend"][0]),
-            bool(ev.short.passed["trend"][0]),
+            bool(ev.trigger_long),
+            bool(ev.trigger_short),
+            bool(ev.long.passed["trend"]),
+            bool(ev.short.passed["trend"]),
         )
-        regime = regime_series(ind, c, params.regime)
-        columns = assemble(
-            self.generator.instrument,
-            [time],
-            np.array([open_]),
-            c,
-            v,
-            ind,
-            ev,
-            np.array([self._signal]),
-            regime,
+        regime = regime_series(ind, close, params.regime)
+        return assemble(
+            self.generator.instrument, time, open_, close, volume, ind, ev, self._signal, regime
         )
-        return {k: (v[0] if isinstance(v, np.ndarray | list) else v) for k, v in columns.items()}
 
 
 def builtin_name(instrument: str) -> str:

@@ -9,8 +9,12 @@ it does not know are ignored.
 
 from __future__ import annotations
 
+import csv
 import json
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -98,8 +102,14 @@ def write_packages(
 
 def package_metadata(path: str | Path) -> dict:
     """The twotier metadata of a package file written by ``write_packages`` ({} if none)."""
-    meta = pq.read_schema(path).metadata or {}
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DataError(str(path), f"not a readable Parquet file: {exc}") from None
     return json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
+
+
+_CSV_ERRORS = (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
 
 
 def read_packages(path: str | Path, *, require_open: bool = False) -> pd.DataFrame:
@@ -110,37 +120,84 @@ def read_packages(path: str | Path, *, require_open: bool = False) -> pd.DataFra
         raise DataError(source, "file not found")
     if path.suffix.lower() in (".parquet", ".pq"):
         meta = package_metadata(path)
-        if meta.get("schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
+        version = meta.get("schema_version", SCHEMA_VERSION)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise DataError(
                 source,
-                f"package schema version {meta['schema_version']} is newer than this "
-                f"twotier understands ({SCHEMA_VERSION})",
+                f"package schema version {version} is newer than this twotier "
+                f"understands ({SCHEMA_VERSION})",
             )
-        return validate_packages(pd.read_parquet(path), source, "row", 1, require_open)
+        try:
+            raw = pd.read_parquet(path)
+        except Exception as exc:
+            raise DataError(source, f"not a readable Parquet file: {exc}") from None
+        return validate_packages(raw, source, "row", 1, require_open)
     try:
-        raw = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        raise DataError(source, "the file is empty") from None
-    return validate_packages(raw, source, "line", 2, require_open)
+        with warnings.catch_warnings():
+            # a first row longer than the header: pandas would take its leading cells as
+            # an index (shifting every column) or, with index_col=False, drop the rest
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            raw = pd.read_csv(path, skip_blank_lines=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise DataError(source, f"not a readable CSV file: {_long_row(path)}") from None
+    except _CSV_ERRORS as exc:
+        if isinstance(exc, pd.errors.EmptyDataError):
+            raise DataError(source, "the file is empty") from None
+        raise DataError(source, f"not a readable CSV file: {exc}") from None
+    lines = np.arange(len(raw)) + 2  # line 1 is the header
+    blank = _blank_rows(raw)  # blank lines carry no package; keep the others' numbers
+    if blank.any():
+        raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
+    return validate_packages(raw, source, "line", 2, require_open, lines=lines)
+
+
+def _long_row(path: Path) -> str:
+    """Which line has more fields than the header."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        rows = csv.reader(f)
+        header = len(next(rows, []))
+        for row in rows:
+            if len(row) > header:
+                return f"line {rows.line_num} has {len(row)} fields, the header {header}"
+    return "a line has more fields than the header"
 
 
 def read_namespace(run_dir: str | Path) -> pd.DataFrame:
-    """Every generator's packages in a run folder's ``signals/``, one table."""
+    """Every generator's packages in a run folder's ``signals/``, one table sorted by time
+    (then instrument), like a table of several instruments read by ``read_packages``."""
     files = sorted((Path(run_dir) / "signals").glob("*.parquet"))
     if not files:
         raise DataError(str(Path(run_dir) / "signals"), "no signal packages found")
-    return pd.concat([read_packages(f) for f in files], ignore_index=True)
+    table = pd.concat([read_packages(f) for f in files], ignore_index=True)
+    return table.sort_values(["time", "instrument"], kind="stable").reset_index(drop=True)
 
 
-def _fail(source: str, unit: str, first: int, rows: np.ndarray, problem: str) -> None:
-    row = int(np.flatnonzero(rows)[0])
-    raise DataError(source, f"{unit} {row + first}: {problem(row)}")
+def _blank_rows(raw: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty."""
+    blank = np.ones(len(raw), dtype=bool)
+    for name in raw.columns:
+        column = raw[name]
+        empty = column.isna().to_numpy()
+        if column.dtype == object or pd.api.types.is_string_dtype(column):
+            empty = empty | (column.astype(str).str.strip() == "").to_numpy(dtype=bool)
+        blank &= empty
+        if not blank.any():
+            break
+    return blank
 
 
 def validate_packages(
-    raw: pd.DataFrame, source: str, unit: str = "row", first: int = 1, require_open: bool = False
+    raw: pd.DataFrame,
+    source: str,
+    unit: str = "row",
+    first: int = 1,
+    require_open: bool = False,
+    *,
+    lines: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Check a package table and return it with known columns only, sorted by time."""
+    """Check a package table and return it with known columns only (in package order),
+    sorted by time. Errors name the ``unit`` (row or line) of the first bad value:
+    ``lines[i]`` for the i-th row if given, else ``i + first``."""
     if raw.empty:
         raise DataError(source, "no packages in the table")
     required = (*REQUIRED_COLUMNS, "open") if require_open else REQUIRED_COLUMNS
@@ -148,55 +205,33 @@ def validate_packages(
     if missing:
         why = " (fill = 'next_open' needs the open price)" if missing == ["open"] else ""
         raise DataError(source, f"missing required column(s) {', '.join(missing)}{why}")
-    table = raw[[c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in raw.columns]].copy()
+    table = raw[[c for c in PACKAGE_COLUMNS if c in raw.columns]].copy()
+    where = _Where(source, unit, np.arange(len(raw)) + first if lines is None else lines)
 
-    times = _times(table["time"], source, unit, first)
-    table["time"] = times
+    _check_empty(table, (*REQUIRED_COLUMNS, "open"), where)
+    table["time"] = _times(table["time"], where)
     table["instrument"] = table["instrument"].astype(str).str.strip()
-    _check_empty(table, required, source, unit, first)
     numbers = {}
     for column in ("signal", "confidence", "signal_strength", "regime", "close", "open"):
         if column in table.columns:
-            numbers[column] = _numeric(table[column], column, source, unit, first)
+            numbers[column] = _numeric(table[column], column, where)
     sig = numbers["signal"]
-    if not np.isin(sig, (-1, 0, 1)).all():
-        _fail(
-            source,
-            unit,
-            first,
-            ~np.isin(sig, (-1, 0, 1)),
-            lambda i: f"signal must be -1, 0 or 1, not {sig[i]:g}",
-        )
+    where.check(~np.isin(sig, (-1, 0, 1)), lambda i: f"signal must be -1, 0 or 1, not {sig[i]:g}")
     for column in ("confidence", "signal_strength"):
         v = numbers[column]
-        if ((v < 0) | (v > 1)).any():
-            _fail(
-                source,
-                unit,
-                first,
-                (v < 0) | (v > 1),
-                lambda i, v=v, c=column: f"{c} must be in [0, 1], not {v[i]:g}",
-            )
-    reg = numbers["regime"]
-    if not np.isin(reg, (1, 2, 3, 4)).all():
-        _fail(
-            source,
-            unit,
-            first,
-            ~np.isin(reg, (1, 2, 3, 4)),
-            lambda i: f"regime must be 1, 2, 3 or 4, not {reg[i]:g}",
+        where.check(
+            (v < 0) | (v > 1),
+            lambda i, v=v, c=column: f"{c} must be in [0, 1], not {v[i]:g}",
         )
+    reg = numbers["regime"]
+    where.check(
+        ~np.isin(reg, (1, 2, 3, 4)), lambda i: f"regime must be 1, 2, 3 or 4, not {reg[i]:g}"
+    )
     for column in ("close", "open"):
-        if column in numbers and (numbers[column] <= 0).any():
+        if column in numbers:
             v = numbers[column]
-            _fail(
-                source,
-                unit,
-                first,
-                v <= 0,
-                lambda i, v=v, c=column: f"{c} must be > 0, not {v[i]:g}",
-            )
-    _check_order(table, source, unit, first)
+            where.check(v <= 0, lambda i, v=v, c=column: f"{c} must be > 0, not {v[i]:g}")
+    _check_order(table, where)
     table["signal"] = sig.astype(np.int8)
     table["regime"] = reg.astype(np.int8)
     for column in ("confidence", "signal_strength", "close", "open"):
@@ -205,56 +240,81 @@ def validate_packages(
     return table.sort_values(["time", "instrument"], kind="stable").reset_index(drop=True)
 
 
-def _times(values: pd.Series, source: str, unit: str, first: int) -> pd.Series:
+class _Where:
+    """Where a table came from, to name the row or line of a bad value."""
+
+    def __init__(self, source: str, unit: str, numbers: np.ndarray):
+        self.source = source
+        self.unit = unit
+        self.numbers = numbers
+
+    def fail(self, row: int, problem: str) -> NoReturn:
+        raise DataError(self.source, f"{self.unit} {int(self.numbers[row])}: {problem}")
+
+    def check(self, bad: np.ndarray, problem: Callable[[int], str]) -> None:
+        """Fail on the first row where ``bad`` is True, with ``problem(row)``."""
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            self.fail(row, problem(row))
+
+
+def _times(values: pd.Series, where: _Where) -> pd.Series:
+    """Times as Asia/Shanghai times: naive ones are taken as exchange local time, ones with
+    an offset are converted."""
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = pd.to_datetime(values)
     else:
-        parsed = pd.to_datetime(values.astype(str).str.strip(), format="ISO8601", errors="coerce")
-        if parsed.isna().any():
-            text = values.astype(str).to_numpy()
-            _fail(
-                source,
-                unit,
-                first,
-                parsed.isna().to_numpy(),
-                lambda i: f"unparsable time {text[i]!r}",
-            )
+        text = values.astype(str).str.strip()
+        try:
+            parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        except (ValueError, TypeError):  # naive and offset times mixed, or several offsets
+            stamps = [_one_time(t) for t in text]
+            parsed = pd.Series(stamps, index=values.index, dtype=f"datetime64[ns, {TIMEZONE}]")
+        where.check(parsed.isna().to_numpy(), lambda i: f"unparsable time {text.iloc[i]!r}")
     if parsed.dt.tz is None:
         return parsed.dt.tz_localize(TIMEZONE)
     return parsed.dt.tz_convert(TIMEZONE)
 
 
-def _check_empty(table: pd.DataFrame, required, source: str, unit: str, first: int) -> None:
-    for column in required:
-        empty = table[column].isna().to_numpy()
-        if column == "instrument":
-            empty = empty | (table[column] == "").to_numpy() | (table[column] == "nan").to_numpy()
-        if empty.any():
-            _fail(source, unit, first, empty, lambda i, c=column: f"empty value in column {c!r}")
+def _one_time(text: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        return pd.NaT
+    if stamp is pd.NaT:
+        return pd.NaT
+    return stamp.tz_localize(TIMEZONE) if stamp.tz is None else stamp.tz_convert(TIMEZONE)
 
 
-def _numeric(values: pd.Series, column: str, source: str, unit: str, first: int) -> np.ndarray:
+def _check_empty(table: pd.DataFrame, columns, where: _Where) -> None:
+    for column in columns:
+        if column not in table.columns:
+            continue
+        values = table[column]
+        empty = values.isna().to_numpy()
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            empty = empty | (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
+        where.check(empty, lambda i, c=column: f"empty value in column {c!r}")
+
+
+def _numeric(values: pd.Series, column: str, where: _Where) -> np.ndarray:
     parsed = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(parsed) | np.isinf(parsed)
-    if bad.any():
-        text = values.astype(str).to_numpy()
-        _fail(
-            source, unit, first, bad, lambda i: f"unparsable value {text[i]!r} in column {column!r}"
-        )
+    text = values.astype(str).to_numpy()
+    where.check(
+        ~np.isfinite(parsed), lambda i: f"unparsable value {text[i]!r} in column {column!r}"
+    )
     return parsed
 
 
-def _check_order(table: pd.DataFrame, source: str, unit: str, first: int) -> None:
+def _check_order(table: pd.DataFrame, where: _Where) -> None:
     """Times strictly increasing within each instrument, in the order given."""
     t = pd.DatetimeIndex(table["time"]).as_unit("ns").asi8
     for instrument, rows in table.groupby("instrument", sort=False).indices.items():
-        times = t[rows]
-        bad = np.flatnonzero(np.diff(times) <= 0)
+        bad = np.flatnonzero(np.diff(t[rows]) <= 0)
         if len(bad):
-            row = int(rows[bad[0] + 1])
-            stamp = table["time"].iloc[row]
-            raise DataError(
-                source,
-                f"{unit} {row + first}: times of {instrument} not increasing "
-                f"({stamp} after {table['time'].iloc[int(rows[bad[0]])]})",
+            row, previous = int(rows[bad[0] + 1]), int(rows[bad[0]])
+            where.fail(
+                row,
+                f"times of {instrument} not increasing "
+                f"({table['time'].iloc[row]} after {table['time'].iloc[previous]})",
             )
