@@ -61,6 +61,15 @@ def cny_decimal(units: int) -> Decimal:
     return Decimal(units) / MONEY_SCALE
 
 
+def share_to_cent(units: int, numerator: int, denominator: int) -> int:
+    """``units * numerator / denominator`` rounded to the cent (half away from zero), as
+    money units: exact integer arithmetic for fees and fee shares."""
+    q = units * numerator
+    d = denominator * UNITS_PER_CENT
+    cents = (2 * q + d) // (2 * d) if q >= 0 else -((-2 * q + d) // (2 * d))
+    return cents * UNITS_PER_CENT
+
+
 def round_to_cent(amount: Decimal) -> int:
     """An amount in CNY rounded to the cent (half up), as money units."""
     cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -78,7 +87,11 @@ def cents_half_up(units: np.ndarray) -> np.ndarray:
 
 def format_cny(units: int, sign: bool = False) -> str:
     """1,234,567.89 (with a + for gains when ``sign``)."""
-    text = f"{abs(cny_decimal(units)):,.2f}"
+    whole_cents, rest = divmod(abs(units), UNITS_PER_CENT)
+    if rest == 0:
+        text = f"{whole_cents // 100:,}.{whole_cents % 100:02d}"
+    else:
+        text = f"{abs(cny_decimal(units)):,.2f}"
     if units < 0:
         return f"-{text}"
     return f"+{text}" if sign else text

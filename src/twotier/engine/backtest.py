@@ -78,7 +78,7 @@ def run_tier2(
     )
     composite = Composite(config, specs, broker)
     state = composite.new_state()
-    skip_running_episodes(state, tape, first)
+    start_flat(state, tape, first)
     if every_step:
         for k in range(first, last + 1):
             composite.step(state, tape.step_input(k))
@@ -90,15 +90,19 @@ def run_tier2(
     return collect(composite, state, config, packages)
 
 
-def skip_running_episodes(state: PortfolioState, tape: Tape, first: int) -> None:
-    """RULES.md 8.32: an episode already running before the first traded step is not
-    traded."""
+def start_flat(state: PortfolioState, tape: Tape, first: int) -> None:
+    """RULES.md 8.32: the run starts flat at step ``first``. Bars before it still count
+    for regimes and signals: each basket's latest package is the last one before the
+    start, and an episode already running then is not traded."""
     if first == 0:
         return
     for i, b in enumerate(state.baskets):
         bar = int(tape.latest[i, first - 1])
-        if bar >= 0 and tape.baskets[i].signal[bar] != 0:
-            b.traded_episode = int(tape.baskets[i].episode[bar])
+        if bar < 0:
+            continue
+        b.last = tape.baskets[i].package(bar)
+        if b.last.signal != 0:
+            b.traded_episode = b.last.episode
 
 
 def collect(

@@ -37,6 +37,7 @@ class EventPlanner:
         self.tape = tape
         self.candidates = [self._entry_candidates(i) for i in range(len(tape.baskets))]
         self.scans: dict[int, _ExitScan] = {}
+        self.known: dict[int, tuple[tuple, int]] = {}  # basket -> (its state, next event)
 
     def _entry_candidates(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Bars where the basket, if flat, would try an entry: signal, thresholds and
@@ -54,8 +55,25 @@ class EventPlanner:
     def next_event(self, state: PortfolioState, k: int, last: int) -> int:
         horizon = last + 1
         for i, basket in enumerate(state.baskets):
-            horizon = min(horizon, self._basket_event(basket, i, k))
+            horizon = min(horizon, self._remembered_event(basket, i, k))
         return horizon
+
+    def _remembered_event(self, basket: BasketState, i: int, k: int) -> int:
+        """A basket's next event stays where it was found while the basket's state is
+        unchanged and the event is still ahead."""
+        p = basket.position
+        key = (
+            None if p is None else (p.trade_id, p.contracts, p.closing),
+            basket.entry_order is None,
+            len(basket.close_orders),
+            basket.traded_episode,
+        )
+        known = self.known.get(i)
+        if known is not None and known[0] == key and known[1] > k:
+            return known[1]
+        step = self._basket_event(basket, i, k)
+        self.known[i] = (key, step)
+        return step
 
     def _basket_event(self, basket: BasketState, i: int, k: int) -> int:
         bt = self.tape.baskets[i]

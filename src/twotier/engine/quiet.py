@@ -41,15 +41,10 @@ class QuietStretch:
 
     @classmethod
     def compute(cls, state: PortfolioState, tape: Tape, a: int, b: int) -> QuietStretch:
-        closes = []
-        pv = np.full(b - a, state.reserve, dtype=np.int64)
-        for i, basket in enumerate(state.baskets):
-            latest = tape.latest[i, a:b]
-            fallback = basket.last.close if basket.last is not None else 0
-            close = np.where(latest >= 0, tape.baskets[i].close[np.maximum(latest, 0)], fallback)
-            closes.append(close)
+        closes = list(tape.close_at[:, a:b])
+        pv = np.full(b - a, state.reserve + sum(basket.cash for basket in state.baskets))
+        for basket, close in zip(state.baskets, closes, strict=True):
             p = basket.position
-            pv += basket.cash
             if p is not None:
                 pv += p.side * p.contracts * basket.spec.multiplier * (close - p.entry_price)
         days = tape.trading_day[a:b]

@@ -48,19 +48,17 @@ class BasketTape:
         """Trading days as ``datetime.date`` objects."""
         return self.trading_day.astype(object)
 
+    @cached_property
+    def _columns(self) -> tuple[list, ...]:
+        """The package fields as Python lists, so that making a Package is cheap."""
+        return (
+            self.time_ns.tolist(), list(self.days), self.open.tolist(), self.close.tolist(),
+            self.signal.tolist(), self.confidence.tolist(), self.strength.tolist(),
+            self.regime.tolist(), self.episode.tolist(),
+        )  # fmt: skip
+
     def package(self, bar: int) -> Package:
-        return Package(
-            bar,
-            int(self.time_ns[bar]),
-            self.days[bar],
-            int(self.open[bar]),
-            int(self.close[bar]),
-            int(self.signal[bar]),
-            float(self.confidence[bar]),
-            float(self.strength[bar]),
-            int(self.regime[bar]),
-            int(self.episode[bar]),
-        )
+        return Package(bar, *(column[bar] for column in self._columns))
 
 
 @dataclass
@@ -84,15 +82,26 @@ class Tape:
     def time_ns(self) -> np.ndarray:
         return self.times.as_unit("ns").asi8
 
+    @cached_property
+    def close_at(self) -> np.ndarray:
+        """(baskets, steps): each basket's latest close at each step, 0 before its first bar."""
+        closes = np.zeros(self.latest.shape, dtype=np.int64)
+        for i, b in enumerate(self.baskets):
+            seen = self.latest[i] >= 0
+            closes[i, seen] = b.close[self.latest[i, seen]]
+        return closes
+
+    @cached_property
+    def _tz(self):
+        return self.times.tz
+
     def step_input(self, k: int) -> StepInput:
-        packages = {
-            i: b.package(int(self.bar_at[i, k]))
-            for i, b in enumerate(self.baskets)
-            if self.bar_at[i, k] >= 0
-        }
-        return StepInput(
-            pd.Timestamp(int(self.time_ns[k]), tz=self.times.tz), self.day(k), packages
-        )
+        packages = {}
+        for i, b in enumerate(self.baskets):
+            bar = int(self.bar_at[i, k])
+            if bar >= 0:
+                packages[i] = b.package(bar)
+        return StepInput(pd.Timestamp(int(self.time_ns[k]), tz=self._tz), self.day(k), packages)
 
     def first_step_on_or_after(self, day) -> int:
         return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="left"))
@@ -171,7 +180,7 @@ def build_tape(baskets: list[BasketTape]) -> Tape:
         total = total + np.where(signalled, b.conviction[at], 0.0)
         count += signalled
     with np.errstate(invalid="ignore", divide="ignore"):
-        average = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        average = np.where(count > 0, decided(total / np.maximum(count, 1)), np.nan)
     tz = baskets[0].time.tz if baskets else None
     times = pd.DatetimeIndex(all_times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
     return Tape(times, trading_day, baskets, bar_at, latest, chaos, average)

@@ -15,7 +15,14 @@ import numpy as np
 from twotier.broker.base import Broker, Fill, Order, Quote
 from twotier.config.model import Config
 from twotier.market.instruments import InstrumentSpec
-from twotier.money import MONEY_SCALE, PRICE_SCALE, format_cny, money_units, round_to_cent
+from twotier.money import (
+    MONEY_SCALE,
+    PRICE_SCALE,
+    format_cny,
+    money_units,
+    round_to_cent,
+    share_to_cent,
+)
 from twotier.tier2.breakers import daily_loss, drawdown
 from twotier.tier2.exits import exit_marks, first_exit, trail
 from twotier.tier2.journal import SIDE, Journal
@@ -375,10 +382,8 @@ class Composite:
         assert p is not None
         n = fill.order.contracts
         gross = p.side * n * b.spec.multiplier * (fill.price - p.entry_price)
-        if n == p.contracts:
-            share = p.entry_fee  # the last close takes the remainder (RULES.md 8.27)
-        else:
-            share = round_to_cent(Decimal(p.entry_fee * n) / p.contracts / MONEY_SCALE)
+        # The last close takes the remainder of the entry fee (RULES.md 8.27).
+        share = p.entry_fee if n == p.contracts else share_to_cent(p.entry_fee, n, p.contracts)
         p.entry_fee -= share
         b.cash += gross - fill.fee
         state.realised += gross
@@ -405,7 +410,7 @@ class Composite:
         self.recorder.append(
             *record_block(
                 state,
-                times=np.array([inp.time.value]),
+                times=inp.time.value,
                 days=np.datetime64(inp.trading_day, "D"),
                 closes=[b.last.close if b.last is not None else 0 for b in state.baskets],
                 peak=state.peak,
@@ -457,19 +462,16 @@ class Composite:
         if changed:
             last = self.recorder.last_row()
             state.last_pv = state.pv()
-            self.recorder.replace_last(
-                record_block(
-                    state,
-                    times=last["time"],
-                    days=last["trading_day"],
-                    closes=[
-                        np.array([b.last.close if b.last is not None else 0]) for b in state.baskets
-                    ],
-                    peak=last["peak"],
-                    day_start=last["day_start"],
-                    reserve_target=last["reserve_target"],
-                )
+            _, block = record_block(
+                state,
+                times=int(last["time"][0]),
+                days=last["trading_day"][0],
+                closes=[b.last.close if b.last is not None else 0 for b in state.baskets],
+                peak=int(last["peak"][0]),
+                day_start=int(last["day_start"][0]),
+                reserve_target=float(last["reserve_target"][0]),
             )
+            self.recorder.replace_last(block)
 
     def open_trades(self, state: PortfolioState) -> list[dict]:
         """Positions still open at data end, as trade rows with reason ``open``."""
@@ -515,7 +517,7 @@ def record_block(
     """Records of consecutive steps over which positions do not change (RULES.md 4.1
     step 6), each basket marked at ``closes[i]`` (arrays over the steps, or one value);
     checks the ledger on every one. Returns the number of rows and the columns."""
-    rows = len(times)
+    rows = 1 if isinstance(times, int) else len(times)
     equities = []
     for b in state.baskets:
         p = b.position

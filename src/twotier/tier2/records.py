@@ -41,8 +41,13 @@ class EquityRecorder:
                 bigger[: self.size] = column[: self.size]
                 self._columns[name] = bigger
         end = self.size + rows
-        for name, value in block.items():
-            self._columns[name][self.size : end] = value
+        if rows == 1:
+            at = self.size
+            for name, value in block.items():
+                self._columns[name][at] = value[0] if isinstance(value, np.ndarray) else value
+        else:
+            for name, value in block.items():
+                self._columns[name][self.size : end] = value
         self.size = end
 
     def replace_last(self, block: dict) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from twotier.config.model import LimitParams, SizingParams
 from twotier.money import MONEY_SCALE, PRICE_SCALE
 from twotier.tier1.regime import CHAOS
-from twotier.tier2.sizing import conviction
+from twotier.tier2.sizing import conviction, decided
 from twotier.tier2.state import PortfolioState
 
 
@@ -57,22 +57,24 @@ def chaos_count(state: PortfolioState) -> int:
 
 
 def average_conviction(state: PortfolioState, sizing: list[SizingParams]) -> float:
-    """Mean conviction of baskets with a non-zero signal; NaN when there is none."""
+    """Mean conviction of baskets with a non-zero signal, decided (RULES.md 8.28); NaN when
+    there is none."""
     total, count = 0.0, 0
     for b in state.baskets:
         if b.last is not None and b.last.signal != 0:
             total = total + conviction(b.last.confidence, b.last.strength, sizing[b.index])
             count += 1
-    return total / count if count else float("nan")
+    return decided(total / count) if count else float("nan")
 
 
 def reserve_target(chaos, avg_conviction, limits: LimitParams, fixed_share: float | None):
     """RULES.md 4.5 (on arrays); fixed mode holds the composite reserve's share of capital.
     ``avg_conviction`` is NaN where no basket has a signal (balanced, or defensive in
     chaos)."""
+    one = not isinstance(chaos, np.ndarray)
     if fixed_share is not None:
-        return fixed_share if np.ndim(chaos) == 0 else np.full(np.shape(chaos), fixed_share)
-    if np.ndim(chaos) == 0:  # one step: the same rule without numpy
+        return fixed_share if one else np.full(chaos.shape, fixed_share)
+    if one:  # one step: the same rule without numpy
         if chaos >= 1 or avg_conviction < limits.defensive_conviction:
             return limits.reserve_defensive
         if chaos == 0 and avg_conviction >= limits.aggressive_conviction:

@@ -1,0 +1,1 @@
+"""Measuring a run: return and risk metrics on trading days, trade statistics."""

@@ -1,0 +1,103 @@
+"""Return and risk metrics of an equity curve, on trading days.
+
+A trading day's value is the PV of its last step (night sessions belong to the next
+trading day, RULES.md 1); its return is against the previous trading day's value (the
+initial capital for the first day). Annualisation uses 243 trading days a year, the
+Chinese futures exchanges' usual count. Formulas: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+TRADING_DAYS_PER_YEAR = 243
+
+
+def daily_values(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
+    """Value at the last step of each trading day, indexed by trading day."""
+    return equity.groupby("trading_day", sort=True)[column].last()
+
+
+def daily_returns(equity: pd.DataFrame, initial: float, column: str = "pv") -> pd.Series:
+    values = daily_values(equity, column)
+    previous = values.shift(1)
+    previous.iloc[0] = initial
+    return values / previous - 1.0
+
+
+def total_return(final: float, initial: float) -> float:
+    return final / initial - 1.0
+
+
+def annualised_return(returns: pd.Series) -> float:
+    """Compound annual growth over the days measured."""
+    n = len(returns)
+    if n == 0:
+        return 0.0
+    growth = float(np.prod(1.0 + returns.to_numpy()))
+    if growth <= 0:
+        return -1.0
+    return growth ** (TRADING_DAYS_PER_YEAR / n) - 1.0
+
+
+def volatility(returns: pd.Series) -> float:
+    """Annualised standard deviation of daily returns (sample, ddof=1)."""
+    if len(returns) < 2:
+        return 0.0
+    return float(returns.std(ddof=1)) * math.sqrt(TRADING_DAYS_PER_YEAR)
+
+
+def sharpe(returns: pd.Series, risk_free: float = 0.0) -> float:
+    """Annualised Sharpe ratio: mean daily excess return over its standard deviation."""
+    if len(returns) < 2:
+        return 0.0
+    excess = returns - risk_free / TRADING_DAYS_PER_YEAR
+    sd = float(excess.std(ddof=1))
+    return float(excess.mean()) / sd * math.sqrt(TRADING_DAYS_PER_YEAR) if sd > 0 else 0.0
+
+
+def sortino(returns: pd.Series, risk_free: float = 0.0) -> float:
+    """Annualised Sortino ratio: mean daily excess return over the downside deviation
+    (root mean square of the negative excess returns, over all days)."""
+    if len(returns) < 2:
+        return 0.0
+    excess = returns - risk_free / TRADING_DAYS_PER_YEAR
+    downside = math.sqrt(float(np.mean(np.minimum(excess.to_numpy(), 0.0) ** 2)))
+    if downside == 0:
+        return 0.0
+    return float(excess.mean()) / downside * math.sqrt(TRADING_DAYS_PER_YEAR)
+
+
+def drawdown_series(values: pd.Series) -> pd.Series:
+    """1 - value / running peak."""
+    return 1.0 - values / values.cummax()
+
+
+def max_drawdown(values: pd.Series) -> float:
+    return float(drawdown_series(values).max()) if len(values) else 0.0
+
+
+def calmar(returns: pd.Series, drawdown: float) -> float:
+    """Annualised return over maximum drawdown."""
+    return annualised_return(returns) / drawdown if drawdown > 0 else 0.0
+
+
+def headline(equity: pd.DataFrame, initial: float, risk_free: float = 0.0) -> dict[str, float]:
+    """The figures an optimiser ranks by: total and annual return, volatility, Sharpe,
+    Sortino, Calmar, maximum drawdown (of the per-step PV)."""
+    returns = daily_returns(equity, initial)
+    final = float(equity["pv"].iloc[-1]) if len(equity) else initial
+    mdd = max_drawdown(equity["pv"]) if len(equity) else 0.0
+    return {
+        "total_return": total_return(final, initial),
+        "annual_return": annualised_return(returns),
+        "volatility": volatility(returns),
+        "sharpe": sharpe(returns, risk_free),
+        "sortino": sortino(returns, risk_free),
+        "calmar": calmar(returns, mdd),
+        "max_drawdown": mdd,
+        "trading_days": len(returns),
+    }
