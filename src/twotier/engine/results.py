@@ -91,7 +91,7 @@ def summarize(
         "final_pv": final_pv,
         "total_return": final_pv / initial - 1,
         "max_drawdown": float(equity["drawdown"].max()) if len(equity) else 0.0,
-        "trades": len(closed),
+        "trades": int(closed["trade_id"].nunique()),
         "win_rate": _win_rate(closed),
         "gross_pnl": round(float(closed["gross_pnl"].sum()), 2),
         "fees": round(float(fills["fee"].sum()) if len(fills) else 0.0, 2),
@@ -113,7 +113,7 @@ def summarize(
                 "initial_equity": round(start, 2),
                 "final_equity": end,
                 "return": end / start - 1 if start else 0.0,
-                "trades": len(mine),
+                "trades": int(mine["trade_id"].nunique()),
                 "win_rate": _win_rate(mine),
                 "gross_pnl": round(float(mine["gross_pnl"].sum()), 2),
                 "fees": round(

@@ -159,6 +159,15 @@ class Composite:
                     self.close(state, b, remaining, "drawdown_breaker", inp)
         pv = state.pv()
         loss = float(daily_loss(pv, state.day_start))
+        open_positions = any(
+            b.position is not None and b.position.contracts > b.position.closing
+            for b in state.baskets
+        )
+        cut_text = (
+            f"positions cut to {rules.derisk_keep_fraction:.0%}"
+            if open_positions
+            else "no open positions to cut"
+        )
         if (
             rules.daily_loss_breaker
             and state.daily_loss_fired_day != today
@@ -168,8 +177,7 @@ class Composite:
                 inp.time,
                 "daily_loss_derisk",
                 f"PV={format_cny(pv)}, day start={format_cny(state.day_start)}, loss={loss:.2%}; "
-                f"positions cut to {rules.derisk_keep_fraction:.0%}, no entries for the rest of "
-                f"the trading day",
+                f"{cut_text}, no entries for the rest of the trading day",
             )
             state.daily_loss_fired_day = today
             if state.halted_day != today:
@@ -424,12 +432,10 @@ class Composite:
     def finish(self, state: PortfolioState) -> None:
         """Data end (RULES.md 8.23): entries not filled are dropped; positions are closed
         at their last close (``close_at_end``) or reported open."""
+        changed = any(b.entry_order is not None for b in state.baskets)
         for b in state.baskets:
             b.entry_order = None
-        if not self.config.execution.close_at_end:
-            return
-        changed = False
-        for b in state.baskets:
+        for b in state.baskets if self.config.execution.close_at_end else ():
             p = b.position
             if p is None or b.last is None:
                 continue

@@ -1,0 +1,1 @@
+"""Helpers shared by the test modules (package tables, runs, independent checks)."""
