@@ -34,6 +34,7 @@ class Order:
     reason: str
     decided_at: pd.Timestamp
     opened_on: date | None = None  # for closes: trading day the position was opened
+    contract: str | None = None  # the contract traded, where known (e.g. i2009)
 
 
 @dataclass(frozen=True)

@@ -27,3 +27,21 @@ def parse_bars_options(values: list[str]) -> dict[str, Path]:
             raise UsageError(f"--bars given twice for {key}")
         result[key] = Path(file)
     return result
+
+
+def parse_rolls_options(values: list[str], instruments: list[str]) -> dict[str, Path]:
+    """``--rolls DCE/i=FILE`` (repeatable), or ``--rolls FILE`` when one instrument is
+    traded."""
+    result: dict[str, Path] = {}
+    for value in values:
+        key, sep, file = value.partition("=")
+        if not sep:
+            if len(instruments) != 1:
+                raise UsageError(
+                    f"--rolls {value}: say which instrument it is for (--rolls INSTRUMENT=FILE)"
+                )
+            key, file = instruments[0], value
+        if key not in instruments:
+            raise UsageError(f"--rolls {value}: {key} is not one of {', '.join(instruments)}")
+        result[key] = Path(file)
+    return result

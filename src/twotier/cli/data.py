@@ -1,4 +1,4 @@
-"""``twotier data``: check and resample bar files."""
+"""``twotier data``: check and resample bar files, and find the rolls of per-contract files."""
 
 from __future__ import annotations
 
@@ -11,13 +11,19 @@ from rich.table import Table
 from rich.text import Text
 
 from twotier.cli.common import UsageError, console
-from twotier.market.bars import read_bars, write_bars
+from twotier.errors import DataError
+from twotier.market.bars import LoadedBars, read_bars, write_bars
 from twotier.market.calendar import TradingCalendar
-from twotier.market.instruments import InstrumentRegistry
+from twotier.market.contracts import contract_in_file_name, is_bar_file
+from twotier.market.instruments import InstrumentRegistry, InstrumentSpec
 from twotier.market.resample import resample
-from twotier.market.summary import DataSummary, summarize
+from twotier.market.rolls import RollSchedule, main_contract, read_schedule, write_schedule
+from twotier.market.summary import SUSPECTED_ROLL_ATRS, DataSummary, summarize
 
-app = typer.Typer(help="Check and resample bar files.", no_args_is_help=True)
+app = typer.Typer(
+    help="Check and resample bar files; find the rolls of per-contract files.",
+    no_args_is_help=True,
+)
 
 INSTRUMENT = typer.Option(..., "--instrument", "-i", help="Instrument key, e.g. DCE/i.")
 LABEL = typer.Option("start", "--label", help="How the file stamps bars: 'start' or 'end'.")
@@ -41,6 +47,16 @@ BAR_MINUTES = typer.Option(
 )
 
 
+ROLLS_FILE = typer.Option(
+    None,
+    "--rolls",
+    help="A roll schedule (CSV: trading_day,old_contract,new_contract,old_price,new_price).",
+)
+CONTRACT_COLUMN = typer.Option(
+    None, "--contract-column", help="Column naming each bar's contract (e.g. i2009)."
+)
+
+
 def _spec(instrument: str, instruments_file: Path | None):
     return InstrumentRegistry.load(instruments_file)[instrument]
 
@@ -58,10 +74,19 @@ def check(
     instruments_file: Path | None = INSTRUMENTS_FILE,
     bar_minutes: int | None = BAR_MINUTES,
     calendar_file: Path | None = CALENDAR_FILE,
+    rolls_file: Path | None = ROLLS_FILE,
+    contract_column: str | None = CONTRACT_COLUMN,
+    detect_atrs: float = typer.Option(
+        SUSPECTED_ROLL_ATRS,
+        "--detect-atr-multiple",
+        min=0.1,
+        help="Without roll information, a session-open jump above this many ATRs is a "
+        "suspected roll.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Validate a file of bars and summarise it: rows, range, trading days, sessions,
-    gaps, problems."""
+    gaps, problems, and the rolls (given, or suspected where none are given)."""
     calendar = _calendar(calendar_file)
     loaded = read_bars(
         file,
@@ -70,8 +95,13 @@ def check(
         on_bad_bar=on_bad_bar,
         bar_minutes=bar_minutes,
         calendar=calendar,
+        contract_column=contract_column,
     )
-    summary = summarize(loaded, calendar)
+    schedule = None if rolls_file is None else read_schedule(rolls_file)
+    source = f"file {rolls_file}" if rolls_file else f"contract column {contract_column!r}"
+    summary = summarize(
+        loaded, calendar, rolls=schedule, roll_source=source, atr_multiple=detect_atrs
+    )
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
         return
@@ -106,9 +136,50 @@ def _print_summary(s: DataSummary) -> None:
         kind = "night" if seg.night else "day"
         table.add_row(f"session {seg.segment}", f"{kind}: {seg.bars:,} bars on {seg.days:,} days")
     table.add_row("problems", Text(_problems(s)))
+    _roll_rows(table, s)
     console.print(table)
     for warning in s.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+
+
+def _roll_rows(table: Table, s: DataSummary) -> None:
+    if s.roll_source is not None:
+        table.add_row(
+            "rolls",
+            Text(f"{len(s.rolls)} from {s.roll_source} (suspected-roll detection not needed)"),
+        )
+        for roll, bar in zip(s.rolls, s.roll_times, strict=True):
+            where = "not in the data" if bar is None else f"from bar {bar:%Y-%m-%d %H:%M}"
+            table.add_row(
+                "roll",
+                Text(
+                    f"{roll.trading_day}: {roll.old_contract} {roll.old_price:g} -> "
+                    f"{roll.new_contract} {roll.new_price:g} (ratio {roll.ratio:.6f}), {where}"
+                ),
+            )
+        return
+    found = s.suspected_rolls
+    table.add_row(
+        "suspected rolls",
+        Text(
+            f"{len(found)} (session-open jumps over {s.suspect_atrs:g} x ATR(14) of "
+            f"{s.suspect_minutes}-minute bars"
+            + (
+                "; a roll or a real gap: give --rolls or --contract-column for rolls)"
+                if found
+                else ")"
+            )
+        ),
+    )
+    for suspect in found:
+        table.add_row(
+            "suspected roll",
+            Text(
+                f"{suspect.time:%Y-%m-%d %H:%M} (trading day {suspect.trading_day}): "
+                f"{suspect.previous_close:g} -> {suspect.open:g}, {suspect.atrs:.1f} ATRs "
+                f"(previous bar {suspect.previous_time:%Y-%m-%d %H:%M})"
+            ),
+        )
 
 
 def _problems(s: DataSummary) -> str:
@@ -156,3 +227,118 @@ def resample_command(
         soft_wrap=True,
         markup=False,
     )
+
+
+def _contract_files(folder: Path, spec: InstrumentSpec) -> tuple[dict[str, Path], list[str]]:
+    """{contract code: file} of the bar files in ``folder`` whose name holds a code of the
+    instrument's product, and the names of the other files."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    files: dict[str, Path] = {}
+    skipped = []
+    for path in sorted(folder.iterdir()):
+        code = None
+        if path.is_file() and is_bar_file(path.name):
+            try:
+                code = contract_in_file_name(path.name, spec.product)
+            except ValueError as exc:
+                raise DataError(str(path), str(exc)) from None
+        if code is None:
+            skipped.append(path.name)
+        elif code in files:
+            raise DataError(str(path), f"a second file of contract {code} (after {files[code]})")
+        else:
+            files[code] = path
+    if not files:
+        raise UsageError(
+            f"{folder}: no bar file named after a {spec.product} contract "
+            f"(e.g. {spec.product}2202.csv or {spec.market}.{spec.product}2202.m1.csv)"
+        )
+    return files, skipped
+
+
+def _report_repairs(loaded: LoadedBars) -> None:
+    for p in loaded.dropped:
+        console.print(f"{loaded.source}: dropped line {p.line}: {p.problem}", markup=False)
+    for p in loaded.repaired:
+        console.print(f"{loaded.source}: line {p.line}: {p.problem}", markup=False)
+
+
+def _print_rolls(schedule: RollSchedule, title: str) -> None:
+    table = Table(title=Text(title))
+    for name in ("trading day", "old", "new", "old price", "new price", "ratio"):
+        table.add_column(name, justify="right" if "price" in name or name == "ratio" else "left")
+    for r in schedule:
+        table.add_row(
+            str(r.trading_day),
+            r.old_contract,
+            r.new_contract,
+            f"{r.old_price:g}",
+            f"{r.new_price:g}",
+            f"{r.ratio:.6f}",
+        )
+    console.print(table)
+
+
+@app.command("rolls")
+def rolls_command(
+    folder: Path = typer.Argument(
+        ...,
+        help="Folder of per-contract bar files, the contract in each name "
+        "(cu2202.csv, SHFE.cu2203.m1.csv); files of other products are skipped.",
+    ),
+    instrument: str = INSTRUMENT,
+    by: str = typer.Option(
+        "open_interest", "--by", help="What makes a contract the main one: open_interest or volume."
+    ),
+    confirm_days: int = typer.Option(
+        3, "--confirm-days", min=1, help="Trading days a new leader must lead before it takes over."
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the roll schedule (CSV)."),
+    spliced: Path | None = typer.Option(
+        None, "--spliced", help="Write the spliced main-contract bars with a contract column."
+    ),
+    label: str = LABEL,
+    on_bad_bar: str = ON_BAD,
+    instruments_file: Path | None = INSTRUMENTS_FILE,
+    bar_minutes: int | None = BAR_MINUTES,
+    calendar_file: Path | None = CALENDAR_FILE,
+) -> None:
+    """Build a roll schedule from per-contract files: the main contract is the leader by
+    open interest (or volume), switched to once it has led --confirm-days trading days."""
+    if by not in ("open_interest", "volume"):
+        raise UsageError(f"--by must be open_interest or volume, not {by!r}")
+    spec = _spec(instrument, instruments_file)
+    files, skipped = _contract_files(folder, spec)
+    calendar = _calendar(calendar_file)
+    frames = {}
+    for code, path in files.items():
+        loaded = read_bars(
+            path, spec, label=label, on_bad_bar=on_bad_bar, bar_minutes=bar_minutes,
+            calendar=calendar,
+        )  # fmt: skip
+        _report_repairs(loaded)
+        frames[code] = loaded.frame
+    schedule, bars = main_contract(
+        frames, by, confirm_days, sources={code: str(path) for code, path in files.items()}
+    )
+    if skipped:
+        console.print(f"skipped (no {spec.product} contract in the name): {', '.join(skipped)}",
+                      markup=False, soft_wrap=True)  # fmt: skip
+    measure = by.replace("_", " ")
+    _print_rolls(
+        schedule,
+        f"{spec.key}: {len(schedule)} roll(s) among {', '.join(frames)} "
+        f"(by {measure}, {confirm_days} trading days to confirm)",
+    )
+    if out is not None:
+        write_schedule(schedule, out)
+        console.print(f"roll schedule written to {out}", markup=False, soft_wrap=True)
+    if spliced is not None:
+        write_bars(bars, spliced)
+        console.print(
+            f"{len(bars):,} spliced bars (bar start labels, contract column 'contract') "
+            f"written to {spliced}",
+            markup=False,
+            soft_wrap=True,
+        )

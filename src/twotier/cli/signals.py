@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import typer
 
-from twotier.cli.common import console, parse_bars_options
+from twotier.cli.common import console, parse_bars_options, parse_rolls_options
 from twotier.config.load import load_config
 from twotier.config.model import Config
-from twotier.engine.inputs import Environment, load_bar_files
+from twotier.engine.backtest import instrument_signals
+from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
 from twotier.tier1.generator import SignalGenerator
 from twotier.tier1.package import write_packages
 from twotier.tier1.regime import REGIME_NAMES
@@ -26,12 +27,21 @@ def signals_command(
     on_bad_bar: str | None = typer.Option(None, "--on-bad-bar", help="refuse, drop or repair."),
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
     overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
+    rolls: list[str] = typer.Option(
+        [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
+    ),
+    contract_column: str | None = typer.Option(
+        None, "--contract-column", help="Column naming each bar's contract (e.g. i2009)."
+    ),
 ) -> None:
     """Run each instrument's Tier-1 generator (1-, 5- or 15-minute input, resampled to 15
-    minutes) and write its signal packages to OUT/signals/."""
+    minutes; back-adjusted across rolls when roll information is given) and write its
+    signal packages to OUT/signals/."""
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
-    inputs = load_bar_files(parse_bars_options(bars), config, env, label, on_bad_bar)
+    files = parse_bars_options(bars)
+    schedules = load_roll_files(parse_rolls_options(rolls, list(files)))
+    inputs = load_bar_files(files, config, env, label, on_bad_bar, contract_column)
     console.print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
     for instrument, given in inputs.items():
         for problem in given.loaded.dropped:
@@ -39,7 +49,7 @@ def signals_command(
                 f"{instrument}: dropped line {problem.line}: {problem.problem}", markup=False
             )
         generator = generator_for(config, instrument)
-        packages = generator.run(given.bars)
+        packages = instrument_signals(instrument, given.bars, config, schedules.get(instrument))
         params = generator.params.model_dump(mode="json")
         path = write_packages(packages, out, instrument, generator.name, params)
         stats = signal_stats(packages, generator)

@@ -229,9 +229,26 @@ class PortfolioParams(_Section):
         return 1 - sum(Decimal(str(b.capital_fraction)) for b in self.baskets)
 
 
+class RollParams(_Section):
+    """Continuous contracts (RULES.md 9)."""
+
+    adjust: Literal["ratio", "difference"] = Field(
+        "ratio", description="back-adjustment of the series Tier-1 sees across rolls"
+    )
+    warn_suspected: bool = Field(
+        True, description="warn about jumps that look like rolls when no roll information is given"
+    )
+    detect_atr_multiple: float = Field(
+        10.0, gt=0, description="a session-open jump above this many ATRs is a suspected roll"
+    )
+
+
 class DataParams(_Section):
     label: Literal["start", "end"] = Field("start", description="how bar files stamp bars")
     on_bad_bar: Literal["refuse", "drop", "repair"] = "refuse"
+    contract_column: str | None = Field(
+        None, description="column of bar files naming the contract of each bar (e.g. i2009)"
+    )
     instruments_file: str | None = Field(None, description="TOML adding/overriding instruments")
     calendar_file: str | None = Field(None, description="TOML adding holidays / trading days")
 
@@ -247,6 +264,7 @@ class Config(_Section):
     breakers: BreakerParams = BreakerParams()
     exits: ExitParams = ExitParams()
     execution: ExecutionParams = ExecutionParams()
+    rolls: RollParams = RollParams()
     data: DataParams = DataParams()
 
     @model_validator(mode="after")

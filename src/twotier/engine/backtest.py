@@ -8,27 +8,50 @@ import pandas as pd
 
 from twotier.broker.simulated import SimulatedBroker
 from twotier.config.model import Config
+from twotier.engine.continuous import (
+    schedule_for,
+    signals_input,
+    suspected_roll_warnings,
+    with_traded_prices,
+)
 from twotier.engine.results import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
 from twotier.engine.tape import Tape, basket_tape, build_tape
 from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
+from twotier.market.rolls import RollSchedule
 from twotier.tier1.generator import SignalGenerator
 from twotier.tier2.composite import Composite
 from twotier.tier2.state import PortfolioState
 
 
-def generate_signals(bars: Mapping[str, pd.DataFrame], config: Config) -> dict[str, pd.DataFrame]:
-    """Tier-1 for each basket's instrument (whole-series form)."""
+def generate_signals(
+    bars: Mapping[str, pd.DataFrame],
+    config: Config,
+    rolls: Mapping[str, RollSchedule | None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Tier-1 for each basket's instrument (whole-series form), on series back-adjusted
+    across rolls where roll information is given (RULES.md 9)."""
     packages = {}
     for instrument in config.instruments:
         if instrument not in bars:
             raise ConfigError(f"no bars given for basket instrument {instrument}")
-        generator = SignalGenerator(
-            config.generator_name(instrument), instrument, config.tier1_params(instrument)
-        )
-        packages[instrument] = generator.run(bars[instrument])
+        schedule = (rolls or {}).get(instrument)
+        packages[instrument] = instrument_signals(instrument, bars[instrument], config, schedule)
     return packages
+
+
+def instrument_signals(
+    instrument: str, frame: pd.DataFrame, config: Config, schedule: RollSchedule | None = None
+) -> pd.DataFrame:
+    """One instrument's packages: its generator over the series back-adjusted across any
+    rolls, carrying the raw prices and contract traded at each bar."""
+    schedule = schedule_for(frame, schedule)
+    generator = SignalGenerator(
+        config.generator_name(instrument), instrument, config.tier1_params(instrument)
+    )
+    raw = generator.run(signals_input(frame, schedule, config))
+    return with_traded_prices(raw, frame, schedule)
 
 
 def split_packages(table: pd.DataFrame, config: Config, source: str) -> dict[str, pd.DataFrame]:
@@ -52,8 +75,10 @@ def run_tier2(
     end=None,
     source: str = "<packages>",
     every_step: bool = False,
+    rolls: Mapping[str, RollSchedule | None] | None = None,
 ) -> BacktestResult:
-    """Tier-2 over packages (one table per basket instrument)."""
+    """Tier-2 over packages (one table per basket instrument). Rolls come from ``rolls``
+    or from the packages' contract column."""
     registry = instruments or default_registry()
     calendar = calendar or default_calendar()
     specs = [registry[k] for k in config.instruments]
@@ -65,6 +90,7 @@ def run_tier2(
             calendar,
             source,
             need_open=config.execution.fill == "next_open",
+            schedule=(rolls or {}).get(s.key),
         )
         for i, s in enumerate(specs)
     ]
@@ -129,13 +155,16 @@ def run_backtest(
     start=None,
     end=None,
     every_step: bool = False,
+    rolls: Mapping[str, RollSchedule | None] | None = None,
 ) -> BacktestResult:
-    """Bars (15-minute, one DataFrame per instrument) through Tier-1 and Tier-2."""
+    """Bars (15-minute, one DataFrame per instrument) through Tier-1 and Tier-2, with
+    roll information per instrument where the series is spliced from several contracts."""
     if end is not None:
         cut = pd.Timestamp(end).date()
         bars = {k: v[v["trading_day"].dt.date <= cut] for k, v in bars.items()}
-    packages = generate_signals(bars, config)
-    return run_tier2(
+    schedules = {k: schedule_for(bars[k], (rolls or {}).get(k)) for k in config.instruments}
+    packages = generate_signals(bars, config, schedules)
+    result = run_tier2(
         packages,
         config,
         instruments=instruments,
@@ -143,4 +172,7 @@ def run_backtest(
         start=start,
         end=end,
         every_step=every_step,
+        rolls=schedules,
     )
+    result.warnings.extend(suspected_roll_warnings(bars, schedules, config))
+    return result

@@ -63,7 +63,7 @@ class EventPlanner:
         unchanged and the event is still ahead."""
         p = basket.position
         key = (
-            None if p is None else (p.trade_id, p.contracts, p.closing),
+            None if p is None else (p.trade_id, p.contracts, p.closing, p.contract),
             basket.entry_order is None,
             len(basket.close_orders),
             basket.traded_episode,
@@ -84,7 +84,9 @@ class EventPlanner:
             return int(bt.step[next_bar])
         p = basket.position
         if p is not None:
-            bar = self._exit_bar(basket, i, p, next_bar)
+            roll = self._next_roll(bt, next_bar)
+            bar = self._exit_bar(basket, i, p, next_bar, roll)
+            bar = roll if bar is None else bar
             return int(bt.step[bar]) if bar is not None else len(self.tape)
         bars, episodes = self.candidates[i]
         at = int(np.searchsorted(bars, next_bar))
@@ -92,15 +94,26 @@ class EventPlanner:
             at = max(at, int(np.searchsorted(episodes, basket.traded_episode, side="right")))
         return int(bt.step[bars[at]]) if at < len(bars) else len(self.tape)
 
-    def _exit_bar(self, basket: BasketState, i: int, p: Position, start: int) -> int | None:
-        key = (p.trade_id, p.contracts, p.closing)
+    @staticmethod
+    def _next_roll(bt, start: int) -> int | None:
+        """The first roll bar at or after ``start``: a position must be rolled there, and
+        its exit rules see a new basis from then on."""
+        at = int(np.searchsorted(bt.roll_bars, start))
+        return int(bt.roll_bars[at]) if at < len(bt.roll_bars) else None
+
+    def _exit_bar(
+        self, basket: BasketState, i: int, p: Position, start: int, until: int | None
+    ) -> int | None:
+        """The first bar from ``start`` (before ``until``) where an exit rule fires."""
+        key = (p.trade_id, p.contracts, p.closing, p.contract)
         scan = self.scans.get(i)
         if scan is not None and scan.key == key and (scan.bar is None or scan.bar >= start):
             return scan.bar
         bt, x = self.tape.baskets[i], self.composite.exits[i]
         probe, size, bar = p, FIRST_SCAN, None
-        while start < len(bt.step):
-            end = min(start + size, len(bt.step))
+        stop = len(bt.step) if until is None else until
+        while start < stop:
+            end = min(start + size, stop)
             marks = exit_marks(
                 probe,
                 bt.close[start:end],
@@ -114,7 +127,7 @@ class EventPlanner:
             if hit is not None:
                 bar = start + hit[0]
                 break
-            probe = replace(probe, best_close=int(marks.best[-1]), armed=bool(marks.armed[-1]))
+            probe = replace(probe, best_close=marks.best[-1].item(), armed=bool(marks.armed[-1]))
             start, size = end, size * 2
         self.scans[i] = _ExitScan(key, bar)
         return bar

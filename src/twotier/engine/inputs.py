@@ -13,6 +13,7 @@ from twotier.market.bars import LoadedBars, read_bars
 from twotier.market.calendar import TradingCalendar
 from twotier.market.instruments import InstrumentRegistry
 from twotier.market.resample import BAR_MINUTES, resample
+from twotier.market.rolls import RollSchedule, read_schedule
 
 
 @dataclass
@@ -46,6 +47,7 @@ def load_bar_files(
     env: Environment,
     label: str | None = None,
     on_bad_bar: str | None = None,
+    contract_column: str | None = None,
 ) -> dict[str, BarInput]:
     """Read, validate and resample each instrument's file (1-, 5- or 15-minute bars)."""
     result = {}
@@ -56,7 +58,13 @@ def load_bar_files(
             label=label or config.data.label,
             on_bad_bar=on_bad_bar or config.data.on_bad_bar,
             calendar=env.calendar,
+            contract_column=contract_column or config.data.contract_column,
         )
         bars = resample(loaded.frame, loaded.instrument, loaded.bar_minutes, BAR_MINUTES, str(path))
         result[instrument] = BarInput(loaded, bars)
     return result
+
+
+def load_roll_files(files: Mapping[str, str | Path]) -> dict[str, RollSchedule]:
+    """Each instrument's roll schedule file (docs/rolls.md)."""
+    return {instrument: read_schedule(path) for instrument, path in files.items()}

@@ -107,7 +107,7 @@ class QuietStretch:
             if p is not None:
                 closes = tape.baskets[i].close[first_bar : last_bar + 1]
                 _, best, armed = trail(p, closes, composite.exits[i])
-                p.best_close, p.armed = int(best[-1]), bool(armed[-1])
+                p.best_close, p.armed = best[-1].item(), bool(armed[-1])
             basket.last = tape.baskets[i].package(last_bar)
         avg = tape.average_conviction[a:b]
         target = reserve_target(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ TRADE_COLUMNS = (
     "trade_id",
     "basket",
     "instrument",
+    "entry_contract",
+    "contract",
     "side",
     "contracts",
     "entry_time",
@@ -41,6 +44,7 @@ FILL_COLUMNS = (
     "trading_day",
     "basket",
     "instrument",
+    "contract",
     "side",
     "contracts",
     "price",
@@ -70,6 +74,33 @@ class BacktestResult:
     @property
     def closed_trades(self) -> pd.DataFrame:
         return self.trades[self.trades["reason"] != "open"]
+
+    @property
+    def metrics(self) -> dict:
+        """Every metric of docs/metrics.md at a risk-free rate of 0 (``compute_metrics``
+        for another rate)."""
+        return self.compute_metrics()
+
+    def compute_metrics(self, risk_free: float = 0.0) -> dict:
+        """The metrics at a yearly risk-free rate (0.02 = 2%); computed once per rate."""
+        cache = self.__dict__.setdefault("_metrics_by_rate", {})
+        if risk_free not in cache:
+            from twotier.analysis.summary import compute_metrics
+
+            cache[risk_free] = compute_metrics(self, risk_free)
+        return cache[risk_free]
+
+    def report(self, path: str | Path, risk_free: float = 0.0) -> Path:
+        """Write the HTML report (docs/report.md) to ``path``."""
+        from twotier.report.run_report import write_report
+
+        return write_report(self, path, self.compute_metrics(risk_free))
+
+    def _repr_html_(self) -> str:
+        """A compact summary for notebooks."""
+        from twotier.report.notebook import summary_html
+
+        return summary_html(self, self.metrics)
 
 
 def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -7,7 +7,7 @@ chaos count of every step is computed once here, from packages alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -15,8 +15,10 @@ import pandas as pd
 
 from twotier.config.model import SizingParams
 from twotier.errors import DataError
+from twotier.market import rolls as roll_data
 from twotier.market.calendar import TradingCalendar, place_bars
 from twotier.market.instruments import InstrumentSpec
+from twotier.market.rolls import Roll, RollSchedule
 from twotier.money import PriceError, price_units_array
 from twotier.tier1.checks import decided
 from twotier.tier1.regime import CHAOS
@@ -38,6 +40,12 @@ class BasketTape:
     episode: np.ndarray
     conviction: np.ndarray  # decided, with the basket's own weights
     step: np.ndarray  # the global step of each bar
+    contract: list | None = None  # the contract of each bar, where known
+    rolls: dict[int, Roll] = field(default_factory=dict)  # first bar of each roll's day
+
+    @cached_property
+    def roll_bars(self) -> np.ndarray:
+        return np.array(sorted(self.rolls), dtype=np.int64)
 
     @cached_property
     def time_ns(self) -> np.ndarray:
@@ -58,7 +66,10 @@ class BasketTape:
         )  # fmt: skip
 
     def package(self, bar: int) -> Package:
-        return Package(bar, *(column[bar] for column in self._columns))
+        contract = self.contract[bar] if self.contract is not None else None
+        return Package(
+            bar, *(column[bar] for column in self._columns), contract, self.rolls.get(bar)
+        )
 
 
 @dataclass
@@ -117,6 +128,7 @@ def basket_tape(
     calendar: TradingCalendar,
     source: str,
     need_open: bool,
+    schedule: RollSchedule | None = None,
 ) -> BasketTape:
     times = pd.DatetimeIndex(packages["time"])
     day, segment = place_bars(times, spec, calendar, length=15)
@@ -142,6 +154,15 @@ def basket_tape(
     confidence = packages["confidence"].to_numpy(dtype=np.float64)
     strength = packages["signal_strength"].to_numpy(dtype=np.float64)
     conv = decided(sizing.confidence_weight * confidence + sizing.strength_weight * strength)
+    contract = None
+    if "contract" in packages.columns and packages["contract"].notna().all():
+        contract = packages["contract"].astype(str).tolist()
+        if schedule is None:  # Tier-2 alone: the rolls are where the contract changes
+            frame = pd.DataFrame(
+                {"open": open_, "close": close, "contract": contract, "trading_day": day},
+                index=times,
+            )
+            schedule = roll_data.schedule_from_contracts(frame)
     return BasketTape(
         spec,
         times,
@@ -155,7 +176,30 @@ def basket_tape(
         episodes(signal),
         conv,
         np.zeros(len(times), dtype=np.int64),
+        contract,
+        roll_points(day, schedule),
     )
+
+
+def roll_points(days: np.ndarray, schedule: RollSchedule | None) -> dict[int, Roll]:
+    """The first bar of each roll's trading day (or the first bar after it); rolls before
+    the first bar's day or after the data are not in the data and are left out."""
+    points: dict[int, Roll] = {}
+    if not schedule:
+        return points
+    for roll in schedule:
+        day = np.datetime64(roll.trading_day, "D")
+        bar = int(np.searchsorted(days, day))
+        if 0 < bar < len(days):
+            if bar in points:
+                raise DataError(
+                    "<rolls>",
+                    f"rolls {points[bar].old_contract} -> {points[bar].new_contract} and "
+                    f"{roll.old_contract} -> {roll.new_contract} fall on the same bar "
+                    f"({days[bar]}): the data has no bar between them",
+                )
+            points[bar] = roll
+    return points
 
 
 def build_tape(baskets: list[BasketTape]) -> Tape:

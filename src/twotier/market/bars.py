@@ -1,7 +1,8 @@
 """Loading bars from vendor files (CSV, gzipped CSV, Parquet) into one clean DataFrame.
 
 The result has one row per bar: index ``time`` = bar START in Asia/Shanghai, columns
-open, high, low, close, volume, optional open_interest, and trading_day. Every row is
+open, high, low, close, volume, optional open_interest, trading_day, and ``contract``
+(text) when a contract column is named (see ``twotier.market.rolls``). Every row is
 validated (see ``twotier.market.validation``); a bad file is refused with the file, the
 line and the problem, unless the caller chooses to drop or repair bad bars.
 """
@@ -146,8 +147,21 @@ def _read_csv(path: Path, text: set[str], numeric: set[str], source: str) -> pd.
     return raw
 
 
+def _with_contract(
+    resolved: dict[str, str], names: list[str], contract_column: str | None, source: str, line
+) -> dict[str, str]:
+    """The resolved columns plus the contract column, which must exist when named."""
+    if contract_column is None:
+        return resolved
+    if contract_column not in names:
+        raise DataError(
+            source, f"contract column {contract_column!r} not found; columns are {names}", line
+        )
+    return {**resolved, "contract": contract_column}
+
+
 def _read_table(
-    path: Path, mapping: dict[str, str] | None, source: str
+    path: Path, mapping: dict[str, str] | None, source: str, contract_column: str | None = None
 ) -> tuple[pd.DataFrame, dict[str, str], int, str]:
     """The raw table, its resolved columns, the line number of its first data row and
     the word for a row ('line' in text files, 'row' in Parquet)."""
@@ -158,13 +172,16 @@ def _read_table(
             raise DataError(source, f"not a readable Parquet file: {exc}") from None
         if not isinstance(raw.index, pd.RangeIndex):  # e.g. a file written by write_bars
             raw = raw.reset_index()
-        resolved = _resolve_columns([str(c) for c in raw.columns], mapping, source, None)
-        return raw, resolved, 1, "row"
+        names = [str(c) for c in raw.columns]
+        resolved = _resolve_columns(names, mapping, source, None)
+        return raw, _with_contract(resolved, names, contract_column, source, None), 1, "row"
     try:
         names = [str(c) for c in pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns]
     except _CSV_ERRORS as exc:
         raise _csv_error(source, exc) from None
-    resolved = _resolve_columns(names, mapping, source)
+    resolved = _with_contract(
+        _resolve_columns(names, mapping, source), names, contract_column, source, 1
+    )
     numeric = {own for canonical, own in resolved.items() if canonical in NUMERIC}
     text = {own for canonical, own in resolved.items() if canonical not in NUMERIC}
     return _read_csv(path, text, numeric, source), resolved, 2, "line"
@@ -209,8 +226,10 @@ def read_bars(
     bar_minutes: int | None = None,
     time_format: str | None = None,
     calendar: TradingCalendar | None = None,
+    contract_column: str | None = None,
 ) -> LoadedBars:
-    """Read and validate one instrument's bars from a file."""
+    """Read and validate one instrument's bars from a file. ``contract_column`` names a
+    column holding each bar's contract (e.g. i2009), kept as the text column ``contract``."""
     path = Path(path)
     source = str(path)
     spec = instrument if isinstance(instrument, InstrumentSpec) else get_instrument(instrument)
@@ -224,7 +243,7 @@ def read_bars(
         raise DataError(source, "file not found")
     if not path.is_file():
         raise DataError(source, "not a file")
-    raw, resolved, first_line, unit = _read_table(path, columns, source)
+    raw, resolved, first_line, unit = _read_table(path, columns, source, contract_column)
     if raw.empty:
         raise DataError(source, "the file has a header but no rows")
     lines = np.arange(len(raw)) + first_line
@@ -267,14 +286,17 @@ def bars_from_frame(
     on_bad_bar: BadBarPolicy = "refuse",
     bar_minutes: int | None = None,
     calendar: TradingCalendar | None = None,
+    contract_column: str | None = None,
 ) -> LoadedBars:
     """Validate bars given as a DataFrame: a DatetimeIndex (or a ``time`` column) and the
-    bar columns. Rows are numbered from 1 in errors."""
+    bar columns (and, if named, a contract column). Rows are numbered from 1 in errors."""
     spec = instrument if isinstance(instrument, InstrumentSpec) else get_instrument(instrument)
     table = frame.drop(columns=["trading_day"], errors="ignore")
     if "time" not in table.columns:
         table = table.rename_axis("time").reset_index()
-    resolved = _resolve_columns([str(c) for c in table.columns], None, source, None)
+    names = [str(c) for c in table.columns]
+    resolved = _resolve_columns(names, None, source, None)
+    resolved = _with_contract(resolved, names, contract_column, source, None)
     result = validate_rows(
         table,
         resolved,

@@ -27,8 +27,8 @@ def resample(
     """Aggregate validated bars of ``bar_minutes`` into ``to_minutes`` bars.
 
     Open is the first open, high the highest high, low the lowest low, close the last
-    close, volume the sum, open interest the last value. A bucket with some of its
-    minutes missing is built from the bars it has.
+    close, volume the sum, open interest the last value, the contract (if any) the first.
+    A bucket with some of its minutes missing is built from the bars it has.
     """
     if not 0 < bar_minutes <= to_minutes <= 60:
         raise DataError(
@@ -70,4 +70,6 @@ def resample(
         out["open_interest"] = frame["open_interest"].to_numpy()[last_rows]
     result = pd.DataFrame(out, index=pd.DatetimeIndex(starts[first_rows], name="time"))
     result["trading_day"] = frame["trading_day"].to_numpy()[first_rows]
+    if "contract" in frame.columns:  # constant within a bucket: rolls change it between days
+        result["contract"] = frame["contract"].to_numpy()[first_rows]
     return result

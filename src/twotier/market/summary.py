@@ -10,7 +10,19 @@ import pandas as pd
 from twotier.errors import BarProblem
 from twotier.market.bars import LoadedBars
 from twotier.market.calendar import TradingCalendar, default_calendar
+from twotier.market.resample import BAR_MINUTES, resample
+from twotier.market.rolls import (
+    Roll,
+    RollSchedule,
+    SuspectedRoll,
+    contracts_for_bars,
+    located_rolls,
+    schedule_from_contracts,
+    suspected_rolls,
+)
 from twotier.market.sessions import session_minutes
+
+SUSPECTED_ROLL_ATRS = 10.0
 
 
 @dataclass
@@ -40,6 +52,52 @@ class DataSummary:
     dropped: list[BarProblem] = field(default_factory=list)
     repaired: list[BarProblem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Roll information (a schedule file or a contract column), or None without any ...
+    roll_source: str | None = None
+    rolls: list[Roll] = field(default_factory=list)
+    roll_times: list[pd.Timestamp | None] = field(default_factory=list)  # None: not in the data
+    # ... in which case the jumps that look like rolls, on bars of ``suspect_minutes``.
+    suspected_rolls: list[SuspectedRoll] = field(default_factory=list)
+    suspect_atrs: float = SUSPECTED_ROLL_ATRS
+    suspect_minutes: int = BAR_MINUTES
+
+    def rolls_dict(self) -> dict | None:
+        if self.roll_source is None:
+            return None
+        return {
+            "source": self.roll_source,
+            "rolls": [
+                {
+                    "trading_day": str(r.trading_day),
+                    "old_contract": r.old_contract,
+                    "new_contract": r.new_contract,
+                    "old_price": r.old_price,
+                    "new_price": r.new_price,
+                    "ratio": r.ratio,
+                    "bar": None if bar is None else str(bar),
+                }
+                for r, bar in zip(self.rolls, self.roll_times, strict=True)
+            ],
+        }
+
+    def suspected_dict(self) -> dict | None:
+        if self.roll_source is not None:
+            return None  # roll information given: nothing to suspect
+        return {
+            "atr_multiple": self.suspect_atrs,
+            "bar_minutes": self.suspect_minutes,
+            "found": [
+                {
+                    "time": str(s.time),
+                    "trading_day": str(s.trading_day),
+                    "previous_time": str(s.previous_time),
+                    "previous_close": s.previous_close,
+                    "open": s.open,
+                    "atrs": round(s.atrs, 2),
+                }
+                for s in self.suspected_rolls
+            ],
+        }
 
     def as_dict(self) -> dict:
         return {
@@ -60,6 +118,8 @@ class DataSummary:
             "dropped": [{"line": p.line, "problem": p.problem} for p in self.dropped],
             "repaired": [{"line": p.line, "problem": p.problem} for p in self.repaired],
             "warnings": list(self.warnings),
+            "rolls": self.rolls_dict(),
+            "suspected_rolls": self.suspected_dict(),
         }
 
 
@@ -82,7 +142,71 @@ def night_gaps(spec, days, segment, unique_days, calendar: TradingCalendar) -> l
     ]
 
 
-def summarize(loaded: LoadedBars, calendar: TradingCalendar | None = None) -> DataSummary:
+def _detector_bars(loaded: LoadedBars) -> tuple[pd.DataFrame, int]:
+    """The bars the roll detector looks at: 15-minute bars when the file's resample to
+    them (as Tier-1 sees them), else the file's own."""
+    width = loaded.bar_minutes
+    if width < BAR_MINUTES and BAR_MINUTES % width == 0:
+        frame = resample(loaded.frame, loaded.instrument, width, BAR_MINUTES, loaded.source)
+        return frame, BAR_MINUTES
+    return loaded.frame, width
+
+
+def _contract_mismatch(frame: pd.DataFrame, schedule: RollSchedule) -> list[str]:
+    """A warning when a contract column disagrees with a schedule given beside it."""
+    expected = contracts_for_bars(frame, schedule)
+    differ = np.flatnonzero(expected != frame["contract"].to_numpy(dtype=str))
+    if len(differ) == 0:
+        return []
+    i = int(differ[0])
+    return [
+        f"the contract column disagrees with the roll schedule on {len(differ):,} bars "
+        f"(first: {frame.index[i]:%Y-%m-%d %H:%M} is {frame['contract'].iloc[i]} in the "
+        f"column, {expected[i]} by the schedule)"
+    ]
+
+
+def _roll_fields(
+    loaded: LoadedBars, rolls: RollSchedule | None, roll_source: str | None, atr_multiple: float
+) -> dict:
+    """The DataSummary fields about rolls, and the warnings they bring."""
+    frame = loaded.frame
+    from_column = rolls is None and "contract" in frame.columns
+    if from_column:
+        rolls = schedule_from_contracts(frame, loaded.source)
+        roll_source = roll_source or "contract column"
+    if rolls is None:
+        bars, minutes = _detector_bars(loaded)
+        found = suspected_rolls(bars, atr_multiple)
+        return {"suspected_rolls": found, "suspect_atrs": atr_multiple, "suspect_minutes": minutes}
+    located = dict((roll, frame.index[bar]) for bar, roll in located_rolls(frame, rolls))
+    warnings = []
+    if "contract" in frame.columns and not from_column:
+        warnings += _contract_mismatch(frame, rolls)
+    outside = sum(roll not in located for roll in rolls)
+    if outside:
+        warnings.append(
+            f"{outside} of {len(rolls)} rolls are not inside the data (on or before its first "
+            "trading day, or after its last)"
+        )
+    return {
+        "roll_source": roll_source or "roll schedule",
+        "rolls": list(rolls),
+        "roll_times": [located.get(roll) for roll in rolls],
+        "warnings": warnings,
+    }
+
+
+def summarize(
+    loaded: LoadedBars,
+    calendar: TradingCalendar | None = None,
+    *,
+    rolls: RollSchedule | None = None,
+    roll_source: str | None = None,
+    atr_multiple: float = SUSPECTED_ROLL_ATRS,
+) -> DataSummary:
+    """The summary of loaded bars. Roll information is ``rolls`` (named ``roll_source``)
+    or the bars' contract column; without any, the suspected rolls are listed."""
     calendar = calendar or default_calendar()
     frame, spec, width = loaded.frame, loaded.instrument, loaded.bar_minutes
     days = frame["trading_day"].to_numpy().astype("datetime64[D]")
@@ -108,6 +232,8 @@ def summarize(loaded: LoadedBars, calendar: TradingCalendar | None = None) -> Da
     day_bars = sum(-(-(s.end - s.start) // width) for s in spec.sessions.segments if not s.night)
     incomplete = int((per_day < day_bars).sum())
     warnings = night_gaps(spec, days, segment, unique_days, calendar)
+    roll_fields = _roll_fields(loaded, rolls, roll_source, atr_multiple)
+    warnings += roll_fields.pop("warnings", [])
     return DataSummary(
         source=loaded.source,
         instrument=spec.key,
@@ -126,6 +252,7 @@ def summarize(loaded: LoadedBars, calendar: TradingCalendar | None = None) -> Da
         dropped=list(loaded.dropped),
         repaired=list(loaded.repaired),
         warnings=warnings,
+        **roll_fields,
     )
 
 

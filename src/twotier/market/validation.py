@@ -1,15 +1,20 @@
 """Row-by-row validation of raw bars, with the line and the problem of each bad row.
 
 Checks, in order (a row reports its first problem): time present and parsable; every
-value present and numeric; prices > 0; volume and open interest >= 0; high >= low; bar
-inside the instrument's sessions on a trading day; high not below open/close and low not
-above them (the "envelope", the only problems ``policy="repair"`` repairs: a row is
-repaired only when the envelope is all that is wrong with it); then, among the rows left,
-no duplicated time and no time going backwards.
+value present and numeric (and the contract, when there is a contract column, not empty);
+prices > 0; volume and open interest >= 0; high >= low; bar inside the instrument's
+sessions on a trading day; high not below open/close and low not above them (the
+"envelope", the only problems ``policy="repair"`` repairs: a row is repaired only when the
+envelope is all that is wrong with it); then, among the rows left, no duplicated time and
+no time going backwards.
 
 Policies: "refuse" raises ``BadBarsError`` listing every bad row; "drop" drops bad rows and
 reports each; "repair" repairs envelope problems (reported) and drops the other bad rows
 (reported).
+
+A contract column is then checked as a whole, on the rows kept: a contract that comes back
+after being replaced, or a change of contract inside a trading day, refuses the file with
+the line (whatever the policy: no single row is to blame).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pandas as pd
 
 from twotier.errors import BadBarsError, BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, place_bars, session_dates
+from twotier.market.contracts import sequence_problem
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import DAY_CUTOFF_MINUTE, session_minutes
 
@@ -161,6 +167,10 @@ def validate_rows(
         problems.flag(empty, f"empty value in column {own!r}")
         text = _Cells(cells)
         problems.flag(bad, lambda i, t=text, o=own: f"unparsable value {t[i]!r} in column {o!r}")
+    contract = None
+    if "contract" in columns:
+        contract, empty = _stripped(raw[columns["contract"]])
+        problems.flag(empty, f"empty value in column {columns['contract']!r}")
     o, h, low, c = (values[k] for k in ("open", "high", "low", "close"))
     for name in ("open", "high", "low", "close"):
         v = values[name]
@@ -289,4 +299,14 @@ def validate_rows(
         index=pd.DatetimeIndex(starts[keep], name="time"),
     )
     frame["trading_day"] = pd.to_datetime(trading_day[keep]).astype("datetime64[s]")
+    if contract is not None:
+        frame["contract"] = contract.to_numpy(dtype=str)[keep]
+        _check_contract_sequence(frame, lines[keep], source)
     return ValidationResult(frame, minutes, dropped=found, repaired=repaired)
+
+
+def _check_contract_sequence(frame: pd.DataFrame, lines: np.ndarray, source: str) -> None:
+    found = sequence_problem(frame["contract"].to_numpy(), frame["trading_day"].to_numpy())
+    if found is not None:
+        row, problem = found
+        raise DataError(source, problem, int(lines[row]))

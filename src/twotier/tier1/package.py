@@ -59,7 +59,7 @@ CHECK_COLUMNS = tuple(
     for side in ("long", "short")
     for check in ("trend", "momentum", "rsi", "volume", "bollinger")
 )
-OPTIONAL_COLUMNS = ("open", "volume", *INDICATOR_COLUMNS, "trigger", *CHECK_COLUMNS)
+OPTIONAL_COLUMNS = ("open", "volume", *INDICATOR_COLUMNS, "trigger", *CHECK_COLUMNS, "contract")
 PACKAGE_COLUMNS = (
     *REQUIRED_COLUMNS[:-1],
     "open",
@@ -69,6 +69,8 @@ PACKAGE_COLUMNS = (
     "trigger",
     *CHECK_COLUMNS,
 )
+# A package table may also name the contract of each bar (RULES.md 9).
+KNOWN_COLUMNS = (*PACKAGE_COLUMNS, "contract")
 
 
 def namespace_path(run_dir: str | Path, instrument: str) -> Path:
@@ -205,7 +207,7 @@ def validate_packages(
     if missing:
         why = " (fill = 'next_open' needs the open price)" if missing == ["open"] else ""
         raise DataError(source, f"missing required column(s) {', '.join(missing)}{why}")
-    table = raw[[c for c in PACKAGE_COLUMNS if c in raw.columns]].copy()
+    table = raw[[c for c in KNOWN_COLUMNS if c in raw.columns]].copy()
     where = _Where(source, unit, np.arange(len(raw)) + first if lines is None else lines)
 
     _check_empty(table, (*REQUIRED_COLUMNS, "open"), where)

@@ -8,6 +8,7 @@ exits for baskets in a position; entries for flat ones; record.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -20,6 +21,7 @@ from twotier.money import (
     PRICE_SCALE,
     format_cny,
     money_units,
+    price_units,
     round_to_cent,
     share_to_cent,
 )
@@ -56,6 +58,12 @@ from twotier.tier2.view import (
 
 def quote(pkg: Package) -> Quote:
     return Quote(pkg.time, pkg.trading_day, pkg.open, pkg.close)
+
+
+def roll_quote(pkg: Package, price: float) -> Quote:
+    """A contract's price at a roll, as both the open and the close of the roll bar."""
+    units = price_units(price)
+    return Quote(pkg.time, pkg.trading_day, units, units)
 
 
 class Composite:
@@ -109,15 +117,50 @@ class Composite:
             state.peak_reset_pending = False
 
     def fill_waiting_orders(self, state: PortfolioState, inp: StepInput) -> None:
+        """Orders waiting for this bar. On the first bar of a roll's trading day, a position
+        held from before is on the old contract: its closes fill at the old contract's
+        price, then what is left is rolled (RULES.md 9); entries fill on the new one."""
         for i, pkg in inp.packages.items():
             b = state.baskets[i]
+            held = quote(pkg) if pkg.roll is None else roll_quote(pkg, pkg.roll.old_price)
             orders, b.close_orders = b.close_orders, []
             for order in orders:
-                self.apply_close(state, b, self.broker.execute(order, quote(pkg), self.fill_at))
+                self.apply_close(state, b, self.broker.execute(order, held, self.fill_at))
+            if pkg.roll is not None and b.position is not None:
+                self.roll(state, b, pkg)
             if b.entry_order is not None:
                 waiting, b.entry_order = b.entry_order, None
-                fill = self.broker.execute(waiting.order, quote(pkg), self.fill_at)
+                order = replace(waiting.order, contract=pkg.contract)
+                fill = self.broker.execute(order, quote(pkg), self.fill_at)
                 self.open_position(state, b, waiting.plan, fill, waiting.episode)
+
+    def roll(self, state: PortfolioState, b: BasketState, pkg: Package) -> None:
+        """Close the position on the old contract and open the same side and contracts on
+        the new one, each at its own price (fees and slippage on both legs). The trade goes
+        on: entry basis, best close and trail are carried by the roll ratio, committed
+        capital and episode are unchanged."""
+        p, roll = b.position, pkg.roll
+        assert p is not None and roll is not None
+        old = Order(b.index, b.instrument, -p.side, p.contracts, False, "roll", pkg.time,
+                    p.entry_day, roll.old_contract)  # fmt: skip
+        new = Order(b.index, b.instrument, p.side, p.contracts, True, "roll", pkg.time,
+                    contract=roll.new_contract)  # fmt: skip
+        out = self.broker.execute(old, roll_quote(pkg, roll.old_price), self.fill_at)
+        into = self.broker.execute(new, roll_quote(pkg, roll.new_price), self.fill_at)
+        gross = p.side * p.contracts * b.spec.multiplier * (out.price - p.entry_price)
+        fees = out.fee + into.fee
+        b.cash += gross - fees
+        state.realised += gross
+        state.fees += fees
+        p.carried_pnl += gross
+        p.carried_fees += fees
+        self.journal.roll(pkg.time, b.index, b.instrument, p.side, p.contracts, roll)
+        p.entry_price, p.entry_day, p.contract = into.price, into.trading_day, roll.new_contract
+        p.basis *= roll.ratio
+        p.best_close *= roll.ratio
+        for fill in (out, into):
+            self.journal.record_fill(b.index, fill)
+            self.journal.fill(b.index, fill)
 
     def mark(self, state: PortfolioState, inp: StepInput) -> None:
         for i, pkg in inp.packages.items():
@@ -226,7 +269,15 @@ class Composite:
         p = b.position
         assert p is not None
         order = Order(
-            b.index, b.instrument, -p.side, contracts, False, reason, inp.time, p.entry_day
+            b.index,
+            b.instrument,
+            -p.side,
+            contracts,
+            False,
+            reason,
+            inp.time,
+            p.entry_day,
+            p.contract,
         )
         pkg = inp.packages.get(b.index)
         held, entry, side = p.contracts, p.entry_price, p.side
@@ -324,7 +375,16 @@ class Composite:
         if attempts:
             self.journal.fallback(inp.time, b.index, b.instrument, label, attempts)
         self.journal.entry(inp.time, b.index, b.instrument, chosen, pkg.confidence, pkg.strength)
-        order = Order(b.index, b.instrument, side, chosen.contracts, True, "entry", inp.time)
+        order = Order(
+            b.index,
+            b.instrument,
+            side,
+            chosen.contracts,
+            True,
+            "entry",
+            inp.time,
+            contract=pkg.contract,
+        )
         b.traded_episode = pkg.episode
         if self.fill_at == "close":
             fill = self.broker.execute(order, quote(pkg), "close")
@@ -375,9 +435,13 @@ class Composite:
             target=plan.target,
             trailing=plan.trailing,
             best_close=fill.price,
+            basis=fill.price,
             entry_fee=fill.fee,
             episode=episode,
             trade_id=state.next_trade_id,
+            contract=fill.order.contract,
+            entry_contract=fill.order.contract,
+            opened_price=fill.price,
         )
         state.next_trade_id += 1
         b.cash -= fill.fee
@@ -390,13 +454,24 @@ class Composite:
         assert p is not None
         n = fill.order.contracts
         gross = p.side * n * b.spec.multiplier * (fill.price - p.entry_price)
-        # The last close takes the remainder of the entry fee (RULES.md 8.27).
-        share = p.entry_fee if n == p.contracts else share_to_cent(p.entry_fee, n, p.contracts)
-        p.entry_fee -= share
+        # A partial close carries its share of the entry fee and of what earlier contracts
+        # realised; the last close takes the remainders (RULES.md 8.27, 9).
+        fee_share, pnl_share, roll_fee_share = (
+            p.entry_fee, p.carried_pnl, p.carried_fees
+        ) if n == p.contracts else (
+            share_to_cent(p.entry_fee, n, p.contracts),
+            share_to_cent(p.carried_pnl, n, p.contracts),
+            share_to_cent(p.carried_fees, n, p.contracts),
+        )  # fmt: skip
+        p.entry_fee -= fee_share
+        p.carried_pnl -= pnl_share
+        p.carried_fees -= roll_fee_share
         b.cash += gross - fill.fee
         state.realised += gross
         state.fees += fill.fee
-        self.journal.trades.append(trade_row(b, p, fill, gross, share))
+        self.journal.trades.append(
+            trade_row(b, p, fill, gross + pnl_share, fee_share + roll_fee_share)
+        )
         p.contracts -= n
         p.closing = max(0, p.closing - n)
         if p.contracts == 0:
@@ -448,6 +523,7 @@ class Composite:
                 "end_of_data",
                 b.last.time,
                 p.entry_day,
+                p.contract,
             )
             side, entry, held = p.side, p.entry_price, p.contracts
             gross = self.apply_close(state, b, self.broker.execute(order, quote(b.last), "close"))
@@ -486,7 +562,7 @@ class Composite:
             p = b.position
             if p is None or b.last is None:
                 continue
-            gross = b.open_pnl()
+            gross = b.open_pnl() + p.carried_pnl
             fake = Fill(
                 Order(
                     b.index,
@@ -497,6 +573,7 @@ class Composite:
                     "open",
                     b.last.time,
                     p.entry_day,
+                    p.contract,
                 ),
                 b.last.time,
                 b.last.trading_day,
@@ -506,7 +583,7 @@ class Composite:
                 0,
                 False,
             )
-            rows.append(trade_row(b, p, fake, gross, p.entry_fee))
+            rows.append(trade_row(b, p, fake, gross, p.entry_fee + p.carried_fees))
         return rows
 
 
@@ -566,7 +643,9 @@ def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_sha
         "side": SIDE[p.side],
         "contracts": fill.order.contracts,
         "entry_time": p.entry_time,
-        "entry_price": p.entry_price / PRICE_SCALE,
+        "entry_contract": p.entry_contract,
+        "contract": fill.order.contract,
+        "entry_price": p.opened_price / PRICE_SCALE,
         "entry_price_kind": p.price_kind,
         "exit_time": fill.time,
         "exit_price": fill.price / PRICE_SCALE,
@@ -581,7 +660,7 @@ def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_sha
         "stop": p.stop,
         "target": p.target,
         "reason": fill.order.reason,
-        "return_pct": p.side * (fill.price - p.entry_price) / p.entry_price,
+        "return_pct": p.side * (fill.price - p.basis) / p.basis,
         "gross_pnl": gross / MONEY_SCALE,
         "fees": fees / MONEY_SCALE,
         "net_pnl": (gross - fees) / MONEY_SCALE,

@@ -24,7 +24,7 @@ class ExitMarks:
     """What the exit tree sees on each of a position's bars."""
 
     close: np.ndarray  # price
-    pnl: np.ndarray  # side*(close-entry)/entry, decided
+    pnl: np.ndarray  # side*(close-basis)/basis, decided
     best: np.ndarray  # best close since entry, price units
     armed: np.ndarray  # trailing stop armed
     signal: np.ndarray
@@ -52,8 +52,8 @@ def exit_marks(
 def trail(p: Position, close_units, x: ExitParams):
     """P&L, best close and arming of the trailing stop over consecutive closes."""
     best = running_best(close_units, p.best_close, p.side)
-    entry = p.entry_price / PRICE_SCALE
-    pnl = decided(p.side * (close_units / PRICE_SCALE - entry) / entry)
+    basis = p.basis / PRICE_SCALE
+    pnl = decided(p.side * (close_units / PRICE_SCALE - basis) / basis)
     armed = p.armed | (p.trailing & running_any(pnl >= x.trailing_activation))
     return pnl, best, armed
 

@@ -112,6 +112,17 @@ class Journal:
             f"FALLBACK basket {basket} [{label}]: {instrument}, {tried}",
         )
 
+    def roll(self, time, basket: int, instrument: str, side: int, contracts: int, roll) -> None:
+        self.write(
+            time,
+            "ROLL",
+            basket,
+            "roll",
+            f"ROLL basket {basket}: {instrument}, {SIDE[side]} {contracts}, "
+            f"{roll.old_contract} -> {roll.new_contract}, old={roll.old_price:.2f}, "
+            f"new={roll.new_price:.2f}, ratio={roll.ratio:.6f}",
+        )
+
     def breaker(self, time, reason: str, text: str) -> None:
         self.write(time, "BREAKER", None, reason, f"BREAKER {reason}: {text}")
 
@@ -137,6 +148,7 @@ class Journal:
                 "trading_day": fill.trading_day,
                 "basket": basket,
                 "instrument": o.instrument,
+                "contract": o.contract,
                 "side": "BUY" if o.action > 0 else "SELL",
                 "contracts": o.contracts,
                 "price": fill.price / PRICE_SCALE,

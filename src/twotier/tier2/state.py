@@ -11,6 +11,7 @@ import pandas as pd
 from twotier.broker.base import Order
 from twotier.market.calendar import TIMEZONE
 from twotier.market.instruments import InstrumentSpec
+from twotier.market.rolls import Roll
 from twotier.tier2.sizing import EntryPlan
 
 
@@ -28,6 +29,8 @@ class Package:
     strength: float
     regime: int
     episode: int  # numbered runs of equal non-zero signal over the basket's own bars
+    contract: str | None = None  # the contract these prices are of, where known
+    roll: Roll | None = None  # set on the first bar of a roll's trading day
 
     @property
     def time(self) -> pd.Timestamp:
@@ -48,7 +51,7 @@ class StepInput:
 class Position:
     side: int
     contracts: int
-    entry_price: int  # price units (the fill price)
+    entry_price: int  # price units: the fill price on the contract held now
     entry_time: pd.Timestamp  # bar start of the fill
     entry_day: date
     decided_at: pd.Timestamp
@@ -62,12 +65,18 @@ class Position:
     stop: float
     target: float
     trailing: bool
-    best_close: int  # price units, best close since entry (starts at the fill price)
+    best_close: float  # price units, best close since entry (starts at the fill price)
+    basis: float  # price units: entry price as stops and targets see it (carried by rolls)
     armed: bool = False
     entry_fee: int = 0  # money units still to be allocated to closes
     episode: int = 0
     closing: int = 0  # contracts whose close has been decided but not filled
     trade_id: int = 0
+    contract: str | None = None  # the contract held now
+    entry_contract: str | None = None  # the contract first entered
+    opened_price: int = 0  # price units: the first fill, before any roll
+    carried_pnl: int = 0  # money units realised on earlier contracts (rolls), not yet reported
+    carried_fees: int = 0  # money units of roll fees, not yet reported
 
 
 @dataclass

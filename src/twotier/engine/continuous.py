@@ -1,0 +1,66 @@
+"""Continuous contracts in a run (RULES.md 9): which rolls apply to each instrument, the
+back-adjusted series Tier-1 sees, the raw prices and contracts the packages carry, and a
+warning when a series without roll information jumps like a roll."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from twotier.config.model import Config
+from twotier.market import rolls as roll_data
+from twotier.market.rolls import RollSchedule
+
+
+def schedule_for(frame: pd.DataFrame, given: RollSchedule | None) -> RollSchedule | None:
+    """The rolls of one instrument: a given schedule, else those of a contract column."""
+    if given is not None:
+        return given
+    if "contract" in frame.columns:
+        return roll_data.schedule_from_contracts(frame)
+    return None
+
+
+def signals_input(frame: pd.DataFrame, schedule: RollSchedule | None, config: Config):
+    """The bars Tier-1 runs on: back-adjusted across rolls, so indicators see no splice."""
+    if not schedule:
+        return frame
+    return roll_data.back_adjust(frame, schedule, config.rolls.adjust)
+
+
+def with_traded_prices(
+    packages: pd.DataFrame, frame: pd.DataFrame, schedule: RollSchedule | None
+) -> pd.DataFrame:
+    """Package open/close are the raw prices of the contract Tier-2 trades at each bar;
+    the contract column names it."""
+    if not schedule:
+        return packages
+    packages = packages.copy()
+    packages["open"] = frame["open"].to_numpy()
+    packages["close"] = frame["close"].to_numpy()
+    packages["contract"] = roll_data.contracts_for_bars(frame, schedule)
+    return packages
+
+
+def suspected_roll_warnings(
+    bars: Mapping[str, pd.DataFrame], schedules: Mapping[str, RollSchedule | None], config: Config
+) -> list[str]:
+    """One warning per instrument whose series has jumps that look like rolls while no
+    roll information was given (they count as real P&L in such a run)."""
+    if not config.rolls.warn_suspected:
+        return []
+    warnings = []
+    for instrument, frame in bars.items():
+        if schedules.get(instrument) is not None:
+            continue
+        found = roll_data.suspected_rolls(frame, config.rolls.detect_atr_multiple)
+        if found:
+            days = ", ".join(str(s.trading_day) for s in found)
+            warnings.append(
+                f"{instrument}: {len(found)} suspected roll(s) without roll information "
+                f"(jumps over {config.rolls.detect_atr_multiple:g} ATRs at a session open on "
+                f"{days}); they count as real P&L. Give --rolls or a contract column "
+                "(docs/rolls.md)."
+            )
+    return warnings
