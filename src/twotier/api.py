@@ -3,7 +3,9 @@
 import twotier
 result = twotier.backtest(bars={"DCE/i": "i.csv", "SHFE/cu": "cu.csv", "DCE/m": "m.csv"},
                           label="end")
-result.trades, result.equity, result.decisions, result.summary
+result.trades, result.equity, result.decisions, result.summary, result.metrics
+result.report("report.html")
+again = twotier.api.load_run("runs/latest")   # a finished run folder, the same kind of object
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from twotier.engine.results import BacktestResult
 from twotier.engine.runfolder import write_run
 from twotier.market.bars import bars_from_frame
 from twotier.market.resample import BAR_MINUTES, resample
+from twotier.report.runs import load_run
 from twotier.tier1.package import read_packages, validate_packages
 
 BarsSource = str | Path | pd.DataFrame
@@ -98,4 +101,4 @@ def backtest(
     return result
 
 
-__all__ = ["BacktestResult", "Config", "backtest", "load_config", "signals"]
+__all__ = ["BacktestResult", "Config", "backtest", "load_config", "load_run", "signals"]

@@ -1,4 +1,10 @@
-"""``twotier backtest`` and ``twotier demo``."""
+"""``twotier backtest`` and ``twotier demo``.
+
+Output modes: the default prints the summary tables and the report's path; ``--json``
+prints the summary, the metrics and the paths as one JSON document; ``--quiet`` prints
+nothing but errors and warnings (on stderr). Progress shows on stderr only when it is a
+terminal and neither mode is chosen.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,22 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from twotier.cli.common import UsageError, console, parse_bars_options
+from twotier.cli.common import UsageError, console, err_console, parse_bars_options
 from twotier.config.load import load_config
 from twotier.engine.backtest import run_backtest, run_tier2, split_packages
 from twotier.engine.inputs import Environment, load_bar_files
 from twotier.engine.results import BacktestResult
 from twotier.engine.runfolder import write_run
+from twotier.report.progress import Phases
+from twotier.report.terminal import run_summary
 from twotier.tier1.package import read_packages
+
+QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and warnings.")
+AS_JSON = typer.Option(False, "--json", help="Print the summary and metrics as JSON.")
+RISK_FREE = typer.Option(
+    0.0, "--risk-free", help="Yearly risk-free rate for Sharpe and Sortino (0.02 = 2%)."
+)
 
 
 def backtest_command(
@@ -30,98 +43,120 @@ def backtest_command(
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
     overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
     out: Path = typer.Option(Path("runs/latest"), "--out", "-o", help="Run folder to write."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: bool = AS_JSON,
+    quiet: bool = QUIET,
+    risk_free: float = RISK_FREE,
 ) -> None:
-    """Backtest Tier-1 + Tier-2 on bar files, or Tier-2 alone on a package table."""
+    """Backtest Tier-1 + Tier-2 on bar files, or Tier-2 alone on a package table; write
+    the run folder with its HTML report."""
     if bool(bars) == bool(signals):
         raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --signals FILE")
     if fill is not None:
         overrides = [*overrides, f"execution.fill={fill}"]
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
-    if signals is not None:
-        table = read_packages(signals, require_open=config.execution.fill == "next_open")
-        packages = split_packages(table, config, str(signals))
-        result = run_tier2(
-            packages,
-            config,
-            instruments=env.instruments,
-            calendar=env.calendar,
-            start=start,
-            end=end,
-            source=str(signals),
-        )
-    else:
-        files = parse_bars_options(bars)
-        inputs = load_bar_files(files, config, env, label, on_bad_bar)
-        for instrument, given in inputs.items():
-            for problem in given.loaded.dropped:
-                result_note = f"{instrument}: dropped line {problem.line}: {problem.problem}"
-                console.print(result_note)
-        result = run_backtest(
-            {k: v.bars for k, v in inputs.items()},
-            config,
-            instruments=env.instruments,
-            calendar=env.calendar,
-            start=start,
-            end=end,
-        )
-    folder = write_run(result, out)
-    report(result, folder, as_json)
+    talk = not (as_json or quiet)
+    with Phases(err_console, enabled=talk) as phases:
+        if signals is not None:
+            with phases.step("reading packages"):
+                table = read_packages(signals, require_open=config.execution.fill == "next_open")
+                packages = split_packages(table, config, str(signals))
+            with phases.step("Tier-2 steps"):
+                result = run_tier2(
+                    packages,
+                    config,
+                    instruments=env.instruments,
+                    calendar=env.calendar,
+                    start=start,
+                    end=end,
+                    source=str(signals),
+                )
+        else:
+            files = parse_bars_options(bars)
+            inputs = {}
+            with phases.step("loading bars", total=len(files)) as advance:
+                for instrument, path in files.items():
+                    inputs |= load_bar_files({instrument: path}, config, env, label, on_bad_bar)
+                    advance()
+            for instrument, given in inputs.items():
+                for problem in given.loaded.dropped:
+                    note = f"{instrument}: dropped line {problem.line}: {problem.problem}"
+                    (console if talk else err_console).print(note, markup=False)
+            with phases.step("Tier-1 and Tier-2"):
+                result = run_backtest(
+                    {k: v.bars for k, v in inputs.items()},
+                    config,
+                    instruments=env.instruments,
+                    calendar=env.calendar,
+                    start=start,
+                    end=end,
+                )
+        with phases.step("run folder and report"):
+            folder = write_run(result, out, risk_free=risk_free)
+    report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
 
 
-def report(result: BacktestResult, folder: Path, as_json: bool) -> None:
+def report(
+    result: BacktestResult,
+    folder: Path,
+    as_json: bool,
+    *,
+    quiet: bool = False,
+    risk_free: float = 0.0,
+) -> None:
+    """What a finished run prints: JSON, nothing (``quiet``), or the summary tables, the
+    warnings and the paths of the folder and its report."""
+    metrics = result.compute_metrics(risk_free)
+    report_path = folder / "report.html"
     if as_json:
-        typer.echo(json.dumps({**result.summary, "run_folder": str(folder)}, indent=2))
-        return
-    s = result.summary
-    table = Table(title=f"Backtest {s['start'][:10]} to {s['end'][:10]}", show_header=False)
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_row("initial capital", f"{s['initial_capital']:,.2f}")
-    table.add_row("final PV", f"{s['final_pv']:,.2f}")
-    table.add_row("total return", f"{s['total_return']:+.2%}")
-    table.add_row("max drawdown", f"{s['max_drawdown']:.2%}")
-    win = "-" if s["win_rate"] is None else f"{s['win_rate']:.0%}"
-    table.add_row("trades (win rate)", f"{s['trades']} ({win})")
-    table.add_row("fees", f"{s['fees']:,.2f}")
-    table.add_row("open positions at end", str(s["open_positions"]))
-    console.print(table)
-    baskets = Table(title="Baskets")
-    for column in ("basket", "instrument", "final equity", "return", "trades", "win rate"):
-        baskets.add_column(column, justify="right")
-    for b in s["baskets"]:
-        win = "-" if b["win_rate"] is None else f"{b['win_rate']:.0%}"
-        baskets.add_row(
-            str(b["basket"]),
-            b["instrument"],
-            f"{b['final_equity']:,.2f}",
-            f"{b['return']:+.2%}",
-            str(b["trades"]),
-            win,
-        )
-    console.print(baskets)
+        document = {
+            **result.summary,
+            "run_folder": str(folder),
+            "report": str(report_path),
+            "metrics": metrics,
+        }
+        typer.echo(json.dumps(document, indent=2, allow_nan=False))
+    elif not quiet:
+        for table in run_summary(metrics):
+            console.print(table)
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
-    console.print(f"run folder: {folder}")
+        (err_console if as_json or quiet else console).print(
+            f"[yellow]warning:[/] {warning}", highlight=False
+        )
+    if not (as_json or quiet):
+        console.print(f"run folder: {folder}", markup=False)
+        console.print(f"report: {report_path}", markup=False)
 
 
 def demo_command(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder to write."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    start: str | None = typer.Option(None, "--start", help="First trading day to trade."),
+    end: str | None = typer.Option(None, "--end", help="Last trading day to trade."),
+    as_json: bool = AS_JSON,
+    quiet: bool = QUIET,
+    risk_free: float = RISK_FREE,
 ) -> None:
     """The whole system on the bundled sample data (three years of DCE/i, SHFE/cu and DCE/m
-    15-minute bars) with the default configuration."""
+    15-minute bars) with the default configuration; writes the run folder and its HTML
+    report."""
     from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 
     config = load_config()
-    bars = {key: load_sample(key) for key in SAMPLE_INSTRUMENTS}
-    if not as_json:
-        for key, frame in bars.items():
-            console.print(
-                f"sample {key}: {len(frame):,} bars, {frame.index[0]:%Y-%m-%d} to "
-                f"{frame.index[-1]:%Y-%m-%d}"
-            )
-    result = run_backtest(bars, config)
-    folder = write_run(result, out)
-    report(result, folder, as_json)
+    talk = not (as_json or quiet)
+    bars = {}
+    with Phases(err_console, enabled=talk) as phases:
+        with phases.step("loading the sample", total=len(SAMPLE_INSTRUMENTS)) as advance:
+            for key in SAMPLE_INSTRUMENTS:
+                bars[key] = load_sample(key)
+                advance()
+        if talk:
+            for key, frame in bars.items():
+                console.print(
+                    f"sample {key}: {len(frame):,} bars, {frame.index[0]:%Y-%m-%d} to "
+                    f"{frame.index[-1]:%Y-%m-%d}"
+                )
+        with phases.step("Tier-1 and Tier-2"):
+            result = run_backtest(bars, config, start=start, end=end)
+        with phases.step("run folder and report"):
+            folder = write_run(result, out, risk_free=risk_free)
+    report(result, folder, as_json, quiet=quiet, risk_free=risk_free)

@@ -12,6 +12,12 @@ from twotier.cli import config as config_commands
 from twotier.cli import data as data_commands
 from twotier.cli.backtest import backtest_command, demo_command
 from twotier.cli.common import err_console
+from twotier.cli.report import (
+    compare_command,
+    config_reference_command,
+    report_command,
+    trades_command,
+)
 from twotier.cli.sample import sample_command
 from twotier.cli.signals import signals_command
 from twotier.errors import TwotierError
@@ -30,6 +36,10 @@ app.command("signals")(signals_command)
 app.command("backtest")(backtest_command)
 app.command("demo")(demo_command)
 app.command("sample")(sample_command)
+app.command("report")(report_command)
+app.command("compare")(compare_command)
+app.command("trades")(trades_command)
+config_commands.app.command("reference")(config_reference_command)
 
 _state = {"debug": False}
 

@@ -8,6 +8,8 @@ configuration on the same data gives byte-identical data files.
     equity.csv       one row per step
     decisions.log    every entry, exit, fill, block, fallback and breaker
     summary.json     the headline figures (created_at is the only field that changes)
+    metrics.json     every metric of docs/metrics.md
+    report.html      the HTML report (docs/report.md), self-contained
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pandas as pd
 from twotier import __version__
 from twotier.config.load import config_to_toml
 from twotier.engine.results import BacktestResult
+from twotier.io import _umask
 from twotier.tier1.package import write_packages
 
 MONEY_COLUMNS = {
@@ -51,14 +54,20 @@ def _csv_text(frame: pd.DataFrame) -> str:
     return out.to_csv(index=False, float_format="%.10g", lineterminator="\n")
 
 
-def write_run(result: BacktestResult, out_dir: str | Path) -> Path:
+def write_run(
+    result: BacktestResult, out_dir: str | Path, *, report: bool = True, risk_free: float = 0.0
+) -> Path:
     """Write the run folder; an existing folder is replaced only once the new one is
-    complete."""
+    complete. ``report=False`` leaves out metrics.json and report.html; ``risk_free`` is the
+    yearly rate their Sharpe and Sortino ratios use."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; give what mkdir would
     try:
         _write_contents(result, tmp)
+        if report and len(result.equity):
+            write_analysis(result, tmp, risk_free)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -89,3 +98,13 @@ def _write_contents(result: BacktestResult, folder: Path) -> None:
     summary["twotier_version"] = __version__
     summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+def write_analysis(result: BacktestResult, folder: Path, risk_free: float = 0.0) -> None:
+    """metrics.json and report.html of a run (also used to rebuild them in a folder)."""
+    from twotier.report.run_report import write_report
+
+    metrics = result.compute_metrics(risk_free)
+    text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
+    (folder / "metrics.json").write_text(text, encoding="utf-8")
+    write_report(result, folder / "report.html", metrics)

@@ -1,0 +1,56 @@
+"""How much the system was in the market and what trading cost (docs/metrics.md,
+"Activity and costs"): time in market, exposure, leverage, turnover, fees, slippage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from twotier.analysis.metrics import TRADING_DAYS_PER_YEAR
+
+
+def time_in_market(positions: pd.Series) -> float:
+    """Share of steps holding a position (``positions``: contracts or position counts)."""
+    return float(np.mean(positions.to_numpy() != 0)) if len(positions) else 0.0
+
+
+def exposure_stats(equity: pd.DataFrame) -> dict:
+    """Committed capital / PV and notional / PV (portfolio leverage) over the steps:
+    exposure averaged over every step, leverage over the steps in the market."""
+    held = equity["active_positions"].to_numpy() != 0
+    leverage = equity["leverage"].to_numpy(dtype=float)
+    return {
+        "average_exposure": float(equity["exposure"].mean()) if len(equity) else 0.0,
+        "max_exposure": float(equity["exposure"].max()) if len(equity) else 0.0,
+        "average_leverage": float(leverage[held].mean()) if held.any() else 0.0,
+        "max_leverage": float(leverage.max()) if len(leverage) else 0.0,
+    }
+
+
+def fill_notional(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> pd.Series:
+    """CNY traded by each fill: contracts * price * multiplier."""
+    multiplier = fills["instrument"].map(multipliers).astype(float)
+    return fills["contracts"].astype(float) * fills["price"].astype(float) * multiplier
+
+
+def slippage_paid(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> float:
+    """CNY lost to slippage: the price slippage of each fill times its contracts and the
+    instrument's multiplier."""
+    if fills.empty:
+        return 0.0
+    multiplier = fills["instrument"].map(multipliers).astype(float)
+    cost = fills["slippage"].astype(float) * fills["contracts"].astype(float) * multiplier
+    return float(cost.sum())
+
+
+def annual_turnover(
+    fills: pd.DataFrame, multipliers: Mapping[str, float], average_value: float, days: int
+) -> float:
+    """Traded notional per year over the average value (PV or basket equity): how many
+    times the capital is traded in a year (entries and exits both count)."""
+    if fills.empty or days == 0 or average_value <= 0:
+        return 0.0
+    traded = float(fill_notional(fills, multipliers).sum())
+    return traded / average_value * TRADING_DAYS_PER_YEAR / days

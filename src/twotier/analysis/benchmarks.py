@@ -1,0 +1,65 @@
+"""Buy-and-hold of each instrument over the run, from the signal packages' closes
+(docs/metrics.md, "Benchmarks"): what holding one unlevered contract-equivalent from the
+first bar of the run to the last would have returned, measured like the strategy."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from twotier.analysis import metrics
+
+
+def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
+    """The packages of the run's steps, with each bar's trading day (from equity.csv,
+    which has one row per step)."""
+    steps = pd.DatetimeIndex(equity["time"]).as_unit("ns")
+    times = pd.DatetimeIndex(packages["time"]).as_unit("ns")
+    if steps.tz is not None and times.tz is not None:
+        times = times.tz_convert(steps.tz)
+    where = steps.get_indexer(times)
+    found = where >= 0
+    out = packages.loc[found].copy()
+    out["trading_day"] = equity["trading_day"].to_numpy()[where[found]]
+    return out.reset_index(drop=True)
+
+
+def daily_closes(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.Series:
+    """The last close of each trading day of the run, indexed by trading day."""
+    bars = in_run(packages, equity)
+    return bars.groupby("trading_day", sort=True)["close"].last().astype(float)
+
+
+def buy_and_hold(
+    packages: pd.DataFrame, equity: pd.DataFrame, risk_free: float = 0.0
+) -> dict | None:
+    """Buy at the close of the instrument's first bar in the run, hold to the last. Daily
+    returns, volatility, Sharpe, Sortino, Calmar and drawdown are on daily closes."""
+    bars = in_run(packages, equity)
+    if bars.empty:
+        return None
+    base = float(bars["close"].iloc[0])
+    closes = bars.groupby("trading_day", sort=True)["close"].last().astype(float)
+    previous = closes.shift(1)
+    previous.iloc[0] = base
+    returns = closes / previous - 1.0
+    mdd = metrics.max_drawdown(pd.concat([pd.Series([base]), closes], ignore_index=True))
+    return {
+        "total_return": metrics.total_return(float(closes.iloc[-1]), base),
+        "annual_return": metrics.annualised_return(returns),
+        "volatility": metrics.volatility(returns),
+        "sharpe": metrics.sharpe(returns, risk_free),
+        "sortino": metrics.sortino(returns, risk_free),
+        "calmar": metrics.calmar(returns, mdd),
+        "max_drawdown": mdd,
+        "first_close": base,
+        "last_close": float(closes.iloc[-1]),
+    }
+
+
+def growth(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.Series:
+    """Daily close over the first close of the run: the growth of 1 CNY held."""
+    bars = in_run(packages, equity)
+    if bars.empty:
+        return pd.Series(dtype=float)
+    closes = bars.groupby("trading_day", sort=True)["close"].last().astype(float)
+    return closes / float(bars["close"].iloc[0])

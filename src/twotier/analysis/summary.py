@@ -1,0 +1,187 @@
+"""Every metric of a run in one JSON-ready dict (written as metrics.json, shown in the
+report and the terminal). The formulas are in docs/metrics.md.
+
+    {"risk_free", "period", "portfolio", "baskets": [...], "exit_reasons": [...],
+     "monthly_returns": [...], "annual_returns": {...}, "drawdowns": [...],
+     "benchmarks": [...], "signals": [...]}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from twotier.analysis import activity, benchmarks, drawdowns, metrics, periods, signals, trades
+from twotier.config.model import Config
+
+TOP_DRAWDOWNS = 5
+
+
+class RunTables(Protocol):
+    """What the metrics read: a BacktestResult or a run folder loaded back."""
+
+    config: Config
+    packages: dict[str, pd.DataFrame]
+    trades: pd.DataFrame
+    fills: pd.DataFrame
+    equity: pd.DataFrame
+
+
+def instrument_multipliers(config: Config) -> dict[str, float]:
+    """Contract multipliers of the basket instruments (shipped or configured specs)."""
+    from twotier.engine.inputs import Environment
+
+    registry = Environment.from_config(config).instruments
+    return {key: float(registry[key].multiplier) for key in config.instruments}
+
+
+def value_metrics(
+    equity: pd.DataFrame, column: str, initial: float, risk_free: float = 0.0
+) -> dict:
+    """Return and risk of one value column (``pv`` or ``equity_i``) on trading days."""
+    returns = metrics.daily_returns(equity, initial, column)
+    values = equity[column]
+    mdd = metrics.max_drawdown(values)
+    final = float(values.iloc[-1])
+    return {
+        "initial": initial,
+        "final": final,
+        "total_return": metrics.total_return(final, initial),
+        "annual_return": metrics.annualised_return(returns),
+        "volatility": metrics.volatility(returns),
+        "sharpe": metrics.sharpe(returns, risk_free),
+        "sortino": metrics.sortino(returns, risk_free),
+        "calmar": metrics.calmar(returns, mdd),
+        "max_drawdown": mdd,
+        "max_drawdown_details": drawdowns.max_drawdown_details(values, equity["trading_day"]),
+        "longest_drawdown_days": drawdowns.longest_drawdown_days(values, equity["trading_day"]),
+        "best_day": float(returns.max()),
+        "worst_day": float(returns.min()),
+        "positive_days": float(np.mean(returns > 0)),
+    }
+
+
+def _costs(fills: pd.DataFrame, multipliers: Mapping[str, float], average: float, days: int):
+    return {
+        "fees": float(fills["fee"].sum()) if len(fills) else 0.0,
+        "slippage": activity.slippage_paid(fills, multipliers),
+        "turnover": activity.annual_turnover(fills, multipliers, average, days),
+    }
+
+
+def portfolio_metrics(run: RunTables, multipliers, risk_free: float) -> dict:
+    initial = float(run.config.portfolio.initial_capital)
+    equity = run.equity
+    days = equity["trading_day"].nunique()
+    return {
+        **value_metrics(equity, "pv", initial, risk_free),
+        "time_in_market": activity.time_in_market(equity["active_positions"]),
+        **activity.exposure_stats(equity),
+        **_costs(run.fills, multipliers, float(equity["pv"].mean()), days),
+        **trades.trade_stats(run.trades),
+    }
+
+
+def basket_metrics(run: RunTables, i: int, multipliers, risk_free: float) -> dict:
+    config, equity = run.config, run.equity
+    basket = config.portfolio.baskets[i]
+    initial = float(config.portfolio.initial_capital) * float(basket.capital_fraction)
+    column = f"equity_{i}"
+    mine = run.trades[run.trades["basket"] == i]
+    fills = run.fills[run.fills["basket"] == i]
+    days = equity["trading_day"].nunique()
+    return {
+        "basket": i,
+        "instrument": basket.instrument,
+        **value_metrics(equity, column, initial, risk_free),
+        "time_in_market": activity.time_in_market(equity[f"position_{i}"]),
+        **_costs(fills, multipliers, float(equity[column].mean()), days),
+        **trades.trade_stats(mine),
+    }
+
+
+def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
+    """All metrics of a run; ``risk_free`` is a yearly rate (0.02 = 2%)."""
+    equity = run.equity
+    if equity.empty:
+        raise ValueError("a run without steps has no metrics")
+    try:
+        multipliers = instrument_multipliers(run.config)
+    except Exception:  # an instruments file that is gone: no multipliers, no notional
+        multipliers = {}
+    initial = float(run.config.portfolio.initial_capital)
+    daily = metrics.daily_returns(equity, initial)
+    annual = periods.annual_returns(daily)
+    result = {
+        "risk_free": risk_free,
+        "trading_days_per_year": metrics.TRADING_DAYS_PER_YEAR,
+        "period": _period(equity),
+        "portfolio": portfolio_metrics(run, multipliers, risk_free),
+        "baskets": [
+            basket_metrics(run, i, multipliers, risk_free)
+            for i in range(len(run.config.portfolio.baskets))
+        ],
+        "exit_reasons": trades.exit_reasons(run.trades),
+        "monthly_returns": periods.monthly_rows(daily),
+        "annual_returns": {str(year): float(r) for year, r in annual.items()},
+        "drawdowns": [
+            d.as_dict()
+            for d in drawdowns.drawdowns(equity["pv"], equity["trading_day"])[:TOP_DRAWDOWNS]
+        ],
+        "benchmarks": _benchmarks(run, risk_free),
+        "signals": _signal_quality(run),
+    }
+    return json_ready(result)
+
+
+def _period(equity: pd.DataFrame) -> dict:
+    days = pd.DatetimeIndex(equity["trading_day"])
+    return {
+        "start": days[0].strftime("%Y-%m-%d"),
+        "end": days[-1].strftime("%Y-%m-%d"),
+        "trading_days": int(days.nunique()),
+        "steps": len(equity),
+    }
+
+
+def _benchmarks(run: RunTables, risk_free: float) -> list[dict]:
+    out = []
+    for instrument in run.config.instruments:
+        packages = run.packages.get(instrument)
+        held = (
+            None if packages is None else benchmarks.buy_and_hold(packages, run.equity, risk_free)
+        )
+        if held is not None:
+            out.append({"instrument": instrument, **held})
+    return out
+
+
+def _signal_quality(run: RunTables) -> list[dict]:
+    out = []
+    for instrument in run.config.instruments:
+        packages = run.packages.get(instrument)
+        if packages is None or packages.empty:
+            continue
+        bars = benchmarks.in_run(packages, run.equity)
+        out.append({"instrument": instrument, **signals.signal_quality(bars)})
+    return out
+
+
+def json_ready(value: Any) -> Any:
+    """Plain Python values; NaN and infinities become None (JSON has no such numbers)."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value

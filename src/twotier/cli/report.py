@@ -1,0 +1,120 @@
+"""``twotier report``, ``twotier compare``, ``twotier trades`` (all on finished run
+folders) and ``twotier config reference``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from twotier.cli.common import UsageError, console, err_console
+from twotier.engine.runfolder import write_analysis
+from twotier.report.progress import Phases
+from twotier.report.runs import RunFolderError, load_run
+from twotier.report.terminal import compare_table, run_summary, trades_table
+
+RUN_DIR = typer.Argument(..., help="A run folder (twotier backtest --out).")
+
+
+def _risk_free(folder: Path, given: float | None) -> float:
+    """The rate asked for, else the one the folder's metrics were computed with, else 0."""
+    if given is not None:
+        return given
+    try:
+        return float(json.loads((folder / "metrics.json").read_text("utf-8"))["risk_free"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def report_command(
+    run_dir: Path = RUN_DIR,
+    risk_free: float | None = typer.Option(
+        None, "--risk-free", help="Yearly risk-free rate (default: the run's, else 0)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
+) -> None:
+    """Rebuild report.html and metrics.json of a run folder from its data files."""
+    rate = _risk_free(run_dir, risk_free)
+    with Phases(err_console, enabled=not quiet) as phases:
+        with phases.step("reading the run folder"):
+            run = load_run(run_dir)
+        with phases.step("metrics and report"):
+            write_analysis(run, run_dir, rate)
+    if not quiet:
+        for table in run_summary(run.compute_metrics(rate)):
+            console.print(table)
+        console.print(f"report: {run_dir / 'report.html'}", markup=False)
+
+
+def compare_command(
+    run_dirs: list[Path] = typer.Argument(..., help="Two or more run folders."),
+    out: Path = typer.Option(Path("compare.html"), "--out", "-o", help="HTML file to write."),
+    risk_free: float = typer.Option(0.0, "--risk-free", help="Yearly risk-free rate."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+) -> None:
+    """Metrics of several runs side by side, and their equity curves overlaid in one HTML
+    file."""
+    if len(run_dirs) < 2:
+        raise UsageError("compare needs at least two run folders")
+    from twotier.report.compare import write_compare
+
+    names = [str(d) for d in run_dirs]
+    if len(set(names)) < len(names):
+        raise UsageError("a run folder is given twice")
+    with Phases(err_console, enabled=not as_json) as phases:
+        runs, metrics = {}, {}
+        with phases.step("reading run folders", total=len(names)) as advance:
+            for name, folder in zip(names, run_dirs, strict=True):
+                runs[name] = load_run(folder)
+                metrics[name] = runs[name].compute_metrics(risk_free)
+                advance()
+        with phases.step("writing the comparison"):
+            path = write_compare(runs, metrics, out)
+    if as_json:
+        typer.echo(json.dumps({"report": str(path), "runs": metrics}, indent=2))
+        return
+    console.print(compare_table(metrics))
+    console.print(f"report: {path}", markup=False)
+
+
+def trades_command(
+    run_dir: Path = RUN_DIR,
+    reason: str | None = typer.Option(
+        None, "--reason", help="Exit reason, or its start (stop_loss matches stop_loss_2pct)."
+    ),
+    instrument: str | None = typer.Option(None, "--instrument", "-i", help="e.g. DCE/i."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+) -> None:
+    """The trades of a run folder (one row per exit; open positions have reason 'open')."""
+    from twotier.report.runs import TRADE_COLUMNS, read_table
+
+    if not run_dir.is_dir():
+        raise RunFolderError(str(run_dir), "no such run folder")
+    trades = read_table(run_dir / "trades.csv", TRADE_COLUMNS)  # as written: times as text
+    if instrument is not None:
+        known = sorted(trades["instrument"].unique())
+        if instrument not in known:
+            raise UsageError(
+                f"no trades of {instrument!r} in {run_dir}; instruments: "
+                f"{', '.join(known) or 'none'}"
+            )
+        trades = trades[trades["instrument"] == instrument]
+    if reason is not None:
+        trades = trades[trades["reason"].astype(str).str.startswith(reason)]
+    if as_csv:
+        typer.echo(trades.to_csv(index=False, lineterminator="\n"), nl=False)
+        return
+    if trades.empty:
+        console.print("no trades match")
+        return
+    title = f"{len(trades):,} trade rows of {run_dir}"
+    console.print(trades_table(trades, title))
+
+
+def config_reference_command() -> None:
+    """Print the configuration reference (Markdown): every key with its default and
+    description, generated from the configuration model (docs/configuration.md)."""
+    from twotier.report.reference import configuration_reference
+
+    typer.echo(configuration_reference(), nl=False)

@@ -1,0 +1,49 @@
+"""Progress of the CLI's long steps on stderr, only when stderr is a terminal (so pipes,
+files, --json and --quiet see nothing of it)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+
+class Phases:
+    """Named steps of a command: ``with phases.step("Tier-2", total=n) as advance: ...``;
+    a step without a total shows a spinner and its elapsed time."""
+
+    def __init__(self, console: Console, enabled: bool = True):
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not (enabled and console.is_terminal),
+        )
+
+    def __enter__(self) -> Phases:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    @contextlib.contextmanager
+    def step(self, description: str, total: int | None = None) -> Iterator:
+        task = self.progress.add_task(description, total=total)
+        try:
+            yield lambda n=1: self.progress.advance(task, n)
+        finally:
+            self.progress.update(task, total=total or 1, completed=total or 1)

@@ -1,0 +1,184 @@
+"""A finished run folder read back into a ``BacktestResult``, with the tables typed as the
+engine made them (times in Asia/Shanghai, trading days as dates), so that metrics and the
+report come out the same from a folder as from a run in memory."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from twotier.config.load import load_config
+from twotier.engine.results import BacktestResult
+from twotier.errors import DataError, TwotierError
+from twotier.market.calendar import TIMEZONE
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+EQUITY_COLUMNS = ("time", "trading_day", "pv", "exposure", "leverage", "active_positions")
+TRADE_COLUMNS = ("trade_id", "basket", "instrument", "reason", "net_pnl", "exit_time")
+FILL_COLUMNS = ("time", "basket", "instrument", "contracts", "price", "slippage", "fee")
+_LINE = re.compile(
+    r"^\[(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d)\] (?P<word>[A-Z]+)"
+    r"(?: basket (?P<basket>\d+))?(?: \[(?P<tag>[^\]]*)\])?(?P<rest>.*)$"
+)
+_ENTRY_WORDS = {"LONG", "SHORT"}
+
+
+class RunFolderError(DataError):
+    """A run folder that is missing, incomplete or damaged."""
+
+
+def load_run(folder: str | Path) -> BacktestResult:
+    """Read a run folder written by ``write_run`` (``twotier backtest --out``)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        what = "is a file, not a run folder" if folder.exists() else "no such run folder"
+        raise RunFolderError(str(folder), what)
+    config = _config(folder)
+    equity = read_equity(folder / "equity.csv", len(config.portfolio.baskets))
+    result = BacktestResult(
+        config=config,
+        packages=read_signals(folder, config.instruments),
+        trades=read_trades(folder / "trades.csv"),
+        fills=read_fills(folder / "fills.csv"),
+        equity=equity,
+        decisions=read_decisions(folder / "decisions.log"),
+        summary=read_summary(folder / "summary.json"),
+    )
+    result.warnings = list(result.summary.get("warnings", []))
+    return result
+
+
+def _config(folder: Path):
+    path = _existing(folder / "config.toml")
+    try:
+        return load_config(path)
+    except TwotierError as exc:
+        raise RunFolderError(str(path), f"configuration not readable: {exc}") from None
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise RunFolderError(str(path.parent), f"{path.name} is missing (not a complete run)")
+    return path
+
+
+def read_summary(path: Path) -> dict:
+    try:
+        summary = json.loads(_existing(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(str(path), f"not valid JSON ({exc})") from None
+    if not isinstance(summary, dict) or "initial_capital" not in summary:
+        raise RunFolderError(str(path), "not a run summary (no initial_capital)")
+    return summary
+
+
+def read_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A CSV file of the run folder as written (no types converted), with its columns
+    checked."""
+    try:
+        frame = pd.read_csv(_existing(path), keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise RunFolderError(str(path), f"not a readable CSV table ({exc})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise RunFolderError(str(path), f"columns missing: {', '.join(missing)}")
+    return frame
+
+
+def _times(frame: pd.DataFrame, columns, path: Path) -> None:
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        try:
+            parsed = pd.to_datetime(frame[column], format=TIME_FORMAT)
+        except (ValueError, TypeError) as exc:
+            raise RunFolderError(str(path), f"column {column}: {exc}") from None
+        frame[column] = parsed.dt.tz_localize(TIMEZONE)
+
+
+def _days(frame: pd.DataFrame, column: str, path: Path) -> None:
+    try:
+        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d").astype("datetime64[s]")
+    except (ValueError, TypeError) as exc:
+        raise RunFolderError(str(path), f"column {column}: {exc}") from None
+
+
+def _numbers(frame: pd.DataFrame, columns, path: Path) -> None:
+    """Every value of ``columns`` a number (a truncated or edited file is caught here)."""
+    for column in columns:
+        bad = pd.to_numeric(frame[column], errors="coerce").isna().to_numpy()
+        if bad.any():
+            line = int(bad.argmax()) + 2  # the header is line 1
+            raise RunFolderError(str(path), f"column {column}: not a number", line=line)
+
+
+def read_equity(path: Path, baskets: int) -> pd.DataFrame:
+    baskets_columns = tuple(f"{p}_{i}" for i in range(baskets) for p in ("equity", "position"))
+    frame = read_table(path, (*EQUITY_COLUMNS, *baskets_columns))
+    if frame.empty:
+        raise RunFolderError(str(path), "no rows")
+    numeric = [c for c in frame.columns if c not in ("time", "trading_day")]
+    _numbers(frame, numeric, path)
+    _times(frame, ["time"], path)
+    _days(frame, "trading_day", path)
+    return frame
+
+
+def read_trades(path: Path) -> pd.DataFrame:
+    frame = read_table(path, TRADE_COLUMNS)
+    _times(frame, ["entry_time", "exit_time", "exit_decided_at"], path)
+    return frame
+
+
+def read_fills(path: Path) -> pd.DataFrame:
+    frame = read_table(path, FILL_COLUMNS)
+    _times(frame, ["time", "decided_at"], path)
+    if "trading_day" in frame.columns:
+        _days(frame, "trading_day", path)
+    return frame
+
+
+def read_signals(folder: Path, instruments: list[str]) -> dict[str, pd.DataFrame]:
+    """The packages of each basket instrument that the folder holds (a run on a package
+    table may have none)."""
+    out = {}
+    for instrument in instruments:
+        path = folder / "signals" / f"{instrument.replace('/', '_')}.parquet"
+        if not path.is_file():
+            continue
+        try:
+            out[instrument] = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise RunFolderError(str(path), f"not a readable Parquet file ({exc})") from None
+    return out
+
+
+def read_decisions(path: Path) -> pd.DataFrame:
+    """decisions.log back into time, kind, basket, reason and text."""
+    rows = [_decision(line) for line in _existing(path).read_text("utf-8").splitlines() if line]
+    frame = pd.DataFrame(rows, columns=["time", "kind", "basket", "reason", "text"])
+    frame["time"] = pd.to_datetime(frame["time"], format="%Y-%m-%d %H:%M").dt.tz_localize(TIMEZONE)
+    frame["basket"] = frame["basket"].astype(float)
+    return frame
+
+
+def _decision(line: str) -> tuple:
+    match = _LINE.match(line)
+    if match is None:
+        return (None, "", None, "", line)
+    word, tag, rest = match["word"], match["tag"] or "", match["rest"]
+    basket = int(match["basket"]) if match["basket"] is not None else None
+    if word in _ENTRY_WORDS:
+        kind, reason = "ENTRY", tag
+    elif word == "BREAKER":
+        kind, reason = word, rest.strip().split(":", 1)[0]
+    elif word == "FILL":
+        kind, reason = word, rest.rsplit(", ", 1)[-1]
+    elif word == "ROLL":
+        kind, reason = word, "roll"
+    else:
+        kind, reason = word, tag
+    return (match["time"], kind, basket, reason, line)

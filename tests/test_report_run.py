@@ -1,0 +1,174 @@
+"""The HTML report of a run: which charts and tables it holds, that it is self-contained
+and deterministic, and that every chart is a valid plotly figure.
+
+``shared_run()`` (one year of the bundled sample through Tier-1 and Tier-2, written as a
+run folder with its report) is built once per test session and used by the other
+report, analysis and CLI test modules too."""
+
+from __future__ import annotations
+
+import atexit
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import plotly.graph_objects as go
+import pytest
+
+from twotier.config import load_config
+from twotier.engine.backtest import run_backtest
+from twotier.engine.results import BacktestResult
+from twotier.engine.runfolder import write_run
+from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
+from twotier.report.charts import run_charts
+from twotier.report.page import plotly_js
+from twotier.report.run_report import report_html
+
+SHARED_END = "2023-12-31"
+
+
+@dataclass(frozen=True)
+class SharedRun:
+    result: BacktestResult
+    folder: Path  # the run folder, report.html and metrics.json included
+
+
+@cache
+def shared_run() -> SharedRun:
+    """One year of the sample (2023), default configuration: do not modify it."""
+    bars = {key: load_sample(key) for key in SAMPLE_INSTRUMENTS}
+    result = run_backtest(bars, load_config(), end=SHARED_END)
+    scratch = Path(tempfile.mkdtemp(prefix="twotier-report-tests-"))
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    return SharedRun(result, write_run(result, scratch / "run"))
+
+
+@pytest.fixture(scope="module")
+def run() -> SharedRun:
+    return shared_run()
+
+
+@pytest.fixture(scope="module")
+def figures(run: SharedRun) -> dict[str, dict]:
+    return run_charts(run.result, run.result.metrics)
+
+
+@pytest.fixture(scope="module")
+def html(run: SharedRun) -> str:
+    return (run.folder / "report.html").read_text(encoding="utf-8")
+
+
+def page_without_plotly(html: str) -> str:
+    """The page with the inlined plotly.js taken out (its own source mentions URLs that a
+    chart of ours never loads, e.g. map tile servers)."""
+    bundle = plotly_js()
+    assert html.count(bundle) == 1
+    return html.replace(bundle, "")
+
+
+def test_report_holds_every_chart_by_id(figures, html):
+    ids = [
+        "chart-equity",
+        "chart-baskets",
+        "chart-risk",
+        "chart-exits",
+        "chart-monthly",
+        "chart-signals",
+        *(f"chart-price-{i}" for i in range(len(SAMPLE_INSTRUMENTS))),
+    ]
+    for chart_id in ids:
+        assert f'<div id="{chart_id}" class="chart"></div>' in html, chart_id
+    assert set(figures) == set(ids)
+
+
+def test_report_titles_name_what_each_chart_shows(html):
+    for title in (
+        "Portfolio value and drawdown",
+        "Basket equity",
+        "Exposure, leverage and cash reserve",
+        "DCE/i: price, trades and regime",
+        "Exits by reason: count and net P&amp;L",
+        "Monthly returns",
+        "Signal quality: mean forward return after a trigger",
+    ):
+        assert title.replace("&amp;", "&") in html or title in html, title
+
+
+def test_report_loads_nothing_from_outside(html):
+    page = page_without_plotly(html)
+    assert "<script src" not in page
+    assert "<link" not in page
+    assert "cdn.plot.ly" not in page
+    assert re.search(r"https?://", page) is None
+
+
+def test_report_holds_the_tables_and_the_effective_configuration(run, html):
+    for table_id in (
+        "table-metrics",
+        "table-benchmarks",
+        "table-drawdowns",
+        "table-exits",
+        "table-signals",
+        "table-confidence",
+        "table-trades",
+    ):
+        assert f'id="{table_id}"' in html, table_id
+    trades_html = html.split('id="table-trades"')[1].split("</table>")[0]
+    assert trades_html.count("<tr>") == len(run.result.trades) + 1  # + the header row
+    assert "[portfolio]" in html and "initial_capital = 1000000" in html
+
+
+def test_every_chart_is_a_valid_plotly_figure(figures):
+    for chart_id, figure in figures.items():
+        go.Figure(figure)  # raises on an unknown property or a bad value
+        assert figure["data"], chart_id
+
+
+def test_price_chart_marks_each_entry_and_each_exit_of_its_instrument(run, figures):
+    trades = run.result.trades
+    for i, instrument in enumerate(SAMPLE_INSTRUMENTS):
+        mine = trades[trades["instrument"] == instrument]
+        traces = figures[f"chart-price-{i}"]["data"]
+        entries = sum(len(t["x"]) for t in traces if str(t["name"]).endswith("entry"))
+        exits = sum(len(t["x"]) for t in traces if str(t["name"]).startswith("exit"))
+        assert entries == mine["trade_id"].nunique()
+        assert exits == int((mine["reason"] != "open").sum())
+
+
+def test_trade_marker_tooltip_carries_tier_leverage_reason_and_pnl(run, figures):
+    figure = figures["chart-price-0"]
+    exits = next(t for t in figure["data"] if str(t["name"]).startswith("exit"))
+    template = exits["hovertemplate"]
+    assert "leverage" in template and "customdata[6]" in template
+    trade_id, side, tier, lev, eff, reason, pnl, ret = exits["customdata"][0]
+    trades = run.result.trades
+    row = trades[(trades["trade_id"] == trade_id) & (trades["reason"] == reason)].iloc[0]
+    assert (side, tier) == (row["side"], row["tier"])
+    assert (lev, eff) == (pytest.approx(row["leverage"]), pytest.approx(row["effective_leverage"]))
+    assert (pnl, ret) == (pytest.approx(row["net_pnl"]), pytest.approx(row["return_pct"]))
+
+
+def test_lines_are_one_point_per_trading_day(run, figures):
+    figure = figures["chart-equity"]
+    days = run.result.equity["trading_day"].nunique()
+    assert len(figure["data"][0]["x"]) == days < len(run.result.equity)
+
+
+def test_same_run_gives_the_same_report_bytes(run, html):
+    assert report_html(run.result, run.result.metrics) == html
+
+
+def test_report_stays_small(html):
+    extra = len(html.encode()) - len(plotly_js().encode())
+    assert extra < 1_500_000, f"{extra:,} bytes besides plotly.js for one year"
+
+
+def test_result_writes_its_report_and_shows_a_summary_in_notebooks(run, tmp_path):
+    path = run.result.report(tmp_path / "r.html")
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    summary = run.result._repr_html_()
+    assert "<table" in summary and "Sharpe" in summary and "0 DCE/i" in summary
+    assert "<script" not in summary  # compact: no charts in a notebook cell
