@@ -25,7 +25,6 @@ from typer.testing import CliRunner
 from twotier.cli.main import app
 from twotier.config import load_config
 from twotier.engine.backtest import generate_signals
-from twotier.errors import ConfigError
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.report.reference import configuration_reference
 
@@ -100,17 +99,7 @@ def test_shell_examples_of_the_page_run(page, workspace, monkeypatch):
         run_command(line)
 
 
-# README's Python API example calls twotier.signals with one instrument, which
-# twotier.api.signals refuses while the configuration has baskets for three (it runs
-# Tier-1 for every basket instrument). Strict: this fails once that is fixed.
-README_SIGNALS = pytest.mark.xfail(
-    strict=True, raises=ConfigError, reason="twotier.signals needs every basket instrument"
-)
-
-
-@pytest.mark.parametrize(
-    "page", [pytest.param(p, marks=README_SIGNALS) if p == "README.md" else p for p in PAGES]
-)
+@pytest.mark.parametrize("page", PAGES)
 def test_python_examples_of_the_page_run(page, workspace, monkeypatch):
     monkeypatch.chdir(workspace)
     namespace: dict = {}

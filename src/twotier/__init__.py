@@ -11,7 +11,7 @@ exits positions across per-instrument baskets.
 
 __version__ = "0.1.0"
 
-_API = {"backtest", "signals", "load_config", "Config", "BacktestResult"}
+_API = {"backtest", "signals", "load_config", "load_run", "Config", "BacktestResult"}
 
 
 def __getattr__(name: str):

@@ -18,12 +18,18 @@ import pandas as pd
 
 from twotier.config.load import load_config
 from twotier.config.model import Config
-from twotier.engine.backtest import generate_signals, run_backtest, run_tier2, split_packages
+from twotier.engine.backtest import (
+    instrument_signals,
+    run_backtest,
+    run_tier2,
+    split_packages,
+)
 from twotier.engine.inputs import Environment, load_bar_files
 from twotier.engine.results import BacktestResult
 from twotier.engine.runfolder import write_run
 from twotier.market.bars import bars_from_frame
 from twotier.market.resample import BAR_MINUTES, resample
+from twotier.market.rolls import RollSchedule, read_schedule
 from twotier.report.runs import load_run
 from twotier.tier1.package import read_packages, validate_packages
 
@@ -45,9 +51,14 @@ def load_bars_15min(
     for instrument, frame in bars.items():
         if isinstance(frame, pd.DataFrame):
             spec = env.instruments[instrument]
-            loaded = bars_from_frame(frame, spec, source=f"<{instrument} DataFrame>",
-                                     label=config.data.label, on_bad_bar=config.data.on_bad_bar,
-                                     calendar=env.calendar)  # fmt: skip
+            loaded = bars_from_frame(
+                frame,
+                spec,
+                source=f"<{instrument} DataFrame>",
+                label=config.data.label,
+                on_bad_bar=config.data.on_bad_bar,
+                calendar=env.calendar,
+            )
             result[instrument] = resample(loaded.frame, spec, loaded.bar_minutes, BAR_MINUTES)
     return {k: result[k] for k in bars}
 
@@ -57,11 +68,21 @@ def signals(
     config: Config | str | Path | None = None,
     overrides: Sequence[str] = (),
     label: str | None = None,
+    rolls: Mapping[str, str | Path | RollSchedule] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Tier-1 signal packages for each basket instrument."""
+    """Tier-1 signal packages for each instrument given (its generator and parameters
+    from the configuration), back-adjusted across ``rolls`` where given."""
     cfg = _config(config, overrides, **{"data.label": label})
     env = Environment.from_config(cfg)
-    return generate_signals(load_bars_15min(bars, cfg, env), cfg)
+    frames = load_bars_15min(bars, cfg, env)
+    schedules = _schedules(rolls)
+    return {k: instrument_signals(k, frame, cfg, schedules.get(k)) for k, frame in frames.items()}
+
+
+def _schedules(rolls) -> dict[str, RollSchedule]:
+    return {
+        k: v if isinstance(v, RollSchedule) else read_schedule(v) for k, v in (rolls or {}).items()
+    }
 
 
 def backtest(
@@ -75,15 +96,21 @@ def backtest(
     fill: str | None = None,
     label: str | None = None,
     on_bad_bar: str | None = None,
+    rolls: Mapping[str, str | Path | RollSchedule] | None = None,
     out: str | Path | None = None,
 ) -> BacktestResult:
     """A backtest from bars (through Tier-1) or from a package table (Tier-2 alone).
+    ``rolls`` gives roll schedules (files or objects) per instrument of a spliced series;
     ``out`` also writes the run folder."""
     if (bars is None) == (signals is None):
         raise ValueError("give either bars={instrument: file or DataFrame} or signals=table")
-    cfg = _config(config, overrides, **{"execution.fill": fill, "data.label": label,
-                                        "data.on_bad_bar": on_bad_bar})  # fmt: skip
+    cfg = _config(
+        config,
+        overrides,
+        **{"execution.fill": fill, "data.label": label, "data.on_bad_bar": on_bad_bar},
+    )
     env = Environment.from_config(cfg)
+    schedules = _schedules(rolls)
     if signals is not None:
         need_open = cfg.execution.fill == "next_open"
         if isinstance(signals, pd.DataFrame):
@@ -91,11 +118,26 @@ def backtest(
             source = "<packages DataFrame>"
         else:
             table, source = read_packages(signals, require_open=need_open), str(signals)
-        result = run_tier2(split_packages(table, cfg, source), cfg, instruments=env.instruments,
-                           calendar=env.calendar, start=start, end=end, source=source)  # fmt: skip
+        result = run_tier2(
+            split_packages(table, cfg, source),
+            cfg,
+            instruments=env.instruments,
+            calendar=env.calendar,
+            start=start,
+            end=end,
+            source=source,
+            rolls=schedules,
+        )
     else:
-        result = run_backtest(load_bars_15min(bars, cfg, env), cfg, instruments=env.instruments,
-                              calendar=env.calendar, start=start, end=end)  # fmt: skip
+        result = run_backtest(
+            load_bars_15min(bars, cfg, env),
+            cfg,
+            instruments=env.instruments,
+            calendar=env.calendar,
+            start=start,
+            end=end,
+            rolls=schedules,
+        )
     if out is not None:
         write_run(result, out)
     return result

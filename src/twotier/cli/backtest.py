@@ -13,10 +13,16 @@ from pathlib import Path
 
 import typer
 
-from twotier.cli.common import UsageError, console, err_console, parse_bars_options
+from twotier.cli.common import (
+    UsageError,
+    console,
+    err_console,
+    parse_bars_options,
+    parse_rolls_options,
+)
 from twotier.config.load import load_config
 from twotier.engine.backtest import run_backtest, run_tier2, split_packages
-from twotier.engine.inputs import Environment, load_bar_files
+from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
 from twotier.engine.results import BacktestResult
 from twotier.engine.runfolder import write_run
 from twotier.report.progress import Phases
@@ -43,25 +49,34 @@ def backtest_command(
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
     overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
     out: Path = typer.Option(Path("runs/latest"), "--out", "-o", help="Run folder to write."),
+    rolls: list[str] = typer.Option(
+        [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
+    ),
+    contract_column: str | None = typer.Option(
+        None, "--contract-column", help="Column of the bar files naming each bar's contract."
+    ),
     as_json: bool = AS_JSON,
     quiet: bool = QUIET,
     risk_free: float = RISK_FREE,
 ) -> None:
     """Backtest Tier-1 + Tier-2 on bar files, or Tier-2 alone on a package table; write
-    the run folder with its HTML report."""
+    the run folder with its HTML report. Spliced main-contract series are rolled with
+    --rolls or a contract column (docs/rolls.md)."""
     if bool(bars) == bool(signals):
         raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --signals FILE")
     if fill is not None:
         overrides = [*overrides, f"execution.fill={fill}"]
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
+    files = parse_bars_options(bars)
+    schedules = load_roll_files(parse_rolls_options(rolls, list(files) or config.instruments))
     talk = not (as_json or quiet)
     with Phases(err_console, enabled=talk) as phases:
         if signals is not None:
             with phases.step("reading packages"):
                 table = read_packages(signals, require_open=config.execution.fill == "next_open")
                 packages = split_packages(table, config, str(signals))
-            with phases.step("Tier-2 steps"):
+            with phases.step("Tier-2"):
                 result = run_tier2(
                     packages,
                     config,
@@ -70,27 +85,29 @@ def backtest_command(
                     start=start,
                     end=end,
                     source=str(signals),
+                    rolls=schedules,
                 )
         else:
-            files = parse_bars_options(bars)
             inputs = {}
             with phases.step("loading bars", total=len(files)) as advance:
                 for instrument, path in files.items():
-                    inputs |= load_bar_files({instrument: path}, config, env, label, on_bad_bar)
+                    one = {instrument: path}
+                    inputs |= load_bar_files(one, config, env, label, on_bad_bar, contract_column)
                     advance()
             for instrument, given in inputs.items():
                 for problem in given.loaded.dropped:
                     note = f"{instrument}: dropped line {problem.line}: {problem.problem}"
                     (console if talk else err_console).print(note, markup=False)
-            with phases.step("Tier-1 and Tier-2"):
-                result = run_backtest(
-                    {k: v.bars for k, v in inputs.items()},
-                    config,
-                    instruments=env.instruments,
-                    calendar=env.calendar,
-                    start=start,
-                    end=end,
-                )
+            result = run_backtest(
+                {k: v.bars for k, v in inputs.items()},
+                config,
+                instruments=env.instruments,
+                calendar=env.calendar,
+                start=start,
+                end=end,
+                rolls=schedules,
+                progress=phases.reporter(),
+            )
         with phases.step("run folder and report"):
             folder = write_run(result, out, risk_free=risk_free)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
@@ -155,8 +172,7 @@ def demo_command(
                     f"sample {key}: {len(frame):,} bars, {frame.index[0]:%Y-%m-%d} to "
                     f"{frame.index[-1]:%Y-%m-%d}"
                 )
-        with phases.step("Tier-1 and Tier-2"):
-            result = run_backtest(bars, config, start=start, end=end)
+        result = run_backtest(bars, config, start=start, end=end, progress=phases.reporter())
         with phases.step("run folder and report"):
             folder = write_run(result, out, risk_free=risk_free)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)

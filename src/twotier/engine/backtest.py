@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
@@ -24,20 +24,25 @@ from twotier.tier1.generator import SignalGenerator
 from twotier.tier2.composite import Composite
 from twotier.tier2.state import PortfolioState
 
+Progress = Callable[[str, int, int], None]  # (phase "tier1" | "tier2", done, total)
+
 
 def generate_signals(
     bars: Mapping[str, pd.DataFrame],
     config: Config,
     rolls: Mapping[str, RollSchedule | None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Tier-1 for each basket's instrument (whole-series form), on series back-adjusted
     across rolls where roll information is given (RULES.md 9)."""
     packages = {}
-    for instrument in config.instruments:
+    for n, instrument in enumerate(config.instruments, start=1):
         if instrument not in bars:
             raise ConfigError(f"no bars given for basket instrument {instrument}")
         schedule = (rolls or {}).get(instrument)
         packages[instrument] = instrument_signals(instrument, bars[instrument], config, schedule)
+        if progress is not None:
+            progress("tier1", n, len(config.instruments))
     return packages
 
 
@@ -76,6 +81,7 @@ def run_tier2(
     source: str = "<packages>",
     every_step: bool = False,
     rolls: Mapping[str, RollSchedule | None] | None = None,
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Tier-2 over packages (one table per basket instrument). Rolls come from ``rolls``
     or from the packages' contract column."""
@@ -111,7 +117,7 @@ def run_tier2(
     else:
         from twotier.engine.events import run_events
 
-        run_events(composite, state, tape, first, last)
+        run_events(composite, state, tape, first, last, progress)
     composite.finish(state)
     return collect(composite, state, config, packages)
 
@@ -156,6 +162,7 @@ def run_backtest(
     end=None,
     every_step: bool = False,
     rolls: Mapping[str, RollSchedule | None] | None = None,
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Bars (15-minute, one DataFrame per instrument) through Tier-1 and Tier-2, with
     roll information per instrument where the series is spliced from several contracts."""
@@ -163,7 +170,7 @@ def run_backtest(
         cut = pd.Timestamp(end).date()
         bars = {k: v[v["trading_day"].dt.date <= cut] for k, v in bars.items()}
     schedules = {k: schedule_for(bars[k], (rolls or {}).get(k)) for k in config.instruments}
-    packages = generate_signals(bars, config, schedules)
+    packages = generate_signals(bars, config, schedules, progress)
     result = run_tier2(
         packages,
         config,
@@ -173,6 +180,7 @@ def run_backtest(
         end=end,
         every_step=every_step,
         rolls=schedules,
+        progress=progress,
     )
     result.warnings.extend(suspected_roll_warnings(bars, schedules, config))
     return result

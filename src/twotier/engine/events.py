@@ -133,8 +133,13 @@ class EventPlanner:
         return bar
 
 
-def run_events(composite: Composite, state: PortfolioState, tape: Tape, first: int, last: int):
+def run_events(
+    composite: Composite, state: PortfolioState, tape: Tape, first: int, last: int, progress=None
+):
+    """Steps ``first`` to ``last``; ``progress("tier2", done, total)`` about every 1%."""
     planner = EventPlanner(composite, tape)
+    total = last - first + 1
+    every, reported = max(1, total // 100), first - 1
     k = first - 1
     while k < last:
         event = planner.next_event(state, k, last)
@@ -149,3 +154,6 @@ def run_events(composite: Composite, state: PortfolioState, tape: Tape, first: i
         if event <= last:
             composite.step(state, tape.step_input(event))
         k = event
+        if progress is not None and (k - reported >= every or k >= last):
+            progress("tier2", min(k, last) - first + 1, total)
+            reported = k

@@ -40,6 +40,18 @@ class Phases:
     def __exit__(self, *exc) -> None:
         self.progress.stop()
 
+    def reporter(self, names: dict[str, str] | None = None):
+        """A ``progress(phase, done, total)`` callback for the engine: one bar per phase."""
+        names = names or {"tier1": "Tier-1 generators", "tier2": "Tier-2 steps"}
+        tasks: dict[str, int] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = self.progress.add_task(names.get(phase, phase), total=total)
+            self.progress.update(tasks[phase], completed=done, total=total)
+
+        return report
+
     @contextlib.contextmanager
     def step(self, description: str, total: int | None = None) -> Iterator:
         task = self.progress.add_task(description, total=total)
