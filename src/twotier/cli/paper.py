@@ -1,0 +1,79 @@
+"""``twotier paper``: paper trading on bars as they arrive (docs/live.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from twotier.cli.common import UsageError, console
+
+
+def paper_command(
+    feed: str = typer.Option(..., "--feed", help="folder:DIR (CSV files) or stdin (JSON lines)."),
+    state: Path = typer.Option(..., "--state", help="State folder (database, lock, log)."),
+    config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
+    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
+    history: list[str] = typer.Option(
+        [], "--history", help="INSTRUMENT=FILE bars to warm Tier-1 up on (first start only)."
+    ),
+    label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
+    bar_minutes: int = typer.Option(15, "--bar-minutes", help="The feed's bars: 1, 3, 5 or 15."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default STATE/run)."),
+    once: bool = typer.Option(False, "--once", help="Folder feed: process what is there, stop."),
+    step_wait: float = typer.Option(30.0, "--step-wait", help="Seconds a step waits for a bar."),
+    grace: float = typer.Option(30.0, "--grace", help="Seconds before a late 15-min bar closes."),
+    stale_after: float = typer.Option(60.0, "--stale-after", help="Seconds before a stale alert."),
+    poll: float = typer.Option(0.5, "--poll", help="Seconds between looks at the feed."),
+    flush_every: float = typer.Option(
+        60.0, "--flush-every", help="Seconds between run-folder writes in a catch-up."
+    ),
+    durability: str = typer.Option(
+        "full", "--durability", help="full (survives power loss) or normal (a crash)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings on stderr."),
+) -> None:
+    """Run Tier-1 and Tier-2 on bars as they arrive, against the simulated broker, with the
+    state committed after every step (resumes where it stopped)."""
+    from twotier.live.loop import PaperSettings, run_paper
+
+    if durability not in ("full", "normal"):
+        raise UsageError(f"--durability is full or normal, not {durability!r}")
+    if bar_minutes not in (1, 3, 5, 15):
+        raise UsageError(f"--bar-minutes must divide 15 (1, 3, 5 or 15), not {bar_minutes}")
+    settings = PaperSettings(
+        feed=feed,
+        state_dir=state,
+        config_file=config_file,
+        overrides=list(overrides),
+        history=parse_history(history),
+        label=label,
+        bar_minutes=bar_minutes,
+        out_dir=out,
+        once=once,
+        step_wait=step_wait,
+        grace=grace,
+        stale_after=stale_after,
+        poll=poll,
+        flush_every=flush_every,
+        synchronous=durability.upper(),
+        quiet=quiet,
+    )
+    outcome = run_paper(settings)
+    console.print(
+        f"paper run stopped ({outcome.reason}): {outcome.steps} steps this run, "
+        f"{outcome.total_steps} in all; run folder {outcome.run_dir}"
+    )
+
+
+def parse_history(values: list[str]) -> dict[str, Path]:
+    """``--history DCE/i=FILE`` (repeatable) -> {instrument: path}."""
+    result: dict[str, Path] = {}
+    for value in values:
+        key, sep, file = value.partition("=")
+        if not sep or not key or not file:
+            raise UsageError(f"--history expects INSTRUMENT=FILE, got {value!r}")
+        if key in result:
+            raise UsageError(f"--history given twice for {key}")
+        result[key] = Path(file)
+    return result

@@ -1,0 +1,19 @@
+"""Paper and live trading: the backtest's Tier-1 and Tier-2 on bars as they arrive.
+
+    feeds.py      bars as they are written: a folder of CSV files, or JSON lines on stdin
+    bars.py       one bar, and a batch of raw rows validated like the loader does
+    aggregate.py  1- and 5-minute bars -> 15-minute bars on session edges, as they arrive
+    stepping.py   when a step at time t may be taken (the step-completion rule)
+    signals.py    Tier-1 one bar at a time, episodes, and Tier-2's Package
+    session.py    one step: Tier-1, ``Composite.step``, and its commit
+    codec.py      Tier-2's state as JSON (explicit, versioned)
+    store.py      the SQLite state database (WAL): bars, state, outputs, orders
+    orders.py     order ids and the outbox: no order sent twice
+    broker.py     the broker interface for gateways, and the paper broker
+    outputs.py    the run folder, written as a backtest would write it
+    lock.py       one process per state folder
+    ops.py        logs, heartbeat, alerts, shutdown on SIGINT/SIGTERM
+    loop.py       the live loop that ties them together
+
+docs/live.md describes the rules and the operations.
+"""

@@ -1,0 +1,181 @@
+"""1- and 5-minute bars into 15-minute bars on session edges, as they arrive.
+
+The bucket of a raw bar is the one ``twotier.market.resample`` gives it (a 15-minute grid
+anchored at the start of each session segment, computed by the same functions), and a
+15-minute bar is made the same way: first open, highest high, lowest low, last close,
+volume summed by numpy as ``resample`` sums it, last open interest, the trading day of
+its first raw bar.
+
+A 15-minute bar is complete, and handed on, as soon as one of these is true:
+- its last raw bar has arrived (the raw bar ends where the bucket ends: 09:10-09:15,
+  or 10:10-10:15 at the morning break);
+- a raw bar of a later bucket has arrived (the bucket had gaps);
+- its end has passed on the clock by the grace period (``due``; the collector missed a
+  bar);
+- the feed has ended (``finish``).
+A raw bar that is not later than the previous one is out of order and refused; a raw bar
+of a bucket already handed on (after the grace period) is late and dropped with a
+warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twotier.errors import DataError
+from twotier.live.bars import Bar
+from twotier.market.calendar import TIMEZONE
+from twotier.market.instruments import InstrumentSpec
+from twotier.market.resample import BAR_MINUTES
+from twotier.market.sessions import session_minutes
+
+NS_PER_MINUTE = 60_000_000_000
+
+
+class OutOfOrderError(DataError):
+    """A bar that is not later than the previous bar of its instrument."""
+
+
+@dataclass
+class _Bucket:
+    first: Bar
+    end_ns: int
+    high: float
+    low: float
+    close: float
+    volumes: list[float]
+    open_interest: float | None
+
+    def bar(self, start_ns: int) -> Bar:
+        volume = float(np.add.reduceat(np.asarray(self.volumes, dtype=np.float64), [0])[0])
+        f = self.first
+        return Bar(
+            f.instrument, start_ns, f.trading_day, f.open, self.high, self.low, self.close,
+            volume, self.open_interest, f.source, f.line,
+        )  # fmt: skip
+
+
+class Aggregator:
+    """Raw bars of one instrument in, complete 15-minute bars out."""
+
+    def __init__(
+        self,
+        spec: InstrumentSpec,
+        bar_minutes: int,
+        *,
+        policy: str = "refuse",
+        warn: Callable[[str], None] = lambda _: None,
+    ):
+        if BAR_MINUTES % bar_minutes:
+            raise DataError(spec.key, f"cannot make 15-minute bars of {bar_minutes}-minute bars")
+        self.spec = spec
+        self.bar_minutes = bar_minutes
+        self.policy = policy
+        self.warn = warn
+        self.last_raw: Bar | None = None
+        self.last_emitted_ns: int | None = None
+        self._start_ns = 0
+        self._bucket: _Bucket | None = None
+
+    @property
+    def frontier(self) -> int | None:
+        """The earliest bar start this aggregator may still hand on (None: nothing seen)."""
+        if self._bucket is not None:
+            return self._start_ns
+        return None if self.last_emitted_ns is None else self.last_emitted_ns + 1
+
+    def add(self, bars: list[Bar]) -> list[Bar]:
+        """Raw bars of this instrument, in order; returns the 15-minute bars completed."""
+        bars = [b for b in bars if self._in_order(b)]
+        if not bars:
+            return []
+        offsets, lengths = self._buckets(bars)
+        out: list[Bar] = []
+        for bar, offset, length in zip(bars, offsets, lengths, strict=True):
+            start_ns = bar.time_ns - offset * NS_PER_MINUTE
+            if self.last_emitted_ns is not None and start_ns <= self.last_emitted_ns:
+                self.warn(
+                    f"{bar.where()}: late bar {bar.time:%Y-%m-%d %H:%M} of {bar.instrument} "
+                    "dropped: its 15-minute bar was already closed"
+                )
+                continue
+            if self._bucket is not None and start_ns != self._start_ns:
+                out.append(self._close())
+            self._merge(bar, start_ns, start_ns + length * NS_PER_MINUTE)
+            if offset + self.bar_minutes >= length:  # the last raw bar of its bucket
+                out.append(self._close())
+        return out
+
+    def due(self, now_ns: int, grace_ns: int) -> list[Bar]:
+        """The open 15-minute bar, if its end has passed by the grace period."""
+        if self._bucket is not None and now_ns >= self._bucket.end_ns + grace_ns:
+            return [self._close()]
+        return []
+
+    def finish(self) -> list[Bar]:
+        """The open 15-minute bar, at the end of the feed."""
+        return [self._close()] if self._bucket is not None else []
+
+    # -- inside ---------------------------------------------------------------------------
+
+    def _in_order(self, bar: Bar) -> bool:
+        last = self.last_raw
+        if last is None or bar.time_ns > last.time_ns:
+            self.last_raw = bar
+            return True
+        problem = (
+            f"bar {bar.time:%Y-%m-%d %H:%M} of {bar.instrument} is out of order: it is not "
+            f"after the bar of {last.time:%Y-%m-%d %H:%M} ({last.where()})"
+        )
+        if self.policy == "refuse":
+            raise OutOfOrderError(bar.source, problem, bar.line)
+        self.warn(f"{bar.where()}: dropped: {problem}")
+        return False
+
+    def _buckets(self, bars: list[Bar]) -> tuple[list[int], list[int]]:
+        """Each raw bar's offset into its bucket and the bucket's length (minutes), by the
+        functions ``resample`` uses."""
+        if self.bar_minutes == BAR_MINUTES:  # resample passes 15-minute bars through
+            return [0] * len(bars), [BAR_MINUTES] * len(bars)
+        times = pd.DatetimeIndex(
+            pd.to_datetime([b.time_ns for b in bars], unit="ns", utc=True)
+        ).tz_convert(TIMEZONE)
+        minutes = session_minutes(times)
+        sessions = self.spec.sessions
+        segment = sessions.locate(minutes, self.bar_minutes)
+        if (segment < 0).any():
+            bad = bars[int(np.argmax(segment < 0))]
+            raise DataError(bad.source, f"bar outside the sessions of {self.spec.key}", bad.line)
+        bucket = sessions.bucket_start(minutes, segment, BAR_MINUTES)
+        offset = minutes - bucket
+        if (offset + self.bar_minutes > BAR_MINUTES).any():
+            bad = bars[int(np.argmax(offset + self.bar_minutes > BAR_MINUTES))]
+            raise DataError(bad.source, "bar straddles a 15-minute boundary", bad.line)
+        ends = np.array([s.end for s in sessions.segments], dtype=np.int64)[segment]
+        length = np.minimum(bucket + BAR_MINUTES, ends) - bucket
+        return offset.tolist(), length.tolist()
+
+    def _merge(self, bar: Bar, start_ns: int, end_ns: int) -> None:
+        b = self._bucket
+        if b is None:
+            self._start_ns = start_ns
+            self._bucket = _Bucket(
+                bar, end_ns, bar.high, bar.low, bar.close, [bar.volume], bar.open_interest
+            )
+            return
+        b.high = max(b.high, bar.high)
+        b.low = min(b.low, bar.low)
+        b.close = bar.close
+        b.volumes.append(bar.volume)
+        b.open_interest = bar.open_interest
+
+    def _close(self) -> Bar:
+        assert self._bucket is not None
+        bar = self._bucket.bar(self._start_ns)
+        self._bucket = None
+        self.last_emitted_ns = bar.time_ns
+        return bar

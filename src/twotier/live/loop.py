@@ -1,0 +1,331 @@
+"""The live loop: feed -> 15-minute bars -> steps -> commits -> run folder.
+
+    poll the feed for new raw bars
+    -> aggregate them into 15-minute bars (aggregate.py)
+    -> skip bars already processed (a restart re-reads the feed from its start); a bar
+       for a time already stepped is late: Tier-1 only
+    -> take every step the step-completion rule allows (stepping.py); each one is
+       committed before the next (session.py)
+    -> when the feed has nothing more for now: rewrite the run folder, check for stale
+       data
+until the feed ends or SIGINT/SIGTERM asks to stop (after the current step).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from twotier.config.load import config_to_toml, load_config
+from twotier.config.model import Config
+from twotier.engine.inputs import Environment, load_bar_files
+from twotier.errors import ConfigError
+from twotier.io import write_text_atomic
+from twotier.live.aggregate import Aggregator
+from twotier.live.bars import Bar, BarReader, frame_to_bars
+from twotier.live.broker import PaperBroker, reconcile
+from twotier.live.feeds import Feed, make_feed
+from twotier.live.lock import StateLock
+from twotier.live.ops import Ops, Shutdown, StaleWatch
+from twotier.live.outputs import remove_unfinished, write_outputs
+from twotier.live.session import PaperSession
+from twotier.live.stepping import StepClock
+from twotier.live.store import Store
+from twotier.market.calendar import TIMEZONE
+
+
+@dataclass
+class PaperSettings:
+    feed: str  # folder:DIR or stdin
+    state_dir: Path
+    config_file: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    history: dict[str, Path] = field(default_factory=dict)
+    label: str | None = None  # default: the configuration's data.label
+    bar_minutes: int = 15  # of the feed's bars
+    out_dir: Path | None = None  # default: STATE/run
+    once: bool = False  # folder feed: process what is there, then stop
+    step_wait: float = 30.0  # seconds a step waits for a late instrument
+    grace: float = 30.0  # seconds after its end before an incomplete 15-minute bar closes
+    stale_after: float = 60.0  # seconds beyond a bar's length before data is stale
+    poll: float = 0.5  # seconds between looks at the feed
+    flush_every: float = 60.0  # seconds between run-folder writes during a catch-up
+    flush_gap: float = 1.0  # seconds between run-folder writes at least, when idle
+    synchronous: str = "FULL"  # SQLite: FULL survives power loss, NORMAL a crash
+    quiet: bool = False  # stderr: warnings only
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out_dir or Path(self.state_dir) / "run"
+
+
+@dataclass
+class PaperOutcome:
+    steps: int  # steps taken by this process
+    total_steps: int
+    reason: str
+    run_dir: Path
+    restore_seconds: float | None = None
+
+
+def run_paper(
+    settings: PaperSettings,
+    *,
+    stdin_fd: int = 0,
+    now: Callable[[], pd.Timestamp] | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+    stderr=None,
+    handle_signals: bool = True,
+) -> PaperOutcome:
+    state_dir = Path(settings.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    shutdown = Shutdown()
+    with StateLock(state_dir):
+        ops = Ops(state_dir, quiet=settings.quiet, stderr=stderr)
+        store = Store(state_dir / "state.db", synchronous=settings.synchronous)
+        if handle_signals:
+            shutdown.install()
+        try:
+            session, env, restored = open_session(settings, store, ops)
+            reader = BarReader(
+                env.instruments,
+                env.calendar,
+                label=settings.label or session.config.data.label,
+                bar_minutes=settings.bar_minutes,
+                policy=session.config.data.on_bad_bar,
+                warn=ops.warn,
+            )
+            feed = make_feed(
+                settings.feed,
+                session.config.instruments,
+                reader,
+                once=settings.once,
+                interval=settings.poll,
+                warn=ops.warn,
+                stdin_fd=stdin_fd,
+            )
+            wall = now or (lambda: pd.Timestamp.now(tz=TIMEZONE))
+            loop = LiveLoop(session, env, settings, ops, feed, shutdown, wall, monotonic)
+            outcome = loop.run()
+            outcome.restore_seconds = restored
+            return outcome
+        except Exception as exc:
+            ops.failed(exc)
+            raise
+        finally:
+            shutdown.restore()
+            store.close()
+            ops.close()
+
+
+def open_session(
+    settings: PaperSettings, store: Store, ops: Ops
+) -> tuple[PaperSession, Environment, float | None]:
+    """A new session (history warm-up) or the committed one (replay), reconciled."""
+    config = resolve_config(settings, store)
+    env = Environment.from_config(config)
+    specs = {k: env.instruments[k] for k in config.instruments}
+    broker = PaperBroker(specs, config.execution.slippage_ticks, config.execution.fees)
+    session = PaperSession(config, env, store, broker)
+    restored = None
+    if store.meta("config") is None:
+        history = load_history(settings, config, env)
+        session.begin(history)
+        n = sum(len(b) for b in history.values())
+        ops.event("start", f"new state folder {settings.state_dir}: {n} history bars", bars=n)
+    else:
+        if settings.history:
+            ops.event("start", "--history ignored: the state folder has its bars already")
+        restored = session.restore()
+        when = "-" if session.last_step_ns is None else str(pd.Timestamp(session.last_step_ns))
+        ops.event(
+            "restore",
+            f"resumed after step {session.step_number} ({when}) in {restored:.2f} s",
+            step=session.step_number,
+            seconds=round(restored, 3),
+        )
+    reconcile(session.state, broker)
+    session.send_orders()
+    return session, env, restored
+
+
+def resolve_config(settings: PaperSettings, store: Store) -> Config:
+    """The configuration the state folder was started with; a different one given on
+    the command line is refused (the state only makes sense with its own)."""
+    given = None
+    if settings.config_file is not None or settings.overrides:
+        given = load_config(settings.config_file, settings.overrides)
+    copy = Path(settings.state_dir) / "config.toml"
+    stored = store.meta("config")
+    if stored is None:
+        config = given or load_config()
+        write_text_atomic(copy, config_to_toml(config))
+        return config
+    if given is not None and config_to_toml(given) != stored:
+        raise ConfigError(
+            f"the state folder {settings.state_dir} was started with another configuration "
+            f"(kept in {copy}); resume without --config/--set, or use a new --state folder"
+        )
+    write_text_atomic(copy, stored)
+    return load_config(copy)
+
+
+def load_history(settings: PaperSettings, config: Config, env: Environment) -> dict[str, list[Bar]]:
+    unknown = set(settings.history) - set(config.instruments)
+    if unknown:
+        raise ConfigError(f"--history for {', '.join(sorted(unknown))}: no basket trades it")
+    inputs = load_bar_files(settings.history, config, env, settings.label)
+    return {
+        key: frame_to_bars(key, given.bars, range(1, len(given.bars) + 1), str(given.loaded.source))
+        for key, given in inputs.items()
+    }
+
+
+class LiveLoop:
+    def __init__(
+        self,
+        session: PaperSession,
+        env: Environment,
+        settings: PaperSettings,
+        ops: Ops,
+        feed: Feed,
+        shutdown: Shutdown,
+        now: Callable[[], pd.Timestamp],
+        monotonic: Callable[[], float],
+    ):
+        self.session = session
+        self.settings = settings
+        self.ops = ops
+        self.feed = feed
+        self.shutdown = shutdown
+        self.now = now
+        self.monotonic = monotonic
+        policy = session.config.data.on_bad_bar
+        self.aggregators = {
+            s.key: Aggregator(s, settings.bar_minutes, policy=policy, warn=ops.warn)
+            for s in session.specs
+        }
+        alert = lambda message: ops.alert("missing_bar", message)  # noqa: E731
+        self.clock = StepClock(
+            session.specs, env.calendar, wait=settings.step_wait, monotonic=monotonic, warn=alert
+        )
+        self.stale = StaleWatch(
+            session.specs, env.calendar, settings.bar_minutes, settings.stale_after
+        )
+        self.steps = 0
+        self.skipped = 0
+        self.dirty = False
+        self.last_flush = monotonic()
+
+    def run(self) -> PaperOutcome:
+        if self.session.step_number:
+            remove_unfinished(self.settings.run_dir, Path(self.settings.state_dir))
+            self.flush()  # the run folder as committed, whatever a crash left
+        reason = None
+        while reason is None:
+            batch = self.feed.poll(self.settings.poll)
+            self.take(batch.bars)
+            self.close_buckets(ended=batch.ended, idle=not batch.bars)
+            self.take_steps(ended=batch.ended)
+            if self.shutdown.requested:
+                reason = self.shutdown.requested
+            elif batch.ended and not self.clock.waiting_bars:
+                reason = "feed ended"
+            else:
+                self.idle(quiet=not batch.bars)
+        if self.dirty:
+            self.flush()
+        self.ops.event(
+            "stop",
+            f"stopped ({reason}) after {self.steps} steps; {self.skipped} bars were already "
+            f"processed; run folder {self.settings.run_dir}",
+            reason=reason,
+            steps=self.steps,
+            skipped=self.skipped,
+        )
+        total = self.session.step_number
+        return PaperOutcome(self.steps, total, reason, self.settings.run_dir)
+
+    def take(self, bars: list[Bar]) -> None:
+        groups: dict[str, list[Bar]] = {}
+        for bar in bars:
+            groups.setdefault(bar.instrument, []).append(bar)
+        length = pd.Timedelta(minutes=self.settings.bar_minutes)
+        for key, group in groups.items():
+            self.clock.heard_from(key)
+            self.stale.heard(key, group[-1].time + length)
+            for bar in self.aggregators[key].add(group):
+                self.route(bar)
+
+    def close_buckets(self, *, ended: bool, idle: bool) -> None:
+        """At the end of the feed every open 15-minute bar closes; while the feed is idle,
+        those whose end has passed by the grace period."""
+        if not (ended or idle):
+            return
+        now_ns = self.now().value
+        grace_ns = int(self.settings.grace * 1e9)
+        for aggregator in self.aggregators.values():
+            closed = aggregator.finish() if ended else aggregator.due(now_ns, grace_ns)
+            for bar in closed:
+                self.route(bar)
+
+    def route(self, bar: Bar) -> None:
+        session, key = self.session, bar.instrument
+        if bar.time_ns <= session.last_bar_ns.get(key, -1):
+            self.skipped += 1  # processed before a restart, or part of the history
+            return
+        if session.last_step_ns is not None and bar.time_ns <= session.last_step_ns:
+            session.late(bar)
+            self.ops.alert(
+                "late_bar",
+                f"{key} bar {bar.time:%Y-%m-%d %H:%M} came after its step: Tier-1 only",
+                instrument=key,
+            )
+            return
+        self.clock.offer(bar)
+
+    def take_steps(self, *, ended: bool) -> None:
+        frontiers = {}
+        for key, aggregator in self.aggregators.items():
+            processed = self.session.last_bar_ns.get(key)
+            marks = [aggregator.frontier, None if processed is None else processed + 1]
+            known = [m for m in marks if m is not None]
+            frontiers[key] = max(known) if known else None
+        while not self.shutdown.requested:
+            step = self.clock.next_step(frontiers, ended)
+            if step is None:
+                return
+            report = self.session.step(*step)
+            self.steps += 1
+            self.dirty = True
+            self.ops.heartbeat(report)
+
+    def idle(self, *, quiet: bool) -> None:
+        """Rewrite the run folder when the feed is quiet (live: after every step) or,
+        during a long catch-up, every ``flush_every`` seconds."""
+        since = self.monotonic() - self.last_flush
+        if self.dirty and since >= (
+            self.settings.flush_gap if quiet else self.settings.flush_every
+        ):
+            self.flush()
+        if quiet:
+            for message in self.stale.check(self.now()):
+                self.ops.alert("stale", message)
+
+    def flush(self) -> None:
+        started = time.perf_counter()
+        write_outputs(self.session, self.settings.run_dir)
+        self.dirty = False
+        self.last_flush = self.monotonic()
+        seconds = time.perf_counter() - started
+        self.ops.event(
+            "outputs",
+            f"run folder {self.settings.run_dir} written at step {self.session.step_number} "
+            f"in {seconds * 1000:.0f} ms",
+            step=self.session.step_number,
+            ms=round(seconds * 1000, 1),
+        )

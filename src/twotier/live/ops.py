@@ -1,0 +1,176 @@
+"""Operations: logs, the heartbeat, alerts, stale data, and shutdown on a signal.
+
+Every event goes to ``STATE/paper.log`` as one JSON object per line (``time``, ``level``,
+``event``, ``message`` and the event's fields) and to standard error as a human line.
+Events: ``start``, ``restore``, ``step`` (the heartbeat, one per step), ``outputs``,
+``alert`` (``kind``: ``breaker``, ``stale``, ``late_bar``, ``missing_bar``, ``data``),
+``error`` (what ended the run; in the file only, the CLI prints it),
+``stop``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+from itertools import count
+from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
+
+from twotier.errors import CalendarError
+from twotier.live.session import StepReport
+from twotier.market.calendar import TIMEZONE, TradingCalendar, place_bars
+from twotier.market.instruments import InstrumentSpec
+from twotier.market.sessions import session_minutes
+from twotier.money import MONEY_SCALE, format_cny
+
+_instances = count()
+
+
+class _JsonLines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "event": getattr(record, "event", "log"),
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class Ops:
+    """The session's log: JSON lines in the state folder, human lines on stderr."""
+
+    def __init__(self, state_dir: Path, *, quiet: bool = False, stderr: TextIO | None = None):
+        # A logger of its own per run: runs in one process (tests) never share handlers.
+        self.logger = logging.getLogger(f"twotier.live.{next(_instances)}")
+        self.logger.setLevel(logging.INFO)
+        self.logger.propagate = False
+        self.file = logging.FileHandler(state_dir / "paper.log", encoding="utf-8")
+        self.file.setFormatter(_JsonLines())
+        self.human = logging.StreamHandler(stderr or sys.stderr)
+        self.human.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.human.setLevel(logging.WARNING if quiet else logging.INFO)
+        self.logger.addHandler(self.file)
+        self.logger.addHandler(self.human)
+
+    def event(self, event: str, message: str, level: int = logging.INFO, **fields) -> None:
+        self.logger.log(level, message, extra={"event": event, "fields": fields})
+
+    def failed(self, error: BaseException) -> None:
+        """The error that ends the run, in the log file (the CLI prints it on stderr)."""
+        record = self.logger.makeRecord(
+            self.logger.name, logging.ERROR, __file__, 0, str(error), None, None,
+            extra={"event": "error", "fields": {"kind": type(error).__name__}},
+        )  # fmt: skip
+        self.file.handle(record)
+
+    def warn(self, message: str) -> None:
+        self.alert("data", message)
+
+    def alert(self, kind: str, message: str, **fields) -> None:
+        self.event("alert", f"ALERT {kind}: {message}", logging.WARNING, kind=kind, **fields)
+
+    def heartbeat(self, r: StepReport) -> None:
+        held = ", ".join(f"{k} {v:+d}" for k, v in r.positions.items()) or "flat"
+        self.event(
+            "step",
+            f"step {r.step} {r.time:%Y-%m-%d %H:%M} ({r.trading_day}) bars "
+            f"{','.join(r.instruments)} | PV {format_cny(r.pv)} | {held} | "
+            f"{r.seconds * 1000:.1f} ms",
+            step=r.step,
+            bar_time=str(r.time),
+            trading_day=str(r.trading_day),
+            instruments=r.instruments,
+            pv=r.pv / MONEY_SCALE,
+            positions=r.positions,
+            decisions=len(r.decisions),
+            ms=round(r.seconds * 1000, 3),
+        )
+        for d in r.decisions:
+            if d.kind == "BREAKER":
+                self.alert("breaker", d.text, reason=d.reason)
+
+    def close(self) -> None:
+        for handler in (self.file, self.human):
+            self.logger.removeHandler(handler)
+            handler.close()
+
+
+class StaleWatch:
+    """Alerts when an instrument's session is open and no bar of it has come for longer
+    than a bar plus the grace period (a session break or a holiday is not stale)."""
+
+    def __init__(
+        self,
+        specs: list[InstrumentSpec],
+        calendar: TradingCalendar,
+        bar_minutes: int,
+        grace_seconds: float,
+    ):
+        self.specs = {s.key: s for s in specs}
+        self.calendar = calendar
+        self.allowed = pd.Timedelta(minutes=bar_minutes) + pd.Timedelta(seconds=grace_seconds)
+        self.last_end: dict[str, pd.Timestamp] = {}
+        self.stale: set[str] = set()
+
+    def heard(self, instrument: str, bar_end: pd.Timestamp) -> None:
+        self.last_end[instrument] = bar_end
+        self.stale.discard(instrument)
+
+    def check(self, now: pd.Timestamp) -> list[str]:
+        """Messages for the instruments that went stale since the last check."""
+        out = []
+        for key in self.specs:
+            if key in self.stale:
+                continue
+            since = self._quiet_since(key, now)
+            if since is not None and now - since > self.allowed:
+                self.stale.add(key)
+                out.append(
+                    f"no bar of {key} since {since:%Y-%m-%d %H:%M} while its session is "
+                    f"open (now {now:%Y-%m-%d %H:%M:%S})"
+                )
+        return out
+
+    def _quiet_since(self, key: str, now: pd.Timestamp) -> pd.Timestamp | None:
+        """Since when the instrument has been quiet in its current session stretch, or
+        None if its market is closed now."""
+        spec = self.specs[key]
+        minute = (now.tz_convert(TIMEZONE) - pd.Timedelta(minutes=1)).floor("min")
+        times = pd.DatetimeIndex([minute])
+        try:
+            _, segment = place_bars(times, spec, self.calendar)
+        except CalendarError:  # beyond the calendar: cannot tell whether it trades
+            return None
+        if segment[0] < 0:
+            return None
+        into = int(session_minutes(times)[0]) - spec.sessions.segments[segment[0]].start
+        opened = minute - pd.Timedelta(minutes=into)
+        last = self.last_end.get(key)
+        return opened if last is None or last < opened else last
+
+
+class Shutdown:
+    """SIGINT and SIGTERM ask the loop to stop after the current step."""
+
+    def __init__(self):
+        self.requested: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = signal.Signals(signum).name
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()

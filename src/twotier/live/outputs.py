@@ -1,0 +1,55 @@
+"""The run folder of a paper run, written as the backtest writes it.
+
+At any moment the folder reads as a backtest that ended at the last committed step: the
+session's journal and records go through the backtest's own ``finish`` (on copies: the
+live state is not ended), ``collect`` and ``write_run``, so the files are the same bytes
+a backtest over the same bars writes. ``write_run`` replaces the folder only once the new
+one is complete; the database is the truth, and a restart writes the folder again from
+it.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+from twotier.broker.simulated import SimulatedBroker
+from twotier.engine.backtest import collect
+from twotier.engine.results import BacktestResult
+from twotier.engine.runfolder import write_run
+from twotier.live.session import PaperSession
+from twotier.tier2.composite import Composite
+from twotier.tier2.journal import Journal
+
+
+def snapshot(session: PaperSession) -> BacktestResult:
+    """The results of a backtest ending now (entries not yet filled dropped, open
+    positions reported open or closed as ``execution.close_at_end`` says)."""
+    config, specs = session.config, session.specs
+    # A simulated broker: data end must never send anything to a real one.
+    broker = SimulatedBroker(
+        {s.key: s for s in specs}, config.execution.slippage_ticks, config.execution.fees
+    )
+    ended = Composite(config, specs, broker)
+    journal = session.composite.journal
+    ended.journal = Journal(list(journal.decisions), list(journal.fills), list(journal.trades))
+    ended.recorder = copy.deepcopy(session.composite.recorder)
+    state = copy.deepcopy(session.state)
+    ended.finish(state)
+    packages = {live.instrument: live.frame() for live in session.instruments}
+    return collect(ended, state, config, packages)
+
+
+def write_outputs(session: PaperSession, out_dir: str | Path) -> Path:
+    return write_run(snapshot(session), out_dir)
+
+
+def remove_unfinished(out_dir: Path, state_dir: Path) -> None:
+    """Folders ``write_run`` was building when the process died (``.run.*`` beside the
+    run folder), when the run folder lives in the state folder (whose lock we hold)."""
+    if out_dir.parent.resolve() != state_dir.resolve():
+        return
+    for left in out_dir.parent.glob(f".{out_dir.name}.*"):
+        if left.is_dir():
+            shutil.rmtree(left, ignore_errors=True)

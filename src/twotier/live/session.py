@@ -1,0 +1,227 @@
+"""A paper (or live) trading session: Tier-1 one bar at a time, the backtest's own Tier-2
+step, and a commit after every step.
+
+In memory the session holds what a backtest holds (the composite with its journal and
+records, the portfolio state, every package); the database holds the same, committed
+step by step, and a restart rebuilds the memory from it: Tier-1 by replaying the stored
+bars through fresh generators, Tier-2 from its JSON state and the stored rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+
+from twotier import __version__
+from twotier.config.load import config_to_toml
+from twotier.config.model import Config
+from twotier.engine.inputs import Environment
+from twotier.live import codec
+from twotier.live.bars import ZONE, Bar
+from twotier.live.broker import LiveBroker
+from twotier.live.orders import OrderBook, RoutedBroker
+from twotier.live.signals import LiveInstrument
+from twotier.live.store import ROW_TABLES, SCHEMA_VERSION, Store
+from twotier.market.instruments import InstrumentSpec
+from twotier.tier1.generator import SignalGenerator
+from twotier.tier2.composite import Composite
+from twotier.tier2.journal import Decision, Journal
+from twotier.tier2.records import EquityRecorder
+from twotier.tier2.state import Package, StepInput
+
+
+@dataclass
+class StepReport:
+    step: int
+    time: pd.Timestamp
+    trading_day: date
+    instruments: list[str]
+    pv: int  # money units
+    positions: dict[str, int]
+    decisions: list[Decision]
+    seconds: float  # Tier-1, Tier-2 and the commit
+
+
+class PaperSession:
+    def __init__(self, config: Config, env: Environment, store: Store, broker: LiveBroker):
+        self.config = config
+        self.store = store
+        self.broker = broker
+        self.specs = [env.instruments[k] for k in config.instruments]
+        self.index = {s.key: i for i, s in enumerate(self.specs)}
+        self.instruments = [
+            LiveInstrument(SignalGenerator(config.generator_name(k), k, config.tier1_params(k)))
+            for k in config.instruments
+        ]
+        self.book = OrderBook()
+        self.composite = Composite(config, self.specs, RoutedBroker(broker, self.book))
+        self.state = self.composite.new_state()
+        self.step_number = 0
+        self.last_step_ns: int | None = None
+        self.last_bar_ns: dict[str, int] = {}
+        self._equity_kinds: dict[str, str] | None = None
+
+    # -- start ---------------------------------------------------------------------------
+
+    def begin(self, history: Mapping[str, list[Bar]]) -> None:
+        """A new state folder: Tier-1 warms up on the history, the run starts flat and
+        leaves alone an episode already running (RULES.md 8.32)."""
+        for key, bars in history.items():
+            for bar in bars:
+                self.instruments[self.index[key]].update(bar)
+            if bars:
+                self.last_bar_ns[key] = bars[-1].time_ns
+        for b, live in zip(self.state.baskets, self.instruments, strict=True):
+            if live.last is not None:
+                b.last = live.last
+                if live.last.signal != 0:
+                    b.traded_episode = live.last.episode
+        with self.store.transaction() as tx:
+            tx.set_meta("schema_version", str(SCHEMA_VERSION))
+            tx.set_meta("twotier_version", __version__)
+            tx.set_meta("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
+            tx.set_meta("config", config_to_toml(self.config))
+            for bars in history.values():
+                tx.add_bars(bars, "history", None)
+            self._put_state(tx)
+
+    def restore(self) -> float:
+        """Rebuild the session from the database; returns the seconds it took."""
+        started = time.perf_counter()
+        for bar, _ in self.store.bars():
+            self.instruments[self.index[bar.instrument]].update(bar)
+        body = json.loads(self.store.state("tier2") or "{}")
+        if body.get("version") != codec.STATE_VERSION:
+            raise codec.StateFormatError(
+                f"Tier-2 state version {body.get('version')} is not {codec.STATE_VERSION}"
+            )
+        self.state = codec.decode(body["portfolio"], self._spec)
+        self.broker.restore(json.loads(self.store.state("broker") or "{}"))
+        self._restore_records()
+        open_orders = self.store.orders("decided", "sent")
+        self.book.restore([(oid, codec.loads(body, self._spec)) for oid, body, _ in open_orders])
+        self.step_number, self.last_step_ns = self.store.last_step()
+        self.last_bar_ns = self.store.last_bar_times()
+        self._check_replay()
+        return time.perf_counter() - started
+
+    def _restore_records(self) -> None:
+        rows = {t: [codec.loads(r, self._spec) for r in self.store.rows(t)] for t in ROW_TABLES}
+        self.composite.journal = Journal(rows["decisions"], rows["fills"], rows["trades"])
+        recorder = EquityRecorder(len(self.specs))
+        equity = [json.loads(r) for r in self.store.equity_rows()]
+        if equity:
+            block = {
+                name: np.array(
+                    [codec.decode(row[name][1], self._spec) for row in equity], dtype=kind
+                )
+                for name, (kind, _) in equity[0].items()
+            }
+            recorder.append(len(equity), block)
+        self.composite.recorder = recorder
+
+    def _check_replay(self) -> None:
+        """Tier-1 replayed must give the packages Tier-2 last saw."""
+        for b, live in zip(self.state.baskets, self.instruments, strict=True):
+            seen, again = b.last, live.last
+            comparable = seen is not None and again is not None and seen.time_ns == again.time_ns
+            if comparable and seen != again:
+                raise codec.StateFormatError(
+                    f"replaying the stored bars of {b.instrument} through Tier-1 gives "
+                    f"another package for {seen.time} than the one saved ({again} vs "
+                    f"{seen}); was TA-Lib or the Tier-1 code changed?"
+                )
+
+    def _spec(self, key: str) -> InstrumentSpec:
+        return self.specs[self.index[key]]
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def step(self, t: int, bars: Mapping[str, Bar]) -> StepReport:
+        """Tier-1 on the step's bars, ``Composite.step``, and the commit."""
+        started = time.perf_counter()
+        number = self.step_number + 1
+        self.book.begin(number)
+        packages: dict[int, Package] = {}
+        for key in sorted(bars, key=self.index.__getitem__):
+            packages[self.index[key]] = self.instruments[self.index[key]].update(bars[key])
+        day = next(iter(packages.values())).trading_day
+        marks = {
+            "decisions": len(self.composite.journal.decisions),
+            "fills": len(self.composite.journal.fills),
+            "trades": len(self.composite.journal.trades),
+        }
+        self.composite.step(self.state, StepInput(pd.Timestamp(t, tz=ZONE), day, packages))
+        self.book.settle(self.state)
+        new = {name: getattr(self.composite.journal, name)[n:] for name, n in marks.items()}
+        with self.store.transaction() as tx:
+            tx.add_bars([bars[k] for k in sorted(bars, key=self.index.__getitem__)], "live", number)
+            tx.add_step(number, t, day)
+            for name, rows in new.items():
+                tx.add_rows(name, number, [codec.dumps(r) for r in rows])
+            tx.add_equity(number, self._equity_row())
+            self._put_state(tx)
+            self._put_orders(tx, number)
+        self.step_number, self.last_step_ns = number, t
+        for key, bar in bars.items():
+            self.last_bar_ns[key] = bar.time_ns
+        self.send_orders()
+        return StepReport(
+            number,
+            pd.Timestamp(t, tz=ZONE),
+            day,
+            sorted(bars, key=self.index.__getitem__),
+            self.state.last_pv,
+            {b.instrument: b.position.side * b.position.contracts for b in self._held()},
+            new["decisions"],
+            time.perf_counter() - started,
+        )
+
+    def late(self, bar: Bar) -> None:
+        """A bar for a time already stepped: Tier-1 sees it, Tier-2 does not."""
+        self.instruments[self.index[bar.instrument]].update(bar)
+        with self.store.transaction() as tx:
+            tx.add_bars([bar], "late", None)
+        self.last_bar_ns[bar.instrument] = bar.time_ns
+
+    def send_orders(self) -> None:
+        """The outbox: orders committed but not yet sent (or cancelled), to the broker."""
+        for order_id, body, status in self.store.orders("decided", "cancel"):
+            if status == "decided":
+                self.broker.submit(order_id, codec.loads(body, self._spec))
+            else:
+                self.broker.cancel(order_id)
+            with self.store.transaction() as tx:
+                tx.set_order_status(order_id, "sent" if status == "decided" else "cancelled")
+
+    def _held(self):
+        return [b for b in self.state.baskets if b.position is not None]
+
+    def _equity_row(self) -> str:
+        row = self.composite.recorder.last_row()
+        kinds = self._equity_kinds or {name: str(v.dtype) for name, v in row.items()}
+        self._equity_kinds = kinds
+        return json.dumps(
+            {name: [kinds[name], codec.encode(v[0].item())] for name, v in row.items()},
+            separators=(",", ":"),
+        )
+
+    def _put_state(self, tx: Store) -> None:
+        portfolio = {"version": codec.STATE_VERSION, "portfolio": codec.encode(self.state)}
+        tx.put_state("tier2", json.dumps(portfolio, separators=(",", ":")))
+        tx.put_state("broker", json.dumps(self.broker.snapshot(), sort_keys=True))
+
+    def _put_orders(self, tx: Store, step: int) -> None:
+        for event in self.book.events:
+            if event.kind == "decided":
+                tx.put_order(event.order_id, step, codec.dumps(event.order), "decided")
+            elif event.kind == "filled":
+                tx.set_order_status(event.order_id, "filled", codec.dumps(event.fill))
+            else:
+                tx.set_order_status(event.order_id, "cancel")

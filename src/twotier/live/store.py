@@ -1,0 +1,162 @@
+"""The state database: one SQLite file (WAL mode) in the state folder.
+
+Everything a step changes is written in one transaction: the bars it consumed, the
+step, Tier-2's state, the broker's book, the new decisions, fills, trades and equity row,
+and the orders decided or filled. A crash leaves the database at the last committed step.
+Tier-1's state is not stored as such (TA-Lib's stream handles cannot be saved): its bars
+are, and a restart replays them through fresh generators.
+
+    meta       key/value: schema version, configuration, creation time
+    bars       every 15-minute bar given to Tier-1 (history, live, late), once each
+    steps      one row per step taken (time unique)
+    state      the latest Tier-2 state and broker book (JSON, see codec.py)
+    decisions  fills  trades  equity     the rows of the run folder's files
+    orders     every order with its id and status (decided, sent, filled, cancelled)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+from twotier.live.bars import Bar
+
+SCHEMA_VERSION = 1
+ROW_TABLES = ("decisions", "fills", "trades")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bars (
+    instrument TEXT NOT NULL, time_ns INTEGER NOT NULL, trading_day TEXT NOT NULL,
+    open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,
+    volume REAL NOT NULL, open_interest REAL, kind TEXT NOT NULL, step INTEGER,
+    source TEXT NOT NULL, line INTEGER NOT NULL,
+    PRIMARY KEY (instrument, time_ns)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS steps (
+    step INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL UNIQUE, trading_day TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, step INTEGER, body TEXT);
+CREATE TABLE IF NOT EXISTS fills (seq INTEGER PRIMARY KEY, step INTEGER, body TEXT);
+CREATE TABLE IF NOT EXISTS trades (seq INTEGER PRIMARY KEY, step INTEGER, body TEXT);
+CREATE TABLE IF NOT EXISTS equity (step INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY, step INTEGER NOT NULL, body TEXT NOT NULL,
+    status TEXT NOT NULL, fill TEXT
+);
+"""
+
+
+class Store:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside are committed together, or not at all."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- writes (inside a transaction) ---------------------------------------------------
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def add_bars(self, bars: list[Bar], kind: str, step: int | None) -> None:
+        self.db.executemany(
+            "INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    b.instrument, b.time_ns, b.trading_day.isoformat(), b.open, b.high,
+                    b.low, b.close, b.volume, b.open_interest, kind, step, b.source, b.line,
+                )
+                for b in bars
+            ],
+        )  # fmt: skip
+
+    def add_step(self, step: int, time_ns: int, trading_day: date) -> None:
+        self.db.execute(
+            "INSERT INTO steps VALUES (?, ?, ?)", (step, time_ns, trading_day.isoformat())
+        )
+
+    def put_state(self, name: str, body: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, body))
+
+    def add_rows(self, table: str, step: int, bodies: list[str]) -> None:
+        assert table in ROW_TABLES
+        self.db.executemany(
+            f"INSERT INTO {table} (step, body) VALUES (?, ?)", [(step, b) for b in bodies]
+        )
+
+    def add_equity(self, step: int, body: str) -> None:
+        self.db.execute("INSERT INTO equity VALUES (?, ?)", (step, body))
+
+    def put_order(self, order_id: str, step: int, body: str, status: str) -> None:
+        self.db.execute(
+            "INSERT INTO orders (order_id, step, body, status) VALUES (?, ?, ?, ?)",
+            (order_id, step, body, status),
+        )
+
+    def set_order_status(self, order_id: str, status: str, fill: str | None = None) -> None:
+        self.db.execute(
+            "UPDATE orders SET status = ?, fill = coalesce(?, fill) WHERE order_id = ?",
+            (status, fill, order_id),
+        )
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def state(self, name: str) -> str | None:
+        row = self.db.execute("SELECT body FROM state WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def bars(self) -> Iterator[tuple[Bar, str]]:
+        """Every stored bar with its kind, each instrument's in time order."""
+        rows = self.db.execute(
+            "SELECT instrument, time_ns, trading_day, open, high, low, close, volume, "
+            "open_interest, source, line, kind FROM bars ORDER BY instrument, time_ns"
+        )
+        for r in rows:
+            yield Bar(r[0], r[1], date.fromisoformat(r[2]), *r[3:11]), r[11]
+
+    def last_bar_times(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT instrument, max(time_ns) FROM bars GROUP BY instrument")
+        return dict(rows.fetchall())
+
+    def last_step(self) -> tuple[int, int | None]:
+        """The number and time of the last step (0 and None before the first)."""
+        row = self.db.execute("SELECT step, time_ns FROM steps ORDER BY step DESC LIMIT 1")
+        found = row.fetchone()
+        return (0, None) if found is None else (found[0], found[1])
+
+    def rows(self, table: str) -> list[str]:
+        assert table in ROW_TABLES
+        return [r[0] for r in self.db.execute(f"SELECT body FROM {table} ORDER BY seq")]
+
+    def equity_rows(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT body FROM equity ORDER BY step")]
+
+    def orders(self, *statuses: str) -> list[tuple[str, str, str]]:
+        """(order id, body, status) of the orders with these statuses, in id order."""
+        marks = ", ".join("?" for _ in statuses)
+        query = f"SELECT order_id, body, status FROM orders WHERE status IN ({marks}) "
+        return self.db.execute(query + "ORDER BY rowid", statuses).fetchall()
