@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from helpers.scenario import check_ledger
@@ -69,3 +70,26 @@ def test_with_a_schedule_positions_held_at_rolls_are_rolled_and_the_ledger_holds
     assert set(held["contract"]) == {"i2001", "i2005", "i2009", "i2101"}
     every = run_backtest(iron_bars, config, rolls={"DCE/i": ROLLS}, every_step=True)
     assert every.trades.equals(result.trades) and every.equity.equals(result.equity)
+
+
+def test_signals_across_rolls_do_not_depend_on_rolls_still_to_come(iron_bars):
+    """Each bar's package is computed on the history as it stood at that bar, adjusted to
+    the contract traded then: cutting the data before the last roll changes no package
+    before it (the live form, re-adjusting at each roll, computes the same)."""
+    from twotier.engine.backtest import instrument_signals
+
+    bars = iron_bars["DCE/i"]
+    config = load_config()
+    full = instrument_signals("DCE/i", bars, config, ROLLS)
+    cut = bars[bars["trading_day"] < "2020-08-10"]
+    before = instrument_signals("DCE/i", cut, config, ROLLS)
+    pd.testing.assert_frame_equal(full.iloc[: len(before)], before)
+    roll_bar = len(before)
+    assert full["contract"].iloc[roll_bar - 1] == "i2009"
+    assert full["contract"].iloc[roll_bar] == "i2101"
+    # From the roll on, the indicators are those of the history back-adjusted by it: the
+    # 12-bar EMA moves on from its previous value rescaled by the ratio (817/896), with no
+    # jump of the raw splice in it.
+    ema = full["ema_12"].to_numpy()
+    ratio = ROLLS.rolls[-1].ratio
+    assert abs(ema[roll_bar] / (ema[roll_bar - 1] * ratio) - 1) < 0.005

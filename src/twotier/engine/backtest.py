@@ -9,8 +9,8 @@ import pandas as pd
 from twotier.broker.simulated import SimulatedBroker
 from twotier.config.model import Config
 from twotier.engine.continuous import (
+    causal_signals,
     schedule_for,
-    signals_input,
     suspected_roll_warnings,
     with_traded_prices,
 )
@@ -55,7 +55,7 @@ def instrument_signals(
     generator = SignalGenerator(
         config.generator_name(instrument), instrument, config.tier1_params(instrument)
     )
-    raw = generator.run(signals_input(frame, schedule, config))
+    raw = causal_signals(generator, frame, schedule, config.rolls.adjust)
     return with_traded_prices(raw, frame, schedule)
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from twotier.config.model import Config
 from twotier.market import rolls as roll_data
 from twotier.market.rolls import RollSchedule
+from twotier.tier1.generator import SignalGenerator
 
 
 def schedule_for(frame: pd.DataFrame, given: RollSchedule | None) -> RollSchedule | None:
@@ -22,11 +23,24 @@ def schedule_for(frame: pd.DataFrame, given: RollSchedule | None) -> RollSchedul
     return None
 
 
-def signals_input(frame: pd.DataFrame, schedule: RollSchedule | None, config: Config):
-    """The bars Tier-1 runs on: back-adjusted across rolls, so indicators see no splice."""
-    if not schedule:
-        return frame
-    return roll_data.back_adjust(frame, schedule, config.rolls.adjust)
+def causal_signals(
+    generator: SignalGenerator, frame: pd.DataFrame, schedule: RollSchedule | None, method: str
+) -> pd.DataFrame:
+    """Packages computed, at every bar, on the history as it stood at that bar,
+    back-adjusted to the contract traded then (RULES.md 9): indicators never see a
+    splice, and no bar's values depend on a roll still to come. This is exactly what the
+    one-bar-at-a-time form computes live, where each roll re-adjusts the history."""
+    located = roll_data.located_rolls(frame, schedule) if schedule else []
+    if not located:
+        return generator.run(frame)
+    starts = [0, *(bar for bar, _ in located)]
+    ends = [*starts[1:], len(frame)]
+    pieces = []
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        known = RollSchedule(tuple(roll for _, roll in located[:k]))
+        history = roll_data.back_adjust(frame.iloc[:b], known, method) if k else frame.iloc[:b]
+        pieces.append(generator.run(history).iloc[a:b])
+    return pd.concat(pieces, ignore_index=True)
 
 
 def with_traded_prices(
