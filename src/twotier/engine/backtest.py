@@ -144,9 +144,12 @@ def collect(
     trades = frame(journal.trades + composite.open_trades(state), TRADE_COLUMNS)
     fills = frame(journal.fills, FILL_COLUMNS)
     equity = composite.recorder.frame()
-    decisions = pd.DataFrame(
-        [(d.time, d.kind, d.basket, d.reason, d.text) for d in journal.decisions],
-        columns=["time", "kind", "basket", "reason", "text"],
+    decisions = frame(
+        [
+            {"time": d.time, "kind": d.kind, "basket": d.basket, "reason": d.reason, "text": d.text}
+            for d in journal.decisions
+        ],
+        ("time", "kind", "basket", "reason", "text"),
     )
     summary = summarize(config, config.instruments, trades, fills, equity)
     return BacktestResult(config, dict(packages), trades, fills, equity, decisions, summary)

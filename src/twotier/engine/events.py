@@ -123,7 +123,7 @@ class EventPlanner:
                 self.tape.chaos[bt.step[start:end]],
                 x,
             )
-            hit = first_exit(probe, marks, x)
+            hit = first_exit(probe, marks, x, self.composite.exit_rules[i])
             if hit is not None:
                 bar = start + hit[0]
                 break

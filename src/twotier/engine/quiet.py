@@ -16,7 +16,7 @@ import numpy as np
 
 from twotier.engine.tape import Tape
 from twotier.tier2.breakers import daily_loss, drawdown
-from twotier.tier2.composite import Composite, record_block
+from twotier.tier2.composite import Composite, marked_equities, record_block
 from twotier.tier2.exits import trail
 from twotier.tier2.state import PortfolioState
 from twotier.tier2.view import reserve_target
@@ -31,6 +31,7 @@ class QuietStretch:
     day_start: np.ndarray
     day_number: np.ndarray
     peak: np.ndarray
+    equities: list  # each basket's equity at each step (one value while it is flat)
     new_day: np.ndarray  # a step that begins a trading day
     reset_pending: bool  # the state's peak reset was pending at the stretch's start
 
@@ -42,11 +43,9 @@ class QuietStretch:
     @classmethod
     def compute(cls, state: PortfolioState, tape: Tape, a: int, b: int) -> QuietStretch:
         closes = list(tape.close_at[:, a:b])
-        pv = np.full(b - a, state.reserve + sum(basket.cash for basket in state.baskets))
-        for basket, close in zip(state.baskets, closes, strict=True):
-            p = basket.position
-            if p is not None:
-                pv += p.side * p.contracts * basket.spec.multiplier * (close - p.entry_price)
+        equities, pv = marked_equities(state, closes)
+        if not isinstance(pv, np.ndarray):  # every basket flat: PV does not move
+            pv = np.full(b - a, pv)
         days = tape.trading_day[a:b]
         previous = np.concatenate([[np.datetime64(state.trading_day, "D")], days[:-1]])
         new_day = days != previous
@@ -62,7 +61,10 @@ class QuietStretch:
             peak[r:] = np.maximum.accumulate(np.maximum(pv[r:], day_start[r]))
         else:
             peak = np.maximum.accumulate(np.maximum(pv, state.peak))
-        return cls(a, b, closes, pv, day_start, day_number, peak, new_day, state.peak_reset_pending)
+        return cls(
+            a, b, closes, pv, day_start, day_number, peak, equities, new_day,
+            state.peak_reset_pending,
+        )  # fmt: skip
 
     def first_breaker(self, state: PortfolioState, tape: Tape, composite: Composite) -> int | None:
         """The first step of the stretch where a portfolio breaker would fire."""
@@ -88,6 +90,7 @@ class QuietStretch:
             self.day_start[:n],
             self.day_number[:n],
             self.peak[:n],
+            [_head(e, n) for e in self.equities],
             self.new_day[:n],
             self.reset_pending,
         )
@@ -109,10 +112,7 @@ class QuietStretch:
                 _, best, armed = trail(p, closes, composite.exits[i])
                 p.best_close, p.armed = best[-1].item(), bool(armed[-1])
             basket.last = tape.baskets[i].package(last_bar)
-        avg = tape.average_conviction[a:b]
-        target = reserve_target(
-            tape.chaos[a:b], avg, composite.config.limits, composite.fixed_reserve
-        )
+        target = reserve_targets(tape, composite)[a:b]
         composite.recorder.append(
             *record_block(
                 state,
@@ -122,6 +122,7 @@ class QuietStretch:
                 peak=self.peak,
                 day_start=self.day_start,
                 reserve_target=target,
+                marked=(self.equities, self.pv),
             )
         )
         state.trading_day = tape.day(b - 1)
@@ -131,6 +132,21 @@ class QuietStretch:
         state.last_pv = int(self.pv[-1])
         if self.reset_done:
             state.peak_reset_pending = False
+
+
+def reserve_targets(tape: Tape, composite: Composite) -> np.ndarray:
+    """The cash-reserve target of every step (it depends on packages alone), computed
+    once per run."""
+    cached = tape.__dict__.get("_reserve_targets")
+    if cached is None or cached[0] is not composite:
+        targets = reserve_target(tape.chaos, tape.average_conviction, composite.config.limits,
+                                 composite.fixed_reserve)  # fmt: skip
+        cached = tape.__dict__["_reserve_targets"] = (composite, targets)
+    return cached[1]
+
+
+def _head(values, n: int):
+    return values[:n] if isinstance(values, np.ndarray) else values
 
 
 def _day(day) -> np.datetime64:

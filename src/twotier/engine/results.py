@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from twotier.config.model import Config
+from twotier.market.calendar import TIMEZONE
 
 TRADE_COLUMNS = (
     "trade_id",
@@ -103,8 +104,23 @@ class BacktestResult:
         return summary_html(self, self.metrics)
 
 
+TIME_COLUMNS = frozenset({"time", "entry_time", "exit_time", "exit_decided_at", "decided_at"})
+
+
 def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(columns))
+    """Rows as a table; time columns are built from their nanoseconds (far faster than
+    letting pandas infer them from Timestamp objects)."""
+    data = {}
+    for column in columns:
+        values = [row[column] for row in rows]
+        data[column] = timestamps(values) if column in TIME_COLUMNS and values else values
+    return pd.DataFrame(data, columns=list(columns))
+
+
+def timestamps(values: list) -> pd.DatetimeIndex:
+    """Zone-aware Timestamps (all in exchange time) as a DatetimeIndex."""
+    ns = np.fromiter((v.value for v in values), dtype=np.int64, count=len(values))
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(TIMEZONE)
 
 
 def summarize(

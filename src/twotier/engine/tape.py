@@ -59,17 +59,19 @@ class BasketTape:
     @cached_property
     def _columns(self) -> tuple[list, ...]:
         """The package fields as Python lists, so that making a Package is cheap."""
+        contracts = self.contract if self.contract is not None else [None] * len(self.close)
         return (
             self.time_ns.tolist(), list(self.days), self.open.tolist(), self.close.tolist(),
             self.signal.tolist(), self.confidence.tolist(), self.strength.tolist(),
-            self.regime.tolist(), self.episode.tolist(),
+            self.regime.tolist(), self.episode.tolist(), contracts, self.conviction.tolist(),
         )  # fmt: skip
 
     def package(self, bar: int) -> Package:
-        contract = self.contract[bar] if self.contract is not None else None
+        t, d, o, c, sig, conf, st, reg, ep, con, conv = self._columns
         return Package(
-            bar, *(column[bar] for column in self._columns), contract, self.rolls.get(bar)
-        )
+            bar, t[bar], d[bar], o[bar], c[bar], sig[bar], conf[bar], st[bar], reg[bar],
+            ep[bar], con[bar], self.rolls.get(bar), conv[bar],
+        )  # fmt: skip
 
 
 @dataclass

@@ -26,7 +26,7 @@ from twotier.money import (
     share_to_cent,
 )
 from twotier.tier2.breakers import daily_loss, drawdown
-from twotier.tier2.exits import exit_marks, first_exit, trail
+from twotier.tier2.exits import enabled_rules, exit_marks, first_exit, trail
 from twotier.tier2.journal import SIDE, Journal
 from twotier.tier2.limits import LimitContext, with_fallbacks
 from twotier.tier2.records import EquityRecorder, check_ledger
@@ -35,8 +35,8 @@ from twotier.tier2.sizing import (
     EntryRules,
     LeverageCaps,
     Skip,
-    conviction,
     decided,
+    package_conviction,
     plan_entry,
 )
 from twotier.tier2.state import (
@@ -75,6 +75,7 @@ class Composite:
         self.broker = broker
         self.sizing = [config.basket_sizing(i) for i in range(len(specs))]
         self.exits = [config.basket_exits(i) for i in range(len(specs))]
+        self.exit_rules = [enabled_rules(x) for x in self.exits]
         self.fill_at = "open" if config.execution.fill == "next_open" else "close"
         self.journal = Journal()
         self.recorder = EquityRecorder(len(specs))
@@ -122,10 +123,11 @@ class Composite:
         price, then what is left is rolled (RULES.md 9); entries fill on the new one."""
         for i, pkg in inp.packages.items():
             b = state.baskets[i]
-            held = quote(pkg) if pkg.roll is None else roll_quote(pkg, pkg.roll.old_price)
-            orders, b.close_orders = b.close_orders, []
-            for order in orders:
-                self.apply_close(state, b, self.broker.execute(order, held, self.fill_at))
+            if b.close_orders:
+                held = quote(pkg) if pkg.roll is None else roll_quote(pkg, pkg.roll.old_price)
+                orders, b.close_orders = b.close_orders, []
+                for order in orders:
+                    self.apply_close(state, b, self.broker.execute(order, held, self.fill_at))
             if pkg.roll is not None and b.position is not None:
                 self.roll(state, b, pkg)
             if b.entry_order is not None:
@@ -251,11 +253,11 @@ class Composite:
             p = b.position
             if p is None or p.contracts <= p.closing:
                 continue
-            conv = conviction(pkg.confidence, pkg.strength, self.sizing[i])
+            conv = package_conviction(pkg, self.sizing[i])
             marks = exit_marks(
                 p, pkg.close, pkg.signal, pkg.confidence, conv, view.chaos, self.exits[i]
             )
-            hit = first_exit(p, marks, self.exits[i])
+            hit = first_exit(p, marks, self.exits[i], self.exit_rules[i])
             if hit is not None:
                 self.close(state, b, p.contracts - p.closing, hit[1], inp)
                 exited.add(i)
@@ -330,7 +332,7 @@ class Composite:
             or decided(pkg.strength) < s.min_signal_strength
         ):
             return
-        conv = conviction(pkg.confidence, pkg.strength, s)
+        conv = package_conviction(pkg, s)
         if conv < s.min_conviction:
             return
         side = pkg.signal
@@ -489,16 +491,19 @@ class Composite:
     def record(self, state: PortfolioState, inp: StepInput, target: float) -> None:
         """Record the step; the reserve target is the view's (packages do not change
         within a step)."""
-        state.last_pv = state.pv()
+        closes = [b.last.close if b.last is not None else 0 for b in state.baskets]
+        marked = marked_equities(state, closes)
+        state.last_pv = marked[1]
         self.recorder.append(
             *record_block(
                 state,
                 times=inp.time.value,
                 days=np.datetime64(inp.trading_day, "D"),
-                closes=[b.last.close if b.last is not None else 0 for b in state.baskets],
+                closes=closes,
                 peak=state.peak,
                 day_start=state.day_start,
                 reserve_target=target,
+                marked=marked,
             )
         )
 
@@ -587,6 +592,21 @@ class Composite:
         return rows
 
 
+def marked_equities(state: PortfolioState, closes: list) -> tuple[list, object]:
+    """Each basket's equity with its position marked at ``closes[i]`` (one value, or an
+    array over steps), and PV = reserve + the equities."""
+    equities = []
+    for b, close in zip(state.baskets, closes, strict=True):
+        p = b.position
+        if p is None:
+            equities.append(b.cash)
+        else:
+            equities.append(
+                b.cash + p.side * p.contracts * b.spec.multiplier * (close - p.entry_price)
+            )
+    return equities, state.reserve + sum(equities)
+
+
 def record_block(
     state: PortfolioState,
     *,
@@ -596,21 +616,18 @@ def record_block(
     peak,
     day_start,
     reserve_target,
+    marked: tuple[list, object] | None = None,
 ) -> tuple[int, dict]:
     """Records of consecutive steps over which positions do not change (RULES.md 4.1
-    step 6), each basket marked at ``closes[i]`` (arrays over the steps, or one value);
-    checks the ledger on every one. Returns the number of rows and the columns."""
+    step 6), each basket marked at ``closes[i]`` (arrays over the steps, or one value;
+    ``marked`` if ``marked_equities`` is already known); checks the ledger on every one.
+    Returns the number of rows and the columns."""
     rows = 1 if isinstance(times, int) else len(times)
-    equities = []
+    equities, pv = marked if marked is not None else marked_equities(state, closes)
+    cash = 0
     for b in state.baskets:
-        p = b.position
-        if p is None:
-            equities.append(b.cash)
-        else:
-            move = closes[b.index] - p.entry_price
-            equities.append(b.cash + p.side * p.contracts * b.spec.multiplier * move)
-    pv = state.reserve + sum(equities)
-    open_pnl = sum(e - b.cash for e, b in zip(equities, state.baskets, strict=True))
+        cash += b.cash
+    open_pnl = pv - state.reserve - cash
     check_ledger(pv, state.initial, state.realised, open_pnl, state.fees, times)
     held = commitments(state, closes)
     pv_cny = pv / MONEY_SCALE

@@ -137,15 +137,23 @@ EXIT_TREE: tuple[ExitRule, ...] = (
 )
 
 
-def first_exit(p: Position, m: ExitMarks, x: ExitParams) -> tuple[int, str] | None:
+def enabled_rules(x: ExitParams) -> tuple[ExitRule, ...]:
+    """The exit tree without the rules switched off, in order."""
+    return tuple(rule for rule in EXIT_TREE if getattr(x, rule.switch))
+
+
+def first_exit(
+    p: Position, m: ExitMarks, x: ExitParams, rules: tuple[ExitRule, ...] | None = None
+) -> tuple[int, str] | None:
     """The first bar where a rule fires and the reason of the first rule that fires there
-    (bar 0 for marks of one bar)."""
+    (bar 0 for marks of one bar). ``rules``: ``enabled_rules(x)``, if already known."""
+    rules = enabled_rules(x) if rules is None else rules
     if not isinstance(m.pnl, np.ndarray):
-        for rule in EXIT_TREE:
-            if getattr(x, rule.switch) and rule.fires(p, m, x):
+        for rule in rules:
+            if rule.fires(p, m, x):
                 return 0, rule.reason(p, m, x, 0)
         return None
-    hits = [(rule, rule.fires(p, m, x)) for rule in EXIT_TREE if getattr(x, rule.switch)]
+    hits = [(rule, rule.fires(p, m, x)) for rule in rules]
     if not hits:
         return None
     any_hit = np.logical_or.reduce([h for _, h in hits])

@@ -19,54 +19,64 @@ class LedgerError(TwotierError):
 
 
 class EquityRecorder:
-    """Rows in growable column arrays. ``append`` takes a block of consecutive rows, each
-    column an array of the block's length or one value that holds on all its rows."""
+    """Rows of the equity table, appended a block at a time: a column of a block is an
+    array of the block's length or one value for all its rows. One-row blocks (a step)
+    are kept as Python values and placed in one go when the table is built."""
 
     def __init__(self, baskets: int):
         self.baskets = baskets
-        self._columns: dict[str, np.ndarray] = {}
         self.size = 0
+        self._rows: list[tuple[int, dict]] = []  # (row number, values) of one-row blocks
+        self._blocks: list[tuple[int, int, dict]] = []  # (first row, rows, columns)
 
     def append(self, rows: int, block: dict) -> None:
-        if not self._columns:
-            self._columns = {
-                k: np.empty(max(1024, 2 * rows), dtype=np.asarray(v).dtype)
-                for k, v in block.items()
-            }
-        capacity = len(self._columns["pv"])
-        if self.size + rows > capacity:
-            grown = max(2 * capacity, self.size + rows)
-            for name, column in self._columns.items():
-                bigger = np.empty(grown, dtype=column.dtype)
-                bigger[: self.size] = column[: self.size]
-                self._columns[name] = bigger
-        end = self.size + rows
-        if rows == 1:
-            at = self.size
-            for name, value in block.items():
-                self._columns[name][at] = value[0] if isinstance(value, np.ndarray) else value
+        if not isinstance(block["time"], np.ndarray):  # one step, plain values
+            self._rows.append((self.size, block))
         else:
-            for name, value in block.items():
-                self._columns[name][self.size : end] = value
-        self.size = end
+            self._blocks.append((self.size, rows, block))
+        self.size += rows
 
     def replace_last(self, block: dict) -> None:
         """Re-record the final step (after closes at data end)."""
-        self.size -= 1
-        self.append(1, block)
+        if self._rows and self._rows[-1][0] == self.size - 1:
+            self._rows.pop()
+        else:
+            first, rows, columns = self._blocks.pop()
+            self._blocks.append(
+                (first, rows - 1, {k: _head(v, rows - 1) for k, v in columns.items()})
+            )
+        self._rows.append((self.size - 1, block))
 
     def last_row(self) -> dict:
-        return {k: v[self.size - 1 : self.size] for k, v in self._columns.items()}
+        if self._rows and self._rows[-1][0] == self.size - 1:
+            return {k: np.atleast_1d(v) for k, v in self._rows[-1][1].items()}
+        _, rows, columns = self._blocks[-1]
+        return {k: np.broadcast_to(v, (rows,))[-1:] for k, v in columns.items()}
 
     def frame(self) -> pd.DataFrame:
-        if not self._columns:
+        if self.size == 0:
             return pd.DataFrame()
-        frame = pd.DataFrame({k: v[: self.size] for k, v in self._columns.items()})
+        names = (self._rows[0][1] if self._rows else self._blocks[0][2]).keys()
+        at = np.array([n for n, _ in self._rows], dtype=np.int64)
+        columns = {}
+        for name in names:
+            values = np.array([row[name] for _, row in self._rows])
+            sample = values if len(values) else np.asarray(self._blocks[0][2][name])
+            column = np.empty(self.size, dtype=sample.dtype)
+            column[at] = values
+            for first, rows, block in self._blocks:
+                column[first : first + rows] = block[name]
+            columns[name] = column
+        frame = pd.DataFrame(columns)
         frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_convert(TIMEZONE)
         money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
         for name in money:
             frame[name] = frame[name] / MONEY_SCALE
         return frame
+
+
+def _head(values, rows: int):
+    return values[:rows] if isinstance(values, np.ndarray) else values
 
 
 def check_ledger(pv, initial: int, realised: int, open_pnl, fees: int, time) -> None:

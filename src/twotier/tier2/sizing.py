@@ -24,6 +24,13 @@ def conviction(confidence: float, strength: float, s: SizingParams) -> float:
     return decided(s.confidence_weight * confidence + s.strength_weight * strength)
 
 
+def package_conviction(pkg, s: SizingParams) -> float:
+    """A package's conviction: precomputed by the tape (same formula), else computed."""
+    if pkg.conviction is not None:
+        return pkg.conviction
+    return conviction(pkg.confidence, pkg.strength, s)
+
+
 def tier_of(c: float, s: SizingParams) -> tuple[str, SizingTier] | None:
     for name, tier in (("STRONG", s.strong), ("MEDIUM", s.medium), ("WEAK", s.weak)):
         if c >= tier.threshold:

@@ -15,9 +15,11 @@ from twotier.market.rolls import Roll
 from twotier.tier2.sizing import EntryPlan
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Package:
-    """One bar of one basket as Tier-2 sees it (prices in price units)."""
+    """One bar of one basket as Tier-2 sees it (prices in price units). Not changed once
+    made (not frozen only because frozen dataclasses are slow to build, and a backtest
+    builds one per basket and step)."""
 
     bar: int  # index of the bar in the basket's own series
     time_ns: int  # bar start, nanoseconds since the epoch (UTC)
@@ -31,6 +33,7 @@ class Package:
     episode: int  # numbered runs of equal non-zero signal over the basket's own bars
     contract: str | None = None  # the contract these prices are of, where known
     roll: Roll | None = None  # set on the first bar of a roll's trading day
+    conviction: float | None = None  # decided, with the basket's weights, when precomputed
 
     @property
     def time(self) -> pd.Timestamp:
@@ -140,4 +143,7 @@ class PortfolioState:
     start_time: pd.Timestamp | None = None  # RULES.md 8.32: episodes running here are skipped
 
     def pv(self) -> int:
-        return self.reserve + sum(b.equity() for b in self.baskets)
+        total = self.reserve
+        for b in self.baskets:
+            total += b.equity()
+        return total

@@ -14,7 +14,7 @@ import numpy as np
 from twotier.config.model import LimitParams, SizingParams
 from twotier.money import MONEY_SCALE, PRICE_SCALE
 from twotier.tier1.regime import CHAOS
-from twotier.tier2.sizing import conviction, decided
+from twotier.tier2.sizing import decided, package_conviction
 from twotier.tier2.state import PortfolioState
 
 
@@ -62,7 +62,7 @@ def average_conviction(state: PortfolioState, sizing: list[SizingParams]) -> flo
     total, count = 0.0, 0
     for b in state.baskets:
         if b.last is not None and b.last.signal != 0:
-            total = total + conviction(b.last.confidence, b.last.strength, sizing[b.index])
+            total = total + package_conviction(b.last, sizing[b.index])
             count += 1
     return decided(total / count) if count else float("nan")
 
