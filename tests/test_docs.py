@@ -6,7 +6,8 @@ Examples: every line of a ```sh block that starts with ``twotier`` is run throug
 executed, page by page in the order of ``PAGES``, in one scratch folder holding the files
 the examples name: ``i.csv``, ``cu.csv``, ``m.csv`` and ``bars.csv`` (two months of the
 bundled sample, stamped by bar end), ``vendor.csv`` (the same with a time column of its
-own name) and ``packages.csv`` (Tier-1's packages of those bars). Lines with ``...`` are
+own name), ``packages.csv`` (Tier-1's packages of those bars) and ``rolls.csv`` (a roll
+schedule for copper). Lines with ``...`` are
 sketches and are skipped, and so is ``make``. ``twotier demo`` without ``--end`` runs on
 the sample's first quarter: the same command, a shorter run. The folder starts with the
 run folders ``runs/demo`` and ``runs/latest`` (that demo), so each page can run alone."""
@@ -72,6 +73,16 @@ def workspace(tmp_path_factory) -> Path:
     _write_bars(bars["DCE/i"], folder / "vendor.csv", time_column="TradingTime")
     packages = generate_signals(bars, load_config())
     pd.concat(packages.values(), ignore_index=True).to_csv(folder / "packages.csv", index=False)
+    # A roll schedule for the README's continuous-contract example (the sample is one
+    # series; a roll at a steady price is enough to run the example).
+    copper = bars["SHFE/cu"]
+    day = copper["trading_day"].iloc[len(copper) // 2]
+    price = copper["close"][copper["trading_day"] < day].iloc[-1]
+    (folder / "rolls.csv").write_text(
+        "trading_day,old_contract,new_contract,old_price,new_price\n"
+        f"{day:%Y-%m-%d},cu2302,cu2303,{price:g},{price:g}\n",
+        encoding="utf-8",
+    )
     # Run folders the pages look at, whichever page runs first.
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
