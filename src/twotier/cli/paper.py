@@ -17,6 +17,12 @@ def paper_command(
     history: list[str] = typer.Option(
         [], "--history", help="INSTRUMENT=FILE bars to warm Tier-1 up on (first start only)."
     ),
+    rolls: list[str] = typer.Option(
+        [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
+    ),
+    contract_column: str | None = typer.Option(
+        None, "--contract-column", help="Column of the feed's bars naming each bar's contract."
+    ),
     label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
     bar_minutes: int = typer.Option(15, "--bar-minutes", help="The feed's bars: 1, 3, 5 or 15."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default STATE/run)."),
@@ -34,7 +40,8 @@ def paper_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings on stderr."),
 ) -> None:
     """Run Tier-1 and Tier-2 on bars as they arrive, against the simulated broker, with the
-    state committed after every step (resumes where it stopped)."""
+    state committed after every step (resumes where it stopped). Spliced main-contract
+    series are rolled with --rolls or a contract column (docs/live.md)."""
     from twotier.live.loop import PaperSettings, run_paper
 
     if durability not in ("full", "normal"):
@@ -47,6 +54,8 @@ def paper_command(
         config_file=config_file,
         overrides=list(overrides),
         history=parse_history(history),
+        rolls=parse_rolls(rolls),
+        contract_column=contract_column,
         label=label,
         bar_minutes=bar_minutes,
         out_dir=out,
@@ -76,4 +85,20 @@ def parse_history(values: list[str]) -> dict[str, Path]:
         if key in result:
             raise UsageError(f"--history given twice for {key}")
         result[key] = Path(file)
+    return result
+
+
+def parse_rolls(values: list[str]) -> dict[str | None, Path]:
+    """``--rolls DCE/i=FILE`` (repeatable) or ``--rolls FILE`` -> {instrument or None:
+    path}; None stands for the only basket's instrument, known once the configuration
+    (perhaps the state folder's) is."""
+    result: dict[str | None, Path] = {}
+    for value in values:
+        key, sep, file = value.partition("=")
+        name = key if sep else None
+        if sep and (not key or not file):
+            raise UsageError(f"--rolls expects INSTRUMENT=FILE or FILE, got {value!r}")
+        if name in result:
+            raise UsageError(f"--rolls given twice for {name or 'the instrument'}")
+        result[name] = Path(file if sep else value)
     return result

@@ -4,7 +4,8 @@
     bars.py       one bar, and a batch of raw rows validated like the loader does
     aggregate.py  1- and 5-minute bars -> 15-minute bars on session edges, as they arrive
     stepping.py   when a step at time t may be taken (the step-completion rule)
-    signals.py    Tier-1 one bar at a time, episodes, and Tier-2's Package
+    rolls.py      roll information bar by bar: a schedule, or the bars' contract column
+    signals.py    Tier-1 one bar at a time (re-adjusted at each roll), Tier-2's Package
     session.py    one step: Tier-1, ``Composite.step``, and its commit
     codec.py      Tier-2's state as JSON (explicit, versioned)
     store.py      the SQLite state database (WAL): bars, state, outputs, orders

@@ -3,8 +3,9 @@
 The bucket of a raw bar is the one ``twotier.market.resample`` gives it (a 15-minute grid
 anchored at the start of each session segment, computed by the same functions), and a
 15-minute bar is made the same way: first open, highest high, lowest low, last close,
-volume summed by numpy as ``resample`` sums it, last open interest, the trading day of
-its first raw bar.
+volume summed by numpy as ``resample`` sums it, last open interest, the trading day and
+contract of its first raw bar (a contract that changes inside a bucket is refused: rolls
+change it between trading days only).
 
 A 15-minute bar is complete, and handed on, as soon as one of these is true:
 - its last raw bar has arrived (the raw bar ends where the bucket ends: 09:10-09:15,
@@ -55,7 +56,7 @@ class _Bucket:
         f = self.first
         return Bar(
             f.instrument, start_ns, f.trading_day, f.open, self.high, self.low, self.close,
-            volume, self.open_interest, f.source, f.line,
+            volume, self.open_interest, f.source, f.line, f.contract,
         )  # fmt: skip
 
 
@@ -167,6 +168,13 @@ class Aggregator:
                 bar, end_ns, bar.high, bar.low, bar.close, [bar.volume], bar.open_interest
             )
             return
+        if bar.contract != b.first.contract:  # one bucket is inside one trading day
+            raise DataError(
+                bar.source,
+                f"contract changes from {b.first.contract} to {bar.contract} inside trading day "
+                f"{bar.trading_day}: a roll must take effect at the first bar of a trading day",
+                bar.line,
+            )
         b.high = max(b.high, bar.high)
         b.low = min(b.low, bar.low)
         b.close = bar.close

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from twotier.errors import DataError
-from twotier.market.bars import _resolve_columns
+from twotier.market.bars import resolve_columns
 from twotier.market.calendar import TIMEZONE, TradingCalendar
 from twotier.market.instruments import InstrumentRegistry
 from twotier.market.validation import validate_rows
@@ -40,6 +40,7 @@ class Bar:
     open_interest: float | None
     source: str
     line: int
+    contract: str | None = None  # from the feed's contract column, when it has one
 
     @property
     def time(self) -> pd.Timestamp:
@@ -50,7 +51,8 @@ class Bar:
 
 
 class BarReader:
-    """Validates batches of raw rows of one instrument, as the file loader does."""
+    """Validates batches of raw rows of one instrument, as the file loader does (with
+    ``contract_column``, the loader's contract checks too, within a batch)."""
 
     def __init__(
         self,
@@ -61,6 +63,7 @@ class BarReader:
         bar_minutes: int,
         policy: str,
         warn: Callable[[str], None],
+        contract_column: str | None = None,
     ):
         self.instruments = instruments
         self.calendar = calendar
@@ -68,6 +71,7 @@ class BarReader:
         self.bar_minutes = bar_minutes
         self.policy = policy
         self.warn = warn
+        self.contract_column = contract_column
 
     def read(
         self, instrument: str, table: pd.DataFrame, lines: Sequence[int], source: str
@@ -79,7 +83,7 @@ class BarReader:
             return []
         spec = self.instruments[instrument]
         names = [str(c) for c in table.columns]
-        columns = _resolve_columns(names, None, source, None)
+        columns = self._columns(names, source)
         numbers = np.asarray(lines, dtype=np.int64)
         result = validate_rows(
             table.reset_index(drop=True),
@@ -103,6 +107,17 @@ class BarReader:
         kept = [int(n) for n in numbers if int(n) not in dropped]
         return frame_to_bars(instrument, result.frame, kept, source)
 
+    def _columns(self, names: list[str], source: str) -> dict[str, str]:
+        """The loader's columns, and the contract column when one is named."""
+        columns = resolve_columns(names, None, source, None)
+        if self.contract_column is None:
+            return columns
+        if self.contract_column not in names:
+            raise DataError(
+                source, f"contract column {self.contract_column!r} not found; columns are {names}"
+            )
+        return {**columns, "contract": self.contract_column}
+
 
 def frame_to_bars(
     instrument: str, frame: pd.DataFrame, lines: Sequence[int], source: str
@@ -113,14 +128,21 @@ def frame_to_bars(
     times = pd.DatetimeIndex(frame.index).as_unit("ns").asi8.tolist()
     days = frame["trading_day"].to_numpy().astype("datetime64[D]").tolist()
     columns = [frame[c].to_numpy(dtype=np.float64).tolist() for c in PRICES]
-    if "open_interest" in frame.columns:
-        oi = frame["open_interest"].to_numpy(dtype=np.float64).tolist()
-    else:
-        oi = [None] * len(frame)
+    oi = optional_column(frame, "open_interest", np.float64)
+    contracts = optional_column(frame, "contract", str)
     return [
-        Bar(instrument, t, d, o, h, lo, c, v, i, source, n)
-        for t, d, o, h, lo, c, v, i, n in zip(times, days, *columns, oi, lines, strict=True)
+        Bar(instrument, t, d, o, h, lo, c, v, i, source, n, k)
+        for t, d, o, h, lo, c, v, i, n, k in zip(
+            times, days, *columns, oi, lines, contracts, strict=True
+        )
     ]
+
+
+def optional_column(frame: pd.DataFrame, name: str, dtype) -> list:
+    """A column's values as Python objects, or None for every bar without the column."""
+    if name not in frame.columns:
+        return [None] * len(frame)
+    return frame[name].to_numpy(dtype=dtype).tolist()
 
 
 PRICES = ("open", "high", "low", "close", "volume")

@@ -25,6 +25,7 @@ from twotier.config.model import Config
 from twotier.engine.inputs import Environment, load_bar_files
 from twotier.errors import ConfigError
 from twotier.io import write_text_atomic
+from twotier.live import codec
 from twotier.live.aggregate import Aggregator
 from twotier.live.bars import Bar, BarReader, frame_to_bars
 from twotier.live.broker import PaperBroker, reconcile
@@ -32,6 +33,7 @@ from twotier.live.feeds import Feed, make_feed
 from twotier.live.lock import StateLock
 from twotier.live.ops import Ops, Shutdown, StaleWatch
 from twotier.live.outputs import remove_unfinished, write_outputs
+from twotier.live.rolls import RollInfo, read_roll_files
 from twotier.live.session import PaperSession
 from twotier.live.stepping import StepClock
 from twotier.live.store import Store
@@ -45,6 +47,9 @@ class PaperSettings:
     config_file: Path | None = None
     overrides: list[str] = field(default_factory=list)
     history: dict[str, Path] = field(default_factory=dict)
+    # Roll schedules: {instrument: file}; the key None is the only basket's instrument.
+    rolls: dict[str | None, Path] = field(default_factory=dict)
+    contract_column: str | None = None  # default: the configuration's data.contract_column
     label: str | None = None  # default: the configuration's data.label
     bar_minutes: int = 15  # of the feed's bars
     out_dir: Path | None = None  # default: STATE/run
@@ -98,6 +103,7 @@ def run_paper(
                 bar_minutes=settings.bar_minutes,
                 policy=session.config.data.on_bad_bar,
                 warn=ops.warn,
+                contract_column=session.rolls.contract_column,
             )
             feed = make_feed(
                 settings.feed,
@@ -130,10 +136,19 @@ def open_session(
     env = Environment.from_config(config)
     specs = {k: env.instruments[k] for k in config.instruments}
     broker = PaperBroker(specs, config.execution.slippage_ticks, config.execution.fees)
-    session = PaperSession(config, env, store, broker)
+    schedules = read_roll_files(settings.rolls, config.instruments)
+    fresh = store.meta("config") is None
+    if fresh:
+        column = settings.contract_column or config.data.contract_column
+        rolls = RollInfo(schedules, column)
+    else:
+        rolls = stored_rolls(store).resumed_with(
+            schedules, settings.contract_column, store.last_trading_days()
+        )
+    session = PaperSession(config, env, store, broker, rolls)
     restored = None
-    if store.meta("config") is None:
-        history = load_history(settings, config, env)
+    if fresh:
+        history = load_history(settings, config, env, rolls.contract_column)
         session.begin(history)
         n = sum(len(b) for b in history.values())
         ops.event("start", f"new state folder {settings.state_dir}: {n} history bars", bars=n)
@@ -141,6 +156,7 @@ def open_session(
         if settings.history:
             ops.event("start", "--history ignored: the state folder has its bars already")
         restored = session.restore()
+        keep_rolls(store, rolls, ops)
         when = "-" if session.last_step_ns is None else str(pd.Timestamp(session.last_step_ns))
         ops.event(
             "restore",
@@ -174,11 +190,30 @@ def resolve_config(settings: PaperSettings, store: Store) -> Config:
     return load_config(copy)
 
 
-def load_history(settings: PaperSettings, config: Config, env: Environment) -> dict[str, list[Bar]]:
+def stored_rolls(store: Store) -> RollInfo:
+    """The roll information the state folder was started with (none before version 2)."""
+    body = store.meta("rolls")
+    return RollInfo() if body is None else codec.loads(body, lambda key: key)  # no specs
+
+
+def keep_rolls(store: Store, rolls: RollInfo, ops: Ops) -> None:
+    """Store a schedule a restart extended (the replay has accepted it)."""
+    if rolls == stored_rolls(store):
+        return
+    with store.transaction() as tx:
+        tx.set_meta("rolls", codec.dumps(rolls))
+    ops.event("start", "roll schedule extended with --rolls")
+
+
+def load_history(
+    settings: PaperSettings, config: Config, env: Environment, contract_column: str | None
+) -> dict[str, list[Bar]]:
     unknown = set(settings.history) - set(config.instruments)
     if unknown:
         raise ConfigError(f"--history for {', '.join(sorted(unknown))}: no basket trades it")
-    inputs = load_bar_files(settings.history, config, env, settings.label)
+    inputs = load_bar_files(
+        settings.history, config, env, settings.label, contract_column=contract_column
+    )
     return {
         key: frame_to_bars(key, given.bars, range(1, len(given.bars) + 1), str(given.loaded.source))
         for key, given in inputs.items()

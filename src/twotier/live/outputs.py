@@ -3,9 +3,10 @@
 At any moment the folder reads as a backtest that ended at the last committed step: the
 session's journal and records go through the backtest's own ``finish`` (on copies: the
 live state is not ended), ``collect`` and ``write_run``, so the files are the same bytes
-a backtest over the same bars writes. ``write_run`` replaces the folder only once the new
-one is complete; the database is the truth, and a restart writes the folder again from
-it.
+a backtest over the same bars writes, the warnings about suspected rolls (of instruments
+without roll information, on the bars seen so far) included. ``write_run`` replaces the
+folder only once the new one is complete; the database is the truth, and a restart
+writes the folder again from it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pathlib import Path
 
 from twotier.broker.simulated import SimulatedBroker
 from twotier.engine.backtest import collect
+from twotier.engine.continuous import suspected_roll_warnings
 from twotier.engine.results import BacktestResult
 from twotier.engine.runfolder import write_run
 from twotier.live.session import PaperSession
+from twotier.live.signals import bars_frame
 from twotier.tier2.composite import Composite
 from twotier.tier2.journal import Journal
 
@@ -38,7 +41,19 @@ def snapshot(session: PaperSession) -> BacktestResult:
     state = copy.deepcopy(session.state)
     ended.finish(state)
     packages = {live.instrument: live.frame() for live in session.instruments}
-    return collect(ended, state, config, packages)
+    result = collect(ended, state, config, packages)
+    result.warnings.extend(roll_warnings(session))
+    return result
+
+
+def roll_warnings(session: PaperSession) -> list[str]:
+    """The backtest's suspected-roll warnings, on every bar Tier-1 has seen of the
+    instruments without roll information (the others are never suspected)."""
+    if not session.config.rolls.warn_suspected:
+        return []
+    unknown = [live for live in session.instruments if live.rolls is None and live.bars]
+    bars = {live.instrument: bars_frame(live.bars) for live in unknown}
+    return suspected_roll_warnings(bars, {}, session.config)
 
 
 def write_outputs(session: PaperSession, out_dir: str | Path) -> Path:

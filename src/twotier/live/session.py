@@ -4,7 +4,8 @@ step, and a commit after every step.
 In memory the session holds what a backtest holds (the composite with its journal and
 records, the portfolio state, every package); the database holds the same, committed
 step by step, and a restart rebuilds the memory from it: Tier-1 by replaying the stored
-bars through fresh generators, Tier-2 from its JSON state and the stored rows.
+bars (with their contracts) through fresh generators, which makes the same rolls again
+(checked against the rolls stored), Tier-2 from its JSON state and the stored rows.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from twotier.live import codec
 from twotier.live.bars import ZONE, Bar
 from twotier.live.broker import LiveBroker
 from twotier.live.orders import OrderBook, RoutedBroker
-from twotier.live.signals import LiveInstrument
+from twotier.live.rolls import RollInfo
+from twotier.live.signals import BarKind, LiveInstrument
 from twotier.live.store import ROW_TABLES, SCHEMA_VERSION, Store
 from twotier.market.instruments import InstrumentSpec
 from twotier.tier1.generator import SignalGenerator
@@ -49,14 +51,26 @@ class StepReport:
 
 
 class PaperSession:
-    def __init__(self, config: Config, env: Environment, store: Store, broker: LiveBroker):
+    def __init__(
+        self,
+        config: Config,
+        env: Environment,
+        store: Store,
+        broker: LiveBroker,
+        rolls: RollInfo | None = None,
+    ):
         self.config = config
         self.store = store
         self.broker = broker
+        self.rolls = rolls or RollInfo()
         self.specs = [env.instruments[k] for k in config.instruments]
         self.index = {s.key: i for i, s in enumerate(self.specs)}
         self.instruments = [
-            LiveInstrument(SignalGenerator(config.generator_name(k), k, config.tier1_params(k)))
+            LiveInstrument(
+                SignalGenerator(config.generator_name(k), k, config.tier1_params(k)),
+                self.rolls.tracker(k),
+                config.rolls.adjust,
+            )
             for k in config.instruments
         ]
         self.book = OrderBook()
@@ -72,9 +86,10 @@ class PaperSession:
     def begin(self, history: Mapping[str, list[Bar]]) -> None:
         """A new state folder: Tier-1 warms up on the history, the run starts flat and
         leaves alone an episode already running (RULES.md 8.32)."""
+        rolls = []
         for key, bars in history.items():
             for bar in bars:
-                self.instruments[self.index[key]].update(bar)
+                rolls += self._tier1(bar, "history")[1]
             if bars:
                 self.last_bar_ns[key] = bars[-1].time_ns
         for b, live in zip(self.state.baskets, self.instruments, strict=True):
@@ -87,15 +102,23 @@ class PaperSession:
             tx.set_meta("twotier_version", __version__)
             tx.set_meta("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
             tx.set_meta("config", config_to_toml(self.config))
+            tx.set_meta("rolls", codec.dumps(self.rolls))
             for bars in history.values():
                 tx.add_bars(bars, "history", None)
+            tx.add_rolls(rolls)
             self._put_state(tx)
 
     def restore(self) -> float:
         """Rebuild the session from the database; returns the seconds it took."""
         started = time.perf_counter()
-        for bar, _ in self.store.bars():
-            self.instruments[self.index[bar.instrument]].update(bar)
+        rolls = []
+        for bar, kind in self.store.bars():
+            rolls += self._tier1(bar, kind)[1]
+        if rolls != self.store.rolls():
+            raise codec.StateFormatError(
+                "replaying the stored bars makes other rolls than the run that stored them "
+                f"({len(rolls)} vs {len(self.store.rolls())}); was the roll code changed?"
+            )
         body = json.loads(self.store.state("tier2") or "{}")
         if body.get("version") != codec.STATE_VERSION:
             raise codec.StateFormatError(
@@ -149,8 +172,10 @@ class PaperSession:
         number = self.step_number + 1
         self.book.begin(number)
         packages: dict[int, Package] = {}
+        rolls = []
         for key in sorted(bars, key=self.index.__getitem__):
-            packages[self.index[key]] = self.instruments[self.index[key]].update(bars[key])
+            packages[self.index[key]], made = self._tier1(bars[key], "live")
+            rolls += made
         day = next(iter(packages.values())).trading_day
         marks = {
             "decisions": len(self.composite.journal.decisions),
@@ -163,6 +188,7 @@ class PaperSession:
         with self.store.transaction() as tx:
             tx.add_bars([bars[k] for k in sorted(bars, key=self.index.__getitem__)], "live", number)
             tx.add_step(number, t, day)
+            tx.add_rolls(rolls)
             for name, rows in new.items():
                 tx.add_rows(name, number, [codec.dumps(r) for r in rows])
             tx.add_equity(number, self._equity_row())
@@ -185,10 +211,19 @@ class PaperSession:
 
     def late(self, bar: Bar) -> None:
         """A bar for a time already stepped: Tier-1 sees it, Tier-2 does not."""
-        self.instruments[self.index[bar.instrument]].update(bar)
+        _, rolls = self._tier1(bar, "late")
         with self.store.transaction() as tx:
             tx.add_bars([bar], "late", None)
+            tx.add_rolls(rolls)
         self.last_bar_ns[bar.instrument] = bar.time_ns
+
+    def _tier1(self, bar: Bar, kind: BarKind) -> tuple[Package, list[tuple[str, int, str]]]:
+        """Tier-1 on one bar: its package, and the roll made at it as the store keeps it."""
+        live = self.instruments[self.index[bar.instrument]]
+        package = live.update(bar, kind)
+        roll = live.roll_here
+        made = [] if roll is None else [(bar.instrument, bar.time_ns, codec.dumps(roll))]
+        return package, made
 
     def send_orders(self) -> None:
         """The outbox: orders committed but not yet sent (or cancelled), to the broker."""

@@ -6,8 +6,10 @@ and the orders decided or filled. A crash leaves the database at the last commit
 Tier-1's state is not stored as such (TA-Lib's stream handles cannot be saved): its bars
 are, and a restart replays them through fresh generators.
 
-    meta       key/value: schema version, configuration, creation time
-    bars       every 15-minute bar given to Tier-1 (history, live, late), once each
+    meta       key/value: schema version, configuration, roll information, creation time
+    bars       every 15-minute bar given to Tier-1 (history, live, late), once each, with
+               its contract where the feed has a contract column
+    rolls      every roll Tier-1 made, at its bar (a restart must make the same ones)
     steps      one row per step taken (time unique)
     state      the latest Tier-2 state and broker book (JSON, see codec.py)
     decisions  fills  trades  equity     the rows of the run folder's files
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from twotier.live.bars import Bar
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: bars.contract and the rolls table (added to a version 1 file)
 ROW_TABLES = ("decisions", "fills", "trades")
 
 SCHEMA = """
@@ -33,7 +35,11 @@ CREATE TABLE IF NOT EXISTS bars (
     instrument TEXT NOT NULL, time_ns INTEGER NOT NULL, trading_day TEXT NOT NULL,
     open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,
     volume REAL NOT NULL, open_interest REAL, kind TEXT NOT NULL, step INTEGER,
-    source TEXT NOT NULL, line INTEGER NOT NULL,
+    source TEXT NOT NULL, line INTEGER NOT NULL, contract TEXT,
+    PRIMARY KEY (instrument, time_ns)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rolls (
+    instrument TEXT NOT NULL, time_ns INTEGER NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (instrument, time_ns)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS steps (
@@ -58,6 +64,15 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.executescript(SCHEMA)
+        self._upgrade()
+
+    def _upgrade(self) -> None:
+        """A version 1 file (before rolls) gets the contract column; its bars have none."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(bars)")}
+        if "contract" not in columns:
+            self.db.execute("ALTER TABLE bars ADD COLUMN contract TEXT")
+            if self.meta("schema_version") is not None:
+                self.set_meta("schema_version", str(SCHEMA_VERSION))
 
     def close(self) -> None:
         self.db.close()
@@ -80,15 +95,20 @@ class Store:
 
     def add_bars(self, bars: list[Bar], kind: str, step: int | None) -> None:
         self.db.executemany(
-            "INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     b.instrument, b.time_ns, b.trading_day.isoformat(), b.open, b.high,
                     b.low, b.close, b.volume, b.open_interest, kind, step, b.source, b.line,
+                    b.contract,
                 )
                 for b in bars
             ],
         )  # fmt: skip
+
+    def add_rolls(self, rolls: list[tuple[str, int, str]]) -> None:
+        """(instrument, time of the roll's bar, the roll as JSON)."""
+        self.db.executemany("INSERT INTO rolls VALUES (?, ?, ?)", rolls)
 
     def add_step(self, step: int, time_ns: int, trading_day: date) -> None:
         self.db.execute(
@@ -133,10 +153,20 @@ class Store:
         """Every stored bar with its kind, each instrument's in time order."""
         rows = self.db.execute(
             "SELECT instrument, time_ns, trading_day, open, high, low, close, volume, "
-            "open_interest, source, line, kind FROM bars ORDER BY instrument, time_ns"
+            "open_interest, source, line, contract, kind FROM bars ORDER BY instrument, time_ns"
         )
         for r in rows:
-            yield Bar(r[0], r[1], date.fromisoformat(r[2]), *r[3:11]), r[11]
+            yield Bar(r[0], r[1], date.fromisoformat(r[2]), *r[3:12]), r[12]
+
+    def rolls(self) -> list[tuple[str, int, str]]:
+        """The rolls stored, each instrument's in time order (as ``add_rolls`` takes them)."""
+        query = "SELECT instrument, time_ns, body FROM rolls ORDER BY instrument, time_ns"
+        return [tuple(r) for r in self.db.execute(query)]
+
+    def last_trading_days(self) -> dict[str, date]:
+        """The trading day of each instrument's last bar."""
+        rows = self.db.execute("SELECT instrument, max(trading_day) FROM bars GROUP BY instrument")
+        return {key: date.fromisoformat(day) for key, day in rows}
 
     def last_bar_times(self) -> dict[str, int]:
         rows = self.db.execute("SELECT instrument, max(time_ns) FROM bars GROUP BY instrument")

@@ -53,7 +53,7 @@ class LoadedBars:
     repaired: list[BarProblem] = field(default_factory=list)
 
 
-def _resolve_columns(
+def resolve_columns(
     names: list[str], mapping: dict[str, str] | None, source: str, line: int | None = 1
 ) -> dict[str, str]:
     """Map canonical column names to the file's own; a missing column is an error.
@@ -173,14 +173,14 @@ def _read_table(
         if not isinstance(raw.index, pd.RangeIndex):  # e.g. a file written by write_bars
             raw = raw.reset_index()
         names = [str(c) for c in raw.columns]
-        resolved = _resolve_columns(names, mapping, source, None)
+        resolved = resolve_columns(names, mapping, source, None)
         return raw, _with_contract(resolved, names, contract_column, source, None), 1, "row"
     try:
         names = [str(c) for c in pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns]
     except _CSV_ERRORS as exc:
         raise _csv_error(source, exc) from None
     resolved = _with_contract(
-        _resolve_columns(names, mapping, source), names, contract_column, source, 1
+        resolve_columns(names, mapping, source), names, contract_column, source, 1
     )
     numeric = {own for canonical, own in resolved.items() if canonical in NUMERIC}
     text = {own for canonical, own in resolved.items() if canonical not in NUMERIC}
@@ -295,7 +295,7 @@ def bars_from_frame(
     if "time" not in table.columns:
         table = table.rename_axis("time").reset_index()
     names = [str(c) for c in table.columns]
-    resolved = _resolve_columns(names, None, source, None)
+    resolved = resolve_columns(names, None, source, None)
     resolved = _with_contract(resolved, names, contract_column, source, None)
     result = validate_rows(
         table,
@@ -331,4 +331,12 @@ def write_bars(frame: pd.DataFrame, path: str | Path) -> None:
             out.to_csv(tmp, date_format="%Y-%m-%d %H:%M:%S")
 
 
-__all__ = ["TIMEZONE", "LoadedBars", "bars_from_frame", "load_bars", "read_bars", "write_bars"]
+__all__ = [
+    "TIMEZONE",
+    "LoadedBars",
+    "bars_from_frame",
+    "load_bars",
+    "read_bars",
+    "resolve_columns",
+    "write_bars",
+]
