@@ -51,12 +51,16 @@ def instrument_signals(
 ) -> pd.DataFrame:
     """One instrument's packages: its generator over the series back-adjusted across any
     rolls, carrying the raw prices and contract traded at each bar."""
+    named = schedule is None and "contract" in frame.columns
     schedule = schedule_for(frame, schedule)
     generator = SignalGenerator(
         config.generator_name(instrument), instrument, config.tier1_params(instrument)
     )
     raw = causal_signals(generator, frame, schedule, config.rolls.adjust)
-    return with_traded_prices(raw, frame, schedule)
+    packages = with_traded_prices(raw, frame, schedule)
+    if named and not schedule:  # the bars name their contract, even before any roll
+        packages = packages.assign(contract=frame["contract"].to_numpy(dtype=str))
+    return packages
 
 
 def split_packages(table: pd.DataFrame, config: Config, source: str) -> dict[str, pd.DataFrame]:
