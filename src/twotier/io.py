@@ -35,3 +35,21 @@ def _umask() -> int:
 def write_text_atomic(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def read_toml(path: str | Path, what: str) -> dict:
+    """A TOML file as a dict; a missing or unreadable file, or bad TOML, is a ConfigError
+    naming the file (``what``: "configuration file", "calendar file", ...)."""
+    import tomllib
+
+    from twotier.errors import ConfigError
+
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc}") from None

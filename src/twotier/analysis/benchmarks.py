@@ -43,16 +43,11 @@ def buy_and_hold(
     previous.iloc[0] = base
     returns = closes / previous - 1.0
     mdd = metrics.max_drawdown(pd.concat([pd.Series([base]), closes], ignore_index=True))
+    last = float(closes.iloc[-1])
     return {
-        "total_return": metrics.total_return(float(closes.iloc[-1]), base),
-        "annual_return": metrics.annualised_return(returns),
-        "volatility": metrics.volatility(returns),
-        "sharpe": metrics.sharpe(returns, risk_free),
-        "sortino": metrics.sortino(returns, risk_free),
-        "calmar": metrics.calmar(returns, mdd),
-        "max_drawdown": mdd,
+        **metrics.return_and_risk(returns, last, base, mdd, risk_free),
         "first_close": base,
-        "last_close": float(closes.iloc[-1]),
+        "last_close": last,
     }
 
 

@@ -85,6 +85,22 @@ def calmar(returns: pd.Series, drawdown: float) -> float:
     return annualised_return(returns) / drawdown if drawdown > 0 else 0.0
 
 
+def return_and_risk(
+    returns: pd.Series, final: float, initial: float, drawdown: float, risk_free: float = 0.0
+) -> dict[str, float]:
+    """Total and annual return, volatility, Sharpe, Sortino, Calmar and the maximum
+    drawdown given: the figures every value series gets (portfolio, basket, benchmark)."""
+    return {
+        "total_return": total_return(final, initial),
+        "annual_return": annualised_return(returns),
+        "volatility": volatility(returns),
+        "sharpe": sharpe(returns, risk_free),
+        "sortino": sortino(returns, risk_free),
+        "calmar": calmar(returns, drawdown),
+        "max_drawdown": drawdown,
+    }
+
+
 def headline(equity: pd.DataFrame, initial: float, risk_free: float = 0.0) -> dict[str, float]:
     """The figures an optimiser ranks by: total and annual return, volatility, Sharpe,
     Sortino, Calmar, maximum drawdown (of the per-step PV)."""
@@ -92,12 +108,6 @@ def headline(equity: pd.DataFrame, initial: float, risk_free: float = 0.0) -> di
     final = float(equity["pv"].iloc[-1]) if len(equity) else initial
     mdd = max_drawdown(equity["pv"]) if len(equity) else 0.0
     return {
-        "total_return": total_return(final, initial),
-        "annual_return": annualised_return(returns),
-        "volatility": volatility(returns),
-        "sharpe": sharpe(returns, risk_free),
-        "sortino": sortino(returns, risk_free),
-        "calmar": calmar(returns, mdd),
-        "max_drawdown": mdd,
+        **return_and_risk(returns, final, initial, mdd, risk_free),
         "trading_days": len(returns),
     }

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import typer
 
-from twotier.cli.common import UsageError, console
+from twotier.cli.common import (
+    UsageError,
+    console,
+    parse_instrument_files,
+    split_rolls_options,
+)
 
 
 def paper_command(
@@ -53,8 +58,8 @@ def paper_command(
         state_dir=state,
         config_file=config_file,
         overrides=list(overrides),
-        history=parse_history(history),
-        rolls=parse_rolls(rolls),
+        history=parse_instrument_files(history, "--history"),
+        rolls=split_rolls_options(rolls),
         contract_column=contract_column,
         label=label,
         bar_minutes=bar_minutes,
@@ -73,32 +78,3 @@ def paper_command(
         f"paper run stopped ({outcome.reason}): {outcome.steps} steps this run, "
         f"{outcome.total_steps} in all; run folder {outcome.run_dir}"
     )
-
-
-def parse_history(values: list[str]) -> dict[str, Path]:
-    """``--history DCE/i=FILE`` (repeatable) -> {instrument: path}."""
-    result: dict[str, Path] = {}
-    for value in values:
-        key, sep, file = value.partition("=")
-        if not sep or not key or not file:
-            raise UsageError(f"--history expects INSTRUMENT=FILE, got {value!r}")
-        if key in result:
-            raise UsageError(f"--history given twice for {key}")
-        result[key] = Path(file)
-    return result
-
-
-def parse_rolls(values: list[str]) -> dict[str | None, Path]:
-    """``--rolls DCE/i=FILE`` (repeatable) or ``--rolls FILE`` -> {instrument or None:
-    path}; None stands for the only basket's instrument, known once the configuration
-    (perhaps the state folder's) is."""
-    result: dict[str | None, Path] = {}
-    for value in values:
-        key, sep, file = value.partition("=")
-        name = key if sep else None
-        if sep and (not key or not file):
-            raise UsageError(f"--rolls expects INSTRUMENT=FILE or FILE, got {value!r}")
-        if name in result:
-            raise UsageError(f"--rolls given twice for {name or 'the instrument'}")
-        result[name] = Path(file if sep else value)
-    return result

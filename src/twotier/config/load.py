@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from twotier.config.model import Config, _deep_merge
 from twotier.errors import ConfigError
+from twotier.io import read_toml
 
 
 def _parse_value(text: str) -> Any:
@@ -81,12 +82,7 @@ def load_config(
         tree, source = path.model_dump(mode="json"), "configuration"
     elif path is not None:
         path = Path(path)
-        try:
-            user = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: configuration file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        user = read_toml(path, "configuration file")
         tree = _deep_merge(tree, user)
         source = str(path)
     if overrides:
@@ -99,11 +95,15 @@ def load_config(
         raise ConfigError(_describe(exc, source)) from None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A configuration value as TOML can hold it: no None, lists for tuples, numbers for
+    Decimals, dicts for models."""
+    if isinstance(value, BaseModel):
+        return plain(value.model_dump())
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
+        return {k: plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
@@ -111,4 +111,4 @@ def _plain(value: Any) -> Any:
 
 def config_to_toml(config: Config) -> str:
     """The configuration as TOML that ``load_config`` reads back to the same values."""
-    return tomli_w.dumps(_plain(config.model_dump()))
+    return tomli_w.dumps(plain(config.model_dump()))

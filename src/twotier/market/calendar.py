@@ -14,7 +14,6 @@ Rules (docs/data.md):
 
 from __future__ import annotations
 
-import tomllib
 import warnings
 from datetime import date, datetime
 from functools import cache
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from twotier.errors import CalendarError, ConfigError
+from twotier.io import read_toml
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import DAY_CUTOFF_MINUTE, exchange_local, session_minutes
 
@@ -76,12 +76,7 @@ class TradingCalendar:
         if user_file is None:
             return cls(days)
         path = Path(user_file)
-        try:
-            table = tomllib.loads(path.read_text("utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: calendar file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        table = read_toml(path, "calendar file")
         unknown = set(table) - {"holidays", "trading_days"}
         if unknown:
             raise ConfigError(

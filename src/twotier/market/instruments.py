@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twotier.errors import ConfigError, UnknownInstrumentError
+from twotier.io import read_toml
 from twotier.market.sessions import SessionSchedule
 
 
@@ -148,12 +149,7 @@ class InstrumentRegistry:
         source = "twotier/resources/instruments.toml"
         if user_file is not None:
             path = Path(user_file)
-            try:
-                user = tomllib.loads(path.read_text("utf-8"))
-            except FileNotFoundError:
-                raise ConfigError(f"{path}: instrument file not found") from None
-            except tomllib.TOMLDecodeError as exc:
-                raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+            user = read_toml(path, "instrument file")
             if set(user) - {"instruments"}:
                 extra = ", ".join(sorted(set(user) - {"instruments"}))
                 raise ConfigError(

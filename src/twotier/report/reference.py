@@ -16,6 +16,7 @@ import annotated_types as at
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from twotier.config.load import plain
 from twotier.config.model import Config
 
 INTRO = """\
@@ -170,19 +171,7 @@ def _type_text(annotation) -> str:
     return str(annotation)
 
 
-def _plain(value):
-    if isinstance(value, BaseModel):
-        return _plain(value.model_dump())
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 def _value_text(value) -> str:
     if value is None:
         return "unset"
-    return json.dumps(_plain(value), ensure_ascii=False)
+    return json.dumps(plain(value), ensure_ascii=False)

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twotier.errors import DataError
+from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
 from twotier.market.calendar import TIMEZONE
 
@@ -37,23 +38,7 @@ REQUIRED_COLUMNS = (
     "regime",
     "close",
 )
-INDICATOR_COLUMNS = (
-    "ema_12",
-    "ema_26",
-    "ema_50",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-    "rsi",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-    "bb_width",
-    "atr",
-    "volume_ema",
-    "atr_base",
-    "bbw_base",
-)
+INDICATOR_COLUMNS = COLUMNS  # every indicator of twotier.indicators.compute
 CHECK_COLUMNS = tuple(
     f"{side}_{check}"
     for side in ("long", "short")
