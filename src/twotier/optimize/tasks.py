@@ -1,0 +1,74 @@
+"""The work a Dask worker does: Tier-1 packages of one instrument, and one Tier-2 backtest
+of one parameter set over one period, boiled down to what a sweep keeps (metrics and the
+equity curve). Plain functions of their arguments, so any worker gives the same answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from twotier.analysis.metrics import daily_values, headline
+from twotier.config.model import Config
+from twotier.engine.backtest import run_tier2
+from twotier.engine.inputs import Environment
+from twotier.tier1.generator import SignalGenerator
+from twotier.tier1.params import Tier1Params
+
+
+def compute_packages(
+    bars: pd.DataFrame, instrument: str, generator: str, params: Tier1Params
+) -> pd.DataFrame:
+    """Tier-1 on the whole series (causal: a package never depends on a later bar)."""
+    return SignalGenerator(generator, instrument, params).run(bars)
+
+
+def backtest_window(
+    config: Config,
+    packages: Mapping[str, pd.DataFrame],
+    env: Environment,
+    start: str,
+    end: str,
+    keep_steps: bool,
+) -> dict[str, Any]:
+    """Tier-2 from trading day ``start`` to ``end``: starts flat with the initial capital
+    (RULES.md 8.32). Returns metrics, the daily PV and, with ``keep_steps``, the PV of
+    every step (what stitching out-of-sample windows needs)."""
+    result = run_tier2(
+        packages,
+        config,
+        instruments=env.instruments,
+        calendar=env.calendar,
+        start=start,
+        end=end,
+    )
+    return summarize_run(result.equity, result.summary, keep_steps)
+
+
+def summarize_run(equity: pd.DataFrame, summary: dict, keep_steps: bool) -> dict[str, Any]:
+    initial = float(summary["initial_capital"])
+    metrics = headline(equity, initial)
+    metrics.update(
+        trades=int(summary["trades"]),
+        win_rate=summary["win_rate"],
+        fees=float(summary["fees"]),
+        open_positions=int(summary["open_positions"]),
+        final_pv=float(summary["final_pv"]),
+        initial_capital=initial,
+    )
+    daily = daily_values(equity)
+    payload: dict[str, Any] = {
+        "metrics": metrics,
+        "daily": {
+            "day": [f"{d:%Y-%m-%d}" for d in daily.index],
+            "pv": [float(v) for v in daily.to_numpy()],
+        },
+    }
+    if keep_steps:
+        payload["steps"] = {
+            "time_ns": [int(t) for t in equity["time"].dt.as_unit("ns").astype("int64")],
+            "trading_day": [f"{d:%Y-%m-%d}" for d in equity["trading_day"]],
+            "pv": [float(v) for v in equity["pv"]],
+        }
+    return payload

@@ -1,0 +1,198 @@
+"""Sweeps on a real local Dask cluster (two worker processes, shared by this module) over
+a few months of the bundled sample bars: determinism whatever the number of workers,
+walk-forward without look-ahead, failures reported, resume, shared Tier-1 work."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from twotier.cli.optimize import print_result
+from twotier.config import load_config
+from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
+from twotier.optimize.cluster import dask_client
+from twotier.optimize.outputs import write_outputs
+from twotier.optimize.space import parse_space
+from twotier.optimize.sweep import SweepRequest, run_sweep
+from twotier.optimize.tasks import backtest_window
+
+LAST_DAY = dt.date(2023, 4, 28)
+SPACE = {
+    "space": {
+        "sizing.min_conviction": {"grid": [0.2, 0.35]},
+        "tier1.checks.volume_ratio": {"grid": [1.2, 1.5]},
+    }
+}
+
+
+def fail_at_high_conviction(config, packages, env, start, end, keep_steps):
+    """A run that breaks after validation passed (the workers import this module)."""
+    if config.sizing.min_conviction == 0.35:
+        raise ValueError("injected failure")
+    return backtest_window(config, packages, env, start, end, keep_steps)
+
+
+@pytest.fixture(scope="module")
+def bars() -> dict[str, pd.DataFrame]:
+    frames = {k: load_sample(k) for k in SAMPLE_INSTRUMENTS}
+    return {k: v[v["trading_day"].dt.date <= LAST_DAY] for k, v in frames.items()}
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as c:
+        yield c
+
+
+def request_for(bars, space=SPACE, **options) -> SweepRequest:
+    return SweepRequest(parse_space(space), bars, load_config(), **options)
+
+
+def walk_forward_request(bars) -> SweepRequest:
+    return request_for(bars, walk_forward="rolling", train=30, test=15)
+
+
+@pytest.fixture(scope="module")
+def walked(bars, client, tmp_path_factory):
+    out = tmp_path_factory.mktemp("walk")
+    return run_sweep(walk_forward_request(bars), client, out)
+
+
+def test_walk_forward_results_are_identical_with_one_and_two_workers(bars, walked, tmp_path):
+    with dask_client(workers=1) as one:
+        alone = run_sweep(walk_forward_request(bars), one, tmp_path)
+    pd.testing.assert_frame_equal(alone.table, walked.table)
+    pd.testing.assert_frame_equal(alone.oos, walked.oos)
+    assert alone.choices == walked.choices
+    assert list(walked.table["set_id"]) == sorted(walked.table["set_id"])
+
+
+def test_walk_forward_trains_only_before_each_test_window(walked):
+    windows = walked.plan.windows
+    assert len(windows) == 3
+    spans = {(w.index, "train"): w.train for w in windows} | {
+        (w.index, "test"): w.test for w in windows
+    }
+    for w in windows:
+        assert w.train.end < w.test.start
+    for o in walked.outcomes:
+        span = spans[(o.window, o.phase)]
+        days = [dt.date.fromisoformat(d) for d in o.daily["day"]]
+        # each backtest's equity has no step outside its own period
+        assert span.start <= days[0] and days[-1] <= span.end, (o.set_id, o.window, o.phase)
+        if o.phase == "train":
+            assert days[-1] < windows[o.window].test.start
+
+
+def test_each_window_tests_the_set_that_trained_best(walked):
+    train = walked.table[(walked.table["phase"] == "train") & ~walked.table["base"]]
+    for window, rows in train.groupby("window"):
+        best = rows.sort_values(["score", "set_id"], ascending=[False, True]).iloc[0]
+        assert walked.choices[window] == best["set_id"]
+    tested = walked.table[walked.table["phase"] == "test"]
+    assert sorted(tested["set_id"].groupby(tested["window"]).apply(list).sum()) == sorted(
+        [*walked.choices.values(), *[0] * len(walked.choices)]
+    )
+
+
+def test_stitched_out_of_sample_curve_chains_each_windows_return(walked):
+    initial = 1_000_000.0
+    growth = 1.0
+    tests = {o.window: o for o in walked.outcomes if o.phase == "test" and o.set_id != 0 and o.ok}
+    for window in sorted(tests):
+        piece = walked.oos[walked.oos["window"] == window]
+        own = tests[window].steps["pv"]
+        assert piece["pv"].iloc[0] == pytest.approx(initial * growth * own[0] / initial)
+        growth *= own[-1] / initial
+    assert walked.oos["pv"].iloc[-1] == pytest.approx(initial * growth)
+    assert walked.oos_metrics["total_return"] == pytest.approx(growth - 1)
+    test_days = {w.index: w.test for w in walked.plan.windows}
+    for window, piece in walked.oos.groupby("window"):
+        assert piece["trading_day"].dt.date.min() >= test_days[window].start
+
+
+def test_tier1_packages_are_computed_once_per_distinct_tier1_configuration(walked):
+    # two volume ratios (the base shares 1.2) x three instruments, whatever the windows
+    assert walked.stats.tier1_tasks == 2 * 3
+    assert walked.stats.tier2_tasks == 5 * 3 + 2 * 3
+
+
+def test_a_failing_run_is_reported_with_its_parameters_and_the_sweep_goes_on(
+    bars, client, tmp_path, capsys
+):
+    result = run_sweep(
+        request_for(bars, start="2023-03-01"), client, tmp_path, window_task=fail_at_high_conviction
+    )
+    failed = result.table[result.table["status"] == "failed"]
+    assert list(failed["set_id"]) == [3, 4]
+    assert set(failed["error"]) == {"ValueError: injected failure"}
+    assert list(failed["sizing.min_conviction"]) == [0.35, 0.35]
+    assert failed["sharpe"].isna().all()
+    ok = result.table[result.table["status"] == "ok"]
+    assert list(ok["set_id"]) == [0, 1, 2] and ok["sharpe"].notna().all()
+    assert result.stats.failed == 2
+    assert result.best in (1, 2)
+    assert result.ranked["set_id"].tolist()[-2:] == [3, 4]  # failed sets rank last
+    paths = write_outputs(result, tmp_path)  # failures in the summary, report and printout
+    failures = json.loads(paths["summary"].read_text())["failed"]
+    assert [(f["set_id"], f["values"]["sizing.min_conviction"]) for f in failures] == [
+        (3, 0.35),
+        (4, 0.35),
+    ]
+    assert "injected failure" in paths["report"].read_text()
+    print_result(result, top=10)
+    assert "2 run(s) failed" in capsys.readouterr().out
+
+    # a restart re-runs only the failed sets
+    again = run_sweep(request_for(bars, start="2023-03-01"), client, tmp_path)
+    assert (again.stats.tier2_tasks, again.stats.reused) == (2, 3)
+    assert (again.table["status"] == "ok").all()
+
+
+def test_resume_skips_finished_runs_and_rebuilds_the_same_table(bars, client, tmp_path):
+    request = request_for(bars, start="2023-03-20")
+    first = run_sweep(request, client, tmp_path)
+    assert (first.stats.tier2_tasks, first.stats.reused) == (5, 0)
+    files = sorted((tmp_path / "results").glob("*.json"))
+    assert len(files) == 5
+
+    again = run_sweep(request, client, tmp_path)
+    assert (again.stats.tier1_tasks, again.stats.tier2_tasks, again.stats.reused) == (0, 0, 5)
+    pd.testing.assert_frame_equal(again.table, first.table)
+
+    files[0].unlink()  # as if the sweep had been interrupted before that result
+    resumed = run_sweep(request, client, tmp_path)
+    assert (resumed.stats.tier2_tasks, resumed.stats.reused) == (1, 4)
+    pd.testing.assert_frame_equal(resumed.table, first.table)
+
+
+def test_other_data_or_periods_never_reuse_a_result(bars, client, tmp_path):
+    space = {"space": {"sizing.min_conviction": {"grid": [0.3]}}}
+    run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path)
+    later = run_sweep(request_for(bars, space, start="2023-04-21"), client, tmp_path)
+    assert later.stats.reused == 0
+    shorter = {k: v[v["trading_day"].dt.date <= dt.date(2023, 4, 27)] for k, v in bars.items()}
+    other = run_sweep(request_for(shorter, space, start="2023-04-21"), client, tmp_path)
+    assert other.stats.reused == 0
+
+
+def test_a_generator_key_recomputes_only_that_instruments_packages(bars, client, tmp_path):
+    space = {"space": {"generators.DCE/i.params.checks.volume_ratio": {"grid": [1.2, 1.5]}}}
+    result = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path)
+    assert result.stats.tier1_tasks == 3 + 1  # base (= set 1) for all three, set 2's DCE/i
+    assert list(result.table["generators.DCE/i.params.checks.volume_ratio"]) == [1.2, 1.2, 1.5]
+
+
+def test_without_shared_tier1_every_run_computes_its_own_packages(bars, client, tmp_path):
+    space = {"space": {"exits.stop_loss_above": {"grid": [0.008, 0.012]}}}
+    shared = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path / "a")
+    alone = run_sweep(
+        request_for(bars, space, start="2023-04-20"), client, tmp_path / "b", share_tier1=False
+    )
+    assert (shared.stats.tier1_tasks, alone.stats.tier1_tasks) == (3, 3 * 3)
+    pd.testing.assert_frame_equal(shared.table, alone.table)
+    assert not math.isnan(shared.table["sharpe"].iloc[0])
