@@ -9,6 +9,7 @@ every bar (tests/test_engine_equivalence.py holds the two to byte equality).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,10 +37,14 @@ class EventPlanner:
         self.composite = composite
         self.tape = tape
         self.candidates = [self._entry_candidates(i) for i in range(len(tape.baskets))]
+        # Plain lists: one look-up at a time is faster with bisect than with numpy.
+        self.steps = [b.step.tolist() for b in tape.baskets]
+        self.rolls = [sorted(b.rolls) for b in tape.baskets]
+        self.latest = tape.latest
         self.scans: dict[int, _ExitScan] = {}
         self.known: dict[int, tuple[tuple, int]] = {}  # basket -> (its state, next event)
 
-    def _entry_candidates(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def _entry_candidates(self, i: int) -> tuple[list, list]:
         """Bars where the basket, if flat, would try an entry: signal, thresholds and
         conviction met (the episode rule is applied when searching)."""
         b, s = self.tape.baskets[i], self.composite.sizing[i]
@@ -50,7 +55,7 @@ class EventPlanner:
             & (b.conviction >= s.min_conviction)
         )
         bars = np.flatnonzero(ok)
-        return bars, b.episode[bars]
+        return bars.tolist(), b.episode[bars].tolist()
 
     def next_event(self, state: PortfolioState, k: int, last: int) -> int:
         horizon = last + 1
@@ -76,30 +81,30 @@ class EventPlanner:
         return step
 
     def _basket_event(self, basket: BasketState, i: int, k: int) -> int:
-        bt = self.tape.baskets[i]
-        next_bar = int(self.tape.latest[i, k]) + 1 if k >= 0 else 0
-        if next_bar >= len(bt.step):
+        steps = self.steps[i]
+        next_bar = int(self.latest[i, k]) + 1 if k >= 0 else 0
+        if next_bar >= len(steps):
             return len(self.tape)
         if basket.close_orders or basket.entry_order is not None:
-            return int(bt.step[next_bar])
+            return steps[next_bar]
         p = basket.position
         if p is not None:
-            roll = self._next_roll(bt, next_bar)
+            roll = self._next_roll(i, next_bar)
             bar = self._exit_bar(basket, i, p, next_bar, roll)
             bar = roll if bar is None else bar
-            return int(bt.step[bar]) if bar is not None else len(self.tape)
+            return steps[bar] if bar is not None else len(self.tape)
         bars, episodes = self.candidates[i]
-        at = int(np.searchsorted(bars, next_bar))
+        at = bisect_left(bars, next_bar)
         if basket.traded_episode >= 0:
-            at = max(at, int(np.searchsorted(episodes, basket.traded_episode, side="right")))
-        return int(bt.step[bars[at]]) if at < len(bars) else len(self.tape)
+            at = max(at, bisect_right(episodes, basket.traded_episode))
+        return steps[bars[at]] if at < len(bars) else len(self.tape)
 
-    @staticmethod
-    def _next_roll(bt, start: int) -> int | None:
+    def _next_roll(self, i: int, start: int) -> int | None:
         """The first roll bar at or after ``start``: a position must be rolled there, and
         its exit rules see a new basis from then on."""
-        at = int(np.searchsorted(bt.roll_bars, start))
-        return int(bt.roll_bars[at]) if at < len(bt.roll_bars) else None
+        rolls = self.rolls[i]
+        at = bisect_left(rolls, start)
+        return rolls[at] if at < len(rolls) else None
 
     def _exit_bar(
         self, basket: BasketState, i: int, p: Position, start: int, until: int | None
@@ -110,8 +115,8 @@ class EventPlanner:
         if scan is not None and scan.key == key and (scan.bar is None or scan.bar >= start):
             return scan.bar
         bt, x = self.tape.baskets[i], self.composite.exits[i]
-        probe, size, bar = p, FIRST_SCAN, None
         stop = len(bt.step) if until is None else until
+        probe, size, bar = p, FIRST_SCAN, None
         while start < stop:
             end = min(start + size, stop)
             marks = exit_marks(

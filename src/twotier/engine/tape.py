@@ -44,10 +44,6 @@ class BasketTape:
     rolls: dict[int, Roll] = field(default_factory=dict)  # first bar of each roll's day
 
     @cached_property
-    def roll_bars(self) -> np.ndarray:
-        return np.array(sorted(self.rolls), dtype=np.int64)
-
-    @cached_property
     def time_ns(self) -> np.ndarray:
         return self.time.as_unit("ns").asi8
 
@@ -104,17 +100,13 @@ class Tape:
             closes[i, seen] = b.close[self.latest[i, seen]]
         return closes
 
-    @cached_property
-    def _tz(self):
-        return self.times.tz
-
     def step_input(self, k: int) -> StepInput:
         packages = {}
         for i, b in enumerate(self.baskets):
             bar = int(self.bar_at[i, k])
             if bar >= 0:
                 packages[i] = b.package(bar)
-        return StepInput(pd.Timestamp(int(self.time_ns[k]), tz=self._tz), self.day(k), packages)
+        return StepInput(int(self.time_ns[k]), self.day(k), packages)
 
     def first_step_on_or_after(self, day) -> int:
         return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="left"))

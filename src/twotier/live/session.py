@@ -182,7 +182,7 @@ class PaperSession:
             "fills": len(self.composite.journal.fills),
             "trades": len(self.composite.journal.trades),
         }
-        self.composite.step(self.state, StepInput(pd.Timestamp(t, tz=ZONE), day, packages))
+        self.composite.step(self.state, StepInput(t, day, packages))
         self.book.settle(self.state)
         new = {name: getattr(self.composite.journal, name)[n:] for name, n in marks.items()}
         with self.store.transaction() as tx:

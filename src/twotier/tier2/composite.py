@@ -26,7 +26,7 @@ from twotier.money import (
     share_to_cent,
 )
 from twotier.tier2.breakers import daily_loss, drawdown
-from twotier.tier2.exits import enabled_rules, exit_marks, first_exit, trail
+from twotier.tier2.exits import enabled_rules, exit_marks, first_exit
 from twotier.tier2.journal import SIDE, Journal
 from twotier.tier2.limits import LimitContext, with_fallbacks
 from twotier.tier2.records import EquityRecorder, check_ledger
@@ -99,8 +99,8 @@ class Composite:
     def step(self, state: PortfolioState, inp: StepInput) -> None:
         self.begin_day(state, inp.trading_day)
         self.fill_waiting_orders(state, inp)
-        self.mark(state, inp)
-        view = self.view(state)
+        pv = self.mark(state, inp)
+        view = self.view(state, pv)
         self.breakers(state, inp, view)
         exited = self.exit_positions(state, inp, view)
         self.enter_positions(state, inp, view, exited)
@@ -164,20 +164,20 @@ class Composite:
             self.journal.record_fill(b.index, fill)
             self.journal.fill(b.index, fill)
 
-    def mark(self, state: PortfolioState, inp: StepInput) -> None:
+    def mark(self, state: PortfolioState, inp: StepInput) -> int:
+        """Latest packages and the peak; returns PV. (The trailing stop's best close moves
+        with the exit tree, which reads it first.)"""
         for i, pkg in inp.packages.items():
-            b = state.baskets[i]
-            b.last = pkg
-            p = b.position
-            if p is not None:
-                _, p.best_close, p.armed = trail(p, pkg.close, self.exits[i])
-        state.peak = max(state.peak, state.pv())
+            state.baskets[i].last = pkg
+        pv = state.pv()
+        state.peak = max(state.peak, pv)
+        return pv
 
-    def view(self, state: PortfolioState) -> PortfolioView:
+    def view(self, state: PortfolioState, pv: int | None = None) -> PortfolioView:
         chaos = chaos_count(state)
         avg = average_conviction(state, self.sizing)
         target = reserve_target(chaos, avg, self.config.limits, self.fixed_reserve)
-        return PortfolioView(state.pv(), chaos, avg, target)
+        return PortfolioView(state.pv() if pv is None else pv, chaos, avg, target)
 
     # -- breakers ------------------------------------------------------------------------
 
@@ -202,7 +202,7 @@ class Composite:
                 if b.position is not None and b.position.contracts > b.position.closing:
                     remaining = b.position.contracts - b.position.closing
                     self.close(state, b, remaining, "drawdown_breaker", inp)
-        pv = state.pv()
+        pv = state.pv() if state.drawdown_fired_day == today else view.pv
         loss = float(daily_loss(pv, state.day_start))
         open_positions = any(
             b.position is not None and b.position.contracts > b.position.closing
@@ -247,16 +247,21 @@ class Composite:
     # -- exits ---------------------------------------------------------------------------
 
     def exit_positions(self, state: PortfolioState, inp: StepInput, view: PortfolioView) -> set:
+        """The exit tree for each basket in a position; the marks it reads also move the
+        trailing stop's best close and arming."""
         exited = set()
         for i in sorted(inp.packages):
             b, pkg = state.baskets[i], inp.packages[i]
             p = b.position
-            if p is None or p.contracts <= p.closing:
+            if p is None:
                 continue
             conv = package_conviction(pkg, self.sizing[i])
             marks = exit_marks(
                 p, pkg.close, pkg.signal, pkg.confidence, conv, view.chaos, self.exits[i]
             )
+            p.best_close, p.armed = marks.best, marks.armed
+            if p.contracts <= p.closing:
+                continue
             hit = first_exit(p, marks, self.exits[i], self.exit_rules[i])
             if hit is not None:
                 self.close(state, b, p.contracts - p.closing, hit[1], inp)
@@ -497,7 +502,7 @@ class Composite:
         self.recorder.append(
             *record_block(
                 state,
-                times=inp.time.value,
+                times=inp.time_ns,
                 days=np.datetime64(inp.trading_day, "D"),
                 closes=closes,
                 peak=state.peak,

@@ -19,7 +19,7 @@ from twotier.tier2.state import Position
 from twotier.tier2.values import decided, running_any, running_best, where
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ExitMarks:
     """What the exit tree sees on each of a position's bars."""
 

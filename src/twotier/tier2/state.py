@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -13,6 +14,8 @@ from twotier.market.calendar import TIMEZONE
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.rolls import Roll
 from twotier.tier2.sizing import EntryPlan
+
+ZONE = ZoneInfo(TIMEZONE)  # one object: naming the zone on every Timestamp is slow
 
 
 @dataclass(slots=True)
@@ -37,17 +40,27 @@ class Package:
 
     @property
     def time(self) -> pd.Timestamp:
-        return pd.Timestamp(self.time_ns, tz=TIMEZONE)
+        return pd.Timestamp(self.time_ns, tz=ZONE)
 
 
 @dataclass
 class StepInput:
-    """One time step: its time, trading day, and the package of every basket whose
-    instrument has a bar at this time (others are absent)."""
+    """One time step: its time (bar start, nanoseconds since the epoch), trading day, and
+    the package of every basket whose instrument has a bar at this time (others are
+    absent)."""
 
-    time: pd.Timestamp
+    time_ns: int
     trading_day: date
     packages: dict[int, Package]
+    _time: pd.Timestamp | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def time(self) -> pd.Timestamp:
+        """The time as a Timestamp in exchange time (made when first asked for: most
+        steps only record, which needs the nanoseconds)."""
+        if self._time is None:
+            self._time = pd.Timestamp(self.time_ns, tz=ZONE)
+        return self._time
 
 
 @dataclass

@@ -90,7 +90,7 @@ def reserve_target(chaos, avg_conviction, limits: LimitParams, fixed_share: floa
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PortfolioView:
     pv: int  # money units
     chaos: int
