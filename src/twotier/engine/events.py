@@ -19,7 +19,7 @@ from twotier.engine.tape import Tape
 from twotier.tier1.checks import decided
 from twotier.tier2.composite import Composite
 from twotier.tier2.exits import exit_marks, first_exit
-from twotier.tier2.state import BasketState, PortfolioState, Position
+from twotier.tier2.state import BasketState, PortfolioState, Position, StepInput
 
 FIRST_SCAN = 64  # bars of a position scanned at first; doubled until an exit is found
 
@@ -138,6 +138,29 @@ class EventPlanner:
         return bar
 
 
+def fills_only(
+    composite: Composite,
+    planner: EventPlanner,
+    state: PortfolioState,
+    inp: StepInput,
+    event: int,
+    last: int,
+) -> bool:
+    """Fill the orders waiting for this step's bars (the first thing a step does) and
+    tell whether that was all that can happen at it. If so, the rest of the step (marking
+    and the record) is what a quiet stretch does; if not, ``Composite.step`` goes on from
+    there, finding no order left to fill."""
+    waiting = any(
+        state.baskets[i].close_orders or state.baskets[i].entry_order is not None
+        for i in inp.packages
+    )
+    if not waiting:
+        return False
+    composite.begin_day(state, inp.trading_day)
+    composite.fill_waiting_orders(state, inp)
+    return planner.next_event(state, event - 1, last) != event
+
+
 def run_events(
     composite: Composite, state: PortfolioState, tape: Tape, first: int, last: int, progress=None
 ):
@@ -157,7 +180,11 @@ def run_events(
                     stretch = stretch.cut(breaker)
             stretch.apply(state, tape, composite)
         if event <= last:
-            composite.step(state, tape.step_input(event))
+            inp = tape.step_input(event)
+            if fills_only(composite, planner, state, inp, event, last):
+                k = event - 1  # the step, its orders filled, opens the next quiet stretch
+                continue
+            composite.step(state, inp)
         k = event
         if progress is not None and (k - reported >= every or k >= last):
             progress("tier2", min(k, last) - first + 1, total)
