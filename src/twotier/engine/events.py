@@ -169,11 +169,14 @@ def run_events(
     total = last - first + 1
     every, reported = max(1, total // 100), first - 1
     k = first - 1
+    filled = False  # the stretch begins with a step whose orders were just filled
     while k < last:
         event = planner.next_event(state, k, last)
         if event > k + 1:
             stretch = QuietStretch.compute(state, tape, k + 1, event)
-            if any(b.position is not None for b in state.baskets):
+            # Flat, PV cannot move within a stretch; but a fill at its first step may
+            # have realised a loss that trips a breaker right there.
+            if filled or any(b.position is not None for b in state.baskets):
                 breaker = stretch.first_breaker(state, tape, composite)
                 if breaker is not None:
                     event = breaker
@@ -181,7 +184,8 @@ def run_events(
             stretch.apply(state, tape, composite)
         if event <= last:
             inp = tape.step_input(event)
-            if fills_only(composite, planner, state, inp, event, last):
+            filled = fills_only(composite, planner, state, inp, event, last)
+            if filled:
                 k = event - 1  # the step, its orders filled, opens the next quiet stretch
                 continue
             composite.step(state, inp)
