@@ -629,11 +629,10 @@ def record_block(
     Returns the number of rows and the columns."""
     rows = 1 if isinstance(times, int) else len(times)
     equities, pv = marked if marked is not None else marked_equities(state, closes)
-    cash = 0
+    books = state.reserve
     for b in state.baskets:
-        cash += b.cash
-    open_pnl = pv - state.reserve - cash
-    check_ledger(pv, state.initial, state.realised, open_pnl, state.fees, times)
+        books += b.cash
+    check_ledger(books, state.initial, state.realised, state.fees, times)
     held = commitments(state, closes)
     pv_cny = pv / MONEY_SCALE
     block = {

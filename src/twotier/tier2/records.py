@@ -79,18 +79,18 @@ def _head(values, rows: int):
     return values[:rows] if isinstance(values, np.ndarray) else values
 
 
-def check_ledger(pv, initial: int, realised: int, open_pnl, fees: int, time) -> None:
-    """PV = initial capital + realised P&L + open P&L - fees, exactly (money units)."""
-    if isinstance(pv, int) and pv == initial + realised + open_pnl - fees:
-        return  # one step, balanced
-    expected = initial + realised + np.asarray(open_pnl) - fees
-    wrong = np.asarray(pv) != expected
-    if np.any(wrong):
-        i = int(np.argmax(wrong)) if np.ndim(wrong) else 0
-        got = np.atleast_1d(pv)[i]
-        want = np.atleast_1d(expected)[i]
-        at = pd.Timestamp(int(np.atleast_1d(time)[i]), tz="UTC").tz_convert(TIMEZONE)
+def check_ledger(books: int, initial: int, realised: int, fees: int, time) -> None:
+    """PV = initial capital + realised P&L + open P&L - fees, exactly (money units).
+
+    PV is the reserve plus each basket's cash plus its open P&L, so the identity holds
+    when reserve + cash = initial + realised - fees: ``books`` is reserve + cash. Cash
+    moves only with fills, so one check covers every step of a record block."""
+    expected = initial + realised - fees
+    if books != expected:
+        first = int(np.atleast_1d(time)[0])
+        at = pd.Timestamp(first, tz="UTC").tz_convert(TIMEZONE)
         raise LedgerError(
-            f"ledger broken at {at}: PV {got / MONEY_SCALE:.4f} != initial + realised + open "
-            f"- fees = {want / MONEY_SCALE:.4f}"
+            f"ledger broken at {at}: reserve + cash {books / MONEY_SCALE:.4f} != initial + "
+            f"realised - fees {expected / MONEY_SCALE:.4f}, so PV != initial + realised + "
+            "open P&L - fees"
         )
