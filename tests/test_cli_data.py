@@ -9,12 +9,7 @@ test here reads its own result."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from helpers.cli import Runs
 from twotier.market.bars import read_bars
 
 HEADER = "datetime,open,high,low,close,volume"
@@ -37,40 +33,6 @@ REAL = {
     "cu2202": "SHFE.cu2202.m1.csv",
     "copper": "SHFE.cu.HOT.m1.csv.gz",
 }
-
-
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "twotier", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
-
-
-class Runs:
-    """CLI invocations started together in a scratch folder; ``runs[name]`` waits for one."""
-
-    def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="twotier-cli-test-"))
-        self._pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
-        self._futures: dict[str, Future] = {}
-
-    def start(self, name: str, *args: str | Path) -> None:
-        self._futures[name] = self._pool.submit(_run, [str(a) for a in args], self.folder)
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._futures
-
-    def __getitem__(self, name: str) -> subprocess.CompletedProcess[str]:
-        return self._futures[name].result()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 _RUNS: list[Runs] = []

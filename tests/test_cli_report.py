@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from helpers.cli import Runs
 from test_report_run import shared_run
 from twotier.cli.main import app
 from twotier.config import load_config
@@ -28,31 +26,6 @@ from twotier.engine.runfolder import write_run
 from twotier.errors import TwotierError
 
 DEMO_END = "2023-02-28"
-
-
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "160", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "twotier", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
-
-
-class Runs:
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.pool = ThreadPoolExecutor(max_workers=2)
-        self.futures: dict[str, Future] = {}
-
-    def start(self, name: str, *args) -> None:
-        self.futures[name] = self.pool.submit(_run, [str(a) for a in args], self.folder)
-
-    def __getitem__(self, name: str) -> subprocess.CompletedProcess[str]:
-        return self.futures[name].result()
 
 
 def _folders(scratch: Path) -> dict[str, Path]:
@@ -84,7 +57,7 @@ def _folders(scratch: Path) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("cli-report")
-    runs = Runs(scratch)
+    runs = Runs(scratch, columns=160)
     # The slowest first.
     runs.start("demo", "demo", "--end", DEMO_END, "--out", "demo")
     runs.start("demo_json", "demo", "--end", DEMO_END, "--json", "--out", "demo_json")
@@ -108,7 +81,7 @@ def runs(tmp_path_factory):
     runs.start("bad_equity", "compare", f["shared"], f["bad_equity"])
     runs.folders = f
     yield runs
-    runs.pool.shutdown(wait=True)
+    runs.close()
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

@@ -5,18 +5,14 @@ module, see ``pytest_collection_finish`` in conftest.py), the errors in-process.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from rich.console import Console
 
+from helpers.cli import Runs
 from twotier.market.rolls import read_schedule
 
 COPPER = "SHFE.cu2202.m1.csv"
@@ -36,40 +32,6 @@ CONTRACT_BARS = [
     "2024-03-01 21:00:00,770,772,769,771,5,i2409",
     "2024-03-04 09:00:00,771,773,770,772,5,i2409",
 ]
-
-
-def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "twotier", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
-
-
-class Runs:
-    """CLI invocations started together in a scratch folder; ``runs[name]`` waits for one."""
-
-    def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="twotier-rolls-test-"))
-        self._pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
-        self._futures: dict[str, Future] = {}
-
-    def start(self, name: str, *args: str | Path) -> None:
-        self._futures[name] = self._pool.submit(_run, [str(a) for a in args], self.folder)
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._futures
-
-    def __getitem__(self, name: str) -> subprocess.CompletedProcess[str]:
-        return self._futures[name].result()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def write_second_copper_contract(real_cu2202: Path, folder: Path) -> None:
@@ -93,7 +55,7 @@ def start_subprocesses(real_dir: Path, real: bool = True) -> Runs:
     and the files are there)."""
     if _RUNS:
         return _RUNS[0]
-    runs = Runs()
+    runs = Runs(prefix="twotier-rolls-test-")
     _RUNS.append(runs)
     folder = runs.folder
     if real and (real_dir / COPPER).is_file() and (real_dir / IRON).is_file():

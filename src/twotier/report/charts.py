@@ -26,6 +26,20 @@ _QUALITY_HOVER = (
 )
 
 
+def _with_drawdown_panel(layout: dict, value_title: str) -> dict:
+    """A chart of values above (x, y) and their drawdown below (x2, y2), sharing dates."""
+    layout["yaxis"].update({"domain": [0.34, 1.0], "title": {"text": value_title}})
+    layout["xaxis"].update({"anchor": "y", "showticklabels": False})
+    layout["xaxis2"] = {"type": "date", "matches": "x", "anchor": "y2", "gridcolor": "#eee"}
+    layout["yaxis2"] = {
+        "domain": [0.0, 0.28],
+        "tickformat": ".0%",
+        "title": {"text": "drawdown"},
+        "gridcolor": "#eee",
+    }
+    return layout
+
+
 def _layout(title: str, height: int = 380, **extra) -> dict:
     return {
         "title": {"text": title, "x": 0.01},
@@ -83,16 +97,7 @@ def equity_chart(run, metrics: dict) -> dict:
             hovertemplate="%{y:.2%}",
         )
     )
-    layout = _layout("Portfolio value and drawdown", height=520)
-    layout["yaxis"].update({"domain": [0.34, 1.0], "title": {"text": "CNY"}})
-    layout["xaxis"].update({"anchor": "y", "showticklabels": False})
-    layout["xaxis2"] = {"type": "date", "matches": "x", "anchor": "y2", "gridcolor": "#eee"}
-    layout["yaxis2"] = {
-        "domain": [0.0, 0.28],
-        "tickformat": ".0%",
-        "title": {"text": "drawdown"},
-        "gridcolor": "#eee",
-    }
+    layout = _with_drawdown_panel(_layout("Portfolio value and drawdown", height=520), "CNY")
     return {"data": data, "layout": layout}
 
 
@@ -461,16 +466,7 @@ def compare_chart(runs: dict[str, object]) -> dict:
                 yaxis="y2",
             )
         )
-    layout = _layout("Growth of 1 and drawdown", height=560)
-    layout["yaxis"].update({"domain": [0.34, 1.0], "title": {"text": "growth of 1"}})
-    layout["xaxis"].update({"anchor": "y", "showticklabels": False})
-    layout["xaxis2"] = {"type": "date", "matches": "x", "anchor": "y2", "gridcolor": "#eee"}
-    layout["yaxis2"] = {
-        "domain": [0.0, 0.28],
-        "tickformat": ".0%",
-        "title": {"text": "drawdown"},
-        "gridcolor": "#eee",
-    }
+    layout = _with_drawdown_panel(_layout("Growth of 1 and drawdown", height=560), "growth of 1")
     return {"data": data + dd, "layout": layout}
 
 
