@@ -29,7 +29,6 @@ class QuietStretch:
     closes: list[np.ndarray]  # each basket's latest close at each step, price units
     pv: np.ndarray
     day_start: np.ndarray
-    day_number: np.ndarray
     peak: np.ndarray
     equities: list  # each basket's equity at each step (one value while it is flat)
     new_day: np.ndarray  # a step that begins a trading day
@@ -46,14 +45,14 @@ class QuietStretch:
         equities, pv = marked_equities(state, closes)
         if not isinstance(pv, np.ndarray):  # every basket flat: PV does not move
             pv = np.full(b - a, pv)
-        days = tape.trading_day[a:b]
-        previous = np.concatenate([[np.datetime64(state.trading_day, "D")], days[:-1]])
-        new_day = days != previous
-        idx = np.arange(b - a)
-        pv_before = np.concatenate([[state.last_pv], pv[:-1]])
-        since = np.maximum.accumulate(np.where(new_day, idx, -1))
-        day_start = np.where(since >= 0, pv_before[np.maximum(since, 0)], state.day_start)
-        day_number = state.day_number + np.cumsum(new_day)
+        new_day = tape.day_begins[a:b].copy()
+        new_day[0] = state.trading_day != tape.days[a]
+        if new_day.any():
+            pv_before = np.concatenate([[state.last_pv], pv[:-1]])
+            since = np.maximum.accumulate(np.where(new_day, np.arange(b - a), -1))
+            day_start = np.where(since >= 0, pv_before[np.maximum(since, 0)], state.day_start)
+        else:
+            day_start = np.full(b - a, state.day_start)
         if state.peak_reset_pending and new_day.any():
             r = int(np.argmax(new_day))
             peak = np.empty(b - a, dtype=np.int64)
@@ -62,21 +61,23 @@ class QuietStretch:
         else:
             peak = np.maximum.accumulate(np.maximum(pv, state.peak))
         return cls(
-            a, b, closes, pv, day_start, day_number, peak, equities, new_day,
-            state.peak_reset_pending,
+            a, b, closes, pv, day_start, peak, equities, new_day, state.peak_reset_pending,
         )  # fmt: skip
 
     def first_breaker(self, state: PortfolioState, tape: Tape, composite: Composite) -> int | None:
         """The first step of the stretch where a portfolio breaker would fire."""
         rules = composite.config.breakers
-        days = tape.trading_day[self.a : self.b]
         fires = np.zeros(self.b - self.a, dtype=bool)
         if rules.drawdown_breaker:
-            fired = _day(state.drawdown_fired_day)
-            fires |= (drawdown(self.pv, self.peak) > rules.max_drawdown) & (days != fired)
+            fires |= _not_fired_on(
+                drawdown(self.pv, self.peak) > rules.max_drawdown, state.drawdown_fired_day,
+                tape, self.a,
+            )  # fmt: skip
         if rules.daily_loss_breaker:
-            fired = _day(state.daily_loss_fired_day)
-            fires |= (daily_loss(self.pv, self.day_start) > rules.max_daily_loss) & (days != fired)
+            fires |= _not_fired_on(
+                daily_loss(self.pv, self.day_start) > rules.max_daily_loss,
+                state.daily_loss_fired_day, tape, self.a,
+            )  # fmt: skip
         return self.a + int(np.argmax(fires)) if fires.any() else None
 
     def cut(self, b: int) -> QuietStretch:
@@ -88,7 +89,6 @@ class QuietStretch:
             [c[:n] for c in self.closes],
             self.pv[:n],
             self.day_start[:n],
-            self.day_number[:n],
             self.peak[:n],
             [_head(e, n) for e in self.equities],
             self.new_day[:n],
@@ -100,7 +100,6 @@ class QuietStretch:
         a, b = self.a, self.b
         if b <= a:
             return
-        days = tape.trading_day[a:b]
         for i, basket in enumerate(state.baskets):
             last_bar = int(tape.latest[i, b - 1])
             if last_bar < 0 or (basket.last is not None and basket.last.bar == last_bar):
@@ -117,7 +116,7 @@ class QuietStretch:
             *record_block(
                 state,
                 times=tape.time_ns[a:b],
-                days=days,
+                days=tape.trading_day[a:b],
                 closes=self.closes,
                 peak=self.peak,
                 day_start=self.day_start,
@@ -125,8 +124,8 @@ class QuietStretch:
                 marked=(self.equities, self.pv),
             )
         )
-        state.trading_day = tape.day(b - 1)
-        state.day_number = int(self.day_number[-1])
+        state.trading_day = tape.days[b - 1]
+        state.day_number += int(np.count_nonzero(self.new_day))
         state.day_start = int(self.day_start[-1])
         state.peak = int(self.peak[-1])
         state.last_pv = int(self.pv[-1])
@@ -149,5 +148,9 @@ def _head(values, n: int):
     return values[:n] if isinstance(values, np.ndarray) else values
 
 
-def _day(day) -> np.datetime64:
-    return np.datetime64(day, "D") if day is not None else np.datetime64("NaT")
+def _not_fired_on(over: np.ndarray, fired_day, tape: Tape, a: int) -> np.ndarray:
+    """``over`` where the breaker has not already fired on the step's trading day (it
+    fires at most once a day)."""
+    if fired_day is None or not over.any():
+        return over
+    return over & (tape.trading_day[a : a + len(over)] != np.datetime64(fired_day, "D"))

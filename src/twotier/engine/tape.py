@@ -85,7 +85,17 @@ class Tape:
 
     def day(self, k: int):
         """The trading day of step ``k`` as a ``datetime.date``."""
-        return self.trading_day[k].item()
+        return self.days[k]
+
+    @cached_property
+    def days(self) -> list:
+        """Each step's trading day as a ``datetime.date``."""
+        return self.trading_day.tolist()
+
+    @cached_property
+    def day_begins(self) -> np.ndarray:
+        """Whether each step's trading day differs from the step before's."""
+        return np.concatenate([[True], self.trading_day[1:] != self.trading_day[:-1]])
 
     @cached_property
     def time_ns(self) -> np.ndarray:

@@ -38,6 +38,8 @@ def decided(values):
         if math.isfinite(scaled):
             return round(scaled) / _SCALE
         return scaled / _SCALE  # NaN or an infinity, as numpy gives
+    if isinstance(values, np.ndarray):
+        return values.round(DECIMALS)  # the method: np.round's dispatch costs more than it
     return np.round(values, DECIMALS)
 
 

@@ -626,7 +626,8 @@ def record_block(
     """Records of consecutive steps over which positions do not change (RULES.md 4.1
     step 6), each basket marked at ``closes[i]`` (arrays over the steps, or one value;
     ``marked`` if ``marked_equities`` is already known); checks the ledger on every one.
-    Returns the number of rows and the columns."""
+    Returns the number of rows and the columns (``EquityRecorder.frame`` derives
+    drawdown, exposure, leverage and the reserve held from them for the whole table)."""
     rows = 1 if isinstance(times, int) else len(times)
     equities, pv = marked if marked is not None else marked_equities(state, closes)
     books = state.reserve
@@ -634,17 +635,14 @@ def record_block(
         books += b.cash
     check_ledger(books, state.initial, state.realised, state.fees, times)
     held = commitments(state, closes)
-    pv_cny = pv / MONEY_SCALE
     block = {
         "time": times,
         "trading_day": days,
         "pv": pv,
         "peak": peak,
         "day_start": day_start,
-        "drawdown": drawdown(pv, peak),
-        "exposure": held.committed / pv_cny,
-        "leverage": held.notional / pv_cny,
-        "reserve_held": (pv_cny - held.committed) / pv_cny,
+        "committed": held.committed,  # the ratios to PV are taken when the table is built
+        "notional": held.notional,
         "reserve_target": reserve_target,
         "active_positions": sum(b.position is not None for b in state.baskets),
     }

@@ -12,6 +12,7 @@ import pandas as pd
 from twotier.errors import TwotierError
 from twotier.market.calendar import TIMEZONE
 from twotier.money import MONEY_SCALE
+from twotier.tier2.breakers import drawdown
 
 
 class LedgerError(TwotierError):
@@ -21,58 +22,123 @@ class LedgerError(TwotierError):
 class EquityRecorder:
     """Rows of the equity table, appended a block at a time: a column of a block is an
     array of the block's length or one value for all its rows. One-row blocks (a step)
-    are kept as Python values and placed in one go when the table is built."""
+    are kept as Python values and placed in one go when the table is built. Blocks are
+    kept as tuples in the column order of the first block, so that building the table
+    transposes them in one go."""
 
     def __init__(self, baskets: int):
         self.baskets = baskets
         self.size = 0
-        self._rows: list[tuple[int, dict]] = []  # (row number, values) of one-row blocks
-        self._blocks: list[tuple[int, int, dict]] = []  # (first row, rows, columns)
+        self._names: tuple[str, ...] | None = None
+        self._rows: list[tuple] = []  # values of one-row blocks
+        self._row_at: list[int] = []  # their row numbers
+        self._blocks: list[tuple] = []  # columns of longer blocks
+        self._block_at: list[tuple[int, int]] = []  # their first row and rows
 
     def append(self, rows: int, block: dict) -> None:
+        names = tuple(block)
+        if self._names is None:
+            self._names = names
+        elif names != self._names:
+            raise ValueError(f"record columns {names} differ from {self._names}")
         if not isinstance(block["time"], np.ndarray):  # one step, plain values
-            self._rows.append((self.size, block))
+            self._rows.append(tuple(block.values()))
+            self._row_at.append(self.size)
         else:
-            self._blocks.append((self.size, rows, block))
+            self._blocks.append(tuple(block.values()))
+            self._block_at.append((self.size, rows))
         self.size += rows
+
+    def _last_is_row(self) -> bool:
+        return bool(self._row_at) and self._row_at[-1] == self.size - 1
 
     def replace_last(self, block: dict) -> None:
         """Re-record the final step (after closes at data end)."""
-        if self._rows and self._rows[-1][0] == self.size - 1:
+        if self._last_is_row():
             self._rows.pop()
+            self._row_at.pop()
         else:
-            first, rows, columns = self._blocks.pop()
-            self._blocks.append(
-                (first, rows - 1, {k: _head(v, rows - 1) for k, v in columns.items()})
-            )
-        self._rows.append((self.size - 1, block))
+            first, rows = self._block_at.pop()
+            columns = self._blocks.pop()
+            self._blocks.append(tuple(_head(v, rows - 1) for v in columns))
+            self._block_at.append((first, rows - 1))
+        self.size -= 1
+        self.append(1, block)
 
     def last_row(self) -> dict:
-        if self._rows and self._rows[-1][0] == self.size - 1:
-            return {k: np.atleast_1d(v) for k, v in self._rows[-1][1].items()}
-        _, rows, columns = self._blocks[-1]
-        return {k: np.broadcast_to(v, (rows,))[-1:] for k, v in columns.items()}
+        assert self._names is not None
+        if self._last_is_row():
+            values = (np.atleast_1d(v) for v in self._rows[-1])
+        else:
+            rows = self._block_at[-1][1]
+            values = (np.broadcast_to(v, (rows,))[-1:] for v in self._blocks[-1])
+        return dict(zip(self._names, values, strict=True))
 
     def frame(self) -> pd.DataFrame:
-        if self.size == 0:
+        if self.size == 0 or self._names is None:
             return pd.DataFrame()
-        names = (self._rows[0][1] if self._rows else self._blocks[0][2]).keys()
-        at = np.array([n for n, _ in self._rows], dtype=np.int64)
+        at = np.array(self._row_at, dtype=np.int64)
+        starts = np.array([first for first, _ in self._block_at], dtype=np.int64)
+        lengths = np.array([rows for _, rows in self._block_at], dtype=np.int64)
+        row_columns = list(zip(*self._rows, strict=True)) or [()] * len(self._names)
+        block_columns = list(zip(*self._blocks, strict=True)) or [()] * len(self._names)
         columns = {}
-        for name in names:
-            values = np.array([row[name] for _, row in self._rows])
-            sample = values if len(values) else np.asarray(self._blocks[0][2][name])
+        for name, ones, pieces in zip(self._names, row_columns, block_columns, strict=True):
+            values = np.array(ones)
+            sample = values if len(values) else np.asarray(pieces[0])
             column = np.empty(self.size, dtype=sample.dtype)
             column[at] = values
-            for first, rows, block in self._blocks:
-                column[first : first + rows] = block[name]
+            _place_blocks(column, pieces, starts, lengths)
             columns[name] = column
-        frame = pd.DataFrame(columns)
-        frame["time"] = pd.to_datetime(frame["time"], utc=True).dt.tz_convert(TIMEZONE)
+        frame = pd.DataFrame(with_ratios(columns))
+        utc = pd.DatetimeIndex(frame["time"].to_numpy().view("datetime64[ns]"), tz="UTC")
+        frame["time"] = utc.tz_convert(TIMEZONE)
         money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
         for name in money:
             frame[name] = frame[name] / MONEY_SCALE
         return frame
+
+
+def _place_blocks(column: np.ndarray, pieces: tuple, starts, lengths) -> None:
+    """Write the blocks' values of one column into ``column`` with two vectorised
+    assignments (blocks whose value is an array; blocks with one value for all rows)."""
+    if not pieces:
+        return
+    is_array = np.fromiter((isinstance(v, np.ndarray) for v in pieces), bool, len(pieces))
+    if is_array.any():
+        arrays = [v for v, a in zip(pieces, is_array, strict=True) if a]
+        column[_rows_of(starts[is_array], lengths[is_array])] = np.concatenate(arrays)
+    if not is_array.all():
+        ones = np.array([v for v, a in zip(pieces, is_array, strict=True) if not a])
+        kept = lengths[~is_array]
+        column[_rows_of(starts[~is_array], kept)] = np.repeat(ones.astype(column.dtype), kept)
+
+
+def with_ratios(columns: dict) -> dict:
+    """The recorded columns with the ratios to PV in place of the committed capital and
+    notional they come from: drawdown, exposure, leverage and the cash reserve held
+    (computed once for the whole table rather than at every step)."""
+    pv_cny = columns["pv"] / MONEY_SCALE
+    committed, notional = columns["committed"], columns["notional"]
+    ratios = {
+        "drawdown": drawdown(columns["pv"], columns["peak"]),
+        "exposure": committed / pv_cny,
+        "leverage": notional / pv_cny,
+        "reserve_held": (pv_cny - committed) / pv_cny,
+    }
+    out = {}
+    for name, values in columns.items():
+        if name == "committed":
+            out.update(ratios)
+        elif name != "notional":
+            out[name] = values
+    return out
+
+
+def _rows_of(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The row numbers of blocks starting at ``starts`` with ``lengths`` rows, in order."""
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
 def _head(values, rows: int):

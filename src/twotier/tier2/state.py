@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -16,6 +17,14 @@ from twotier.market.rolls import Roll
 from twotier.tier2.sizing import EntryPlan
 
 ZONE = ZoneInfo(TIMEZONE)  # one object: naming the zone on every Timestamp is slow
+
+
+@lru_cache(maxsize=256)
+def exchange_time(time_ns: int) -> pd.Timestamp:
+    """The Timestamp (exchange time) of nanoseconds since the epoch. Cached: a step asks
+    for the same few times again and again (the step, its packages, its fills), and
+    making a Timestamp costs more than the rest of a quiet step's bookkeeping."""
+    return pd.Timestamp(time_ns, tz=ZONE)
 
 
 @dataclass(slots=True)
@@ -40,7 +49,7 @@ class Package:
 
     @property
     def time(self) -> pd.Timestamp:
-        return pd.Timestamp(self.time_ns, tz=ZONE)
+        return exchange_time(self.time_ns)
 
 
 @dataclass
@@ -52,15 +61,12 @@ class StepInput:
     time_ns: int
     trading_day: date
     packages: dict[int, Package]
-    _time: pd.Timestamp | None = field(default=None, repr=False, compare=False)
 
     @property
     def time(self) -> pd.Timestamp:
         """The time as a Timestamp in exchange time (made when first asked for: most
         steps only record, which needs the nanoseconds)."""
-        if self._time is None:
-            self._time = pd.Timestamp(self.time_ns, tz=ZONE)
-        return self._time
+        return exchange_time(self.time_ns)
 
 
 @dataclass
