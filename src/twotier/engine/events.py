@@ -9,7 +9,10 @@ every bar (tests/test_engine_equivalence.py holds the two to byte equality).
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -165,6 +168,28 @@ def run_events(
     composite: Composite, state: PortfolioState, tape: Tape, first: int, last: int, progress=None
 ):
     """Steps ``first`` to ``last``; ``progress("tier2", done, total)`` about every 1%."""
+    with collector_paused():
+        _run_events(composite, state, tape, first, last, progress)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector: the loop makes many short-lived objects
+    but no cycles that need collecting before it ends, and the collector's passes over
+    everything alive (packages, journal, records) cost 3-7% of a ten-year run. Reference
+    counting still frees memory as usual; the collector's state is restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_events(
+    composite: Composite, state: PortfolioState, tape: Tape, first: int, last: int, progress
+):
     planner = EventPlanner(composite, tape)
     total = last - first + 1
     every, reported = max(1, total // 100), first - 1
