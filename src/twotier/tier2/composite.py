@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from decimal import Decimal
+from functools import cache
 
 import numpy as np
 
@@ -644,13 +645,24 @@ def record_block(
         "committed": held.committed,  # the ratios to PV are taken when the table is built
         "notional": held.notional,
         "reserve_target": reserve_target,
-        "active_positions": sum(b.position is not None for b in state.baskets),
+        "active_positions": 0,
     }
-    for b, equity in zip(state.baskets, equities, strict=True):
-        block[f"equity_{b.index}"] = equity
+    active = 0
+    for b, equity, (equity_name, position_name) in zip(
+        state.baskets, equities, basket_columns(len(state.baskets)), strict=True
+    ):
         p = b.position
-        block[f"position_{b.index}"] = 0 if p is None else p.side * p.contracts
+        block[equity_name] = equity
+        block[position_name] = 0 if p is None else p.side * p.contracts
+        active += p is not None
+    block["active_positions"] = active
     return rows, block
+
+
+@cache
+def basket_columns(baskets: int) -> tuple[tuple[str, str], ...]:
+    """The equity table's per-basket column names: (equity_i, position_i)."""
+    return tuple((f"equity_{i}", f"position_{i}") for i in range(baskets))
 
 
 def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_share: int) -> dict:
