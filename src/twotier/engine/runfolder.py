@@ -14,6 +14,8 @@ configuration on the same data gives byte-identical data files.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import tempfile
@@ -42,16 +44,30 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def _csv_text(frame: pd.DataFrame) -> str:
-    out = frame.copy()
-    for column in out.columns:
-        series = out[column]
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[column] = series.dt.tz_localize(None).dt.strftime(TIME_FORMAT)
-        elif pd.api.types.is_datetime64_any_dtype(series):
-            out[column] = series.dt.strftime("%Y-%m-%d")
-        elif column in MONEY_COLUMNS or str(column).startswith("equity_"):
-            out[column] = series.map(lambda v: f"{v:.2f}")
-    return out.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    """The frame as CSV: times in exchange time without the zone, money to the cent,
+    other floats with 10 significant digits, missing values empty. Values are formatted
+    here with Python's own formatting and written with the csv module: pandas' to_csv
+    with a float_format does the same about five times slower."""
+    columns = [_csv_values(column, frame[column]) for column in frame.columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(frame.columns)
+    writer.writerows(zip(*columns, strict=True))
+    return buffer.getvalue()
+
+
+def _csv_values(name, series: pd.Series) -> list:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_localize(None).dt.strftime(TIME_FORMAT).fillna("").tolist()
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%d").fillna("").tolist()
+    if name in MONEY_COLUMNS or str(name).startswith("equity_"):
+        return [f"{v:.2f}" for v in series.tolist()]
+    if pd.api.types.is_float_dtype(series):
+        return [f"{v:.10g}" if v == v else "" for v in series.tolist()]
+    if pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return series.tolist()
+    return ["" if v is None or v != v else v for v in series.tolist()]
 
 
 def write_run(
