@@ -44,6 +44,9 @@ class EventPlanner:
         self.steps = [b.step.tolist() for b in tape.baskets]
         self.rolls = [sorted(b.rolls) for b in tape.baskets]
         self.latest = tape.latest
+        # What the exit tree reads of each bar regardless of the position, made once.
+        self.confidence = [decided(b.confidence) for b in tape.baskets]
+        self.chaos = [tape.chaos[b.step] for b in tape.baskets]
         self.scans: dict[int, _ExitScan] = {}
         self.known: dict[int, tuple[tuple, int]] = {}  # basket -> (its state, next event)
 
@@ -126,9 +129,9 @@ class EventPlanner:
                 probe,
                 bt.close[start:end],
                 bt.signal[start:end],
-                bt.confidence[start:end],
+                self.confidence[i][start:end],
                 bt.conviction[start:end],
-                self.tape.chaos[bt.step[start:end]],
+                self.chaos[i][start:end],
                 x,
             )
             hit = first_exit(probe, marks, x, self.composite.exit_rules[i])

@@ -257,8 +257,9 @@ class Composite:
             if p is None:
                 continue
             conv = package_conviction(pkg, self.sizing[i])
+            confidence = decided(pkg.confidence)
             marks = exit_marks(
-                p, pkg.close, pkg.signal, pkg.confidence, conv, view.chaos, self.exits[i]
+                p, pkg.close, pkg.signal, confidence, conv, view.chaos, self.exits[i]
             )
             p.best_close, p.armed = marks.best, marks.armed
             if p.contracts <= p.closing:

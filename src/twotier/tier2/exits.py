@@ -43,10 +43,11 @@ def exit_marks(
     x: ExitParams,
 ) -> ExitMarks:
     """Marks of consecutive bars after the position's last mark (best close and the
-    trailing stop's arming carry on from the position's state)."""
+    trailing stop's arming carry on from the position's state). ``confidence`` and
+    ``conviction`` are decided already (a scan takes them from arrays made once)."""
     pnl, best, armed = trail(p, close_units, x)
     close = close_units / PRICE_SCALE
-    return ExitMarks(close, pnl, best, armed, signal, decided(confidence), conviction, chaos)
+    return ExitMarks(close, pnl, best, armed, signal, confidence, conviction, chaos)
 
 
 def trail(p: Position, close_units, x: ExitParams):
