@@ -31,7 +31,7 @@ import pandas as pd
 from twotier.errors import TwotierError
 from twotier.market.instruments import InstrumentSpec
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: equity rows keep committed capital and notional, not their ratios
 
 
 class StateFormatError(TwotierError):

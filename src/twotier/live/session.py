@@ -122,7 +122,8 @@ class PaperSession:
         body = json.loads(self.store.state("tier2") or "{}")
         if body.get("version") != codec.STATE_VERSION:
             raise codec.StateFormatError(
-                f"Tier-2 state version {body.get('version')} is not {codec.STATE_VERSION}"
+                f"Tier-2 state version {body.get('version')} is not {codec.STATE_VERSION}: "
+                "the state folder was written by another version of twotier; start a new one"
             )
         self.state = codec.decode(body["portfolio"], self._spec)
         self.broker.restore(json.loads(self.store.state("broker") or "{}"))
