@@ -59,9 +59,10 @@ def backtest_command(
     quiet: bool = QUIET,
     risk_free: float = RISK_FREE,
 ) -> None:
-    """Backtest Tier-1 + Tier-2 on bar files, or Tier-2 alone on a package table; write
-    the run folder with its HTML report. Spliced main-contract series are rolled with
-    --rolls or a contract column (docs/rolls.md)."""
+    """Backtest Tier-1 + Tier-2 on bars, or Tier-2 alone on a package table.
+
+    Writes the run folder with its HTML report. Spliced main-contract series are rolled
+    with --rolls or a contract column (docs/rolls.md)."""
     if bool(bars) == bool(signals):
         raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --signals FILE")
     if fill is not None:
@@ -153,9 +154,11 @@ def demo_command(
     quiet: bool = QUIET,
     risk_free: float = RISK_FREE,
 ) -> None:
-    """The whole system on the bundled sample data (three years of DCE/i, SHFE/cu and DCE/m
-    15-minute bars) with the default configuration (the roll detector aside: the sample
-    has no contracts); writes the run folder and its HTML report."""
+    """Run the whole system on the bundled sample data.
+
+    Three years of DCE/i, SHFE/cu and DCE/m 15-minute bars, the default configuration
+    (the roll detector aside: the sample has no contracts); writes the run folder and its
+    HTML report."""
     from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 
     # The sample is one synthetic series per instrument, never spliced from contracts:

@@ -16,8 +16,9 @@ def show(
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
     overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
 ) -> None:
-    """Print the configuration as TOML: the defaults (RULES.md), or a file's effective
-    values with any --set overrides."""
+    """Print the configuration as TOML.
+
+    The defaults (RULES.md), or a file's effective values with any --set overrides."""
     typer.echo(config_to_toml(load_config(config_file, overrides)), nl=False)
 
 

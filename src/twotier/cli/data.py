@@ -85,8 +85,10 @@ def check(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Validate a file of bars and summarise it: rows, range, trading days, sessions,
-    gaps, problems, and the rolls (given, or suspected where none are given)."""
+    """Validate a file of bars and summarise it.
+
+    Rows, range, trading days, sessions, gaps, problems, and the rolls (given, or
+    suspected where none are given)."""
     calendar = _calendar(calendar_file)
     loaded = read_bars(
         file,
@@ -304,8 +306,10 @@ def rolls_command(
     bar_minutes: int | None = BAR_MINUTES,
     calendar_file: Path | None = CALENDAR_FILE,
 ) -> None:
-    """Build a roll schedule from per-contract files: the main contract is the leader by
-    open interest (or volume), switched to once it has led --confirm-days trading days."""
+    """Build a roll schedule from per-contract files.
+
+    The main contract is the leader by open interest (or volume), switched to once it has
+    led --confirm-days trading days."""
     if by not in ("open_interest", "volume"):
         raise UsageError(f"--by must be open_interest or volume, not {by!r}")
     spec = _spec(instrument, instruments_file)

@@ -57,9 +57,11 @@ def optimize_command(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (reused to resume)."),
     top: int = typer.Option(10, "--top", help="Rows of the ranking to print."),
 ) -> None:
-    """Sweep configuration keys (Tier-1 and Tier-2) over a search space, rank the sets by an
-    objective, optionally walk forward; run on a local Dask cluster or a given one. A
-    sweep restarted with the same --out skips the runs already finished."""
+    """Sweep configuration keys over a search space on Dask, optionally walking forward.
+
+    Any Tier-1 or Tier-2 key; the sets are ranked by an objective. Runs on a local Dask
+    cluster or a given one; a sweep restarted with the same --out skips the runs already
+    finished."""
     from twotier.optimize.cluster import dashboard, dask_client
     from twotier.optimize.objective import objective_from
     from twotier.optimize.outputs import write_outputs

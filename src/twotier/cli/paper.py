@@ -44,9 +44,11 @@ def paper_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings on stderr."),
 ) -> None:
-    """Run Tier-1 and Tier-2 on bars as they arrive, against the simulated broker, with the
-    state committed after every step (resumes where it stopped). Spliced main-contract
-    series are rolled with --rolls or a contract column (docs/live.md)."""
+    """Paper-trade: Tier-1 and Tier-2 on bars as they arrive, crash-safe.
+
+    Runs against the simulated broker with the state committed after every step, and
+    resumes where it stopped. Spliced main-contract series are rolled with --rolls or a
+    contract column (docs/live.md)."""
     from twotier.live.loop import PaperSettings, run_paper
 
     if durability not in ("full", "normal"):

@@ -53,8 +53,7 @@ def compare_command(
     risk_free: float = typer.Option(0.0, "--risk-free", help="Yearly risk-free rate."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
-    """Metrics of several runs side by side, and their equity curves overlaid in one HTML
-    file."""
+    """Compare runs: metrics side by side, equity curves overlaid in one HTML file."""
     if len(run_dirs) < 2:
         raise UsageError("compare needs at least two run folders")
     from twotier.report.compare import write_compare
@@ -113,8 +112,9 @@ def trades_command(
 
 
 def config_reference_command() -> None:
-    """Print the configuration reference (Markdown): every key with its default and
-    description, generated from the configuration model (docs/configuration.md)."""
+    """Print the configuration reference (Markdown) generated from the model.
+
+    Every key with its default and description (docs/configuration.md)."""
     from twotier.report.reference import configuration_reference
 
     typer.echo(configuration_reference(), nl=False)

@@ -16,9 +16,10 @@ def sample_command(
     end: str = typer.Option(SAMPLE_END, "--end", help="Last trading day, YYYY-MM-DD."),
     seed: int = typer.Option(SAMPLE_SEED, "--seed", help="Random seed (the bundled: default)."),
 ) -> None:
-    """Write synthetic 15-minute bars of DCE/i, SHFE/cu and DCE/m (made up, not market
-    data) to OUT/DCE_i.parquet, SHFE_cu.parquet and DCE_m.parquet. The defaults give the
-    bundled sample files."""
+    """Write synthetic 15-minute bars of DCE/i, SHFE/cu and DCE/m.
+
+    Made up, not market data: OUT/DCE_i.parquet, SHFE_cu.parquet and DCE_m.parquet. The
+    defaults give the bundled sample files."""
     written = write_sample(out, start=start, end=end, seed=seed)
     console.print(f"synthetic sample bars (seed {seed}) written to {out}:", markup=False)
     for item in written.values():

@@ -34,9 +34,10 @@ def signals_command(
         None, "--contract-column", help="Column naming each bar's contract (e.g. i2009)."
     ),
 ) -> None:
-    """Run each instrument's Tier-1 generator (1-, 5- or 15-minute input, resampled to 15
-    minutes; back-adjusted across rolls when roll information is given) and write its
-    signal packages to OUT/signals/."""
+    """Run each instrument's Tier-1 generator and write its signal packages.
+
+    Input bars of 1, 5 or 15 minutes are resampled to 15 minutes and back-adjusted
+    across rolls when roll information is given; packages go to OUT/signals/."""
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
     files = parse_bars_options(bars)
