@@ -16,7 +16,7 @@ from twotier.config.model import ExitParams
 from twotier.money import PRICE_SCALE
 from twotier.tier2.sizing import pct
 from twotier.tier2.state import Position
-from twotier.tier2.values import decided, running_any, running_best, where
+from twotier.tier2.values import any_of, decided, running_any, running_best, where
 
 
 @dataclass(slots=True)
@@ -69,6 +69,8 @@ def trailing_level(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
 
 
 def trailing_stop(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    if not any_of(m.armed):  # not armed on any bar: nothing to compare (most scans)
+        return m.armed
     level = decided(trailing_level(p, m, x))
     return m.armed & (p.side * (decided(m.close) - level) <= 0)
 
@@ -154,12 +156,10 @@ def first_exit(
             if rule.fires(p, m, x):
                 return 0, rule.reason(p, m, x, 0)
         return None
-    hits = [(rule, rule.fires(p, m, x)) for rule in rules]
-    if not hits:
-        return None
-    any_hit = np.logical_or.reduce([h for _, h in hits])
-    if not any_hit.any():
-        return None
-    i = int(np.argmax(any_hit))
-    rule = next(rule for rule, h in hits if h[i])
-    return i, rule.reason(p, m, x, i)
+    first, named = len(m.pnl), None
+    for rule in rules:  # in tree order: at the same bar, the earlier rule names the exit
+        fires = rule.fires(p, m, x)
+        i = int(fires.argmax())
+        if i < first and fires[i]:
+            first, named = i, rule
+    return None if named is None else (first, named.reason(p, m, x, first))

@@ -10,7 +10,7 @@ import numpy as np
 
 from twotier.tier1.checks import decided, where
 
-__all__ = ["decided", "running_any", "running_best", "where"]
+__all__ = ["any_of", "decided", "running_any", "running_best", "where"]
 
 
 def running_best(closes, start: int, side: int):
@@ -27,4 +27,11 @@ def running_any(flags):
     """Whether a flag has been seen so far."""
     if isinstance(flags, np.ndarray):
         return np.logical_or.accumulate(flags)
+    return bool(flags)
+
+
+def any_of(flags) -> bool:
+    """Whether any flag is set (one flag, or an array of them)."""
+    if isinstance(flags, np.ndarray):
+        return bool(flags.any())
     return bool(flags)
