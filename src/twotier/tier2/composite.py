@@ -646,7 +646,7 @@ def record_block(
         "committed": held.committed,  # the ratios to PV are taken when the table is built
         "notional": held.notional,
         "reserve_target": reserve_target,
-        "active_positions": 0,
+        "active_positions": 0,  # counted below; the key holds the column's place
     }
     active = 0
     for b, equity, (equity_name, position_name) in zip(
