@@ -39,19 +39,17 @@ class Commitments:
 def commitments(state: PortfolioState, closes: list[np.ndarray] | None = None) -> Commitments:
     """The portfolio's commitments, with each basket marked at ``closes[i]`` (price units;
     an array over steps) or at its latest close."""
-    committed = notional = margin = 0.0  # summed in basket order, as ``plus`` would
+    total = Commitments()
     for b in state.baskets:
         p = b.position
         if p is not None and p.contracts - p.closing > 0 and b.last is not None:
             close = closes[b.index] if closes is not None else b.last.close
-            held = (p.contracts - p.closing) * b.spec.multiplier * close / PRICE_SCALE
-            committed, notional = committed + p.committed, notional + held
-            margin = margin + held * b.spec.margin_rate
+            notional = (p.contracts - p.closing) * b.spec.multiplier * close / PRICE_SCALE
+            total = total.plus(p.committed, notional, b.spec.margin_rate)
         if b.entry_order is not None:
             plan = b.entry_order.plan
-            committed, notional = committed + plan.committed, notional + plan.notional
-            margin = margin + plan.notional * b.spec.margin_rate
-    return Commitments(committed, notional, margin)
+            total = total.plus(plan.committed, plan.notional, b.spec.margin_rate)
+    return total
 
 
 def chaos_count(state: PortfolioState) -> int:
