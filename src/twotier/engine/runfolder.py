@@ -62,12 +62,13 @@ def _csv_values(name, series: pd.Series) -> list:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series.dt.strftime("%Y-%m-%d").fillna("").tolist()
     if name in MONEY_COLUMNS or str(name).startswith("equity_"):
-        return [f"{v:.2f}" for v in series.tolist()]
+        return [f"{v:.2f}" if v == v else "" for v in series.tolist()]
     if pd.api.types.is_float_dtype(series):
         return [f"{v:.10g}" if v == v else "" for v in series.tolist()]
-    if pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series):
+    exact = pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series)
+    if exact and not series.hasnans:
         return series.tolist()
-    return ["" if v is None or v != v else v for v in series.tolist()]
+    return ["" if pd.isna(v) else v for v in series.tolist()]  # None, NaN, NA: empty
 
 
 def write_run(
