@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers.scenario import NEVER_LET_GO
 from test_live_parity import (
     assert_same_run_folders,
     backtest_folder,
@@ -39,18 +40,7 @@ SCHEDULE = """trading_day,old_contract,new_contract,old_price,new_price
 2020-08-10,i2009,i2101,896,817
 """
 # Signals that never let go hold a position across every roll, so each roll fills.
-HOLD = (
-    'portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]',
-    "exits.low_confidence=false",
-    "exits.stop_loss=false",
-    "exits.signal_reversal=false",
-    "exits.confidence_drop_with_loss=false",
-    "exits.profit_target=false",
-    "exits.trailing_stop=false",
-    "exits.profit_protect=false",
-    "breakers.daily_loss_breaker=false",
-    "breakers.drawdown_breaker=false",
-)
+HOLD = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]', *NEVER_LET_GO)
 FIVE_MINUTES = {"label": "end", "bar_minutes": 5}
 SLICE_START = "2020-03-01"  # a month before the second roll: a shorter run, two rolls
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from helpers.scenario import check_ledger
+from helpers.scenario import NEVER_LET_GO, check_ledger
 from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
 from twotier.market.resample import resample
@@ -43,21 +43,7 @@ def test_without_roll_information_the_backtest_warns_once_naming_the_jumps(iron_
 def test_with_a_schedule_positions_held_at_rolls_are_rolled_and_the_ledger_holds(iron_bars, fill):
     # Signals that never let go (a 0.0 exit confidence, no stops) hold positions across
     # the rolls, so each roll with a position shows its two fills.
-    config = load_config(
-        overrides=[
-            ONE_BASKET,
-            f"execution.fill={fill}",
-            "exits.low_confidence=false",
-            "exits.stop_loss=false",
-            "exits.signal_reversal=false",
-            "exits.confidence_drop_with_loss=false",
-            "exits.profit_target=false",
-            "exits.trailing_stop=false",
-            "exits.profit_protect=false",
-            "breakers.daily_loss_breaker=false",
-            "breakers.drawdown_breaker=false",
-        ]
-    )
+    config = load_config(overrides=[ONE_BASKET, f"execution.fill={fill}", *NEVER_LET_GO])
     result = run_backtest(iron_bars, config, rolls={"DCE/i": ROLLS})
     assert result.warnings == []
     check_ledger(result)
