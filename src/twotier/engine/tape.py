@@ -83,10 +83,6 @@ class Tape:
     def __len__(self) -> int:
         return len(self.times)
 
-    def day(self, k: int):
-        """The trading day of step ``k`` as a ``datetime.date``."""
-        return self.days[k]
-
     @cached_property
     def days(self) -> list:
         """Each step's trading day as a ``datetime.date``."""
@@ -116,7 +112,7 @@ class Tape:
             bar = int(self.bar_at[i, k])
             if bar >= 0:
                 packages[i] = b.package(bar)
-        return StepInput(int(self.time_ns[k]), self.day(k), packages)
+        return StepInput(int(self.time_ns[k]), self.days[k], packages)
 
     def first_step_on_or_after(self, day) -> int:
         return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="left"))
