@@ -11,11 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twotier.tier1.checks import (
-    decided,
-    percent_b,
-    side_checks,
-)
+from twotier.numeric import decided
+from twotier.tier1.checks import percent_b, side_checks
 from twotier.tier1.params import CHECKS, CheckParams, CheckWeights
 
 P = CheckParams()

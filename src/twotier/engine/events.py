@@ -19,7 +19,7 @@ import numpy as np
 
 from twotier.engine.quiet import QuietStretch
 from twotier.engine.tape import Tape
-from twotier.tier1.checks import decided
+from twotier.numeric import decided
 from twotier.tier2.composite import Composite
 from twotier.tier2.exits import exit_marks, first_exit
 from twotier.tier2.state import BasketState, PortfolioState, Position, StepInput

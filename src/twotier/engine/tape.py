@@ -20,7 +20,7 @@ from twotier.market.calendar import TradingCalendar, place_bars
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.rolls import Roll, RollSchedule
 from twotier.money import PriceError, price_units_array
-from twotier.tier1.checks import decided
+from twotier.numeric import decided
 from twotier.tier1.regime import CHAOS
 from twotier.tier1.state import episodes
 from twotier.tier2.state import Package, StepInput

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from twotier.tier1.checks import Values, as_int8, defined, where
+from twotier.numeric import Values, as_int8, defined, where
 from twotier.tier1.params import RegimeParams
 
 UPTREND, DOWNTREND, RANGING, CHAOS = 1, 2, 3, 4

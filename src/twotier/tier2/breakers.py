@@ -3,7 +3,7 @@ engine can scan a stretch of steps for the next one where a breaker fires."""
 
 from __future__ import annotations
 
-from twotier.tier1.checks import decided
+from twotier.numeric import decided
 
 
 def drawdown(pv, peak):

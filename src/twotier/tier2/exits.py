@@ -14,9 +14,9 @@ import numpy as np
 
 from twotier.config.model import ExitParams
 from twotier.money import PRICE_SCALE
+from twotier.numeric import any_of, decided, running_any, running_best, where
 from twotier.tier2.sizing import pct
 from twotier.tier2.state import Position
-from twotier.tier2.values import any_of, decided, running_any, running_best, where
 
 
 @dataclass(slots=True)

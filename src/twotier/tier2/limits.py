@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from twotier.config.model import LimitParams
-from twotier.tier1.checks import decided
+from twotier.numeric import decided
 from twotier.tier2.sizing import EntryPlan, EntryRules, contracts_for, finish_plan
 from twotier.tier2.view import Commitments
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from twotier.config.model import ExitParams, SizingParams, SizingTier
-from twotier.tier1.checks import decided
+from twotier.numeric import decided
 
 
 def pct(value: float) -> str:
