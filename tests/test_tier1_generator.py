@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 import talib
 
-from twotier.cli.signals import generator_for
 from twotier.config.load import load_config
 from twotier.market.resample import resample
 from twotier.tier1.generator import (
@@ -23,6 +22,7 @@ from twotier.tier1.generator import (
     assemble,
     builtin_name,
     evaluate,
+    generator_for,
 )
 from twotier.tier1.package import CHECK_COLUMNS, INDICATOR_COLUMNS, PACKAGE_COLUMNS
 from twotier.tier1.params import CHECKS, RegimeParams, Tier1Params

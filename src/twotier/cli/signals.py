@@ -11,10 +11,9 @@ import typer
 
 from twotier.cli.common import console, parse_bars_options, parse_rolls_options
 from twotier.config.load import load_config
-from twotier.config.model import Config
 from twotier.engine.backtest import instrument_signals
 from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
-from twotier.tier1.generator import SignalGenerator
+from twotier.tier1.generator import SignalGenerator, generator_for
 from twotier.tier1.package import write_packages
 from twotier.tier1.regime import REGIME_NAMES
 from twotier.tier1.state import episodes
@@ -55,12 +54,6 @@ def signals_command(
         path = write_packages(packages, out, instrument, generator.name, params)
         stats = signal_stats(packages, generator)
         console.print("", *format_stats(instrument, generator.name, path.name, stats), sep="\n")
-
-
-def generator_for(config: Config, instrument: str) -> SignalGenerator:
-    return SignalGenerator(
-        config.generator_name(instrument), instrument, config.tier1_params(instrument)
-    )
 
 
 @dataclass(frozen=True)

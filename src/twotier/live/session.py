@@ -31,7 +31,7 @@ from twotier.live.rolls import RollInfo
 from twotier.live.signals import BarKind, LiveInstrument
 from twotier.live.store import ROW_TABLES, SCHEMA_VERSION, Store
 from twotier.market.instruments import InstrumentSpec
-from twotier.tier1.generator import SignalGenerator
+from twotier.tier1.generator import generator_for
 from twotier.tier2.composite import Composite
 from twotier.tier2.journal import Decision, Journal
 from twotier.tier2.records import EquityRecorder
@@ -67,7 +67,7 @@ class PaperSession:
         self.index = {s.key: i for i, s in enumerate(self.specs)}
         self.instruments = [
             LiveInstrument(
-                SignalGenerator(config.generator_name(k), k, config.tier1_params(k)),
+                generator_for(config, k),
                 self.rolls.tracker(k),
                 config.rolls.adjust,
             )

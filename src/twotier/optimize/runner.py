@@ -22,6 +22,7 @@ from twotier.optimize.space import BASE_SET, ParameterSet
 from twotier.optimize.store import Outcome, ResultStore, bars_fingerprint, digest, run_key
 from twotier.optimize.tasks import backtest_window, compute_packages
 from twotier.optimize.windows import Span, Window
+from twotier.tier1.generator import generator_for
 
 PHASE_ORDER = {"full": 0, "train": 0, "test": 1}
 
@@ -152,9 +153,8 @@ class SweepRunner:
         run, when sharing is off: the benchmark's comparison)."""
         packages = {}
         for instrument in run.config.instruments:
-            generator = run.config.generator_name(instrument)
-            params = run.config.tier1_params(instrument)
-            identity = [instrument, generator, params.model_dump(mode="json")]
+            generator = generator_for(run.config, instrument)
+            identity = [instrument, generator.name, generator.params.model_dump(mode="json")]
             identity.append(self._data[instrument])
             if not self.share_tier1:
                 identity.append(run.key)
@@ -162,7 +162,7 @@ class SweepRunner:
             if key not in self._tier1:
                 bars = self._bar_futures()[instrument]
                 self._tier1[key] = self.client.submit(
-                    compute_packages, bars, instrument, generator, params, key=key, pure=False
+                    compute_packages, bars, generator, key=key, pure=False
                 )
                 self.stats.tier1_tasks += 1
             packages[instrument] = self._tier1[key]

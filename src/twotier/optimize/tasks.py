@@ -14,14 +14,11 @@ from twotier.config.model import Config
 from twotier.engine.backtest import run_tier2
 from twotier.engine.inputs import Environment
 from twotier.tier1.generator import SignalGenerator
-from twotier.tier1.params import Tier1Params
 
 
-def compute_packages(
-    bars: pd.DataFrame, instrument: str, generator: str, params: Tier1Params
-) -> pd.DataFrame:
+def compute_packages(bars: pd.DataFrame, generator: SignalGenerator) -> pd.DataFrame:
     """Tier-1 on the whole series (causal: a package never depends on a later bar)."""
-    return SignalGenerator(generator, instrument, params).run(bars)
+    return generator.run(bars)
 
 
 def backtest_window(

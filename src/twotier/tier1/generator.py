@@ -10,26 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from twotier.indicators import IndicatorStream
 from twotier.indicators.series import compute_arrays
-from twotier.tier1.checks import (
-    SideChecks,
-    Values,
-    all_of,
-    as_int8,
-    decided,
-    defined,
-    side_checks,
-    where,
-)
+from twotier.numeric import Values, all_of, as_int8, decided, defined, where
+from twotier.tier1.checks import SideChecks, side_checks
 from twotier.tier1.package import INDICATOR_COLUMNS
 from twotier.tier1.params import CHECKS, Tier1Params
 from twotier.tier1.regime import regime_series
 from twotier.tier1.state import next_signal, signal_series
+
+if TYPE_CHECKING:
+    from twotier.config.model import Config
 
 SIGNAL_INPUTS = (
     "ema_12",
@@ -194,6 +190,14 @@ class LiveSignalGenerator:
         return assemble(
             self.generator.instrument, time, open_, close, volume, ind, ev, self._signal, regime
         )
+
+
+def generator_for(config: Config, instrument: str) -> SignalGenerator:
+    """The Tier-1 generator a configuration names for an instrument, with its parameters:
+    the one place a run, ``twotier signals``, paper trading and a sweep make one."""
+    return SignalGenerator(
+        config.generator_name(instrument), instrument, config.tier1_params(instrument)
+    )
 
 
 def builtin_name(instrument: str) -> str:
