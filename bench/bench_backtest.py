@@ -14,8 +14,8 @@ import time
 
 from twotier.config import load_config
 from twotier.engine.backtest import generate_signals, run_tier2
-from twotier.engine.runfolder import write_run
 from twotier.market.sample import SAMPLE_INSTRUMENTS, SAMPLE_SEED, generate_sample
+from twotier.run.writer import write_run
 
 
 def main() -> None:

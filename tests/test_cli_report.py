@@ -22,8 +22,8 @@ from test_report_run import shared_run
 from twotier.cli.main import app
 from twotier.config import load_config
 from twotier.engine.backtest import run_tier2
-from twotier.engine.runfolder import write_run
 from twotier.errors import TwotierError
+from twotier.run.writer import write_run
 
 DEMO_END = "2023-02-28"
 
@@ -39,9 +39,7 @@ def _folders(scratch: Path) -> dict[str, Path]:
     (bare / "metrics.json").unlink()
     folders["bare"] = bare
     config = load_config(None, ["execution.fill=close"])
-    folders["close"] = write_run(
-        run_tier2(shared.result.packages, config), scratch / "close", report=False
-    )
+    folders["close"] = write_run(run_tier2(shared.result.packages, config), scratch / "close")
     for name, file, text in (
         ("bad_summary", "summary.json", '{"initial_capital": 1,'),
         ("bad_equity", "equity.csv", "time,trading_day,pv\nx,y,z\n"),

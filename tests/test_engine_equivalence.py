@@ -23,7 +23,7 @@ from helpers.invariants import (
 from helpers.scenario import COPPER, INSTRUMENTS, IRON, MEAL, check_ledger, config, run
 from helpers.streams import DAYS, StreamSpec, baskets_override, stream
 from twotier.engine.backtest import run_tier2, split_packages
-from twotier.engine.runfolder import write_run
+from twotier.run.writer import write_run
 
 BASKET_SETS = [INSTRUMENTS, (IRON, COPPER), (COPPER, MEAL), (IRON, MEAL)]
 

@@ -14,9 +14,10 @@ import pytest
 from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
 from twotier.engine.inputs import Environment, load_bar_files
-from twotier.engine.runfolder import write_run
 from twotier.live.loop import PaperSettings, run_paper
 from twotier.market.sample import load_sample
+from twotier.report.run_report import write_analysis
+from twotier.run.writer import write_run
 
 IRON_ORE = 'portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]'
 DATA_FILES = ("trades.csv", "fills.csv", "equity.csv", "decisions.log", "config.toml")
@@ -51,7 +52,9 @@ def backtest_folder(
     env = Environment.from_config(config)
     inputs = load_bar_files(files, config, env, label, contract_column=contract_column)
     result = run_backtest({k: v.bars for k, v in inputs.items()}, config, **kw)
-    return write_run(result, out)
+    folder = write_run(result, out)
+    write_analysis(result, folder)  # as `twotier backtest` does
+    return folder
 
 
 def paper(feed: str, state: Path, *overrides: str, **settings) -> Path:

@@ -20,12 +20,12 @@ import pytest
 
 from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
-from twotier.engine.results import BacktestResult
-from twotier.engine.runfolder import write_run
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.report.charts import run_charts
 from twotier.report.page import plotly_js
-from twotier.report.run_report import report_html
+from twotier.report.run_report import report_html, write_analysis
+from twotier.run.result import BacktestResult
+from twotier.run.writer import write_run
 
 SHARED_END = "2023-12-31"
 
@@ -43,7 +43,9 @@ def shared_run() -> SharedRun:
     result = run_backtest(bars, load_config(), end=SHARED_END)
     scratch = Path(tempfile.mkdtemp(prefix="twotier-report-tests-"))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
-    return SharedRun(result, write_run(result, scratch / "run"))
+    folder = write_run(result, scratch / "run")
+    write_analysis(result, folder)
+    return SharedRun(result, folder)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twotier.engine.runfolder import _csv_text
+from twotier.run.writer import _csv_text
 
 
 def test_csv_formats_times_money_floats_and_leaves_missing_values_empty():

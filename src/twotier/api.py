@@ -25,12 +25,13 @@ from twotier.engine.backtest import (
     split_packages,
 )
 from twotier.engine.inputs import Environment, load_bar_files
-from twotier.engine.results import BacktestResult
-from twotier.engine.runfolder import write_run
 from twotier.market.bars import bars_from_frame
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import RollSchedule, read_schedule
-from twotier.report.runs import load_run
+from twotier.report.run_report import write_analysis
+from twotier.run.reader import load_run
+from twotier.run.result import BacktestResult
+from twotier.run.writer import write_run
 from twotier.tier1.package import read_packages, validate_packages
 
 BarsSource = str | Path | pd.DataFrame
@@ -139,7 +140,7 @@ def backtest(
             rolls=schedules,
         )
     if out is not None:
-        write_run(result, out)
+        write_analysis(result, write_run(result, out))
     return result
 
 

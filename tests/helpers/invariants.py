@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from helpers.scenario import check_ledger
-from twotier.engine.results import BacktestResult
+from twotier.run.result import BacktestResult
 
 
 def day_of(result: BacktestResult) -> dict:

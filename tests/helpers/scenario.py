@@ -26,9 +26,9 @@ import pandas as pd
 from twotier.config import load_config
 from twotier.config.model import Config
 from twotier.engine.backtest import run_tier2, split_packages
-from twotier.engine.results import BacktestResult
 from twotier.market.calendar import default_calendar, place_bars
 from twotier.market.instruments import default_registry
+from twotier.run.result import BacktestResult
 from twotier.tier1.package import validate_packages
 
 TZ = "Asia/Shanghai"

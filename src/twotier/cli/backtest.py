@@ -23,10 +23,11 @@ from twotier.cli.common import (
 from twotier.config.load import load_config
 from twotier.engine.backtest import run_backtest, run_tier2, split_packages
 from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
-from twotier.engine.results import BacktestResult
-from twotier.engine.runfolder import write_run
 from twotier.report.progress import Phases
+from twotier.report.run_report import write_analysis
 from twotier.report.terminal import run_summary
+from twotier.run.result import BacktestResult
+from twotier.run.writer import write_run
 from twotier.tier1.package import read_packages
 
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and warnings.")
@@ -110,7 +111,8 @@ def backtest_command(
                 progress=phases.reporter(),
             )
         with phases.step("run folder and report"):
-            folder = write_run(result, out, risk_free=risk_free)
+            folder = write_run(result, out)
+            write_analysis(result, folder, risk_free)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
 
 
@@ -179,5 +181,6 @@ def demo_command(
                 )
         result = run_backtest(bars, config, start=start, end=end, progress=phases.reporter())
         with phases.step("run folder and report"):
-            folder = write_run(result, out, risk_free=risk_free)
+            folder = write_run(result, out)
+            write_analysis(result, folder, risk_free)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)

@@ -9,10 +9,10 @@ from pathlib import Path
 import typer
 
 from twotier.cli.common import UsageError, console, err_console
-from twotier.engine.runfolder import write_analysis
 from twotier.report.progress import Phases
-from twotier.report.runs import RunFolderError, load_run
+from twotier.report.run_report import write_analysis
 from twotier.report.terminal import compare_table, run_summary, trades_table
+from twotier.run.reader import RunFolderError, load_run
 
 RUN_DIR = typer.Argument(..., help="A run folder (twotier backtest --out).")
 
@@ -86,11 +86,11 @@ def trades_command(
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
 ) -> None:
     """The trades of a run folder (one row per exit; open positions have reason 'open')."""
-    from twotier.report.runs import TRADE_COLUMNS, read_table
+    from twotier.run.reader import REQUIRED_TRADES, read_table
 
     if not run_dir.is_dir():
         raise RunFolderError(str(run_dir), "no such run folder")
-    trades = read_table(run_dir / "trades.csv", TRADE_COLUMNS)  # as written: times as text
+    trades = read_table(run_dir / "trades.csv", REQUIRED_TRADES)  # as written: times as text
     if instrument is not None:
         known = sorted(trades["instrument"].unique())
         if instrument not in known:

@@ -14,13 +14,13 @@ from twotier.engine.continuous import (
     suspected_roll_warnings,
     with_traded_prices,
 )
-from twotier.engine.results import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
 from twotier.engine.tape import Tape, basket_tape, build_tape
 from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.rolls import RollSchedule
-from twotier.tier1.generator import SignalGenerator
+from twotier.run.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
+from twotier.tier1.generator import generator_for
 from twotier.tier2.composite import Composite
 from twotier.tier2.state import PortfolioState
 
@@ -53,9 +53,7 @@ def instrument_signals(
     rolls, carrying the raw prices and contract traded at each bar."""
     named = schedule is None and "contract" in frame.columns
     schedule = schedule_for(frame, schedule)
-    generator = SignalGenerator(
-        config.generator_name(instrument), instrument, config.tier1_params(instrument)
-    )
+    generator = generator_for(config, instrument)
     raw = causal_signals(generator, frame, schedule, config.rolls.adjust)
     packages = with_traded_prices(raw, frame, schedule)
     if named and not schedule:  # the bars name their contract, even before any roll

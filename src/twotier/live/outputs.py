@@ -18,10 +18,11 @@ from pathlib import Path
 from twotier.broker.simulated import SimulatedBroker
 from twotier.engine.backtest import collect
 from twotier.engine.continuous import suspected_roll_warnings
-from twotier.engine.results import BacktestResult
-from twotier.engine.runfolder import write_run
 from twotier.live.session import PaperSession
 from twotier.live.signals import bars_frame
+from twotier.report.run_report import write_analysis
+from twotier.run.result import BacktestResult
+from twotier.run.writer import write_run
 from twotier.tier2.composite import Composite
 from twotier.tier2.journal import Journal
 
@@ -57,7 +58,10 @@ def roll_warnings(session: PaperSession) -> list[str]:
 
 
 def write_outputs(session: PaperSession, out_dir: str | Path) -> Path:
-    return write_run(snapshot(session), out_dir)
+    result = snapshot(session)
+    folder = write_run(result, out_dir)
+    write_analysis(result, folder)
+    return folder
 
 
 def remove_unfinished(out_dir: Path, state_dir: Path) -> None:

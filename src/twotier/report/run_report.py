@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html import escape
 from pathlib import Path
 
@@ -96,3 +97,16 @@ def write_report(run, path: str | Path, metrics: dict) -> Path:
     path = Path(path)
     write_text_atomic(path, report_html(run, metrics))
     return path
+
+
+def write_analysis(result, folder: str | Path, risk_free: float = 0.0) -> None:
+    """metrics.json and report.html of a run, written into its run folder after the data
+    files (``twotier.run.writer.write_run``); also rebuilds them from a folder read back.
+    ``risk_free`` is the yearly rate the Sharpe and Sortino ratios use."""
+    folder = Path(folder)
+    if not len(result.equity):
+        return
+    metrics = result.compute_metrics(risk_free)
+    text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
+    write_text_atomic(folder / "metrics.json", text)
+    write_report(result, folder / "report.html", metrics)

@@ -11,14 +11,15 @@ from pathlib import Path
 import pandas as pd
 
 from twotier.config.load import load_config
-from twotier.engine.results import BacktestResult
 from twotier.errors import DataError, TwotierError
 from twotier.market.calendar import TIMEZONE
+from twotier.run.result import BacktestResult
+from twotier.run.writer import TIME_FORMAT
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-EQUITY_COLUMNS = ("time", "trading_day", "pv", "exposure", "leverage", "active_positions")
-TRADE_COLUMNS = ("trade_id", "basket", "instrument", "reason", "net_pnl", "exit_time")
-FILL_COLUMNS = ("time", "basket", "instrument", "contracts", "price", "slippage", "fee")
+# Columns a table must have to be read back (a subset of what the writer writes).
+REQUIRED_EQUITY = ("time", "trading_day", "pv", "exposure", "leverage", "active_positions")
+REQUIRED_TRADES = ("trade_id", "basket", "instrument", "reason", "net_pnl", "exit_time")
+REQUIRED_FILLS = ("time", "basket", "instrument", "contracts", "price", "slippage", "fee")
 _LINE = re.compile(
     r"^\[(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d)\] (?P<word>[A-Z]+)"
     r"(?: basket (?P<basket>\d+))?(?: \[(?P<tag>[^\]]*)\])?(?P<rest>.*)$"
@@ -117,7 +118,7 @@ def _numbers(frame: pd.DataFrame, columns, path: Path) -> None:
 
 def read_equity(path: Path, baskets: int) -> pd.DataFrame:
     baskets_columns = tuple(f"{p}_{i}" for i in range(baskets) for p in ("equity", "position"))
-    frame = read_table(path, (*EQUITY_COLUMNS, *baskets_columns))
+    frame = read_table(path, (*REQUIRED_EQUITY, *baskets_columns))
     if frame.empty:
         raise RunFolderError(str(path), "no rows")
     numeric = [c for c in frame.columns if c not in ("time", "trading_day")]
@@ -128,13 +129,13 @@ def read_equity(path: Path, baskets: int) -> pd.DataFrame:
 
 
 def read_trades(path: Path) -> pd.DataFrame:
-    frame = read_table(path, TRADE_COLUMNS)
+    frame = read_table(path, REQUIRED_TRADES)
     _times(frame, ["entry_time", "exit_time", "exit_decided_at"], path)
     return frame
 
 
 def read_fills(path: Path) -> pd.DataFrame:
-    frame = read_table(path, FILL_COLUMNS)
+    frame = read_table(path, REQUIRED_FILLS)
     _times(frame, ["time", "decided_at"], path)
     if "trading_day" in frame.columns:
         _days(frame, "trading_day", path)

@@ -8,8 +8,9 @@ configuration on the same data gives byte-identical data files.
     equity.csv       one row per step
     decisions.log    every entry, exit, fill, block, fallback and breaker
     summary.json     the headline figures (created_at is the only field that changes)
-    metrics.json     every metric of docs/metrics.md
-    report.html      the HTML report (docs/report.md), self-contained
+
+The report's files (metrics.json, report.html) are derived from these and written after
+them by ``twotier.report.run_report.write_analysis``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import pandas as pd
 
 from twotier import __version__
 from twotier.config.load import config_to_toml
-from twotier.engine.results import BacktestResult
 from twotier.io import _umask
+from twotier.run.result import BacktestResult
 from twotier.tier1.package import write_packages
 
 MONEY_COLUMNS = {
@@ -71,20 +72,15 @@ def _csv_values(name, series: pd.Series) -> list:
     return ["" if pd.isna(v) else v for v in series.tolist()]  # None, NaN, NA: empty
 
 
-def write_run(
-    result: BacktestResult, out_dir: str | Path, *, report: bool = True, risk_free: float = 0.0
-) -> Path:
-    """Write the run folder; an existing folder is replaced only once the new one is
-    complete. ``report=False`` leaves out metrics.json and report.html; ``risk_free`` is the
-    yearly rate their Sharpe and Sortino ratios use."""
+def write_run(result: BacktestResult, out_dir: str | Path) -> Path:
+    """Write the run folder's data files; an existing folder is replaced only once the new
+    one is complete."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; give what mkdir would
     try:
         _write_contents(result, tmp)
-        if report and len(result.equity):
-            write_analysis(result, tmp, risk_free)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -115,13 +111,3 @@ def _write_contents(result: BacktestResult, folder: Path) -> None:
     summary["twotier_version"] = __version__
     summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-
-
-def write_analysis(result: BacktestResult, folder: Path, risk_free: float = 0.0) -> None:
-    """metrics.json and report.html of a run (also used to rebuild them in a folder)."""
-    from twotier.report.run_report import write_report
-
-    metrics = result.compute_metrics(risk_free)
-    text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
-    (folder / "metrics.json").write_text(text, encoding="utf-8")
-    write_report(result, folder / "report.html", metrics)
