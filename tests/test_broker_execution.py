@@ -21,7 +21,7 @@ from helpers.scenario import (
     packages,
     run,
 )
-from twotier.broker import Order, Quote, SimulatedBroker
+from twotier.broker import Order, Quote, SimulatedBroker, TickSlippage
 from twotier.market.instruments import default_registry
 from twotier.money import price_units
 
@@ -34,7 +34,16 @@ def quote(open_, close, day=date(2024, 10, 21)) -> Quote:
 
 
 def order(instrument, action, opens=True, opened_on=None) -> Order:
-    return Order(0, instrument, action, 3, opens, "entry" if opens else "x", T[0], opened_on)
+    if opens:
+        return Order.entry(0, instrument, action, 3, T[0], None)
+    return Order.close(0, instrument, -action, 3, "x", T[0], opened_on, None)
+
+
+def fill_on(broker: SimulatedBroker, order: Order, quote: Quote, at: str):
+    """The simulated broker fills every order whole."""
+    outcome = broker.execute(order, quote, at)
+    assert (outcome.status, outcome.filled) == ("filled", order.contracts)
+    return outcome.fill
 
 
 # -- the simulated broker -----------------------------------------------------------------
@@ -42,7 +51,7 @@ def order(instrument, action, opens=True, opened_on=None) -> Order:
 
 @pytest.mark.parametrize(("instrument", "tick"), [(IRON, 0.5), (COPPER, 10.0), (MEAL, 1.0)])
 def test_next_open_buy_fills_one_tick_above_the_open(instrument, tick):
-    fill = SimulatedBroker(SPECS).execute(order(instrument, +1), quote(1000.0, 990.0), "open")
+    fill = fill_on(SimulatedBroker(SPECS), order(instrument, +1), quote(1000.0, 990.0), "open")
     assert fill.price == price_units(1000.0 + tick)
     assert fill.slippage == price_units(tick)
     assert fill.price_kind == "open"
@@ -50,32 +59,32 @@ def test_next_open_buy_fills_one_tick_above_the_open(instrument, tick):
 
 @pytest.mark.parametrize(("instrument", "tick"), [(IRON, 0.5), (COPPER, 10.0), (MEAL, 1.0)])
 def test_next_open_sell_fills_one_tick_below_the_open(instrument, tick):
-    fill = SimulatedBroker(SPECS).execute(order(instrument, -1), quote(1000.0, 990.0), "open")
+    fill = fill_on(SimulatedBroker(SPECS), order(instrument, -1), quote(1000.0, 990.0), "open")
     assert fill.price == price_units(1000.0 - tick)
 
 
 def test_slippage_ticks_setting_multiplies_the_tick():
-    broker = SimulatedBroker(SPECS, slippage_ticks=3)
-    fill = broker.execute(order(IRON, +1), quote(800.0, 790.0), "open")
+    broker = SimulatedBroker(SPECS, TickSlippage(3))
+    fill = fill_on(broker, order(IRON, +1), quote(800.0, 790.0), "open")
     assert fill.price == price_units(801.5)
 
 
 @pytest.mark.parametrize("action", [+1, -1])
 def test_close_fill_at_the_close_without_slippage(action):
-    fill = SimulatedBroker(SPECS).execute(order(IRON, action), quote(800.0, 790.0), "close")
+    fill = fill_on(SimulatedBroker(SPECS), order(IRON, action), quote(800.0, 790.0), "close")
     assert (fill.price, fill.slippage, fill.price_kind) == (price_units(790.0), 0, "close")
 
 
 def test_broker_close_today_compares_trading_days():
     broker = SimulatedBroker(SPECS)
-    same = broker.execute(order(COPPER, -1, False, date(2024, 10, 21)), quote(1e4, 1e4), "open")
-    other = broker.execute(order(COPPER, -1, False, date(2024, 10, 18)), quote(1e4, 1e4), "open")
-    opening = broker.execute(order(COPPER, +1, True), quote(1e4, 1e4), "open")
+    same = fill_on(broker, order(COPPER, -1, False, date(2024, 10, 21)), quote(1e4, 1e4), "open")
+    other = fill_on(broker, order(COPPER, -1, False, date(2024, 10, 18)), quote(1e4, 1e4), "open")
+    opening = fill_on(broker, order(COPPER, +1, True), quote(1e4, 1e4), "open")
     assert (same.close_today, other.close_today, opening.close_today) == (True, False, False)
 
 
 def test_broker_without_fees_charges_nothing():
-    fill = SimulatedBroker(SPECS, fees=False).execute(order(IRON, +1), quote(800, 800), "open")
+    fill = fill_on(SimulatedBroker(SPECS, fees=False), order(IRON, +1), quote(800, 800), "open")
     assert fill.fee == 0
 
 

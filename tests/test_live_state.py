@@ -43,8 +43,7 @@ class CountingBroker(PaperBroker):
 def new_session(path, broker_type=PaperBroker) -> PaperSession:
     config = load_config()
     env = Environment.from_config(config)
-    specs = {k: env.instruments[k] for k in config.instruments}
-    broker = broker_type(specs, config.execution.slippage_ticks, config.execution.fees)
+    broker = broker_type(config, [env.instruments[k] for k in config.instruments])
     return PaperSession(config, env, Store(path, synchronous="OFF"), broker)
 
 

@@ -480,3 +480,24 @@ def test_summary_counts_a_derisked_position_as_one_trade():
     assert r.summary["win_rate"] == 0.0
     assert r.summary["trades"] == 1
     assert r.summary["baskets"][0]["trades"] == 1
+
+
+def test_a_loss_made_final_by_a_close_fill_trips_the_daily_loss_breaker_at_the_next_step():
+    # 37 contracts at 800 (fee 296.00); closed at 792 by low confidence: -29,600 and a fee
+    # of 293.04 take PV from 1,000,000 to 969,810.96, a loss of 3.02% only once the exit's
+    # fee is paid, so the breaker fires at the next step, flat (the event engine once
+    # skipped that step's check; `run` holds it to the every-step loop).
+    t = day_bars(MON)
+    confidence = [1.0, 1.0, 0.1, 0.1, 0.1]
+    frame = basket(
+        IRON,
+        t[:5],
+        [800.0, 796.0, 792.0, 792.0, 792.0],
+        signal=1,
+        confidence=confidence,
+        strength=1.0,
+    )
+    r = run(packages(frame), "execution.fill=close")
+    breaker = lines(r, "BREAKER")
+    assert len(breaker) == 1 and breaker[0].startswith("[2024-10-21 09:45] BREAKER daily_loss")
+    assert "loss=3.02%; no open positions to cut" in breaker[0]

@@ -9,8 +9,8 @@ from helpers.scenario import basket as make_basket
 from twotier.broker.simulated import SimulatedBroker
 from twotier.engine.backtest import run_tier2, split_packages
 from twotier.market.instruments import default_registry
+from twotier.tier2.book import LedgerError
 from twotier.tier2.composite import Composite
-from twotier.tier2.records import LedgerError
 
 
 def run_with(corrupt):

@@ -22,7 +22,12 @@ class PriceError(ValueError):
     """A price that cannot be carried exactly."""
 
 
-def price_units(price: float) -> int:
+def price_units(price: float | Decimal) -> int:
+    if isinstance(price, Decimal):  # a tick or a price from a data file: exact
+        units = price * PRICE_SCALE
+        if units != units.to_integral_value():
+            raise PriceError(f"price {price} has more than {MAX_PRICE_DECIMALS} decimal places")
+        return int(units)
     scaled = price * PRICE_SCALE
     units = round(scaled)
     if abs(scaled - units) > 1e-6 * max(1.0, abs(scaled)):
@@ -41,8 +46,9 @@ def price_units_array(prices: np.ndarray) -> np.ndarray:
     return units.astype(np.int64)
 
 
-def price_of(units: int) -> float:
-    """The price as the float the data had (units / 10,000 is correctly rounded)."""
+def price_of(units):
+    """The price as the float the data had (units / 10,000 is correctly rounded); one
+    price or an array of them."""
     return units / PRICE_SCALE
 
 
@@ -53,7 +59,8 @@ def money_units(cny: Decimal | int | str) -> int:
     return int(value)
 
 
-def cny(units: int) -> float:
+def cny(units):
+    """Money units as CNY (a float); one amount or an array of them."""
     return units / MONEY_SCALE
 
 
@@ -74,15 +81,6 @@ def round_to_cent(amount: Decimal) -> int:
     """An amount in CNY rounded to the cent (half up), as money units."""
     cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return int(cents * MONEY_SCALE)
-
-
-def cents_half_up(units: np.ndarray) -> np.ndarray:
-    """Money units rounded to whole cents, half away from zero, still in cents."""
-    units = np.asarray(units, dtype=np.int64)
-    half = UNITS_PER_CENT // 2
-    return np.where(
-        units >= 0, (units + half) // UNITS_PER_CENT, -((-units + half) // UNITS_PER_CENT)
-    )
 
 
 def format_cny(units: int, sign: bool = False) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from functools import reduce
+from itertools import pairwise
 from operator import and_
 from typing import Any
 
@@ -101,3 +102,74 @@ def any_of(flags) -> bool:
     if isinstance(flags, np.ndarray):
         return bool(flags.any())
     return bool(flags)
+
+
+def not_(flags):
+    """Logical NOT of one flag or an array of them."""
+    if isinstance(flags, np.ndarray):
+        return ~flags
+    return not flags
+
+
+def shifted(values, before):
+    """Each value's predecessor: ``before`` for the first (one value: ``before``)."""
+    if isinstance(values, np.ndarray):
+        out = np.empty_like(values)
+        out[0] = before
+        out[1:] = values[:-1]
+        return out
+    return before
+
+
+def carried(values, mask, before):
+    """At each position, the value at the latest position where ``mask`` is set (that
+    position included), else ``before``: a forward fill of ``values`` from the marks."""
+    if isinstance(mask, np.ndarray):
+        if not mask.any():
+            return np.full(len(mask), before, dtype=np.result_type(values, before))
+        since = np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1))
+        return np.where(since >= 0, values[np.maximum(since, 0)], before)
+    return values if mask else before
+
+
+def first_of(flags):
+    """Only the first set flag of an array (one flag: itself)."""
+    if isinstance(flags, np.ndarray):
+        out = np.zeros(len(flags), dtype=bool)
+        if flags.any():
+            out[int(flags.argmax())] = True
+        return out
+    return bool(flags)
+
+
+def running_max_restarting(values, start, restart, restart_values):
+    """The running maximum of ``values`` from ``start``, begun again from
+    ``restart_values`` where ``restart`` is set (``restart`` None: nowhere). One value:
+    the maximum of the value and the start, or the restart value where it restarts."""
+    if isinstance(values, np.ndarray):
+        if restart is None or not restart.any():
+            return np.maximum.accumulate(np.maximum(values, start))
+        out = np.empty(len(values), dtype=np.result_type(values, start))
+        bounds = [0, *np.flatnonzero(restart).tolist(), len(values)]
+        for a, b in pairwise(bounds):
+            if a == b:
+                continue
+            base = restart_values[a] if restart[a] else start
+            out[a:b] = np.maximum.accumulate(np.maximum(values[a:b], base))
+            start = out[b - 1]
+        return out
+    return max(values, restart_values if restart else start)
+
+
+def at_least(values, floor):
+    """``max(values, floor)`` element-wise."""
+    if isinstance(values, np.ndarray):
+        return np.maximum(values, floor)
+    return max(values, floor)
+
+
+def filled_like(values, constant):
+    """``constant`` in the shape of ``values`` (one value: the constant)."""
+    if isinstance(values, np.ndarray):
+        return np.full(values.shape, constant)
+    return constant

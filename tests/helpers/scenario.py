@@ -180,15 +180,18 @@ def run(
     end=None,
     compare: bool = True,
     check: bool = True,
+    broker=None,
 ) -> BacktestResult:
     """Tier-2 over the scenario with the configuration overrides given. Runs the event
     engine and, with ``compare``, every step too (they must agree); with ``check``,
-    recomputes the ledger from fills and closes."""
+    recomputes the ledger from fills and closes. ``broker``: one of tests' own (it must
+    answer the same whenever it is asked about the same order on the same bar)."""
     cfg = config(*overrides)
     split = split_packages(table, cfg, "<scenario>")
-    result = run_tier2(split, cfg, start=start, end=end)
+    result = run_tier2(split, cfg, start=start, end=end, broker=broker)
     if compare:
-        assert_same_run(result, run_tier2(split, cfg, start=start, end=end, every_step=True))
+        again = run_tier2(split, cfg, start=start, end=end, every_step=True, broker=broker)
+        assert_same_run(result, again)
     if check:
         check_ledger(result)
     return result

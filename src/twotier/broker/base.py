@@ -1,7 +1,14 @@
-"""Orders, fills and the broker interface."""
+"""Orders, fills, outcomes and the broker interface.
+
+An order sent to a market may fill whole, fill in part, not fill at all (no counterparty
+at a price limit, no volume, a closed market) or be rejected by the broker. ``execute``
+says which with an ``Outcome``; Tier-2 books what filled and keeps or drops the rest by
+its rules (an entry's rest is dropped, a close's rest waits for the next bar).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
@@ -9,6 +16,15 @@ from typing import Literal, Protocol
 import pandas as pd
 
 PriceKind = Literal["open", "close"]
+Status = Literal["filled", "partial", "unfilled", "rejected"]
+
+# Why an order did not fill (``Outcome.reason`` of an unfilled or partly filled order);
+# a rejection carries the broker's own text instead.
+PRICE_LIMIT = "price_limit"  # the bar is locked at its limit against the order
+NO_VOLUME = "no_volume"  # nothing traded on the bar, or the participation cap is used up
+MARKET_CLOSED = "market_closed"
+# The short form each reason takes in decision codes: entry_unfilled_limit ...
+REASON_CODES = {PRICE_LIMIT: "limit", NO_VOLUME: "volume", MARKET_CLOSED: "closed"}
 
 
 @dataclass(frozen=True)
@@ -24,7 +40,8 @@ class Quote:
 @dataclass(frozen=True)
 class Order:
     """Buy (+1) or sell (-1) whole contracts for a basket. ``opens`` says whether the order
-    opens a position or closes (part of) one, which decides the fee rate."""
+    opens a position or closes (part of) one, which decides the fee rate. Made with the
+    named constructors: ``Order.entry``, ``Order.close``, ``Order.roll_leg``."""
 
     basket: int
     instrument: str
@@ -36,10 +53,84 @@ class Order:
     opened_on: date | None = None  # for closes: trading day the position was opened
     contract: str | None = None  # the contract traded, where known (e.g. i2009)
 
+    @classmethod
+    def entry(
+        cls,
+        basket: int,
+        instrument: str,
+        side: int,
+        contracts: int,
+        decided_at: pd.Timestamp,
+        contract: str | None,
+    ) -> Order:
+        """Open a position on ``side`` (+1 long, -1 short)."""
+        return cls(basket, instrument, side, contracts, True, "entry", decided_at, None, contract)
+
+    @classmethod
+    def close(
+        cls,
+        basket: int,
+        instrument: str,
+        side: int,
+        contracts: int,
+        reason: str,
+        decided_at: pd.Timestamp,
+        opened_on: date | None,
+        contract: str | None,
+    ) -> Order:
+        """Close ``contracts`` of a position held on ``side``, for ``reason``."""
+        return cls(
+            basket, instrument, -side, contracts, False, reason, decided_at, opened_on, contract
+        )
+
+    @classmethod
+    def roll_leg(
+        cls,
+        basket: int,
+        instrument: str,
+        side: int,
+        contracts: int,
+        opens: bool,
+        decided_at: pd.Timestamp,
+        opened_on: date | None,
+        contract: str | None,
+    ) -> Order:
+        """One leg of a roll of a position held on ``side``: the close of the old contract
+        (``opens`` False) or the opening of the new one."""
+        action = side if opens else -side
+        return cls(
+            basket,
+            instrument,
+            action,
+            contracts,
+            opens,
+            "roll",
+            decided_at,
+            None if opens else opened_on,
+            contract,
+        )
+
+    def rest(self, filled: int) -> Order:
+        """The same order for the contracts that did not fill."""
+        return Order(
+            self.basket,
+            self.instrument,
+            self.action,
+            self.contracts - filled,
+            self.opens,
+            self.reason,
+            self.decided_at,
+            self.opened_on,
+            self.contract,
+        )
+
 
 @dataclass(frozen=True)
 class Fill:
+    """What filled of an order: ``contracts`` (all of the order's, or fewer) at one price."""
+
     order: Order
+    contracts: int
     time: pd.Timestamp
     trading_day: date
     price: int  # price units, slippage included
@@ -49,12 +140,41 @@ class Fill:
     close_today: bool
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an order: ``filled`` (``fill`` has all its contracts), ``partial``
+    (``fill`` has some; ``reason`` says why not the rest), ``unfilled`` (``reason``: one
+    of PRICE_LIMIT, NO_VOLUME, MARKET_CLOSED) or ``rejected`` (``reason``: the broker's
+    text)."""
+
+    order: Order
+    status: Status
+    fill: Fill | None = None
+    reason: str = ""
+
+    @classmethod
+    def of(cls, fill: Fill, reason: str = "") -> Outcome:
+        """A fill's outcome: whole or partial by its contracts."""
+        whole = fill.contracts == fill.order.contracts
+        return cls(fill.order, "filled" if whole else "partial", fill, "" if whole else reason)
+
+    @property
+    def filled(self) -> int:
+        """Contracts filled."""
+        return 0 if self.fill is None else self.fill.contracts
+
+
 class Broker(Protocol):
     """What Tier-2 needs from execution.
 
-    ``execute`` fills an order on the bar given, at its open or close. The simulated
-    broker prices the fill from the bar; a gateway to an exchange would send the order
-    and report the exchange's fill (see docs/live.md).
-    """
+    ``execute`` tries an order on the bar given, at its open or close, and says what
+    became of it. ``execute_together`` tries orders that must fill on the same bar or not
+    at all (the two legs of a roll). The simulated broker prices fills from the bar; a
+    gateway to an exchange sends the order and reports the exchange's answer (see
+    docs/live.md)."""
 
-    def execute(self, order: Order, quote: Quote, at: PriceKind) -> Fill: ...
+    def execute(self, order: Order, quote: Quote, at: PriceKind) -> Outcome: ...
+
+    def execute_together(
+        self, legs: Sequence[tuple[Order, Quote]], at: PriceKind
+    ) -> list[Outcome]: ...

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from twotier.broker.simulated import SimulatedBroker
+from twotier.broker import Broker, simulated_broker
 from twotier.config.model import Config
 from twotier.engine.continuous import (
     causal_signals,
@@ -14,7 +14,7 @@ from twotier.engine.continuous import (
     suspected_roll_warnings,
     with_traded_prices,
 )
-from twotier.engine.tape import Tape, basket_tape, build_tape
+from twotier.engine.tape import basket_tape, build_tape
 from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
@@ -84,9 +84,11 @@ def run_tier2(
     every_step: bool = False,
     rolls: Mapping[str, RollSchedule | None] | None = None,
     progress: Progress | None = None,
+    broker: Broker | None = None,
 ) -> BacktestResult:
     """Tier-2 over packages (one table per basket instrument). Rolls come from ``rolls``
-    or from the packages' contract column."""
+    or from the packages' contract column. ``broker``: the configuration's simulated
+    broker unless given (one with another slippage model, say)."""
     registry = instruments or default_registry()
     calendar = calendar or default_calendar()
     specs = [registry[k] for k in config.instruments]
@@ -102,17 +104,15 @@ def run_tier2(
         )
         for i, s in enumerate(specs)
     ]
-    tape = build_tape(tapes)
+    composite = Composite(config, specs, broker or simulated_broker(config, specs))
+    tape = build_tape(tapes, composite.reserve_target)
     first = tape.first_step_on_or_after(start) if start is not None else 0
     last = tape.last_step_on_or_before(end) if end is not None else len(tape) - 1
     if first > last:
         raise DataError(source, f"no steps between {start} and {end}")
-    broker = SimulatedBroker(
-        {s.key: s for s in specs}, config.execution.slippage_ticks, config.execution.fees
-    )
-    composite = Composite(config, specs, broker)
     state = composite.new_state()
-    start_flat(state, tape, first)
+    if first > 0:  # bars before the start only warm up (RULES.md 8.32)
+        composite.start(state, tape.latest_packages(first - 1))
     if every_step:
         for k in range(first, last + 1):
             composite.step(state, tape.step_input(k))
@@ -122,21 +122,6 @@ def run_tier2(
         run_events(composite, state, tape, first, last, progress)
     composite.finish(state)
     return collect(composite, state, config, packages)
-
-
-def start_flat(state: PortfolioState, tape: Tape, first: int) -> None:
-    """RULES.md 8.32: the run starts flat at step ``first``. Bars before it still count
-    for regimes and signals: each basket's latest package is the last one before the
-    start, and an episode already running then is not traded."""
-    if first == 0:
-        return
-    for i, b in enumerate(state.baskets):
-        bar = int(tape.latest[i, first - 1])
-        if bar < 0:
-            continue
-        b.last = tape.baskets[i].package(bar)
-        if b.last.signal != 0:
-            b.traded_episode = b.last.episode
 
 
 def collect(

@@ -3,8 +3,10 @@
 Something can happen at a step when an order waits for a basket's bar, when an exit rule
 fires for a position, when a flat basket has a signal it may trade (or log a block for),
 or when a portfolio breaker fires. Everything between such steps is a quiet stretch,
-advanced with numpy in one go (``QuietStretch``). The outputs are identical to stepping
-every bar (tests/test_engine_equivalence.py holds the two to byte equality).
+which Tier-2 advances in one go (``Composite.advance``). This module only schedules: it
+finds the next such step with Tier-2's own rules (the exit tree, the entry gate) and
+never changes Tier-2's state itself. The outputs are identical to stepping every bar
+(tests/test_engine_equivalence.py holds the two to byte equality).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from twotier.engine.quiet import QuietStretch
 from twotier.engine.tape import Tape
 from twotier.numeric import decided
 from twotier.tier2.composite import Composite
-from twotier.tier2.exits import exit_marks, first_exit
-from twotier.tier2.state import BasketState, PortfolioState, Position, StepInput
+from twotier.tier2.exits import exit_marks, first_exit, scan_key
+from twotier.tier2.sizing import entry_gate
+from twotier.tier2.state import BasketState, PortfolioState, Position
 
 FIRST_SCAN = 64  # bars of a position scanned at first; doubled until an exit is found
 
@@ -30,7 +32,8 @@ FIRST_SCAN = 64  # bars of a position scanned at first; doubled until an exit is
 @dataclass
 class _ExitScan:
     key: tuple  # the position it was computed for
-    bar: int | None  # bar of the exit, or None (no exit until data end)
+    stop: int  # the bar it scanned up to (not included): a roll, or the data end
+    bar: int | None  # bar of the exit, or None (no exit before ``stop``)
 
 
 class EventPlanner:
@@ -51,15 +54,10 @@ class EventPlanner:
         self.known: dict[int, tuple[tuple, int]] = {}  # basket -> (its state, next event)
 
     def _entry_candidates(self, i: int) -> tuple[list, list]:
-        """Bars where the basket, if flat, would try an entry: signal, thresholds and
-        conviction met (the episode rule is applied when searching)."""
+        """Bars where the basket, if flat, would try an entry (Tier-2's entry gate; the
+        episode rule is applied when searching)."""
         b, s = self.tape.baskets[i], self.composite.sizing[i]
-        ok = (
-            (b.signal != 0)
-            & (decided(b.confidence) >= s.min_confidence)
-            & (decided(b.strength) >= s.min_signal_strength)
-            & (b.conviction >= s.min_conviction)
-        )
+        ok = entry_gate(b.signal, b.confidence, b.strength, b.conviction, s)
         bars = np.flatnonzero(ok)
         return bars.tolist(), b.episode[bars].tolist()
 
@@ -74,7 +72,7 @@ class EventPlanner:
         unchanged and the event is still ahead."""
         p = basket.position
         key = (
-            None if p is None else (p.trade_id, p.contracts, p.closing, p.contract),
+            None if p is None else scan_key(p),
             basket.entry_order is None,
             len(basket.close_orders),
             basket.traded_episode,
@@ -116,12 +114,13 @@ class EventPlanner:
         self, basket: BasketState, i: int, p: Position, start: int, until: int | None
     ) -> int | None:
         """The first bar from ``start`` (before ``until``) where an exit rule fires."""
-        key = (p.trade_id, p.contracts, p.closing, p.contract)
+        key = scan_key(p)
         scan = self.scans.get(i)
-        if scan is not None and scan.key == key and (scan.bar is None or scan.bar >= start):
-            return scan.bar
         bt, x = self.tape.baskets[i], self.composite.exits[i]
         stop = len(bt.step) if until is None else until
+        same = scan is not None and scan.key == key and scan.stop == stop
+        if same and (scan.bar is None or scan.bar >= start):
+            return scan.bar
         probe, size, bar = p, FIRST_SCAN, None
         while start < stop:
             end = min(start + size, stop)
@@ -140,31 +139,8 @@ class EventPlanner:
                 break
             probe = replace(probe, best_close=marks.best[-1].item(), armed=bool(marks.armed[-1]))
             start, size = end, size * 2
-        self.scans[i] = _ExitScan(key, bar)
+        self.scans[i] = _ExitScan(key, stop, bar)
         return bar
-
-
-def fills_only(
-    composite: Composite,
-    planner: EventPlanner,
-    state: PortfolioState,
-    inp: StepInput,
-    event: int,
-    last: int,
-) -> bool:
-    """Fill the orders waiting for this step's bars (the first thing a step does) and
-    tell whether that was all that can happen at it. If so, the rest of the step (marking
-    and the record) is what a quiet stretch does; if not, ``Composite.step`` goes on from
-    there, finding no order left to fill."""
-    waiting = any(
-        state.baskets[i].close_orders or state.baskets[i].entry_order is not None
-        for i in inp.packages
-    )
-    if not waiting:
-        return False
-    composite.begin_day(state, inp.trading_day)
-    composite.fill_waiting_orders(state, inp)
-    return planner.next_event(state, event - 1, last) != event
 
 
 def run_events(
@@ -197,26 +173,21 @@ def _run_events(
     total = last - first + 1
     every, reported = max(1, total // 100), first - 1
     k = first - 1
-    filled = False  # the stretch begins with a step whose orders were just filled
     while k < last:
         event = planner.next_event(state, k, last)
         if event > k + 1:
-            stretch = QuietStretch.compute(state, tape, k + 1, event)
-            # Flat, PV cannot move within a stretch; but a fill at its first step may
-            # have realised a loss that trips a breaker right there.
-            if filled or any(b.position is not None for b in state.baskets):
-                breaker = stretch.first_breaker(state, tape, composite)
-                if breaker is not None:
-                    event = breaker
-                    stretch = stretch.cut(breaker)
-            stretch.apply(state, tape, composite)
+            # Quiet up to the event, unless a breaker fires before it: then that step
+            # needs the full step.
+            event = k + 1 + composite.advance(state, tape.stretch(k + 1, event), tape)
         if event <= last:
             inp = tape.step_input(event)
-            filled = fills_only(composite, planner, state, inp, event, last)
-            if filled:
-                k = event - 1  # the step, its orders filled, opens the next quiet stretch
-                continue
-            composite.step(state, inp)
+            if composite.fills_due(state, inp):
+                composite.fill(state, inp)
+                if planner.next_event(state, event - 1, last) != event:
+                    # Filling its orders was all: the step opens the next quiet stretch.
+                    k = event - 1
+                    continue
+            composite.decide(state, inp)
         k = event
         if progress is not None and (k - reported >= every or k >= last):
             progress("tier2", min(k, last) - first + 1, total)

@@ -7,6 +7,7 @@ chaos count of every step is computed once here, from packages alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -20,10 +21,11 @@ from twotier.market.calendar import TradingCalendar, place_bars
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.rolls import Roll, RollSchedule
 from twotier.money import PriceError, price_units_array
-from twotier.numeric import decided
-from twotier.tier1.regime import CHAOS
 from twotier.tier1.state import episodes
+from twotier.tier2.sizing import conviction
 from twotier.tier2.state import Package, StepInput
+from twotier.tier2.stretch import Stretch
+from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Tape:
     latest: np.ndarray  # (baskets, steps): latest bar index at or before the step, -1 if none
     chaos: np.ndarray  # chaos count of each step
     average_conviction: np.ndarray  # of baskets with a non-zero signal at each step; NaN if none
+    reserve_target: np.ndarray  # Tier-2's cash-reserve target of each step
 
     def __len__(self) -> int:
         return len(self.times)
@@ -105,6 +108,29 @@ class Tape:
             seen = self.latest[i] >= 0
             closes[i, seen] = b.close[self.latest[i, seen]]
         return closes
+
+    def stretch(self, a: int, b: int) -> Stretch:
+        """Steps ``a`` to ``b - 1`` as Tier-2 advances them in one go."""
+        return Stretch(
+            self.time_ns[a:b],
+            self.trading_day[a:b],
+            self.days[a:b],
+            self.day_begins[a:b],
+            list(self.close_at[:, a:b]),
+            self.latest[:, a:b],
+            self.reserve_target[a:b],
+        )
+
+    def bar_closes(self, basket: int, first: int, last: int) -> np.ndarray:
+        return self.baskets[basket].close[first : last + 1]
+
+    def package(self, basket: int, bar: int) -> Package:
+        return self.baskets[basket].package(bar)
+
+    def latest_packages(self, k: int) -> list[Package | None]:
+        """Each basket's latest package at step ``k`` (None before its first bar)."""
+        bars = self.latest[:, k].tolist()
+        return [None if bar < 0 else self.package(i, bar) for i, bar in enumerate(bars)]
 
     def step_input(self, k: int) -> StepInput:
         packages = {}
@@ -153,7 +179,7 @@ def basket_tape(
     signal = packages["signal"].to_numpy(dtype=np.int8)
     confidence = packages["confidence"].to_numpy(dtype=np.float64)
     strength = packages["signal_strength"].to_numpy(dtype=np.float64)
-    conv = decided(sizing.confidence_weight * confidence + sizing.strength_weight * strength)
+    conv = conviction(confidence, strength, sizing)
     contract = None
     if "contract" in packages.columns and packages["contract"].notna().all():
         contract = packages["contract"].astype(str).tolist()
@@ -202,7 +228,9 @@ def roll_points(days: np.ndarray, schedule: RollSchedule | None) -> dict[int, Ro
     return points
 
 
-def build_tape(baskets: list[BasketTape]) -> Tape:
+def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
+    """The baskets' packages on one time axis; ``reserve_target(chaos, average
+    conviction)`` is Tier-2's rule for the cash-reserve target, applied to every step."""
     stamps = [b.time.as_unit("ns").asi8 for b in baskets]
     all_times = np.unique(np.concatenate(stamps)) if stamps else np.array([], dtype=np.int64)
     n = len(all_times)
@@ -214,17 +242,18 @@ def build_tape(baskets: list[BasketTape]) -> Tape:
         bar_at[i, b.step] = np.arange(len(b.step))
         latest[i] = np.maximum.accumulate(bar_at[i]) if n else bar_at[i]
         trading_day[b.step] = b.trading_day
-    chaos = np.zeros(n, dtype=np.int64)
-    total, count = np.zeros(n), np.zeros(n, dtype=np.int64)
-    for i, b in enumerate(baskets):  # basket order, as Tier-2 adds them up
+    # Each basket's latest regime, signal and conviction at every step, for Tier-2's
+    # portfolio view of every step at once (the packages alone decide it).
+    regimes, signals, convictions = [], [], []
+    for i, b in enumerate(baskets):
         seen = latest[i] >= 0
         at = np.maximum(latest[i], 0)
-        chaos += seen & (b.regime[at] == CHAOS)
-        signalled = seen & (b.signal[at] != 0)
-        total = total + np.where(signalled, b.conviction[at], 0.0)
-        count += signalled
-    with np.errstate(invalid="ignore", divide="ignore"):
-        average = np.where(count > 0, decided(total / np.maximum(count, 1)), np.nan)
+        regimes.append(np.where(seen, b.regime[at], NO_REGIME))
+        signals.append(np.where(seen, b.signal[at], 0))
+        convictions.append(b.conviction[at])
+    chaos = chaos_count(regimes)
+    average = average_conviction(signals, convictions)
     tz = baskets[0].time.tz if baskets else None
     times = pd.DatetimeIndex(all_times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
-    return Tape(times, trading_day, baskets, bar_at, latest, chaos, average)
+    targets = reserve_target(chaos, average)
+    return Tape(times, trading_day, baskets, bar_at, latest, chaos, average, targets)

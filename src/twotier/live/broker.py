@@ -1,6 +1,7 @@
 """The broker interface for live trading, and the paper broker.
 
-Tier-2 asks its broker for one thing, ``execute(order, quote, at) -> Fill``. Live, an
+Tier-2 asks its broker what became of an order on a bar, ``execute(order, quote, at) ->
+Outcome`` (filled, partly filled, not filled, rejected: twotier.broker.base). Live, an
 order also has to reach the market before its fill bar, may be cancelled by a breaker
 before it fills, and the positions the market holds must be checked against the state
 on every start. ``LiveBroker`` is that contract; docs/live.md says what a gateway (CTP)
@@ -13,10 +14,12 @@ committing).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from twotier.broker.base import Fill, Order, PriceKind, Quote
-from twotier.broker.simulated import SimulatedBroker
+from twotier.broker import simulated_broker
+from twotier.broker.base import Order, Outcome, PriceKind, Quote
+from twotier.config.model import Config
 from twotier.errors import TwotierError
 from twotier.market.instruments import InstrumentSpec
 from twotier.tier2.state import PortfolioState
@@ -37,9 +40,17 @@ class LiveBroker(Protocol):
         """Withdraw an order that has not filled (a breaker cancelled the entry)."""
         ...
 
-    def execute(self, order_id: str, order: Order, quote: Quote, at: PriceKind) -> Fill:
-        """The fill of the order on this bar: an order submitted earlier (``next_open``),
-        or one decided and filled at this bar's close (``close``)."""
+    def execute(self, order_id: str, order: Order, quote: Quote, at: PriceKind) -> Outcome:
+        """What became of the order on this bar: an order submitted earlier
+        (``next_open``), or one decided at this bar's close (``close``). An order that did
+        not fill (or filled in part) is asked about again at the next bar, under the same
+        id for what did not fill."""
+        ...
+
+    def execute_together(
+        self, legs: Sequence[tuple[str, Order, Quote]], at: PriceKind
+    ) -> list[Outcome]:
+        """Orders that must fill on the same bar or not at all (a roll's two legs)."""
         ...
 
     def positions(self) -> dict[str, int]:
@@ -58,8 +69,8 @@ class PaperBroker:
     those fills alone (not from Tier-2's state, so that reconciliation checks one
     against the other)."""
 
-    def __init__(self, instruments: dict[str, InstrumentSpec], slippage_ticks: int, fees: bool):
-        self.simulated = SimulatedBroker(instruments, slippage_ticks, fees)
+    def __init__(self, config: Config, specs: list[InstrumentSpec]):
+        self.simulated = simulated_broker(config, specs)
         self.book: dict[str, int] = {}
         self.working: dict[str, Order] = {}
 
@@ -69,12 +80,24 @@ class PaperBroker:
     def cancel(self, order_id: str) -> None:
         self.working.pop(order_id, None)
 
-    def execute(self, order_id: str, order: Order, quote: Quote, at: PriceKind) -> Fill:
-        self.working.pop(order_id, None)
-        fill = self.simulated.execute(order, quote, at)
-        net = self.book.get(order.instrument, 0) + order.action * order.contracts
+    def execute(self, order_id: str, order: Order, quote: Quote, at: PriceKind) -> Outcome:
+        outcome = self.simulated.execute(order, quote, at)
+        self._booked(order_id, order, outcome)
+        return outcome
+
+    def execute_together(
+        self, legs: Sequence[tuple[str, Order, Quote]], at: PriceKind
+    ) -> list[Outcome]:
+        outcomes = self.simulated.execute_together([(o, q) for _, o, q in legs], at)
+        for (order_id, order, _), outcome in zip(legs, outcomes, strict=True):
+            self._booked(order_id, order, outcome)
+        return outcomes
+
+    def _booked(self, order_id: str, order: Order, outcome: Outcome) -> None:
+        if outcome.filled == order.contracts or outcome.status == "rejected":
+            self.working.pop(order_id, None)
+        net = self.book.get(order.instrument, 0) + order.action * outcome.filled
         self.book[order.instrument] = net
-        return fill
 
     def positions(self) -> dict[str, int]:
         return {k: v for k, v in self.book.items() if v}

@@ -134,8 +134,8 @@ def open_session(
     """A new session (history warm-up) or the committed one (replay), reconciled."""
     config = resolve_config(settings, store)
     env = Environment.from_config(config)
-    specs = {k: env.instruments[k] for k in config.instruments}
-    broker = PaperBroker(specs, config.execution.slippage_ticks, config.execution.fees)
+    specs = [env.instruments[k] for k in config.instruments]
+    broker = PaperBroker(config, specs)
     schedules = read_roll_files(settings.rolls, config.instruments)
     fresh = store.meta("config") is None
     if fresh:

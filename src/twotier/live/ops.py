@@ -26,7 +26,7 @@ from twotier.live.session import StepReport
 from twotier.market.calendar import TIMEZONE, TradingCalendar, place_bars
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import session_minutes
-from twotier.money import MONEY_SCALE, format_cny
+from twotier.money import cny, format_cny
 
 _instances = count()
 
@@ -87,7 +87,7 @@ class Ops:
             bar_time=str(r.time),
             trading_day=str(r.trading_day),
             instruments=r.instruments,
-            pv=r.pv / MONEY_SCALE,
+            pv=cny(r.pv),
             positions=r.positions,
             decisions=len(r.decisions),
             ms=round(r.seconds * 1000, 3),

@@ -8,6 +8,10 @@ sent to the broker only after it commits (the outbox pattern):
     decided -> sent -> filled           an order that fills at a later bar (next_open)
     decided -> filled                   decided and filled at the same bar's close
     decided/sent -> cancel -> cancelled  a breaker withdrew an entry before it filled
+    decided/sent -> rejected            the broker refused it
+
+An order that does not fill at a bar keeps its id and is tried again at the next; of one
+that fills in part, the rest waits as a new order with an id of its own.
 
 On start, orders still ``decided`` are submitted and ``cancel`` ones cancelled again; the
 broker recognises ids it already knows (see broker.py).
@@ -15,9 +19,10 @@ broker recognises ids it already knows (see broker.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from twotier.broker.base import Fill, Order, PriceKind, Quote
+from twotier.broker.base import Fill, Order, Outcome, PriceKind, Quote
 from twotier.live import codec
 from twotier.live.broker import LiveBroker
 from twotier.tier2.state import PortfolioState
@@ -25,7 +30,7 @@ from twotier.tier2.state import PortfolioState
 
 @dataclass(frozen=True)
 class OrderEvent:
-    kind: str  # decided, filled, cancel
+    kind: str  # decided, filled, rejected, cancel
     order_id: str
     order: Order
     fill: Fill | None = None
@@ -62,9 +67,15 @@ class OrderBook:
             self.events.append(OrderEvent("decided", order_id, order))
         return self.open[key][0]
 
-    def filled(self, order: Order, fill: Fill) -> None:
+    def settled(self, order: Order, outcome: Outcome) -> None:
+        """An order that filled (all of it, or the part that did: what did not fill waits
+        as a new order) or was rejected is no longer open; one that did not fill at all
+        keeps its id for the next bar."""
+        if outcome.status == "unfilled":
+            return
         order_id, _ = self.open.pop(codec.dumps(order))
-        self.events.append(OrderEvent("filled", order_id, order, fill))
+        kind = "rejected" if outcome.status == "rejected" else "filled"
+        self.events.append(OrderEvent(kind, order_id, order, outcome.fill))
 
     def settle(self, state: PortfolioState) -> None:
         """After the step: ids for the orders it left waiting; a cancel for each open
@@ -89,8 +100,14 @@ class RoutedBroker:
         self.broker = broker
         self.book = book
 
-    def execute(self, order: Order, quote: Quote, at: PriceKind) -> Fill:
-        order_id = self.book.id_for(order)
-        fill = self.broker.execute(order_id, order, quote, at)
-        self.book.filled(order, fill)
-        return fill
+    def execute(self, order: Order, quote: Quote, at: PriceKind) -> Outcome:
+        outcome = self.broker.execute(self.book.id_for(order), order, quote, at)
+        self.book.settled(order, outcome)
+        return outcome
+
+    def execute_together(self, legs: Sequence[tuple[Order, Quote]], at: PriceKind):
+        named = [(self.book.id_for(order), order, quote) for order, quote in legs]
+        outcomes = self.broker.execute_together(named, at)
+        for (order, _), outcome in zip(legs, outcomes, strict=True):
+            self.book.settled(order, outcome)
+        return outcomes

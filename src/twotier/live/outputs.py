@@ -15,7 +15,7 @@ import copy
 import shutil
 from pathlib import Path
 
-from twotier.broker.simulated import SimulatedBroker
+from twotier.broker import simulated_broker
 from twotier.engine.backtest import collect
 from twotier.engine.continuous import suspected_roll_warnings
 from twotier.live.session import PaperSession
@@ -32,10 +32,7 @@ def snapshot(session: PaperSession) -> BacktestResult:
     positions reported open or closed as ``execution.close_at_end`` says)."""
     config, specs = session.config, session.specs
     # A simulated broker: data end must never send anything to a real one.
-    broker = SimulatedBroker(
-        {s.key: s for s in specs}, config.execution.slippage_ticks, config.execution.fees
-    )
-    ended = Composite(config, specs, broker)
+    ended = Composite(config, specs, simulated_broker(config, specs))
     journal = session.composite.journal
     ended.journal = Journal(list(journal.decisions), list(journal.fills), list(journal.trades))
     ended.recorder = copy.deepcopy(session.composite.recorder)

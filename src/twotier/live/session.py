@@ -92,11 +92,7 @@ class PaperSession:
                 rolls += self._tier1(bar, "history")[1]
             if bars:
                 self.last_bar_ns[key] = bars[-1].time_ns
-        for b, live in zip(self.state.baskets, self.instruments, strict=True):
-            if live.last is not None:
-                b.last = live.last
-                if live.last.signal != 0:
-                    b.traded_episode = live.last.episode
+        self.composite.start(self.state, [live.last for live in self.instruments])
         with self.store.transaction() as tx:
             tx.set_meta("schema_version", str(SCHEMA_VERSION))
             tx.set_meta("twotier_version", __version__)
@@ -257,7 +253,7 @@ class PaperSession:
         for event in self.book.events:
             if event.kind == "decided":
                 tx.put_order(event.order_id, step, codec.dumps(event.order), "decided")
-            elif event.kind == "filled":
-                tx.set_order_status(event.order_id, "filled", codec.dumps(event.fill))
+            elif event.kind in ("filled", "rejected"):
+                tx.set_order_status(event.order_id, event.kind, codec.dumps(event.fill))
             else:
                 tx.set_order_status(event.order_id, "cancel")

@@ -1,9 +1,13 @@
-"""Portfolio breakers and hard blocks (RULES.md 4.4). Written on numpy values so the
-engine can scan a stretch of steps for the next one where a breaker fires."""
+"""Portfolio breakers (RULES.md 4.4): when they fire, for one step (plain numbers) or a
+stretch of steps (arrays), so that the step and the engine's scan for the next step where
+one fires are the same rule."""
 
 from __future__ import annotations
 
-from twotier.numeric import decided
+import numpy as np
+
+from twotier.config.model import BreakerParams
+from twotier.numeric import decided, not_
 
 
 def drawdown(pv, peak):
@@ -14,3 +18,27 @@ def drawdown(pv, peak):
 def daily_loss(pv, day_start):
     """(day-start PV - PV) / day-start PV."""
     return decided((day_start - pv) / day_start)
+
+
+def drawdown_fires(pv, peak, fired_today, rules: BreakerParams):
+    """The drawdown breaker fires above its limit, at most once a trading day."""
+    return (drawdown(pv, peak) > rules.max_drawdown) & not_(fired_today) & rules.drawdown_breaker
+
+
+def daily_loss_fires(pv, day_start, fired_today, rules: BreakerParams):
+    """The daily-loss breaker fires above its limit, at most once a trading day."""
+    return (
+        (daily_loss(pv, day_start) > rules.max_daily_loss)
+        & not_(fired_today)
+        & rules.daily_loss_breaker
+    )
+
+
+def fired_on(days, fired_day):
+    """Whether each step's trading day is the day a breaker fired (``fired_day`` None:
+    never, for every step at once)."""
+    if fired_day is None:
+        return False
+    if isinstance(days, np.ndarray):
+        return days == np.datetime64(fired_day, "D")
+    return days == fired_day

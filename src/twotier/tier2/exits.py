@@ -3,6 +3,17 @@ names the exit.
 
 Each rule is written once, for one bar (plain numbers, in a step) and for many bars
 (numpy arrays, when the engine scans ahead for the next bar where anything can fire).
+
+The rule every exit keeps, so that the engine's scan may compute a position's next exit
+once and reuse it: an exit reads only
+- marks made from packages alone (close, signal, confidence, conviction, chaos count:
+  ``ExitMarks``),
+- the position's fields in ``EXIT_INPUTS``, which do not change while ``scan_key`` does
+  not (a new trade, a cut, a close decided, a roll change the key), and
+- the trailing stop's state (best close, armed), which ``trail`` carries bar by bar.
+An exit that needs anything else (PV, another basket, the clock, the account) does not
+belong in this tree: the scan could not see it change. tests/test_tier2_rule_forms.py
+checks the rule on every exit and on runs that cut, close and roll.
 """
 
 from __future__ import annotations
@@ -13,10 +24,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from twotier.config.model import ExitParams
-from twotier.money import PRICE_SCALE
+from twotier.money import price_of
 from twotier.numeric import any_of, decided, running_any, running_best, where
 from twotier.tier2.sizing import pct
 from twotier.tier2.state import Position
+
+# The position fields an exit may read, besides the trailing state (see above).
+EXIT_INPUTS = frozenset({"side", "basis", "stop", "target", "trailing"})
+TRAIL_STATE = frozenset({"best_close", "armed"})
+
+
+def scan_key(p: Position) -> tuple:
+    """What identifies a position for the exit scan: while it is unchanged, so are the
+    ``EXIT_INPUTS`` of the position."""
+    return (p.trade_id, p.contracts, p.closing, p.contract)
 
 
 @dataclass(slots=True)
@@ -46,15 +67,15 @@ def exit_marks(
     trailing stop's arming carry on from the position's state). ``confidence`` and
     ``conviction`` are decided already (a scan takes them from arrays made once)."""
     pnl, best, armed = trail(p, close_units, x)
-    close = close_units / PRICE_SCALE
+    close = price_of(close_units)
     return ExitMarks(close, pnl, best, armed, signal, confidence, conviction, chaos)
 
 
 def trail(p: Position, close_units, x: ExitParams):
     """P&L, best close and arming of the trailing stop over consecutive closes."""
     best = running_best(close_units, p.best_close, p.side)
-    basis = p.basis / PRICE_SCALE
-    pnl = decided(p.side * (close_units / PRICE_SCALE - basis) / basis)
+    basis = price_of(p.basis)
+    pnl = decided(p.side * (price_of(close_units) - basis) / basis)
     armed = p.armed | (p.trailing & running_any(pnl >= x.trailing_activation))
     return pnl, best, armed
 
@@ -65,7 +86,7 @@ def stop_in_force(p: Position, m: ExitMarks, x: ExitParams):
 
 
 def trailing_level(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
-    return m.best / PRICE_SCALE * (1 - p.side * x.trailing_distance)
+    return price_of(m.best) * (1 - p.side * x.trailing_distance)
 
 
 def trailing_stop(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:

@@ -6,11 +6,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from twotier.broker.base import Fill
-from twotier.money import MONEY_SCALE, PRICE_SCALE, format_cny
+from twotier.broker.base import MARKET_CLOSED, NO_VOLUME, PRICE_LIMIT, Fill, Order, Outcome
+from twotier.money import cny, format_cny, price_of
 from twotier.tier2.sizing import EntryPlan, pct
 
 SIDE = {1: "LONG", -1: "SHORT"}
+WHY_NOT_FILLED = {
+    PRICE_LIMIT: "locked at its price limit",
+    NO_VOLUME: "no volume",
+    MARKET_CLOSED: "market closed",
+}
 
 
 def stamp(t: pd.Timestamp) -> str:
@@ -18,7 +23,7 @@ def stamp(t: pd.Timestamp) -> str:
 
 
 def price_text(units: int) -> str:
-    return f"{units / PRICE_SCALE:.2f}"
+    return f"{price_of(units):.2f}"
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,37 @@ class Journal:
             f"new={roll.new_price:.2f}, ratio={roll.ratio:.6f}",
         )
 
+    def delayed(
+        self, time, basket: int, instrument: str, order: Order, code: str, why: str
+    ) -> None:
+        """A close that did not fill (all or part of it): it waits for the next bar."""
+        verb = "BUY" if order.action > 0 else "SELL"
+        self.write(
+            time,
+            "WAIT",
+            basket,
+            code,
+            f"WAIT basket {basket} [{code}]: {instrument}, {verb} {order.contracts} "
+            f"({order.reason}) not filled: {WHY_NOT_FILLED.get(why, why)}; tried again at "
+            "the next bar",
+        )
+
+    def unfilled(
+        self, time, basket: int, instrument: str, order: Order, outcome: Outcome, code: str
+    ) -> None:
+        """An entry that filled in part or not at all: the rest is cancelled."""
+        filled = outcome.filled
+        what = f"filled {filled} of {order.contracts}" if filled else "not filled"
+        self.write(
+            time,
+            "CANCEL",
+            basket,
+            code,
+            f"CANCEL basket {basket} [{code}]: {instrument}, {SIDE[order.action]} "
+            f"{order.contracts - filled} of {order.contracts} cancelled ({what}: "
+            f"{WHY_NOT_FILLED.get(outcome.reason, outcome.reason)})",
+        )
+
     def breaker(self, time, reason: str, text: str) -> None:
         self.write(time, "BREAKER", None, reason, f"BREAKER {reason}: {text}")
 
@@ -135,7 +171,7 @@ class Journal:
             "FILL",
             basket,
             o.reason,
-            f"FILL basket {basket}: {o.instrument}, {verb} {o.contracts} @ "
+            f"FILL basket {basket}: {o.instrument}, {verb} {fill.contracts} @ "
             f"{price_text(fill.price)} ({fill.price_kind}{slip}), "
             f"fee {format_cny(fill.fee)}, {o.reason}",
         )
@@ -150,11 +186,11 @@ class Journal:
                 "instrument": o.instrument,
                 "contract": o.contract,
                 "side": "BUY" if o.action > 0 else "SELL",
-                "contracts": o.contracts,
-                "price": fill.price / PRICE_SCALE,
+                "contracts": fill.contracts,
+                "price": price_of(fill.price),
                 "price_kind": fill.price_kind,
-                "slippage": fill.slippage / PRICE_SCALE,
-                "fee": fill.fee / MONEY_SCALE,
+                "slippage": price_of(fill.slippage),
+                "fee": cny(fill.fee),
                 "close_today": fill.close_today,
                 "opens": o.opens,
                 "reason": o.reason,

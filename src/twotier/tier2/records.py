@@ -1,4 +1,5 @@
-"""The per-step record (RULES.md 4.1 step 6) and the ledger check behind it.
+"""The per-step record (RULES.md 4.1 step 6), checked against the ledger
+(``book.check_ledger``).
 
 Rows are kept as column blocks so that the backtest engine can append a whole stretch of
 quiet steps at once; a single step appends a block of one.
@@ -6,17 +7,66 @@ quiet steps at once; a single step appends a block of one.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 
-from twotier.errors import TwotierError
 from twotier.market.calendar import TIMEZONE
-from twotier.money import MONEY_SCALE
+from twotier.money import cny
+from twotier.tier2.book import check_ledger, marked_equities
 from twotier.tier2.breakers import drawdown
+from twotier.tier2.state import PortfolioState
+from twotier.tier2.view import commitments
 
 
-class LedgerError(TwotierError):
-    """PV no longer equals initial capital + realised P&L + open P&L - fees."""
+def record_block(
+    state: PortfolioState,
+    *,
+    times,
+    days,
+    closes: list,
+    peak,
+    day_start,
+    reserve_target,
+    marked: tuple[list, object] | None = None,
+) -> tuple[int, dict]:
+    """Records of consecutive steps over which positions do not change (RULES.md 4.1
+    step 6), each basket marked at ``closes[i]`` (arrays over the steps, or one value;
+    ``marked`` if ``marked_equities`` is already known); checks the ledger on every one.
+    Returns the number of rows and the columns (``EquityRecorder.frame`` derives
+    drawdown, exposure, leverage and the reserve held from them for the whole table)."""
+    rows = 1 if isinstance(times, int) else len(times)
+    equities, pv = marked if marked is not None else marked_equities(state, closes)
+    check_ledger(state, times)
+    held = commitments(state, closes)
+    block = {
+        "time": times,
+        "trading_day": days,
+        "pv": pv,
+        "peak": peak,
+        "day_start": day_start,
+        "committed": held.committed,  # the ratios to PV are taken when the table is built
+        "notional": held.notional,
+        "reserve_target": reserve_target,
+        "active_positions": 0,  # counted below; the key holds the column's place
+    }
+    active = 0
+    for b, equity, (equity_name, position_name) in zip(
+        state.baskets, equities, basket_columns(len(state.baskets)), strict=True
+    ):
+        p = b.position
+        block[equity_name] = equity
+        block[position_name] = 0 if p is None else p.side * p.contracts
+        active += p is not None
+    block["active_positions"] = active
+    return rows, block
+
+
+@cache
+def basket_columns(baskets: int) -> tuple[tuple[str, str], ...]:
+    """The equity table's per-basket column names: (equity_i, position_i)."""
+    return tuple((f"equity_{i}", f"position_{i}") for i in range(baskets))
 
 
 class EquityRecorder:
@@ -95,7 +145,7 @@ class EquityRecorder:
         frame["time"] = utc.tz_convert(TIMEZONE)
         money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
         for name in money:
-            frame[name] = frame[name] / MONEY_SCALE
+            frame[name] = cny(frame[name])
         return frame
 
 
@@ -118,7 +168,7 @@ def with_ratios(columns: dict) -> dict:
     """The recorded columns with the ratios to PV in place of the committed capital and
     notional they come from: drawdown, exposure, leverage and the cash reserve held
     (computed once for the whole table rather than at every step)."""
-    pv_cny = columns["pv"] / MONEY_SCALE
+    pv_cny = cny(columns["pv"])
     committed, notional = columns["committed"], columns["notional"]
     ratios = {
         "drawdown": drawdown(columns["pv"], columns["peak"]),
@@ -143,20 +193,3 @@ def _rows_of(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 def _head(values, rows: int):
     return values[:rows] if isinstance(values, np.ndarray) else values
-
-
-def check_ledger(books: int, initial: int, realised: int, fees: int, time) -> None:
-    """PV = initial capital + realised P&L + open P&L - fees, exactly (money units).
-
-    PV is the reserve plus each basket's cash plus its open P&L, so the identity holds
-    when reserve + cash = initial + realised - fees: ``books`` is reserve + cash. Cash
-    moves only with fills, so one check covers every step of a record block."""
-    expected = initial + realised - fees
-    if books != expected:
-        first = int(np.atleast_1d(time)[0])
-        at = pd.Timestamp(first, tz="UTC").tz_convert(TIMEZONE)
-        raise LedgerError(
-            f"ledger broken at {at}: reserve + cash {books / MONEY_SCALE:.4f} != initial + "
-            f"realised - fees {expected / MONEY_SCALE:.4f}, so PV != initial + realised + "
-            "open P&L - fees"
-        )

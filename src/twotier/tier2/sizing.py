@@ -20,7 +20,8 @@ def pct(value: float) -> str:
     return f"{value * 100:g}"
 
 
-def conviction(confidence: float, strength: float, s: SizingParams) -> float:
+def conviction(confidence, strength, s: SizingParams):
+    """conviction = 0.6*confidence + 0.4*signal_strength, decided (one bar, or arrays)."""
     return decided(s.confidence_weight * confidence + s.strength_weight * strength)
 
 
@@ -29,6 +30,19 @@ def package_conviction(pkg, s: SizingParams) -> float:
     if pkg.conviction is not None:
         return pkg.conviction
     return conviction(pkg.confidence, pkg.strength, s)
+
+
+def entry_gate(signal, confidence, strength, conviction, s: SizingParams):
+    """Whether a flat basket may try an entry on a bar (RULES.md 4.2): a signal, and
+    confidence, strength and conviction at their minima (one bar, or arrays of bars;
+    ``conviction`` decided). The one-trade-per-episode rule is the caller's: it needs the
+    basket's state."""
+    return (
+        (signal != 0)
+        & (decided(confidence) >= s.min_confidence)
+        & (decided(strength) >= s.min_signal_strength)
+        & (conviction >= s.min_conviction)
+    )
 
 
 def tier_of(c: float, s: SizingParams) -> tuple[str, SizingTier] | None:

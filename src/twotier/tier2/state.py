@@ -136,6 +136,12 @@ class BasketState:
         return self.cash + self.open_pnl()
 
     @property
+    def unclosed(self) -> int:
+        """Contracts of the position whose close has not been decided."""
+        p = self.position
+        return 0 if p is None else p.contracts - p.closing
+
+    @property
     def flat(self) -> bool:
         return self.position is None and self.entry_order is None
 

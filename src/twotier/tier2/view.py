@@ -1,8 +1,9 @@
 """The portfolio view (RULES.md 4.1 step 2): chaos count, average conviction, cash-reserve
 target, and what the portfolio has committed.
 
-Written on arrays: a step evaluates them for one step, the backtest engine for a stretch
-of quiet steps at once, with the same arithmetic in the same order.
+Each rule is written once for one step (plain numbers) and for many steps (arrays): the
+step evaluates it on the baskets' latest packages, the backtest engine on every step of a
+run at once, with the same arithmetic in the same order.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from twotier.config.model import LimitParams, SizingParams
-from twotier.money import MONEY_SCALE, PRICE_SCALE
+from twotier.money import cny, price_of
+from twotier.numeric import at_least, decided, filled_like, where
 from twotier.tier1.regime import CHAOS
-from twotier.tier2.sizing import decided, package_conviction
+from twotier.tier2.sizing import package_conviction
 from twotier.tier2.state import PortfolioState
+
+NO_REGIME = -1  # a basket that has no package yet
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def commitments(state: PortfolioState, closes: list[np.ndarray] | None = None) -
         p = b.position
         if p is not None and p.contracts - p.closing > 0 and b.last is not None:
             close = closes[b.index] if closes is not None else b.last.close
-            notional = (p.contracts - p.closing) * b.spec.multiplier * close / PRICE_SCALE
+            notional = price_of(b.unclosed * b.spec.multiplier * close)
             total = total.plus(p.committed, notional, b.spec.margin_rate)
         if b.entry_order is not None:
             plan = b.entry_order.plan
@@ -52,42 +56,54 @@ def commitments(state: PortfolioState, closes: list[np.ndarray] | None = None) -
     return total
 
 
-def chaos_count(state: PortfolioState) -> int:
-    return sum(1 for b in state.baskets if b.last is not None and b.last.regime == CHAOS)
+def chaos_count(regimes):
+    """Baskets whose latest regime is chaos; ``regimes``: one per basket (a value, or an
+    array over steps), NO_REGIME for a basket without a package yet."""
+    count = 0
+    for regime in regimes:
+        count = count + (regime == CHAOS)
+    return count
 
 
-def average_conviction(state: PortfolioState, sizing: list[SizingParams]) -> float:
-    """Mean conviction of baskets with a non-zero signal, decided (RULES.md 8.28); NaN when
-    there is none."""
+def average_conviction(signals, convictions):
+    """Mean conviction of the baskets with a non-zero signal, decided (RULES.md 8.28); NaN
+    where there is none. One signal and conviction per basket (values or arrays over
+    steps), signal 0 for a basket without a package yet."""
     total, count = 0.0, 0
-    for b in state.baskets:
-        if b.last is not None and b.last.signal != 0:
-            total = total + package_conviction(b.last, sizing[b.index])
-            count += 1
-    return decided(total / count) if count else float("nan")
+    for signal, conviction in zip(signals, convictions, strict=True):
+        signalled = signal != 0
+        total = total + where(signalled, conviction, 0.0)
+        count = count + signalled
+    return where(count > 0, decided(total / at_least(count, 1)), float("nan"))
 
 
 def reserve_target(chaos, avg_conviction, limits: LimitParams, fixed_share: float | None):
-    """RULES.md 4.5 (on arrays); fixed mode holds the composite reserve's share of capital.
+    """RULES.md 4.5; fixed mode holds the composite reserve's share of capital.
     ``avg_conviction`` is NaN where no basket has a signal (balanced, or defensive in
     chaos)."""
-    one = not isinstance(chaos, np.ndarray)
     if fixed_share is not None:
-        return fixed_share if one else np.full(chaos.shape, fixed_share)
-    if one:  # one step: the same rule without numpy
-        if chaos >= 1 or avg_conviction < limits.defensive_conviction:
-            return limits.reserve_defensive
-        if chaos == 0 and avg_conviction >= limits.aggressive_conviction:
-            return limits.reserve_aggressive
-        return limits.reserve_balanced
-    avg = np.asarray(avg_conviction, dtype=np.float64)
-    defensive = (chaos >= 1) | (avg < limits.defensive_conviction)
-    aggressive = (chaos == 0) & (avg >= limits.aggressive_conviction)
-    return np.where(
+        return filled_like(chaos, fixed_share)
+    defensive = (chaos >= 1) | (avg_conviction < limits.defensive_conviction)
+    aggressive = (chaos == 0) & (avg_conviction >= limits.aggressive_conviction)
+    return where(
         defensive,
         limits.reserve_defensive,
-        np.where(aggressive, limits.reserve_aggressive, limits.reserve_balanced),
+        where(aggressive, limits.reserve_aggressive, limits.reserve_balanced),
     )
+
+
+def latest_regimes(state: PortfolioState) -> list:
+    return [NO_REGIME if b.last is None else b.last.regime for b in state.baskets]
+
+
+def latest_signals(state: PortfolioState, sizing: list[SizingParams]) -> tuple[list, list]:
+    """Each basket's latest signal and conviction (0 and None without a package)."""
+    signals, convictions = [], []
+    for b in state.baskets:
+        last = b.last
+        signals.append(0 if last is None else last.signal)
+        convictions.append(None if last is None else package_conviction(last, sizing[b.index]))
+    return signals, convictions
 
 
 @dataclass(slots=True)
@@ -99,4 +115,4 @@ class PortfolioView:
 
     @property
     def pv_cny(self) -> float:
-        return self.pv / MONEY_SCALE
+        return cny(self.pv)

@@ -1,0 +1,218 @@
+"""The book: what fills do to the portfolio. Positions are opened, closed (whole or in
+part) and rolled; cash, realised P&L and fees move with them, each fill and trade is
+written down, and the ledger identity is checked.
+
+Money is in integer units (``twotier.money``): P&L, fees and their shares add up to the
+cent, and PV = initial capital + realised P&L + open P&L - fees holds exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twotier.broker.base import Fill, Order, PriceKind
+from twotier.errors import TwotierError
+from twotier.market.calendar import TIMEZONE
+from twotier.market.rolls import Roll
+from twotier.money import cny, price_of, share_to_cent
+from twotier.tier2.journal import SIDE, Journal
+from twotier.tier2.sizing import EntryPlan
+from twotier.tier2.state import BasketState, PortfolioState, Position
+
+
+class LedgerError(TwotierError):
+    """PV no longer equals initial capital + realised P&L + open P&L - fees."""
+
+
+class Book:
+    """Books fills into the state and writes them (and the trades they end) to the
+    journal."""
+
+    def __init__(self, journal: Journal, fill_at: PriceKind):
+        self.journal = journal
+        self.fill_at = fill_at
+
+    def open(
+        self, state: PortfolioState, b: BasketState, plan: EntryPlan, fill: Fill, episode: int
+    ) -> None:
+        """A position from an entry's fill. A fill of fewer contracts than decided scales
+        the committed capital by filled/decided; stops, target and trail are the
+        decision's (RULES.md 10.6 item 10)."""
+        committed = plan.committed
+        if fill.contracts != plan.contracts:
+            committed = plan.committed * fill.contracts / plan.contracts
+        b.position = Position(
+            side=plan.side,
+            contracts=fill.contracts,
+            entry_price=fill.price,
+            entry_time=fill.time,
+            entry_day=fill.trading_day,
+            decided_at=fill.order.decided_at,
+            price_kind=fill.price_kind,
+            tier=plan.tier,
+            conviction=plan.conviction,
+            size_fraction=plan.size_fraction,
+            leverage=plan.leverage,
+            effective_leverage=plan.effective_leverage,
+            committed=committed,
+            stop=plan.stop,
+            target=plan.target,
+            trailing=plan.trailing,
+            best_close=fill.price,
+            basis=fill.price,
+            entry_fee=fill.fee,
+            episode=episode,
+            trade_id=state.next_trade_id,
+            contract=fill.order.contract,
+            entry_contract=fill.order.contract,
+            opened_price=fill.price,
+        )
+        state.next_trade_id += 1
+        b.cash -= fill.fee
+        state.fees += fill.fee
+        self.note_fill(b, fill)
+
+    def close(self, state: PortfolioState, b: BasketState, fill: Fill) -> int:
+        """Book a closing fill (all of the position or part of it); returns its gross P&L
+        (money units)."""
+        p = b.position
+        assert p is not None
+        n = fill.contracts
+        gross = p.side * n * b.spec.multiplier * (fill.price - p.entry_price)
+        # A partial close carries its share of the entry fee and of what earlier contracts
+        # realised; the last close takes the remainders (RULES.md 8.27, 9).
+        fee_share, pnl_share, roll_fee_share = (
+            (p.entry_fee, p.carried_pnl, p.carried_fees)
+            if n == p.contracts
+            else (
+                share_to_cent(p.entry_fee, n, p.contracts),
+                share_to_cent(p.carried_pnl, n, p.contracts),
+                share_to_cent(p.carried_fees, n, p.contracts),
+            )
+        )
+        p.entry_fee -= fee_share
+        p.carried_pnl -= pnl_share
+        p.carried_fees -= roll_fee_share
+        b.cash += gross - fill.fee
+        state.realised += gross
+        state.fees += fill.fee
+        self.journal.trades.append(
+            trade_row(b, p, fill, gross + pnl_share, fee_share + roll_fee_share)
+        )
+        p.contracts -= n
+        p.closing = max(0, p.closing - n)
+        if p.contracts == 0:
+            b.position = None
+        self.note_fill(b, fill)
+        return gross
+
+    def roll(self, state: PortfolioState, b: BasketState, roll: Roll, out: Fill, into: Fill):
+        """The position moves from the old contract (``out`` closes it) to the new one
+        (``into`` opens the same side and contracts). The trade goes on: what the old
+        contract realised and both legs' fees are carried to the trade's closes; entry
+        basis and best close are carried by the roll ratio (RULES.md 9)."""
+        p = b.position
+        assert p is not None
+        gross = p.side * p.contracts * b.spec.multiplier * (out.price - p.entry_price)
+        fees = out.fee + into.fee
+        b.cash += gross - fees
+        state.realised += gross
+        state.fees += fees
+        p.carried_pnl += gross
+        p.carried_fees += fees
+        self.journal.roll(out.time, b.index, b.instrument, p.side, p.contracts, roll)
+        p.entry_price, p.entry_day, p.contract = into.price, into.trading_day, roll.new_contract
+        p.basis *= roll.ratio
+        p.best_close *= roll.ratio
+        for fill in (out, into):
+            self.journal.record_fill(b.index, fill)
+            self.journal.fill(b.index, fill)
+
+    def note_fill(self, b: BasketState, fill: Fill) -> None:
+        """Every fill goes to fills.csv; the decision log has a FILL line for fills at a
+        later bar than their decision (at the decision bar's close, the CLOSE or entry
+        line says it)."""
+        self.journal.record_fill(b.index, fill)
+        if self.fill_at == "open" or fill.order.decided_at != fill.time:
+            self.journal.fill(b.index, fill)
+
+
+def open_trade(b: BasketState) -> dict:
+    """A position still open at data end as a trade row with reason ``open``, marked at
+    its latest close."""
+    p, last = b.position, b.last
+    assert p is not None and last is not None
+    order = Order.close(
+        b.index, b.instrument, p.side, p.contracts, "open", last.time, p.entry_day, p.contract
+    )
+    mark = Fill(order, p.contracts, last.time, last.trading_day, last.close, "close", 0, 0, False)
+    return trade_row(b, p, mark, b.open_pnl() + p.carried_pnl, p.entry_fee + p.carried_fees)
+
+
+def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_share: int) -> dict:
+    fees = entry_fee_share + fill.fee
+    return {
+        "trade_id": p.trade_id,
+        "basket": b.index,
+        "instrument": b.instrument,
+        "side": SIDE[p.side],
+        "contracts": fill.contracts,
+        "entry_time": p.entry_time,
+        "entry_contract": p.entry_contract,
+        "contract": fill.order.contract,
+        "entry_price": price_of(p.opened_price),
+        "entry_price_kind": p.price_kind,
+        "exit_time": fill.time,
+        "exit_price": price_of(fill.price),
+        "exit_price_kind": fill.price_kind,
+        "exit_decided_at": fill.order.decided_at,
+        "tier": p.tier,
+        "conviction": p.conviction,
+        "size_fraction": p.size_fraction,
+        "leverage": p.leverage,
+        "effective_leverage": p.effective_leverage,
+        "committed": p.committed,
+        "stop": p.stop,
+        "target": p.target,
+        "reason": fill.order.reason,
+        "return_pct": p.side * (fill.price - p.basis) / p.basis,
+        "gross_pnl": cny(gross),
+        "fees": cny(fees),
+        "net_pnl": cny(gross - fees),
+    }
+
+
+def marked_equities(state: PortfolioState, closes: list) -> tuple[list, object]:
+    """Each basket's equity with its position marked at ``closes[i]`` (one value, or an
+    array over steps), and PV = reserve + the equities."""
+    equities = []
+    for b, close in zip(state.baskets, closes, strict=True):
+        p = b.position
+        if p is None:
+            equities.append(b.cash)
+        else:
+            equities.append(
+                b.cash + p.side * p.contracts * b.spec.multiplier * (close - p.entry_price)
+            )
+    return equities, state.reserve + sum(equities)
+
+
+def check_ledger(state: PortfolioState, time) -> None:
+    """PV = initial capital + realised P&L + open P&L - fees, exactly (money units).
+
+    PV is the reserve plus each basket's cash plus its open P&L, so the identity holds
+    when reserve + cash = initial + realised - fees. Cash moves only with fills, so one
+    check covers every step of a record block (``time``: its first step's nanoseconds)."""
+    books = state.reserve
+    for b in state.baskets:
+        books += b.cash
+    expected = state.initial + state.realised - state.fees
+    if books != expected:
+        first = int(np.atleast_1d(time)[0])
+        at = pd.Timestamp(first, tz="UTC").tz_convert(TIMEZONE)
+        raise LedgerError(
+            f"ledger broken at {at}: reserve + cash {cny(books):.4f} != initial + "
+            f"realised - fees {cny(expected):.4f}, so PV != initial + realised + "
+            "open P&L - fees"
+        )

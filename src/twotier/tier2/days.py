@@ -1,0 +1,22 @@
+"""Trading days of the portfolio (RULES.md 4.1 step 1, 8.1, 8.25): the day-start PV and the
+peak PV, for one step (plain numbers) or a stretch of steps (arrays).
+
+- A trading day's day-start PV is the PV of the last step of the day before (the initial
+  capital on the first day), so an overnight gap counts toward the daily loss.
+- The peak is the running maximum of PV; after a drawdown breaker it starts again from
+  the next trading day's day-start PV.
+"""
+
+from __future__ import annotations
+
+from twotier.numeric import carried, first_of, running_max_restarting, shifted
+
+
+def day_marks(pv, new_day, last_pv: int, day_start: int, peak: int, reset_pending: bool):
+    """Day-start PV and peak PV at each step. ``pv``: PV at each step after its fills;
+    ``new_day``: whether each step begins a trading day; ``last_pv``, ``day_start``,
+    ``peak``: the state before the first step; ``reset_pending``: a drawdown breaker asked
+    for the peak to restart at the next trading day."""
+    starts = carried(shifted(pv, last_pv), new_day, day_start)
+    restart = first_of(new_day) if reset_pending else None
+    return starts, running_max_restarting(pv, peak, restart, starts)

@@ -1,0 +1,132 @@
+"""Quiet stretches: consecutive steps at which Tier-2 can only mark to market and record.
+
+Over such a stretch no order waits, no exit rule fires and no flat basket has a signal it
+may trade (the backtest engine finds them), so positions do not change and everything a
+step does is a function of the closes: PV, the day-start PV and peak, the breakers'
+tests, the trailing stop's best close and arming, and the records. ``advance`` does all of
+it for the whole stretch with numpy, through the same rule functions the step calls, and
+leaves the state exactly as stepping through the stretch would. It stops early at the
+first step where a breaker fires: that step needs the full step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from twotier.tier2.book import marked_equities
+from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
+from twotier.tier2.days import day_marks
+from twotier.tier2.exits import trail
+from twotier.tier2.records import record_block
+from twotier.tier2.state import Package, PortfolioState
+
+if TYPE_CHECKING:
+    from twotier.tier2.composite import Composite
+
+
+class BarSource(Protocol):
+    """Each basket's bars, by the index of the bar in the basket's own series."""
+
+    def bar_closes(self, basket: int, first: int, last: int) -> np.ndarray:
+        """Closes (price units) of bars ``first`` to ``last``, both included."""
+        ...
+
+    def package(self, basket: int, bar: int) -> Package: ...
+
+
+@dataclass
+class Stretch:
+    """The steps of a stretch, what Tier-2 needs of each."""
+
+    time_ns: np.ndarray
+    trading_day: np.ndarray  # datetime64[D]
+    days: list  # the same trading days as dates
+    day_begins: np.ndarray  # the step's trading day differs from the step before's
+    closes: list[np.ndarray]  # each basket's latest close at each step (0 before its first)
+    latest: np.ndarray  # (baskets, steps): each basket's latest bar, -1 before its first
+    reserve_target: np.ndarray  # from packages alone
+
+    def __len__(self) -> int:
+        return len(self.time_ns)
+
+
+def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars: BarSource):
+    """Move the state through the stretch and record its steps, up to (not including) the
+    first step where a breaker fires. Returns the number of steps advanced."""
+    n = len(stretch)
+    equities, pv = marked_equities(state, stretch.closes)
+    if not isinstance(pv, np.ndarray):  # every basket flat: PV does not move
+        pv = np.full(n, pv)
+    new_day = stretch.day_begins.copy()
+    new_day[0] = state.trading_day != stretch.days[0]
+    starts, peaks = day_marks(
+        pv, new_day, state.last_pv, state.day_start, state.peak, state.peak_reset_pending
+    )
+    if any(b.position is not None for b in state.baskets):
+        fires = breaker_fires(composite, state, pv, peaks, starts, stretch.trading_day)
+        done = int(fires.argmax()) if fires.any() else n
+    else:  # flat: only the first step can fire (see first_step_fires)
+        done = 0 if first_step_fires(composite, state, stretch, pv, peaks, starts) else n
+    if done:
+        _move(composite, state, stretch, bars, done, equities, pv, starts, peaks, new_day)
+    return done
+
+
+def breaker_fires(composite: Composite, state: PortfolioState, pv, peaks, starts, days):
+    """Where either breaker would fire (RULES.md 4.4), at most once a trading day."""
+    rules = composite.config.breakers
+    return drawdown_fires(pv, peaks, fired_on(days, state.drawdown_fired_day), rules) | (
+        daily_loss_fires(pv, starts, fired_on(days, state.daily_loss_fired_day), rules)
+    )
+
+
+def first_step_fires(composite, state, stretch, pv, peaks, starts) -> bool:
+    """Whether a breaker fires at a flat stretch's first step. Flat, PV does not move, so
+    no later step can fire: a new trading day starts the daily loss (and a pending peak
+    reset) from that same PV, and a drawdown over the limit has fired already (its reset
+    is then pending)."""
+    return bool(
+        breaker_fires(composite, state, int(pv[0]), int(peaks[0]), int(starts[0]), stretch.days[0])
+    )
+
+
+def _move(composite, state, stretch, bars, n, equities, pv, starts, peaks, new_day) -> None:
+    """The state after the first ``n`` steps of the stretch, and their records."""
+    for i, basket in enumerate(state.baskets):
+        last_bar = int(stretch.latest[i, n - 1])
+        if last_bar < 0 or (basket.last is not None and basket.last.bar == last_bar):
+            continue
+        first_bar = basket.last.bar + 1 if basket.last is not None else 0
+        p = basket.position
+        if p is not None:
+            closes = bars.bar_closes(i, first_bar, last_bar)
+            _, best, armed = trail(p, closes, composite.exits[i])
+            p.best_close, p.armed = best[-1].item(), bool(armed[-1])
+        basket.last = bars.package(i, last_bar)
+    closes = [c[:n] for c in stretch.closes]
+    composite.recorder.append(
+        *record_block(
+            state,
+            times=stretch.time_ns[:n],
+            days=stretch.trading_day[:n],
+            closes=closes,
+            peak=peaks[:n],
+            day_start=starts[:n],
+            reserve_target=stretch.reserve_target[:n],
+            marked=([_head(e, n) for e in equities], pv[:n]),
+        )
+    )
+    state.trading_day = stretch.days[n - 1]
+    state.day_number += int(np.count_nonzero(new_day[:n]))
+    state.day_start = int(starts[n - 1])
+    state.peak = int(peaks[n - 1])
+    state.last_pv = int(pv[n - 1])
+    if state.peak_reset_pending and new_day[:n].any():
+        state.peak_reset_pending = False
+
+
+def _head(values, n: int):
+    return values[:n] if isinstance(values, np.ndarray) else values

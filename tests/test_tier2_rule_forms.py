@@ -1,0 +1,291 @@
+"""Each Tier-2 rule is one function for one step (plain numbers) and for many steps
+(arrays): the step calls it with numbers, the engine's stretch and scan logic with arrays.
+Here the two forms meet on random inputs: the array form must equal the value form applied
+step after step, bit for bit."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from helpers.scenario import IRON, MON, TUE, basket, config, day_bars, packages
+from twotier.config.model import BreakerParams, ExitParams, LimitParams, SizingParams
+from twotier.engine.backtest import run_tier2, split_packages
+from twotier.market.rolls import Roll, RollSchedule
+from twotier.numeric import decided
+from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
+from twotier.tier2.composite import Composite
+from twotier.tier2.days import day_marks
+from twotier.tier2.exits import (
+    EXIT_INPUTS,
+    EXIT_TREE,
+    TRAIL_STATE,
+    exit_marks,
+    first_exit,
+    scan_key,
+)
+from twotier.tier2.sizing import conviction, entry_gate
+from twotier.tier2.state import Position
+from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count, reserve_target
+
+MONEY = st.integers(min_value=1, max_value=2 * 10**13)  # money units: up to 2e9 CNY
+UNIT = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+DAY0 = date(2024, 10, 21)
+
+
+def steps(n_max: int = 40):
+    return st.integers(min_value=1, max_value=n_max)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(),
+    last_pv=MONEY,
+    day_start=MONEY,
+    peak=MONEY,
+    reset_pending=st.booleans(),
+)
+def test_day_start_and_peak_of_a_stretch_equal_the_step_rule_applied_step_by_step(
+    data, n, last_pv, day_start, peak, reset_pending
+):
+    pv = np.array(data.draw(st.lists(MONEY, min_size=n, max_size=n)), dtype=np.int64)
+    new_day = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    starts, peaks = day_marks(pv, new_day, last_pv, day_start, peak, reset_pending)
+    pending = reset_pending
+    for k in range(n):
+        day_start, peak = day_marks(int(pv[k]), bool(new_day[k]), last_pv, day_start, peak, pending)
+        pending = pending and not new_day[k]
+        last_pv = int(pv[k])
+        assert (int(starts[k]), int(peaks[k])) == (day_start, peak), k
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(),
+    max_drawdown=st.floats(min_value=0.01, max_value=0.5),
+    max_daily_loss=st.floats(min_value=0.01, max_value=0.5),
+    switches=st.tuples(st.booleans(), st.booleans()),
+    fired=st.tuples(st.none() | st.integers(0, 5), st.none() | st.integers(0, 5)),
+)
+def test_breakers_fire_on_a_stretch_where_they_fire_step_by_step(
+    data, n, max_drawdown, max_daily_loss, switches, fired
+):
+    rules = BreakerParams(
+        max_drawdown=max_drawdown,
+        max_daily_loss=max_daily_loss,
+        drawdown_breaker=switches[0],
+        daily_loss_breaker=switches[1],
+    )
+    pv = np.array(data.draw(st.lists(MONEY, min_size=n, max_size=n)), dtype=np.int64)
+    peak = np.maximum.accumulate(np.maximum(pv, data.draw(MONEY)))
+    start = np.array(data.draw(st.lists(MONEY, min_size=n, max_size=n)), dtype=np.int64)
+    offsets = sorted(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)))
+    days = [DAY0 + timedelta(days=d) for d in offsets]
+    day64 = np.array(days, dtype="datetime64[D]")
+    dd_day, loss_day = (None if f is None else DAY0 + timedelta(days=f) for f in fired)
+    dd = drawdown_fires(pv, peak, fired_on(day64, dd_day), rules)
+    loss = daily_loss_fires(pv, start, fired_on(day64, loss_day), rules)
+    for k in range(n):
+        v, p, s, d = int(pv[k]), int(peak[k]), int(start[k]), days[k]
+        assert bool(dd[k]) == bool(drawdown_fires(v, p, fired_on(d, dd_day), rules)), k
+        assert bool(loss[k]) == bool(daily_loss_fires(v, s, fired_on(d, loss_day), rules)), k
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(60),
+    weights=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)),
+    minima=st.tuples(UNIT, UNIT, UNIT),
+)
+def test_conviction_and_the_entry_gate_of_every_bar_equal_those_of_one_bar(
+    data, n, weights, minima
+):
+    s = SizingParams(
+        confidence_weight=weights[0],
+        strength_weight=weights[1],
+        min_confidence=minima[0],
+        min_signal_strength=minima[1],
+        min_conviction=minima[2],
+    )
+    signal = np.array(data.draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=n, max_size=n)))
+    confidence = np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n)))
+    strength = np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n)))
+    conv = conviction(confidence, strength, s)
+    gate = entry_gate(signal, confidence, strength, conv, s)
+    for k in range(n):
+        one = conviction(float(confidence[k]), float(strength[k]), s)
+        assert one == conv[k]
+        assert bool(gate[k]) == bool(
+            entry_gate(int(signal[k]), float(confidence[k]), float(strength[k]), one, s)
+        )
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=steps(), baskets=st.integers(1, 5), fixed=st.booleans())
+def test_the_portfolio_view_of_every_step_equals_that_of_one_step(data, n, baskets, fixed):
+    regime = st.sampled_from([NO_REGIME, 1, 2, 3, 4])
+    regimes = [
+        np.array(data.draw(st.lists(regime, min_size=n, max_size=n))) for _ in range(baskets)
+    ]
+    signals = [
+        np.array(data.draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=n, max_size=n)))
+        for _ in range(baskets)
+    ]
+    convictions = [
+        np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))) for _ in range(baskets)
+    ]
+    limits = LimitParams()
+    share = 0.1 if fixed else None
+    chaos = chaos_count(regimes)
+    average = average_conviction(signals, convictions)
+    targets = reserve_target(chaos, average, limits, share)
+    for k in range(n):
+        one_chaos = chaos_count([int(r[k]) for r in regimes])
+        one_average = average_conviction(
+            [int(s[k]) for s in signals], [float(c[k]) for c in convictions]
+        )
+        assert one_chaos == chaos[k]
+        assert (math.isnan(one_average) and math.isnan(average[k])) or one_average == average[k]
+        assert reserve_target(one_chaos, one_average, limits, share) == targets[k]
+
+
+# -- the exit tree and the exit scan ------------------------------------------------------
+
+
+def a_position(side: int, entry: int, stop: float, target: float, trailing: bool) -> Position:
+    t = pd.Timestamp("2024-10-21 09:00", tz="Asia/Shanghai")
+    return Position(
+        side=side,
+        contracts=3,
+        entry_price=entry,
+        entry_time=t,
+        entry_day=DAY0,
+        decided_at=t,
+        price_kind="close",
+        tier="STRONG",
+        conviction=0.7,
+        size_fraction=0.8,
+        leverage=8.0,
+        effective_leverage=7.5,
+        committed=250_000.0,
+        stop=stop,
+        target=target,
+        trailing=trailing,
+        best_close=entry,
+        basis=entry,
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(50),
+    side=st.sampled_from([-1, 1]),
+    stop=st.sampled_from([0.01, 0.015, 0.02, 0.025, 0.03]),
+    target=st.sampled_from([0.07, 0.08, 0.1]),
+    trailing=st.booleans(),
+)
+def test_the_exit_scan_over_many_bars_finds_the_exit_the_step_finds_bar_by_bar(
+    data, n, side, stop, target, trailing
+):
+    entry = 8_000_000  # 800.0
+    moves = data.draw(st.lists(st.integers(-80_000, 80_000), min_size=n, max_size=n))
+    closes = entry + np.cumsum(np.array(moves, dtype=np.int64))
+    signal = np.array(data.draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=n, max_size=n)))
+    confidence = decided(np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))))
+    conv = decided(np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))))
+    chaos = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    x = ExitParams()
+    p = a_position(side, entry, stop, target, trailing)
+    scanned = first_exit(p, exit_marks(p, closes, signal, confidence, conv, chaos, x), x)
+    stepped = None
+    for k in range(n):
+        m = exit_marks(
+            p,
+            int(closes[k]),
+            int(signal[k]),
+            float(confidence[k]),
+            float(conv[k]),
+            int(chaos[k]),
+            x,
+        )
+        p.best_close, p.armed = m.best, m.armed
+        hit = first_exit(p, m, x)
+        if hit is not None:
+            stepped = (k, hit[1])
+            break
+    assert scanned == stepped
+
+
+class Recording:
+    """A position that writes down which of its fields are read."""
+
+    def __init__(self, position: Position):
+        self._position, self.read = position, set()
+
+    def __getattr__(self, name):
+        self.read.add(name)
+        return getattr(self._position, name)
+
+
+def test_every_exit_rule_reads_only_what_the_exit_scan_may_cache():
+    x = ExitParams()
+    n = 4
+    closes = np.array([8_000_000, 8_500_000, 7_600_000, 8_800_000])
+    marks_of = {
+        "one bar": lambda p: exit_marks(p, 8_200_000, -1, 0.1, 0.3, 2, x),
+        "bars": lambda p: exit_marks(
+            p, closes, np.full(n, -1), np.full(n, 0.1), np.full(n, 0.3), np.full(n, 2), x
+        ),
+    }
+    for rule in EXIT_TREE:
+        for form, marks in marks_of.items():
+            spy = Recording(a_position(1, 8_000_000, 0.015, 0.07, True))
+            m = marks(spy._position)
+            fires = rule.fires(spy, m, x)
+            rule.reason(spy, m, x, int(np.argmax(fires)) if form == "bars" else 0)
+            assert spy.read <= EXIT_INPUTS | TRAIL_STATE, (rule.switch, form, spy.read)
+
+
+@pytest.mark.parametrize("fill", ["close", "next_open"])
+def test_a_position_whose_scan_key_is_unchanged_has_unchanged_exit_inputs(fill):
+    """Over a run that enters, is cut by the daily-loss breaker, rolls and closes, a
+    position's exit inputs are a function of its scan key: what the scan caches stays
+    valid."""
+    seen: dict[tuple, tuple] = {}
+    original = Composite.decide
+
+    def decide(self, state, inp):
+        original(self, state, inp)
+        for b in state.baskets:
+            p = b.position
+            if p is not None:
+                inputs = tuple(getattr(p, name) for name in sorted(EXIT_INPUTS))
+                assert seen.setdefault((b.index, *scan_key(p)), inputs) == inputs
+
+    monday = [800.0, 801.0, 802.0, 801.0, 803.0] + [802.0] * 10
+    tuesday = [700.0, 701.0, 695.0, 690.0, 692.0, 693.0, 694.0]
+    times = day_bars(MON) + day_bars(TUE)[: len(tuesday)]
+    frame = basket(IRON, times, monday + tuesday, signal=1, confidence=1.0, strength=1.0)
+    frame["contract"] = ["i2501"] * len(monday) + ["i2505"] * len(tuesday)
+    table = packages(frame)
+    table["contract"] = table["contract"].where(table["contract"].notna(), None)
+    cfg = config(f"execution.fill={fill}", "exits.stop_loss=false")
+    rolls = {IRON: RollSchedule((Roll(date(2024, 10, 22), "i2501", "i2505", 802.0, 700.0),))}
+    Composite.decide = decide
+    try:
+        split = split_packages(table, cfg, "<scan key>")
+        result = run_tier2(split, cfg, rolls=rolls, every_step=True)
+    finally:
+        Composite.decide = original
+    assert {"daily_loss_derisk", "roll"} <= set(result.fills["reason"])
+    assert len(seen) >= 3  # the entry, the roll, the cut
