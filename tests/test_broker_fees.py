@@ -3,6 +3,8 @@ rounding to the cent half up."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from helpers.scenario import (
@@ -28,8 +30,11 @@ from twotier.money import MONEY_SCALE, price_units
 SPECS = default_registry()
 
 
+DAY = date(2024, 10, 21)
+
+
 def fee(instrument, contracts, price, opens, close_today=False) -> float:
-    units = fee_units(SPECS[instrument], contracts, price_units(price), opens, close_today)
+    units = fee_units(SPECS[instrument], contracts, price_units(price), opens, close_today, DAY)
     assert units % 100 == 0, "fees are whole cents"
     return units / MONEY_SCALE
 

@@ -27,9 +27,11 @@ from twotier.engine.backtest import instrument_signals
 from twotier.errors import ConfigError, DataError
 from twotier.live.bars import Bar, frame_to_bars
 from twotier.live.loop import PaperSettings, run_paper
+from twotier.live.market import MarketTracker
 from twotier.live.rolls import ContractColumnRolls, ScheduleRolls
 from twotier.live.signals import LiveInstrument
 from twotier.live.store import SCHEMA_VERSION, Store
+from twotier.market.instruments import default_registry
 from twotier.market.resample import resample
 from twotier.market.rolls import Roll, RollSchedule, contracts_for_bars, read_schedule
 from twotier.tier1.generator import SignalGenerator
@@ -163,7 +165,8 @@ def test_live_tier1_across_rolls_is_the_backtests_causal_signals(real_bars, sche
     expected = instrument_signals("DCE/i", bars, config, rolls)
     name, params = config.generator_name("DCE/i"), config.tier1_params("DCE/i")
     generator = SignalGenerator(name, "DCE/i", params)
-    live = LiveInstrument(generator, ScheduleRolls(rolls), method)
+    tracker = MarketTracker(default_registry()["DCE/i"], config.market)
+    live = LiveInstrument(generator, ScheduleRolls(rolls), method, tracker)
     for bar in frame_to_bars("DCE/i", bars, range(len(bars)), "bars"):
         live.update(bar)
     assert [r.trading_day for _, r in live.applied] == [date(2020, 3, 31), date(2020, 8, 10)]

@@ -159,9 +159,10 @@ CLOSE_NO_FEES = ("execution.fill=close", "execution.fees=false")
 # For exit-tree scenarios whose losses would otherwise also trip the portfolio breakers (a
 # 10x basket losing its 1.5% stop is 4.5% of PV, beyond the 3% daily limit).
 NO_BREAKERS = ("breakers.daily_loss_breaker=false", "breakers.drawdown_breaker=false")
-# Every exit rule and both breakers switched off: a position, once open, is held to the
-# data's end (across every roll, in the roll tests).
+# Every exit rule, both breakers and forced liquidation switched off: a position, once
+# open, is held to the data's end (across every roll, in the roll tests).
 NEVER_LET_GO = (
+    "market.forced_liquidation=false",
     "exits.low_confidence=false",
     "exits.stop_loss=false",
     "exits.signal_reversal=false",

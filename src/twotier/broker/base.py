@@ -29,12 +29,17 @@ REASON_CODES = {PRICE_LIMIT: "limit", NO_VOLUME: "volume", MARKET_CLOSED: "close
 
 @dataclass(frozen=True)
 class Quote:
-    """The bar an order fills on: its start time, trading day and prices (price units)."""
+    """The bar an order fills on: its start time, trading day and prices (price units),
+    and what the market allows on it (RULES.md 10), where known."""
 
     time: pd.Timestamp
     trading_day: date
     open: int
     close: int
+    volume: float | None = None  # None: unknown (fills do not look at it)
+    locked: int = 0  # +1 locked at limit up (no buys), -1 at limit down (no sells)
+    limit_up: int | None = None  # limits from the data: fill prices stay within them
+    limit_down: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,35 @@
-"""Exchange fees per fill, per the instrument's fee scheme, rounded to the cent (half up)
-in exact integer arithmetic."""
+"""Exchange fees per fill (RULES.md 1, 10.1, 10.6 item 2): the trading day's rate of
+turnover plus its amount per lot, for opening, closing or closing today, times the
+broker's multiplier, rounded to the cent (half up) once, in exact integer arithmetic."""
 
 from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
 
 from twotier.market.instruments import InstrumentSpec
 from twotier.money import MONEY_SCALE, share_to_cent
 
+ONE = Fraction(1)
+
 
 def fee_units(
-    spec: InstrumentSpec, contracts: int, price_units: int, opens: bool, close_today: bool
+    spec: InstrumentSpec,
+    contracts: int,
+    price_units: int,
+    opens: bool,
+    close_today: bool,
+    day: date,
+    multiplier: Fraction = ONE,
 ) -> int:
     """The fee of one fill in money units (whole cents)."""
-    scheme = spec.fee
-    rate = scheme.open if opens else (scheme.close_today if close_today else scheme.close)
-    numerator, denominator = rate.as_integer_ratio()
-    if scheme.basis == "per_lot":
-        return share_to_cent(contracts * MONEY_SCALE, numerator, denominator)
+    rate, per_lot = spec.terms.on(day).fee.parts(opens, close_today)
     turnover = contracts * spec.multiplier * price_units  # money units: price units x tonnes
-    return share_to_cent(turnover, numerator, denominator)
+    lots = contracts * MONEY_SCALE  # money units per CNY of a per-lot amount
+    # multiplier * (rate * turnover + per_lot * lots) over one common denominator
+    numerator = multiplier.numerator * (
+        rate.numerator * per_lot.denominator * turnover
+        + per_lot.numerator * rate.denominator * lots
+    )
+    denominator = multiplier.denominator * rate.denominator * per_lot.denominator
+    return share_to_cent(1, numerator, denominator)

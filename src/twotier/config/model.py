@@ -186,6 +186,39 @@ class ExecutionParams(_Section):
     close_at_end: bool = Field(False, description="close open positions at data end (end_of_data)")
 
 
+class MarketParams(_Section):
+    """The market as it is (RULES.md 10): price limits, volume, margin and forced
+    liquidation. With all three switches off, results are those of sections 1-9."""
+
+    price_limits: bool = Field(
+        True, description="no fill against a bar locked at its limit; fills within limits"
+    )
+    volume_fills: bool = Field(True, description="no fill on a bar without volume")
+    forced_liquidation: bool = Field(
+        True, description="margin by settlement, risk degree, forced liquidation (10.4)"
+    )
+    limit_tolerance: float = Field(
+        0.015, ge=0, lt=1, description="locked within this share of the previous settlement"
+    )
+    max_participation: float = Field(
+        0.0, ge=0, le=1, description="largest share of a bar's volume filled (0: no cap)"
+    )
+    force_close_level: float = Field(
+        1.0, gt=0, description="risk degree (margin / PV) above which positions are closed"
+    )
+
+    @property
+    def any(self) -> bool:
+        return self.price_limits or self.volume_fills or self.forced_liquidation
+
+
+class BrokerTerms(_Section):
+    """The broker's terms on top of the exchange's (RULES.md 10.1)."""
+
+    margin_add: float = Field(0.0, ge=0, lt=1, description="added to every margin rate")
+    fee_multiplier: float = Field(1.0, ge=0, description="exchange fees times this")
+
+
 class BasketConfig(_Section):
     """One basket: the instrument it trades, its share of capital, and optional overrides
     of the sizing and exit parameters for it alone."""
@@ -264,6 +297,8 @@ class Config(_Section):
     breakers: BreakerParams = BreakerParams()
     exits: ExitParams = ExitParams()
     execution: ExecutionParams = ExecutionParams()
+    market: MarketParams = MarketParams()
+    broker: BrokerTerms = BrokerTerms()
     rolls: RollParams = RollParams()
     data: DataParams = DataParams()
 

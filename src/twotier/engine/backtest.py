@@ -12,6 +12,7 @@ from twotier.engine.continuous import (
     causal_signals,
     schedule_for,
     suspected_roll_warnings,
+    with_market_columns,
     with_traded_prices,
 )
 from twotier.engine.tape import basket_tape, build_tape
@@ -58,6 +59,8 @@ def instrument_signals(
     packages = with_traded_prices(raw, frame, schedule)
     if named and not schedule:  # the bars name their contract, even before any roll
         packages = packages.assign(contract=frame["contract"].to_numpy(dtype=str))
+    if config.market.any:  # what Tier-2's market rules read of each bar (RULES.md 10)
+        packages = with_market_columns(packages, frame)
     return packages
 
 
@@ -101,10 +104,17 @@ def run_tier2(
             source,
             need_open=config.execution.fill == "next_open",
             schedule=(rolls or {}).get(s.key),
+            market=config.market,
         )
         for i, s in enumerate(specs)
     ]
-    composite = Composite(config, specs, broker or simulated_broker(config, specs))
+    settlements = [t.market.settlements if t.market else None for t in tapes]
+    composite = Composite(
+        config,
+        specs,
+        broker or simulated_broker(config, specs),
+        settlements if all(settlements) else None,
+    )
     tape = build_tape(tapes, composite.reserve_target)
     first = tape.first_step_on_or_after(start) if start is not None else 0
     last = tape.last_step_on_or_before(end) if end is not None else len(tape) - 1
@@ -121,7 +131,9 @@ def run_tier2(
 
         run_events(composite, state, tape, first, last, progress)
     composite.finish(state)
-    return collect(composite, state, config, packages)
+    result = collect(composite, state, config, packages)
+    result.warnings.extend(note for t in tapes if t.market for note in t.market.notes)
+    return result
 
 
 def collect(

@@ -57,6 +57,16 @@ def with_traded_prices(
     return packages
 
 
+MARKET_COLUMNS = ("high", "low", "settle", "limit_up", "limit_down")
+
+
+def with_market_columns(packages: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """The packages with the bars' raw high and low, and settle and limit columns where
+    the bars have them (the market rules of RULES.md 10 read them)."""
+    extra = {c: frame[c].to_numpy() for c in MARKET_COLUMNS if c in frame.columns}
+    return packages.assign(**extra)
+
+
 def suspected_roll_warnings(
     bars: Mapping[str, pd.DataFrame], schedules: Mapping[str, RollSchedule | None], config: Config
 ) -> list[str]:

@@ -75,6 +75,7 @@ class EventPlanner:
             None if p is None else scan_key(p),
             basket.entry_order is None,
             len(basket.close_orders),
+            basket.pending_roll is None,
             basket.traded_episode,
         )
         known = self.known.get(i)
@@ -89,7 +90,7 @@ class EventPlanner:
         next_bar = int(self.latest[i, k]) + 1 if k >= 0 else 0
         if next_bar >= len(steps):
             return len(self.tape)
-        if basket.close_orders or basket.entry_order is not None:
+        if basket.close_orders or basket.entry_order is not None or basket.pending_roll:
             return steps[next_bar]
         p = basket.position
         if p is not None:

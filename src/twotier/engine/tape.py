@@ -14,7 +14,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from twotier.config.model import SizingParams
+from twotier.config.model import MarketParams, SizingParams
+from twotier.engine.market import BasketMarket, basket_market
 from twotier.errors import DataError
 from twotier.market import rolls as roll_data
 from twotier.market.calendar import TradingCalendar, place_bars
@@ -44,6 +45,7 @@ class BasketTape:
     step: np.ndarray  # the global step of each bar
     contract: list | None = None  # the contract of each bar, where known
     rolls: dict[int, Roll] = field(default_factory=dict)  # first bar of each roll's day
+    market: BasketMarket | None = None  # limits, locks, volume (RULES.md 10), where on
 
     @cached_property
     def time_ns(self) -> np.ndarray:
@@ -57,18 +59,27 @@ class BasketTape:
     @cached_property
     def _columns(self) -> tuple[list, ...]:
         """The package fields as Python lists, so that making a Package is cheap."""
-        contracts = self.contract if self.contract is not None else [None] * len(self.close)
-        return (
+        n = len(self.close)
+        contracts = self.contract if self.contract is not None else [None] * n
+        columns = (
             self.time_ns.tolist(), list(self.days), self.open.tolist(), self.close.tolist(),
             self.signal.tolist(), self.confidence.tolist(), self.strength.tolist(),
             self.regime.tolist(), self.episode.tolist(), contracts, self.conviction.tolist(),
         )  # fmt: skip
+        m = self.market
+        if m is None:
+            return (*columns, [None] * n, [0] * n, [None] * n, [None] * n)
+        volume = [None] * n if m.volume is None else [None if v != v else v for v in m.volume]
+        up = [None if u <= 0 else u for u in m.limit_up.tolist()]
+        down = [None if d <= 0 else d for d in m.limit_down.tolist()]
+        return (*columns, volume, m.locked.tolist(), up, down)
 
     def package(self, bar: int) -> Package:
-        t, d, o, c, sig, conf, st, reg, ep, con, conv = self._columns
+        t, d, o, c, sig, conf, st, reg, ep, con, conv, vol, lock, up, down = self._columns
         return Package(
             bar, t[bar], d[bar], o[bar], c[bar], sig[bar], conf[bar], st[bar], reg[bar],
-            ep[bar], con[bar], self.rolls.get(bar), conv[bar],
+            ep[bar], con[bar], self.rolls.get(bar), conv[bar], vol[bar], lock[bar], up[bar],
+            down[bar],
         )  # fmt: skip
 
 
@@ -155,6 +166,7 @@ def basket_tape(
     source: str,
     need_open: bool,
     schedule: RollSchedule | None = None,
+    market: MarketParams | None = None,
 ) -> BasketTape:
     times = pd.DatetimeIndex(packages["time"])
     day, segment = place_bars(times, spec, calendar, length=15)
@@ -189,6 +201,9 @@ def basket_tape(
                 index=times,
             )
             schedule = roll_data.schedule_from_contracts(frame)
+    facts = None
+    if market is not None and market.any:
+        facts = basket_market(packages, spec, day, contract, close_units, market, source)
     return BasketTape(
         spec,
         times,
@@ -204,6 +219,7 @@ def basket_tape(
         np.zeros(len(times), dtype=np.int64),
         contract,
         roll_points(day, schedule),
+        facts,
     )
 
 

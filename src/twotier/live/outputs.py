@@ -32,7 +32,7 @@ def snapshot(session: PaperSession) -> BacktestResult:
     positions reported open or closed as ``execution.close_at_end`` says)."""
     config, specs = session.config, session.specs
     # A simulated broker: data end must never send anything to a real one.
-    ended = Composite(config, specs, simulated_broker(config, specs))
+    ended = Composite(config, specs, simulated_broker(config, specs), session.composite.settlements)
     journal = session.composite.journal
     ended.journal = Journal(list(journal.decisions), list(journal.fills), list(journal.trades))
     ended.recorder = copy.deepcopy(session.composite.recorder)

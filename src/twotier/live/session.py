@@ -26,6 +26,7 @@ from twotier.engine.inputs import Environment
 from twotier.live import codec
 from twotier.live.bars import ZONE, Bar
 from twotier.live.broker import LiveBroker
+from twotier.live.market import MarketTracker
 from twotier.live.orders import OrderBook, RoutedBroker
 from twotier.live.rolls import RollInfo
 from twotier.live.signals import BarKind, LiveInstrument
@@ -70,11 +71,15 @@ class PaperSession:
                 generator_for(config, k),
                 self.rolls.tracker(k),
                 config.rolls.adjust,
+                MarketTracker(spec, config.market) if config.market.any else None,
             )
-            for k in config.instruments
+            for k, spec in zip(config.instruments, self.specs, strict=True)
         ]
         self.book = OrderBook()
-        self.composite = Composite(config, self.specs, RoutedBroker(broker, self.book))
+        settlements = [live.market.settlements for live in self.instruments if live.market]
+        self.composite = Composite(
+            config, self.specs, RoutedBroker(broker, self.book), settlements or None
+        )
         self.state = self.composite.new_state()
         self.step_number = 0
         self.last_step_ns: int | None = None
@@ -128,6 +133,8 @@ class PaperSession:
         self.book.restore([(oid, codec.loads(body, self._spec)) for oid, body, _ in open_orders])
         self.step_number, self.last_step_ns = self.store.last_step()
         self.last_bar_ns = self.store.last_bar_times()
+        if self.state.trading_day is not None:
+            self._settle_before(self.state.trading_day)
         self._check_replay()
         return time.perf_counter() - started
 
@@ -174,6 +181,7 @@ class PaperSession:
             packages[self.index[key]], made = self._tier1(bars[key], "live")
             rolls += made
         day = next(iter(packages.values())).trading_day
+        self._settle_before(day)
         marks = {
             "decisions": len(self.composite.journal.decisions),
             "fills": len(self.composite.journal.fills),
@@ -205,6 +213,12 @@ class PaperSession:
             new["decisions"],
             time.perf_counter() - started,
         )
+
+    def _settle_before(self, day) -> None:
+        """Every instrument's settlement of a day before the step's is known by now."""
+        for live in self.instruments:
+            if live.market is not None:
+                live.market.settle_before(day)
 
     def late(self, bar: Bar) -> None:
         """A bar for a time already stepped: Tier-1 sees it, Tier-2 does not."""

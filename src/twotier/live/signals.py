@@ -24,6 +24,7 @@ import pandas as pd
 
 from twotier.errors import DataError
 from twotier.live.bars import Bar
+from twotier.live.market import MarketTracker
 from twotier.live.rolls import RollTracker
 from twotier.market.calendar import TIMEZONE
 from twotier.market.rolls import AdjustMethod, Roll, RollSchedule, back_adjust
@@ -61,8 +62,10 @@ class LiveInstrument:
         generator: SignalGenerator,
         rolls: RollTracker | None = None,
         adjust: AdjustMethod = "ratio",
+        market: MarketTracker | None = None,
     ):
         self.generator = generator
+        self.market = market  # locks, volume and settlements (RULES.md 10), where on
         self.live = generator.live()
         self.episodes = EpisodeCounter()
         self.rolls = rolls
@@ -96,6 +99,7 @@ class LiveInstrument:
         signal = int(row["signal"])
         try:
             open_, close = price_units(bar.open), price_units(bar.close)
+            volume, locked = (None, 0) if self.market is None else self.market.update(bar, contract)
         except PriceError as exc:
             raise DataError(bar.source, f"{bar.instrument}: {exc}", bar.line) from None
         self.last = Package(
@@ -111,6 +115,8 @@ class LiveInstrument:
             episode=self.episodes.next(signal),
             contract=contract,
             roll=self._roll_for_tier2(roll, kind, bar),
+            volume=volume,
+            locked=locked,
         )
         return self.last
 
@@ -156,6 +162,9 @@ class LiveInstrument:
         frame = frame.astype(types)
         if self.rolls is not None and self.rolls.names_contracts:  # as with_traded_prices
             frame["contract"] = np.array(self.contracts, dtype=str)
+        if self.market is not None:  # as with_market_columns
+            frame["high"] = np.array([b.high for b in self.bars], dtype=np.float64)
+            frame["low"] = np.array([b.low for b in self.bars], dtype=np.float64)
         return frame
 
 

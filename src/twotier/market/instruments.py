@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from twotier.errors import ConfigError, UnknownInstrumentError
 from twotier.io import read_toml
+from twotier.market.schedule import Schedule, ScheduleRow, merged_rows
 from twotier.market.sessions import SessionSchedule
 
 
@@ -65,6 +66,7 @@ class InstrumentSpec(BaseModel):
     fee: FeeScheme
     day_sessions: tuple[tuple[time, time], ...]
     night_session: tuple[time, time] | None = None
+    schedule: tuple[ScheduleRow, ...] = ()  # dated limit rate, margin rate, fees (10.1)
 
     @field_validator("day_sessions", mode="before")
     @classmethod
@@ -88,6 +90,24 @@ class InstrumentSpec(BaseModel):
     @cached_property
     def sessions(self) -> SessionSchedule:
         return SessionSchedule.from_times(self.day_sessions, self.night_session)
+
+    @cached_property
+    def tick_units(self) -> int:
+        """The tick in price units (twotier.money)."""
+        from twotier.money import price_units
+
+        return price_units(self.tick)
+
+    @cached_property
+    def terms(self) -> Schedule:
+        """Limit rate, margin rate and fees by trading day (RULES.md 10.1)."""
+        f = self.fee
+        rates = (f.open, f.close, f.close_today) if f.basis == "turnover" else (0, 0, 0)
+        lots = (f.open, f.close, f.close_today) if f.basis == "per_lot" else (0, 0, 0)
+        names = ("open", "close", "close_today")
+        base = {f"{k}_rate": v for k, v in zip(names, rates, strict=True)}
+        base |= {f"{k}_per_lot": v for k, v in zip(names, lots, strict=True)}
+        return Schedule(self.schedule, self.margin_rate, base)
 
     @property
     def file_key(self) -> str:
@@ -164,7 +184,13 @@ class InstrumentRegistry:
                         f'{path}: instrument {key!r} must be a table [instruments."{key}"], '
                         f"not {fields!r}"
                     )
-                table[key] = _merge(table.get(key, {}), fields)
+                shipped = table.get(key, {})
+                merged = _merge(shipped, fields)
+                if "schedule" in fields and isinstance(fields["schedule"], list):
+                    merged["schedule"] = merged_rows(
+                        shipped.get("schedule", []), fields["schedule"]
+                    )
+                table[key] = merged
             source = str(path)
         specs = {}
         for key, fields in table.items():

@@ -54,8 +54,11 @@ PACKAGE_COLUMNS = (
     "trigger",
     *CHECK_COLUMNS,
 )
-# A package table may also name the contract of each bar (RULES.md 9).
-KNOWN_COLUMNS = (*PACKAGE_COLUMNS, "contract")
+# A package table may also name the contract of each bar (RULES.md 9) and carry what the
+# market rules read of each bar (RULES.md 10): its high and low, and the settlement and
+# limits where the data has them.
+MARKET_COLUMNS = ("high", "low", "settle", "limit_up", "limit_down")
+KNOWN_COLUMNS = (*PACKAGE_COLUMNS, "contract", *MARKET_COLUMNS)
 
 
 def namespace_path(run_dir: str | Path, instrument: str) -> Path:

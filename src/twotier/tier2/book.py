@@ -29,9 +29,10 @@ class Book:
     """Books fills into the state and writes them (and the trades they end) to the
     journal."""
 
-    def __init__(self, journal: Journal, fill_at: PriceKind):
+    def __init__(self, journal: Journal, fill_at: PriceKind, count_waits: bool = False):
         self.journal = journal
         self.fill_at = fill_at
+        self.count_waits = count_waits  # fills.csv says how many bars each fill waited
 
     def open(
         self, state: PortfolioState, b: BasketState, plan: EntryPlan, fill: Fill, episode: int
@@ -73,9 +74,9 @@ class Book:
         state.fees += fill.fee
         self.note_fill(b, fill)
 
-    def close(self, state: PortfolioState, b: BasketState, fill: Fill) -> int:
-        """Book a closing fill (all of the position or part of it); returns its gross P&L
-        (money units)."""
+    def close(self, state: PortfolioState, b: BasketState, fill: Fill, waited: int = 0) -> int:
+        """Book a closing fill (all of the position or part of it) that waited ``waited``
+        bars; returns its gross P&L (money units)."""
         p = b.position
         assert p is not None
         n = fill.contracts
@@ -104,10 +105,19 @@ class Book:
         p.closing = max(0, p.closing - n)
         if p.contracts == 0:
             b.position = None
-        self.note_fill(b, fill)
+            b.pending_roll = None
+        self.note_fill(b, fill, waited)
         return gross
 
-    def roll(self, state: PortfolioState, b: BasketState, roll: Roll, out: Fill, into: Fill):
+    def roll(
+        self,
+        state: PortfolioState,
+        b: BasketState,
+        roll: Roll,
+        out: Fill,
+        into: Fill,
+        waited: int = 0,
+    ) -> None:
         """The position moves from the old contract (``out`` closes it) to the new one
         (``into`` opens the same side and contracts). The trade goes on: what the old
         contract realised and both legs' fees are carried to the trade's closes; entry
@@ -126,14 +136,14 @@ class Book:
         p.basis *= roll.ratio
         p.best_close *= roll.ratio
         for fill in (out, into):
-            self.journal.record_fill(b.index, fill)
+            self.journal.record_fill(b.index, fill, waited if self.count_waits else None)
             self.journal.fill(b.index, fill)
 
-    def note_fill(self, b: BasketState, fill: Fill) -> None:
+    def note_fill(self, b: BasketState, fill: Fill, waited: int = 0) -> None:
         """Every fill goes to fills.csv; the decision log has a FILL line for fills at a
         later bar than their decision (at the decision bar's close, the CLOSE or entry
         line says it)."""
-        self.journal.record_fill(b.index, fill)
+        self.journal.record_fill(b.index, fill, waited if self.count_waits else None)
         if self.fill_at == "open" or fill.order.decided_at != fill.time:
             self.journal.fill(b.index, fill)
 
@@ -192,8 +202,9 @@ def marked_equities(state: PortfolioState, closes: list) -> tuple[list, object]:
         if p is None:
             equities.append(b.cash)
         else:
+            price = b.mark_price(close)
             equities.append(
-                b.cash + p.side * p.contracts * b.spec.multiplier * (close - p.entry_price)
+                b.cash + p.side * p.contracts * b.spec.multiplier * (price - p.entry_price)
             )
     return equities, state.reserve + sum(equities)
 

@@ -13,16 +13,17 @@ for one step and for arrays of steps alike; the book (``book.py``) does the acco
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
 
-from twotier.broker.base import REASON_CODES, Broker, Order, Outcome, Quote
+from twotier.broker.base import Broker, Order
 from twotier.config.model import Config
 from twotier.market.instruments import InstrumentSpec
-from twotier.money import cny, format_cny, money_units, price_of, price_units, round_to_cent
+from twotier.market.settlement import SettlementHistory
+from twotier.money import cny, format_cny, money_units, price_of, round_to_cent
 from twotier.numeric import decided
+from twotier.tier2 import fills
 from twotier.tier2.book import Book, marked_equities, open_trade
 from twotier.tier2.breakers import (
     daily_loss,
@@ -33,8 +34,10 @@ from twotier.tier2.breakers import (
 )
 from twotier.tier2.days import day_marks
 from twotier.tier2.exits import enabled_rules, exit_marks, first_exit
+from twotier.tier2.fills import book_entry, quote
 from twotier.tier2.journal import Journal
 from twotier.tier2.limits import LimitContext, with_fallbacks
+from twotier.tier2.margin import book_margins, liquidation_fires, liquidation_order, risk_degree
 from twotier.tier2.records import EquityRecorder, record_block
 from twotier.tier2.sizing import (
     EntryRules,
@@ -47,6 +50,7 @@ from twotier.tier2.sizing import (
 from twotier.tier2.state import (
     BasketState,
     Package,
+    PendingClose,
     PendingEntry,
     PortfolioState,
     StepInput,
@@ -62,24 +66,29 @@ from twotier.tier2.view import (
     reserve_target,
 )
 
-
-def quote(pkg: Package) -> Quote:
-    return Quote(pkg.time, pkg.trading_day, pkg.open, pkg.close)
-
-
-def roll_quote(pkg: Package, price: float) -> Quote:
-    """A contract's price at a roll, as both the open and the close of the roll bar."""
-    units = price_units(price)
-    return Quote(pkg.time, pkg.trading_day, units, units)
+HALTS = {
+    "drawdown_halt": "drawdown breaker fired today",
+    "daily_loss_halt": "daily loss limit hit today",
+    "forced_liquidation_halt": "positions force-closed today",
+}
 
 
 class Composite:
     """Tier-2 for one configuration: holds the rules, the broker and the outputs."""
 
-    def __init__(self, config: Config, specs: list[InstrumentSpec], broker: Broker):
+    def __init__(
+        self,
+        config: Config,
+        specs: list[InstrumentSpec],
+        broker: Broker,
+        settlements: list[SettlementHistory] | None = None,
+    ):
         self.config = config
         self.specs = specs
         self.broker = broker
+        # Each basket's settlements as they become known, for margin (RULES.md 10.4).
+        self.settlements = settlements or [SettlementHistory() for _ in specs]
+        self.margins_on = config.market.forced_liquidation
         self.sizing = [config.basket_sizing(i) for i in range(len(specs))]
         self.exits = [config.basket_exits(i) for i in range(len(specs))]
         self.exit_rules = [enabled_rules(x) for x in self.exits]
@@ -95,7 +104,7 @@ class Composite:
 
     @journal.setter
     def journal(self, journal: Journal) -> None:
-        self.book = Book(journal, self.fill_at)
+        self.book = Book(journal, self.fill_at, count_waits=self.config.market.any)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -127,9 +136,11 @@ class Composite:
         self.decide(state, inp)
 
     def decide(self, state: PortfolioState, inp: StepInput) -> None:
-        """Everything of a step after its fills."""
+        """Everything of a step after its fills (RULES.md 10.6 item 15 gives the order)."""
         pv = self.mark(state, inp)
         view = self.view(state, pv)
+        if self.margins_on and self.force_liquidation(state, inp, pv):
+            view.pv = state.pv()  # closes at this bar's close paid their fees
         self.breakers(state, inp, view)
         exited = self.exit_positions(state, inp, view)
         self.enter_positions(state, inp, view, exited)
@@ -146,7 +157,7 @@ class Composite:
         position to roll."""
         for i, pkg in inp.packages.items():
             b = state.baskets[i]
-            if b.close_orders or b.entry_order or (pkg.roll and b.position):
+            if b.close_orders or b.entry_order or b.pending_roll or (pkg.roll and b.position):
                 return True
         return False
 
@@ -157,85 +168,8 @@ class Composite:
     # -- fills ---------------------------------------------------------------------------
 
     def fill(self, state: PortfolioState, inp: StepInput) -> None:
-        """Orders waiting for this step's bars. On the first bar of a roll's trading day,
-        a position held from before is on the old contract: its closes fill at the old
-        contract's price, then what is left is rolled (RULES.md 9); entries fill on the
-        new one."""
-        for i, pkg in inp.packages.items():
-            b = state.baskets[i]
-            if b.close_orders:
-                held = quote(pkg) if pkg.roll is None else roll_quote(pkg, pkg.roll.old_price)
-                orders, b.close_orders = b.close_orders, []
-                for order in orders:
-                    self.fill_close(state, b, order, held)
-            if pkg.roll is not None and b.position is not None:
-                self.roll(state, b, pkg)
-            if b.entry_order is not None:
-                waiting, b.entry_order = b.entry_order, None
-                order = replace(waiting.order, contract=pkg.contract)
-                outcome = self.broker.execute(order, quote(pkg), self.fill_at)
-                self.book_entry(state, b, waiting, outcome, pkg)
-
-    def fill_close(self, state: PortfolioState, b: BasketState, order: Order, held: Quote):
-        """A waiting close on this bar: what fills is booked, the rest waits for the
-        basket's next bar."""
-        outcome = self.broker.execute(order, held, self.fill_at)
-        if outcome.fill is not None:
-            self.book.close(state, b, outcome.fill)
-        self.keep_rest(b, order, outcome, held.time)
-        return outcome
-
-    def keep_rest(self, b: BasketState, order: Order, outcome: Outcome, time) -> None:
-        """The contracts of a close that did not fill wait for the next bar (logged)."""
-        if outcome.filled == order.contracts:
-            return
-        rest = order.rest(outcome.filled)
-        b.close_orders.append(rest)
-        code = _delay_code(outcome)
-        self.journal.delayed(time, b.index, b.instrument, rest, code, outcome.reason)
-
-    def book_entry(
-        self,
-        state: PortfolioState,
-        b: BasketState,
-        waiting: PendingEntry,
-        outcome: Outcome,
-        pkg: Package,
-    ) -> None:
-        """An entry's outcome: what filled opens the position, the rest is dropped; an
-        entry that does not fill at all is cancelled, its episode used (RULES.md 10.2)."""
-        if outcome.fill is not None:
-            self.book.open(state, b, waiting.plan, outcome.fill, waiting.episode)
-        if outcome.filled < waiting.order.contracts:
-            code = _entry_code(outcome)
-            self.journal.unfilled(pkg.time, b.index, b.instrument, waiting.order, outcome, code)
-
-    def roll(self, state: PortfolioState, b: BasketState, pkg: Package) -> None:
-        """Close the position on the old contract and open the same side and contracts on
-        the new one, each at its own price (fees and slippage on both legs), on the same
-        bar (RULES.md 9)."""
-        p, roll = b.position, pkg.roll
-        assert p is not None and roll is not None
-        old = Order.roll_leg(
-            b.index,
-            b.instrument,
-            p.side,
-            p.contracts,
-            False,
-            pkg.time,
-            p.entry_day,
-            roll.old_contract,
-        )
-        new = Order.roll_leg(
-            b.index, b.instrument, p.side, p.contracts, True, pkg.time, None, roll.new_contract
-        )
-        out, into = self.broker.execute_together(
-            [(old, roll_quote(pkg, roll.old_price)), (new, roll_quote(pkg, roll.new_price))],
-            self.fill_at,
-        )
-        if out.status != "filled" or into.status != "filled":
-            raise RuntimeError(f"a roll leg did not fill ({out.status}, {into.status})")
-        self.book.roll(state, b, roll, out.fill, into.fill)
+        """Orders waiting for this step's bars (``fills.fill``)."""
+        fills.fill(self, state, inp)
 
     # -- marking and the view ------------------------------------------------------------
 
@@ -261,6 +195,42 @@ class Composite:
         return PortfolioView(
             state.pv() if pv is None else pv, chaos, avg, self.reserve_target(chaos, avg)
         )
+
+    # -- margin and forced liquidation ---------------------------------------------------
+
+    def margins(self, state: PortfolioState, day) -> tuple:
+        """The book's margin at a step (RULES.md 10.4): totals of held contracts and of
+        those whose close is not decided, and each basket's."""
+        closes = [0 if b.last is None else b.last.close for b in state.baskets]
+        add = self.config.broker.margin_add
+        return book_margins(state, day, closes, self.settlements, add)
+
+    def force_liquidation(self, state: PortfolioState, inp: StepInput, pv: int) -> bool:
+        """Above the force-close level, whole positions are closed, largest held margin
+        first, until the risk degree of what is left is at most the level; no entries
+        for the rest of the trading day (RULES.md 10.4, 10.6 item 12)."""
+        level = self.config.market.force_close_level
+        _, unclosed_total, held, unclosed = self.margins(state, inp.trading_day)
+        if not liquidation_fires(unclosed_total, pv, level):
+            return False
+        chosen = liquidation_order(held, unclosed, pv, level)
+        risk = float(risk_degree(unclosed_total, pv))
+        names = ", ".join(f"basket {i} (margin {held[i]:,.2f})" for i in chosen)
+        self.journal.breaker(
+            inp.time,
+            "forced_liquidation",
+            f"PV={format_cny(pv)}, margin={unclosed_total:,.2f}, risk degree {risk:.2%} > "
+            f"{level:.0%}; closing {names}; no entries for the rest of the trading day",
+        )
+        if state.halted_day != inp.trading_day:
+            state.halted_day, state.halt_reason = inp.trading_day, "forced_liquidation_halt"
+        for b in state.baskets:
+            self.cancel_entry(b)
+        for i in chosen:
+            b = state.baskets[i]
+            b.pending_roll = None  # a close of the old contract replaces a waiting roll
+            self.close(state, b, b.unclosed, "forced_liquidation", inp)
+        return True
 
     # -- breakers ------------------------------------------------------------------------
 
@@ -294,6 +264,7 @@ class Composite:
         for b in state.baskets:
             self.cancel_entry(b)
             if b.unclosed > 0:
+                b.pending_roll = None  # a close of the old contract replaces a waiting roll
                 self.close(state, b, b.unclosed, "drawdown_breaker", inp)
 
     def daily_loss_breaker(self, state: PortfolioState, inp: StepInput, pv: int) -> None:
@@ -338,7 +309,7 @@ class Composite:
         for i in sorted(inp.packages):
             b, pkg = state.baskets[i], inp.packages[i]
             p = b.position
-            if p is None:
+            if p is None or b.pending_roll is not None:  # the package is another contract's
                 continue
             conv = package_conviction(pkg, self.sizing[i])
             confidence = decided(pkg.confidence)
@@ -346,8 +317,8 @@ class Composite:
                 p, pkg.close, pkg.signal, confidence, conv, view.chaos, self.exits[i]
             )
             p.best_close, p.armed = marks.best, marks.armed
-            if p.contracts <= p.closing:
-                continue
+            if p.contracts <= p.closing or any(c.tries for c in b.close_orders):
+                continue  # all of it closing, or a close that has failed a try waits
             hit = first_exit(p, marks, self.exits[i], self.exit_rules[i])
             if hit is not None:
                 self.close(state, b, p.contracts - p.closing, hit[1], inp)
@@ -368,30 +339,17 @@ class Composite:
         held, entry, side = p.contracts, p.entry_price, p.side
         p.closing += contracts
         if pkg is not None and self.fill_at == "close":
-            b_quote = quote(pkg)
-            outcome = self.broker.execute(order, b_quote, "close")
-            gross = None
-            if outcome.fill is not None:
-                gross = self.book.close(state, b, outcome.fill)
-            self.journal.close(
-                inp.time,
-                b.index,
-                b.instrument,
-                side,
-                reason,
-                entry,
-                pkg.close,
-                contracts,
-                held,
-                gross,
-            )
-            self.keep_rest(b, order, outcome, inp.time)
+            outcome = self.broker.execute(order, fills.held_quote(self, b, pkg), "close")
+            gross = None if outcome.fill is None else self.book.close(state, b, outcome.fill)
+            self.journal.close(inp.time, b.index, b.instrument, side, reason, entry, pkg.close,
+                               contracts, held, gross)  # fmt: skip
+            fills.keep_rest(self, b, PendingClose(order), outcome, inp.time)
             return
         last = (pkg or b.last).close
         self.journal.close(
             inp.time, b.index, b.instrument, side, reason, entry, last, contracts, held, None
         )
-        b.close_orders.append(order)
+        b.close_orders.append(PendingClose(order))
 
     # -- entries -------------------------------------------------------------------------
 
@@ -444,10 +402,13 @@ class Composite:
         plan = plan_entry(side, conv, cny(equity), price_of(pkg.close), b.spec.multiplier, rules)
         if isinstance(plan, Skip):
             return block(plan.reason, plan.detail)
+        day, add = inp.trading_day, self.config.broker.margin_add
+        rates = [basket.spec.terms.on(day).margin_rate + add for basket in state.baskets]
+        positions = self.margins(state, day)[3] if self.margins_on else None
         ctx = LimitContext(
             pv=cny(state.pv()),
-            before=commitments(state),
-            margin_rate=b.spec.margin_rate,
+            before=commitments(state, margin_rates=rates, position_margins=positions),
+            margin_rate=rates[b.index],
             reserve_target=view.reserve_target,
             max_leverage=rules.caps.portfolio_max(s),
             limits=self.config.limits,
@@ -463,18 +424,15 @@ class Composite:
         b.traded_episode = pkg.episode
         waiting = PendingEntry(chosen, order, pkg.episode)
         if self.fill_at == "close":
-            self.book_entry(state, b, waiting, self.broker.execute(order, quote(pkg), "close"), pkg)
+            outcome = self.broker.execute(order, quote(pkg), "close")
+            book_entry(self, state, b, waiting, outcome, pkg)
         else:
             b.entry_order = waiting
 
     def hard_block(self, state: PortfolioState, inp: StepInput, view: PortfolioView):
         rules = self.config.breakers
         if state.halted_day == inp.trading_day:
-            why = (
-                "drawdown breaker fired today"
-                if state.halt_reason == "drawdown_halt"
-                else "daily loss limit hit today"
-            )
+            why = HALTS.get(state.halt_reason, state.halt_reason)
             return state.halt_reason, f"{why}: no entries until the next trading day"
         if rules.chaos_block and view.chaos >= rules.chaos_block_count:
             return "chaos_block", f"chaos count {view.chaos} >= {rules.chaos_block_count}"
@@ -495,6 +453,7 @@ class Composite:
         closes = [b.last.close if b.last is not None else 0 for b in state.baskets]
         marked = marked_equities(state, closes)
         state.last_pv = marked[1]
+        margin = self.margins(state, inp.trading_day)[0] if self.margins_on else None
         self.recorder.append(
             *record_block(
                 state,
@@ -505,6 +464,7 @@ class Composite:
                 day_start=state.day_start,
                 reserve_target=target,
                 marked=marked,
+                margin=margin,
             )
         )
 
@@ -531,7 +491,7 @@ class Composite:
                 p.contract,
             )
             side, entry, held = p.side, p.entry_price, p.contracts
-            outcome = self.broker.execute(order, quote(b.last), "close")
+            outcome = self.broker.execute(order, fills.held_quote(self, b, b.last), "close")
             gross = self.book.close(state, b, outcome.fill) if outcome.fill else None
             self.journal.close(
                 b.last.time,
@@ -546,34 +506,25 @@ class Composite:
                 gross,
             )
             b.close_orders = []
+            b.pending_roll = None
             changed = True
         if changed:
             last = self.recorder.last_row()
             state.last_pv = state.pv()
+            day = last["trading_day"][0]
+            margin = self.margins(state, day.item())[0] if self.margins_on else None
             _, block = record_block(
                 state,
                 times=int(last["time"][0]),
-                days=last["trading_day"][0],
+                days=day,
                 closes=[b.last.close if b.last is not None else 0 for b in state.baskets],
                 peak=int(last["peak"][0]),
                 day_start=int(last["day_start"][0]),
                 reserve_target=float(last["reserve_target"][0]),
+                margin=margin,
             )
             self.recorder.replace_last(block)
 
     def open_trades(self, state: PortfolioState) -> list[dict]:
         """Positions still open at data end, as trade rows with reason ``open``."""
         return [open_trade(b) for b in state.baskets if b.position and b.last is not None]
-
-
-def _delay_code(outcome: Outcome) -> str:
-    if outcome.status == "rejected":
-        return "exit_rejected"
-    return f"exit_delayed_{REASON_CODES.get(outcome.reason, outcome.reason)}"
-
-
-def _entry_code(outcome: Outcome) -> str:
-    if outcome.status == "rejected":
-        return "entry_rejected"
-    kind = "cut" if outcome.fill is not None else "unfilled"
-    return f"entry_{kind}_{REASON_CODES.get(outcome.reason, outcome.reason)}"

@@ -176,24 +176,26 @@ class Journal:
             f"fee {format_cny(fill.fee)}, {o.reason}",
         )
 
-    def record_fill(self, basket: int, fill: Fill) -> None:
+    def record_fill(self, basket: int, fill: Fill, waited: int | None = None) -> None:
+        """A row of fills.csv; ``waited``: the bars the order waited, where counted."""
         o = fill.order
-        self.fills.append(
-            {
-                "time": fill.time,
-                "trading_day": fill.trading_day,
-                "basket": basket,
-                "instrument": o.instrument,
-                "contract": o.contract,
-                "side": "BUY" if o.action > 0 else "SELL",
-                "contracts": fill.contracts,
-                "price": price_of(fill.price),
-                "price_kind": fill.price_kind,
-                "slippage": price_of(fill.slippage),
-                "fee": cny(fill.fee),
-                "close_today": fill.close_today,
-                "opens": o.opens,
-                "reason": o.reason,
-                "decided_at": o.decided_at,
-            }
-        )
+        row = {
+            "time": fill.time,
+            "trading_day": fill.trading_day,
+            "basket": basket,
+            "instrument": o.instrument,
+            "contract": o.contract,
+            "side": "BUY" if o.action > 0 else "SELL",
+            "contracts": fill.contracts,
+            "price": price_of(fill.price),
+            "price_kind": fill.price_kind,
+            "slippage": price_of(fill.slippage),
+            "fee": cny(fill.fee),
+            "close_today": fill.close_today,
+            "opens": o.opens,
+            "reason": o.reason,
+            "decided_at": o.decided_at,
+        }
+        if waited is not None:
+            row["bars_waited"] = waited
+        self.fills.append(row)

@@ -16,6 +16,7 @@ from twotier.market.calendar import TIMEZONE
 from twotier.money import cny
 from twotier.tier2.book import check_ledger, marked_equities
 from twotier.tier2.breakers import drawdown
+from twotier.tier2.margin import risk_degree
 from twotier.tier2.state import PortfolioState
 from twotier.tier2.view import commitments
 
@@ -30,10 +31,12 @@ def record_block(
     day_start,
     reserve_target,
     marked: tuple[list, object] | None = None,
+    margin=None,
 ) -> tuple[int, dict]:
     """Records of consecutive steps over which positions do not change (RULES.md 4.1
     step 6), each basket marked at ``closes[i]`` (arrays over the steps, or one value;
     ``marked`` if ``marked_equities`` is already known); checks the ledger on every one.
+    ``margin``: the book's margin (RULES.md 10.4), recorded where the rules are on.
     Returns the number of rows and the columns (``EquityRecorder.frame`` derives
     drawdown, exposure, leverage and the reserve held from them for the whole table)."""
     rows = 1 if isinstance(times, int) else len(times)
@@ -51,6 +54,8 @@ def record_block(
         "reserve_target": reserve_target,
         "active_positions": 0,  # counted below; the key holds the column's place
     }
+    if margin is not None:
+        block["margin"] = margin
     active = 0
     for b, equity, (equity_name, position_name) in zip(
         state.baskets, equities, basket_columns(len(state.baskets)), strict=True
@@ -180,6 +185,9 @@ def with_ratios(columns: dict) -> dict:
     for name, values in columns.items():
         if name == "committed":
             out.update(ratios)
+        elif name == "margin":
+            out["margin"] = values
+            out["risk_degree"] = risk_degree(values, columns["pv"])
         elif name != "notional":
             out[name] = values
     return out

@@ -14,6 +14,7 @@ from twotier.broker.base import Order
 from twotier.market.calendar import TIMEZONE
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.rolls import Roll
+from twotier.tier2.rolling import old_contract_price
 from twotier.tier2.sizing import EntryPlan
 
 ZONE = ZoneInfo(TIMEZONE)  # one object: naming the zone on every Timestamp is slow
@@ -46,6 +47,11 @@ class Package:
     contract: str | None = None  # the contract these prices are of, where known
     roll: Roll | None = None  # set on the first bar of a roll's trading day
     conviction: float | None = None  # decided, with the basket's weights, when precomputed
+    # The market of the bar (RULES.md 10), where known and switched on:
+    volume: float | None = None  # None: fills do not look at volume
+    locked: int = 0  # +1 locked at limit up, -1 at limit down (no buy / no sell fills)
+    limit_up: int | None = None  # limits from the data (fills stay within them)
+    limit_down: int | None = None
 
     @property
     def time(self) -> pd.Timestamp:
@@ -102,6 +108,25 @@ class Position:
 
 
 @dataclass
+class PendingClose:
+    """A close decided but not yet filled, and how many tries it has failed (the bars it
+    has waited: RULES.md 10.6 item 6)."""
+
+    order: Order
+    tries: int = 0
+
+
+@dataclass
+class PendingRoll:
+    """A roll that could not fill on its bar: both legs are tried again at each next
+    bar (RULES.md 10.6 item 14). Meanwhile the old contract is priced at the new one's
+    price divided by the roll ratio, to the tick."""
+
+    roll: Roll
+    tries: int = 0
+
+
+@dataclass
 class PendingEntry:
     """An entry decided but not yet filled."""
 
@@ -118,7 +143,8 @@ class BasketState:
     cash: int  # capital + realised P&L - fees
     position: Position | None = None
     entry_order: PendingEntry | None = None
-    close_orders: list[Order] = field(default_factory=list)  # decided, not yet filled
+    close_orders: list[PendingClose] = field(default_factory=list)  # decided, not yet filled
+    pending_roll: PendingRoll | None = None
     last: Package | None = None  # latest package seen
     traded_episode: int = -1  # episode already traded (or not to be traded)
 
@@ -126,11 +152,19 @@ class BasketState:
     def instrument(self) -> str:
         return self.spec.key
 
+    def mark_price(self, close):
+        """The price the position is marked at, for the latest close of the basket's data
+        (one, or an array): the close, or the old contract's price while a roll waits."""
+        if self.pending_roll is None:
+            return close
+        return old_contract_price(close, self.pending_roll.roll, self.spec.tick_units)
+
     def open_pnl(self) -> int:
         p, last = self.position, self.last
         if p is None or last is None:
             return 0
-        return p.side * p.contracts * self.spec.multiplier * (last.close - p.entry_price)
+        price = self.mark_price(last.close)
+        return p.side * p.contracts * self.spec.multiplier * (price - p.entry_price)
 
     def equity(self) -> int:
         return self.cash + self.open_pnl()

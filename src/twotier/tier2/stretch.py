@@ -20,6 +20,7 @@ from twotier.tier2.book import marked_equities
 from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
 from twotier.tier2.days import day_marks
 from twotier.tier2.exits import trail
+from twotier.tier2.margin import book_margins, liquidation_fires
 from twotier.tier2.records import record_block
 from twotier.tier2.state import Package, PortfolioState
 
@@ -55,7 +56,8 @@ class Stretch:
 
 def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars: BarSource):
     """Move the state through the stretch and record its steps, up to (not including) the
-    first step where a breaker fires. Returns the number of steps advanced."""
+    first step where a breaker or forced liquidation fires. Returns the number of steps
+    advanced."""
     n = len(stretch)
     equities, pv = marked_equities(state, stretch.closes)
     if not isinstance(pv, np.ndarray):  # every basket flat: PV does not move
@@ -65,14 +67,34 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
     starts, peaks = day_marks(
         pv, new_day, state.last_pv, state.day_start, state.peak, state.peak_reset_pending
     )
+    margin = None
     if any(b.position is not None for b in state.baskets):
         fires = breaker_fires(composite, state, pv, peaks, starts, stretch.trading_day)
+        if composite.margins_on:
+            held, unclosed = stretch_margins(composite, state, stretch)
+            fires = fires | liquidation_fires(
+                unclosed, pv, composite.config.market.force_close_level
+            )
+            margin = held
         done = int(fires.argmax()) if fires.any() else n
     else:  # flat: only the first step can fire (see first_step_fires)
         done = 0 if first_step_fires(composite, state, stretch, pv, peaks, starts) else n
+        if composite.margins_on:
+            margin = 0.0
     if done:
-        _move(composite, state, stretch, bars, done, equities, pv, starts, peaks, new_day)
+        marks = (equities, pv, starts, peaks, new_day, margin)
+        _move(composite, state, stretch, bars, done, marks)
     return done
+
+
+def stretch_margins(composite: Composite, state: PortfolioState, stretch: Stretch):
+    """The book's margin at each step: of all held contracts (recorded) and of those whose
+    close is not decided (forced liquidation's test)."""
+    add = composite.config.broker.margin_add
+    held, unclosed, _, _ = book_margins(
+        state, stretch.trading_day, stretch.closes, composite.settlements, add
+    )
+    return held, unclosed
 
 
 def breaker_fires(composite: Composite, state: PortfolioState, pv, peaks, starts, days):
@@ -93,8 +115,9 @@ def first_step_fires(composite, state, stretch, pv, peaks, starts) -> bool:
     )
 
 
-def _move(composite, state, stretch, bars, n, equities, pv, starts, peaks, new_day) -> None:
+def _move(composite, state, stretch, bars, n, marks) -> None:
     """The state after the first ``n`` steps of the stretch, and their records."""
+    equities, pv, starts, peaks, new_day, margin = marks
     for i, basket in enumerate(state.baskets):
         last_bar = int(stretch.latest[i, n - 1])
         if last_bar < 0 or (basket.last is not None and basket.last.bar == last_bar):
@@ -117,6 +140,7 @@ def _move(composite, state, stretch, bars, n, equities, pv, starts, peaks, new_d
             day_start=starts[:n],
             reserve_target=stretch.reserve_target[:n],
             marked=([_head(e, n) for e in equities], pv[:n]),
+            margin=None if margin is None else _head(margin, n),
         )
     )
     state.trading_day = stretch.days[n - 1]

@@ -32,27 +32,36 @@ class Commitments:
     notional: float | np.ndarray = 0.0
     margin: float | np.ndarray = 0.0
 
-    def plus(self, committed, notional, margin_rate: float) -> Commitments:
+    def plus(self, committed, notional, margin) -> Commitments:
         return Commitments(
-            self.committed + committed,
-            self.notional + notional,
-            self.margin + notional * margin_rate,
+            self.committed + committed, self.notional + notional, self.margin + margin
         )
 
 
-def commitments(state: PortfolioState, closes: list[np.ndarray] | None = None) -> Commitments:
+def commitments(
+    state: PortfolioState,
+    closes: list[np.ndarray] | None = None,
+    *,
+    margin_rates: list[float] | None = None,
+    position_margins: list[float] | None = None,
+) -> Commitments:
     """The portfolio's commitments, with each basket marked at ``closes[i]`` (price units;
-    an array over steps) or at its latest close."""
+    an array over steps) or at its latest close. Margin: of positions, their margin as
+    RULES.md 10.4 takes it where ``position_margins`` are given, else notional times the
+    basket's ``margin_rates`` (the instrument's own rate by default); of entries not
+    filled, notional at the decision price times the rate."""
     total = Commitments()
     for b in state.baskets:
+        rate = b.spec.margin_rate if margin_rates is None else margin_rates[b.index]
         p = b.position
         if p is not None and p.contracts - p.closing > 0 and b.last is not None:
             close = closes[b.index] if closes is not None else b.last.close
-            notional = price_of(b.unclosed * b.spec.multiplier * close)
-            total = total.plus(p.committed, notional, b.spec.margin_rate)
+            notional = price_of(b.unclosed * b.spec.multiplier * b.mark_price(close))
+            margin = notional * rate if position_margins is None else position_margins[b.index]
+            total = total.plus(p.committed, notional, margin)
         if b.entry_order is not None:
             plan = b.entry_order.plan
-            total = total.plus(plan.committed, plan.notional, b.spec.margin_rate)
+            total = total.plus(plan.committed, plan.notional, plan.notional * rate)
     return total
 
 

@@ -1,0 +1,164 @@
+"""The market of a basket's bars in a backtest (RULES.md 10): each trading day's settlement,
+each bar's limits and lock, its volume; computed once per run from the package columns,
+with the functions of ``twotier.market.settlement`` that live trading calls one day at a
+time.
+
+A part whose columns are missing is off for that basket, and said once (10.6 item 4):
+locks need high and low, and limit columns or a settlement (a ``settle`` column, or
+volume); volume fills need volume; the settlement for margin needs ``settle``, or high,
+low and volume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twotier.config.model import MarketParams
+from twotier.errors import DataError
+from twotier.market.instruments import InstrumentSpec
+from twotier.market.settlement import (
+    NO_PRICE,
+    SettlementHistory,
+    bar_limits,
+    day_settlements,
+    same_contract_settlement,
+)
+from twotier.money import price_units
+
+
+@dataclass
+class BasketMarket:
+    volume: np.ndarray | None  # None: fills do not look at volume
+    locked: np.ndarray  # int8 per bar: +1 locked up, -1 locked down
+    limit_up: np.ndarray  # limits from the data (NO_PRICE where none)
+    limit_down: np.ndarray
+    settlements: SettlementHistory
+    notes: list[str]
+
+
+def basket_market(
+    packages: pd.DataFrame,
+    spec: InstrumentSpec,
+    day: np.ndarray,
+    contract: list | None,
+    close: np.ndarray,
+    market: MarketParams,
+    source: str,
+) -> BasketMarket:
+    """Settlements, limits, locks and volumes of one basket's bars (``close`` in price
+    units, ``day`` the bars' trading days). A blank cell is no value for its bar."""
+    n = len(close)
+    notes: list[str] = []
+    high, low, settle, data_up, data_down = (
+        _prices(packages, k) for k in ("high", "low", "settle", "limit_up", "limit_down")
+    )
+    volume = _column(packages, "volume")
+    contracts = _contracts(contract, day, n, spec, source)
+    starts = np.flatnonzero(np.concatenate([[True], day[1:] != day[:-1]])) if n else np.array([0])
+    has_range = high is not None and low is not None
+    # A bar without its own high or low takes its close (for the settlement's typical
+    # price; it is never one-price at a limit).
+    hi = close if high is None else np.where(high > 0, high, close)
+    lo = close if low is None else np.where(low > 0, low, close)
+    day_settle = None
+    if n and (has_range and volume is not None):
+        lots = np.nan_to_num(volume)
+        settled = None if settle is None else np.where(settle > 0, settle, np.nan)
+        day_settle = day_settlements(starts, hi, lo, close, lots, price_units(spec.tick), settled)
+    elif n and settle is not None:
+        day_settle = _last_per_day(starts, settle)
+    settlements = SettlementHistory()
+    if day_settle is not None:
+        for d, c, price in zip(day[starts], contracts[starts], day_settle, strict=True):
+            if price > 0:
+                settlements.add(c, d.item(), int(price))
+    elif n and market.forced_liquidation:
+        notes.append(
+            f"{spec.key}: no settle column, nor high, low and volume: margin is taken on the "
+            "latest close"
+        )
+    up, down = _or_none(data_up, n), _or_none(data_down, n)
+    locked = np.zeros(n, dtype=np.int8)
+    if market.price_limits and n:
+        if not has_range or (day_settle is None and data_up is None and data_down is None):
+            notes.append(
+                f"{spec.key}: packages lack high and low, or limits and a settlement: price "
+                "limits are off"
+            )
+        else:
+            prev = _previous_settlements(starts, contracts, day_settle, n)
+            rate = spec.terms.rates("limit_rate", day)
+            one_price_high = np.where(high > 0, high, NO_PRICE)  # blank: never one-price
+            one_price_low = np.where(low > 0, low, -2)
+            _, _, locked = bar_limits(
+                one_price_high, one_price_low, prev, rate, price_units(spec.tick),
+                market.limit_tolerance, up, down,
+            )  # fmt: skip
+    if market.volume_fills and volume is None and n:
+        notes.append(f"{spec.key}: packages have no volume: volume fills are off")
+    fills_volume = (
+        np.nan_to_num(volume, nan=1.0) if market.volume_fills and volume is not None else None
+    )
+    if not market.price_limits:
+        up = down = np.full(n, NO_PRICE, dtype=np.int64)
+    return BasketMarket(fills_volume, locked, up, down, settlements, notes)
+
+
+def _column(packages: pd.DataFrame, name: str) -> np.ndarray | None:
+    """A numeric column (NaN where blank), or None where it is missing or blank
+    everywhere (RULES.md 10.6 item 4)."""
+    if name not in packages.columns:
+        return None
+    values = pd.to_numeric(packages[name], errors="coerce").to_numpy(dtype=np.float64)
+    return None if np.isnan(values).all() else values
+
+
+def _prices(packages: pd.DataFrame, name: str) -> np.ndarray | None:
+    """A price column in price units, NO_PRICE where blank (None: missing)."""
+    values = _column(packages, name)
+    if values is None:
+        return None
+    units = np.rint(np.nan_to_num(values, nan=-1.0) * 10_000).astype(np.int64)
+    return np.where(np.isnan(values), NO_PRICE, units)
+
+
+def _contracts(contract, day, n: int, spec: InstrumentSpec, source: str) -> np.ndarray:
+    """Each bar's contract (None where unknown), checked constant within a trading day
+    (RULES.md 10.6 item 17)."""
+    contracts = np.array(contract if contract is not None else [None] * n, dtype=object)
+    if n > 1:
+        changes = (contracts[1:] != contracts[:-1]) & (day[1:] == day[:-1])
+        if changes.any():
+            at = int(np.flatnonzero(changes)[0])
+            raise DataError(
+                source,
+                f"{spec.key}: the contract changes inside trading day {day[at + 1]} "
+                f"({contracts[at]} -> {contracts[at + 1]}); rolls happen between trading days",
+            )
+    return contracts
+
+
+def _or_none(values, n: int) -> np.ndarray:
+    return np.full(n, NO_PRICE, dtype=np.int64) if values is None else values
+
+
+def _last_per_day(starts, values) -> np.ndarray:
+    rows = np.where(values > 0, np.arange(len(values)), -1)
+    last = np.maximum.reduceat(rows, starts)
+    out = np.full(len(starts), NO_PRICE, dtype=np.int64)
+    out[last >= 0] = values[last[last >= 0]]
+    return out
+
+
+def _previous_settlements(starts, contracts, day_settle, n: int) -> np.ndarray:
+    """Each bar's previous trading day's settlement where that day traded the same
+    contract (NO_PRICE otherwise, and without settlements)."""
+    if day_settle is None:
+        return np.full(n, NO_PRICE, dtype=np.int64)
+    day_contract = contracts[starts]
+    prev = np.full(len(starts), NO_PRICE, dtype=np.int64)
+    prev[1:] = same_contract_settlement(day_contract[:-1], day_settle[:-1], day_contract[1:])
+    return np.repeat(prev, np.diff(np.append(starts, n)))

@@ -1,0 +1,161 @@
+"""Dated terms of an instrument (RULES.md 10.1, 10.6 item 1): limit rate, margin rate and
+fees by the first trading day they apply from.
+
+Rows are read field by field: each of the limit rate, the margin rate and the six fee
+parts (rate of turnover and amount per lot, for open, close and close-today) is that of
+the latest row, not after the trading day, that sets it. An unset margin rate or fee part
+falls back to the instrument's own (RULES.md 1); an unset limit rate means no limit. A
+row dated on a day without trading applies from the next trading day, which is the same
+as comparing dates. A night bar uses its trading day's terms.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import cached_property
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+FEE_PARTS = (
+    "open_rate",
+    "close_rate",
+    "close_today_rate",
+    "open_per_lot",
+    "close_per_lot",
+    "close_today_per_lot",
+)
+
+
+class FeeRow(BaseModel):
+    """Fee parts a schedule row sets: rates of turnover and CNY per lot."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    open: Decimal | None = Field(None, ge=0)
+    close: Decimal | None = Field(None, ge=0)
+    close_today: Decimal | None = Field(None, ge=0)
+
+
+class ScheduleRow(BaseModel):
+    """One dated row: the fields it sets apply from ``from`` on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    start: dt.date = Field(alias="from")
+    limit_rate: float | None = Field(None, gt=0, lt=1)
+    margin_rate: float | None = Field(None, gt=0, le=1)
+    fee: FeeRow | None = None  # rates of turnover
+    fee_per_lot: FeeRow | None = None  # CNY per lot
+
+    def parts(self) -> dict[str, object]:
+        """The fields this row sets, by name (fee parts as in FEE_PARTS)."""
+        out: dict[str, object] = {}
+        if self.limit_rate is not None:
+            out["limit_rate"] = self.limit_rate
+        if self.margin_rate is not None:
+            out["margin_rate"] = self.margin_rate
+        for table, suffix in ((self.fee, "rate"), (self.fee_per_lot, "per_lot")):
+            for kind in ("open", "close", "close_today"):
+                value = None if table is None else getattr(table, kind)
+                if value is not None:
+                    out[f"{kind}_{suffix}"] = value
+        return out
+
+
+def merged_rows(shipped: list[dict], user: list[dict]) -> list[dict]:
+    """The user's rows added to the shipped ones; on the same date the user's fields win
+    (RULES.md 10.6 item 1)."""
+    by_date: dict[object, dict] = {}
+    for row in [*shipped, *user]:
+        key = row.get("from")
+        base = by_date.get(key, {})
+        merged = dict(base)
+        for name, value in row.items():
+            if isinstance(value, dict) and isinstance(base.get(name), dict):
+                merged[name] = {**base[name], **value}
+            else:
+                merged[name] = value
+        by_date[key] = merged
+    return list(by_date.values())
+
+
+@dataclass(frozen=True)
+class FeeTerms:
+    """One trading day's fee parts, exact (RULES.md 10.6 item 2)."""
+
+    open_rate: Fraction
+    close_rate: Fraction
+    close_today_rate: Fraction
+    open_per_lot: Fraction
+    close_per_lot: Fraction
+    close_today_per_lot: Fraction
+
+    def parts(self, opens: bool, close_today: bool) -> tuple[Fraction, Fraction]:
+        """(rate of turnover, CNY per lot) of a fill."""
+        if opens:
+            return self.open_rate, self.open_per_lot
+        if close_today:
+            return self.close_today_rate, self.close_today_per_lot
+        return self.close_rate, self.close_per_lot
+
+
+@dataclass(frozen=True)
+class DayTerms:
+    limit_rate: float | None
+    margin_rate: float
+    fee: FeeTerms
+
+
+class Schedule:
+    """An instrument's terms by trading day: the base terms, overridden field by field by
+    dated rows."""
+
+    def __init__(self, rows: tuple[ScheduleRow, ...], margin_rate: float, base_fee: dict):
+        self.base = {"limit_rate": None, "margin_rate": margin_rate, **base_fee}
+        self.changes: dict[str, tuple[list[dt.date], list[object]]] = {}
+        for row in sorted(rows, key=lambda r: r.start):
+            for name, value in row.parts().items():
+                dates, values = self.changes.setdefault(name, ([], []))
+                dates.append(row.start)
+                values.append(value)
+        self._cache: dict[dt.date, DayTerms] = {}
+
+    def value(self, name: str, day: dt.date):
+        change = self.changes.get(name)
+        if change is None:
+            return self.base[name]
+        at = bisect_right(change[0], day)
+        return change[1][at - 1] if at else self.base[name]
+
+    def on(self, day: dt.date) -> DayTerms:
+        """The terms of a trading day."""
+        terms = self._cache.get(day)
+        if terms is None:
+            fee = FeeTerms(*(Fraction(self.value(name, day)) for name in FEE_PARTS))
+            terms = DayTerms(self.value("limit_rate", day), self.value("margin_rate", day), fee)
+            self._cache[day] = terms
+        return terms
+
+    def rates(self, name: str, days: np.ndarray) -> np.ndarray:
+        """``limit_rate`` or ``margin_rate`` of each trading day (datetime64[D]); NaN
+        where there is no limit."""
+        days = np.asarray(days, dtype="datetime64[D]")
+        base = self.base[name]
+        out = np.full(len(days), np.nan if base is None else float(base))
+        change = self.changes.get(name)
+        if change is not None:
+            starts = np.array(change[0], dtype="datetime64[D]")
+            at = np.searchsorted(starts, days, side="right")
+            values = np.array([float(v) for v in change[1]])
+            known = at > 0
+            out[known] = values[at[known] - 1]
+        return out
+
+    @cached_property
+    def constant_margin(self) -> bool:
+        return "margin_rate" not in self.changes

@@ -1,0 +1,108 @@
+"""Margin, risk degree and forced liquidation (RULES.md 10.4, 10.6 items 11, 12, 18), for one
+step (plain numbers) or a stretch of steps (arrays).
+
+- Margin of a position: contracts x multiplier x reference price x (the trading day's
+  margin rate + ``broker.margin_add``). The reference price is the fill price on the
+  trading day the position was opened (after a roll: the roll's day), the contract's
+  previous settlement after that (without one: the latest price held).
+- Risk degree = total margin / PV (infinite when PV <= 0).
+- Forced liquidation: where the risk degree of the book (positions whose close is decided
+  count as closed) exceeds ``market.force_close_level``, whole positions are closed,
+  largest held margin first (ties: lower basket), until it is at most the level.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from twotier.money import cny, price_of
+from twotier.numeric import decided, where
+
+
+def reference_price(day, opened_on, entry_price: int, settled, held):
+    """The price a position's margin is taken on: its fill price on its opening day,
+    else the previous settlement (<= 0: none), else the latest price held."""
+    return where(day == opened_on, entry_price, where(settled > 0, settled, held))
+
+
+def position_margin(contracts, multiplier: int, reference, rate):
+    """CNY (one step or arrays)."""
+    return contracts * multiplier * price_of(reference) * rate
+
+
+def risk_degree(margin, pv):
+    """Margin over PV (money units); infinite where PV <= 0."""
+    if isinstance(pv, np.ndarray):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(pv > 0, margin / cny(np.maximum(pv, 1)), np.inf)
+    return margin / cny(pv) if pv > 0 else math.inf
+
+
+def liquidation_fires(margin, pv, level: float):
+    """Whether the book's risk degree exceeds the level."""
+    return decided(risk_degree(margin, pv)) > level
+
+
+def liquidation_order(held: list[float], unclosed: list[float], pv: int, level: float):
+    """The baskets to close, in order: largest held margin first (ties: lower basket),
+    until the risk degree of what is left is at most the level. ``held``: each basket's
+    margin of all its contracts; ``unclosed``: of those whose close is not decided."""
+    total = sum(unclosed)
+    chosen = []
+    ranked = sorted(range(len(held)), key=lambda i: (-held[i], i))
+    for i in ranked:
+        if not liquidation_fires(total, pv, level):
+            break
+        if unclosed[i] > 0:
+            chosen.append(i)
+            total -= unclosed[i]
+    return chosen
+
+
+def margin_rate(spec, days, add: float):
+    """The trading day's margin rate plus the broker's (one day, or an array of days)."""
+    if isinstance(days, np.ndarray):
+        return spec.terms.rates("margin_rate", days) + add
+    return spec.terms.on(days).margin_rate + add
+
+
+def previous_settlement(history, contract, days):
+    """The contract's latest settlement before each day (<= 0: none)."""
+    if isinstance(days, np.ndarray):
+        return history.before_each(contract, days)
+    found = history.before(contract, days)
+    return -1 if found is None else found
+
+
+def basket_margins(b, days, close, history, add: float):
+    """A basket's margin (CNY) of all its contracts and of those whose close is not
+    decided, for a step (``days`` a date, ``close`` its latest close) or for steps
+    (arrays)."""
+    p = b.position
+    if p is None:
+        return 0.0, 0.0
+    opened = p.entry_day if not isinstance(days, np.ndarray) else np.datetime64(p.entry_day, "D")
+    settled = previous_settlement(history, p.contract, days)
+    ref = reference_price(days, opened, p.entry_price, settled, b.mark_price(close))
+    rate = margin_rate(b.spec, days, add)
+    multiplier = b.spec.multiplier
+    return (
+        position_margin(p.contracts, multiplier, ref, rate),
+        position_margin(b.unclosed, multiplier, ref, rate),
+    )
+
+
+def book_margins(state, days, closes, histories, add: float):
+    """The portfolio's margin of all held contracts and of those whose close is not
+    decided (10.6 item 12), and each basket's (value form: lists; array form: totals
+    only are meaningful per step)."""
+    held_total, unclosed_total, held, unclosed = 0.0, 0.0, [], []
+    for b, close, history in zip(state.baskets, closes, histories, strict=True):
+        h, u = basket_margins(b, days, close, history, add)
+        held_total = held_total + h
+        unclosed_total = unclosed_total + u
+        held.append(h)
+        unclosed.append(u)
+    return held_total, unclosed_total, held, unclosed
