@@ -124,21 +124,21 @@ class DataSummary:
 
 
 def night_gaps(spec, days, segment, unique_days, calendar: TradingCalendar) -> list[str]:
-    """A warning when night sessions are missing on days that should have one: the
-    exchanges hold no night session before a holiday, so only days whose previous
-    trading day is the previous weekday are expected to have one."""
+    """A warning when night sessions are missing on trading days that should have one:
+    those whose previous trading day's evening has a night by the calendar (not the eve
+    of a holiday, not an evening listed under ``no_night``)."""
     if not spec.sessions.has_night or len(unique_days) < 2:
         return []
-    previous = calendar.days[np.maximum(np.searchsorted(calendar.days, unique_days) - 1, 0)]
-    expected = unique_days[(np.busday_count(previous, unique_days) == 1)][1:]
+    previous = calendar.previous_trading_day(unique_days[1:])
+    expected = unique_days[1:][calendar.has_night(previous)]
     with_night = np.unique(days[spec.sessions.is_night(segment)])
     missing = np.setdiff1d(expected, with_night)
     if len(missing) == 0:
         return []
     shown = ", ".join(str(d) for d in missing[:5]) + (" ..." if len(missing) > 5 else "")
     return [
-        f"no night session on {len(missing)} of {len(expected)} trading days that follow a "
-        f"regular trading evening: {shown}"
+        f"no night session on {len(missing)} of {len(expected)} trading days whose previous "
+        f"evening has one by the calendar: {shown}"
     ]
 
 
@@ -215,10 +215,13 @@ def summarize(
     missing = np.setdiff1d(expected, unique_days)
 
     minutes = session_minutes(frame.index)
-    segment = spec.sessions.locate(minutes, width)
+    segment = spec.sessions.locate(minutes, width, days=days)
     sessions = []
-    for i, seg in enumerate(spec.sessions.segments):
+    current = len(spec.sessions.segments)
+    for i, seg in enumerate(spec.sessions.all_segments):
         mask = segment == i
+        if i >= current and not mask.any():
+            continue  # hours of other years, not in this file
         sessions.append(
             SessionCount(str(seg), seg.night, int(mask.sum()), len(np.unique(days[mask])))
         )

@@ -26,10 +26,17 @@ import numpy as np
 import pandas as pd
 
 from twotier.errors import BadBarsError, BarProblem, DataError
-from twotier.market.calendar import TIMEZONE, TradingCalendar, place_bars, session_dates
+from twotier.market.calendar import (
+    TIMEZONE,
+    TradingCalendar,
+    closed_reason,
+    in_hours,
+    place_bars,
+    session_dates,
+)
 from twotier.market.contracts import sequence_problem
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.sessions import DAY_CUTOFF_MINUTE, session_minutes
+from twotier.market.sessions import DAY_CUTOFF_MINUTE
 
 NUMERIC = ("open", "high", "low", "close", "volume", "open_interest")
 
@@ -213,25 +220,23 @@ def validate_rows(
         if len(inside):
             day, segment = place_bars(starts[inside], spec, calendar, length=minutes)
             trading_day[inside] = day
-            in_hours = spec.sessions.locate(session_minutes(starts[inside]), minutes) >= 0
+            hours = in_hours(starts[inside], spec, calendar, length=minutes)
             closed = np.zeros(n, dtype=bool)
-            closed[inside[in_hours & (segment < 0)]] = True
+            closed[inside[hours & (segment < 0)]] = True
             outside = np.zeros(n, dtype=bool)
-            outside[inside[~in_hours]] = True
-            evenings = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-            evenings[idx] = evening
+            outside[inside[~hours]] = True
             problems.flag(
                 outside,
                 lambda i: (
                     f"bar {shown[i]} ({how}) is outside the sessions of {spec.key} "
-                    f"({spec.sessions.describe()})"
+                    f"({spec.sessions.describe(trading_day[i])})"
                 ),
             )
             problems.flag(
                 closed,
                 lambda i: (
                     f"bar {shown[i]} ({how}) is not in a trading session: "
-                    f"{pd.Timestamp(evenings[i]):%Y-%m-%d (%A)} is not a trading day"
+                    f"{closed_reason(starts[i], calendar)}"
                 ),
             )
 
