@@ -76,6 +76,14 @@ def check(
     calendar_file: Path | None = CALENDAR_FILE,
     rolls_file: Path | None = ROLLS_FILE,
     contract_column: str | None = CONTRACT_COLUMN,
+    exit_days: int = typer.Option(
+        1,
+        "--exit-days-before-delivery",
+        min=0,
+        help="Delivery deadline: the last trading day before a contract's delivery month "
+        "less this many trading days; roll information that keeps a contract until then is "
+        "warned about.",
+    ),
     detect_atrs: float = typer.Option(
         SUSPECTED_ROLL_ATRS,
         "--detect-atr-multiple",
@@ -90,19 +98,25 @@ def check(
     Rows, range, trading days, sessions, gaps, problems, and the rolls (given, or
     suspected where none are given)."""
     calendar = _calendar(calendar_file)
+    spec = _spec(instrument, instruments_file)
     loaded = read_bars(
         file,
-        _spec(instrument, instruments_file),
+        spec,
         label=label,
         on_bad_bar=on_bad_bar,
         bar_minutes=bar_minutes,
         calendar=calendar,
         contract_column=contract_column,
     )
-    schedule = None if rolls_file is None else read_schedule(rolls_file)
+    schedule = None if rolls_file is None else read_schedule(rolls_file, spec.product)
     source = f"file {rolls_file}" if rolls_file else f"contract column {contract_column!r}"
     summary = summarize(
-        loaded, calendar, rolls=schedule, roll_source=source, atr_multiple=detect_atrs
+        loaded,
+        calendar,
+        rolls=schedule,
+        roll_source=source,
+        atr_multiple=detect_atrs,
+        exit_days_before_delivery=exit_days,
     )
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))

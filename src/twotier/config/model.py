@@ -243,6 +243,19 @@ class RollParams(_Section):
     )
 
 
+class ContractParams(_Section):
+    """Contract life (RULES.md 11): no position held into a contract's delivery month."""
+
+    delivery_deadline: bool = Field(
+        True, description="close positions at a contract's delivery deadline, block entries"
+    )
+    exit_days_before_delivery: int = Field(
+        1,
+        ge=0,
+        description="deadline: last trading day before the delivery month less this many",
+    )
+
+
 class DataParams(_Section):
     label: Literal["start", "end"] = Field("start", description="how bar files stamp bars")
     on_bad_bar: Literal["refuse", "drop", "repair"] = "refuse"
@@ -265,6 +278,7 @@ class Config(_Section):
     exits: ExitParams = ExitParams()
     execution: ExecutionParams = ExecutionParams()
     rolls: RollParams = RollParams()
+    contracts: ContractParams = ContractParams()
     data: DataParams = DataParams()
 
     @model_validator(mode="after")

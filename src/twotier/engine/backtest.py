@@ -10,6 +10,7 @@ from twotier.broker.simulated import SimulatedBroker
 from twotier.config.model import Config
 from twotier.engine.continuous import (
     causal_signals,
+    delivery_warnings,
     schedule_for,
     suspected_roll_warnings,
     with_traded_prices,
@@ -174,7 +175,16 @@ def run_backtest(
     if end is not None:
         cut = pd.Timestamp(end).date()
         bars = {k: v[v["trading_day"].dt.date <= cut] for k, v in bars.items()}
-    schedules = {k: schedule_for(bars[k], (rolls or {}).get(k)) for k in config.instruments}
+    registry = instruments or default_registry()
+    schedules = {
+        k: schedule_for(
+            bars[k],
+            (rolls or {}).get(k),
+            registry[k].product if k in registry else None,
+            f"roll schedule of {k}",
+        )
+        for k in config.instruments
+    }
     packages = generate_signals(bars, config, schedules, progress)
     result = run_tier2(
         packages,
@@ -188,4 +198,5 @@ def run_backtest(
         progress=progress,
     )
     result.warnings.extend(suspected_roll_warnings(bars, schedules, config))
+    result.warnings.extend(delivery_warnings(bars, schedules, config, calendar))
     return result

@@ -11,7 +11,7 @@ import pandas as pd
 from twotier.config.model import Config
 from twotier.market.bars import LoadedBars, read_bars
 from twotier.market.calendar import TradingCalendar
-from twotier.market.instruments import InstrumentRegistry
+from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import RollSchedule, read_schedule
 
@@ -65,6 +65,18 @@ def load_bar_files(
     return result
 
 
-def load_roll_files(files: Mapping[str, str | Path]) -> dict[str, RollSchedule]:
-    """Each instrument's roll schedule file (docs/rolls.md)."""
-    return {instrument: read_schedule(path) for instrument, path in files.items()}
+def load_roll_files(
+    files: Mapping[str, str | Path], instruments: InstrumentRegistry | None = None
+) -> dict[str, RollSchedule]:
+    """Each instrument's roll schedule file (docs/rolls.md); a schedule naming contracts
+    of another product than its instrument's is refused."""
+    return {
+        instrument: read_schedule(path, product_of(instrument, instruments))
+        for instrument, path in files.items()
+    }
+
+
+def product_of(instrument: str, instruments: InstrumentRegistry | None = None) -> str | None:
+    """The product letters of an instrument (``DCE/i`` -> ``i``); None when unknown."""
+    registry = instruments or default_registry()
+    return registry[instrument].product if instrument in registry else None

@@ -10,6 +10,7 @@ import pandas as pd
 from twotier.errors import BarProblem
 from twotier.market.bars import LoadedBars
 from twotier.market.calendar import TradingCalendar, default_calendar
+from twotier.market.delivery import deadline_warnings
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import (
     Roll,
@@ -167,7 +168,12 @@ def _contract_mismatch(frame: pd.DataFrame, schedule: RollSchedule) -> list[str]
 
 
 def _roll_fields(
-    loaded: LoadedBars, rolls: RollSchedule | None, roll_source: str | None, atr_multiple: float
+    loaded: LoadedBars,
+    rolls: RollSchedule | None,
+    roll_source: str | None,
+    atr_multiple: float,
+    calendar: TradingCalendar,
+    days_before: int,
 ) -> dict:
     """The DataSummary fields about rolls, and the warnings they bring."""
     frame = loaded.frame
@@ -189,6 +195,15 @@ def _roll_fields(
             f"{outside} of {len(rolls)} rolls are not inside the data (on or before its first "
             "trading day, or after its last)"
         )
+    if rolls:
+        warnings += deadline_warnings(
+            loaded.instrument.key,
+            contracts_for_bars(frame, rolls),
+            frame["trading_day"].to_numpy(),
+            calendar,
+            days_before,
+            "contract column" if from_column else "roll schedule",
+        )
     return {
         "roll_source": roll_source or "roll schedule",
         "rolls": list(rolls),
@@ -204,9 +219,12 @@ def summarize(
     rolls: RollSchedule | None = None,
     roll_source: str | None = None,
     atr_multiple: float = SUSPECTED_ROLL_ATRS,
+    exit_days_before_delivery: int = 1,
 ) -> DataSummary:
     """The summary of loaded bars. Roll information is ``rolls`` (named ``roll_source``)
-    or the bars' contract column; without any, the suspected rolls are listed."""
+    or the bars' contract column; without any, the suspected rolls are listed. A contract
+    the roll information keeps until its delivery deadline (``exit_days_before_delivery``)
+    is warned about."""
     calendar = calendar or default_calendar()
     frame, spec, width = loaded.frame, loaded.instrument, loaded.bar_minutes
     days = frame["trading_day"].to_numpy().astype("datetime64[D]")
@@ -235,7 +253,9 @@ def summarize(
     day_bars = sum(-(-(s.end - s.start) // width) for s in spec.sessions.segments if not s.night)
     incomplete = int((per_day < day_bars).sum())
     warnings = night_gaps(spec, days, segment, unique_days, calendar)
-    roll_fields = _roll_fields(loaded, rolls, roll_source, atr_multiple)
+    roll_fields = _roll_fields(
+        loaded, rolls, roll_source, atr_multiple, calendar, exit_days_before_delivery
+    )
     warnings += roll_fields.pop("warnings", [])
     return DataSummary(
         source=loaded.source,

@@ -34,7 +34,7 @@ from twotier.market.calendar import (
     place_bars,
     session_dates,
 )
-from twotier.market.contracts import sequence_problem
+from twotier.market.contracts import contract_problem, sequence_problem
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import DAY_CUTOFF_MINUTE
 
@@ -127,6 +127,28 @@ def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return values, empty, bad
 
 
+def _foreign_contracts(
+    contract: pd.Series, empty: np.ndarray, stamps: pd.DatetimeIndex, spec: InstrumentSpec
+) -> tuple[np.ndarray, Callable[[int], str]]:
+    """Rows whose contract is not one of the instrument's (another product's, or no
+    delivery month), and their messages. Each distinct code is checked once, at its
+    first row's date (which places a three-digit code's decade)."""
+    codes = contract.to_numpy(dtype=object)
+    problem: dict[str, str] = {}
+    seen: set[str] = set()
+    for i in np.flatnonzero(~empty):
+        code = codes[i]
+        if code in seen:
+            continue
+        seen.add(code)
+        near = stamps[i].date() if not pd.isna(stamps[i]) else pd.Timestamp.now().date()
+        found = contract_problem(code, spec.product, near, spec.key)
+        if found is not None:
+            problem[code] = found
+    bad = ~empty & np.isin(codes, list(problem)) if problem else np.zeros(len(codes), bool)
+    return bad, lambda i: problem[codes[i]]
+
+
 def validate_rows(
     raw: pd.DataFrame,
     columns: dict[str, str],
@@ -178,6 +200,7 @@ def validate_rows(
     if "contract" in columns:
         contract, empty = _stripped(raw[columns["contract"]])
         problems.flag(empty, f"empty value in column {columns['contract']!r}")
+        problems.flag(*_foreign_contracts(contract, empty, stamps, spec))
     o, h, low, c = (values[k] for k in ("open", "high", "low", "close"))
     for name in ("open", "high", "low", "close"):
         v = values[name]
