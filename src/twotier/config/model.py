@@ -259,6 +259,12 @@ class ContractParams(_Section):
 class DataParams(_Section):
     label: Literal["start", "end"] = Field("start", description="how bar files stamp bars")
     on_bad_bar: Literal["refuse", "drop", "repair"] = "refuse"
+    auction: Literal["merge", "refuse"] = Field(
+        "merge", description="opening auction bars and closing ticks: fold into the session"
+    )
+    night_date: Literal["calendar", "trading_day"] = Field(
+        "calendar", description="night bars are dated with the calendar date or the trading day"
+    )
     contract_column: str | None = Field(
         None, description="column of bar files naming the contract of each bar (e.g. i2009)"
     )

@@ -59,6 +59,8 @@ def load_bar_files(
             on_bad_bar=on_bad_bar or config.data.on_bad_bar,
             calendar=env.calendar,
             contract_column=contract_column or config.data.contract_column,
+            auction=config.data.auction,
+            night_date=config.data.night_date,
         )
         bars = resample(loaded.frame, loaded.instrument, loaded.bar_minutes, BAR_MINUTES, str(path))
         result[instrument] = BarInput(loaded, bars)

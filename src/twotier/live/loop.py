@@ -104,6 +104,8 @@ def run_paper(
                 policy=session.config.data.on_bad_bar,
                 warn=ops.warn,
                 contract_column=session.rolls.contract_column,
+                auction=session.config.data.auction,
+                night_date=session.config.data.night_date,
             )
             feed = make_feed(
                 settings.feed,

@@ -353,9 +353,17 @@ def trading_day_of(timestamp, spec: InstrumentSpec, calendar: TradingCalendar | 
     return pd.Timestamp(day[0]).date()
 
 
+def hour_segments(
+    times: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar, length: int = 1
+) -> np.ndarray:
+    """The session segment each bar lies in by the clock (in the hours in force on the
+    trading day it would have), whatever the calendar says of that day; -1 outside."""
+    return _Clock(times, calendar).segments(spec, length)
+
+
 def in_hours(
     times: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar, length: int = 1
 ) -> np.ndarray:
     """Whether each bar lies inside the instrument's session hours (those in force on the
     trading day it would have), whatever the calendar says of that day."""
-    return _Clock(times, calendar).segments(spec, length) >= 0
+    return hour_segments(times, spec, calendar, length) >= 0

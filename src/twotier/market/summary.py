@@ -21,7 +21,7 @@ from twotier.market.rolls import (
     schedule_from_contracts,
     suspected_rolls,
 )
-from twotier.market.sessions import session_minutes
+from twotier.market.sessions import NIGHT_START_MINUTE, session_minutes
 
 SUSPECTED_ROLL_ATRS = 10.0
 
@@ -52,6 +52,7 @@ class DataSummary:
     sessions: list[SessionCount]
     dropped: list[BarProblem] = field(default_factory=list)
     repaired: list[BarProblem] = field(default_factory=list)
+    merged: list[BarProblem] = field(default_factory=list)  # auction bars, closing ticks
     warnings: list[str] = field(default_factory=list)
     # Roll information (a schedule file or a contract column), or None without any ...
     roll_source: str | None = None
@@ -118,6 +119,7 @@ class DataSummary:
             "sessions": [s.__dict__ for s in self.sessions],
             "dropped": [{"line": p.line, "problem": p.problem} for p in self.dropped],
             "repaired": [{"line": p.line, "problem": p.problem} for p in self.repaired],
+            "merged": [{"line": p.line, "note": p.problem} for p in self.merged],
             "warnings": list(self.warnings),
             "rolls": self.rolls_dict(),
             "suspected_rolls": self.suspected_dict(),
@@ -140,6 +142,70 @@ def night_gaps(spec, days, segment, unique_days, calendar: TradingCalendar) -> l
     return [
         f"no night session on {len(missing)} of {len(expected)} trading days whose previous "
         f"evening has one by the calendar: {shown}"
+    ]
+
+
+SHIFT_MIN_DAYS = 10  # trading days with a night and the day sessions around it, to judge
+
+
+def shifted_nights(frame: pd.DataFrame, spec) -> list[str]:
+    """A warning when night bars look dated with their trading day while read as dated with
+    the calendar (``night_date``). Read as calendar dates, a night of trading day X ran
+    after the day session of the day before (P) and before X's; a night dated with its
+    trading day in fact ran one trading day earlier: after the day session of the day
+    before P, and before P's. The prices tell which: each night's first open is compared
+    with both closes, its last close with both opens."""
+    if not spec.sessions.has_night or frame.empty:
+        return []
+    days = frame["trading_day"].to_numpy().astype("datetime64[D]")
+    night = session_minutes(frame.index) >= NIGHT_START_MINUTE
+    table = pd.DataFrame(
+        {
+            "day": days,
+            "night": night,
+            "open": frame["open"].to_numpy(),
+            "close": frame["close"].to_numpy(),
+        }
+    )
+    sessions = table.groupby(["day", "night"], sort=True).agg(
+        open=("open", "first"), close=("close", "last")
+    )
+    day = sessions.xs(False, level="night")
+    nights = sessions.xs(True, level="night") if night.any() else None
+    if nights is None:
+        return []
+    order = list(day.index)
+    position = {d: k for k, d in enumerate(order)}
+    calendar_wins = shifted_wins = 0
+    for x, row in nights.iterrows():
+        k = position.get(x)
+        if k is None or k < 2:
+            continue
+        p, pp = day.iloc[k - 1], day.iloc[k - 2]
+        as_dated = abs(row["open"] - p["close"]) + abs(row["close"] - day.iloc[k]["open"])
+        as_shifted = abs(row["open"] - pp["close"]) + abs(row["close"] - p["open"])
+        calendar_wins += as_dated < as_shifted
+        shifted_wins += as_shifted < as_dated
+    judged = calendar_wins + shifted_wins
+    if judged < SHIFT_MIN_DAYS or shifted_wins < 2 * calendar_wins:
+        return []
+    return [
+        f"the night bars look dated with their trading day: on {shifted_wins} of {judged} "
+        "days their prices follow the day session before the one the calendar puts them "
+        "after; if the file dates nights with the trading day (DCE's ActionDay in CTP), read "
+        "it with --night-date trading_day (data.night_date)"
+    ]
+
+
+def weekend_nights(dropped: list[BarProblem]) -> list[str]:
+    """A warning when dropped night bars were dated on a weekend."""
+    found = [p for p in dropped if p.kind == "weekend_night"]
+    if not found:
+        return []
+    return [
+        f"{len(found)} night bar(s) dated on a Saturday or Sunday were dropped (first: line "
+        f"{found[0].line}): the file may date night bars with their trading day or the next "
+        "day (--night-date trading_day reads a file that dates them with the trading day)"
     ]
 
 
@@ -252,7 +318,8 @@ def summarize(
     per_day = pd.Series(day_session.astype(int), index=days).groupby(level=0).sum()
     day_bars = sum(-(-(s.end - s.start) // width) for s in spec.sessions.segments if not s.night)
     incomplete = int((per_day < day_bars).sum())
-    warnings = night_gaps(spec, days, segment, unique_days, calendar)
+    warnings = list(loaded.warnings) + night_gaps(spec, days, segment, unique_days, calendar)
+    warnings += weekend_nights(loaded.dropped) + shifted_nights(frame, spec)
     roll_fields = _roll_fields(
         loaded, rolls, roll_source, atr_multiple, calendar, exit_days_before_delivery
     )
@@ -274,6 +341,7 @@ def summarize(
         sessions=sessions,
         dropped=list(loaded.dropped),
         repaired=list(loaded.repaired),
+        merged=list(loaded.merged),
         warnings=warnings,
         **roll_fields,
     )
