@@ -211,3 +211,30 @@ def test_bad_earlier_sessions_are_config_errors(tmp_path, fields, message):
     path.write_text(f'[instruments."SHFE/cu"]\n{fields}\n')
     with pytest.raises(ConfigError, match=message):
         InstrumentRegistry.load(path)
+
+
+def test_the_2027_calendar_file_of_docs_data_md_loads_as_written(tmp_path):
+    """The page's example for a year past the horizon: every toml block of data.md that
+    sets weekdays_until is a calendar file that loads."""
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+    blocks = re.findall(r"^```toml\n(.*?)^```", page.read_text(), re.MULTILINE | re.DOTALL)
+    (example,) = [b for b in blocks if "2027-10-01" in b]
+    path = tmp_path / "calendar-2027.toml"
+    path.write_text(example)
+    calendar = TradingCalendar.load(path)
+    assert calendar.horizon == np.datetime64("2027-12-31")
+    assert calendar.is_trading_day(days("2027-02-04", "2027-02-05", "2027-02-15")).tolist() == [
+        True,
+        False,
+        True,
+    ]
+    # No night on the eve of the Spring Festival, nor on that of National Day.
+    assert calendar.has_night(days("2027-02-04", "2027-09-30", "2027-09-29")).tolist() == [
+        False,
+        False,
+        True,
+    ]
+    assert len(calendar.between("2027-01-01", "2027-12-31")) == 261 - 18

@@ -720,10 +720,12 @@ def validate_rows(
         hint = _hint(set(problems.kind[bad]), stamps[bad], label, hints or Hints(), spec)
         raise BadBarsError(source, found, unit=unit, hint=hint)
     keep = ~bad & ~aside
-    if not keep.any():
-        first = found[0] if found else None
-        detail = f" (first: {unit} {first.line}: {first.problem})" if first else ""
-        raise DataError(source, f"no valid bars: all {n} {unit}s are bad or set aside{detail}")
+    if found and not keep.any():
+        first = found[0]
+        raise DataError(
+            source,
+            f"no valid bars: all {n} {unit}s are bad (first: {unit} {first.line}: {first.problem})",
+        )
     frame = pd.DataFrame(
         {name: values[name][keep] for name in NUMERIC if name in values},
         index=pd.DatetimeIndex(starts[keep], name="time"),
