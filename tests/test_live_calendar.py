@@ -5,6 +5,7 @@ days before it)."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 
@@ -178,3 +179,26 @@ def test_a_step_past_the_horizon_does_not_fail_and_waits_on_weekdays():
     clock = StepClock(SPECS, default_calendar(), wait=30, monotonic=lambda: 0.0)
     assert clock.expects_bar("DCE/i", shanghai("2027-01-04 09:00").value)
     assert not clock.expects_bar("DCE/i", shanghai("2027-01-09 09:00").value)
+
+
+def test_paper_history_refused_with_hints_of_options_paper_has(tmp_path: Path):
+    from twotier.live.loop import PaperSettings, run_paper
+
+    history = tmp_path / "i.csv"
+    history.write_text(
+        "time,open,high,low,close,volume\n"
+        "2024-10-08 09:00:00,800,801,799,800,5\n"
+        "2024-10-08 09:15:00,800,799.5,799,800,5\n"  # high below open and close
+    )
+    (tmp_path / "feed").mkdir()
+    settings = PaperSettings(
+        feed=f"folder:{tmp_path / 'feed'}",
+        state_dir=tmp_path / "state",
+        overrides=['portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]'],
+        history={"DCE/i": history},
+        once=True,
+    )
+    with pytest.raises(BadBarsError) as info:
+        run_paper(settings, handle_signals=False, stderr=io.StringIO())
+    assert "--on-bad-bar" not in str(info.value)
+    assert "data.on_bad_bar = 'repair'" in info.value.hint

@@ -14,6 +14,7 @@ from twotier.market.calendar import TradingCalendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import RollSchedule, read_schedule
+from twotier.market.validation import Hints
 
 
 @dataclass
@@ -48,8 +49,10 @@ def load_bar_files(
     label: str | None = None,
     on_bad_bar: str | None = None,
     contract_column: str | None = None,
+    hints: Hints | None = None,
 ) -> dict[str, BarInput]:
-    """Read, validate and resample each instrument's file (1-, 5- or 15-minute bars)."""
+    """Read, validate and resample each instrument's file (1-, 5- or 15-minute bars).
+    ``hints``: how a refusal names the options (paper trading has its own)."""
     result = {}
     for instrument, path in files.items():
         loaded = read_bars(
@@ -61,6 +64,7 @@ def load_bar_files(
             contract_column=contract_column or config.data.contract_column,
             auction=config.data.auction,
             night_date=config.data.night_date,
+            hints=hints,
         )
         bars = resample(loaded.frame, loaded.instrument, loaded.bar_minutes, BAR_MINUTES, str(path))
         result[instrument] = BarInput(loaded, bars)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from twotier.market.calendar import TradingCalendar, hour_segments, session_dates
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.sessions import session_minutes
+from twotier.market.sessions import DAY_CUTOFF_MINUTE, wall_ns
 
 AuctionPolicy = str  # "merge" or "refuse"
 EDGE_SECONDS = 60  # an auction or closing tick lies within a minute of the session's edge
@@ -63,7 +63,10 @@ def _edges(spec: InstrumentSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _clock_seconds(stamps: pd.DatetimeIndex) -> np.ndarray:
-    return session_minutes(stamps) * 60 + np.asarray(stamps.second, dtype=np.int64)
+    """Seconds on the session clock (after midnight: the night's, past 24:00)."""
+    wall = wall_ns(stamps)
+    seconds = (wall // 1_000_000_000) % (24 * 3600)
+    return np.where(seconds < DAY_CUTOFF_MINUTE * 60, seconds + 24 * 3600, seconds)
 
 
 def _near(seconds: np.ndarray, edges: np.ndarray, before: bool, inclusive: bool) -> np.ndarray:

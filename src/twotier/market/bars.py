@@ -20,7 +20,7 @@ import pandas as pd
 from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentSpec, get_instrument
-from twotier.market.validation import ValidationResult, validate_rows
+from twotier.market.validation import Hints, ValidationResult, validate_rows
 
 Label = Literal["start", "end"]
 BadBarPolicy = Literal["refuse", "drop", "repair"]
@@ -269,6 +269,7 @@ def read_bars(
     contract_column: str | None = None,
     auction: AuctionPolicy = "merge",
     night_date: NightDate = "calendar",
+    hints: Hints | None = None,
 ) -> LoadedBars:
     """Read and validate one instrument's bars from a file. ``contract_column`` names a
     column holding each bar's contract (e.g. i2009), kept as the text column ``contract``.
@@ -313,6 +314,7 @@ def read_bars(
         policy=on_bad_bar,
         auction_policy=auction,
         night_date=night_date,
+        hints=hints,
     )
     return LoadedBars.of(result, spec, source)
 

@@ -31,8 +31,10 @@ from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import (
     DAY_CUTOFF_MINUTE,
     NIGHT_START_MINUTE,
-    exchange_local,
+    NS_PER_DAY,
+    clock_minutes,
     session_minutes,
+    wall_ns,
 )
 
 TIMEZONE = "Asia/Shanghai"
@@ -272,10 +274,9 @@ def default_calendar() -> TradingCalendar:
 def session_dates(times: pd.DatetimeIndex) -> np.ndarray:
     """The calendar date on which each bar's session clock began (the evening's date for
     bars after midnight)."""
-    times = exchange_local(times)
-    minutes = np.asarray(times.hour, dtype=np.int64) * 60 + np.asarray(times.minute)
-    dates = np.asarray(times.tz_localize(None).values.astype("datetime64[D]"))
-    return np.where(minutes < DAY_CUTOFF_MINUTE, dates - np.timedelta64(1, "D"), dates)
+    wall = wall_ns(times)
+    dates = (wall // NS_PER_DAY).astype("datetime64[D]")
+    return np.where(clock_minutes(wall) < DAY_CUTOFF_MINUTE, dates - ONE_DAY, dates)
 
 
 def night_clock(times: pd.DatetimeIndex) -> np.ndarray:
@@ -289,8 +290,11 @@ class _Clock:
     day after its evening; NaT past the calendar's end), which picks the session hours."""
 
     def __init__(self, times: pd.DatetimeIndex, calendar: TradingCalendar):
-        self.minutes = session_minutes(times)
-        self.evening = session_dates(times)
+        wall = wall_ns(times)
+        minute = clock_minutes(wall)
+        self.minutes = np.where(minute < DAY_CUTOFF_MINUTE, minute + 24 * 60, minute)
+        dates = (wall // NS_PER_DAY).astype("datetime64[D]")
+        self.evening = np.where(minute < DAY_CUTOFF_MINUTE, dates - ONE_DAY, dates)
         self.night = self.minutes >= NIGHT_START_MINUTE
         self.day = self.evening.copy()
         if self.night.any():
@@ -312,15 +316,24 @@ def place_bars(
     lasting ``length`` minutes, in the session hours of their trading day. Bars outside
     the sessions, on days without trading or on evenings without a night get segment -1
     and trading day NaT."""
-    calendar.check_range(session_dates(times))
+    trading_day, segment, _ = place_and_locate(times, spec, calendar, length)
+    return trading_day, segment
+
+
+def place_and_locate(
+    times: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar, length: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``place_bars``, and the segment each bar lies in by the clock alone (whatever the
+    calendar says of its day: ``hour_segments``)."""
     clock = _Clock(times, calendar)
-    segment = clock.segments(spec, length)
+    calendar.check_range(clock.evening)
+    hours = clock.segments(spec, length)
     open_day = calendar.is_trading_day(clock.evening)
     if clock.night.any():
         open_day[clock.night] &= calendar.has_night(clock.evening[clock.night])
-    segment = np.where(open_day, segment, -1)
+    segment = np.where(open_day, hours, -1)
     trading_day = np.where(segment >= 0, clock.day, np.datetime64("NaT", "D"))
-    return trading_day, segment
+    return trading_day, segment, hours
 
 
 def closed_reason(time: pd.Timestamp, calendar: TradingCalendar) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import time
 
 import numpy as np
+import pandas as pd
 
 DAY_CUTOFF_MINUTE = 6 * 60  # times before 06:00 belong to the previous evening's night
 NIGHT_START_MINUTE = 18 * 60  # on the session clock, later minutes are a night session
@@ -217,9 +218,28 @@ def exchange_local(times):
     return times
 
 
+NS_PER_MINUTE = 60_000_000_000
+NS_PER_DAY = NS_PER_MINUTE * MINUTES_PER_DAY
+
+
+def wall_ns(times) -> np.ndarray:
+    """Exchange local wall-clock time of each stamp (a pandas DatetimeIndex; zone-aware
+    stamps are read in exchange local time, naive ones are taken as local) as int64
+    nanoseconds: one conversion, then integer arithmetic for minutes, seconds and dates
+    (each datetime field of a zone-aware index converts the whole index again)."""
+    times = exchange_local(times)
+    if getattr(times, "tz", None) is not None:
+        times = times.tz_localize(None)
+    return np.asarray(pd.DatetimeIndex(times).as_unit("ns").asi8)
+
+
+def clock_minutes(wall: np.ndarray) -> np.ndarray:
+    """Minutes after midnight of wall-clock nanoseconds."""
+    return (wall // NS_PER_MINUTE) % MINUTES_PER_DAY
+
+
 def session_minutes(times) -> np.ndarray:
     """Session minute of each time stamp (a pandas DatetimeIndex; zone-aware stamps are
     read in exchange local time, naive ones are taken as local)."""
-    times = exchange_local(times)
-    minute = np.asarray(times.hour, dtype=np.int64) * 60 + np.asarray(times.minute, dtype=np.int64)
+    minute = clock_minutes(wall_ns(times))
     return np.where(minute < DAY_CUTOFF_MINUTE, minute + MINUTES_PER_DAY, minute)

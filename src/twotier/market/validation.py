@@ -37,13 +37,19 @@ from twotier.market.calendar import (
     TIMEZONE,
     TradingCalendar,
     closed_reason,
-    hour_segments,
-    place_bars,
+    place_and_locate,
     session_dates,
 )
 from twotier.market.contracts import contract_problem, sequence_problem
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.sessions import DAY_CUTOFF_MINUTE, NIGHT_START_MINUTE, session_minutes
+from twotier.market.sessions import (
+    DAY_CUTOFF_MINUTE,
+    NIGHT_START_MINUTE,
+    NS_PER_MINUTE,
+    clock_minutes,
+    session_minutes,
+    wall_ns,
+)
 
 NUMERIC = ("open", "high", "low", "close", "volume", "open_interest")
 NIGHT_DATES = ("calendar", "trading_day")
@@ -234,12 +240,9 @@ def _foreign_contracts(
     first row's date (which places a three-digit code's decade)."""
     codes = contract.to_numpy(dtype=object)
     problem: dict[str, str] = {}
-    seen: set[str] = set()
-    for i in np.flatnonzero(~empty):
-        code = codes[i]
-        if code in seen:
-            continue
-        seen.add(code)
+    rows = np.flatnonzero(~empty)
+    distinct, first = np.unique(codes[rows].astype(str), return_index=True)
+    for code, i in zip(distinct.tolist(), rows[first], strict=True):
         near = stamps[i].date() if not pd.isna(stamps[i]) else pd.Timestamp.now().date()
         found = contract_problem(code, spec.product, near, spec.key)
         if found is not None:
@@ -269,7 +272,7 @@ def _redate_nights(
     """Night stamps dated with their trading day (``night_date="trading_day"``: DCE's
     ActionDay in CTP) moved to the calendar date they traded on: the evening is the
     trading day before the stamp's date (after midnight, the day after that evening)."""
-    minutes = np.asarray(stamps.hour, dtype=np.int64) * 60 + np.asarray(stamps.minute)
+    minutes = clock_minutes(wall_ns(stamps))
     after_midnight = minutes < DAY_CUTOFF_MINUTE
     night = ok & ((minutes >= NIGHT_START_MINUTE) | after_midnight)
     if not night.any():
@@ -302,8 +305,7 @@ def _place(
         return trading_day, segment
     sub = starts[idx]
     evening = session_dates(sub)
-    clock = np.asarray(sub.hour) * 60 + np.asarray(sub.minute)
-    night_clock = (clock >= NIGHT_START_MINUTE) | (clock < DAY_CUTOFF_MINUTE)
+    night_clock = session_minutes(sub) >= NIGHT_START_MINUTE
     beyond = (evening < calendar.first) | (evening > calendar.last)
     beyond |= (evening == calendar.last) & night_clock
     out = np.zeros(n, dtype=bool)
@@ -319,9 +321,9 @@ def _place(
     inside = idx[~beyond]
     if not len(inside):
         return trading_day, segment
-    day, seg = place_bars(starts[inside], spec, calendar, length=minutes)
+    day, seg, clock_segment = place_and_locate(starts[inside], spec, calendar, length=minutes)
     trading_day[inside], segment[inside] = day, seg
-    hours = hour_segments(starts[inside], spec, calendar, length=minutes) >= 0
+    hours = clock_segment >= 0
     closed = np.zeros(n, dtype=bool)
     closed[inside[hours & (seg < 0)]] = True
     outside = np.zeros(n, dtype=bool)
@@ -401,11 +403,10 @@ def _off_grid(
     rows = np.flatnonzero((segment >= 0) & ~problems.bad)
     if not len(rows):
         return
-    sub = stamps[rows]
-    seconds = np.asarray(sub.second) + np.asarray(sub.microsecond) + np.asarray(sub.nanosecond)
+    within_minute = wall_ns(stamps[rows]) % NS_PER_MINUTE  # seconds and below
     offset = session_minutes(starts[rows]) - spec.sessions.segment_start(segment[rows])
     off = np.zeros(len(stamps), dtype=bool)
-    off[rows] = (seconds != 0) | (offset % minutes != 0)
+    off[rows] = (within_minute != 0) | (offset % minutes != 0)
     problems.flag(
         off,
         lambda i: (
