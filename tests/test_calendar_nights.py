@@ -238,3 +238,34 @@ def test_the_2027_calendar_file_of_docs_data_md_loads_as_written(tmp_path):
         True,
     ]
     assert len(calendar.between("2027-01-01", "2027-12-31")) == 261 - 18
+
+
+# The real files: every evening without a night is one the calendar knows has none.
+
+REAL_HOT = {
+    "DCE.i.HOT.m5.csv": "DCE/i",
+    "DCE.m.HOT.m5.csv": "DCE/m",
+    "SHFE.cu.HOT.m1.csv.gz": "SHFE/cu",
+}
+
+
+@pytest.mark.parametrize("name", list(REAL_HOT))
+def test_evenings_without_a_night_in_the_real_files_are_the_calendars(real_bars, name):
+    frame = real_bars(name).frame
+    calendar = default_calendar()
+    days = np.unique(frame["trading_day"].to_numpy().astype("datetime64[D]"))
+    night = frame.index.hour >= 18
+    with_night = np.unique(frame["trading_day"].to_numpy()[night].astype("datetime64[D]"))
+    evenings = calendar.previous_trading_day(days[1:])  # each day's evening before
+    has_night = np.isin(days[1:], with_night)
+    expected = calendar.has_night(evenings)
+    # Nights the calendar gives that the file lacks: the iron ore file's 2019-12-30 only.
+    missing = [str(e) for e in evenings[expected & ~has_night]]
+    assert missing == (["2019-12-30"] if name.startswith("DCE.i") else [])
+    # A night in the file on an evening without one would not have loaded at all.
+    assert not (has_night & ~expected).any()
+    if name.startswith("DCE"):  # the 2020 suspension is in these files
+        suspended = (evenings >= np.datetime64("2020-02-03")) & (
+            evenings <= np.datetime64("2020-05-05")
+        )
+        assert suspended.any() and not has_night[suspended].any()
