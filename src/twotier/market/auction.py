@@ -26,7 +26,6 @@ from twotier.market.calendar import TradingCalendar, hour_segments, session_date
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import DAY_CUTOFF_MINUTE, wall_ns
 
-AuctionPolicy = str  # "merge" or "refuse"
 EDGE_SECONDS = 60  # an auction or closing tick lies within a minute of the session's edge
 
 

@@ -11,7 +11,7 @@ bars from its segment's start); high not below open/close and low not above them
 "envelope", the only problems ``policy="repair"`` repairs: a row is repaired only when
 the envelope is all that is wrong with it); then, among the rows left, no duplicated time,
 no time going backwards, and no price further than the instrument's ``plausible_move``
-from the previous good bar's close.
+from the previous good bar's close (``twotier.market.plausible``).
 
 Policies: "refuse" raises ``BadBarsError`` listing every bad row, with a hint fitting the
 problems found; "drop" drops bad rows and reports each; "repair" repairs envelope problems
@@ -42,6 +42,7 @@ from twotier.market.calendar import (
 )
 from twotier.market.contracts import contract_problem, sequence_problem
 from twotier.market.instruments import InstrumentSpec
+from twotier.market.plausible import implausible_moves, price_range_warning
 from twotier.market.sessions import (
     DAY_CUTOFF_MINUTE,
     NIGHT_START_MINUTE,
@@ -490,67 +491,6 @@ def _order(
         problems.kind[rows[(clock >= NIGHT_START_MINUTE) & same_date]] = "day_after_night"
 
 
-def _moves(prices: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The largest relative distance of each bar's prices (rows of open, high, low,
-    close) from a reference price."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.abs(prices / reference[:, None] - 1).max(axis=1)
-
-
-def _implausible_moves(
-    values: dict[str, np.ndarray],
-    good: np.ndarray,
-    problems: _Problems,
-    lines: np.ndarray,
-    unit: str,
-    spec: InstrumentSpec,
-) -> None:
-    """Good rows (in time order) whose prices lie further than ``plausible_move`` from the
-    previous good bar's close; the first row, from the median of the next three closes.
-    A flagged bar is not the reference of the next one, so a one-bar spike flags one bar
-    and a file that jumps to another price level flags every bar after the jump."""
-    bound = spec.plausible_move
-    rows = np.flatnonzero(good)
-    if bound is None or len(rows) < 2:
-        return
-    prices = np.column_stack([values[k][rows] for k in ("open", "high", "low", "close")])
-    close = prices[:, 3]
-    first_ref = float(np.median(close[1:4]))
-    bad_first = _moves(prices[:1], np.array([first_ref]))[0] > bound
-    start = 1
-    moves = _moves(prices[1:], close[:-1])
-    if bad_first:
-        start, moves = 2, _moves(prices[2:], close[1:-1])
-    flagged: dict[int, tuple[float, int]] = {}  # row -> (reference close, its row)
-    if bad_first:
-        flagged[int(rows[0])] = (first_ref, -1)
-    suspects = np.flatnonzero(moves > bound)
-    if len(suspects):
-        last = start - 1 + int(suspects[0])  # the last good bar before the first suspect
-        reference = start - 1 + int(suspects[0])
-        for k in range(reference + 1, len(rows)):
-            if _moves(prices[k : k + 1], np.array([close[last]]))[0] > bound:
-                flagged[int(rows[k])] = (float(close[last]), int(rows[last]))
-            else:
-                last = k
-    if not flagged:
-        return
-    mask = np.zeros(len(good), dtype=bool)
-    mask[list(flagged)] = True
-
-    def message(i: int) -> str:
-        ref, ref_row = flagged[i]
-        row = np.array([[values[k][i] for k in ("open", "high", "low", "close")]])
-        where = "the next bars' closes" if ref_row < 0 else f"{unit} {int(lines[ref_row])}"
-        return (
-            f"price {_fmt(row[0, np.argmax(np.abs(row[0] / ref - 1))])} is "
-            f"{_moves(row, np.array([ref]))[0]:.0%} from the close {_fmt(ref)} ({where}): "
-            f"more than the plausible move of {spec.key} ({bound:.0%}, plausible_move)"
-        )
-
-    problems.flag(mask, message, kind="move")
-
-
 def _hint(
     kinds: set[str], stamps: pd.DatetimeIndex, label: str, hints: Hints, spec: InstrumentSpec
 ) -> str:
@@ -624,21 +564,6 @@ def _merge_notes(
     return notes
 
 
-def price_range_warning(frame: pd.DataFrame, spec: InstrumentSpec, source: str) -> list[str]:
-    """A warning when the file's median close lies outside the instrument's plausible
-    range: the prices of another instrument?"""
-    if spec.price_range is None or frame.empty:
-        return []
-    low, high = spec.price_range
-    median = float(np.median(frame["close"].to_numpy()))
-    if low <= median <= high:
-        return []
-    return [
-        f"{source}: the median close {median:g} is far outside the plausible prices of "
-        f"{spec.key} ({low:g} to {high:g}, price_range): the prices of another instrument?"
-    ]
-
-
 def _check_contract_sequence(frame: pd.DataFrame, lines: np.ndarray, source: str) -> None:
     found = sequence_problem(frame["contract"].to_numpy(), frame["trading_day"].to_numpy())
     if found is not None:
@@ -710,7 +635,9 @@ def validate_rows(
     _envelope(values, problems)
     repaired = _repair(values, problems, lines, shown) if policy == "repair" else []
     _order(starts, ~problems.bad & ~aside, problems, shown, lines, unit)
-    _implausible_moves(values, ~problems.bad & ~aside, problems, lines, unit, spec)
+    problems.flag(
+        *implausible_moves(values, ~problems.bad & ~aside, lines, unit, spec), kind="move"
+    )
 
     bad = problems.bad
     found = [
