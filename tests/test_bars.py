@@ -13,6 +13,7 @@ import pytest
 from twotier.errors import BadBarsError, DataError
 from twotier.market.bars import bars_from_frame, read_bars, write_bars
 from twotier.market.calendar import TradingCalendar
+from twotier.market.instruments import get_instrument
 
 HEADER = "datetime,open,high,low,close,volume"
 # Three good 5-minute iron ore bars on Tuesday 2024-03-05, on lines 2-4, stamped by start.
@@ -329,10 +330,13 @@ def test_label_end_shifts_five_minute_bars_back_to_their_start(write_csv):
     assert (frame["trading_day"] == pd.Timestamp("2024-03-06")).all()
 
 
-def test_label_end_refuses_a_bar_ending_at_the_session_open(write_csv):
-    path = write_csv([HEADER, "2024-03-05 09:00:00,1,1,1,1,1", *GOOD[1:]])
-    error = refused(path, label="end")
+def test_label_end_refuses_a_bar_ending_at_the_session_open_unless_auctions_merge(write_csv):
+    path = write_csv([HEADER, "2024-03-05 09:00:00,800,800,800,800,1", *GOOD[1:]])
+    error = refused(path, label="end", auction="refuse")
     assert (error.line, error.problem[:40]) == (2, "bar 2024-03-05 09:00:00 (end) is outside")
+    # Merged (the default), it is the opening auction: folded into the first bar.
+    loaded = read_bars(path, "DCE/i", label="end", bar_minutes=5)
+    assert len(loaded.frame) == 2 and loaded.frame["volume"].iloc[0] == 13
 
 
 def test_copper_minute_bar_stamped_midnight_starts_2359_and_belongs_to_the_next_day(write_csv):
@@ -523,7 +527,9 @@ def test_prices_are_read_exactly_as_python_float_reads_them(write_csv, spoil):
     rows = [f"{s:%Y-%m-%d %H:%M:%S},{t},{t},{t},{t},1" for s, t in zip(stamps, texts, strict=True)]
     if spoil:
         rows.append("2024-03-06 01:00:00,x,x,x,x,x")
-    loaded = read_bars(write_csv([HEADER, *rows]), "SHFE/cu", on_bad_bar="drop")
+    # Prices of every magnitude: no plausible move or price range to keep to here.
+    copper = get_instrument("SHFE/cu").model_copy(update={"plausible_move": None})
+    loaded = read_bars(write_csv([HEADER, *rows]), copper, on_bad_bar="drop")
     expected = [float(t) for t in texts]
     for column in ("open", "high", "low", "close"):
         assert loaded.frame[column].tolist() == expected
@@ -570,13 +576,13 @@ def test_time_going_backwards_names_the_later_bar_as_written_with_label_end(writ
         [
             HEADER,
             "2024-03-05 21:05:00,1,1,1,1,1",
+            "2024-03-05 21:15:00,1,1,1,1,1",
             "2024-03-05 21:10:00,1,1,1,1,1",
-            "2024-03-05 21:07:00,1,1,1,1,1",
         ]
     )
     error = refused(path, label="end")
     assert error.problem == (
-        "time 2024-03-05 21:07:00 goes backwards (after 2024-03-05 21:10:00 on line 3)"
+        "time 2024-03-05 21:10:00 goes backwards (after 2024-03-05 21:15:00 on line 3)"
     )
 
 

@@ -48,16 +48,32 @@ def test_copper_bar_after_midnight_on_saturday_belongs_to_monday():
     assert trading_day_of("2024-03-09 00:59", COPPER) == day("2024-03-11")
 
 
-def test_night_before_national_day_belongs_to_first_trading_day_after_the_holiday():
-    # 2019-10-01..07 is the National Day holiday; 2019-09-30 (Monday) trades.
-    assert trading_day_of("2019-09-30 21:00", IRON) == day("2019-10-08")
-    assert trading_day_of("2019-10-01 00:30", COPPER) == day("2019-10-08")
+def test_no_night_session_runs_on_the_eve_of_national_day():
+    # 2019-10-01..07 is the National Day holiday; 2019-09-30 (Monday) trades by day only.
+    for start, spec in (("2019-09-30 21:00", IRON), ("2019-10-01 00:30", COPPER)):
+        with pytest.raises(CalendarError, match="no night session on the evening of 2019-09-30"):
+            trading_day_of(start, spec)
+    assert trading_day_of("2019-09-30 14:45", IRON) == day("2019-09-30")
     assert trading_day_of("2019-10-08 09:00", IRON) == day("2019-10-08")
 
 
-def test_night_before_spring_festival_belongs_to_first_trading_day_after_it():
-    # 2024-02-09..17 closed for the Spring Festival; 2024-02-08 (Thursday) trades.
-    assert trading_day_of("2024-02-08 21:00", COPPER) == day("2024-02-19")
+def test_the_eve_of_a_holiday_is_refused_naming_the_next_trading_day():
+    # The example: accepted before as a night of 2024-10-08.
+    with pytest.raises(CalendarError, match=r"eve of a holiday \(next trading day 2024-10-08\)"):
+        trading_day_of("2024-09-30 21:00", IRON)
+
+
+def test_no_night_session_runs_before_the_spring_festival():
+    # 2024-02-09..17 closed for the Spring Festival; 2024-02-08 (Thursday) trades by day.
+    with pytest.raises(CalendarError, match="no night session on the evening of 2024-02-08"):
+        trading_day_of("2024-02-08 21:00", COPPER)
+
+
+def test_a_friday_night_before_a_monday_holiday_does_not_run_but_an_ordinary_one_does():
+    # 2021-04-05 (Monday) closed for Qingming: the weekend is longer than a weekend.
+    with pytest.raises(CalendarError, match=r"the eve of a holiday \(next trading day 2021-04-06"):
+        trading_day_of("2021-04-02 21:00", COPPER)
+    assert trading_day_of("2021-03-26 21:00", COPPER) == day("2021-03-29")
 
 
 @pytest.mark.parametrize(
@@ -132,14 +148,16 @@ def test_xshg_calendar_knows_weekends_and_national_day():
 # The user's calendar file.
 
 
-def test_calendar_file_holiday_closes_a_day_and_moves_the_night_before_it(tmp_path):
+def test_calendar_file_holiday_closes_a_day_and_the_night_before_it(tmp_path):
     path = tmp_path / "calendar.toml"
-    path.write_text('holidays = ["2024-03-11"]\n')
+    path.write_text('holidays = ["2024-03-12"]\n')
     calendar = TradingCalendar.load(path)
-    assert not calendar.is_trading_day(np.array(["2024-03-11"], dtype="datetime64[D]"))[0]
-    assert trading_day_of("2024-03-08 21:00", IRON, calendar) == day("2024-03-12")
+    assert not calendar.is_trading_day(np.array(["2024-03-12"], dtype="datetime64[D]"))[0]
+    with pytest.raises(CalendarError, match=r"eve of a holiday \(next trading day 2024-03-13\)"):
+        trading_day_of("2024-03-11 21:00", IRON, calendar)
     with pytest.raises(CalendarError, match="not a trading day"):
-        trading_day_of("2024-03-11 09:00", IRON, calendar)
+        trading_day_of("2024-03-12 09:00", IRON, calendar)
+    assert trading_day_of("2024-03-12 21:00", IRON, default_calendar()) == day("2024-03-13")
 
 
 def test_calendar_file_trading_day_opens_a_saturday(tmp_path):

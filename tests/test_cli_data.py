@@ -256,11 +256,22 @@ def test_check_of_iron_ore_sees_no_gaps_and_every_day_session_complete(real_runs
     assert summary["dropped"] == []
 
 
-def test_check_of_soybean_meal_warns_about_the_nights_suspended_that_spring(real_runs):
+def test_check_of_soybean_meal_knows_the_nights_suspended_that_spring(real_runs):
+    # The file has no night before 2020-05-06: the shipped calendar's 2020 suspension.
     summary = json.loads(real_runs["meal"].stdout)
     night = [s for s in summary["sessions"] if s["night"]]
     assert night[0]["days"] < summary["trading_days"]
-    assert any("no night session on" in w and "2020-02-25" in w for w in summary["warnings"])
+    assert not any("no night session" in w for w in summary["warnings"])
+
+
+def test_check_of_iron_ore_misses_only_the_night_of_2019_12_30(real_runs):
+    # Every other evening without a night is a holiday's eve or the 2020 suspension.
+    summary = json.loads(real_runs["iron"].stdout)
+    nights = [w for w in summary["warnings"] if "no night session" in w]
+    assert nights == [
+        "no night session on 1 of 183 trading days whose previous evening has one by the "
+        "calendar: 2019-12-31"
+    ]
 
 
 def test_check_refuses_the_malformed_copper_bar_naming_line_85146(real_runs):

@@ -91,7 +91,8 @@ def test_resampled_bar_aggregates_open_high_low_close_volume_and_open_interest()
             ]
         ).tz_localize(TZ),
     )
-    bars = resample(bars_from_frame(frame, "DCE/i").frame, get_instrument("DCE/i"), 5)
+    iron = get_instrument("DCE/i").model_copy(update={"plausible_move": None})  # toy prices
+    bars = resample(bars_from_frame(frame, iron).frame, iron, 5)
     expected = pd.DataFrame(
         {
             "open": [10.0, 20.0],

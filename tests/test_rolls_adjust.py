@@ -119,12 +119,12 @@ def test_back_adjust_leaves_volume_and_other_columns_and_the_input_untouched():
 
 def three_contract_frame() -> tuple[pd.DataFrame, RollSchedule]:
     days = {f"2024-03-{d:02d}": [(100.0 + d, 100.0 + d)] for d in (4, 5, 6, 7, 8)}
-    names = dict(zip(days, ["a2405", "a2405", "a2409", "a2409", "a2501"], strict=True))
+    names = dict(zip(days, ["i2405", "i2405", "i2409", "i2409", "i2501"], strict=True))
     frame = day_bars(days, names)
     schedule = RollSchedule(
         (
-            Roll(date(2024, 3, 6), "a2405", "a2409", 100.0, 110.0),
-            Roll(date(2024, 3, 8), "a2409", "a2501", 120.0, 60.0),
+            Roll(date(2024, 3, 6), "i2405", "i2409", 100.0, 110.0),
+            Roll(date(2024, 3, 8), "i2409", "i2501", 120.0, 60.0),
         )
     )
     return frame, schedule
@@ -153,36 +153,36 @@ def test_back_adjust_refuses_an_unknown_method():
 def test_contract_of_each_bar_switches_at_the_first_bar_of_the_roll_day():
     frame, schedule = three_contract_frame()
     contracts = contracts_for_bars(frame, schedule)
-    assert contracts.tolist() == ["a2405", "a2405", "a2409", "a2409", "a2501"]
+    assert contracts.tolist() == ["i2405", "i2405", "i2409", "i2409", "i2501"]
     assert contracts.tolist() == frame["contract"].tolist()
     assert roll_bars(frame, schedule).tolist() == [2, 4]
     assert [(bar, roll.new_contract) for bar, roll in located_rolls(frame, schedule)] == [
-        (2, "a2409"),
-        (4, "a2501"),
+        (2, "i2409"),
+        (4, "i2501"),
     ]
 
 
 def test_a_roll_on_a_day_without_bars_takes_effect_at_the_first_bar_after_it():
     frame, _ = three_contract_frame()
     gap = frame.drop(frame.index[2])  # no bar on 2024-03-06
-    schedule = RollSchedule((Roll(date(2024, 3, 6), "a2405", "a2409", 100.0, 110.0),))
+    schedule = RollSchedule((Roll(date(2024, 3, 6), "i2405", "i2409", 100.0, 110.0),))
     assert roll_bars(gap, schedule).tolist() == [2]  # 2024-03-07's bar
-    assert contracts_for_bars(gap, schedule).tolist() == ["a2405", "a2405", "a2409", "a2409"]
+    assert contracts_for_bars(gap, schedule).tolist() == ["i2405", "i2405", "i2409", "i2409"]
 
 
 def test_rolls_outside_the_data_are_ignored_and_leave_prices_raw():
     frame, _ = three_contract_frame()
     schedule = RollSchedule(
         (
-            Roll(date(2024, 2, 1), "a2401", "a2405", 50.0, 100.0),  # before the data
-            Roll(date(2024, 3, 4), "a2405", "a2409", 100.0, 110.0),  # on its first day
-            Roll(date(2024, 4, 1), "a2409", "a2501", 120.0, 60.0),  # after it
+            Roll(date(2024, 2, 1), "i2401", "i2405", 50.0, 100.0),  # before the data
+            Roll(date(2024, 3, 4), "i2405", "i2409", 100.0, 110.0),  # on its first day
+            Roll(date(2024, 4, 1), "i2409", "i2501", 120.0, 60.0),  # after it
         )
     )
     assert roll_bars(frame, schedule).tolist() == []
     pd.testing.assert_frame_equal(back_adjust(frame, schedule), frame)
     # The contract still follows the schedule: a2409 from the first day, as rolled then.
-    assert set(contracts_for_bars(frame, schedule)) == {"a2409"}
+    assert set(contracts_for_bars(frame, schedule)) == {"i2409"}
 
 
 def test_an_empty_schedule_adjusts_nothing_and_names_no_contract():

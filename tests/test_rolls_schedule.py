@@ -157,10 +157,11 @@ def test_loader_keeps_the_contract_column_as_text(write_csv):
     assert "contract" not in plain.frame.columns
 
 
-def test_contract_column_of_digits_stays_text(write_csv):
+def test_contract_column_of_digits_stays_text_and_is_refused_as_no_contract_code(write_csv):
     lines = [line.replace("i2405", "02405").replace("i2409", "02409") for line in CONTRACT_BARS]
-    frame = read_bars(write_csv(lines), "DCE/i", contract_column="symbol").frame
-    assert frame["contract"].iloc[0] == "02405"
+    with pytest.raises(BadBarsError) as info:
+        read_bars(write_csv(lines), "DCE/i", contract_column="symbol")
+    assert info.value.problems[0].problem.startswith("contract '02405' is not a DCE/i contract")
 
 
 def test_schedule_from_contracts_rolls_where_the_contract_changes(write_csv):

@@ -36,28 +36,39 @@ class DataError(TwotierError):
 class BadBarsError(DataError):
     """One or more bars failed validation; lists each problem with its line."""
 
-    def __init__(self, source: str, problems: list[BarProblem], unit: str = "line"):
+    def __init__(
+        self,
+        source: str,
+        problems: list[BarProblem],
+        unit: str = "line",
+        hint: str = "use --on-bad-bar drop (on_bad_bar='drop') to drop such bars and report them",
+    ):
         self.problems = problems
         self.unit = unit
+        self.hint = hint
         first = problems[0]
         shown = "\n".join(f"  {unit} {p.line}: {p.problem}" for p in problems[:10])
         more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
-        hint = "\n(use on_bad_bar='drop' / --on-bad-bar drop to drop such bars and report them)"
-        TwotierError.__init__(self, f"{source}: {len(problems)} bad bar(s)\n{shown}{more}{hint}")
+        TwotierError.__init__(
+            self, f"{source}: {len(problems)} bad bar(s)\n{shown}{more}\n({hint})"
+        )
         self.source = source
         self.line = first.line
         self.problem = first.problem
 
 
 class BarProblem:
-    """One bad row: its line in the source file, its time as written, and what is wrong."""
+    """One bad row: its line in the source file, its time as written, what is wrong, and
+    the kind of problem (``outside``, ``envelope``, ``weekend_night``, ...; see
+    ``twotier.market.validation``)."""
 
-    __slots__ = ("line", "problem", "time")
+    __slots__ = ("kind", "line", "problem", "time")
 
-    def __init__(self, line: int, problem: str, time: str = ""):
+    def __init__(self, line: int, problem: str, time: str = "", kind: str = ""):
         self.line = line
         self.problem = problem
         self.time = time
+        self.kind = kind
 
     def __repr__(self) -> str:
         return f"BarProblem(line={self.line}, problem={self.problem!r})"

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from twotier.cli.common import UsageError, console
+from twotier.cli.common import UsageError, console, err_console
 from twotier.errors import DataError
 from twotier.market.bars import LoadedBars, read_bars, write_bars
 from twotier.market.calendar import TradingCalendar
@@ -47,6 +47,20 @@ BAR_MINUTES = typer.Option(
 )
 
 
+AUCTION = typer.Option(
+    "merge",
+    "--auction",
+    help="Opening auction bars (08:59, 20:59) and closing ticks (15:00:00): merge them into "
+    "their sessions' bars, or refuse them.",
+)
+NIGHT_DATE = typer.Option(
+    "calendar",
+    "--night-date",
+    help="How the file dates night bars: calendar (the evening they traded) or trading_day "
+    "(the next trading day, as DCE's ActionDay in CTP).",
+)
+
+
 ROLLS_FILE = typer.Option(
     None,
     "--rolls",
@@ -59,6 +73,12 @@ CONTRACT_COLUMN = typer.Option(
 
 def _spec(instrument: str, instruments_file: Path | None):
     return InstrumentRegistry.load(instruments_file)[instrument]
+
+
+def _choice(value: str, option: str, allowed: tuple[str, ...]):
+    if value not in allowed:
+        raise UsageError(f"{option} must be {' or '.join(allowed)}, not {value!r}")
+    return value
 
 
 def _calendar(calendar_file: Path | None) -> TradingCalendar | None:
@@ -76,6 +96,16 @@ def check(
     calendar_file: Path | None = CALENDAR_FILE,
     rolls_file: Path | None = ROLLS_FILE,
     contract_column: str | None = CONTRACT_COLUMN,
+    auction: str = AUCTION,
+    night_date: str = NIGHT_DATE,
+    exit_days: int = typer.Option(
+        1,
+        "--exit-days-before-delivery",
+        min=0,
+        help="Delivery deadline: the last trading day before a contract's delivery month "
+        "less this many trading days; roll information that keeps a contract until then is "
+        "warned about.",
+    ),
     detect_atrs: float = typer.Option(
         SUSPECTED_ROLL_ATRS,
         "--detect-atr-multiple",
@@ -90,22 +120,32 @@ def check(
     Rows, range, trading days, sessions, gaps, problems, and the rolls (given, or
     suspected where none are given)."""
     calendar = _calendar(calendar_file)
+    spec = _spec(instrument, instruments_file)
     loaded = read_bars(
         file,
-        _spec(instrument, instruments_file),
+        spec,
         label=label,
         on_bad_bar=on_bad_bar,
         bar_minutes=bar_minutes,
         calendar=calendar,
         contract_column=contract_column,
+        auction=_choice(auction, "--auction", ("merge", "refuse")),
+        night_date=_choice(night_date, "--night-date", ("calendar", "trading_day")),
     )
-    schedule = None if rolls_file is None else read_schedule(rolls_file)
+    schedule = None if rolls_file is None else read_schedule(rolls_file, spec.product)
     source = f"file {rolls_file}" if rolls_file else f"contract column {contract_column!r}"
     summary = summarize(
-        loaded, calendar, rolls=schedule, roll_source=source, atr_multiple=detect_atrs
+        loaded,
+        calendar,
+        rolls=schedule,
+        roll_source=source,
+        atr_multiple=detect_atrs,
+        exit_days_before_delivery=exit_days,
     )
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
+        for warning in summary.warnings:  # in the JSON, and where a person looks
+            err_console.print(f"warning: {warning}", soft_wrap=True, markup=False)
         return
     _print_summary(summary)
 
@@ -138,10 +178,17 @@ def _print_summary(s: DataSummary) -> None:
         kind = "night" if seg.night else "day"
         table.add_row(f"session {seg.segment}", f"{kind}: {seg.bars:,} bars on {seg.days:,} days")
     table.add_row("problems", Text(_problems(s)))
+    if s.merged:
+        auctions = sum(m.problem.startswith("auction bar") for m in s.merged)
+        table.add_row(
+            "merged",
+            f"{auctions} auction bar(s), {len(s.merged) - auctions} closing tick(s) folded "
+            "into their sessions' bars (--auction merge)",
+        )
     _roll_rows(table, s)
     console.print(table)
     for warning in s.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
 
 
 def _roll_rows(table: Table, s: DataSummary) -> None:
@@ -203,6 +250,8 @@ def resample_command(
     instruments_file: Path | None = INSTRUMENTS_FILE,
     bar_minutes: int | None = BAR_MINUTES,
     calendar_file: Path | None = CALENDAR_FILE,
+    auction: str = AUCTION,
+    night_date: str = NIGHT_DATE,
 ) -> None:
     """Resample bars to 15 minutes on session edges (bars never span a break)."""
     if not to.endswith("min") or not to[:-3].isdigit() or int(to[:-3]) == 0:
@@ -214,6 +263,8 @@ def resample_command(
         on_bad_bar=on_bad_bar,
         bar_minutes=bar_minutes,
         calendar=_calendar(calendar_file),
+        auction=_choice(auction, "--auction", ("merge", "refuse")),
+        night_date=_choice(night_date, "--night-date", ("calendar", "trading_day")),
     )
     bars = resample(
         loaded.frame, loaded.instrument, loaded.bar_minutes, int(to[:-3]), loaded.source
@@ -223,6 +274,15 @@ def resample_command(
         console.print(f"dropped line {p.line}: {p.problem}", soft_wrap=True, markup=False)
     for p in loaded.repaired:
         console.print(f"line {p.line}: {p.problem}", soft_wrap=True, markup=False)
+    if loaded.merged:
+        console.print(
+            f"{len(loaded.merged)} auction bar(s) and closing tick(s) merged into their "
+            "sessions' bars",
+            soft_wrap=True,
+            markup=False,
+        )
+    for warning in loaded.warnings:
+        err_console.print(f"warning: {warning}", soft_wrap=True, markup=False)
     console.print(
         f"{len(loaded.frame):,} {loaded.bar_minutes}-minute bars -> {len(bars):,} {to} bars "
         f"(bar start labels) written to {out}",

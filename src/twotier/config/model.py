@@ -276,9 +276,28 @@ class RollParams(_Section):
     )
 
 
+class ContractParams(_Section):
+    """Contract life (RULES.md 11): no position held into a contract's delivery month."""
+
+    delivery_deadline: bool = Field(
+        True, description="close positions at a contract's delivery deadline, block entries"
+    )
+    exit_days_before_delivery: int = Field(
+        1,
+        ge=0,
+        description="deadline: last trading day before the delivery month less this many",
+    )
+
+
 class DataParams(_Section):
     label: Literal["start", "end"] = Field("start", description="how bar files stamp bars")
     on_bad_bar: Literal["refuse", "drop", "repair"] = "refuse"
+    auction: Literal["merge", "refuse"] = Field(
+        "merge", description="opening auction bars and closing ticks: fold into the session"
+    )
+    night_date: Literal["calendar", "trading_day"] = Field(
+        "calendar", description="night bars are dated with the calendar date or the trading day"
+    )
     contract_column: str | None = Field(
         None, description="column of bar files naming the contract of each bar (e.g. i2009)"
     )
@@ -300,6 +319,7 @@ class Config(_Section):
     market: MarketParams = MarketParams()
     broker: BrokerTerms = BrokerTerms()
     rolls: RollParams = RollParams()
+    contracts: ContractParams = ContractParams()
     data: DataParams = DataParams()
 
     @model_validator(mode="after")

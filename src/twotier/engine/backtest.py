@@ -10,6 +10,7 @@ from twotier.broker import Broker, simulated_broker
 from twotier.config.model import Config
 from twotier.engine.continuous import (
     causal_signals,
+    delivery_warnings,
     schedule_for,
     suspected_roll_warnings,
     with_market_columns,
@@ -20,6 +21,7 @@ from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.rolls import RollSchedule
+from twotier.market.validation import price_range_warning
 from twotier.run.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
 from twotier.tier1.generator import generator_for
 from twotier.tier2.composite import Composite
@@ -171,7 +173,16 @@ def run_backtest(
     if end is not None:
         cut = pd.Timestamp(end).date()
         bars = {k: v[v["trading_day"].dt.date <= cut] for k, v in bars.items()}
-    schedules = {k: schedule_for(bars[k], (rolls or {}).get(k)) for k in config.instruments}
+    registry = instruments or default_registry()
+    schedules = {
+        k: schedule_for(
+            bars[k],
+            (rolls or {}).get(k),
+            registry[k].product if k in registry else None,
+            f"roll schedule of {k}",
+        )
+        for k in config.instruments
+    }
     packages = generate_signals(bars, config, schedules, progress)
     result = run_tier2(
         packages,
@@ -184,5 +195,9 @@ def run_backtest(
         rolls=schedules,
         progress=progress,
     )
+    for key, given in bars.items():
+        if key in registry:
+            result.warnings.extend(price_range_warning(given, registry[key], key))
     result.warnings.extend(suspected_roll_warnings(bars, schedules, config))
+    result.warnings.extend(delivery_warnings(bars, schedules, config, calendar))
     return result

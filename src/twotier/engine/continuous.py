@@ -10,13 +10,22 @@ import pandas as pd
 
 from twotier.config.model import Config
 from twotier.market import rolls as roll_data
+from twotier.market.calendar import TradingCalendar, default_calendar
+from twotier.market.delivery import deadline_warnings
 from twotier.market.rolls import RollSchedule
 from twotier.tier1.generator import SignalGenerator
 
 
-def schedule_for(frame: pd.DataFrame, given: RollSchedule | None) -> RollSchedule | None:
-    """The rolls of one instrument: a given schedule, else those of a contract column."""
+def schedule_for(
+    frame: pd.DataFrame,
+    given: RollSchedule | None,
+    product: str | None = None,
+    source: str = "roll schedule",
+) -> RollSchedule | None:
+    """The rolls of one instrument: a given schedule (refused when it names contracts of
+    another product than ``product``), else those of a contract column."""
     if given is not None:
+        roll_data.validate_schedule(given, source, product)
         return given
     if "contract" in frame.columns:
         return roll_data.schedule_from_contracts(frame)
@@ -87,4 +96,32 @@ def suspected_roll_warnings(
                 f"{days}); they count as real P&L. Give --rolls or a contract column "
                 "(docs/rolls.md)."
             )
+    return warnings
+
+
+def delivery_warnings(
+    bars: Mapping[str, pd.DataFrame],
+    schedules: Mapping[str, RollSchedule | None],
+    config: Config,
+    calendar: TradingCalendar | None = None,
+) -> list[str]:
+    """One warning per contract that an instrument's roll information keeps on or after
+    its delivery deadline (RULES.md 11), when the deadline is on."""
+    if not config.contracts.delivery_deadline:
+        return []
+    calendar = calendar or default_calendar()
+    warnings = []
+    for instrument, frame in bars.items():
+        schedule = schedules.get(instrument)
+        if not schedule or frame.empty:
+            continue
+        source = "contract column" if "contract" in frame.columns else "roll schedule"
+        warnings += deadline_warnings(
+            instrument,
+            roll_data.contracts_for_bars(frame, schedule),
+            frame["trading_day"].to_numpy(),
+            calendar,
+            config.contracts.exit_days_before_delivery,
+            source,
+        )
     return warnings

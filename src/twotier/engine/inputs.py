@@ -11,9 +11,10 @@ import pandas as pd
 from twotier.config.model import Config
 from twotier.market.bars import LoadedBars, read_bars
 from twotier.market.calendar import TradingCalendar
-from twotier.market.instruments import InstrumentRegistry
+from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import RollSchedule, read_schedule
+from twotier.market.validation import Hints
 
 
 @dataclass
@@ -48,8 +49,10 @@ def load_bar_files(
     label: str | None = None,
     on_bad_bar: str | None = None,
     contract_column: str | None = None,
+    hints: Hints | None = None,
 ) -> dict[str, BarInput]:
-    """Read, validate and resample each instrument's file (1-, 5- or 15-minute bars)."""
+    """Read, validate and resample each instrument's file (1-, 5- or 15-minute bars).
+    ``hints``: how a refusal names the options (paper trading has its own)."""
     result = {}
     for instrument, path in files.items():
         loaded = read_bars(
@@ -59,12 +62,27 @@ def load_bar_files(
             on_bad_bar=on_bad_bar or config.data.on_bad_bar,
             calendar=env.calendar,
             contract_column=contract_column or config.data.contract_column,
+            auction=config.data.auction,
+            night_date=config.data.night_date,
+            hints=hints,
         )
         bars = resample(loaded.frame, loaded.instrument, loaded.bar_minutes, BAR_MINUTES, str(path))
         result[instrument] = BarInput(loaded, bars)
     return result
 
 
-def load_roll_files(files: Mapping[str, str | Path]) -> dict[str, RollSchedule]:
-    """Each instrument's roll schedule file (docs/rolls.md)."""
-    return {instrument: read_schedule(path) for instrument, path in files.items()}
+def load_roll_files(
+    files: Mapping[str, str | Path], instruments: InstrumentRegistry | None = None
+) -> dict[str, RollSchedule]:
+    """Each instrument's roll schedule file (docs/rolls.md); a schedule naming contracts
+    of another product than its instrument's is refused."""
+    return {
+        instrument: read_schedule(path, product_of(instrument, instruments))
+        for instrument, path in files.items()
+    }
+
+
+def product_of(instrument: str, instruments: InstrumentRegistry | None = None) -> str | None:
+    """The product letters of an instrument (``DCE/i`` -> ``i``); None when unknown."""
+    registry = instruments or default_registry()
+    return registry[instrument].product if instrument in registry else None

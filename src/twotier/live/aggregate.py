@@ -147,7 +147,8 @@ class Aggregator:
         ).tz_convert(TIMEZONE)
         minutes = session_minutes(times)
         sessions = self.spec.sessions
-        segment = sessions.locate(minutes, self.bar_minutes)
+        days = np.array([b.trading_day for b in bars], dtype="datetime64[D]")
+        segment = sessions.locate(minutes, self.bar_minutes, days=days)
         if (segment < 0).any():
             bad = bars[int(np.argmax(segment < 0))]
             raise DataError(bad.source, f"bar outside the sessions of {self.spec.key}", bad.line)
@@ -156,7 +157,7 @@ class Aggregator:
         if (offset + self.bar_minutes > BAR_MINUTES).any():
             bad = bars[int(np.argmax(offset + self.bar_minutes > BAR_MINUTES))]
             raise DataError(bad.source, "bar straddles a 15-minute boundary", bad.line)
-        ends = np.array([s.end for s in sessions.segments], dtype=np.int64)[segment]
+        ends = sessions.segment_end(segment)
         length = np.minimum(bucket + BAR_MINUTES, ends) - bucket
         return offset.tolist(), length.tolist()
 

@@ -20,7 +20,10 @@ from twotier.errors import DataError
 from twotier.market.bars import resolve_columns
 from twotier.market.calendar import TIMEZONE, TradingCalendar
 from twotier.market.instruments import InstrumentRegistry
-from twotier.market.validation import validate_rows
+from twotier.market.validation import PAPER_HINTS, ValidationResult, validate_rows
+
+HORIZON_WARNING_DAYS = 30  # paper warns every trading day from this many days before
+FEED_TRADING_DAY = ("trading_day", "tradingday")  # a feed's own trading day column
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,18 @@ class Bar:
 
 class BarReader:
     """Validates batches of raw rows of one instrument, as the file loader does (with
-    ``contract_column``, the loader's contract checks too, within a batch)."""
+    ``contract_column``, the loader's contract checks too, within a batch), for a feed:
+
+    - an opening auction bar that ends a batch waits for its session's first bar in the
+      next batch of the same source (``auction="merge"``); a closing tick whose session's
+      last bar came in an earlier batch cannot be folded any more and is dropped with a
+      warning;
+    - the calendar's horizon (RULES.md 11): past its last recorded day weekdays are taken
+      as trading days, with a warning naming the fix once per trading day, and a feed's
+      own trading day (a ``trading_day`` or ``TradingDay`` column, as CTP carries) is
+      believed; from ``HORIZON_WARNING_DAYS`` before the horizon, a warning every trading
+      day that it is near.
+    """
 
     def __init__(
         self,
@@ -64,14 +78,20 @@ class BarReader:
         policy: str,
         warn: Callable[[str], None],
         contract_column: str | None = None,
+        auction: str = "merge",
+        night_date: str = "calendar",
     ):
         self.instruments = instruments
-        self.calendar = calendar
+        self.calendar = calendar.assuming_weekdays()
         self.label = label
         self.bar_minutes = bar_minutes
         self.policy = policy
         self.warn = warn
         self.contract_column = contract_column
+        self.auction = auction
+        self.night_date = night_date
+        self.held: dict[tuple[str, str], tuple[pd.DataFrame, int]] = {}
+        self._days_seen: set[date] = set()
 
     def read(
         self, instrument: str, table: pd.DataFrame, lines: Sequence[int], source: str
@@ -82,11 +102,11 @@ class BarReader:
         if table.empty:
             return []
         spec = self.instruments[instrument]
+        table, numbers = self._with_held(instrument, source, table, lines)
         names = [str(c) for c in table.columns]
         columns = self._columns(names, source)
-        numbers = np.asarray(lines, dtype=np.int64)
         result = validate_rows(
-            table.reset_index(drop=True),
+            table,
             columns,
             numbers,
             source=source,
@@ -98,18 +118,69 @@ class BarReader:
             time_format=None,
             infer_bar_minutes=lambda _: self.bar_minutes,
             policy=self.policy,
+            auction_policy=self.auction,
+            night_date=self.night_date,
+            hints=PAPER_HINTS,
+            hold_last_auction=True,
         )
-        dropped = {p.line for p in result.dropped}
+        for k in result.held:
+            self.held[(instrument, source)] = (table.iloc[[k]], int(numbers[k]))
+        self._report(result, source)
+        kept = numbers[result.rows].tolist()
+        bars = frame_to_bars(instrument, result.frame, kept, source)
+        self._horizon(bars)
+        return bars
+
+    def _with_held(
+        self, instrument: str, source: str, table: pd.DataFrame, lines: Sequence[int]
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """The batch with the auction row held back from the source's previous batch."""
+        numbers = np.asarray(lines, dtype=np.int64)
+        held = self.held.pop((instrument, source), None)
+        table = table.reset_index(drop=True)
+        if held is None:
+            return table, numbers
+        row, line = held
+        joined = pd.concat([row, table], ignore_index=True)
+        return joined, np.concatenate([[line], numbers])
+
+    def _report(self, result: ValidationResult, source: str) -> None:
         for problem in result.dropped:
             self.warn(f"{source}: dropped line {problem.line}: {problem.problem}")
         for problem in result.repaired:
             self.warn(f"{source}: line {problem.line}: {problem.problem}")
-        kept = [int(n) for n in numbers if int(n) not in dropped]
-        return frame_to_bars(instrument, result.frame, kept, source)
+        for warning in result.warnings:
+            self.warn(warning)
+
+    def _horizon(self, bars: list[Bar]) -> None:
+        """Warn once per trading day past the calendar's horizon, or near it."""
+        horizon = pd.Timestamp(self.calendar.horizon).date()
+        for day in sorted({b.trading_day for b in bars} - self._days_seen):
+            self._days_seen.add(day)
+            left = (horizon - day).days
+            if left < 0:
+                self.warn(
+                    f"trading day {day} is past the trading calendar ({self.calendar.source}, "
+                    f"recorded to {horizon}): taken as a trading day because it is a weekday "
+                    "(or the feed says so); add a calendar file with the year's holidays "
+                    "(weekdays_until and holidays, docs/data.md) or install a newer "
+                    "exchange-calendars"
+                )
+            elif left <= HORIZON_WARNING_DAYS:
+                self.warn(
+                    f"the trading calendar ({self.calendar.source}) ends on {horizon}, "
+                    f"{left} days after trading day {day}: add a calendar file with the next "
+                    "year's holidays (weekdays_until and holidays, docs/data.md) or install a "
+                    "newer exchange-calendars"
+                )
 
     def _columns(self, names: list[str], source: str) -> dict[str, str]:
-        """The loader's columns, and the contract column when one is named."""
+        """The loader's columns, the contract column when one is named, and the feed's
+        trading day when it carries one."""
         columns = resolve_columns(names, None, source, None)
+        day = next((n for n in names if n.strip().lower() in FEED_TRADING_DAY), None)
+        if day is not None:
+            columns["trading_day"] = day
         if self.contract_column is None:
             return columns
         if self.contract_column not in names:

@@ -38,6 +38,7 @@ from twotier.live.session import PaperSession
 from twotier.live.stepping import StepClock
 from twotier.live.store import Store
 from twotier.market.calendar import TIMEZONE
+from twotier.market.validation import PAPER_HINTS
 
 
 @dataclass
@@ -104,6 +105,8 @@ def run_paper(
                 policy=session.config.data.on_bad_bar,
                 warn=ops.warn,
                 contract_column=session.rolls.contract_column,
+                auction=session.config.data.auction,
+                night_date=session.config.data.night_date,
             )
             feed = make_feed(
                 settings.feed,
@@ -212,7 +215,12 @@ def load_history(
     if unknown:
         raise ConfigError(f"--history for {', '.join(sorted(unknown))}: no basket trades it")
     inputs = load_bar_files(
-        settings.history, config, env, settings.label, contract_column=contract_column
+        settings.history,
+        config,
+        env,
+        settings.label,
+        contract_column=contract_column,
+        hints=PAPER_HINTS,
     )
     return {
         key: frame_to_bars(key, given.bars, range(1, len(given.bars) + 1), str(given.loaded.source))

@@ -150,7 +150,7 @@ class StaleWatch:
             return None
         if segment[0] < 0:
             return None
-        into = int(session_minutes(times)[0]) - spec.sessions.segments[segment[0]].start
+        into = int(session_minutes(times)[0] - spec.sessions.segment_start(segment[0]))
         opened = minute - pd.Timedelta(minutes=into)
         last = self.last_end.get(key)
         return opened if last is None or last < opened else last

@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from twotier.engine.inputs import product_of
 from twotier.errors import ConfigError, DataError
 from twotier.live.bars import Bar
 from twotier.market.rolls import Roll, RollSchedule, read_schedule
@@ -180,5 +181,5 @@ def read_roll_files(
             raise ConfigError(f"--rolls for {key}: no basket trades it")
         if key in schedules:
             raise ConfigError(f"--rolls given twice for {key}")
-        schedules[key] = read_schedule(path)
+        schedules[key] = read_schedule(path, product_of(key))
     return schedules

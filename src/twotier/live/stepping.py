@@ -11,7 +11,8 @@ moments, so a step at time t waits until it is clear which instruments have a ba
       2. its aggregator has moved past t (its current, unfinished 15-minute bar starts
          after t);
       3. t is not the start of a 15-minute bar in its sessions on a trading day (its
-         market is closed: copper alone trades 23:00-01:00; holidays);
+         market is closed: copper alone trades 23:00-01:00; holidays; an evening without
+         a night session, as the calendar knows them: the eve of a holiday, a suspension);
       4. the feed has ended; or
       5. it is silent: the step has waited ``wait`` seconds (wall clock) for it. A silent
          instrument holds no later step until a bar of it arrives again; its bars for
@@ -48,7 +49,7 @@ class StepClock:
         warn: Callable[[str], None] = lambda _: None,
     ):
         self.specs = {s.key: s for s in specs}
-        self.calendar = calendar
+        self.calendar = calendar.assuming_weekdays()  # past the horizon, as the feed's bars
         self.wait = wait
         self.monotonic = monotonic
         self.warn = warn

@@ -20,10 +20,12 @@ import pandas as pd
 from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentSpec, get_instrument
-from twotier.market.validation import validate_rows
+from twotier.market.validation import Hints, ValidationResult, validate_rows
 
 Label = Literal["start", "end"]
 BadBarPolicy = Literal["refuse", "drop", "repair"]
+AuctionPolicy = Literal["merge", "refuse"]
+NightDate = Literal["calendar", "trading_day"]
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
@@ -51,6 +53,16 @@ class LoadedBars:
     bar_minutes: int
     dropped: list[BarProblem] = field(default_factory=list)
     repaired: list[BarProblem] = field(default_factory=list)
+    merged: list[BarProblem] = field(default_factory=list)  # auction bars, closing ticks
+    warnings: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: ValidationResult, spec: InstrumentSpec, source: str) -> LoadedBars:
+        result.frame.index.name = "time"
+        return cls(
+            result.frame, spec, source, result.bar_minutes, result.dropped, result.repaired,
+            result.merged, result.warnings,
+        )  # fmt: skip
 
 
 def resolve_columns(
@@ -93,6 +105,7 @@ def resolve_columns(
     for canonical in (*BAR_COLUMNS, "open_interest"):
         if canonical in resolved:
             continue
+        _refuse_ambiguous(names, canonical, source, line)
         own = next((lower[a] for a in ALIASES[canonical] if a in lower), None)
         if own is None:
             if canonical == "open_interest":
@@ -100,6 +113,33 @@ def resolve_columns(
             raise DataError(source, f"missing column {canonical!r}; columns are {names}", line)
         resolved[canonical] = own
     return resolved
+
+
+_REPEATED = re.compile(r"^(.*)\.\d+$")  # pandas' name for a repeated header: close.1
+
+
+def _refuse_ambiguous(names: list[str], canonical: str, source: str, line: int | None) -> None:
+    """Refuse a file in which several columns can be ``canonical`` (``close`` and ``last``,
+    ``close`` twice): the loader would pick one silently."""
+    present = set(names)
+
+    def written(name: str) -> str:
+        repeated = _REPEATED.match(name)
+        return repeated.group(1) if repeated and repeated.group(1) in present else name
+
+    found = [
+        (k, written(n))
+        for k, n in enumerate(names, 1)
+        if written(n).strip().lower() in ALIASES[canonical]
+    ]
+    if len(found) > 1:
+        shown = " and ".join(f"{n!r} (column {k})" for k, n in found)
+        raise DataError(
+            source,
+            f"columns {shown} can each be {canonical!r}: remove or rename all but one, or "
+            f"map one explicitly (columns={{{canonical!r}: ...}})",
+            line,
+        )
 
 
 def _is_parquet(path: Path) -> bool:
@@ -227,9 +267,15 @@ def read_bars(
     time_format: str | None = None,
     calendar: TradingCalendar | None = None,
     contract_column: str | None = None,
+    auction: AuctionPolicy = "merge",
+    night_date: NightDate = "calendar",
+    hints: Hints | None = None,
 ) -> LoadedBars:
     """Read and validate one instrument's bars from a file. ``contract_column`` names a
-    column holding each bar's contract (e.g. i2009), kept as the text column ``contract``."""
+    column holding each bar's contract (e.g. i2009), kept as the text column ``contract``.
+    ``auction``: fold opening auction bars and closing ticks into their sessions' bars
+    (``merge``) or refuse them; ``night_date``: night bars are dated with the calendar
+    date they traded on (``calendar``) or with their trading day (``trading_day``)."""
     path = Path(path)
     source = str(path)
     spec = instrument if isinstance(instrument, InstrumentSpec) else get_instrument(instrument)
@@ -266,10 +312,11 @@ def read_bars(
         time_format=time_format,
         infer_bar_minutes=_infer_bar_minutes,
         policy=on_bad_bar,
+        auction_policy=auction,
+        night_date=night_date,
+        hints=hints,
     )
-    frame = result.frame
-    frame.index.name = "time"
-    return LoadedBars(frame, spec, source, result.bar_minutes, result.dropped, result.repaired)
+    return LoadedBars.of(result, spec, source)
 
 
 def load_bars(path: str | Path, instrument: str | InstrumentSpec, **options) -> pd.DataFrame:
@@ -287,6 +334,8 @@ def bars_from_frame(
     bar_minutes: int | None = None,
     calendar: TradingCalendar | None = None,
     contract_column: str | None = None,
+    auction: AuctionPolicy = "merge",
+    night_date: NightDate = "calendar",
 ) -> LoadedBars:
     """Validate bars given as a DataFrame: a DatetimeIndex (or a ``time`` column) and the
     bar columns (and, if named, a contract column). Rows are numbered from 1 in errors."""
@@ -310,11 +359,10 @@ def bars_from_frame(
         time_format=None,
         infer_bar_minutes=_infer_bar_minutes,
         policy=on_bad_bar,
+        auction_policy=auction,
+        night_date=night_date,
     )
-    result.frame.index.name = "time"
-    return LoadedBars(
-        result.frame, spec, source, result.bar_minutes, result.dropped, result.repaired
-    )
+    return LoadedBars.of(result, spec, source)
 
 
 def write_bars(frame: pd.DataFrame, path: str | Path) -> None:

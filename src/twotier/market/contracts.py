@@ -1,16 +1,18 @@
-"""Futures contract codes (``cu2202``, ``i2009``, ``MA205``) and the order of contracts in
-a spliced series.
+"""Futures contract codes (``cu2202``, ``i2009``, ``MA205``), their delivery months and the
+order of contracts in a spliced series.
 
-A code is the product's letters followed by the delivery month: ``YYMM`` (SHFE, DCE, INE,
-GFEX) or ``YMM`` (CZCE). Contracts of one product order by that number, which orders them
-by expiry (cu2202 < cu2203 < cu2301). CZCE's three-digit codes wrap each decade (MA912 is
-older than MA001 but compares larger): give such contracts four digits.
+A code is the product's letters followed by the delivery month: ``YYMM`` of 20YY (SHFE,
+DCE, INE, GFEX) or ``YMM`` (CZCE), whose year is the one ending in that digit nearest the
+data (RULES.md 10.6 item 16). Contracts of one product order by that number, which orders
+them by expiry (cu2202 < cu2203 < cu2301). CZCE's three-digit codes wrap each decade
+(MA912 is older than MA001 but compares larger): give such contracts four digits.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -38,6 +40,45 @@ def parse_contract(code: str) -> ContractCode:
             "delivery month, e.g. cu2202)"
         )
     return ContractCode(int(match.group(2)), match.group(0), match.group(1))
+
+
+def delivery_month(code: str, near: date | None = None) -> tuple[int, int]:
+    """(year, month) of a contract's delivery: ``i2005`` -> (2020, 5). A three-digit
+    (CZCE) code takes the year ending in its digit nearest ``near`` (a day of the data;
+    needed for such codes). A ValueError for a code that names no month."""
+    parsed = parse_contract(code)
+    digits = parsed.code[len(parsed.product) :]
+    month = int(digits[-2:])
+    if not 1 <= month <= 12:
+        raise ValueError(f"{code!r}: {digits[-2:]} is not a month (01-12)")
+    if len(digits) == 4:
+        return 2000 + int(digits[:2]), month
+    if near is None:
+        raise ValueError(f"{code!r}: a three-digit code needs a date to place its decade")
+    decade = near.year - near.year % 10 + int(digits[0])
+    candidates = (decade - 10, decade, decade + 10)
+    distance = [abs((date(y, month, 1) - near).days) for y in candidates]
+    best = min(range(3), key=lambda k: (distance[k], -k))  # a tie: the later year
+    return candidates[best], month
+
+
+def belongs_to(code: str, product: str) -> bool:
+    """Whether a contract code is one of the product's (letters compared without case)."""
+    match = _CODE.fullmatch(code.strip())
+    return match is not None and match.group(1).lower() == product.lower()
+
+
+def contract_problem(code: str, product: str, near: date, instrument: str = "") -> str | None:
+    """What is wrong with a contract code of an instrument whose product is ``product``:
+    not a code, another product's, or no delivery month. None when it is sound."""
+    owner = instrument or f"product {product!r}"
+    if not belongs_to(code, product):
+        return f"contract {code!r} is not a {owner} contract (its codes are like {product}2405)"
+    try:
+        delivery_month(code, near)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def is_bar_file(name: str) -> bool:
@@ -96,8 +137,11 @@ def sequence_problem(contracts: np.ndarray, trading_days: np.ndarray) -> tuple[i
 __all__ = [
     "BAR_FILE_SUFFIXES",
     "ContractCode",
+    "belongs_to",
     "contract_changes",
     "contract_in_file_name",
+    "contract_problem",
+    "delivery_month",
     "is_bar_file",
     "parse_contract",
     "sequence_problem",

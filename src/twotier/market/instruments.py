@@ -6,20 +6,22 @@ adds instruments or overrides single fields of shipped ones.
 
 from __future__ import annotations
 
+import itertools
 import tomllib
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twotier.errors import ConfigError, UnknownInstrumentError
 from twotier.io import read_toml
 from twotier.market.schedule import Schedule, ScheduleRow, merged_rows
-from twotier.market.sessions import SessionSchedule
+from twotier.market.sessions import SessionHours, SessionSchedule
 
 
 class FeeScheme(BaseModel):
@@ -51,6 +53,40 @@ def _parse_pair(value: object) -> tuple[time, time]:
     return (_parse_hhmm(value[0]), _parse_hhmm(value[1]))
 
 
+def _day_pairs(value: object) -> object:
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError("day_sessions must be a non-empty list of ['HH:MM', 'HH:MM'] pairs")
+    return tuple(_parse_pair(pair) for pair in value)
+
+
+def _night_pair(value: object) -> object:
+    if value is None or value == []:
+        return None
+    return _parse_pair(value)
+
+
+class EarlierSessions(BaseModel):
+    """Session hours an instrument had before its current ones, from trading day ``from``
+    (omitted on the first row: since always) until the next row's or ``sessions_from``.
+    A field left out is the current one; ``night_session = []`` means no night."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    first_day: date | None = Field(None, alias="from")
+    day_sessions: tuple[tuple[time, time], ...] | None = None
+    night_session: tuple[time, time] | Literal["current"] | None = "current"
+
+    @field_validator("day_sessions", mode="before")
+    @classmethod
+    def _day(cls, value: object) -> object:
+        return None if value is None else _day_pairs(value)
+
+    @field_validator("night_session", mode="before")
+    @classmethod
+    def _night(cls, value: object) -> object:
+        return value if value == "current" else _night_pair(value)
+
+
 class InstrumentSpec(BaseModel):
     """One tradable product, e.g. ``DCE/i`` (DCE iron ore)."""
 
@@ -67,29 +103,65 @@ class InstrumentSpec(BaseModel):
     day_sessions: tuple[tuple[time, time], ...]
     night_session: tuple[time, time] | None = None
     schedule: tuple[ScheduleRow, ...] = ()  # dated limit rate, margin rate, fees (10.1)
+    # Session hours over time (docs/data.md): the hours above apply from trading day
+    # ``sessions_from``; ``earlier_sessions`` rows say what applied before.
+    sessions_from: date | None = None
+    earlier_sessions: tuple[EarlierSessions, ...] = ()
+    # Plausibility of the data (docs/data.md, "Validation"): a bar whose price is further
+    # than ``plausible_move`` (a fraction) from its neighbours' is a bad bar, and so is a
+    # volume or open interest above ``max_bar_volume``; a file whose median close lies
+    # outside ``price_range`` gets a warning (prices of another instrument?).
+    plausible_move: float | None = Field(None, gt=0)
+    max_bar_volume: float = Field(1e9, gt=0)
+    price_range: tuple[float, float] | None = None
 
     @field_validator("day_sessions", mode="before")
     @classmethod
     def _day(cls, value: object) -> object:
-        if not isinstance(value, list | tuple) or not value:
-            raise ValueError("day_sessions must be a non-empty list of ['HH:MM', 'HH:MM'] pairs")
-        return tuple(_parse_pair(pair) for pair in value)
+        return _day_pairs(value)
 
     @field_validator("night_session", mode="before")
     @classmethod
     def _night(cls, value: object) -> object:
-        if value is None or value == []:
-            return None
-        return _parse_pair(value)
+        return _night_pair(value)
+
+    @field_validator("price_range")
+    @classmethod
+    def _range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0 < value[0] < value[1]:
+            raise ValueError(f"price_range must be [low, high] with 0 < low < high, not {value}")
+        return value
 
     @model_validator(mode="after")
     def _sessions_make_sense(self) -> InstrumentSpec:
-        SessionSchedule.from_times(self.day_sessions, self.night_session)  # raises ValueError
+        self._session_hours()  # raises ValueError
         return self
 
+    def _session_hours(self) -> SessionHours:
+        current = SessionSchedule.from_times(self.day_sessions, self.night_session)
+        if not self.earlier_sessions:
+            return SessionHours([(None, current)])
+        if self.sessions_from is None:
+            raise ValueError("earlier_sessions need sessions_from (when the hours above began)")
+        eras = []
+        for k, row in enumerate(self.earlier_sessions):
+            if row.first_day is None and k:
+                raise ValueError(f"earlier_sessions row {k + 1} needs a 'from' date")
+            day = self.day_sessions if row.day_sessions is None else row.day_sessions
+            night = self.night_session if row.night_session == "current" else row.night_session
+            start = None if row.first_day is None else np.datetime64(row.first_day, "D")
+            eras.append((start, SessionSchedule.from_times(day, night)))
+        eras.append((np.datetime64(self.sessions_from, "D"), current))
+        starts = [day for day, _ in eras if day is not None]
+        if any(b <= a for a, b in itertools.pairwise(starts)):
+            raise ValueError(
+                "earlier_sessions 'from' dates must increase and come before sessions_from"
+            )
+        return SessionHours(eras)
+
     @cached_property
-    def sessions(self) -> SessionSchedule:
-        return SessionSchedule.from_times(self.day_sessions, self.night_session)
+    def sessions(self) -> SessionHours:
+        return self._session_hours()
 
     @cached_property
     def tick_units(self) -> int:
@@ -119,7 +191,9 @@ def _describe(error: dict) -> str:
     """One pydantic error as 'field: problem'; an unknown key lists the known ones."""
     where = ".".join(str(p) for p in error["loc"])
     if error["type"] == "extra_forbidden":
-        model = FeeScheme if error["loc"][0] == "fee" else InstrumentSpec
+        model = {"fee": FeeScheme, "earlier_sessions": EarlierSessions}.get(
+            str(error["loc"][0]), InstrumentSpec
+        )
         known = ", ".join(name for name in model.model_fields if name != "key")
         return f"unknown key {where!r}; known keys: {known}"
     message = error["msg"].removeprefix("Value error, ")

@@ -46,7 +46,8 @@ def resample(
         return frame.copy()
     times = frame.index
     minutes = session_minutes(times)
-    segment = spec.sessions.locate(minutes, bar_minutes)
+    days = frame["trading_day"].to_numpy().astype("datetime64[D]")
+    segment = spec.sessions.locate(minutes, bar_minutes, days=days)
     if (segment < 0).any():
         first = times[np.argmax(segment < 0)]
         raise DataError(source, f"bar at {first} is outside the sessions of {spec.key}")

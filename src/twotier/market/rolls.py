@@ -29,7 +29,12 @@ import talib
 
 from twotier.errors import DataError
 from twotier.io import atomic_path
-from twotier.market.contracts import contract_changes, parse_contract, sequence_problem
+from twotier.market.contracts import (
+    contract_changes,
+    contract_problem,
+    parse_contract,
+    sequence_problem,
+)
 from twotier.market.sessions import session_minutes
 
 
@@ -160,11 +165,27 @@ def _sequence_problem(rolls: list[Roll]) -> tuple[int, str] | None:
     return None
 
 
-def validate_schedule(schedule: RollSchedule, source: str = "<schedule>") -> None:
+def _contracts_problem(rolls: list[Roll], product: str | None) -> tuple[int, str] | None:
+    """The first roll naming a contract that is not the product's."""
+    if product is None:
+        return None
+    for k, roll in enumerate(rolls):
+        for code in (roll.old_contract, roll.new_contract):
+            problem = contract_problem(code, product, roll.trading_day)
+            if problem is not None:
+                return k, problem
+    return None
+
+
+def validate_schedule(
+    schedule: RollSchedule, source: str = "<schedule>", product: str | None = None
+) -> None:
     """Refuse a schedule whose rolls are not in increasing trading days, do not chain
     (each old contract is the previous new one), bring a contract back or have a price
-    that is not > 0. Errors name the roll (1 = the first)."""
-    problem = _sequence_problem(list(schedule))
+    that is not > 0, or (given the instrument's ``product``) name contracts of another
+    product. Errors name the roll (1 = the first)."""
+    rolls = list(schedule)
+    problem = _sequence_problem(rolls) or _contracts_problem(rolls, product)
     if problem is not None:
         k, message = problem
         raise DataError(source, f"roll {k + 1}: {message}")
@@ -231,16 +252,17 @@ def _schedule_rows(path: Path, source: str) -> tuple[list[Roll], list[int]]:
     return rolls, lines
 
 
-def read_schedule(path: str | Path) -> RollSchedule:
+def read_schedule(path: str | Path, product: str | None = None) -> RollSchedule:
     """Read a roll schedule (CSV with the columns ``SCHEDULE_COLUMNS``; others ignored).
 
     Refused with the file and line: a missing column, an empty value, a day that is not
     YYYY-MM-DD, a price that is not > 0, days not increasing, an old contract that is not
-    the previous roll's new one, a contract that comes back."""
+    the previous roll's new one, a contract that comes back, and (given the instrument's
+    ``product``) a contract of another product (``--rolls DCE/m=rolls_of_i.csv``)."""
     path = Path(path)
     source = str(path)
     rolls, lines = _schedule_rows(path, source)
-    problem = _sequence_problem(rolls)
+    problem = _sequence_problem(rolls) or _contracts_problem(rolls, product)
     if problem is not None:
         k, message = problem
         raise DataError(source, message, lines[k])

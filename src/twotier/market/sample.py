@@ -10,8 +10,8 @@ three instruments' values: ``MODELS``):
 
 - Time grid: the instrument's sessions on the trading days of the XSHG calendar, bars
   labelled by their start. A night session belongs to the next trading day and runs on
-  the evening of the previous one (Friday night -> Monday). As on the exchanges, no night
-  session runs on the eve of a holiday (a closed weekday before the next trading day).
+  the evening of the previous one (Friday night -> Monday), on the evenings the calendar
+  gives a night (none on the eve of a holiday, none during the 2020 suspension).
 - Noise: Student-t (5 degrees of freedom, cut at 6 standard deviations) moves scaled by
   ``daily_vol``, an intraday profile (the first half hour of the day and night sessions
   moves more, copper's hours after midnight less) and a daily factor: a slow log-normal
@@ -155,20 +155,12 @@ def _day_template(segments: tuple[Segment, ...]) -> tuple[np.ndarray, np.ndarray
     return np.concatenate(starts), np.concatenate(nights)
 
 
-def _night_before(days: np.ndarray, previous: np.ndarray) -> np.ndarray:
-    """Whether a night session runs on the previous trading day's evening: yes after an
-    ordinary weekday or a weekend, no when a weekday in between is closed (a holiday)."""
-    gap = (days - previous).astype(np.int64)
-    friday = (previous.astype(np.int64) + 3) % 7 == 4  # 1970-01-01 was a Thursday
-    return (gap == 1) | ((gap == 3) & friday)
-
-
 def bar_grid(spec: InstrumentSpec, days: np.ndarray, calendar: TradingCalendar) -> BarGrid:
     """Every bar of ``spec``'s sessions on the trading days ``days``."""
-    minutes, nights = _day_template(spec.sessions.segments)
+    minutes, nights = _day_template(spec.sessions.segments)  # today's hours
     pos = calendar.index_of(days)
     previous = calendar.days[np.maximum(pos - 1, 0)]
-    has_night = _night_before(days, previous) & (pos > 0)
+    has_night = calendar.has_night(previous) & (pos > 0)  # the evening before each day
     evening = np.where(nights[None, :], previous[:, None], days[:, None])
     offsets = (minutes * 60_000_000).astype("timedelta64[us]")
     times = evening.astype("datetime64[us]") + offsets[None, :]

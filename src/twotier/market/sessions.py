@@ -3,7 +3,11 @@
 A time of day is turned into a *session minute*: minutes after midnight, plus 1440 for
 times before 06:00, which belong to the night that began the evening before. Copper's
 night 21:00-01:00 is then the single segment [1260, 1500), and a 15-minute grid anchored
-at each segment's start never spans a break.
+at each segment's start never spans a break. Day sessions lie within 06:00-18:00 and
+nights start at 18:00 or later, so the clock alone tells a night bar from a day bar.
+
+Session hours can change over the years (DCE's nights ended at 23:30 before April 2019):
+``SessionHours`` holds each schedule with the first trading day it applies from.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from dataclasses import dataclass
 from datetime import time
 
 import numpy as np
+import pandas as pd
 
 DAY_CUTOFF_MINUTE = 6 * 60  # times before 06:00 belong to the previous evening's night
+NIGHT_START_MINUTE = 18 * 60  # on the session clock, later minutes are a night session
 MINUTES_PER_DAY = 24 * 60
 
 
@@ -53,17 +59,17 @@ class SessionSchedule:
         segments = []
         for start, end in day:
             a, b = clock_minute(start), clock_minute(end)
-            if not (DAY_CUTOFF_MINUTE <= a < b <= 20 * 60):
+            if not (DAY_CUTOFF_MINUTE <= a < b <= NIGHT_START_MINUTE):
                 raise ValueError(
                     f"day session {start:%H:%M}-{end:%H:%M} must start before it ends "
-                    "and lie within 06:00-20:00"
+                    "and lie within 06:00-18:00"
                 )
             segments.append(Segment(a, b, night=False))
         if night is not None:
             start, end = night
             a = start.hour * 60 + start.minute
             b = clock_minute(end)
-            if not (18 * 60 <= a < b <= MINUTES_PER_DAY + DAY_CUTOFF_MINUTE):
+            if not (NIGHT_START_MINUTE <= a < b <= MINUTES_PER_DAY + DAY_CUTOFF_MINUTE):
                 raise ValueError(
                     f"night session {start:%H:%M}-{end:%H:%M} must start after 18:00 "
                     "and end by 06:00"
@@ -114,6 +120,96 @@ class SessionSchedule:
         return ", ".join(f"{s}{' (night)' if s.night else ''}" for s in self.segments)
 
 
+class SessionHours:
+    """An instrument's session schedules over time, each in force from its first trading
+    day (``None``: since always) until the next one's; the current schedule is the last.
+
+    It answers what a ``SessionSchedule`` answers, for bars of given trading days. Segment
+    indices are shared by all schedules (``all_segments``): the current schedule's
+    segments come first, numbered as ``segments`` (today's hours) numbers them, then each
+    earlier schedule's."""
+
+    def __init__(self, eras: list[tuple[np.datetime64 | None, SessionSchedule]]):
+        if not eras:
+            raise ValueError("at least one session schedule is needed")
+        self.eras = tuple(eras)
+        self.current = eras[-1][1]
+        self.segments = self.current.segments
+        order = [len(eras) - 1, *range(len(eras) - 1)]  # current first
+        self.all_segments: tuple[Segment, ...] = ()
+        self._offset = [0] * len(eras)
+        for k in order:
+            self._offset[k] = len(self.all_segments)
+            self.all_segments += eras[k][1].segments
+        self._starts = np.array([s.start for s in self.all_segments], dtype=np.int64)
+        self._ends = np.array([s.end for s in self.all_segments], dtype=np.int64)
+        self._nights = np.array([s.night for s in self.all_segments], dtype=bool)
+        self._era_starts = np.array(
+            [np.datetime64("NaT") if day is None else day for day, _ in eras],
+            dtype="datetime64[D]",
+        )
+
+    @property
+    def changes(self) -> bool:
+        return len(self.eras) > 1
+
+    @property
+    def has_night(self) -> bool:
+        return bool(self._nights.any())
+
+    def era_of(self, days: np.ndarray) -> np.ndarray:
+        """The index of the schedule in force on each trading day (the earliest before
+        its first day; the current one where the day is unknown, NaT)."""
+        days = np.asarray(days, dtype="datetime64[D]")
+        starts = np.where(np.isnat(self._era_starts), np.datetime64("1900-01-01"), self._era_starts)
+        era = np.searchsorted(starts, days, side="right") - 1
+        era = np.clip(era, 0, len(self.eras) - 1)
+        return np.where(np.isnat(days), len(self.eras) - 1, era)
+
+    def locate(self, minutes: np.ndarray, length: int = 1, days=None) -> np.ndarray:
+        """Segment index of each bar starting at session minute ``minutes`` and lasting
+        ``length`` minutes, in the schedule of its trading day ``days`` (the current
+        schedule without days); -1 where the bar is not wholly inside one segment."""
+        minutes = np.asarray(minutes, dtype=np.int64)
+        if days is None or not self.changes:
+            return self.current.locate(minutes, length)
+        era = self.era_of(days)
+        out = np.full(len(minutes), -1, dtype=np.int64)
+        for k in np.unique(era):
+            rows = era == k
+            found = self.eras[k][1].locate(minutes[rows], length)
+            out[rows] = np.where(found >= 0, found + self._offset[k], -1)
+        return out
+
+    def is_night(self, segment_index: np.ndarray) -> np.ndarray:
+        index = np.asarray(segment_index)
+        return self._nights[np.clip(index, 0, len(self._nights) - 1)] & (index >= 0)
+
+    def segment_start(self, segment_index: np.ndarray) -> np.ndarray:
+        return self._starts[np.asarray(segment_index)]
+
+    def segment_end(self, segment_index: np.ndarray) -> np.ndarray:
+        return self._ends[np.asarray(segment_index)]
+
+    def bucket_start(
+        self, minutes: np.ndarray, segment_index: np.ndarray, width: int
+    ) -> np.ndarray:
+        """Start (session minute) of the ``width``-minute bucket holding each minute,
+        on a grid anchored at the start of its segment."""
+        seg_start = self._starts[segment_index]
+        return seg_start + ((minutes - seg_start) // width) * width
+
+    def bars_per_day(self, width: int) -> int:
+        return self.current.bars_per_day(width)
+
+    def describe(self, day=None) -> str:
+        """The sessions in force on trading day ``day`` (default: today's)."""
+        if day is None or not self.changes:
+            return self.current.describe()
+        era = int(self.era_of(np.array([day], dtype="datetime64[D]"))[0])
+        return self.eras[era][1].describe()
+
+
 def exchange_local(times):
     """The times in exchange local time (Asia/Shanghai) when they carry another zone."""
     tz = getattr(times, "tz", None)
@@ -122,9 +218,28 @@ def exchange_local(times):
     return times
 
 
+NS_PER_MINUTE = 60_000_000_000
+NS_PER_DAY = NS_PER_MINUTE * MINUTES_PER_DAY
+
+
+def wall_ns(times) -> np.ndarray:
+    """Exchange local wall-clock time of each stamp (a pandas DatetimeIndex; zone-aware
+    stamps are read in exchange local time, naive ones are taken as local) as int64
+    nanoseconds: one conversion, then integer arithmetic for minutes, seconds and dates
+    (each datetime field of a zone-aware index converts the whole index again)."""
+    times = exchange_local(times)
+    if getattr(times, "tz", None) is not None:
+        times = times.tz_localize(None)
+    return np.asarray(pd.DatetimeIndex(times).as_unit("ns").asi8)
+
+
+def clock_minutes(wall: np.ndarray) -> np.ndarray:
+    """Minutes after midnight of wall-clock nanoseconds."""
+    return (wall // NS_PER_MINUTE) % MINUTES_PER_DAY
+
+
 def session_minutes(times) -> np.ndarray:
     """Session minute of each time stamp (a pandas DatetimeIndex; zone-aware stamps are
     read in exchange local time, naive ones are taken as local)."""
-    times = exchange_local(times)
-    minute = np.asarray(times.hour, dtype=np.int64) * 60 + np.asarray(times.minute, dtype=np.int64)
+    minute = clock_minutes(wall_ns(times))
     return np.where(minute < DAY_CUTOFF_MINUTE, minute + MINUTES_PER_DAY, minute)

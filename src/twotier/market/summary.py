@@ -10,6 +10,7 @@ import pandas as pd
 from twotier.errors import BarProblem
 from twotier.market.bars import LoadedBars
 from twotier.market.calendar import TradingCalendar, default_calendar
+from twotier.market.delivery import deadline_warnings
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import (
     Roll,
@@ -20,7 +21,7 @@ from twotier.market.rolls import (
     schedule_from_contracts,
     suspected_rolls,
 )
-from twotier.market.sessions import session_minutes
+from twotier.market.sessions import NIGHT_START_MINUTE, session_minutes
 
 SUSPECTED_ROLL_ATRS = 10.0
 
@@ -51,6 +52,7 @@ class DataSummary:
     sessions: list[SessionCount]
     dropped: list[BarProblem] = field(default_factory=list)
     repaired: list[BarProblem] = field(default_factory=list)
+    merged: list[BarProblem] = field(default_factory=list)  # auction bars, closing ticks
     warnings: list[str] = field(default_factory=list)
     # Roll information (a schedule file or a contract column), or None without any ...
     roll_source: str | None = None
@@ -117,6 +119,7 @@ class DataSummary:
             "sessions": [s.__dict__ for s in self.sessions],
             "dropped": [{"line": p.line, "problem": p.problem} for p in self.dropped],
             "repaired": [{"line": p.line, "problem": p.problem} for p in self.repaired],
+            "merged": [{"line": p.line, "note": p.problem} for p in self.merged],
             "warnings": list(self.warnings),
             "rolls": self.rolls_dict(),
             "suspected_rolls": self.suspected_dict(),
@@ -124,21 +127,85 @@ class DataSummary:
 
 
 def night_gaps(spec, days, segment, unique_days, calendar: TradingCalendar) -> list[str]:
-    """A warning when night sessions are missing on days that should have one: the
-    exchanges hold no night session before a holiday, so only days whose previous
-    trading day is the previous weekday are expected to have one."""
+    """A warning when night sessions are missing on trading days that should have one:
+    those whose previous trading day's evening has a night by the calendar (not the eve
+    of a holiday, not an evening listed under ``no_night``)."""
     if not spec.sessions.has_night or len(unique_days) < 2:
         return []
-    previous = calendar.days[np.maximum(np.searchsorted(calendar.days, unique_days) - 1, 0)]
-    expected = unique_days[(np.busday_count(previous, unique_days) == 1)][1:]
+    previous = calendar.previous_trading_day(unique_days[1:])
+    expected = unique_days[1:][calendar.has_night(previous)]
     with_night = np.unique(days[spec.sessions.is_night(segment)])
     missing = np.setdiff1d(expected, with_night)
     if len(missing) == 0:
         return []
     shown = ", ".join(str(d) for d in missing[:5]) + (" ..." if len(missing) > 5 else "")
     return [
-        f"no night session on {len(missing)} of {len(expected)} trading days that follow a "
-        f"regular trading evening: {shown}"
+        f"no night session on {len(missing)} of {len(expected)} trading days whose previous "
+        f"evening has one by the calendar: {shown}"
+    ]
+
+
+SHIFT_MIN_DAYS = 10  # trading days with a night and the day sessions around it, to judge
+
+
+def shifted_nights(frame: pd.DataFrame, spec) -> list[str]:
+    """A warning when night bars look dated with their trading day while read as dated with
+    the calendar (``night_date``). Read as calendar dates, a night of trading day X ran
+    after the day session of the day before (P) and before X's; a night dated with its
+    trading day in fact ran one trading day earlier: after the day session of the day
+    before P, and before P's. The prices tell which: each night's first open is compared
+    with both closes, its last close with both opens."""
+    if not spec.sessions.has_night or frame.empty:
+        return []
+    days = frame["trading_day"].to_numpy().astype("datetime64[D]")
+    night = session_minutes(frame.index) >= NIGHT_START_MINUTE
+    table = pd.DataFrame(
+        {
+            "day": days,
+            "night": night,
+            "open": frame["open"].to_numpy(),
+            "close": frame["close"].to_numpy(),
+        }
+    )
+    sessions = table.groupby(["day", "night"], sort=True).agg(
+        open=("open", "first"), close=("close", "last")
+    )
+    day = sessions.xs(False, level="night")
+    nights = sessions.xs(True, level="night") if night.any() else None
+    if nights is None:
+        return []
+    order = list(day.index)
+    position = {d: k for k, d in enumerate(order)}
+    calendar_wins = shifted_wins = 0
+    for x, row in nights.iterrows():
+        k = position.get(x)
+        if k is None or k < 2:
+            continue
+        p, pp = day.iloc[k - 1], day.iloc[k - 2]
+        as_dated = abs(row["open"] - p["close"]) + abs(row["close"] - day.iloc[k]["open"])
+        as_shifted = abs(row["open"] - pp["close"]) + abs(row["close"] - p["open"])
+        calendar_wins += as_dated < as_shifted
+        shifted_wins += as_shifted < as_dated
+    judged = calendar_wins + shifted_wins
+    if judged < SHIFT_MIN_DAYS or shifted_wins < 2 * calendar_wins:
+        return []
+    return [
+        f"the night bars look dated with their trading day: on {shifted_wins} of {judged} "
+        "days their prices follow the day session before the one the calendar puts them "
+        "after; if the file dates nights with the trading day (DCE's ActionDay in CTP), read "
+        "it with --night-date trading_day (data.night_date)"
+    ]
+
+
+def weekend_nights(dropped: list[BarProblem]) -> list[str]:
+    """A warning when dropped night bars were dated on a weekend."""
+    found = [p for p in dropped if p.kind == "weekend_night"]
+    if not found:
+        return []
+    return [
+        f"{len(found)} night bar(s) dated on a Saturday or Sunday were dropped (first: line "
+        f"{found[0].line}): the file may date night bars with their trading day or the next "
+        "day (--night-date trading_day reads a file that dates them with the trading day)"
     ]
 
 
@@ -167,7 +234,12 @@ def _contract_mismatch(frame: pd.DataFrame, schedule: RollSchedule) -> list[str]
 
 
 def _roll_fields(
-    loaded: LoadedBars, rolls: RollSchedule | None, roll_source: str | None, atr_multiple: float
+    loaded: LoadedBars,
+    rolls: RollSchedule | None,
+    roll_source: str | None,
+    atr_multiple: float,
+    calendar: TradingCalendar,
+    days_before: int,
 ) -> dict:
     """The DataSummary fields about rolls, and the warnings they bring."""
     frame = loaded.frame
@@ -189,6 +261,15 @@ def _roll_fields(
             f"{outside} of {len(rolls)} rolls are not inside the data (on or before its first "
             "trading day, or after its last)"
         )
+    if rolls:
+        warnings += deadline_warnings(
+            loaded.instrument.key,
+            contracts_for_bars(frame, rolls),
+            frame["trading_day"].to_numpy(),
+            calendar,
+            days_before,
+            "contract column" if from_column else "roll schedule",
+        )
     return {
         "roll_source": roll_source or "roll schedule",
         "rolls": list(rolls),
@@ -204,9 +285,12 @@ def summarize(
     rolls: RollSchedule | None = None,
     roll_source: str | None = None,
     atr_multiple: float = SUSPECTED_ROLL_ATRS,
+    exit_days_before_delivery: int = 1,
 ) -> DataSummary:
     """The summary of loaded bars. Roll information is ``rolls`` (named ``roll_source``)
-    or the bars' contract column; without any, the suspected rolls are listed."""
+    or the bars' contract column; without any, the suspected rolls are listed. A contract
+    the roll information keeps until its delivery deadline (``exit_days_before_delivery``)
+    is warned about."""
     calendar = calendar or default_calendar()
     frame, spec, width = loaded.frame, loaded.instrument, loaded.bar_minutes
     days = frame["trading_day"].to_numpy().astype("datetime64[D]")
@@ -215,10 +299,13 @@ def summarize(
     missing = np.setdiff1d(expected, unique_days)
 
     minutes = session_minutes(frame.index)
-    segment = spec.sessions.locate(minutes, width)
+    segment = spec.sessions.locate(minutes, width, days=days)
     sessions = []
-    for i, seg in enumerate(spec.sessions.segments):
+    current = len(spec.sessions.segments)
+    for i, seg in enumerate(spec.sessions.all_segments):
         mask = segment == i
+        if i >= current and not mask.any():
+            continue  # hours of other years, not in this file
         sessions.append(
             SessionCount(str(seg), seg.night, int(mask.sum()), len(np.unique(days[mask])))
         )
@@ -231,8 +318,11 @@ def summarize(
     per_day = pd.Series(day_session.astype(int), index=days).groupby(level=0).sum()
     day_bars = sum(-(-(s.end - s.start) // width) for s in spec.sessions.segments if not s.night)
     incomplete = int((per_day < day_bars).sum())
-    warnings = night_gaps(spec, days, segment, unique_days, calendar)
-    roll_fields = _roll_fields(loaded, rolls, roll_source, atr_multiple)
+    warnings = list(loaded.warnings) + night_gaps(spec, days, segment, unique_days, calendar)
+    warnings += weekend_nights(loaded.dropped) + shifted_nights(frame, spec)
+    roll_fields = _roll_fields(
+        loaded, rolls, roll_source, atr_multiple, calendar, exit_days_before_delivery
+    )
     warnings += roll_fields.pop("warnings", [])
     return DataSummary(
         source=loaded.source,
@@ -251,6 +341,7 @@ def summarize(
         sessions=sessions,
         dropped=list(loaded.dropped),
         repaired=list(loaded.repaired),
+        merged=list(loaded.merged),
         warnings=warnings,
         **roll_fields,
     )

@@ -1,20 +1,26 @@
 """Row-by-row validation of raw bars, with the line and the problem of each bad row.
 
 Checks, in order (a row reports its first problem): time present and parsable; every
-value present and numeric (and the contract, when there is a contract column, not empty);
-prices > 0; volume and open interest >= 0; high >= low; bar inside the instrument's
-sessions on a trading day; high not below open/close and low not above them (the
-"envelope", the only problems ``policy="repair"`` repairs: a row is repaired only when the
-envelope is all that is wrong with it); then, among the rows left, no duplicated time and
-no time going backwards.
+value present and numeric (and the contract, when there is a contract column, one of the
+instrument's); prices > 0; volume and open interest >= 0 and not above the instrument's
+``max_bar_volume``; high >= low. Then, with ``auction="merge"``, opening auction bars and
+closing ticks are folded into their sessions' bars (``twotier.market.auction``); then the
+bar inside the calendar and the instrument's sessions on a trading day (a night bar on an
+evening with a night session); on the file's own grid (whole minutes, a whole number of
+bars from its segment's start); high not below open/close and low not above them (the
+"envelope", the only problems ``policy="repair"`` repairs: a row is repaired only when
+the envelope is all that is wrong with it); then, among the rows left, no duplicated time,
+no time going backwards, and no price further than the instrument's ``plausible_move``
+from the previous good bar's close (``twotier.market.plausible``).
 
-Policies: "refuse" raises ``BadBarsError`` listing every bad row; "drop" drops bad rows and
-reports each; "repair" repairs envelope problems (reported) and drops the other bad rows
-(reported).
+Policies: "refuse" raises ``BadBarsError`` listing every bad row, with a hint fitting the
+problems found; "drop" drops bad rows and reports each; "repair" repairs envelope problems
+(reported) and drops the other bad rows (reported).
 
 A contract column is then checked as a whole, on the rows kept: a contract that comes back
 after being replaced, or a change of contract inside a trading day, refuses the file with
-the line (whatever the policy: no single row is to blame).
+the line (whatever the policy: no single row is to blame). A file whose median close lies
+outside the instrument's ``price_range`` gets a warning.
 """
 
 from __future__ import annotations
@@ -26,12 +32,47 @@ import numpy as np
 import pandas as pd
 
 from twotier.errors import BadBarsError, BarProblem, DataError
-from twotier.market.calendar import TIMEZONE, TradingCalendar, place_bars, session_dates
-from twotier.market.contracts import sequence_problem
+from twotier.market import auction
+from twotier.market.calendar import (
+    TIMEZONE,
+    TradingCalendar,
+    closed_reason,
+    place_and_locate,
+    session_dates,
+)
+from twotier.market.contracts import contract_problem, sequence_problem
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.sessions import DAY_CUTOFF_MINUTE, session_minutes
+from twotier.market.plausible import implausible_moves, price_range_warning
+from twotier.market.sessions import (
+    DAY_CUTOFF_MINUTE,
+    NIGHT_START_MINUTE,
+    NS_PER_MINUTE,
+    clock_minutes,
+    session_minutes,
+    wall_ns,
+)
 
 NUMERIC = ("open", "high", "low", "close", "volume", "open_interest")
+NIGHT_DATES = ("calendar", "trading_day")
+
+
+@dataclass(frozen=True)
+class Hints:
+    """How the caller's user gives each option named in the hint of an error: the CLI
+    and the Python API (the default), or paper trading (its configuration)."""
+
+    label: str = "--label {label} (label='{label}')"
+    drop: str = "--on-bad-bar drop (on_bad_bar='drop')"
+    repair: str = "--on-bad-bar repair (on_bad_bar='repair')"
+    night_date: str = "--night-date trading_day (data.night_date = 'trading_day')"
+
+
+PAPER_HINTS = Hints(
+    label="--label {label}",
+    drop="data.on_bad_bar = 'drop' in the configuration of a new state folder",
+    repair="data.on_bad_bar = 'repair' in the configuration of a new state folder",
+    night_date="data.night_date = 'trading_day' in the configuration of a new state folder",
+)
 
 
 @dataclass
@@ -40,17 +81,22 @@ class ValidationResult:
     bar_minutes: int
     dropped: list[BarProblem] = field(default_factory=list)
     repaired: list[BarProblem] = field(default_factory=list)
+    merged: list[BarProblem] = field(default_factory=list)  # auction bars, closing ticks
+    warnings: list[str] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)  # rows held back (live: a last auction)
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # of frame
 
 
 class _Problems:
-    """The first problem of each row, in a fixed priority order."""
+    """The first problem of each row, in a fixed priority order, and its kind."""
 
     def __init__(self, n: int):
         self.message = np.full(n, None, dtype=object)
+        self.kind = np.full(n, "", dtype=object)
         self.repairable = np.zeros(n, dtype=bool)
         self.bad = np.zeros(n, dtype=bool)
 
-    def flag(self, mask: np.ndarray, messages, repairable: bool = False) -> None:
+    def flag(self, mask: np.ndarray, messages, repairable: bool = False, kind: str = "") -> None:
         new = mask & ~self.bad
         if not new.any():
             return
@@ -59,11 +105,13 @@ class _Problems:
             self.message[idx] = [messages(i) for i in idx]
         else:
             self.message[idx] = messages
+        self.kind[idx] = kind
         self.repairable[idx] = repairable
         self.bad[idx] = True
 
     def clear(self, mask: np.ndarray) -> None:
         self.message[mask] = None
+        self.kind[mask] = ""
         self.repairable[mask] = False
         self.bad[mask] = False
 
@@ -120,42 +168,32 @@ def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return values, empty, bad
 
 
-def validate_rows(
-    raw: pd.DataFrame,
-    columns: dict[str, str],
-    lines: np.ndarray,
-    *,
-    source: str,
-    unit: str,
-    spec: InstrumentSpec,
-    calendar: TradingCalendar,
-    label: str,
-    bar_minutes: int | None,
-    time_format: str | None,
-    infer_bar_minutes: Callable[[np.ndarray], int],
-    policy: str,
-) -> ValidationResult:
-    n = len(raw)
-    problems = _Problems(n)
-
-    # Time: present (both parts, for separate date and time columns), then parsable.
+def _times(
+    raw: pd.DataFrame, columns: dict[str, str], problems: _Problems, time_format: str | None
+) -> tuple[pd.DatetimeIndex, _Cells]:
+    """The rows' time stamps as written (NaT where missing or unparsable, flagged)."""
     time_cells = raw[columns["time"]]
+    missing = f"empty value in column {columns['time']!r}"
     if "date" in columns:
-        date_cells = raw[columns["date"]]
-        date_text, empty_date = _stripped(date_cells)
+        date_text, empty_date = _stripped(raw[columns["date"]])
         time_text, empty_time = _stripped(time_cells)
-        problems.flag(empty_date, f"empty value in column {columns['date']!r}")
-        problems.flag(empty_time, f"empty value in column {columns['time']!r}")
+        problems.flag(empty_date, f"empty value in column {columns['date']!r}", kind="time")
+        problems.flag(empty_time, missing, kind="time")
         time_cells = date_text.fillna("") + " " + time_text.fillna("")
     elif not pd.api.types.is_datetime64_any_dtype(time_cells):
-        problems.flag(_stripped(time_cells)[1], f"empty value in column {columns['time']!r}")
+        problems.flag(_stripped(time_cells)[1], missing, kind="time")
     else:
-        problems.flag(time_cells.isna().to_numpy(), f"empty value in column {columns['time']!r}")
+        problems.flag(time_cells.isna().to_numpy(), missing, kind="time")
     stamps = _parse_times(time_cells, time_format)
     shown = _Cells(time_cells)
-    problems.flag(np.asarray(stamps.isna()), lambda i: f"unparsable time {shown[i]!r}")
+    problems.flag(np.asarray(stamps.isna()), lambda i: f"unparsable time {shown[i]!r}", kind="time")
+    return stamps, shown
 
-    # Values: present, numeric, and sensible.
+
+def _values(
+    raw: pd.DataFrame, columns: dict[str, str], problems: _Problems
+) -> dict[str, np.ndarray]:
+    """The numeric columns as floats; empty, unparsable and impossible values flagged."""
     values: dict[str, np.ndarray] = {}
     for name in NUMERIC:
         if name not in columns:
@@ -164,100 +202,260 @@ def validate_rows(
         number, empty, bad = _numbers(cells)
         values[name] = number
         own = columns[name]
-        problems.flag(empty, f"empty value in column {own!r}")
+        problems.flag(empty, f"empty value in column {own!r}", kind="value")
         text = _Cells(cells)
-        problems.flag(bad, lambda i, t=text, o=own: f"unparsable value {t[i]!r} in column {o!r}")
-    contract = None
-    if "contract" in columns:
-        contract, empty = _stripped(raw[columns["contract"]])
-        problems.flag(empty, f"empty value in column {columns['contract']!r}")
-    o, h, low, c = (values[k] for k in ("open", "high", "low", "close"))
+        problems.flag(
+            bad, lambda i, t=text, o=own: f"unparsable value {t[i]!r} in column {o!r}", kind="value"
+        )
+    return values
+
+
+def _check_values(values: dict[str, np.ndarray], problems: _Problems, spec: InstrumentSpec) -> None:
+    """Prices > 0, volume and open interest >= 0 and plausible, high >= low."""
+    h, low = values["high"], values["low"]
     for name in ("open", "high", "low", "close"):
         v = values[name]
-        problems.flag(v <= 0, lambda i, v=v, k=name: f"price <= 0: {k}={_fmt(v[i])}")
-    v = values["volume"]
-    problems.flag(v < 0, lambda i: f"negative volume {_fmt(v[i])}")
-    if "open_interest" in values:
-        oi = values["open_interest"]
-        problems.flag(oi < 0, lambda i: f"negative open interest {_fmt(oi[i])}")
-    problems.flag(h < low, lambda i: f"high {_fmt(h[i])} below low {_fmt(low[i])}")
-
-    # Bar start and length.
-    ok_time = ~np.asarray(stamps.isna())
-    minutes = bar_minutes or infer_bar_minutes(np.asarray(stamps[ok_time].tz_localize(None).values))
-    if minutes <= 0 or minutes > 60:
-        raise DataError(source, f"bar length must be 1-60 minutes, not {minutes}")
-    starts = stamps - pd.Timedelta(minutes=minutes) if label == "end" else stamps
-    how = "end" if label == "end" else "start"
-
-    # Sessions and trading days, for rows with a time.
-    trading_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    idx = np.flatnonzero(ok_time)
-    if len(idx):
-        sub = starts[idx]
-        evening = session_dates(sub)
-        clock = np.asarray(sub.hour) * 60 + np.asarray(sub.minute)
-        after_midnight = clock < DAY_CUTOFF_MINUTE
-        beyond = (evening < calendar.first) | (evening > calendar.last)
-        beyond |= (evening == calendar.last) & ((clock >= 18 * 60) | after_midnight)
-        out = np.zeros(n, dtype=bool)
-        out[idx[beyond]] = True
+        problems.flag(v <= 0, lambda i, v=v, k=name: f"price <= 0: {k}={_fmt(v[i])}", kind="value")
+    most = spec.max_bar_volume
+    for name, words in (("volume", "volume"), ("open_interest", "open interest")):
+        if name not in values:
+            continue
+        v = values[name]
+        problems.flag(v < 0, lambda i, v=v, w=words: f"negative {w} {_fmt(v[i])}", kind="value")
         problems.flag(
-            out,
-            lambda i: (
-                f"date {shown[i]!r} is outside the trading calendar "
-                f"({calendar.first} to {calendar.last})"
+            v > most,
+            lambda i, v=v, w=words: (
+                f"{w} {_fmt(v[i])} above the plausible {_fmt(most)} lots of a bar of {spec.key} "
+                "(max_bar_volume)"
             ),
+            kind="value",
         )
-        inside = idx[~beyond]
-        if len(inside):
-            day, segment = place_bars(starts[inside], spec, calendar, length=minutes)
-            trading_day[inside] = day
-            in_hours = spec.sessions.locate(session_minutes(starts[inside]), minutes) >= 0
-            closed = np.zeros(n, dtype=bool)
-            closed[inside[in_hours & (segment < 0)]] = True
-            outside = np.zeros(n, dtype=bool)
-            outside[inside[~in_hours]] = True
-            evenings = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-            evenings[idx] = evening
-            problems.flag(
-                outside,
-                lambda i: (
-                    f"bar {shown[i]} ({how}) is outside the sessions of {spec.key} "
-                    f"({spec.sessions.describe()})"
-                ),
-            )
-            problems.flag(
-                closed,
-                lambda i: (
-                    f"bar {shown[i]} ({how}) is not in a trading session: "
-                    f"{pd.Timestamp(evenings[i]):%Y-%m-%d (%A)} is not a trading day"
-                ),
-            )
+    problems.flag(h < low, lambda i: f"high {_fmt(h[i])} below low {_fmt(low[i])}", kind="value")
 
-    # The envelope: repairable, and checked last so that a repaired row has no other problem.
-    problems.flag(h < o, lambda i: f"high {_fmt(h[i])} below open {_fmt(o[i])}", repairable=True)
-    problems.flag(h < c, lambda i: f"high {_fmt(h[i])} below close {_fmt(c[i])}", repairable=True)
-    problems.flag(low > o, lambda i: f"low {_fmt(low[i])} above open {_fmt(o[i])}", repairable=True)
+
+def _foreign_contracts(
+    contract: pd.Series, empty: np.ndarray, stamps: pd.DatetimeIndex, spec: InstrumentSpec
+) -> tuple[np.ndarray, Callable[[int], str]]:
+    """Rows whose contract is not one of the instrument's (another product's, or no
+    delivery month), and their messages. Each distinct code is checked once, at its
+    first row's date (which places a three-digit code's decade)."""
+    codes = contract.to_numpy(dtype=object)
+    problem: dict[str, str] = {}
+    rows = np.flatnonzero(~empty)
+    distinct, first = np.unique(codes[rows].astype(str), return_index=True)
+    for code, i in zip(distinct.tolist(), rows[first], strict=True):
+        near = stamps[i].date() if not pd.isna(stamps[i]) else pd.Timestamp.now().date()
+        found = contract_problem(code, spec.product, near, spec.key)
+        if found is not None:
+            problem[code] = found
+    bad = ~empty & np.isin(codes, list(problem)) if problem else np.zeros(len(codes), bool)
+    return bad, lambda i: problem[codes[i]]
+
+
+def _contracts(
+    raw: pd.DataFrame,
+    columns: dict[str, str],
+    problems: _Problems,
+    stamps: pd.DatetimeIndex,
+    spec: InstrumentSpec,
+) -> pd.Series | None:
+    if "contract" not in columns:
+        return None
+    contract, empty = _stripped(raw[columns["contract"]])
+    problems.flag(empty, f"empty value in column {columns['contract']!r}", kind="contract")
+    problems.flag(*_foreign_contracts(contract, empty, stamps, spec), kind="contract")
+    return contract
+
+
+def _redate_nights(
+    stamps: pd.DatetimeIndex, ok: np.ndarray, calendar: TradingCalendar
+) -> pd.DatetimeIndex:
+    """Night stamps dated with their trading day (``night_date="trading_day"``: DCE's
+    ActionDay in CTP) moved to the calendar date they traded on: the evening is the
+    trading day before the stamp's date (after midnight, the day after that evening)."""
+    minutes = clock_minutes(wall_ns(stamps))
+    after_midnight = minutes < DAY_CUTOFF_MINUTE
+    night = ok & ((minutes >= NIGHT_START_MINUTE) | after_midnight)
+    if not night.any():
+        return stamps
+    dates = np.asarray(stamps[night].tz_localize(None).values.astype("datetime64[D]"))
+    evening = calendar.previous_trading_day(dates)
+    real = evening + after_midnight[night].astype("timedelta64[D]")
+    shift = np.zeros(len(stamps), dtype="timedelta64[D]")
+    shift[night] = np.where(np.isnat(real), np.timedelta64(0, "D"), real - dates)
+    return stamps + pd.to_timedelta(shift.astype("timedelta64[s]"))
+
+
+def _place(
+    starts: pd.DatetimeIndex,
+    ok: np.ndarray,
+    problems: _Problems,
+    shown: _Cells,
+    how: str,
+    spec: InstrumentSpec,
+    calendar: TradingCalendar,
+    minutes: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Trading day and segment of each row (NaT / -1 where there is none), flagging rows
+    outside the calendar, outside the sessions, or in hours the calendar closes."""
+    n = len(starts)
+    trading_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    segment = np.full(n, -1, dtype=np.int64)
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return trading_day, segment
+    sub = starts[idx]
+    evening = session_dates(sub)
+    night_clock = session_minutes(sub) >= NIGHT_START_MINUTE
+    beyond = (evening < calendar.first) | (evening > calendar.last)
+    beyond |= (evening == calendar.last) & night_clock
+    out = np.zeros(n, dtype=bool)
+    out[idx[beyond]] = True
     problems.flag(
-        low > c, lambda i: f"low {_fmt(low[i])} above close {_fmt(c[i])}", repairable=True
+        out,
+        lambda i: (
+            f"date {shown[i]!r} is outside the trading calendar "
+            f"({calendar.first} to {calendar.last})"
+        ),
+        kind="calendar",
+    )
+    inside = idx[~beyond]
+    if not len(inside):
+        return trading_day, segment
+    day, seg, clock_segment = place_and_locate(starts[inside], spec, calendar, length=minutes)
+    trading_day[inside], segment[inside] = day, seg
+    hours = clock_segment >= 0
+    closed = np.zeros(n, dtype=bool)
+    closed[inside[hours & (seg < 0)]] = True
+    outside = np.zeros(n, dtype=bool)
+    outside[inside[~hours]] = True
+    problems.flag(
+        outside,
+        lambda i: (
+            f"bar {shown[i]} ({how}) is outside the sessions of {spec.key} "
+            f"({spec.sessions.describe()})"
+        ),
+        kind="outside",
+    )
+    weekend_night = np.zeros(n, dtype=bool)
+    weekend_night[idx] = night_clock & (pd.DatetimeIndex(evening).day_of_week >= 5)
+    problems.flag(
+        closed,
+        lambda i: (
+            f"bar {shown[i]} ({how}) is not in a trading session: "
+            f"{closed_reason(starts[i], calendar)}"
+        ),
+        kind="closed",
+    )
+    problems.kind[closed & weekend_night] = "weekend_night"
+    return trading_day, segment
+
+
+def _feed_days(cells: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A trading-day column (``20270104`` or ``2027-01-04``) as datetime64[D] (NaT where
+    blank), and the mask of unparsable cells."""
+    text, empty = _stripped(cells)
+    compact = text.str.fullmatch(r"\d{8}").to_numpy(dtype=bool, na_value=False)
+    days = pd.to_datetime(text.where(compact), format="%Y%m%d", errors="coerce")
+    iso = pd.to_datetime(text.where(~compact & ~empty), format="ISO8601", errors="coerce")
+    parsed = np.asarray(days.fillna(iso).to_numpy(), dtype="datetime64[D]")
+    return parsed, ~empty & np.isnat(parsed)
+
+
+def _believe_feed(
+    cells: pd.Series,
+    column: str,
+    trading_day: np.ndarray,
+    problems: _Problems,
+    calendar: TradingCalendar,
+) -> None:
+    """A feed's own trading day (CTP's TradingDay): believed past the calendar's horizon,
+    where the calendar only assumes weekdays; within it, one that differs from the
+    calendar's is a bad bar (the calendar needs correcting)."""
+    feed, unparsable = _feed_days(cells)
+    problems.flag(
+        unparsable, lambda i: f"unparsable trading day {cells.iloc[i]!r} in column {column!r}"
+    )
+    known = ~np.isnat(feed) & ~np.isnat(trading_day) & ~problems.bad
+    past = known & (trading_day > calendar.horizon)
+    trading_day[past] = feed[past]
+    differ = known & ~past & (feed != trading_day)
+    problems.flag(
+        differ,
+        lambda i: (
+            f"trading day {feed[i]} in column {column!r}, but {trading_day[i]} by the trading "
+            f"calendar ({calendar.source}): correct the calendar with a calendar file"
+        ),
+        kind="calendar",
     )
 
-    # Repair what the policy allows to be repaired, before ordering checks.
-    repaired: list[BarProblem] = []
-    if policy == "repair":
-        fix = problems.repairable & problems.bad
-        if fix.any():
-            for i in np.flatnonzero(fix):
-                repaired.append(
-                    BarProblem(int(lines[i]), f"repaired: {problems.message[i]}", shown[i])
-                )
-            h[fix] = np.maximum.reduce([h[fix], o[fix], c[fix]])
-            low[fix] = np.minimum.reduce([low[fix], o[fix], c[fix]])
-            problems.clear(fix)
 
-    # Order, among rows without other problems: strictly increasing times.
-    good = ~problems.bad
+def _off_grid(
+    stamps: pd.DatetimeIndex,
+    starts: pd.DatetimeIndex,
+    segment: np.ndarray,
+    problems: _Problems,
+    shown: _Cells,
+    spec: InstrumentSpec,
+    minutes: int,
+) -> None:
+    """Rows in the sessions whose time is off the file's grid: seconds in the stamp, or a
+    start that is not a whole number of bars from its segment's start."""
+    rows = np.flatnonzero((segment >= 0) & ~problems.bad)
+    if not len(rows):
+        return
+    within_minute = wall_ns(stamps[rows]) % NS_PER_MINUTE  # seconds and below
+    offset = session_minutes(starts[rows]) - spec.sessions.segment_start(segment[rows])
+    off = np.zeros(len(stamps), dtype=bool)
+    off[rows] = (within_minute != 0) | (offset % minutes != 0)
+    problems.flag(
+        off,
+        lambda i: (
+            f"time {shown[i]} is off the file's {minutes}-minute grid (whole minutes, "
+            f"{minutes} apart from each session's start)"
+        ),
+        kind="grid",
+    )
+
+
+def _envelope(values: dict[str, np.ndarray], problems: _Problems) -> None:
+    """High below open/close, low above them: checked last, so a repaired row has no
+    other problem."""
+    o, h, low, c = (values[k] for k in ("open", "high", "low", "close"))
+    for mask, message in (
+        (h < o, lambda i: f"high {_fmt(h[i])} below open {_fmt(o[i])}"),
+        (h < c, lambda i: f"high {_fmt(h[i])} below close {_fmt(c[i])}"),
+        (low > o, lambda i: f"low {_fmt(low[i])} above open {_fmt(o[i])}"),
+        (low > c, lambda i: f"low {_fmt(low[i])} above close {_fmt(c[i])}"),
+    ):
+        problems.flag(mask, message, repairable=True, kind="envelope")
+
+
+def _repair(values, problems: _Problems, lines, shown: _Cells) -> list[BarProblem]:
+    fix = problems.repairable & problems.bad
+    if not fix.any():
+        return []
+    repaired = [
+        BarProblem(int(lines[i]), f"repaired: {problems.message[i]}", shown[i])
+        for i in np.flatnonzero(fix)
+    ]
+    o, h, low, c = (values[k] for k in ("open", "high", "low", "close"))
+    h[fix] = np.maximum.reduce([h[fix], o[fix], c[fix]])
+    low[fix] = np.minimum.reduce([low[fix], o[fix], c[fix]])
+    problems.clear(fix)
+    return repaired
+
+
+def _order(
+    starts: pd.DatetimeIndex,
+    good: np.ndarray,
+    problems: _Problems,
+    shown: _Cells,
+    lines: np.ndarray,
+    unit: str,
+) -> None:
+    """Among the ``good`` rows: strictly increasing times."""
+    n = len(starts)
     t = np.asarray(starts.tz_localize(None).values.astype("datetime64[m]").astype(np.int64))
     t_good = np.where(good, t, np.iinfo(np.int64).min)
     prev_max = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], t_good[:-1]]))
@@ -273,22 +471,184 @@ def validate_rows(
         problems.flag(
             duplicated,
             lambda i: f"duplicated time {shown[i]} (first on {unit} {first_line[int(t[i])]})",
+            kind="duplicate",
         )
+    backwards = good & (t < prev_max)
     problems.flag(
-        good & (t < prev_max),
+        backwards,
         lambda i: (
             f"time {shown[i]} goes backwards (after {shown[prev_holder[i]]} on "
             f"{unit} {int(lines[prev_holder[i]])})"
         ),
+        kind="backwards",
+    )
+    # A day session after night bars of the same date: nights dated with the trading day?
+    rows = np.flatnonzero(backwards)
+    if len(rows):
+        later = prev_holder[rows]
+        clock = session_minutes(starts[later])
+        same_date = starts[rows].normalize() == starts[later].normalize()
+        problems.kind[rows[(clock >= NIGHT_START_MINUTE) & same_date]] = "day_after_night"
+
+
+def _hint(
+    kinds: set[str], stamps: pd.DatetimeIndex, label: str, hints: Hints, spec: InstrumentSpec
+) -> str:
+    """What the user can do about the bad bars found (``kinds``; ``stamps`` of the bad
+    rows as written)."""
+    if kinds == {"outside"}:
+        clock = set(session_minutes(stamps).tolist())
+        segments = spec.sessions.all_segments
+        edges = {s.end for s in segments} if label == "start" else {s.start for s in segments}
+        if clock <= edges:
+            other, edge = ("end", "ends") if label == "start" else ("start", "starts")
+            return (
+                f"every rejected bar is stamped where a session {edge}: the file seems to "
+                f"stamp bars by their {other}; give {hints.label.format(label=other)}"
+            )
+    if "weekend_night" in kinds or "day_after_night" in kinds:
+        if "weekend_night" in kinds:
+            seen = "night bars dated on a weekend"
+        else:
+            seen = "night bars written before the day session of their own date"
+        return (
+            f"{seen}: does the file date nights with their trading day? "
+            f"({hints.night_date}); else {hints.drop}"
+        )
+    if kinds == {"envelope"}:
+        return f"use {hints.repair} to widen the high/low envelope of such bars, or {hints.drop}"
+    extra = f"; {hints.repair} repairs the high/low envelope errors" if "envelope" in kinds else ""
+    return f"use {hints.drop} to drop such bars and report them{extra}"
+
+
+def _orphans(
+    merges: auction.Merges, problems: _Problems, shown: _Cells, live: bool
+) -> tuple[list[int], list[int]]:
+    """Flag auction bars and closing ticks with no bar of their session to fold into.
+    ``live`` (a feed read batch by batch): a trailing auction bar is held back (its
+    session's first bar comes with the next batch) and a leading closing tick set aside
+    (its session's last bar went with the previous batch). Returns both lists of rows."""
+    orphan = merges.orphan.copy()
+    held: list[int] = []
+    stray: list[int] = []
+    if live and orphan.any():
+        usable = np.flatnonzero(~problems.bad | orphan)
+        first, last = int(usable[0]), int(usable[-1])
+        if orphan[last] and merges.opening[last]:
+            held, orphan[last] = [last], False
+        if orphan[first] and not merges.opening[first]:
+            stray, orphan[first] = [first], False
+    problems.flag(
+        orphan & merges.opening,
+        lambda i: f"auction bar {shown[i]} with no bar of the session it opens after it",
+        kind="orphan",
+    )
+    problems.flag(
+        orphan & ~merges.opening,
+        lambda i: f"closing tick {shown[i]} with no bar of the session it closes before it",
+        kind="orphan",
+    )
+    return held, stray
+
+
+def _merge_notes(
+    merges: auction.Merges, lines: np.ndarray, shown: _Cells, unit: str
+) -> list[BarProblem]:
+    notes = []
+    for i in np.flatnonzero(merges.folded):
+        what = "auction bar" if merges.opening[i] else "closing tick"
+        j = merges.into[i]
+        notes.append(
+            BarProblem(int(lines[i]), f"{what} {shown[i]} merged into {unit} {int(lines[j])}")
+        )
+    return notes
+
+
+def _check_contract_sequence(frame: pd.DataFrame, lines: np.ndarray, source: str) -> None:
+    found = sequence_problem(frame["contract"].to_numpy(), frame["trading_day"].to_numpy())
+    if found is not None:
+        row, problem = found
+        raise DataError(source, problem, int(lines[row]))
+
+
+def validate_rows(
+    raw: pd.DataFrame,
+    columns: dict[str, str],
+    lines: np.ndarray,
+    *,
+    source: str,
+    unit: str,
+    spec: InstrumentSpec,
+    calendar: TradingCalendar,
+    label: str,
+    bar_minutes: int | None,
+    time_format: str | None,
+    infer_bar_minutes: Callable[[np.ndarray], int],
+    policy: str,
+    auction_policy: str = "merge",
+    night_date: str = "calendar",
+    hints: Hints | None = None,
+    hold_last_auction: bool = False,
+) -> ValidationResult:
+    n = len(raw)
+    problems = _Problems(n)
+    if night_date not in NIGHT_DATES:
+        raise DataError(
+            source, f"night_date must be 'calendar' or 'trading_day', not {night_date!r}"
+        )
+    if auction_policy not in ("merge", "refuse"):
+        raise DataError(source, f"auction must be 'merge' or 'refuse', not {auction_policy!r}")
+
+    stamps, shown = _times(raw, columns, problems, time_format)
+    values = _values(raw, columns, problems)
+    contract = _contracts(raw, columns, problems, stamps, spec)
+    _check_values(values, problems, spec)
+
+    # Bar start and length.
+    ok_time = ~np.asarray(stamps.isna())
+    minutes = bar_minutes or infer_bar_minutes(np.asarray(stamps[ok_time].tz_localize(None).values))
+    if minutes <= 0 or minutes > 60:
+        raise DataError(source, f"bar length must be 1-60 minutes, not {minutes}")
+    if night_date == "trading_day":
+        stamps = _redate_nights(stamps, ok_time, calendar)
+    starts = stamps - pd.Timedelta(minutes=minutes) if label == "end" else stamps
+    how = "end" if label == "end" else "start"
+
+    # Auction bars and closing ticks, folded into their sessions' bars.
+    merges = auction.Merges.none(n)
+    if auction_policy == "merge":
+        prices = tuple(values[k] for k in ("open", "high", "low", "close"))
+        merges = auction.find_merges(
+            stamps, starts, ~problems.bad, prices, spec, calendar, label=label, bar_minutes=minutes
+        )
+    held, stray = _orphans(merges, problems, shown, hold_last_auction)
+    auction.fold(values, merges)
+    aside = merges.folded | np.isin(np.arange(n), held + stray)
+
+    trading_day, segment = _place(
+        starts, ok_time & ~aside & ~problems.bad, problems, shown, how, spec, calendar, minutes
+    )
+    if "trading_day" in columns:
+        column = columns["trading_day"]
+        _believe_feed(raw[column], column, trading_day, problems, calendar)
+    _off_grid(stamps, starts, segment, problems, shown, spec, minutes)
+    _envelope(values, problems)
+    repaired = _repair(values, problems, lines, shown) if policy == "repair" else []
+    _order(starts, ~problems.bad & ~aside, problems, shown, lines, unit)
+    problems.flag(
+        *implausible_moves(values, ~problems.bad & ~aside, lines, unit, spec), kind="move"
     )
 
     bad = problems.bad
-    found = [BarProblem(int(lines[i]), problems.message[i], shown[i]) for i in np.flatnonzero(bad)]
+    found = [
+        BarProblem(int(lines[i]), problems.message[i], shown[i], problems.kind[i])
+        for i in np.flatnonzero(bad)
+    ]
     if found and policy == "refuse":
-        raise BadBarsError(source, found, unit=unit)
-
-    keep = ~bad
-    if not keep.any():
+        hint = _hint(set(problems.kind[bad]), stamps[bad], label, hints or Hints(), spec)
+        raise BadBarsError(source, found, unit=unit, hint=hint)
+    keep = ~bad & ~aside
+    if found and not keep.any():
         first = found[0]
         raise DataError(
             source,
@@ -302,11 +662,20 @@ def validate_rows(
     if contract is not None:
         frame["contract"] = contract.to_numpy(dtype=str)[keep]
         _check_contract_sequence(frame, lines[keep], source)
-    return ValidationResult(frame, minutes, dropped=found, repaired=repaired)
-
-
-def _check_contract_sequence(frame: pd.DataFrame, lines: np.ndarray, source: str) -> None:
-    found = sequence_problem(frame["contract"].to_numpy(), frame["trading_day"].to_numpy())
-    if found is not None:
-        row, problem = found
-        raise DataError(source, problem, int(lines[row]))
+    return ValidationResult(
+        frame,
+        minutes,
+        dropped=found,
+        repaired=repaired,
+        merged=_merge_notes(merges, lines, shown, unit),
+        warnings=[
+            *(
+                f"{source}, {unit} {int(lines[i])}: closing tick {shown[i]} came after its "
+                "session's last bar was handed on: dropped"
+                for i in stray
+            ),
+            *price_range_warning(frame, spec, source),
+        ],
+        held=held,
+        rows=np.flatnonzero(keep),
+    )

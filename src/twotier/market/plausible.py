@@ -1,0 +1,92 @@
+"""Plausibility of prices (issue 12, docs/data.md "Validation"): a bar whose prices lie
+further than the instrument's ``plausible_move`` from the previous good bar is a bad bar,
+and a file whose prices lie outside the instrument's ``price_range`` is warned about
+(the prices of another instrument?)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from twotier.market.instruments import InstrumentSpec
+
+
+def _moves(prices: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """The largest relative distance of each bar's prices (rows of open, high, low,
+    close) from a reference price."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs(prices / reference[:, None] - 1).max(axis=1)
+
+
+def implausible_moves(
+    values: dict[str, np.ndarray],
+    good: np.ndarray,
+    lines: np.ndarray,
+    unit: str,
+    spec: InstrumentSpec,
+) -> tuple[np.ndarray, Callable[[int], str]]:
+    """Good rows (in time order) whose prices lie further than ``plausible_move`` from the
+    previous good bar's close; the first row, from the median of the next three closes.
+    A flagged bar is not the reference of the next one, so a one-bar spike flags one bar
+    and a file that jumps to another price level flags every bar after the jump."""
+    bound = spec.plausible_move
+    rows = np.flatnonzero(good)
+    none = np.zeros(len(good), dtype=bool)
+    if bound is None or len(rows) < 2:
+        return none, str
+    prices = np.column_stack([values[k][rows] for k in ("open", "high", "low", "close")])
+    close = prices[:, 3]
+    first_ref = float(np.median(close[1:4]))
+    bad_first = _moves(prices[:1], np.array([first_ref]))[0] > bound
+    start = 1
+    moves = _moves(prices[1:], close[:-1])
+    if bad_first:
+        start, moves = 2, _moves(prices[2:], close[1:-1])
+    flagged: dict[int, tuple[float, int]] = {}  # row -> (reference close, its row)
+    if bad_first:
+        flagged[int(rows[0])] = (first_ref, -1)
+    suspects = np.flatnonzero(moves > bound)
+    if len(suspects):
+        last = start - 1 + int(suspects[0])  # the last good bar before the first suspect
+        for k in range(last + 1, len(rows)):
+            if _moves(prices[k : k + 1], np.array([close[last]]))[0] > bound:
+                flagged[int(rows[k])] = (float(close[last]), int(rows[last]))
+            else:
+                last = k
+    if not flagged:
+        return none, str
+    mask = np.zeros(len(good), dtype=bool)
+    mask[list(flagged)] = True
+
+    def message(i: int) -> str:
+        ref, ref_row = flagged[i]
+        row = np.array([[values[k][i] for k in ("open", "high", "low", "close")]])
+        furthest = row[0, np.argmax(np.abs(row[0] / ref - 1))]
+        where = "the next bars' closes" if ref_row < 0 else f"{unit} {int(lines[ref_row])}"
+        return (
+            f"price {furthest:g} is "
+            f"{_moves(row, np.array([ref]))[0]:.0%} from the close {ref:g} ({where}): "
+            f"more than the plausible move of {spec.key} ({bound:.0%}, plausible_move)"
+        )
+
+    return mask, message
+
+
+def price_range_warning(frame: pd.DataFrame, spec: InstrumentSpec, source: str) -> list[str]:
+    """A warning when the file's median close lies outside the instrument's plausible
+    range: the prices of another instrument?"""
+    if spec.price_range is None or frame.empty:
+        return []
+    low, high = spec.price_range
+    median = float(np.median(frame["close"].to_numpy()))
+    if low <= median <= high:
+        return []
+    return [
+        f"{source}: the median close {median:g} is far outside the plausible prices of "
+        f"{spec.key} ({low:g} to {high:g}, price_range): the prices of another instrument?"
+    ]
+
+
+__all__ = ["implausible_moves", "price_range_warning"]
