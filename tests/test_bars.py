@@ -414,8 +414,8 @@ def test_column_mapping_to_a_missing_column_is_refused(write_csv):
 
 
 def test_column_mapping_to_an_unknown_name_is_refused(write_csv):
-    with pytest.raises(DataError, match="cannot map column 'close' to 'settle'; known names"):
-        read_bars(write_csv([HEADER, *GOOD]), "DCE/i", columns={"settle": "close"})
+    with pytest.raises(DataError, match="cannot map column 'close' to 'vwap'; known names"):
+        read_bars(write_csv([HEADER, *GOOD]), "DCE/i", columns={"vwap": "close"})
 
 
 def test_vendor_time_layout_is_parsed(write_csv):

@@ -6,6 +6,7 @@ its caps, no entry while halted, and the same input gives byte-identical run fol
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,21 @@ def test_event_engine_equals_every_step_with_tight_breakers(spec, fill):
     of baskets without a bar, cancelled entries, halved caps."""
     tight = ["breakers.max_daily_loss=0.01", "breakers.max_drawdown=0.03"]
     result = run(stream(spec), *overrides(spec, fill, "smart"), *tight)
+    check_invariants(result)
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(
+    spec=specs.map(lambda s: replace(s, market=True)),
+    fill=st.sampled_from(["close", "next_open"]),
+    cap=st.sampled_from([0.0, 0.0, 0.05, 0.2]),
+    level=st.sampled_from([1.0, 0.5, 0.25]),
+)
+def test_event_engine_equals_every_step_with_the_market_rules_on(spec, fill, cap, level):
+    """Locked bars, bars without volume, the participation cap and forced liquidation at
+    a low level (it fires often): both engines agree, the ledger holds at every step."""
+    rules = [f"market.max_participation={cap}", f"market.force_close_level={level}"]
+    result = run(stream(spec), *overrides(spec, fill, "smart"), *rules)  # both engines
     check_invariants(result)
 
 

@@ -127,7 +127,13 @@ def check_exit_reasons(result: BacktestResult) -> None:
     closes = {k: dict(zip(p["time"], p["close"], strict=True)) for k, p in result.packages.items()}
     for _, t in result.trades.iterrows():
         reason = t["reason"]
-        if reason in ("open", "end_of_data", "drawdown_breaker", "daily_loss_derisk"):
+        if reason in (
+            "open",
+            "end_of_data",
+            "drawdown_breaker",
+            "daily_loss_derisk",
+            "forced_liquidation",
+        ):
             continue
         close = closes[t["instrument"]][t["exit_decided_at"]]
         side = 1 if t["side"] == "LONG" else -1

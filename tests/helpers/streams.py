@@ -38,6 +38,8 @@ class StreamSpec:
     persistence: float = 0.9  # chance that a bar keeps the previous bar's signal
     chaos: float = 0.05  # chance that a bar starts a chaos spell
     thin: float = 0.0  # chance that a bar is missing (gaps inside sessions)
+    market: bool = False  # bars with high, low, volume and the day's limits (RULES.md 10)
+    locks: float = 0.05  # with market: chance that a bar starts a spell locked at a limit
 
 
 def bar_times(spec: StreamSpec, instrument: str, rng: np.random.Generator) -> list:
@@ -109,19 +111,46 @@ def stream(spec: StreamSpec) -> pd.DataFrame:
         sig = signals(rng, n, spec.persistence)
         conf = np.where(sig != 0, levels(rng, sig), 0.0)
         strength = np.where(sig != 0, levels(rng, sig), 0.0)
-        frames.append(
-            basket(
-                instrument,
-                times,
-                close.tolist(),
-                open=open_.tolist(),
-                signal=sig.tolist(),
-                confidence=conf.tolist(),
-                strength=strength.tolist(),
-                regime=regimes(rng, n, spec.chaos).tolist(),
-            )
+        frame = basket(
+            instrument,
+            times,
+            close.tolist(),
+            open=open_.tolist(),
+            signal=sig.tolist(),
+            confidence=conf.tolist(),
+            strength=strength.tolist(),
+            regime=regimes(rng, n, spec.chaos).tolist(),
         )
+        frames.append(with_market(frame, rng, tick, spec) if spec.market else frame)
     return validate_packages(pd.concat(frames, ignore_index=True), "<stream>")
+
+
+def with_market(frame: pd.DataFrame, rng: np.random.Generator, tick: float, spec: StreamSpec):
+    """High and low around each bar, volume (now and then none), each trading day's limits
+    from the data (its first open +-4%, on the tick) and spells of bars locked at them."""
+    n = len(frame)
+    open_, close = frame["open"].to_numpy(copy=True), frame["close"].to_numpy(copy=True)
+    spread = rng.integers(0, 4, n) * tick
+    high, low = np.maximum(open_, close) + spread, np.minimum(open_, close) - spread
+    times = pd.DatetimeIndex(frame["time"])
+    day = (times + pd.Timedelta(hours=3)).normalize()  # nights (21:00-01:00) join the next day
+    first = pd.Series(open_).groupby(np.asarray(day)).transform("first").to_numpy()
+    up = np.floor(first * 1.04 / tick) * tick
+    down = np.ceil(first * 0.96 / tick) * tick
+    i = 0
+    while i < n:
+        if rng.random() < spec.locks:
+            at = np.where(rng.random() < 0.5, up, down)
+            for k in range(i, min(n, i + int(rng.integers(1, 5)))):
+                open_[k] = close[k] = high[k] = low[k] = at[k]
+            i += 4
+        i += 1
+    volume = np.where(rng.random(n) < 0.05, 0.0, rng.integers(1, 400, n).astype(float))
+    high, low = np.minimum(high, up), np.maximum(low, down)
+    open_, close = np.clip(open_, down, up), np.clip(close, down, up)
+    return frame.assign(open=open_, close=close, high=np.maximum(high, np.maximum(open_, close)),
+                        low=np.minimum(low, np.minimum(open_, close)), volume=volume,
+                        limit_up=up, limit_down=down)  # fmt: skip
 
 
 def baskets_override(instruments: tuple[str, ...]) -> str:

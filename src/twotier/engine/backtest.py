@@ -143,7 +143,8 @@ def collect(
 ) -> BacktestResult:
     journal = composite.journal
     trades = frame(journal.trades + composite.open_trades(state), TRADE_COLUMNS)
-    fills = frame(journal.fills, FILL_COLUMNS)
+    waits = ("bars_waited",) if config.market.any else ()  # RULES.md 10.5
+    fills = frame(journal.fills, (*FILL_COLUMNS, *waits))
     equity = composite.recorder.frame()
     decisions = frame(
         [
@@ -152,7 +153,7 @@ def collect(
         ],
         ("time", "kind", "basket", "reason", "text"),
     )
-    summary = summarize(config, config.instruments, trades, fills, equity)
+    summary = summarize(config, config.instruments, trades, fills, equity, decisions)
     return BacktestResult(config, dict(packages), trades, fills, equity, decisions, summary)
 
 

@@ -31,7 +31,10 @@ import pandas as pd
 from twotier.errors import TwotierError
 from twotier.market.instruments import InstrumentSpec
 
-STATE_VERSION = 2  # 2: equity rows keep committed capital and notional, not their ratios
+# 2: equity rows keep committed capital and notional, not their ratios; 3: closes wait as
+# PendingClose (their failed tries counted), a roll may wait (PendingRoll), packages carry
+# the bar's lock and volume (RULES.md 10).
+STATE_VERSION = 3
 
 
 class StateFormatError(TwotierError):

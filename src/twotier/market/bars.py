@@ -20,7 +20,7 @@ import pandas as pd
 from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentSpec, get_instrument
-from twotier.market.validation import Hints, ValidationResult, validate_rows
+from twotier.market.validation import MARKET_COLUMNS, Hints, ValidationResult, validate_rows
 
 Label = Literal["start", "end"]
 BadBarPolicy = Literal["refuse", "drop", "repair"]
@@ -29,7 +29,10 @@ NightDate = Literal["calendar", "trading_day"]
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
-NUMERIC = (*BAR_COLUMNS, "open_interest")
+# Optional columns, where the data has them: open interest, and the exchange's settlement
+# price and daily limits (RULES.md 10; a blank cell is no value for its bar).
+OPTIONAL = ("open_interest", *MARKET_COLUMNS)
+NUMERIC = (*BAR_COLUMNS, *OPTIONAL)
 
 # Column names vendors use, tried in order when no mapping is given.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -40,6 +43,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "close": ("close", "c", "last"),
     "volume": ("volume", "vol", "v"),
     "open_interest": ("open_interest", "openinterest", "oi", "hold", "position"),
+    "settle": ("settle", "settlement", "settle_price", "settlement_price"),
+    "limit_up": ("limit_up", "upper_limit", "up_limit", "upperlimit"),
+    "limit_down": ("limit_down", "lower_limit", "down_limit", "lowerlimit"),
 }
 
 
@@ -102,13 +108,13 @@ def resolve_columns(
                 line,
             )
         resolved["time"] = time_col
-    for canonical in (*BAR_COLUMNS, "open_interest"):
+    for canonical in (*BAR_COLUMNS, *OPTIONAL):
         if canonical in resolved:
             continue
         _refuse_ambiguous(names, canonical, source, line)
         own = next((lower[a] for a in ALIASES[canonical] if a in lower), None)
         if own is None:
-            if canonical == "open_interest":
+            if canonical in OPTIONAL:
                 continue
             raise DataError(source, f"missing column {canonical!r}; columns are {names}", line)
         resolved[canonical] = own

@@ -17,6 +17,15 @@ from twotier.market.sessions import session_minutes
 BAR_MINUTES = 15
 
 
+def _last_given(values: np.ndarray, first_rows: np.ndarray) -> np.ndarray:
+    """Each bucket's last non-blank value (NaN where all are blank)."""
+    rows = np.where(np.isnan(values), -1, np.arange(len(values)))
+    last = np.maximum.reduceat(rows, first_rows)
+    out = np.full(len(first_rows), np.nan)
+    out[last >= 0] = values[last[last >= 0]]
+    return out
+
+
 def resample(
     frame: pd.DataFrame,
     spec: InstrumentSpec,
@@ -69,6 +78,9 @@ def resample(
     }
     if "open_interest" in frame.columns:
         out["open_interest"] = frame["open_interest"].to_numpy()[last_rows]
+    for name in ("settle", "limit_up", "limit_down"):  # the bucket's last value given
+        if name in frame.columns:
+            out[name] = _last_given(frame[name].to_numpy(dtype=float), first_rows)
     result = pd.DataFrame(out, index=pd.DatetimeIndex(starts[first_rows], name="time"))
     result["trading_day"] = frame["trading_day"].to_numpy()[first_rows]
     if "contract" in frame.columns:  # constant within a bucket: rolls change it between days

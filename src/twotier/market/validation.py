@@ -52,7 +52,9 @@ from twotier.market.sessions import (
     wall_ns,
 )
 
-NUMERIC = ("open", "high", "low", "close", "volume", "open_interest")
+# The exchange's settlement price and daily limits, where the data has them (RULES.md 10).
+MARKET_COLUMNS = ("settle", "limit_up", "limit_down")
+NUMERIC = ("open", "high", "low", "close", "volume", "open_interest", *MARKET_COLUMNS)
 NIGHT_DATES = ("calendar", "trading_day")
 
 
@@ -202,7 +204,8 @@ def _values(
         number, empty, bad = _numbers(cells)
         values[name] = number
         own = columns[name]
-        problems.flag(empty, f"empty value in column {own!r}", kind="value")
+        if name not in MARKET_COLUMNS:  # a blank settle or limit is no value for its bar
+            problems.flag(empty, f"empty value in column {own!r}", kind="value")
         text = _Cells(cells)
         problems.flag(
             bad, lambda i, t=text, o=own: f"unparsable value {t[i]!r} in column {o!r}", kind="value"
@@ -213,7 +216,9 @@ def _values(
 def _check_values(values: dict[str, np.ndarray], problems: _Problems, spec: InstrumentSpec) -> None:
     """Prices > 0, volume and open interest >= 0 and plausible, high >= low."""
     h, low = values["high"], values["low"]
-    for name in ("open", "high", "low", "close"):
+    for name in ("open", "high", "low", "close", *MARKET_COLUMNS):
+        if name not in values:
+            continue
         v = values[name]
         problems.flag(v <= 0, lambda i, v=v, k=name: f"price <= 0: {k}={_fmt(v[i])}", kind="value")
     most = spec.max_bar_volume

@@ -129,6 +129,7 @@ def summarize(
     trades: pd.DataFrame,
     fills: pd.DataFrame,
     equity: pd.DataFrame,
+    decisions: pd.DataFrame | None = None,
 ) -> dict:
     initial = float(config.portfolio.initial_capital)
     closed = trades[trades["reason"] != "open"]
@@ -148,6 +149,8 @@ def summarize(
         "steps": len(equity),
         "baskets": [],
     }
+    if config.market.any and decisions is not None:  # RULES.md 10.5: with the rules on only
+        summary["market"] = market_counts(fills, equity, decisions)
     for i, instrument in enumerate(instruments):
         mine = closed[closed["basket"] == i]
         column = f"equity_{i}"
@@ -169,6 +172,27 @@ def summarize(
             }
         )
     return summary
+
+
+def market_counts(fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataFrame) -> dict:
+    """What the market rules did (RULES.md 10.5): entries cancelled (not filled at all)
+    and cut (filled in part), exits (and rolls) that waited and the bars they waited in
+    all, forced liquidations, the largest risk degree reached."""
+    reasons = decisions["reason"].astype(str)
+    closing = fills[~fills["opens"].astype(bool)] if len(fills) else fills
+    none = pd.Series([], dtype=float)
+    waited = closing["bars_waited"] if "bars_waited" in closing.columns else none
+    risk = equity["risk_degree"] if "risk_degree" in equity.columns else none
+    return {
+        "entries_cancelled": int((reasons.str.startswith("entry_unfilled_")
+                                  | (reasons == "entry_rejected")).sum()),
+        "entries_cut": int(reasons.str.startswith("entry_cut_").sum()),
+        "exits_delayed": int((waited > 0).sum()),
+        "bars_waited": int(((decisions["kind"] == "WAIT")).sum()),
+        "forced_liquidations": int(((decisions["kind"] == "BREAKER")
+                                    & (reasons == "forced_liquidation")).sum()),
+        "max_risk_degree": float(risk.max()) if len(risk) else None,
+    }  # fmt: skip
 
 
 def _win_rate(trades: pd.DataFrame) -> float | None:

@@ -317,13 +317,19 @@ class Composite:
                 p, pkg.close, pkg.signal, confidence, conv, view.chaos, self.exits[i]
             )
             p.best_close, p.armed = marks.best, marks.armed
-            if p.contracts <= p.closing or any(c.tries for c in b.close_orders):
-                continue  # all of it closing, or a close that has failed a try waits
+            if p.contracts <= p.closing or self.waits(b, inp):
+                continue
             hit = first_exit(p, marks, self.exits[i], self.exit_rules[i])
             if hit is not None:
                 self.close(state, b, p.contracts - p.closing, hit[1], inp)
                 exited.add(i)
         return exited
+
+    def waits(self, b: BasketState, inp: StepInput) -> bool:
+        """A close decided at an earlier step has failed a try: the basket's exit tree
+        and entries wait for it (RULES.md 10.6 item 9; a cut decided at this step leaves
+        the exit tree to run on the contracts it keeps, 8.6)."""
+        return any(c.tries and c.order.decided_at != inp.time for c in b.close_orders)
 
     def close(
         self, state: PortfolioState, b: BasketState, contracts: int, reason: str, inp: StepInput
