@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
@@ -174,3 +175,19 @@ def test_result_writes_its_report_and_shows_a_summary_in_notebooks(run, tmp_path
     summary = run.result._repr_html_()
     assert "<table" in summary and "Sharpe" in summary and "0 DCE/i" in summary
     assert "<script" not in summary  # compact: no charts in a notebook cell
+
+
+def test_daily_returns_are_exported_for_quantstats_and_pyfolio(run):
+    """CSV and Parquet beside metrics.json: a date index and a returns column, the same
+    figures as the metrics' daily returns, read back to the same floats."""
+    from twotier.analysis.metrics import daily_returns
+
+    initial = float(run.result.config.portfolio.initial_capital)
+    expected = daily_returns(run.result.equity, initial)
+    from_csv = pd.read_csv(run.folder / "daily_returns.csv", index_col="date", parse_dates=True)
+    from_parquet = pd.read_parquet(run.folder / "daily_returns.parquet")
+    for table in (from_csv, from_parquet):
+        assert list(table.columns) == ["returns"]
+        assert isinstance(table.index, pd.DatetimeIndex) and table.index.name == "date"
+        assert table["returns"].tolist() == expected.tolist()
+        assert list(table.index.date) == list(pd.DatetimeIndex(expected.index).date)

@@ -6,8 +6,9 @@ import json
 from html import escape
 from pathlib import Path
 
+from twotier.analysis.metrics import daily_returns_table
 from twotier.config.load import config_to_toml
-from twotier.io import write_text_atomic
+from twotier.io import atomic_path, write_text_atomic
 from twotier.report import charts, page, tables
 from twotier.report import format as f
 
@@ -99,14 +100,30 @@ def write_report(run, path: str | Path, metrics: dict) -> Path:
     return path
 
 
+DAILY_RETURNS = ("daily_returns.csv", "daily_returns.parquet")
+
+
+def write_daily_returns(result, folder: Path) -> None:
+    """The portfolio's daily returns, ready for quantstats or pyfolio: CSV (``date,returns``,
+    each return written so that it reads back to the same float) and Parquet (a ``date``
+    index and a ``returns`` column)."""
+    table = daily_returns_table(result.equity, float(result.config.portfolio.initial_capital))
+    lines = [f"{day:%Y-%m-%d},{value!r}" for day, value in table["returns"].items()]
+    write_text_atomic(folder / DAILY_RETURNS[0], "\n".join(["date,returns", *lines]) + "\n")
+    with atomic_path(folder / DAILY_RETURNS[1]) as tmp:
+        table.to_parquet(tmp, index=True)
+
+
 def write_analysis(result, folder: str | Path, risk_free: float = 0.0) -> None:
-    """metrics.json and report.html of a run, written into its run folder after the data
-    files (``twotier.run.writer.write_run``); also rebuilds them from a folder read back.
-    ``risk_free`` is the yearly rate the Sharpe and Sortino ratios use."""
+    """The derived files of a run, written into its run folder after the data files
+    (``twotier.run.writer.write_run``); also rebuilds them from a folder read back:
+    metrics.json, the daily returns (CSV and Parquet) and report.html. ``risk_free`` is
+    the yearly rate the Sharpe and Sortino ratios use."""
     folder = Path(folder)
     if not len(result.equity):
         return
     metrics = result.compute_metrics(risk_free)
     text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
     write_text_atomic(folder / "metrics.json", text)
+    write_daily_returns(result, folder)
     write_report(result, folder / "report.html", metrics)
