@@ -42,7 +42,8 @@ td { font-variant-numeric: tabular-nums; }
 .num-from-4 td:nth-child(n+5) { text-align: right; }
 .num-from-5 td:nth-child(n+6) { text-align: right; }
 .num-from-6 td:nth-child(n+7) { text-align: right; }
-.scroll { max-height: 560px; overflow-y: auto; border: 1px solid #e2e5ea; }
+.scroll { max-height: 560px; overflow-y: auto; border: 1px solid #e2e5ea;
+          content-visibility: auto; contain-intrinsic-size: auto 560px; }
 .pair { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
 details { margin: 8px 0; } summary { cursor: pointer; color: #1f5fa8; }
 pre { background: white; border: 1px solid #e2e5ea; padding: 10px; max-height: 420px;
