@@ -246,3 +246,18 @@ def test_dates_in_the_signal_view_are_exchange_time_in_every_time_zone(driver, r
     )
     equity = pd.read_csv(report.path.parent / "equity.csv", nrows=1)
     assert first == str(dt.date.fromisoformat(equity["time"][0][:10]))
+
+
+def test_the_sweep_report_draws_every_chart_without_errors(driver, tmp_path, screenshots):
+    from test_optimize_report import walked_sweep
+    from twotier.optimize.outputs import write_outputs
+
+    page = write_outputs(walked_sweep(), tmp_path / "sweep")["report"]
+    chromium.severe_errors(driver)
+    times = chromium.open_report(driver, page)
+    assert chromium.severe_errors(driver) == [] and times["drawn"] is not None
+    _assert_every_chart_drawn(driver, 4)
+    assert chromium.resources_loaded(driver) == 0
+    driver.set_window_size(chromium.WINDOW[0], 3000)
+    driver.save_screenshot(str(screenshots / "sweep.png"))
+    driver.set_window_size(*chromium.WINDOW)

@@ -21,6 +21,7 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 main { max-width: 1340px; margin: 0 auto; padding: 12px 20px 48px; }
 h1 { font-size: 22px; margin: 18px 0 4px; } h2 { font-size: 17px; margin: 30px 0 8px; }
 h3 { font-size: 14px; margin: 18px 0 6px; }
+section { scroll-margin-top: 40px; }
 .sub, .note { color: #666; margin: 0 0 12px; } .note { font-size: 12.5px; margin: 2px 0 10px; }
 nav { position: sticky; top: 0; z-index: 5; background: #f6f7f9; padding: 6px 0;
       border-bottom: 1px solid #e2e5ea; }

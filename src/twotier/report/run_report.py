@@ -171,9 +171,11 @@ def section_summary(metrics: dict, warnings: str) -> str:
         "summary",
         headline_cards(metrics),
         warnings,
+        '<div class="pair"><div>',
         tables.metrics_table(metrics),
-        "<h3>Beside buy and hold</h3>",
+        "</div><div><h3>Beside buy and hold (rolled at rolls)</h3>",
         tables.benchmarks_table(metrics),
+        "</div></div>",
     )
 
 

@@ -137,12 +137,11 @@ def sessions_table(metrics: dict) -> str:
             "portfolio" if r["basket"] is None else f"{r['basket']} {r['instrument']}",
             f.money(r["day_pnl"]),
             f.money(r["night_pnl"]),
-            f.count(r["day_steps"]),
-            f.count(r["night_steps"]),
+            f.money(r["day_pnl"] + r["night_pnl"]),
         ]
         for r in metrics["sessions"]
     ]
-    header = ["", "day session P&L", "night session P&L", "day steps", "night steps"]
+    header = ["", "day session P&L", "night session P&L", "total"]
     return table(header, rows, "table-sessions")
 
 
