@@ -226,3 +226,38 @@ def test_unknown_decision_codes_and_extra_columns_do_not_break_the_report(run):
     later = later_engine_run(run.result)
     html = report_html(later, later.metrics)
     assert "margin / PV" in html
+
+
+def test_a_run_without_trades_has_a_report_without_trade_charts(run):
+    from twotier.config import load_config as config_of
+    from twotier.engine.backtest import run_tier2
+
+    quiet = run_tier2(run.result.packages, config_of(overrides=["sizing.min_conviction=1.0"]))
+    assert quiet.trades.empty
+    html = report_html(quiet, quiet.metrics)
+    for absent in ("chart-exits", "chart-excursions", "chart-holding", "chart-sides"):
+        assert f'id="{absent}"' not in html
+    assert 'id="signal-0"' in html and 'id="chart-equity"' in html
+
+
+def test_packages_with_only_the_required_columns_get_a_signal_view(run):
+    """A Tier-2 run on packages from another program: no indicators, no trigger column."""
+    from twotier.engine.backtest import run_tier2
+    from twotier.report.signal_view import view_bars, view_payload
+
+    columns = ["time", "instrument", "signal", "confidence", "signal_strength", "regime"]
+    minimal = {k: v[[*columns, "open", "close"]] for k, v in run.result.packages.items()}
+    tier2 = run_tier2(minimal, run.result.config)
+    html = report_html(tier2, tier2.metrics)
+    assert 'id="signal-0"' in html
+    bars = view_bars(tier2, "DCE/i")
+    payload = view_payload(
+        tier2, "DCE/i", bars, pd.DataFrame(columns=["bar", "direction", "status", "reason"])
+    )
+    assert [name for name, _ in payload["numbers"]] == [
+        "time",
+        "open",
+        "close",
+        "confidence",
+        "signal_strength",
+    ]

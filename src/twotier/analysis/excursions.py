@@ -127,7 +127,8 @@ def excursions(
             if bars is not None and not bars.empty:
                 parts.append(_instrument(mine.reset_index(drop=True), bars))
     if not parts:
-        return pd.DataFrame(columns=list(COLUMNS))
+        empty = {c: pd.Series(dtype=float) for c in COLUMNS}
+        return pd.DataFrame(empty | {"open": pd.Series(dtype=bool)})
     frame = pd.concat(parts, ignore_index=True)[list(COLUMNS)]
     return frame.sort_values("trade_id", kind="stable").reset_index(drop=True)
 

@@ -435,9 +435,10 @@ def run_charts(run, metrics: dict) -> dict[str, dict]:
         "chart-equity": equity_chart(run, metrics),
         "chart-instruments": instrument_pnl_chart(run),
         "chart-risk": risk_chart(run),
-        "chart-exits": exits_chart(metrics),
         "chart-monthly": monthly_chart(metrics),
     }
+    if metrics["exit_reasons"]:
+        charts["chart-exits"] = exits_chart(metrics)
     quality = signals_chart(metrics)
     if quality is not None:
         charts["chart-signals"] = quality
