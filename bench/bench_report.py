@@ -9,7 +9,8 @@ prints the report's size and what it is made of, and opens it in headless Chromi
 about:blank, so that starting the browser is not counted): *opened* is when the charts
 in the first window (1400 x 1000) are drawn and the page can be used, *drawn* when every
 chart is (the others are drawn in the background, or at once when scrolled to), both in
-milliseconds since the navigation began. Targets: opened under 3 s, under 15 MB.
+milliseconds since the navigation began; and when its first chart is drawn (plotly.js
+compiled and run). Targets: opened under 3 s, under 15 MB.
 
 Needs chromium and chromedriver (tests/helpers/browser.py installs them when root).
 """
@@ -76,7 +77,7 @@ def time_opening(report: Path, repeat: int) -> None:
     if paths is None:
         print(f"not opened in a browser: {problem}")
         return
-    opened, drawn = [], []
+    found: dict[str, list[int]] = {mark: [] for mark in browser.MARKS}
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as profile:
             driver = browser.start(paths, Path(profile))
@@ -88,14 +89,19 @@ def time_opening(report: Path, repeat: int) -> None:
                 driver.quit()
         if errors:
             print(f"console errors: {errors}")
-        opened.append(times["opened"])
-        drawn.append(times["drawn"])
-        print(f"  opened {times['opened']:,} ms, every chart drawn {times['drawn']:,} ms")
-    print(
-        f"opened: best {min(opened):,} ms, median {statistics.median(opened):,.0f} ms "
-        f"(target < {TARGET_OPENED_MS:,}); every chart drawn: best {min(drawn):,} ms, "
-        f"median {statistics.median(drawn):,.0f} ms"
-    )
+        for mark in browser.MARKS:
+            found[mark].append(times[mark])
+        print(
+            f"  opened {times['opened']:,} ms, first chart {times['charted']:,} ms, "
+            f"every chart {times['drawn']:,} ms"
+        )
+    if repeat:
+        best = {m: f"{min(v):,} ms" for m, v in found.items()}
+        median = {m: f"{statistics.median(v):,.0f} ms" for m, v in found.items()}
+        target = f"target < {TARGET_OPENED_MS:,} ms"
+        print(f"opened ({target}): best {best['opened']}, median {median['opened']}")
+        print(f"first chart drawn: best {best['charted']}, median {median['charted']}")
+        print(f"every chart drawn: best {best['drawn']}, median {median['drawn']}")
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 chromedriver through selenium, installed with apt-get when it is missing and we are root.
 
 ``open_report`` loads a page and waits until it says every chart is drawn (the report's
-script sets ``<body data-opened>`` when the charts in the window are drawn and
-``data-drawn`` when all are, in milliseconds since navigation began)."""
+script sets ``<body data-opened>`` when its first window is drawn, ``data-charted`` when
+its first chart is and ``data-drawn`` when all are, in milliseconds since navigation
+began)."""
 
 from __future__ import annotations
 
@@ -71,23 +72,23 @@ def start(paths: tuple[str, str], profile: Path, window: tuple[int, int] = WINDO
     return webdriver.Chrome(service=Service(executable_path=paths[1]), options=options)
 
 
+MARKS = ("opened", "charted", "drawn")
+
+
 def open_report(driver, path: Path, timeout: float = 90.0) -> dict:
-    """Load a page and wait until every chart is drawn: ``{"opened": ms, "drawn": ms,
-    "wall": s}`` (None where the page never said so before the timeout)."""
+    """Load a page and wait until every chart is drawn: ``{"opened": ms, "charted": ms,
+    "drawn": ms, "wall": s}`` (None where the page never said so before the timeout)."""
     started = time.monotonic()
     driver.get(path.resolve().as_uri())
     while time.monotonic() - started < timeout:
         if driver.execute_script("return document.body && document.body.dataset.drawn"):
             break
         time.sleep(0.05)
-    opened, drawn = driver.execute_script(
-        "return [document.body.dataset.opened, document.body.dataset.drawn]"
+    found = driver.execute_script(
+        "const d = document.body.dataset; return [d.opened, d.charted, d.drawn]"
     )
-    return {
-        "opened": None if opened is None else int(opened),
-        "drawn": None if drawn is None else int(drawn),
-        "wall": time.monotonic() - started,
-    }
+    times = {k: None if v is None else int(v) for k, v in zip(MARKS, found, strict=True)}
+    return times | {"wall": time.monotonic() - started}
 
 
 # Each chart div: its id, whether plotly drew its svg, how many of its traces have a drawn

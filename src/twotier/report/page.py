@@ -1,7 +1,11 @@
 """One self-contained HTML page: inline CSS, plotly.js inlined once, each chart's figure as
 JSON, the signal views' packed data, tables as HTML, the page's own script
 (``report/js/``). Nothing is fetched when it opens, so it works offline, and the same run
-gives the same bytes (chart ids are fixed, no time stamp is written)."""
+gives the same bytes (chart ids are fixed, no time stamp is written).
+
+plotly.js is kept as text and run by the page's script when the first chart is to be
+drawn: a page whose first window holds only tables shows them without waiting for the
+5 MB library to compile."""
 
 from __future__ import annotations
 
@@ -138,7 +142,9 @@ def document(
         f'<h1>{escape(title)}</h1><p class="sub">{escape(subtitle)}</p><nav>{links}</nav>'
         + "".join(body)
         + f'<p class="sub">twotier {escape(__version__)}; charts drawn by plotly.js, '
-        "included in this file.</p></main>\n" + blocks + f"<script>{plotly_js()}</script>\n"
+        "included in this file.</p></main>\n"
+        + blocks
+        + f'<script type="text/plain" id="plotly-js">{plotly_js()}</script>\n'
         f"<script>const FIGURES = {script_json(figures)};\n"
         f"const SIGNAL_VIEWS = {script_json(specs)};\n"
         f"const CONFIG = {script_json(PLOTLY_CONFIG)};\n</script>\n"

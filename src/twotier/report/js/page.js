@@ -2,10 +2,12 @@
 // The page: the charts of FIGURES and the signal views of SIGNAL_VIEWS drawn, the trades
 // table made sortable, filterable and linked to the signal views.
 //
-// Charts in or near the window are drawn first; then <body data-opened> holds the
-// milliseconds since navigation began. The others are drawn one by one in the
-// background (a chart scrolled to is drawn at once), and then <body data-drawn> holds
-// the milliseconds until every chart was drawn.
+// The first window is shown first: its charts drawn (after plotly.js, kept as text in
+// the page, has run), or if it holds none, as soon as it is painted; then
+// <body data-opened> holds the milliseconds since navigation began. The other charts are
+// drawn one by one in the background (a chart scrolled to is drawn at once); then
+// <body data-drawn> holds the milliseconds until every chart was drawn (and
+// <body data-charted> until the first one was).
 
 const DRAWERS = {};
 for (const [id, figure] of Object.entries(FIGURES)) {
@@ -14,30 +16,47 @@ for (const [id, figure] of Object.entries(FIGURES)) {
 Object.assign(DRAWERS, signalViewDrawers(SIGNAL_VIEWS));
 const DRAWN = {};
 
+function loadPlotly() {
+  if (typeof Plotly !== "undefined") return;
+  const script = document.createElement("script");
+  script.text = document.getElementById("plotly-js").textContent;
+  document.head.append(script);
+}
+
 function drawChart(id) {
-  if (!(id in DRAWN)) DRAWN[id] = DRAWERS[id]();
+  if (!(id in DRAWN)) {
+    loadPlotly();
+    DRAWN[id] = DRAWERS[id]().then(() => {
+      if (!document.body.dataset.charted) stamp("charted");
+    });
+  }
   return DRAWN[id];
 }
 
-function nearWindow(element) {
+function inWindow(element) {
   const box = element.getBoundingClientRect();
-  return box.top < window.innerHeight + 200 && box.bottom > -200;
+  return box.top < window.innerHeight && box.bottom > 0;
 }
 
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+const painted = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 const stamp = (name) => { document.body.dataset[name] = String(Math.round(performance.now())); };
 
-function drawCharts() {
+async function drawCharts() {
   const divs = Array.from(document.querySelectorAll("div.chart")).filter((d) => d.id in DRAWERS);
+  const first = divs.filter(inWindow);
+  if (first.length) await Promise.all(first.map((div) => drawChart(div.id)));
+  else await painted();
+  stamp("opened");
   const observer = new IntersectionObserver((entries) => {
     for (const entry of entries) if (entry.isIntersecting) drawChart(entry.target.id);
   }, {rootMargin: "300px"});
   divs.forEach((div) => observer.observe(div));
-  const first = divs.filter(nearWindow).map((div) => drawChart(div.id));
-  return Promise.all(first).then(() => {
-    stamp("opened");
-    return divs.reduce((chain, div) => chain.then(nextTask).then(() => drawChart(div.id)), Promise.resolve());
-  }).then(() => stamp("drawn"));
+  for (const div of divs) {
+    await nextTask();
+    await drawChart(div.id);
+  }
+  stamp("drawn");
 }
 
 // The value a cell sorts by: numbers (money with separators, percentages, "3.25x") as
