@@ -261,3 +261,32 @@ def test_packages_with_only_the_required_columns_get_a_signal_view(run):
         "confidence",
         "signal_strength",
     ]
+
+
+def test_each_instruments_pnl_line_ends_at_its_baskets_gain(run, figures):
+    lines = {t["name"]: t for t in figures["chart-instruments"]["data"]}
+    initial = float(run.result.config.portfolio.initial_capital)
+    for i, basket in enumerate(run.result.config.portfolio.baskets):
+        final = float(run.result.equity[f"equity_{i}"].iloc[-1])
+        start = initial * float(basket.capital_fraction)
+        assert lines[basket.instrument]["y"][-1] == pytest.approx(final - start, abs=0.01)
+
+
+def test_the_real_iron_ore_rolls_are_marked_on_the_value_chart(real_bars):
+    from test_rolls_engine_realdata import ONE_BASKET, ROLLS
+    from twotier.config import load_config
+    from twotier.market.resample import resample
+    from twotier.report.charts import equity_chart
+
+    loaded = real_bars("DCE.i.HOT.m5.csv")
+    bars = {"DCE/i": resample(loaded.frame, loaded.instrument, loaded.bar_minutes)}
+    result = run_backtest(bars, load_config(overrides=[ONE_BASKET]), rolls={"DCE/i": ROLLS})
+    figure = equity_chart(result, result.metrics)
+    marks = next(t for t in figure["data"] if t["name"] == "rolls")
+    assert marks["x"] == ["2019-12-06", "2020-03-31", "2020-08-10"]
+    assert "i2005 → i2009" in marks["text"][1]
+    assert len(figure["layout"]["shapes"]) == 3
+    held = next(t for t in figure["data"] if t["name"] == "buy and hold DCE/i")
+    assert held["y"][-1] / float(result.config.portfolio.initial_capital) == pytest.approx(
+        1.4044, abs=5e-4
+    )
