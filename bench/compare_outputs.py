@@ -13,7 +13,8 @@ alone across its rolls), each where its inputs exist. ``--set KEY=VALUE`` is add
 every backtest (to compare with switches that did not exist before, for instance).
 ``diff`` compares every data file of the run folders (config.toml, signals, trades,
 fills, equity, decisions, summary.json without its creation time) and exits 1 on any
-difference. The reports (report.html, metrics.json) are derived from these and left out.
+difference. The derived files (report.html, metrics.json, daily_returns.csv/.parquet) are
+left out.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ IRON_ROLLS = """trading_day,old_contract,new_contract,old_price,new_price
 2020-03-31,i2005,i2009,645.5,576.5
 2020-08-10,i2009,i2101,896.0,817.0
 """
-SKIPPED_IN_DIFF = {"report.html", "metrics.json"}
+SKIPPED_IN_DIFF = {"report.html", "metrics.json", "daily_returns.csv", "daily_returns.parquet"}
 
 
 def twotier(args: list[str], src: Path | None) -> None:

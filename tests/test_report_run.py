@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from twotier.analysis.excursions import excursions
 from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.report.charts import run_charts
 from twotier.report.page import plotly_js
 from twotier.report.run_report import report_html, write_analysis
+from twotier.report.tearsheet import tearsheet_charts
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
 
@@ -55,7 +58,9 @@ def run() -> SharedRun:
 
 @pytest.fixture(scope="module")
 def figures(run: SharedRun) -> dict[str, dict]:
-    return run_charts(run.result, run.result.metrics)
+    result = run.result
+    moves = excursions(result.trades, result.packages, result.equity)
+    return run_charts(result, result.metrics) | tearsheet_charts(result, result.metrics, moves)
 
 
 @pytest.fixture(scope="module")
@@ -71,27 +76,41 @@ def page_without_plotly(html: str) -> str:
     return html.replace(bundle, "")
 
 
-def test_report_holds_every_chart_by_id(figures, html):
-    ids = [
-        "chart-equity",
-        "chart-baskets",
-        "chart-risk",
-        "chart-exits",
-        "chart-monthly",
-        "chart-signals",
-        *(f"chart-price-{i}" for i in range(len(SAMPLE_INSTRUMENTS))),
-    ]
-    for chart_id in ids:
+CHART_IDS = [
+    "chart-equity",
+    "chart-instruments",
+    "chart-risk",
+    "chart-rolling",
+    "chart-distributions",
+    "chart-excursions",
+    "chart-holding",
+    "chart-sides",
+    "chart-sessions",
+    "chart-monthly",
+    "chart-exits",
+    "chart-signals",
+]
+
+
+def test_report_holds_every_chart_and_signal_view_by_id(figures, html):
+    views = [f"signal-{i}" for i in range(len(SAMPLE_INSTRUMENTS))]
+    for chart_id in [*CHART_IDS, *views]:
         assert f'<div id="{chart_id}" class="chart"></div>' in html, chart_id
-    assert set(figures) == set(ids)
+    assert set(figures) == set(CHART_IDS)
+    for view in views:
+        assert f'<script type="application/octet-stream" id="{view}-columns">' in html
 
 
 def test_report_titles_name_what_each_chart_shows(html):
     for title in (
         "Portfolio value and drawdown",
-        "Basket equity",
+        "P&amp;L per instrument",
         "Exposure, leverage and cash reserve",
-        "DCE/i: price, trades and regime",
+        "Rolling Sharpe ratio and volatility",
+        "Excursions while open",
+        "Holding times",
+        "Long against short",
+        "Day session against night session",
         "Exits by reason: count and net P&amp;L",
         "Monthly returns",
         "Signal quality: mean forward return after a trigger",
@@ -115,11 +134,13 @@ def test_report_holds_the_tables_and_the_effective_configuration(run, html):
         "table-exits",
         "table-signals",
         "table-confidence",
+        "table-sides",
+        "table-sessions",
         "table-trades",
     ):
         assert f'id="{table_id}"' in html, table_id
     trades_html = html.split('id="table-trades"')[1].split("</table>")[0]
-    assert trades_html.count("<tr>") == len(run.result.trades) + 1  # + the header row
+    assert trades_html.count("<tr") == len(run.result.trades) + 1  # + the header row
     assert "[portfolio]" in html and "initial_capital = 1000000" in html
 
 
@@ -127,30 +148,6 @@ def test_every_chart_is_a_valid_plotly_figure(figures):
     for chart_id, figure in figures.items():
         go.Figure(figure)  # raises on an unknown property or a bad value
         assert figure["data"], chart_id
-
-
-def test_price_chart_marks_each_entry_and_each_exit_of_its_instrument(run, figures):
-    trades = run.result.trades
-    for i, instrument in enumerate(SAMPLE_INSTRUMENTS):
-        mine = trades[trades["instrument"] == instrument]
-        traces = figures[f"chart-price-{i}"]["data"]
-        entries = sum(len(t["x"]) for t in traces if str(t["name"]).endswith("entry"))
-        exits = sum(len(t["x"]) for t in traces if str(t["name"]).startswith("exit"))
-        assert entries == mine["trade_id"].nunique()
-        assert exits == int((mine["reason"] != "open").sum())
-
-
-def test_trade_marker_tooltip_carries_tier_leverage_reason_and_pnl(run, figures):
-    figure = figures["chart-price-0"]
-    exits = next(t for t in figure["data"] if str(t["name"]).startswith("exit"))
-    template = exits["hovertemplate"]
-    assert "leverage" in template and "customdata[6]" in template
-    trade_id, side, tier, lev, eff, reason, pnl, ret = exits["customdata"][0]
-    trades = run.result.trades
-    row = trades[(trades["trade_id"] == trade_id) & (trades["reason"] == reason)].iloc[0]
-    assert (side, tier) == (row["side"], row["tier"])
-    assert (lev, eff) == (pytest.approx(row["leverage"]), pytest.approx(row["effective_leverage"]))
-    assert (pnl, ret) == (pytest.approx(row["net_pnl"]), pytest.approx(row["return_pct"]))
 
 
 def test_lines_are_one_point_per_trading_day(run, figures):
@@ -174,3 +171,122 @@ def test_result_writes_its_report_and_shows_a_summary_in_notebooks(run, tmp_path
     summary = run.result._repr_html_()
     assert "<table" in summary and "Sharpe" in summary and "0 DCE/i" in summary
     assert "<script" not in summary  # compact: no charts in a notebook cell
+
+
+def test_daily_returns_are_exported_for_quantstats_and_pyfolio(run):
+    """CSV and Parquet beside metrics.json: a date index and a returns column, the same
+    figures as the metrics' daily returns, read back to the same floats."""
+    from twotier.analysis.metrics import daily_returns
+
+    initial = float(run.result.config.portfolio.initial_capital)
+    expected = daily_returns(run.result.equity, initial)
+    from_csv = pd.read_csv(run.folder / "daily_returns.csv", index_col="date", parse_dates=True)
+    from_parquet = pd.read_parquet(run.folder / "daily_returns.parquet")
+    for table in (from_csv, from_parquet):
+        assert list(table.columns) == ["returns"]
+        assert isinstance(table.index, pd.DatetimeIndex) and table.index.name == "date"
+        assert table["returns"].tolist() == expected.tolist()
+        assert list(table.index.date) == list(pd.DatetimeIndex(expected.index).date)
+
+
+def later_engine_run(result):
+    """The run as an engine with market rules would record it (issue 14): equity with
+    margin and risk degree, decision codes this report does not know, extra columns."""
+    import dataclasses
+
+    equity = result.equity.assign(
+        margin=result.equity["pv"] * 0.4,
+        risk_degree=0.4,
+        something_new=1,
+    )
+    first = result.decisions["time"].iloc[0]
+    unknown = pd.DataFrame(
+        [
+            (first, "CANCEL", 0.0, "entry_unfilled_limit", "[...] CANCEL basket 0 [...]"),
+            (first, "WAIT", 1.0, "exit_delayed_limit", "[...] WAIT basket 1 [...]"),
+        ],
+        columns=result.decisions.columns,
+    )
+    decisions = pd.concat([result.decisions, unknown], ignore_index=True)
+    trades = result.trades.assign(bars_waited=0)
+    return dataclasses.replace(result, equity=equity, decisions=decisions, trades=trades)
+
+
+def test_margin_and_risk_degree_get_a_pane_when_the_run_records_them(run, figures):
+    from twotier.report.charts import risk_chart
+
+    assert "yaxis4" not in figures["chart-risk"]["layout"]
+    panes = risk_chart(later_engine_run(run.result))
+    assert "yaxis4" in panes["layout"]
+    assert [t["name"] for t in panes["data"]][-1].startswith("risk degree")
+    go.Figure(panes)
+
+
+def test_unknown_decision_codes_and_extra_columns_do_not_break_the_report(run):
+    later = later_engine_run(run.result)
+    html = report_html(later, later.metrics)
+    assert "margin / PV" in html
+
+
+def test_a_run_without_trades_has_a_report_without_trade_charts(run):
+    from twotier.config import load_config as config_of
+    from twotier.engine.backtest import run_tier2
+
+    quiet = run_tier2(run.result.packages, config_of(overrides=["sizing.min_conviction=1.0"]))
+    assert quiet.trades.empty
+    html = report_html(quiet, quiet.metrics)
+    for absent in ("chart-exits", "chart-excursions", "chart-holding", "chart-sides"):
+        assert f'id="{absent}"' not in html
+    assert 'id="signal-0"' in html and 'id="chart-equity"' in html
+
+
+def test_packages_with_only_the_required_columns_get_a_signal_view(run):
+    """A Tier-2 run on packages from another program: no indicators, no trigger column."""
+    from twotier.engine.backtest import run_tier2
+    from twotier.report.signal_view import view_bars, view_payload
+
+    columns = ["time", "instrument", "signal", "confidence", "signal_strength", "regime"]
+    minimal = {k: v[[*columns, "open", "close"]] for k, v in run.result.packages.items()}
+    tier2 = run_tier2(minimal, run.result.config)
+    html = report_html(tier2, tier2.metrics)
+    assert 'id="signal-0"' in html
+    bars = view_bars(tier2, "DCE/i")
+    payload = view_payload(
+        tier2, "DCE/i", bars, pd.DataFrame(columns=["bar", "direction", "status", "reason"])
+    )
+    assert [name for name, _ in payload["numbers"]] == [
+        "time",
+        "open",
+        "close",
+        "confidence",
+        "signal_strength",
+    ]
+
+
+def test_each_instruments_pnl_line_ends_at_its_baskets_gain(run, figures):
+    lines = {t["name"]: t for t in figures["chart-instruments"]["data"]}
+    initial = float(run.result.config.portfolio.initial_capital)
+    for i, basket in enumerate(run.result.config.portfolio.baskets):
+        final = float(run.result.equity[f"equity_{i}"].iloc[-1])
+        start = initial * float(basket.capital_fraction)
+        assert lines[basket.instrument]["y"][-1] == pytest.approx(final - start, abs=0.01)
+
+
+def test_the_real_iron_ore_rolls_are_marked_on_the_value_chart(real_bars):
+    from test_rolls_engine_realdata import ONE_BASKET, ROLLS
+    from twotier.config import load_config
+    from twotier.market.resample import resample
+    from twotier.report.charts import equity_chart
+
+    loaded = real_bars("DCE.i.HOT.m5.csv")
+    bars = {"DCE/i": resample(loaded.frame, loaded.instrument, loaded.bar_minutes)}
+    result = run_backtest(bars, load_config(overrides=[ONE_BASKET]), rolls={"DCE/i": ROLLS})
+    figure = equity_chart(result, result.metrics)
+    marks = next(t for t in figure["data"] if t["name"] == "rolls")
+    assert marks["x"] == ["2019-12-06", "2020-03-31", "2020-08-10"]
+    assert "i2005 → i2009" in marks["text"][1]
+    assert len(figure["layout"]["shapes"]) == 3
+    held = next(t for t in figure["data"] if t["name"] == "buy and hold DCE/i")
+    assert held["y"][-1] / float(result.config.portfolio.initial_capital) == pytest.approx(
+        1.4044, abs=5e-4
+    )

@@ -1,12 +1,15 @@
 """Buy-and-hold of each instrument over the run, from the signal packages' closes
 (docs/metrics.md, "Benchmarks"): what holding one unlevered contract-equivalent from the
-first bar of the run to the last would have returned, measured like the strategy."""
+first bar of the run to the last would have returned, measured like the strategy. On a
+spliced main-contract series the position is rolled (``twotier.analysis.rolled``): a
+roll's price jump is not a return."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from twotier.analysis import metrics
+from twotier.analysis.rolled import roll_points, rolled_closes
 
 
 def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
@@ -23,38 +26,46 @@ def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _held_closes(bars: pd.DataFrame) -> tuple[float, pd.Series]:
+    """The first close and the last close of each trading day of a position held and
+    rolled, on the latest contract's scale."""
+    closes = rolled_closes(bars)
+    daily = closes.groupby(bars["trading_day"].to_numpy(), sort=True).last().astype(float)
+    return float(closes.iloc[0]), daily
+
+
 def daily_closes(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.Series:
-    """The last close of each trading day of the run, indexed by trading day."""
+    """The last close of each trading day of the run (rolled), indexed by trading day."""
     bars = in_run(packages, equity)
-    return bars.groupby("trading_day", sort=True)["close"].last().astype(float)
+    return _held_closes(bars)[1] if len(bars) else pd.Series(dtype=float)
 
 
 def buy_and_hold(
     packages: pd.DataFrame, equity: pd.DataFrame, risk_free: float = 0.0
 ) -> dict | None:
-    """Buy at the close of the instrument's first bar in the run, hold to the last. Daily
-    returns, volatility, Sharpe, Sortino, Calmar and drawdown are on daily closes."""
+    """Buy at the close of the instrument's first bar in the run, hold (rolling at each
+    roll) to the last. Daily returns, volatility, Sharpe, Sortino, Calmar and drawdown
+    are on daily closes."""
     bars = in_run(packages, equity)
     if bars.empty:
         return None
-    base = float(bars["close"].iloc[0])
-    closes = bars.groupby("trading_day", sort=True)["close"].last().astype(float)
+    base, closes = _held_closes(bars)
     previous = closes.shift(1)
     previous.iloc[0] = base
     returns = closes / previous - 1.0
     mdd = metrics.max_drawdown(pd.concat([pd.Series([base]), closes], ignore_index=True))
-    last = float(closes.iloc[-1])
     return {
-        **metrics.return_and_risk(returns, last, base, mdd, risk_free),
-        "first_close": base,
-        "last_close": last,
+        **metrics.return_and_risk(returns, float(closes.iloc[-1]), base, mdd, risk_free),
+        "first_close": float(bars["close"].iloc[0]),
+        "last_close": float(bars["close"].iloc[-1]),
+        "rolls": len(roll_points(bars)),
     }
 
 
 def growth(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.Series:
-    """Daily close over the first close of the run: the growth of 1 CNY held."""
+    """Daily close over the first close of the run (rolled): the growth of 1 CNY held."""
     bars = in_run(packages, equity)
     if bars.empty:
         return pd.Series(dtype=float)
-    closes = bars.groupby("trading_day", sort=True)["close"].last().astype(float)
-    return closes / float(bars["close"].iloc[0])
+    base, closes = _held_closes(bars)
+    return closes / base

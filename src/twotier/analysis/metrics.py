@@ -28,6 +28,14 @@ def daily_returns(equity: pd.DataFrame, initial: float, column: str = "pv") -> p
     return values / previous - 1.0
 
 
+def daily_returns_table(equity: pd.DataFrame, initial: float) -> pd.DataFrame:
+    """The portfolio's daily returns as quantstats and pyfolio take them: a ``date``
+    index (the trading day, no time zone) and a ``returns`` column."""
+    returns = daily_returns(equity, initial)
+    index = pd.DatetimeIndex(returns.index).astype("datetime64[ns]")
+    return pd.DataFrame({"returns": returns.to_numpy(dtype=float)}, index=index.rename("date"))
+
+
 def total_return(final: float, initial: float) -> float:
     return final / initial - 1.0
 

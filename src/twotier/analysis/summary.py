@@ -3,7 +3,8 @@ report and the terminal). The formulas are in docs/metrics.md.
 
     {"risk_free", "period", "portfolio", "baskets": [...], "exit_reasons": [...],
      "monthly_returns": [...], "annual_returns": {...}, "drawdowns": [...],
-     "benchmarks": [...], "signals": [...]}
+     "benchmarks": [...], "signals": [...], "sides": [...], "sessions": [...],
+     "holding": {...}, "triggers": [...]}
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from twotier.analysis import activity, benchmarks, drawdowns, metrics, periods, signals, trades
+from twotier.analysis import (
+    activity,
+    benchmarks,
+    drawdowns,
+    excursions,
+    metrics,
+    periods,
+    sessions,
+    signals,
+    trades,
+    triggers,
+)
 from twotier.config.model import Config
 
 TOP_DRAWDOWNS = 5
@@ -29,6 +41,7 @@ class RunTables(Protocol):
     trades: pd.DataFrame
     fills: pd.DataFrame
     equity: pd.DataFrame
+    decisions: pd.DataFrame
 
 
 def instrument_multipliers(config: Config) -> dict[str, float]:
@@ -128,6 +141,12 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
         ],
         "benchmarks": _benchmarks(run, risk_free),
         "signals": _signal_quality(run),
+        "sides": _sides(run),
+        "sessions": _sessions(run),
+        "holding": excursions.holding_summary(
+            excursions.excursions(run.trades, run.packages, equity)
+        ),
+        "triggers": _triggers(run),
     }
     return json_ready(result)
 
@@ -163,6 +182,58 @@ def _signal_quality(run: RunTables) -> list[dict]:
         bars = benchmarks.in_run(packages, run.equity)
         out.append({"instrument": instrument, **signals.signal_quality(bars)})
     return out
+
+
+def _sides(run: RunTables) -> list[dict]:
+    """Long against short, for the portfolio (basket null) and each basket."""
+    scopes = [(None, "portfolio", run.trades)] + [
+        (i, b.instrument, run.trades[run.trades["basket"] == i])
+        for i, b in enumerate(run.config.portfolio.baskets)
+    ]
+    return [
+        {"basket": i, "instrument": name, **row}
+        for i, name, mine in scopes
+        for row in trades.side_stats(mine)
+    ]
+
+
+def _sessions(run: RunTables) -> list[dict]:
+    """Day against night session P&L, for the portfolio (basket null) and each basket."""
+    initial = float(run.config.portfolio.initial_capital)
+    rows = [
+        {
+            "basket": None,
+            "instrument": "portfolio",
+            **sessions.session_pnl(run.equity, "pv", initial),
+        }
+    ]
+    for i, basket in enumerate(run.config.portfolio.baskets):
+        start = initial * float(basket.capital_fraction)
+        split = sessions.session_pnl(run.equity, f"equity_{i}", start)
+        rows.append({"basket": i, "instrument": basket.instrument, **split})
+    return rows
+
+
+def trigger_tables(run: RunTables) -> dict[str, pd.DataFrame]:
+    """Each instrument's triggers with what Tier-2 did with them (``analysis.triggers``)."""
+    out = {}
+    for instrument in dict.fromkeys(run.config.instruments):
+        packages = run.packages.get(instrument)
+        if packages is None or packages.empty:
+            continue
+        baskets = [i for i, k in enumerate(run.config.instruments) if k == instrument]
+        bars = benchmarks.in_run(packages, run.equity)
+        out[instrument] = triggers.trigger_outcomes(
+            bars, run.trades, run.decisions, run.config, baskets
+        )
+    return out
+
+
+def _triggers(run: RunTables) -> list[dict]:
+    return [
+        {"instrument": instrument, **triggers.outcome_counts(table)}
+        for instrument, table in trigger_tables(run).items()
+    ]
 
 
 def json_ready(value: Any) -> Any:

@@ -8,13 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 from twotier.analysis.benchmarks import growth, in_run
+from twotier.analysis.rolled import roll_points
 from twotier.report import series as s
 
-REGIMES = {
-    1: ("uptrend", "rgba(44,160,44,0.13)"),
-    2: ("downtrend", "rgba(214,39,40,0.13)"),
-    4: ("chaos", "rgba(255,127,14,0.20)"),
-}
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 # Losses red, gains green (explicit stops: plotly.js knows fewer scale names than plotly.py).
 RETURN_COLORS = [[0.0, "#c62828"], [0.5, "#f5f5f5"], [1.0, "#2e7d32"]]
@@ -40,13 +36,21 @@ def _with_drawdown_panel(layout: dict, value_title: str) -> dict:
     return layout
 
 
-def _layout(title: str, height: int = 380, **extra) -> dict:
+def chart_layout(title: str, height: int = 380, **extra) -> dict:
+    """The title at the top left, the legend on a line of its own below it (clear of the
+    tool bar at the top right)."""
     return {
-        "title": {"text": title, "x": 0.01},
+        "title": {
+            "text": title,
+            "x": 0.01,
+            "xanchor": "left",
+            "y": 1 - 8 / height,
+            "yanchor": "top",
+        },
         "height": height,
-        "margin": {"l": 70, "r": 30, "t": 50, "b": 40},
+        "margin": {"l": 70, "r": 30, "t": 72, "b": 40},
         "hovermode": "x unified",
-        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
         "xaxis": {"type": "date", "gridcolor": "#eee", "linecolor": "#999"},
@@ -55,7 +59,7 @@ def _layout(title: str, height: int = 380, **extra) -> dict:
     }
 
 
-def _line(x, y, name: str, color: str | None = None, **extra) -> dict:
+def line_trace(x, y, name: str, color: str | None = None, **extra) -> dict:
     trace = {"type": "scatter", "mode": "lines", "x": x, "y": y, "name": name}
     if color:
         trace["line"] = {"color": color, "width": 1.5}
@@ -63,19 +67,19 @@ def _line(x, y, name: str, color: str | None = None, **extra) -> dict:
 
 
 def equity_chart(run, metrics: dict) -> dict:
-    """PV (with buy-and-hold of each instrument on the same capital, hidden until picked
-    in the legend) over its drawdown."""
+    """PV (with buy-and-hold of each instrument on the same capital, rolled at its rolls
+    and hidden until picked in the legend) over its drawdown; rolls marked."""
     equity, initial = run.equity, metrics["portfolio"]["initial"]
     pv = s.by_day(equity, "pv")
     days = s.day_text(pv.index)
-    data = [_line(days, s.rounded(pv, 2), "portfolio value", COLORS[0])]
+    data = [line_trace(days, s.rounded(pv, 2), "portfolio value", COLORS[0])]
     for k, instrument in enumerate(run.config.instruments):
         packages = run.packages.get(instrument)
         if packages is None:
             continue
         held = growth(packages, equity) * initial
         data.append(
-            _line(
+            line_trace(
                 s.day_text(held.index),
                 s.rounded(held, 2),
                 f"buy and hold {instrument}",
@@ -86,7 +90,7 @@ def equity_chart(run, metrics: dict) -> dict:
         )
     dd = s.daily_drawdown(equity)
     data.append(
-        _line(
+        line_trace(
             days,
             s.rounded(-dd, 5),
             "drawdown",
@@ -97,208 +101,155 @@ def equity_chart(run, metrics: dict) -> dict:
             hovertemplate="%{y:.2%}",
         )
     )
-    layout = _with_drawdown_panel(_layout("Portfolio value and drawdown", height=520), "CNY")
-    return {"data": data, "layout": layout}
-
-
-def baskets_chart(run) -> dict:
-    data = []
-    for i, instrument in enumerate(run.config.instruments):
-        equity = s.by_day(run.equity, f"equity_{i}")
-        data.append(
-            _line(
-                s.day_text(equity.index),
-                s.rounded(equity, 2),
-                f"{i} {instrument}",
-                COLORS[i % len(COLORS)],
-            )
-        )
-    layout = _layout("Basket equity")
-    layout["yaxis"]["title"] = {"text": "CNY"}
-    return {"data": data, "layout": layout}
-
-
-def risk_chart(run) -> dict:
-    """Exposure and reserve (share of PV) on the left axis, leverage on the right."""
-    equity = run.equity
-    exposure = s.by_day(equity, "exposure", "max")
-    days = s.day_text(exposure.index)
-    data = [
-        _line(days, s.rounded(exposure, 4), "exposure (day's max)", COLORS[0]),
-        _line(
-            days,
-            s.rounded(s.by_day(equity, "reserve_held", "min"), 4),
-            "cash reserve held (day's min)",
-            COLORS[2],
-        ),
-        _line(
-            days,
-            s.rounded(s.by_day(equity, "reserve_target", "last"), 4),
-            "reserve target",
-            COLORS[2],
-            line={"dash": "dash", "width": 1, "color": COLORS[2]},
-        ),
-        _line(
-            days,
-            s.rounded(s.by_day(equity, "leverage", "max"), 3),
-            "leverage (day's max)",
-            COLORS[1],
-            yaxis="y2",
-        ),
-    ]
-    layout = _layout("Exposure, leverage and cash reserve")
-    layout["margin"]["r"] = 70
-    layout["yaxis"].update(
-        {"tickformat": ".0%", "title": {"text": "share of PV"}, "rangemode": "tozero"}
-    )
-    layout["yaxis2"] = {
-        "overlaying": "y",
-        "tickmode": "auto",
-        "side": "right",
-        "title": {"text": "leverage (x)"},
-        "showgrid": False,
-        "rangemode": "tozero",
-    }
-    return {"data": data, "layout": layout}
-
-
-def _regime_traces(bars: pd.DataFrame) -> list[dict]:
-    """One filled shape per regime (rectangles on a hidden 0-1 axis): one trace each, so
-    that a legend click hides a regime and a thousand spans cost one SVG path."""
-    spans = s.regime_spans(s.daily_regime(bars))
-    traces = []
-    for code, (name, color) in REGIMES.items():
-        mine = spans[spans["regime"] == code]
-        if mine.empty:
-            continue
-        left = pd.DatetimeIndex(mine["left"]).strftime("%Y-%m-%d %H:%M")
-        right = pd.DatetimeIndex(mine["right"]).strftime("%Y-%m-%d %H:%M")
-        x, y = [], []
-        for a, b in zip(left, right, strict=True):
-            x += [a, a, b, b, a, None]
-            y += [0, 1, 1, 0, 0, None]
-        traces.append(
+    layout = _with_drawdown_panel(chart_layout("Portfolio value and drawdown", height=520), "CNY")
+    marks = roll_marks(run, pv)
+    if marks is not None:
+        data.append(marks)
+        layout["shapes"] = [
             {
-                "type": "scatter",
-                "mode": "none",
-                "x": x,
-                "y": y,
-                "fill": "toself",
-                "fillcolor": color,
-                "name": name,
-                "hoverinfo": "skip",
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": day,
+                "x1": day,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "rgba(109,76,65,0.45)", "width": 1, "dash": "dot"},
             }
-        )
-    return traces
-
-
-def _stamp(times: pd.Series) -> list[str]:
-    return list(pd.DatetimeIndex(times).strftime("%Y-%m-%d %H:%M"))
-
-
-TRADE_HOVER = (
-    "trade %{customdata[0]} %{customdata[1]} %{customdata[2]}<br>"
-    "leverage %{customdata[3]:.2f}x (effective %{customdata[4]:.2f}x)<br>"
-    "%{customdata[5]}: %{customdata[6]:,.2f} CNY (%{customdata[7]:+.2%})<extra></extra>"
-)
-
-
-def _trade_data(trades: pd.DataFrame) -> list[list]:
-    return [
-        [
-            int(t.trade_id),
-            t.side,
-            t.tier,
-            float(t.leverage),
-            float(t.effective_leverage),
-            t.reason,
-            float(t.net_pnl),
-            float(t.return_pct),
+            for day in dict.fromkeys(marks["x"])
         ]
-        for t in trades.itertuples(index=False)
-    ]
+    return {"data": data, "layout": layout}
 
 
-def _marker(x, y, custom, name: str, symbol: str, color: str) -> dict:
+def roll_marks(run, pv: pd.Series) -> dict | None:
+    """A marker on the PV line at each roll of each instrument (its trading day)."""
+    x, y, text = [], [], []
+    for instrument in dict.fromkeys(run.config.instruments):
+        packages = run.packages.get(instrument)
+        if packages is None:
+            continue
+        for _, roll in roll_points(in_run(packages, run.equity)):
+            day = pd.Timestamp(roll.trading_day)
+            if day not in pv.index:
+                continue
+            x.append(day.strftime("%Y-%m-%d"))
+            y.append(round(float(pv[day]), 2))
+            text.append(
+                f"{instrument} roll {roll.old_contract} → {roll.new_contract} "
+                f"({roll.old_price:g} → {roll.new_price:g})"
+            )
+    if not x:
+        return None
     return {
         "type": "scatter",
         "mode": "markers",
+        "name": "rolls",
         "x": x,
         "y": y,
-        "name": name,
-        "customdata": custom,
-        "hovertemplate": TRADE_HOVER,
-        "yaxis": "y2",
-        "marker": {
-            "symbol": symbol,
-            "size": 7,
-            "color": color,
-            "line": {"width": 1, "color": "#333"},
-        },
+        "text": text,
+        "hovertemplate": "%{x}: %{text}<extra></extra>",
+        "marker": {"symbol": "diamond", "size": 9, "color": "#6d4c41"},
     }
 
 
-def trade_markers(trades: pd.DataFrame) -> list[dict]:
-    """Entries (up: long, down: short; each position once) and exits (green: P&L > 0)."""
-    out = []
-    entries = trades.drop_duplicates("trade_id")
-    for side, symbol in (("LONG", "triangle-up"), ("SHORT", "triangle-down")):
-        mine = entries[entries["side"] == side]
-        if len(mine):
-            out.append(
-                _marker(
-                    _stamp(mine["entry_time"]),
-                    s.rounded(mine["entry_price"], 4),
-                    _trade_data(mine),
-                    f"{side.lower()} entry",
-                    symbol,
-                    "#1f77b4",
-                )
-            )
-    exits = trades[trades["reason"] != "open"]
-    for won, color, name in ((True, "#2ca02c", "exit, profit"), (False, "#d62728", "exit, loss")):
-        mine = exits[(exits["net_pnl"] > 0) == won]
-        if len(mine):
-            out.append(
-                _marker(
-                    _stamp(mine["exit_time"]),
-                    s.rounded(mine["exit_price"], 4),
-                    _trade_data(mine),
-                    name,
-                    "x",
-                    color,
-                )
-            )
-    return out
-
-
-def price_chart(run, instrument: str) -> dict | None:
-    packages = run.packages.get(instrument)
-    if packages is None or packages.empty:
-        return None
-    bars = in_run(packages, run.equity)
-    close = bars.groupby("trading_day", sort=True)["close"].last()
-    data = _regime_traces(bars)
-    data.append(
-        _line(
-            s.day_close_text(close.index),
-            s.rounded(close, 4),
-            "close (daily)",
-            "#444",
-            yaxis="y2",
-            hovertemplate="%{y:,.2f}<extra>close</extra>",
+def instrument_pnl_chart(run) -> dict:
+    """Each instrument's P&L through the run: its baskets' equity less their starting
+    equity at each trading day's end (closed and open P&L, after fees)."""
+    initial = float(run.config.portfolio.initial_capital)
+    totals: dict[str, pd.Series] = {}
+    for i, basket in enumerate(run.config.portfolio.baskets):
+        start = initial * float(basket.capital_fraction)
+        pnl = s.by_day(run.equity, f"equity_{i}") - start
+        before = totals.get(basket.instrument)
+        totals[basket.instrument] = pnl if before is None else before + pnl
+    data = [
+        line_trace(
+            s.day_text(pnl.index),
+            s.rounded(pnl, 2),
+            instrument,
+            COLORS[k % len(COLORS)],
+            hovertemplate="%{y:,.2f} CNY",
         )
+        for k, (instrument, pnl) in enumerate(totals.items())
+    ]
+    layout = chart_layout("P&L per instrument: its baskets' equity less their starting equity")
+    layout["yaxis"].update({"title": {"text": "CNY"}, "zerolinecolor": "#999"})
+    return {"data": data, "layout": layout}
+
+
+STEP_POINTS = 3000  # runs with more steps than this are drawn one point per trading day
+
+
+def _risk_series(equity: pd.DataFrame, column: str, how: str) -> tuple[list[str], pd.Series]:
+    """A risk column per step for a short run, else its day's ``how`` (max, min, last)."""
+    if len(equity) <= STEP_POINTS:
+        times = pd.DatetimeIndex(equity["time"]).strftime("%Y-%m-%d %H:%M")
+        return list(times), equity[column].reset_index(drop=True)
+    daily = s.by_day(equity, column, how)
+    return s.day_text(daily.index), daily
+
+
+def risk_chart(run) -> dict:
+    """Exposure, leverage and the cash reserve (and margin / PV where the run recorded
+    margin) as small panes over one time axis."""
+    equity = run.equity
+    daily = len(equity) > STEP_POINTS
+    of_day = (lambda word: f" (day's {word})") if daily else (lambda word: "")
+    panes = [
+        ("exposure", [("exposure", "max", "exposure" + of_day("max"), COLORS[0], {})], ".0%"),
+        ("leverage", [("leverage", "max", "leverage" + of_day("max"), COLORS[1], {})], ".1f"),
+        (
+            "cash reserve",
+            [
+                ("reserve_held", "min", "reserve held" + of_day("min"), COLORS[2], {}),
+                ("reserve_target", "last", "reserve target", COLORS[2], {"dash": "dash"}),
+            ],
+            ".0%",
+        ),
+    ]
+    if "risk_degree" in equity.columns:
+        panes.append(
+            (
+                "margin / PV",
+                [("risk_degree", "max", "risk degree" + of_day("max"), COLORS[3], {})],
+                ".0%",
+            )
+        )
+    data, layout = (
+        [],
+        chart_layout(
+            "Exposure, leverage and cash reserve" + (" (one point per trading day)" * daily),
+            height=130 + 125 * len(panes),
+        ),
     )
-    data += trade_markers(run.trades[run.trades["instrument"] == instrument])
-    layout = _layout(f"{instrument}: price, trades and regime", height=440, hovermode="closest")
-    layout["yaxis"] = {"range": [0, 1], "visible": False, "fixedrange": True}
-    layout["yaxis2"] = {
-        "overlaying": "y",
-        "tickmode": "auto",
-        "side": "left",
-        "gridcolor": "#eee",
-        "title": {"text": "price"},
-    }
+    gap = 0.06
+    size = (1.0 - gap * (len(panes) - 1)) / len(panes)
+    for k, (title, lines, tick) in enumerate(panes):
+        axis = "" if k == 0 else str(k + 1)
+        top = 1.0 - k * (size + gap)
+        layout[f"yaxis{axis}"] = {
+            "domain": [round(top - size, 4), round(top, 4)],
+            "title": {"text": title, "font": {"size": 11}},
+            "tickformat": tick,
+            "gridcolor": "#eee",
+            "rangemode": "tozero",
+            "anchor": "x",
+        }
+        for column, how, name, color, dash in lines:
+            x, values = _risk_series(equity, column, how)
+            digits = 4 if tick.endswith("%") else 3
+            data.append(
+                line_trace(
+                    x,
+                    s.rounded(values, digits),
+                    name,
+                    color,
+                    yaxis=f"y{axis}",
+                    line={"color": color, "width": 1.2, **dash},
+                    hovertemplate=f"%{{y:{tick}}}",
+                )
+            )
+    layout["xaxis"]["anchor"] = f"y{len(panes)}"
     return {"data": data, "layout": layout}
 
 
@@ -332,7 +283,7 @@ def exits_chart(metrics: dict) -> dict:
         },
     ]
     height = max(260, 60 + 28 * len(names))
-    layout = _layout(
+    layout = chart_layout(
         "Exits by reason: count and net P&L", height=height, hovermode="closest", showlegend=False
     )
     layout["xaxis"] = {"domain": [0, 0.45], "title": {"text": "exits"}, "gridcolor": "#eee"}
@@ -380,7 +331,9 @@ def monthly_chart(metrics: dict) -> dict:
             "ygap": 2,
         }
     ]
-    layout = _layout("Monthly returns", height=max(220, 90 + 40 * len(years)), hovermode="closest")
+    layout = chart_layout(
+        "Monthly returns", height=max(220, 90 + 40 * len(years)), hovermode="closest"
+    )
     layout["xaxis"] = {"type": "category", "side": "top"}
     layout["yaxis"] = {"type": "category", "autorange": "reversed"}
     return {"data": data, "layout": layout}
@@ -424,8 +377,11 @@ def signals_chart(metrics: dict) -> dict | None:
                 "yaxis": "y2",
             }
         )
-    layout = _layout(
-        "Signal quality: mean forward return after a trigger", hovermode="closest", barmode="group"
+    layout = chart_layout(
+        "Signal quality: mean forward return after a trigger",
+        height=320,
+        hovermode="closest",
+        barmode="group",
     )
     layout["xaxis"] = {"domain": [0, 0.45], "type": "category", "title": {"text": "horizon"}}
     layout["xaxis2"] = {
@@ -453,9 +409,9 @@ def compare_chart(runs: dict[str, object]) -> dict:
         initial = float(run.config.portfolio.initial_capital)
         pv = s.by_day(run.equity, "pv") / initial
         days = s.day_text(pv.index)
-        data.append(_line(days, s.rounded(pv, 5), name, color, legendgroup=name))
+        data.append(line_trace(days, s.rounded(pv, 5), name, color, legendgroup=name))
         dd.append(
-            _line(
+            line_trace(
                 days,
                 s.rounded(-s.daily_drawdown(run.equity), 5),
                 name,
@@ -466,23 +422,23 @@ def compare_chart(runs: dict[str, object]) -> dict:
                 yaxis="y2",
             )
         )
-    layout = _with_drawdown_panel(_layout("Growth of 1 and drawdown", height=560), "growth of 1")
+    layout = _with_drawdown_panel(
+        chart_layout("Growth of 1 and drawdown", height=560), "growth of 1"
+    )
     return {"data": data + dd, "layout": layout}
 
 
 def run_charts(run, metrics: dict) -> dict[str, dict]:
-    """Every chart of a run's report by its div id, in page order."""
+    """The portfolio charts of a run's report by their div id (the tear sheet's are in
+    ``report.tearsheet``, the signal views in ``report.signal_view``)."""
     charts = {
         "chart-equity": equity_chart(run, metrics),
-        "chart-baskets": baskets_chart(run),
+        "chart-instruments": instrument_pnl_chart(run),
         "chart-risk": risk_chart(run),
+        "chart-monthly": monthly_chart(metrics),
     }
-    for i, instrument in enumerate(run.config.instruments):
-        price = price_chart(run, instrument)
-        if price is not None:
-            charts[f"chart-price-{i}"] = price
-    charts["chart-exits"] = exits_chart(metrics)
-    charts["chart-monthly"] = monthly_chart(metrics)
+    if metrics["exit_reasons"]:
+        charts["chart-exits"] = exits_chart(metrics)
     quality = signals_chart(metrics)
     if quality is not None:
         charts["chart-signals"] = quality

@@ -1,29 +1,41 @@
 """One self-contained HTML page: inline CSS, plotly.js inlined once, each chart's figure as
-JSON, tables as HTML. Nothing is fetched when it opens, so it works offline, and the same
-run gives the same bytes (chart ids are fixed, no time stamp is written)."""
+JSON, the signal views' packed data, tables as HTML, the page's own script
+(``report/js/``). Nothing is fetched when it opens, so it works offline, and the same run
+gives the same bytes (chart ids are fixed, no time stamp is written).
+
+plotly.js is kept as text and run by the page's script when the first chart is to be
+drawn: a page whose first window holds only tables shows them without waiting for the
+5 MB library to compile."""
 
 from __future__ import annotations
 
 import json
 from functools import cache
 from html import escape
+from pathlib import Path
 
 from twotier import __version__
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False}
+SCRIPTS = ("signal_view.js", "page.js")
 
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        margin: 0; color: #222; background: #f6f7f9; }
-main { max-width: 1280px; margin: 0 auto; padding: 12px 24px 48px; }
-h1 { font-size: 22px; margin: 18px 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
-.sub { color: #666; margin: 0 0 12px; }
+main { max-width: 1340px; margin: 0 auto; padding: 12px 20px 48px; }
+h1 { font-size: 22px; margin: 18px 0 4px; } h2 { font-size: 17px; margin: 30px 0 8px; }
+h3 { font-size: 14px; margin: 18px 0 6px; }
+section { scroll-margin-top: 40px; }
+.sub, .note { color: #666; margin: 0 0 12px; } .note { font-size: 12.5px; margin: 2px 0 10px; }
+nav { position: sticky; top: 0; z-index: 5; background: #f6f7f9; padding: 6px 0;
+      border-bottom: 1px solid #e2e5ea; }
 nav a { margin-right: 14px; color: #1f5fa8; text-decoration: none; }
 .cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 14px 0; }
 .card { background: white; border: 1px solid #e2e5ea; border-radius: 6px; padding: 8px 14px;
         min-width: 120px; }
 .card b { display: block; font-size: 19px; } .card span { color: #666; font-size: 12px; }
 .chart { background: white; border: 1px solid #e2e5ea; border-radius: 6px; margin: 10px 0; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 12px; }
 table { border-collapse: collapse; background: white; font-size: 13px; margin: 6px 0; }
 th, td { border-bottom: 1px solid #e8eaee; padding: 3px 10px; text-align: left;
          white-space: nowrap; }
@@ -35,28 +47,26 @@ td { font-variant-numeric: tabular-nums; }
 .num-from-4 td:nth-child(n+5) { text-align: right; }
 .num-from-5 td:nth-child(n+6) { text-align: right; }
 .num-from-6 td:nth-child(n+7) { text-align: right; }
-.scroll { max-height: 520px; overflow: auto; border: 1px solid #e2e5ea; }
+.scroll { max-height: 560px; overflow-y: auto; border: 1px solid #e2e5ea;
+          content-visibility: auto; contain-intrinsic-size: auto 560px; }
 .pair { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
+details { margin: 8px 0; } summary { cursor: pointer; color: #1f5fa8; }
 pre { background: white; border: 1px solid #e2e5ea; padding: 10px; max-height: 420px;
       overflow: auto; font-size: 12px; }
 .warn { color: #8a5300; }
-input[type=search] { padding: 4px 8px; width: 320px; margin: 4px 0; }
-"""
-
-# Plots every figure; the trade filter hides rows without the typed text.
-SCRIPT = """
-for (const [id, figure] of Object.entries(FIGURES)) {
-  Plotly.newPlot(id, figure.data, figure.layout, CONFIG);
-}
-const filterBox = document.getElementById("trade-filter");
-if (filterBox) {
-  filterBox.addEventListener("input", () => {
-    const needle = filterBox.value.toLowerCase();
-    for (const row of document.querySelectorAll("#table-trades tbody tr")) {
-      row.style.display = row.textContent.toLowerCase().includes(needle) ? "" : "none";
-    }
-  });
-}
+.filters { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin: 6px 0; }
+.filters select, .filters input { padding: 3px 6px; font: inherit; }
+.filters input[type=search] { width: 260px; }
+#table-trades { width: 100%; font-size: 12.5px; }
+#table-trades th, #table-trades td { padding: 3px 6px; }
+#table-trades th { cursor: pointer; user-select: none; }
+#table-trades th[aria-sort=ascending]::after { content: " ▲"; font-size: 9px; }
+#table-trades th[aria-sort=descending]::after { content: " ▼"; font-size: 9px; }
+#table-trades td.reason { white-space: normal; word-break: break-word; }
+#table-trades tbody tr[data-view] { cursor: pointer; }
+#table-trades tbody tr:hover { background: #f1f6fd; }
+#table-trades tbody tr.picked { background: #fff6c8; }
+td.pos { color: #2e7d32; } td.neg { color: #c62828; } td.n { text-align: right; }
 """
 
 
@@ -65,6 +75,13 @@ def plotly_js() -> str:
     from plotly.offline import get_plotlyjs
 
     return get_plotlyjs()
+
+
+@cache
+def page_js() -> str:
+    """The page's own script (signal views, tables), from ``report/js``."""
+    folder = Path(__file__).with_name("js")
+    return "\n".join((folder / name).read_text(encoding="utf-8") for name in SCRIPTS)
 
 
 def script_json(value) -> str:
@@ -81,6 +98,15 @@ def section(title: str, anchor: str, *parts: str) -> str:
     return f'<section id="{escape(anchor)}"><h2>{escape(title)}</h2>{"".join(parts)}</section>'
 
 
+def note(text: str) -> str:
+    return f'<p class="note">{escape(text)}</p>'
+
+
+def folded(summary: str, *parts: str) -> str:
+    """Content shown on a click: long tables beside the chart that says the same."""
+    return f"<details><summary>{escape(summary)}</summary>{''.join(parts)}</details>"
+
+
 def cards(items: list[tuple[str, str]]) -> str:
     inner = "".join(
         f"<div class=card><b>{escape(v)}</b><span>{escape(k)}</span></div>" for k, v in items
@@ -94,10 +120,21 @@ def document(
     body: list[str],
     figures: dict[str, dict],
     nav: list[tuple[str, str]] = (),
+    views: dict[str, dict] | None = None,
 ) -> str:
-    """The whole page: ``body`` is HTML in order; ``figures`` the charts by div id; ``nav``
-    (anchor, title) links at the top."""
+    """The whole page: ``body`` is HTML in order; ``figures`` the charts by div id;
+    ``views`` the signal views' payloads by div id; ``nav`` (anchor, title) links at the
+    top."""
     links = "".join(f'<a href="#{escape(a)}">{escape(t)}</a>' for a, t in nav)
+    views = views or {}
+    # Each view's packed columns in a data block of their own: the browser's script
+    # parser never reads them, the view takes them when it is drawn.
+    specs = {key: {k: v for k, v in view.items() if k != "data"} for key, view in views.items()}
+    blocks = "".join(
+        f'<script type="application/octet-stream" id="{escape(key)}-columns">'
+        f"{view['data']}</script>\n"
+        for key, view in views.items()
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -106,8 +143,11 @@ def document(
         + "".join(body)
         + f'<p class="sub">twotier {escape(__version__)}; charts drawn by plotly.js, '
         "included in this file.</p></main>\n"
-        f"<script>{plotly_js()}</script>\n"
+        + blocks
+        + f'<script type="text/plain" id="plotly-js">{plotly_js()}</script>\n'
         f"<script>const FIGURES = {script_json(figures)};\n"
-        f"const CONFIG = {script_json(PLOTLY_CONFIG)};\n{SCRIPT}</script>\n"
+        f"const SIGNAL_VIEWS = {script_json(specs)};\n"
+        f"const CONFIG = {script_json(PLOTLY_CONFIG)};\n</script>\n"
+        f"<script>{page_js()}</script>\n"
         "</body></html>\n"
     )

@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
+from twotier.analysis.excursions import excursions
+from twotier.analysis.metrics import daily_returns_table
+from twotier.analysis.summary import trigger_tables
 from twotier.config.load import config_to_toml
-from twotier.io import write_text_atomic
-from twotier.report import charts, page, tables
+from twotier.io import atomic_path, write_text_atomic
+from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
+from twotier.report.signal_view import hours_held, trade_bars, view_bars, view_payload
 
 NAV = [
     ("summary", "summary"),
-    ("charts", "charts"),
-    ("markets", "prices and trades"),
-    ("tables", "tables"),
+    ("portfolio", "portfolio"),
+    ("signals", "signals"),
+    ("tearsheet", "tear sheet"),
+    ("exits", "exits and signal quality"),
     ("trades", "trades"),
     ("configuration", "configuration"),
 ]
+SIGNAL_NOTE = (
+    "Drag across the chart to zoom (down to single 15-minute bars), double-click for the "
+    "whole run; a click on a row of the trades table zooms to that trade. Triangles are "
+    "entries (blue, up long, down short), rings exits (green with a profit, red with a "
+    "loss), dotted lines the stop and target while a position was open; in the Tier-1 pane "
+    "each trigger is marked by what Tier-2 did with it: traded (green dot), blocked "
+    "(red cross) or skipped (grey ring), with the reason in its tooltip. The band under "
+    "the price is the regime (green uptrend, red downtrend, grey ranging, orange chaos)."
+)
 
 
 def headline_cards(metrics: dict) -> str:
@@ -47,38 +65,104 @@ def subtitle(run, metrics: dict) -> str:
     )
 
 
+@dataclass
+class SignalViews:
+    """The signal views of a run by div id, and what the trades table needs of them."""
+
+    payloads: dict[str, dict] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    links: dict[int, tuple[str, int, int]] = field(default_factory=dict)
+    hours: pd.Series | None = None
+
+
+def signal_views(run, metrics: dict) -> SignalViews:
+    out = SignalViews(hours=pd.Series(np.nan, index=run.trades.index))
+    triggers = trigger_tables(run)
+    counts = {t["instrument"]: t for t in metrics.get("triggers", [])}
+    for k, instrument in enumerate(dict.fromkeys(run.config.instruments)):
+        bars = view_bars(run, instrument)
+        if bars is None:
+            continue
+        view_id = f"signal-{k}"
+        out.payloads[view_id] = view_payload(run, instrument, bars, triggers[instrument])
+        if instrument in counts:
+            out.notes[view_id] = tables.triggers_line(counts[instrument])
+        mine = run.trades[run.trades["instrument"] == instrument]
+        for trade, (a, b) in trade_bars(mine, bars).items():
+            out.links[trade] = (view_id, a, b)
+        out.hours.loc[mine.index] = hours_held(mine, bars)
+    return out
+
+
+def trades_with_excursions(run, views: SignalViews, moves: pd.DataFrame) -> pd.DataFrame:
+    """trades.csv's rows with hours held (per row) and MAE/MFE (of their position)."""
+    by_trade = moves.set_index("trade_id")[["mae", "mfe"]]
+    return run.trades.assign(hours_held=views.hours).join(by_trade, on="trade_id")
+
+
 def report_html(run, metrics: dict) -> str:
     figures = charts.run_charts(run, metrics)
-    prices = [chart_id for chart_id in figures if chart_id.startswith("chart-price-")]
-    overview = ["chart-equity", "chart-baskets", "chart-risk"]
+    moves = excursions(run.trades, run.packages, run.equity)
+    figures |= tearsheet.tearsheet_charts(run, metrics, moves)
+    views = signal_views(run, metrics)
     warnings = "".join(f'<p class="warn">warning: {escape(w)}</p>' for w in run.warnings)
+
+    def shown(*ids: str) -> list[str]:
+        return [page.chart_div(c) for c in ids if c in figures]
+
+    signal_parts = [page.note(SIGNAL_NOTE)]
+    for view_id in views.payloads:
+        signal_parts.append(page.chart_div(view_id))
+        if view_id in views.notes:
+            signal_parts.append(page.note(views.notes[view_id]))
     body = [
         section_summary(metrics, warnings),
-        page.section("Charts", "charts", *map(page.chart_div, overview)),
-        page.section("Prices, trades and regimes", "markets", *map(page.chart_div, prices)),
         page.section(
-            "Exits, months and signals",
-            "tables",
-            *(page.chart_div(c) for c in ("chart-exits", "chart-monthly") if c in figures),
+            "Portfolio", "portfolio", *shown("chart-equity", "chart-instruments", "chart-risk")
+        ),
+        page.section("Signals and trades", "signals", *signal_parts),
+        page.section(
+            "Tear sheet",
+            "tearsheet",
+            *shown("chart-rolling", "chart-distributions", "chart-excursions", "chart-holding"),
+            *shown("chart-sides"),
+            tables.sides_table(metrics),
+            *shown("chart-sessions"),
+            tables.sessions_table(metrics),
+            *shown("chart-monthly"),
+        ),
+        page.section(
+            "Exits and signal quality",
+            "exits",
+            *shown("chart-exits"),
             "<h3>Exits by reason</h3>",
             tables.exits_table(metrics),
             "<h3>Deepest drawdowns</h3>",
             tables.drawdowns_table(metrics),
-            *(page.chart_div(c) for c in ("chart-signals",) if c in figures),
-            "<h3>Signal quality: forward return after triggers</h3>",
-            '<div class="pair">',
-            tables.signals_table(metrics),
-            tables.confidence_table(metrics),
-            "</div>",
+            *shown("chart-signals"),
+            page.folded(
+                "Signal quality tables: forward return after triggers, by side and horizon, "
+                "and by confidence",
+                '<div class="pair">',
+                tables.signals_table(metrics),
+                tables.confidence_table(metrics),
+                "</div>",
+            ),
         ),
-        page.section("Trades", "trades", tables.trades_table(run.trades)),
+        page.section(
+            "Trades",
+            "trades",
+            tables.trades_table(trades_with_excursions(run, views, moves), views.links),
+        ),
         page.section(
             "Effective configuration",
             "configuration",
             f"<pre>{escape(config_to_toml(run.config))}</pre>",
         ),
     ]
-    return page.document("twotier run report", subtitle(run, metrics), body, figures, NAV)
+    return page.document(
+        "twotier run report", subtitle(run, metrics), body, figures, NAV, views.payloads
+    )
 
 
 def section_summary(metrics: dict, warnings: str) -> str:
@@ -87,9 +171,11 @@ def section_summary(metrics: dict, warnings: str) -> str:
         "summary",
         headline_cards(metrics),
         warnings,
+        '<div class="pair"><div>',
         tables.metrics_table(metrics),
-        "<h3>Beside buy and hold</h3>",
+        "</div><div><h3>Beside buy and hold (rolled at rolls)</h3>",
         tables.benchmarks_table(metrics),
+        "</div></div>",
     )
 
 
@@ -99,14 +185,30 @@ def write_report(run, path: str | Path, metrics: dict) -> Path:
     return path
 
 
+DAILY_RETURNS = ("daily_returns.csv", "daily_returns.parquet")
+
+
+def write_daily_returns(result, folder: Path) -> None:
+    """The portfolio's daily returns, ready for quantstats or pyfolio: CSV (``date,returns``,
+    each return written so that it reads back to the same float) and Parquet (a ``date``
+    index and a ``returns`` column)."""
+    table = daily_returns_table(result.equity, float(result.config.portfolio.initial_capital))
+    lines = [f"{day:%Y-%m-%d},{value!r}" for day, value in table["returns"].items()]
+    write_text_atomic(folder / DAILY_RETURNS[0], "\n".join(["date,returns", *lines]) + "\n")
+    with atomic_path(folder / DAILY_RETURNS[1]) as tmp:
+        table.to_parquet(tmp, index=True)
+
+
 def write_analysis(result, folder: str | Path, risk_free: float = 0.0) -> None:
-    """metrics.json and report.html of a run, written into its run folder after the data
-    files (``twotier.run.writer.write_run``); also rebuilds them from a folder read back.
-    ``risk_free`` is the yearly rate the Sharpe and Sortino ratios use."""
+    """The derived files of a run, written into its run folder after the data files
+    (``twotier.run.writer.write_run``); also rebuilds them from a folder read back:
+    metrics.json, the daily returns (CSV and Parquet) and report.html. ``risk_free`` is
+    the yearly rate the Sharpe and Sortino ratios use."""
     folder = Path(folder)
     if not len(result.equity):
         return
     metrics = result.compute_metrics(risk_free)
     text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
     write_text_atomic(folder / "metrics.json", text)
+    write_daily_returns(result, folder)
     write_report(result, folder / "report.html", metrics)

@@ -110,48 +110,153 @@ def confidence_table(metrics: dict) -> str:
     return table(header, rows, "table-confidence", numeric_from=2)
 
 
+def sides_table(metrics: dict) -> str:
+    """Long against short, for the portfolio and each basket."""
+    rows = [
+        [
+            "portfolio" if r["basket"] is None else f"{r['basket']} {r['instrument']}",
+            r["side"],
+            f.count(r["trades"]),
+            f.pct(r["win_rate"]),
+            f.ratio(r["profit_factor"]),
+            f.money(r["average_win"]),
+            f.money(r["average_loss"]),
+            f.money(r["expectancy"]),
+            f.money(r["net_pnl"]),
+        ]
+        for r in metrics["sides"]
+    ]
+    header = ["", "side", "trades", "win rate", "profit factor", "average win", "average loss",
+              "expectancy", "net P&L"]  # fmt: skip
+    return table(header, rows, "table-sides", numeric_from=2)
+
+
+def sessions_table(metrics: dict) -> str:
+    rows = [
+        [
+            "portfolio" if r["basket"] is None else f"{r['basket']} {r['instrument']}",
+            f.money(r["day_pnl"]),
+            f.money(r["night_pnl"]),
+            f.money(r["day_pnl"] + r["night_pnl"]),
+        ]
+        for r in metrics["sessions"]
+    ]
+    header = ["", "day session P&L", "night session P&L", "total"]
+    return table(header, rows, "table-sessions")
+
+
+def triggers_line(counts: dict) -> str:
+    """``248 triggers: 181 traded; 2 blocked (chaos_block 2); 65 skipped (...)``."""
+
+    def part(status: str) -> str:
+        reasons = counts.get(f"{status}_by_reason") or {}
+        detail = ", ".join(f"{reason} {n:,}" for reason, n in reasons.items())
+        return f"{counts[status]:,} {status}" + (f" ({detail})" if detail else "")
+
+    return f"{counts['triggers']:,} triggers: " + "; ".join(
+        part(status) for status in ("traded", "blocked", "skipped")
+    )
+
+
+# (header, trades.csv column or a derived one, formatter, numeric)
 TRADE_COLUMNS = (
-    ("trade", "trade_id", f.text),
-    ("basket", "basket", f.text),
-    ("instrument", "instrument", f.text),
-    ("side", "side", f.text),
-    ("tier", "tier", f.text),
-    ("contracts", "contracts", f.count),
-    ("entry", "entry_time", None),
-    ("entry price", "entry_price", f.ratio),
-    ("exit", "exit_time", None),
-    ("exit price", "exit_price", f.ratio),
-    ("leverage", "leverage", f.times),
-    ("effective", "effective_leverage", f.times),
-    ("reason", "reason", f.text),
-    ("return", "return_pct", f.signed_pct),
-    ("net P&L", "net_pnl", f.money),
+    ("trade", "trade_id", f.text, True),
+    ("basket", "basket_name", f.text, False),
+    ("side", "side", f.text, False),
+    ("tier", "tier", f.text, False),
+    ("lots", "contracts", f.count, True),
+    ("entry", "entry_time", None, False),
+    ("entry price", "entry_price", f.ratio, True),
+    ("exit", "exit_time", None, False),
+    ("exit price", "exit_price", f.ratio, True),
+    ("held (h)", "hours_held", f.ratio, True),
+    ("lev.", "leverage", f.times, True),
+    ("eff. lev.", "effective_leverage", f.times, True),
+    ("reason", "reason", f.text, False),
+    ("return", "return_pct", f.signed_pct, True),
+    ("net P&L", "net_pnl", f.money, True),
+    ("MAE", "mae", f.pct, True),
+    ("MFE", "mfe", f.pct, True),
 )
+SIGNED = {"return_pct", "net_pnl"}
+CELL_CLASSES = {"reason": "reason"}
 
 
 def _time_text(value) -> str:
     return f.MISSING if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
-def trades_table(trades: pd.DataFrame) -> str:
-    """Every row of trades.csv (a derisk cut is its own row), with a filter box above."""
-    rows = []
-    for t in trades.to_dict("records"):
-        rows.append(
-            [
-                _time_text(t[key]) if fmt is None else fmt(_plain(t[key]))
-                for _, key, fmt in TRADE_COLUMNS
-            ]
-        )
-    box = (
-        '<input id="trade-filter" type="search" placeholder="filter trades, e.g. DCE/i or '
-        'stop_loss" aria-label="filter trades">'
+def _cell(key: str, fmt, value, numeric: bool) -> str:
+    value = _plain(value)
+    text = _time_text(value) if fmt is None else fmt(value)
+    classes = [CELL_CLASSES.get(key, ""), "n" if numeric else ""]
+    if key in SIGNED and value is not None and value != 0:
+        classes.append("pos" if value > 0 else "neg")
+    names = " ".join(c for c in classes if c)
+    return f'<td class="{names}">{escape(text)}</td>' if names else f"<td>{escape(text)}</td>"
+
+
+def _select(name: str, label: str, values: list[tuple[str, str]]) -> str:
+    options = "".join(f'<option value="{escape(v)}">{escape(t)}</option>' for v, t in values)
+    return (
+        f'<label>{escape(label)} <select data-filter="{escape(name)}">'
+        f'<option value="">all</option>{options}</select></label>'
     )
-    header = [label for label, _, _ in TRADE_COLUMNS]
-    return box + '<div class="scroll">' + table(header, rows, "table-trades", 5) + "</div>"
+
+
+def trades_table(trades: pd.DataFrame, links: dict[int, tuple[str, int, int]] | None = None) -> str:
+    """Every row of trades.csv (a derisk cut is its own row) with, where the report has
+    them, ``hours_held``, ``mae`` and ``mfe`` columns; filters by basket, side and reason
+    and a text box above. ``links``: trade id -> (signal view id, first bar, last bar),
+    what a click on its row zooms to."""
+    links = links or {}
+    frame = trades.assign(
+        basket_name=[
+            f"{b} {k}" for b, k in zip(trades["basket"], trades["instrument"], strict=True)
+        ]
+    )
+    for derived in ("hours_held", "mae", "mfe"):
+        if derived not in frame.columns:
+            frame[derived] = None
+    rows = []
+    for record in frame.to_dict("records"):
+        attributes = {
+            "basket": str(record["basket"]),
+            "side": str(record["side"]),
+            "reason": str(record["reason"]),
+        }
+        link = links.get(int(record["trade_id"]))
+        if link is not None:
+            attributes |= {"view": link[0], "from": str(link[1]), "to": str(link[2])}
+        data = "".join(f' data-{k}="{escape(v)}"' for k, v in attributes.items())
+        cells = "".join(_cell(key, fmt, record[key], num) for _, key, fmt, num in TRADE_COLUMNS)
+        rows.append(f"<tr{data}>{cells}</tr>")
+    head = "".join(
+        f'<th data-type="{"num" if numeric else "text"}" title="sort">{escape(label)}</th>'
+        for label, _, _, numeric in TRADE_COLUMNS
+    )
+    baskets = sorted(
+        {(int(b), f"{b} {k}") for b, k in zip(trades["basket"], trades["instrument"], strict=True)}
+    )
+    filters = (
+        '<div class="filters">'
+        + _select("basket", "basket", [(str(b), name) for b, name in baskets])
+        + _select("side", "side", [("LONG", "long"), ("SHORT", "short")])
+        + _select("reason", "reason", [(r, r) for r in sorted(set(trades["reason"].astype(str)))])
+        + '<input id="trade-filter" type="search" placeholder="search, e.g. 2024-03 or STRONG" '
+        'aria-label="search the trades">'
+        '<span id="trade-count" class="note"></span></div>'
+    )
+    body = "".join(rows)
+    html_table = (
+        f'<table id="table-trades"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+    return filters + '<div class="scroll">' + html_table + "</div>"
 
 
 def _plain(value):
     if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if value is pd.NaT:
         return None
     return value.item() if hasattr(value, "item") else value

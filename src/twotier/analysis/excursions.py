@@ -1,0 +1,155 @@
+"""How far each position went against and for it while it was open, and how long it was
+held (docs/metrics.md, "Tear sheet"): maximum adverse and favourable excursion (MAE,
+MFE) and the bars held.
+
+Excursions are price moves from the entry fill, signed by the side, on bar closes (the
+closes the exit tree reads, RULES.md 4.6) from the entry's fill bar to the bar the exit
+was decided on, and at the exit's fill price. Across a roll prices are carried to the
+latest contract's scale (``twotier.analysis.rolled``), so a roll's jump is no excursion.
+MAE <= 0 <= MFE, and the position's return lies between them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twotier.analysis.benchmarks import in_run
+from twotier.analysis.rolled import scale_factors
+from twotier.analysis.trades import OPEN
+
+MINUTES_PER_BAR = 15
+COLUMNS = (
+    "trade_id",
+    "basket",
+    "instrument",
+    "side",
+    "open",
+    "entry_bar",
+    "exit_bar",
+    "bars_held",
+    "hours_held",
+    "mae",
+    "mfe",
+    "return",
+    "net_pnl",
+)
+
+
+def _times(values) -> np.ndarray:
+    """Nanoseconds of zone-aware times (NaT as the smallest integer)."""
+    return pd.DatetimeIndex(pd.Series(values)).as_unit("ns").asi8
+
+
+def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
+    """One row per position: the first row's entry, the last row's exit and contract,
+    the rows' net P&L added up; open if any row is still open."""
+    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
+    grouped = ordered.groupby("trade_id", sort=True)
+    first, last = grouped.first(), grouped.last()
+    out = first[["basket", "instrument", "side", "entry_time", "entry_price"]].copy()
+    for column, source in (("entry_contract", first), ("contract", last)):
+        out[column] = source[column].astype("string").fillna("") if column in source else ""
+    for column in ("exit_time", "exit_price", "exit_decided_at"):
+        out[column] = last.get(column, pd.NaT)
+    out["open"] = (ordered["reason"] == OPEN).groupby(ordered["trade_id"], sort=True).any()
+    out["net_pnl"] = grouped["net_pnl"].sum()
+    return out.reset_index()
+
+
+def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
+    """The excursions of one instrument's positions over its bars of the run."""
+    times = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
+    factors = scale_factors(bars)
+    closes = bars["close"].to_numpy(dtype=float) * factors
+    if "contract" in bars.columns:
+        factor_of = dict(zip(bars["contract"].astype(str), factors, strict=True))
+    else:
+        factor_of = {}
+
+    def bar_of(values) -> np.ndarray:  # the bar starting at a time, else the one before
+        return np.searchsorted(times, _times(values), side="right") - 1
+
+    def scaled(prices, contracts) -> np.ndarray:
+        factor = [factor_of.get(c, 1.0) for c in contracts]
+        return np.asarray(prices, dtype=float) * np.asarray(factor, dtype=float)
+
+    last = len(times) - 1
+    still = positions["open"].to_numpy() | positions["exit_time"].isna().to_numpy()
+    entry = bar_of(positions["entry_time"])
+    exit_bar = np.where(still, last, bar_of(positions["exit_time"]))
+    decided = np.where(
+        positions["exit_decided_at"].isna(), exit_bar, bar_of(positions["exit_decided_at"])
+    )
+    decided = np.where(still, last, decided)
+    basis = scaled(positions["entry_price"], positions["entry_contract"])
+    exit_price = np.where(
+        still, closes[last], scaled(positions["exit_price"].fillna(0), positions["contract"])
+    )
+    side = np.where(positions["side"].to_numpy() == "LONG", 1.0, -1.0)
+    mae, mfe, ret = (np.empty(len(positions)) for _ in range(3))
+    for k in range(len(positions)):
+        path = np.append(closes[entry[k] : decided[k] + 1], exit_price[k])
+        moves = side[k] * (path / basis[k] - 1.0)
+        mae[k], mfe[k], ret[k] = min(0.0, moves.min()), max(0.0, moves.max()), moves[-1]
+    held = exit_bar - entry
+    return pd.DataFrame(
+        {
+            "trade_id": positions["trade_id"].astype(int).to_numpy(),
+            "basket": positions["basket"].astype(int).to_numpy(),
+            "instrument": positions["instrument"].to_numpy(),
+            "side": positions["side"].to_numpy(),
+            "open": still,
+            "entry_bar": entry,
+            "exit_bar": exit_bar,
+            "bars_held": held,
+            "hours_held": held * MINUTES_PER_BAR / 60,
+            "mae": mae,
+            "mfe": mfe,
+            "return": ret,
+            "net_pnl": positions["net_pnl"].astype(float).to_numpy(),
+        }
+    )
+
+
+def excursions(
+    trades: pd.DataFrame, packages: dict[str, pd.DataFrame], equity: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per position (open ones marked ``open``) whose instrument has packages:
+    bars held (of its instrument, entry fill to exit fill), MAE, MFE and return (price
+    moves from the entry fill), net P&L."""
+    parts = []
+    if not trades.empty:
+        positions = _position_rows(trades)
+        for instrument, mine in positions.groupby("instrument", sort=True):
+            found = packages.get(instrument)
+            bars = None if found is None else in_run(found, equity)
+            if bars is not None and not bars.empty:
+                parts.append(_instrument(mine.reset_index(drop=True), bars))
+    if not parts:
+        empty = {c: pd.Series(dtype=float) for c in COLUMNS}
+        return pd.DataFrame(empty | {"open": pd.Series(dtype=bool)})
+    frame = pd.concat(parts, ignore_index=True)[list(COLUMNS)]
+    return frame.sort_values("trade_id", kind="stable").reset_index(drop=True)
+
+
+def holding_summary(table: pd.DataFrame) -> dict:
+    """Median and mean hours held, median MAE and MFE, of the closed positions; of
+    winners and losers apart too."""
+    done = table[~table["open"]]
+
+    def median(values: pd.Series) -> float | None:
+        return float(values.median()) if len(values) else None
+
+    won, lost = done[done["net_pnl"] > 0], done[done["net_pnl"] < 0]
+    return {
+        "positions": len(done),
+        "median_hours_held": median(done["hours_held"]),
+        "mean_hours_held": float(done["hours_held"].mean()) if len(done) else None,
+        "median_hours_held_winners": median(won["hours_held"]),
+        "median_hours_held_losers": median(lost["hours_held"]),
+        "median_mae": median(done["mae"]),
+        "median_mfe": median(done["mfe"]),
+        "median_mae_winners": median(won["mae"]),
+        "median_mfe_losers": median(lost["mfe"]),
+    }

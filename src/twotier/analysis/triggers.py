@@ -1,0 +1,194 @@
+"""What Tier-2 did with each of Tier-1's entry triggers (docs/report.md, "Signals"):
+traded, blocked (with the reason the decision log gives) or skipped (with the reason the
+run's tables show).
+
+A trigger at bar t of a signal episode (RULES.md 4.2) answers for the bars from t to the
+episode's next trigger or its end. It is
+
+- *traded* when a trade's entry was decided on one of those bars (under ``next_open`` the
+  bar before its fill);
+- *blocked* when the log refused an entry there (``BLOCK`` or ``SKIP`` lines, and lines
+  of kinds this module does not know whose reason starts with ``entry_``, such as an
+  entry a price limit left unfilled), or an entry decided there was cancelled before it
+  filled; the reason is the first refusal's;
+- *skipped* otherwise, for the first of these reasons that holds at t: the basket held a
+  position, the episode was traded already, the package was below the entry minimums
+  (confidence, strength, conviction; not logged, RULES.md 4.2), the episode was running
+  when the run started (RULES.md 8.32); else "not taken".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twotier.analysis.signals import trigger_directions
+from twotier.config.model import Config
+from twotier.numeric import decided
+from twotier.tier1.state import episodes
+from twotier.tier2.sizing import conviction
+
+TRADED, BLOCKED, SKIPPED = "traded", "blocked", "skipped"
+REFUSALS = frozenset({"BLOCK", "SKIP"})
+KNOWN_KINDS = frozenset({"ENTRY", "CLOSE", "FILL", "FALLBACK", "BREAKER", "ROLL", *REFUSALS})
+IN_POSITION = "in a position"
+EPISODE_TRADED = "episode already traded"
+BELOW_MINIMUMS = "below the entry minimums"
+RUNNING_AT_START = "episode running at the start"
+NOT_TAKEN = "not taken"
+CANCELLED = "entry cancelled before its fill"
+COLUMNS = ("bar", "time", "direction", "confidence", "strength", "basket", "status", "reason")
+
+
+def _ns(values) -> np.ndarray:
+    return pd.DatetimeIndex(pd.Series(values)).as_unit("ns").asi8
+
+
+class _Basket:
+    """What one basket did on one instrument's bars: entries decided (bar), the bars it
+    held a position, refusals and entry decisions logged."""
+
+    def __init__(self, index: int, bars_ns: np.ndarray, trades: pd.DataFrame, log: pd.DataFrame):
+        def bar_of(values) -> np.ndarray:
+            return np.searchsorted(bars_ns, _ns(values), side="right") - 1
+
+        self.index = index
+        first = trades.sort_values(["trade_id", "exit_time"], kind="stable").drop_duplicates(
+            "trade_id"
+        )
+        fill_bar = bar_of(first["entry_time"])
+        at_open = (first["entry_price_kind"] == "open").to_numpy() if len(first) else []
+        self.entries = np.sort(fill_bar - np.asarray(at_open, dtype=int))
+        rows = trades.groupby("trade_id", sort=True)
+        still = (trades["reason"] == "open").groupby(trades["trade_id"], sort=True).any()
+        if "exit_decided_at" in trades:
+            ends = bar_of(rows["exit_decided_at"].last())
+        else:
+            ends = np.full(len(still), -1)
+        ends = np.where(still.to_numpy(dtype=bool) | (ends < 0), len(bars_ns), ends)
+        starts = bar_of(rows["entry_time"].first())
+        order = np.argsort(starts, kind="stable")
+        self.held_from, self.held_to = starts[order], ends[order]
+        kinds, reasons = log["kind"].astype(str), log["reason"].fillna("").astype(str)
+        refusal = kinds.isin(REFUSALS) | (
+            ~kinds.isin(KNOWN_KINDS) & reasons.str.startswith("entry_")
+        )
+        log_bars = bar_of(log["time"])
+        self.refusals = (log_bars[refusal.to_numpy()], reasons[refusal].to_numpy())
+        self.decisions = log_bars[(kinds == "ENTRY").to_numpy()]
+        self.after = (log_bars, reasons.to_numpy(), kinds.to_numpy())
+
+    def entered(self, a: int, b: int) -> bool:
+        return bool(np.any((self.entries >= a) & (self.entries < b)))
+
+    def refusal(self, a: int, b: int) -> str | None:
+        where, why = self.refusals
+        inside = np.flatnonzero((where >= a) & (where < b))
+        return str(why[inside[0]]) or "blocked" if len(inside) else None
+
+    def cancelled(self, a: int, b: int) -> str | None:
+        """An entry decided in [a, b) that no trade came from: the reason of the next line
+        of this basket that is not a fill, or a plain 'cancelled'."""
+        mine = self.decisions[(self.decisions >= a) & (self.decisions < b)]
+        if not len(mine):
+            return None
+        where, why, kind = self.after
+        later = np.flatnonzero((where >= mine[0]) & (kind != "ENTRY") & (kind != "FILL"))
+        return str(why[later[0]]) if len(later) and why[later[0]] else CANCELLED
+
+    def holding(self, t: int) -> bool:
+        """A position held at bar t: from its entry's fill to its exit's decision."""
+        k = int(np.searchsorted(self.held_from, t, side="right")) - 1
+        return k >= 0 and self.held_to[k] >= t
+
+
+def _skip_reason(t, basket: _Basket, episode_start: int, started_inside: bool, gate) -> str:
+    if basket.holding(t):
+        return IN_POSITION
+    if basket.entered(episode_start, t):
+        return EPISODE_TRADED
+    if gate[t]:
+        return BELOW_MINIMUMS
+    return RUNNING_AT_START if started_inside else NOT_TAKEN
+
+
+def _below_minimums(bars: pd.DataFrame, config: Config, basket: int) -> np.ndarray:
+    s = config.basket_sizing(basket)
+    conf = bars["confidence"].to_numpy(dtype=float)
+    strength = bars["signal_strength"].to_numpy(dtype=float)
+    return (
+        (decided(conf) < s.min_confidence)
+        | (decided(strength) < s.min_signal_strength)
+        | (conviction(conf, strength, s) < s.min_conviction)
+    )
+
+
+def trigger_outcomes(
+    bars: pd.DataFrame,
+    trades: pd.DataFrame,
+    decisions: pd.DataFrame,
+    config: Config,
+    baskets: list[int],
+) -> pd.DataFrame:
+    """One row per trigger of one instrument's bars of the run (``in_run`` packages): its
+    bar, time, direction, confidence and strength, and per the first basket that traded
+    it (else blocked it, else the first basket) its status and reason."""
+    direction = trigger_directions(bars)
+    fired = np.flatnonzero(direction != 0)
+    if not len(fired) or not baskets:
+        return pd.DataFrame(columns=list(COLUMNS))
+    episode = episodes(bars["signal"].to_numpy())
+    bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
+    numbers, first = np.unique(episode, return_index=True)
+    _, from_end = np.unique(episode[::-1], return_index=True)
+    starts = dict(zip(numbers.tolist(), first.tolist(), strict=True))
+    ends = dict(zip(numbers.tolist(), (len(episode) - from_end).tolist(), strict=True))
+    workers = []
+    for b in baskets:
+        log = decisions[decisions["basket"] == b]
+        gate = _below_minimums(bars, config, b)
+        workers.append((_Basket(b, bars_ns, trades[trades["basket"] == b], log), gate))
+    rows = []
+    for k, t in enumerate(fired):
+        e = int(episode[t])
+        later = fired[k + 1] if k + 1 < len(fired) and episode[fired[k + 1]] == e else ends[e]
+        outcomes = []
+        for basket, gate in workers:
+            if basket.entered(t, later):
+                outcomes.append((0, TRADED, "", basket.index))
+                continue
+            refused = basket.refusal(t, later) or basket.cancelled(t, later)
+            if refused is not None:
+                outcomes.append((1, BLOCKED, refused, basket.index))
+                continue
+            why = _skip_reason(t, basket, starts[e], starts[e] == 0 and e > 0, gate)
+            outcomes.append((2, SKIPPED, why, basket.index))
+        _, status, reason, basket_index = min(outcomes, key=lambda o: o[0])
+        rows.append((basket_index, status, reason))
+    basket_of, status_of, reason_of = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "bar": fired,
+            "time": bars["time"].iloc[fired].reset_index(drop=True),
+            "direction": direction[fired],
+            "confidence": bars["confidence"].to_numpy(dtype=float)[fired],
+            "strength": bars["signal_strength"].to_numpy(dtype=float)[fired],
+            "basket": basket_of,
+            "status": status_of,
+            "reason": reason_of,
+        }
+    )
+
+
+def outcome_counts(table: pd.DataFrame) -> dict:
+    """Triggers by status, and by reason within blocked and skipped."""
+    out = {"triggers": len(table)}
+    for status in (TRADED, BLOCKED, SKIPPED):
+        mine = table[table["status"] == status]
+        out[status] = len(mine)
+        if status != TRADED:
+            counts = mine["reason"].value_counts()
+            out[f"{status}_by_reason"] = {
+                str(r): int(counts[r]) for r in sorted(counts.index, key=lambda r: (-counts[r], r))
+            }
+    return out

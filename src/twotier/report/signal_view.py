@@ -1,0 +1,197 @@
+"""The signal view of one instrument (docs/report.md, "Signals"): what Tier-1 saw and
+what Tier-2 did with it, bar by bar.
+
+The page draws it with ``js/signal_view.js`` from the payload made here: the
+instrument's 15-minute bars of the run as packed columns (``report.packing``), and its
+events as small tables: Tier-1's triggers with what Tier-2 did with them, each trade's
+entry and exits, the stop and target levels while a position was open, and the rolls.
+Bars are numbered from 0 (the instrument's first bar of the run); the browser aggregates
+them into at most a few hundred candles for whatever range is in view, so the whole run
+and a single day draw equally fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from twotier.analysis.benchmarks import in_run
+from twotier.analysis.rolled import roll_points, scale_factors
+from twotier.analysis.triggers import BLOCKED, SKIPPED, TRADED
+from twotier.report.packing import pack_columns
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+LINE_COLUMNS = (
+    "ema_12",
+    "ema_26",
+    "ema_50",
+    "bb_upper",
+    "bb_lower",
+    "rsi",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "confidence",
+    "signal_strength",
+)
+CODE_COLUMNS = ("signal", "regime")
+STATUS_CODES = {TRADED: 0, BLOCKED: 1, SKIPPED: 2}
+
+
+def _minutes(times: pd.Series) -> np.ndarray:
+    """Exchange wall-clock minutes since 1970-01-01 (the browser shows them as UTC, so
+    the page reads the same in every time zone)."""
+    stamps = pd.DatetimeIndex(times)
+    if stamps.tz is not None:
+        stamps = stamps.tz_localize(None)
+    return stamps.as_unit("ns").asi8 // 60_000_000_000
+
+
+def _bars_at(bars_ns: np.ndarray, times) -> np.ndarray:
+    """The bar starting at each time (else the one before it); -1 before the first."""
+    stamps = pd.DatetimeIndex(pd.Series(times)).as_unit("ns").asi8
+    return np.searchsorted(bars_ns, stamps, side="right") - 1
+
+
+def _round(values, digits: int = 4) -> list:
+    array = np.round(np.asarray(values, dtype=float), digits)
+    return [None if np.isnan(v) else float(v) for v in array]
+
+
+def _texts(values) -> list[str]:
+    return ["" if pd.isna(v) else str(v) for v in values]
+
+
+def _triggers(table: pd.DataFrame) -> tuple[dict, list[str]]:
+    reasons = sorted({r for r in table["reason"] if r})
+    code = {r: k for k, r in enumerate(reasons)}
+    out = {
+        "bar": table["bar"].astype(int).tolist(),
+        "dir": table["direction"].astype(int).tolist(),
+        "status": [STATUS_CODES[s] for s in table["status"]],
+        "reason": [code.get(r, -1) for r in table["reason"]],
+    }
+    return out, reasons
+
+
+def _entries(first: pd.DataFrame, bars_ns: np.ndarray) -> dict:
+    return {
+        "bar": _bars_at(bars_ns, first["entry_time"]).tolist(),
+        "price": _round(first["entry_price"]),
+        "trade": first["trade_id"].astype(int).tolist(),
+        "side": first["side"].astype(str).tolist(),
+        "tier": _texts(first["tier"]),
+        "contracts": first["contracts"].astype(int).tolist(),
+        "lev": _round(first["leverage"], 3),
+        "eff": _round(first["effective_leverage"], 3),
+    }
+
+
+def _exits(trades: pd.DataFrame, bars_ns: np.ndarray) -> dict:
+    done = trades[trades["reason"] != "open"]
+    return {
+        "bar": _bars_at(bars_ns, done["exit_time"]).tolist(),
+        "price": _round(done["exit_price"]),
+        "trade": done["trade_id"].astype(int).tolist(),
+        "reason": done["reason"].astype(str).tolist(),
+        "pnl": _round(done["net_pnl"], 2),
+        "ret": _round(done["return_pct"], 6),
+        "contracts": done["contracts"].astype(int).tolist(),
+    }
+
+
+def _levels(first: pd.DataFrame, last: pd.DataFrame, bars: pd.DataFrame, bars_ns) -> dict:
+    """Stop and target prices of each position from its entry's fill bar to its exit's
+    fill bar (the last bar if still open), in the raw prices of the contract traded: a
+    roll splits the segment, the levels carried by the roll's ratio."""
+    factors = scale_factors(bars)
+    changes = np.array([bar for bar, _ in roll_points(bars)], dtype=np.int64)
+    entries = _bars_at(bars_ns, first["entry_time"])
+    still = (last["reason"] == "open").to_numpy() | last["exit_time"].isna().to_numpy()
+    ends = np.where(still, len(bars_ns) - 1, _bars_at(bars_ns, last["exit_time"]))
+    side = np.where(first["side"].to_numpy() == "LONG", 1.0, -1.0)
+    stop = first["stop"].to_numpy(dtype=float)
+    target = first["target"].to_numpy(dtype=float)
+    price = first["entry_price"].to_numpy(dtype=float)
+    trade = first["trade_id"].to_numpy(dtype=np.int64)
+    out = {"trade": [], "from": [], "to": [], "stop": [], "target": []}
+    for k, entry in enumerate(entries):
+        if entry < 0 or np.isnan(stop[k]) or np.isnan(target[k]):
+            continue
+        basis = price[k] * factors[entry]  # on the latest contract's scale
+        inside = changes[(changes > entry) & (changes <= ends[k])]
+        cuts = [int(entry), *inside.tolist(), int(ends[k])]
+        for a, b in itertools.pairwise(cuts):
+            raw = basis / factors[a]
+            out["trade"].append(int(trade[k]))
+            out["from"].append(a)
+            out["to"].append(b)
+            out["stop"].append(round(raw * (1 - side[k] * stop[k]), 4))
+            out["target"].append(round(raw * (1 + side[k] * target[k]), 4))
+    return out
+
+
+def hours_held(trades: pd.DataFrame, bars: pd.DataFrame) -> pd.Series:
+    """Each trade row's hours in the market: its instrument's bars from the entry's fill
+    bar to the row's exit fill bar (to the last bar while open), 15 minutes each."""
+    bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
+    entry = _bars_at(bars_ns, trades["entry_time"])
+    exit_ = _bars_at(bars_ns, trades["exit_time"])
+    still = (trades["reason"] == "open").to_numpy() | (exit_ < 0)
+    exit_ = np.where(still, len(bars_ns) - 1, exit_)
+    return pd.Series((exit_ - entry) * 0.25, index=trades.index)
+
+
+def trade_bars(trades: pd.DataFrame, bars: pd.DataFrame) -> dict[int, tuple[int, int]]:
+    """Each position's first and last bar in ``bars``: its entry's fill bar and its last
+    exit's fill bar (the last bar while it is open); what a click in the trades table
+    zooms to."""
+    bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
+    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
+    grouped = ordered.groupby("trade_id", sort=True)
+    entry = _bars_at(bars_ns, grouped["entry_time"].first())
+    exit_ = _bars_at(bars_ns, grouped["exit_time"].last())
+    still = (ordered["reason"] == "open").groupby(ordered["trade_id"], sort=True).any()
+    exit_ = np.where(still.to_numpy() | (exit_ < 0), len(bars_ns) - 1, exit_)
+    return {
+        int(t): (int(a), int(b)) for t, a, b in zip(grouped.size().index, entry, exit_, strict=True)
+    }
+
+
+def view_bars(run, instrument: str) -> pd.DataFrame | None:
+    """The instrument's packages of the run's steps (None if the run has none)."""
+    packages = run.packages.get(instrument)
+    bars = None if packages is None else in_run(packages, run.equity)
+    return None if bars is None or bars.empty else bars
+
+
+def view_payload(run, instrument: str, bars: pd.DataFrame, triggers: pd.DataFrame) -> dict:
+    """Everything the browser needs to draw one instrument's signal view."""
+    bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
+    columns = {"time": _minutes(bars["time"])}
+    columns |= {c: bars[c] for c in (*PRICE_COLUMNS, *LINE_COLUMNS) if c in bars.columns}
+    codes = {c: bars[c] for c in CODE_COLUMNS}
+    packed = pack_columns(columns, codes, exact=("time", *PRICE_COLUMNS))
+    trades = run.trades[run.trades["instrument"] == instrument]
+    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
+    first = ordered.drop_duplicates("trade_id", keep="first")
+    last = ordered.drop_duplicates("trade_id", keep="last")
+    trigger_events, reasons = _triggers(triggers)
+    rolls = roll_points(bars)
+    return {
+        "instrument": instrument,
+        "bars": len(bars),
+        **packed,
+        "triggers": trigger_events,
+        "reasons": reasons,
+        "entries": _entries(first, bars_ns),
+        "exits": _exits(trades, bars_ns),
+        "levels": _levels(first, last, bars, bars_ns),
+        "rolls": {
+            "bar": [bar for bar, _ in rolls],
+            "old": [r.old_contract for _, r in rolls],
+            "new": [r.new_contract for _, r in rolls],
+        },
+    }

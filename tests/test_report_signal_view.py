@@ -1,0 +1,193 @@
+"""The signal view's payload: packed columns that decode to the packages' values, every
+trigger with what Tier-2 did with it, every entry and exit, the stop and target levels
+(split and carried at rolls), the rolls, and the links from the trades table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_report_run import shared_run
+from twotier.analysis.benchmarks import in_run
+from twotier.analysis.summary import trigger_tables
+from twotier.report.packing import MISSING, pack_columns, unpack_columns
+from twotier.report.signal_view import hours_held, trade_bars, view_bars, view_payload
+
+TZ = "Asia/Shanghai"
+
+
+# --- packing ---------------------------------------------------------------------------------
+
+
+def test_prices_and_times_pack_exactly_and_missing_values_survive():
+    prices = [765.5, 766.0, 770.25, 700.0]
+    ema = [float("nan"), 765.123456, 766.987654, 768.5]
+    packed = pack_columns(
+        {"time": [0, 15, 30, 24_000_000], "close": prices, "ema_12": ema},
+        {"signal": [0, 1, -1, 0]},
+        exact=("time", "close"),
+    )
+    assert packed["numbers"] == [["time", 0], ["close", 2], ["ema_12", 2]]
+    out = unpack_columns(packed, 4)
+    assert out["close"].tolist() == prices
+    assert out["time"].tolist() == [0, 15, 30, 24_000_000]
+    assert np.isnan(out["ema_12"][0])
+    assert out["ema_12"][1:] == pytest.approx(ema[1:], abs=0.005)
+    assert out["signal"].tolist() == [0, 1, -1, 0]
+
+
+def test_a_missing_value_after_a_large_one_wraps_around_and_back():
+    # the difference from a large value to the missing marker overflows int32 both ways
+    values = [2_000_000.0, float("nan"), -2_000_000.0, float("nan"), 5.0]
+    out = unpack_columns(pack_columns({"v": values}, {}, exact=("v",)), len(values))
+    assert np.isnan(out["v"][[1, 3]]).all()
+    assert out["v"][[0, 2, 4]].tolist() == [2_000_000.0, -2_000_000.0, 5.0]
+    assert MISSING == -(2**31)
+
+
+def test_indicators_keep_five_significant_digits():
+    packed = pack_columns({"rsi": [12.3456789, 99.9]}, {})
+    assert packed["numbers"] == [["rsi", 3]]
+    assert unpack_columns(packed, 2)["rsi"].tolist() == [12.346, 99.9]
+
+
+# --- the payload of a run --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def payloads():
+    run = shared_run().result
+    triggers = trigger_tables(run)
+    out = {}
+    for instrument in run.config.instruments:
+        bars = view_bars(run, instrument)
+        out[instrument] = (bars, view_payload(run, instrument, bars, triggers[instrument]))
+    return out
+
+
+def test_columns_decode_to_the_packages_of_the_run(payloads):
+    for bars, payload in payloads.values():
+        columns = unpack_columns({**payload}, payload["bars"])
+        assert payload["bars"] == len(bars)
+        assert columns["close"].tolist() == bars["close"].tolist()
+        assert columns["open"].tolist() == bars["open"].tolist()
+        for name, decimals in payload["numbers"]:
+            expected = bars[name].to_numpy(dtype=float) if name != "time" else None
+            if expected is not None:
+                np.testing.assert_allclose(columns[name], expected, atol=0.51 * 10.0**-decimals)
+        minutes = pd.DatetimeIndex(bars["time"]).tz_localize(None).as_unit("s").asi8 // 60
+        assert columns["time"].astype(np.int64).tolist() == minutes.tolist()
+        assert columns["regime"].tolist() == bars["regime"].tolist()
+
+
+def test_every_entry_and_exit_of_the_instrument_is_in_its_view(payloads):
+    trades = shared_run().result.trades
+    for instrument, (_, payload) in payloads.items():
+        mine = trades[trades["instrument"] == instrument]
+        assert sorted(payload["entries"]["trade"]) == sorted(mine["trade_id"].unique())
+        closed = mine[mine["reason"] != "open"]
+        assert len(payload["exits"]["trade"]) == len(closed)
+        assert sorted(payload["exits"]["reason"]) == sorted(closed["reason"])
+        assert min(payload["entries"]["bar"]) >= 0 and min(payload["exits"]["bar"]) >= 0
+
+
+def test_every_trigger_is_marked_traded_blocked_or_skipped(payloads):
+    run = shared_run().result
+    for instrument, (bars, payload) in payloads.items():
+        triggers = payload["triggers"]
+        assert len(triggers["bar"]) == int((bars["trigger"] != 0).sum())
+        assert set(triggers["status"]) <= {0, 1, 2}
+        traded = sum(1 for s in triggers["status"] if s == 0)
+        assert (
+            traded == run.trades.loc[run.trades["instrument"] == instrument, "trade_id"].nunique()
+        )
+        blocked = [
+            payload["reasons"][r]
+            for r, s in zip(triggers["reason"], triggers["status"], strict=True)
+            if s == 1
+        ]
+        assert set(blocked) <= set(run.decisions["reason"])
+
+
+def test_stop_and_target_levels_are_the_entry_price_moved_by_the_trades_stop_and_target(payloads):
+    trades = shared_run().result.trades.drop_duplicates("trade_id").set_index("trade_id")
+    _, payload = payloads["DCE/i"]
+    levels = payload["levels"]
+    assert len(set(levels["trade"])) == len(payload["entries"]["trade"])  # no roll: one each
+    for k, trade in enumerate(levels["trade"]):
+        row = trades.loc[trade]
+        side = 1 if row["side"] == "LONG" else -1
+        assert levels["stop"][k] == pytest.approx(row["entry_price"] * (1 - side * row["stop"]))
+        assert levels["target"][k] == pytest.approx(row["entry_price"] * (1 + side * row["target"]))
+        assert levels["from"][k] <= levels["to"][k]
+
+
+def test_a_click_in_the_trades_table_finds_each_trades_bars():
+    run = shared_run().result
+    for instrument in run.config.instruments:
+        bars = view_bars(run, instrument)
+        mine = run.trades[run.trades["instrument"] == instrument]
+        links = trade_bars(mine, bars)
+        assert set(links) == set(mine["trade_id"])
+        times = bars["time"].reset_index(drop=True)
+        for trade, (first, last) in links.items():
+            rows = mine[mine["trade_id"] == trade]
+            assert times[first] == rows["entry_time"].iloc[0]
+            assert first <= last < len(bars)
+        held = hours_held(mine, bars)
+        assert (held >= 0).all() and held.index.equals(mine.index)
+
+
+# --- rolls ---------------------------------------------------------------------------------------
+
+
+def rolled_run():
+    """A made-up run of one instrument with a roll from i2405 (last close 100) to i2409
+    (first open 80) and a long position held across it (stop 2%, target 8%)."""
+    times = pd.date_range("2024-03-04 09:00", periods=6, freq="15min", tz=TZ)
+    days = pd.to_datetime(["2024-03-04"] * 3 + ["2024-03-05"] * 3)
+    packages = pd.DataFrame(
+        {
+            "time": times,
+            "instrument": "DCE/i",
+            "signal": [0, 1, 1, 1, 1, 0],
+            "trigger": [0, 1, 0, 0, 0, 0],
+            "confidence": 0.5,
+            "signal_strength": 0.4,
+            "regime": [3, 1, 1, 1, 1, 3],
+            "open": [100.0, 100, 100, 80, 82, 84],
+            "close": [100.0, 100, 100, 82, 84, 84],
+            "contract": ["i2405"] * 3 + ["i2409"] * 3,
+        }
+    )
+    equity = pd.DataFrame({"time": times, "trading_day": days})
+    trades = pd.DataFrame(
+        [
+            {"trade_id": 1, "basket": 0, "instrument": "DCE/i", "side": "LONG", "tier": "WEAK",
+             "contracts": 2, "entry_time": times[2], "entry_price": 100.0, "exit_time": times[5],
+             "exit_price": 84.0, "reason": "low_confidence", "net_pnl": 5.0, "return_pct": 0.05,
+             "leverage": 2.0, "effective_leverage": 1.9, "stop": 0.02, "target": 0.08,
+             "entry_contract": "i2405", "contract": "i2409"}
+        ]
+    )  # fmt: skip
+
+    class Run:
+        pass
+
+    run = Run()
+    run.packages, run.equity, run.trades = {"DCE/i": packages}, equity, trades
+    return run
+
+
+def test_rolls_are_marked_and_split_the_levels_carried_by_the_ratio():
+    run = rolled_run()
+    bars = in_run(run.packages["DCE/i"], run.equity)
+    triggers = pd.DataFrame({"bar": [1], "direction": [1], "status": ["traded"], "reason": [""]})
+    payload = view_payload(run, "DCE/i", bars, triggers)
+    assert payload["rolls"] == {"bar": [3], "old": ["i2405"], "new": ["i2409"]}
+    levels = payload["levels"]
+    assert (levels["from"], levels["to"]) == ([2, 3], [3, 5])
+    # 100 on i2405 is 80 on i2409 (ratio 0.8): the levels move with it
+    assert levels["stop"] == pytest.approx([98.0, 78.4])
+    assert levels["target"] == pytest.approx([108.0, 86.4])
