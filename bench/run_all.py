@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = {
     "bench_tier1.py": ([], ["--bars", "200000"]),
     "bench_backtest.py": ([], ["--years", "2", "--repeat", "1"]),
+    "bench_market.py": ([], ["--years", "2", "--repeat", "1"]),
     "bench_optimize.py": ([], ["--sets", "20"]),
     "bench_report.py": ([], ["--years", "2", "--repeat", "1"]),
 }

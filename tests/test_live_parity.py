@@ -8,6 +8,7 @@ import os
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,6 +17,8 @@ from twotier.engine.backtest import run_backtest
 from twotier.engine.inputs import Environment, load_bar_files
 from twotier.live.loop import PaperSettings, run_paper
 from twotier.market.sample import load_sample
+from twotier.market.settlement import day_settlements, estimated_limits
+from twotier.money import price_units, price_units_array
 from twotier.report.run_report import write_analysis
 from twotier.run.writer import write_run
 
@@ -169,3 +172,67 @@ def test_history_warm_up_starts_flat_as_a_backtest_from_a_start_day(two_months, 
     got = paper(f"folder:{live}", tmp_path / "state", history=history)
     assert_same_run_folders(expected, got)
     assert pd.read_csv(got / "equity.csv")["trading_day"].iloc[0] == start
+
+
+def test_paper_run_with_an_exit_waiting_through_a_locked_day_equals_the_backtest(tmp_path):
+    """RULES.md 10 live as in a backtest: the sample's iron ore of April 2024, with every
+    bar of trading day 2024-04-29 (its night of 04-26 included) one price at the
+    estimated limit down. A long held from 04-26 has its exit decided at the first locked
+    bar; it waits through the day (logged at each bar) and fills on 04-30's first bar."""
+    bars = load_sample("DCE/i")
+    bars = bars[(bars["trading_day"] >= "2024-03-01") & (bars["trading_day"] <= "2024-05-10")]
+    bars = bars.copy()
+    day = bars["trading_day"]
+    before = bars[day == pd.Timestamp("2024-04-26")]
+    tick = price_units(0.5)
+    settle = day_settlements(
+        np.array([0]),
+        price_units_array(before["high"].to_numpy()),
+        price_units_array(before["low"].to_numpy()),
+        price_units_array(before["close"].to_numpy()),
+        before["volume"].to_numpy(dtype=float),
+        tick,
+    )[0]
+    _, down = estimated_limits(int(settle), 0.11, tick)
+    locked = day == pd.Timestamp("2024-04-29")
+    for column in ("open", "high", "low", "close"):
+        bars.loc[locked, column] = down / 10_000
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    write_bar_csv(bars, feed / "DCE_i.csv")
+    overrides = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.3}]',)
+    expected = backtest_folder({"DCE/i": feed / "DCE_i.csv"}, tmp_path / "backtest", *overrides)
+    got = paper(f"folder:{feed}", tmp_path / "state", *overrides)
+    assert_same_run_folders(expected, got)
+    log = (got / "decisions.log").read_text().splitlines()
+    waits = [line for line in log if "WAIT basket 0 [exit_delayed_limit]" in line]
+    assert len(waits) >= 10 and all(w.startswith(("[2024-04-26 2", "[2024-04-29")) for w in waits)
+    fills = pd.read_csv(got / "fills.csv")
+    late = fills[fills["bars_waited"] > 0]
+    assert list(late["trading_day"]) == ["2024-04-30"] * len(late) and len(late) >= 1
+
+
+def test_paper_run_with_a_delivery_deadline_close_equals_the_backtest(tmp_path):
+    """RULES.md 11 live as in a backtest: the sample's iron ore named i2405 until
+    2024-05-06 and i2409 after (a contract column that rolls late). i2405's deadline is
+    2024-04-29 (the last trading day before May, 04-30, less one): the long held from
+    04-26 is closed at that day's first bar, the night of 04-26, as in the backtest."""
+    bars = load_sample("DCE/i")
+    bars = bars[(bars["trading_day"] >= "2024-03-01") & (bars["trading_day"] <= "2024-05-31")]
+    bars = bars.assign(
+        contract=np.where(bars["trading_day"] < pd.Timestamp("2024-05-06"), "i2405", "i2409")
+    )
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    write_bar_csv(bars, feed / "DCE_i.csv")
+    overrides = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.3}]',)
+    files = {"DCE/i": feed / "DCE_i.csv"}
+    expected = backtest_folder(files, tmp_path / "backtest", *overrides, contract_column="contract")
+    got = paper(f"folder:{feed}", tmp_path / "state", *overrides, contract_column="contract")
+    assert_same_run_folders(expected, got)
+    trades = pd.read_csv(got / "trades.csv")
+    closed = trades[trades["reason"] == "delivery_deadline"]
+    assert list(closed["contract"]) == ["i2405"]
+    assert list(closed["exit_decided_at"]) == ["2024-04-26 21:00:00"]
+    log = (tmp_path / "state" / "paper.log").read_text()
+    assert "ALERT deadline: DCE/i: the position on i2405 is closed at its delivery deadline" in log

@@ -213,9 +213,13 @@ def later_engine_run(result):
 
 
 def test_margin_and_risk_degree_get_a_pane_when_the_run_records_them(run, figures):
+    from twotier.config import load_config as config_of
+    from twotier.engine.backtest import run_tier2
     from twotier.report.charts import risk_chart
 
-    assert "yaxis4" not in figures["chart-risk"]["layout"]
+    assert "yaxis4" in figures["chart-risk"]["layout"]  # the market rules are on by default
+    off = config_of(overrides=["market.forced_liquidation=false"])
+    assert "yaxis4" not in risk_chart(run_tier2(run.result.packages, off))["layout"]
     panes = risk_chart(later_engine_run(run.result))
     assert "yaxis4" in panes["layout"]
     assert [t["name"] for t in panes["data"]][-1].startswith("risk degree")

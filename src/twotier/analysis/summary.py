@@ -148,6 +148,9 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
         ),
         "triggers": _triggers(run),
     }
+    market = getattr(run, "summary", {}).get("market")
+    if market is not None:  # what the market rules did (RULES.md 10.5)
+        result["market"] = market
     return json_ready(result)
 
 

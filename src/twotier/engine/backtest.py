@@ -25,6 +25,7 @@ from twotier.market.validation import price_range_warning
 from twotier.run.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
 from twotier.tier1.generator import generator_for
 from twotier.tier2.composite import Composite
+from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.state import PortfolioState
 
 Progress = Callable[[str, int, int], None]  # (phase "tier1" | "tier2", done, total)
@@ -116,6 +117,7 @@ def run_tier2(
         specs,
         broker or simulated_broker(config, specs),
         settlements if all(settlements) else None,
+        Deadlines(calendar, config.contracts),
     )
     tape = build_tape(tapes, composite.reserve_target)
     first = tape.first_step_on_or_after(start) if start is not None else 0

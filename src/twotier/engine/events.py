@@ -94,9 +94,14 @@ class EventPlanner:
             return steps[next_bar]
         p = basket.position
         if p is not None:
-            roll = self._next_roll(i, next_bar)
-            bar = self._exit_bar(basket, i, p, next_bar, roll)
-            bar = roll if bar is None else bar
+            # The next roll or delivery deadline, whichever comes first, ends the scan.
+            until = min(
+                (b for b in (self._next_roll(i, next_bar), self._deadline_bar(i, p, next_bar))
+                 if b is not None),
+                default=None,
+            )  # fmt: skip
+            bar = self._exit_bar(basket, i, p, next_bar, until)
+            bar = until if bar is None else bar
             return steps[bar] if bar is not None else len(self.tape)
         bars, episodes = self.candidates[i]
         at = bisect_left(bars, next_bar)
@@ -110,6 +115,16 @@ class EventPlanner:
         rolls = self.rolls[i]
         at = bisect_left(rolls, start)
         return rolls[at] if at < len(rolls) else None
+
+    def _deadline_bar(self, i: int, p: Position, start: int) -> int | None:
+        """The basket's first bar at or after ``start`` on or after the delivery deadline of
+        the contract the position holds: it is closed there (RULES.md 11)."""
+        deadline = self.composite.deadlines.of(p.contract)
+        if deadline is None:
+            return None
+        days = self.tape.baskets[i].trading_day
+        bar = max(start, int(np.searchsorted(days, np.datetime64(deadline, "D"))))
+        return bar if bar < len(days) else None
 
     def _exit_bar(
         self, basket: BasketState, i: int, p: Position, start: int, until: int | None

@@ -3,7 +3,8 @@
 Every event goes to ``STATE/paper.log`` as one JSON object per line (``time``, ``level``,
 ``event``, ``message`` and the event's fields) and to standard error as a human line.
 Events: ``start``, ``restore``, ``step`` (the heartbeat, one per step), ``outputs``,
-``alert`` (``kind``: ``breaker``, ``stale``, ``late_bar``, ``missing_bar``, ``data``),
+``alert`` (``kind``: ``breaker``, ``stale``, ``late_bar``, ``missing_bar``, ``data``,
+``deadline``),
 ``error`` (what ended the run; in the file only, the CLI prints it),
 ``stop``.
 """
@@ -95,6 +96,8 @@ class Ops:
         for d in r.decisions:
             if d.kind == "BREAKER":
                 self.alert("breaker", d.text, reason=d.reason)
+        for notice in r.notices:
+            self.alert("deadline", notice)
 
     def close(self) -> None:
         for handler in (self.file, self.human):

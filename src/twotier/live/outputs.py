@@ -15,11 +15,15 @@ import copy
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from twotier.broker import simulated_broker
 from twotier.engine.backtest import collect
 from twotier.engine.continuous import suspected_roll_warnings
+from twotier.live.rolls import ContractColumnRolls
 from twotier.live.session import PaperSession
 from twotier.live.signals import bars_frame
+from twotier.market.delivery import deadline_warnings
 from twotier.report.run_report import write_analysis
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
@@ -32,7 +36,13 @@ def snapshot(session: PaperSession) -> BacktestResult:
     positions reported open or closed as ``execution.close_at_end`` says)."""
     config, specs = session.config, session.specs
     # A simulated broker: data end must never send anything to a real one.
-    ended = Composite(config, specs, simulated_broker(config, specs), session.composite.settlements)
+    ended = Composite(
+        config,
+        specs,
+        simulated_broker(config, specs),
+        session.composite.settlements,
+        session.composite.deadlines,
+    )
     journal = session.composite.journal
     ended.journal = Journal(list(journal.decisions), list(journal.fills), list(journal.trades))
     ended.recorder = copy.deepcopy(session.composite.recorder)
@@ -41,6 +51,7 @@ def snapshot(session: PaperSession) -> BacktestResult:
     packages = {live.instrument: live.frame() for live in session.instruments}
     result = collect(ended, state, config, packages)
     result.warnings.extend(roll_warnings(session))
+    result.warnings.extend(deadline_notes(session))
     return result
 
 
@@ -52,6 +63,28 @@ def roll_warnings(session: PaperSession) -> list[str]:
     unknown = [live for live in session.instruments if live.rolls is None and live.bars]
     bars = {live.instrument: bars_frame(live.bars) for live in unknown}
     return suspected_roll_warnings(bars, {}, session.config)
+
+
+def deadline_notes(session: PaperSession) -> list[str]:
+    """The backtest's warnings about contracts that the roll information keeps on or
+    after their delivery deadline, on the bars seen so far."""
+    config = session.config
+    if not config.contracts.delivery_deadline:
+        return []
+    notes = []
+    for live in session.instruments:
+        if live.rolls is None or not live.rolls.names_contracts or not live.bars:
+            continue
+        column = isinstance(live.rolls, ContractColumnRolls)
+        notes += deadline_warnings(
+            live.instrument,
+            np.array(live.contracts, dtype=str),
+            np.array([bar.trading_day for bar in live.bars], dtype="datetime64[D]"),
+            session.env.calendar,
+            config.contracts.exit_days_before_delivery,
+            "contract column" if column else "roll schedule",
+        )
+    return notes
 
 
 def write_outputs(session: PaperSession, out_dir: str | Path) -> Path:

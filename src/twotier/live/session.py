@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import numpy as np
@@ -34,6 +34,7 @@ from twotier.live.store import ROW_TABLES, SCHEMA_VERSION, Store
 from twotier.market.instruments import InstrumentSpec
 from twotier.tier1.generator import generator_for
 from twotier.tier2.composite import Composite
+from twotier.tier2.deadlines import ALERT_DAYS, Deadlines
 from twotier.tier2.journal import Decision, Journal
 from twotier.tier2.records import EquityRecorder
 from twotier.tier2.state import Package, StepInput
@@ -49,6 +50,7 @@ class StepReport:
     positions: dict[str, int]
     decisions: list[Decision]
     seconds: float  # Tier-1, Tier-2 and the commit
+    notices: list[str] = field(default_factory=list)  # alerts to raise (delivery deadlines)
 
 
 class PaperSession:
@@ -61,6 +63,7 @@ class PaperSession:
         rolls: RollInfo | None = None,
     ):
         self.config = config
+        self.env = env
         self.store = store
         self.broker = broker
         self.rolls = rolls or RollInfo()
@@ -78,12 +81,17 @@ class PaperSession:
         self.book = OrderBook()
         settlements = [live.market.settlements for live in self.instruments if live.market]
         self.composite = Composite(
-            config, self.specs, RoutedBroker(broker, self.book), settlements or None
+            config,
+            self.specs,
+            RoutedBroker(broker, self.book),
+            settlements or None,
+            Deadlines(env.calendar, config.contracts),
         )
         self.state = self.composite.new_state()
         self.step_number = 0
         self.last_step_ns: int | None = None
         self.last_bar_ns: dict[str, int] = {}
+        self.deadline_alerted: set[str] = set()
         self._equity_kinds: dict[str, str] | None = None
 
     # -- start ---------------------------------------------------------------------------
@@ -212,7 +220,25 @@ class PaperSession:
             {b.instrument: b.position.side * b.position.contracts for b in self._held()},
             new["decisions"],
             time.perf_counter() - started,
+            self._deadline_notices(day),
         )
+
+    def _deadline_notices(self, day) -> list[str]:
+        """A held contract's delivery deadline, once, from five trading days ahead."""
+        notices = []
+        deadlines = self.composite.deadlines
+        for b in self._held():
+            contract = b.position.contract
+            ahead = deadlines.ahead(contract, day)
+            if ahead is None or ahead > ALERT_DAYS or contract in self.deadline_alerted:
+                continue
+            self.deadline_alerted.add(contract)
+            notices.append(
+                f"{b.instrument}: the position on {contract} is closed at its delivery "
+                f"deadline {deadlines.of(contract, day)} ({ahead} trading day(s) from "
+                f"{day}) unless it is rolled before"
+            )
+        return notices
 
     def _settle_before(self, day) -> None:
         """Every instrument's settlement of a day before the step's is known by now."""

@@ -137,3 +137,14 @@ def cell(metrics: dict, key: str, formatter: Callable) -> str:
 
 def basket_name(basket: dict) -> str:
     return f"{basket['basket']} {basket['instrument']}"
+
+
+# What the market rules did (RULES.md 10.5): label, key of metrics["market"], format.
+MARKET_ROWS = (
+    ("entries cancelled (not filled)", "entries_cancelled", count),
+    ("entries cut (filled in part)", "entries_cut", count),
+    ("exits and rolls that waited", "exits_delayed", count),
+    ("bars waited, in all", "bars_waited", count),
+    ("forced liquidations", "forced_liquidations", count),
+    ("largest risk degree (margin / PV)", "max_risk_degree", pct),
+)

@@ -175,6 +175,7 @@ def section_summary(metrics: dict, warnings: str) -> str:
         tables.metrics_table(metrics),
         "</div><div><h3>Beside buy and hold (rolled at rolls)</h3>",
         tables.benchmarks_table(metrics),
+        tables.market_table(metrics),
         "</div></div>",
     )
 

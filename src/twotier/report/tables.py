@@ -43,6 +43,15 @@ def benchmarks_table(metrics: dict) -> str:
     return table(header, rows, "table-benchmarks")
 
 
+def market_table(metrics: dict) -> str:
+    """What the market rules did (RULES.md 10.5); empty where they were off."""
+    market = metrics.get("market")
+    if not market:
+        return ""
+    rows = [[label, f.cell(market, key, fmt)] for label, key, fmt in f.MARKET_ROWS]
+    return "<h3>Price limits, volume and margin</h3>" + table(["", ""], rows, "table-market")
+
+
 def drawdowns_table(metrics: dict) -> str:
     rows = [
         [

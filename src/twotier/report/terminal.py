@@ -65,7 +65,19 @@ def run_summary(metrics: dict) -> list[Table]:
     tables = [key_metrics_table(metrics), baskets_table(metrics)]
     if metrics["exit_reasons"]:
         tables.append(exits_table(metrics))
+    if metrics.get("market"):
+        tables.append(market_table(metrics))
     return tables
+
+
+def market_table(metrics: dict) -> Table:
+    """What the market rules did (RULES.md 10.5)."""
+    table = Table(title="Price limits, volume and margin", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for label, key, fmt in f.MARKET_ROWS:
+        table.add_row(label, f.cell(metrics["market"], key, fmt))
+    return table
 
 
 def compare_table(metrics_by_run: dict[str, dict]) -> Table:

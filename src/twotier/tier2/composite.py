@@ -33,6 +33,7 @@ from twotier.tier2.breakers import (
     fired_on,
 )
 from twotier.tier2.days import day_marks
+from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.exits import enabled_rules, exit_marks, first_exit
 from twotier.tier2.fills import book_entry, quote
 from twotier.tier2.journal import Journal
@@ -82,6 +83,7 @@ class Composite:
         specs: list[InstrumentSpec],
         broker: Broker,
         settlements: list[SettlementHistory] | None = None,
+        deadlines: Deadlines | None = None,
     ):
         self.config = config
         self.specs = specs
@@ -89,6 +91,8 @@ class Composite:
         # Each basket's settlements as they become known, for margin (RULES.md 10.4).
         self.settlements = settlements or [SettlementHistory() for _ in specs]
         self.margins_on = config.market.forced_liquidation
+        # Each contract's delivery deadline (RULES.md 11); off without a calendar.
+        self.deadlines = deadlines or Deadlines(None, config.contracts)
         self.sizing = [config.basket_sizing(i) for i in range(len(specs))]
         self.exits = [config.basket_exits(i) for i in range(len(specs))]
         self.exit_rules = [enabled_rules(x) for x in self.exits]
@@ -142,7 +146,8 @@ class Composite:
         if self.margins_on and self.force_liquidation(state, inp, pv):
             view.pv = state.pv()  # closes at this bar's close paid their fees
         self.breakers(state, inp, view)
-        exited = self.exit_positions(state, inp, view)
+        exited = self.close_at_deadlines(state, inp)
+        exited |= self.exit_positions(state, inp, view)
         self.enter_positions(state, inp, view, exited)
         self.record(state, inp, view.reserve_target)
 
@@ -300,6 +305,24 @@ class Composite:
             b.traded_episode = -1
             b.entry_order = None
 
+    # -- delivery deadlines --------------------------------------------------------------
+
+    def close_at_deadlines(self, state: PortfolioState, inp: StepInput) -> set:
+        """From its contract's deadline day, a position is closed at the basket's bar
+        (RULES.md 11) unless a roll is moving it; the close ends the basket's step."""
+        closed = set()
+        if not self.deadlines.on:
+            return closed
+        for i in sorted(inp.packages):
+            b = state.baskets[i]
+            p = b.position
+            if p is None or b.pending_roll is not None or b.unclosed <= 0:
+                continue
+            if self.deadlines.reached(p.contract, inp.trading_day):
+                self.close(state, b, b.unclosed, "delivery_deadline", inp)
+                closed.add(i)
+        return closed
+
     # -- exits ---------------------------------------------------------------------------
 
     def exit_positions(self, state: PortfolioState, inp: StepInput, view: PortfolioView) -> set:
@@ -401,6 +424,9 @@ class Composite:
         hard = self.hard_block(state, inp, view)
         if hard is not None:
             return block(*hard)
+        if self.deadlines.reached(pkg.contract, inp.trading_day):
+            deadline = self.deadlines.of(pkg.contract, inp.trading_day)
+            return block("delivery_deadline_block", f"{pkg.contract}: delivery deadline {deadline}")
         equity = b.equity()
         if equity <= 0:
             return block("no_equity", f"basket equity {format_cny(equity)}")

@@ -47,6 +47,11 @@ def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
         if b.entry_order is not None:
             waiting, b.entry_order = b.entry_order, None
             order = replace(waiting.order, contract=pkg.contract)
+            if c.deadlines.reached(pkg.contract, pkg.trading_day):  # cancelled, episode used
+                outcome = Outcome(order, "unfilled", None, f"{pkg.contract}: delivery deadline")
+                code = "delivery_deadline_block"
+                c.journal.unfilled(pkg.time, b.index, b.instrument, order, outcome, code)
+                continue
             book_entry(c, state, b, waiting, c.broker.execute(order, quote(pkg), c.fill_at), pkg)
 
 
