@@ -1,8 +1,9 @@
 """The composite: Tier-2's step (RULES.md 4.1), the one function that a backtest loop and
 a live loop both call.
 
-    step = fill (orders waiting for this bar)
-         + decide (mark to market, portfolio view, breakers, exits, entries, record)
+    step = fill (orders waiting for this bar: fills.py)
+         + decide (mark to market, portfolio view, forced liquidation, breakers, delivery
+           deadlines, exits, entries (entries.py), record)
 
 The backtest engine may call the halves apart (a step whose only business is filling
 orders), and ``advance`` moves the state through a stretch of steps where nothing but
@@ -21,9 +22,9 @@ from twotier.broker.base import Broker, Order
 from twotier.config.model import Config
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.settlement import SettlementHistory
-from twotier.money import cny, format_cny, money_units, price_of, round_to_cent
+from twotier.money import format_cny, money_units, round_to_cent
 from twotier.numeric import decided
-from twotier.tier2 import fills
+from twotier.tier2 import entries, fills
 from twotier.tier2.book import Book, marked_equities, open_trade
 from twotier.tier2.breakers import (
     daily_loss,
@@ -35,24 +36,16 @@ from twotier.tier2.breakers import (
 from twotier.tier2.days import day_marks
 from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.exits import enabled_rules, exit_marks, first_exit
-from twotier.tier2.fills import book_entry, quote
 from twotier.tier2.journal import Journal
-from twotier.tier2.limits import LimitContext, with_fallbacks
 from twotier.tier2.margin import book_margins, liquidation_fires, liquidation_order, risk_degree
 from twotier.tier2.records import EquityRecorder, record_block
 from twotier.tier2.sizing import (
-    EntryRules,
-    LeverageCaps,
-    Skip,
-    entry_gate,
     package_conviction,
-    plan_entry,
 )
 from twotier.tier2.state import (
     BasketState,
     Package,
     PendingClose,
-    PendingEntry,
     PortfolioState,
     StepInput,
 )
@@ -61,17 +54,10 @@ from twotier.tier2.view import (
     PortfolioView,
     average_conviction,
     chaos_count,
-    commitments,
     latest_regimes,
     latest_signals,
     reserve_target,
 )
-
-HALTS = {
-    "drawdown_halt": "drawdown breaker fired today",
-    "daily_loss_halt": "daily loss limit hit today",
-    "forced_liquidation_halt": "positions force-closed today",
-}
 
 
 class Composite:
@@ -385,97 +371,12 @@ class Composite:
     def enter_positions(
         self, state: PortfolioState, inp: StepInput, view: PortfolioView, exited: set
     ) -> None:
+        """Each flat basket with a bar: an entry (``entries.try_entry``)."""
         for i in sorted(inp.packages):
             b = state.baskets[i]
             if i in exited or not b.flat or b.close_orders:
                 continue
-            self.try_entry(state, b, inp.packages[i], inp, view)
-
-    def try_entry(
-        self,
-        state: PortfolioState,
-        b: BasketState,
-        pkg: Package,
-        inp: StepInput,
-        view: PortfolioView,
-    ) -> None:
-        s = self.sizing[b.index]
-        if pkg.episode == b.traded_episode:
-            return
-        conv = package_conviction(pkg, s)
-        if not entry_gate(pkg.signal, pkg.confidence, pkg.strength, conv, s):
-            return
-        side = pkg.signal
-
-        def block(reason: str, detail: str, kind: str = "BLOCK") -> None:
-            self.journal.block(
-                inp.time,
-                b.index,
-                b.instrument,
-                side,
-                reason,
-                conv,
-                pkg.confidence,
-                pkg.strength,
-                detail,
-                kind,
-            )
-
-        hard = self.hard_block(state, inp, view)
-        if hard is not None:
-            return block(*hard)
-        if self.deadlines.reached(pkg.contract, inp.trading_day):
-            deadline = self.deadlines.of(pkg.contract, inp.trading_day)
-            return block("delivery_deadline_block", f"{pkg.contract}: delivery deadline {deadline}")
-        equity = b.equity()
-        if equity <= 0:
-            return block("no_equity", f"basket equity {format_cny(equity)}")
-        rules = self.entry_rules(state, b.index, view)
-        plan = plan_entry(side, conv, cny(equity), price_of(pkg.close), b.spec.multiplier, rules)
-        if isinstance(plan, Skip):
-            return block(plan.reason, plan.detail)
-        day, add = inp.trading_day, self.config.broker.margin_add
-        rates = [basket.spec.terms.on(day).margin_rate + add for basket in state.baskets]
-        positions = self.margins(state, day)[3] if self.margins_on else None
-        ctx = LimitContext(
-            pv=cny(state.pv()),
-            before=commitments(state, margin_rates=rates, position_margins=positions),
-            margin_rate=rates[b.index],
-            reserve_target=view.reserve_target,
-            max_leverage=rules.caps.portfolio_max(s),
-            limits=self.config.limits,
-        )
-        chosen, attempts, label = with_fallbacks(plan, cny(equity), ctx, rules)
-        if chosen is None:
-            tried = "; ".join(str(a) for a in attempts)
-            return block("soft_limits", tried, kind="SKIP")
-        if attempts:
-            self.journal.fallback(inp.time, b.index, b.instrument, label, attempts)
-        self.journal.entry(inp.time, b.index, b.instrument, chosen, pkg.confidence, pkg.strength)
-        order = Order.entry(b.index, b.instrument, side, chosen.contracts, inp.time, pkg.contract)
-        b.traded_episode = pkg.episode
-        waiting = PendingEntry(chosen, order, pkg.episode)
-        if self.fill_at == "close":
-            outcome = self.broker.execute(order, quote(pkg), "close")
-            book_entry(self, state, b, waiting, outcome, pkg)
-        else:
-            b.entry_order = waiting
-
-    def hard_block(self, state: PortfolioState, inp: StepInput, view: PortfolioView):
-        rules = self.config.breakers
-        if state.halted_day == inp.trading_day:
-            why = HALTS.get(state.halt_reason, state.halt_reason)
-            return state.halt_reason, f"{why}: no entries until the next trading day"
-        if rules.chaos_block and view.chaos >= rules.chaos_block_count:
-            return "chaos_block", f"chaos count {view.chaos} >= {rules.chaos_block_count}"
-        return None
-
-    def entry_rules(self, state: PortfolioState, index: int, view: PortfolioView) -> EntryRules:
-        b = self.config.breakers
-        halved = state.day_number <= state.caps_halved_through
-        caps = LeverageCaps(b.drawdown_leverage_factor if halved else 1.0)
-        caution = b.chaos_caution and view.chaos >= b.chaos_caution_count
-        return EntryRules(self.sizing[index], self.exits[index], caps, caution, b.chaos_target_cap)
+            entries.try_entry(self, state, b, inp.packages[i], inp, view)
 
     # -- records -------------------------------------------------------------------------
 
