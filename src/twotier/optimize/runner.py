@@ -155,6 +155,8 @@ class SweepRunner:
         for instrument in run.config.instruments:
             generator = generator_for(run.config, instrument)
             identity = [instrument, generator.name, generator.params.model_dump(mode="json")]
+            # What else shapes the packages: the market columns and the back-adjustment.
+            identity += [run.config.market.any, run.config.rolls.adjust]
             identity.append(self._data[instrument])
             if not self.share_tier1:
                 identity.append(run.key)
@@ -162,7 +164,7 @@ class SweepRunner:
             if key not in self._tier1:
                 bars = self._bar_futures()[instrument]
                 self._tier1[key] = self.client.submit(
-                    compute_packages, bars, generator, key=key, pure=False
+                    compute_packages, bars, instrument, run.config, key=key, pure=False
                 )
                 self.stats.tier1_tasks += 1
             packages[instrument] = self._tier1[key]

@@ -11,14 +11,15 @@ import pandas as pd
 
 from twotier.analysis.metrics import daily_values, headline
 from twotier.config.model import Config
-from twotier.engine.backtest import run_tier2
+from twotier.engine.backtest import instrument_signals, run_tier2
 from twotier.engine.inputs import Environment
-from twotier.tier1.generator import SignalGenerator
 
 
-def compute_packages(bars: pd.DataFrame, generator: SignalGenerator) -> pd.DataFrame:
-    """Tier-1 on the whole series (causal: a package never depends on a later bar)."""
-    return generator.run(bars)
+def compute_packages(bars: pd.DataFrame, instrument: str, config: Config) -> pd.DataFrame:
+    """Tier-1 on the whole series, as a backtest computes it (``instrument_signals``:
+    causal across the rolls of a contract column, with the bars' market columns when the
+    market rules are on)."""
+    return instrument_signals(instrument, bars, config)
 
 
 def backtest_window(
