@@ -124,6 +124,16 @@ def test_targets_and_stops_see_the_basis_carried_by_the_roll_ratio():
     assert r.trades.iloc[0]["reason"] == "stop_loss_1.5pct"  # -2.1%
 
 
+def test_an_exit_decided_at_the_roll_bars_close_fills_on_the_new_contract():
+    # Under close fills the roll fills at Tuesday's first bar, then the stop loss fires at
+    # that bar's close (705.0, -2.1% on the carried basis 720.0): the position is on i2505
+    # by then, so it closes at the bar's close, not at the old contract's price.
+    r = run(iron(MONDAY_UP, [705.0, 706.0]), "execution.fill=close", "execution.fees=false")
+    t = r.trades.iloc[0]
+    assert (t["reason"], t["contract"], t["exit_price"]) == ("stop_loss_1.5pct", "i2505", 705.0)
+    assert t["exit_time"] == day_bars(TUE)[0]
+
+
 def test_a_short_position_is_rolled_the_same_way():
     monday = [800.0] + [795.0] * 13 + [790.0]
     r = run(iron(monday, [711.0, 700.0], side=-1), "execution.fill=close",

@@ -14,7 +14,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from twotier.broker.base import REASON_CODES, Order, Outcome, Quote
-from twotier.money import price_units
 from twotier.tier2.rolling import fixed_quote, old_contract_quote
 from twotier.tier2.state import (
     BasketState,
@@ -56,15 +55,17 @@ def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
 
 
 def held_quote(c: Composite, b: BasketState, pkg: Package) -> Quote:
-    """The bar as the contract the basket's position holds: the old contract's on the
-    first bar of a roll's day (at the schedule's price without price limits, as sections
-    1-9 price a roll) or while its roll waits; else the bar itself."""
+    """The bar as the contract the basket's position holds: while the position is still on
+    the old contract of a roll at this bar (before the roll fills, or while it waits), the
+    old contract's price (the schedule's on a first try without price limits, as sections
+    1-9 price a roll); else the bar itself."""
     roll = pkg.roll if pkg.roll is not None else getattr(b.pending_roll, "roll", None)
-    if roll is None:
+    p = b.position
+    if roll is None or p is None or p.contract != roll.old_contract:
         return quote(pkg)
     if pkg.roll is not None and b.pending_roll is None and not c.config.market.price_limits:
         return fixed_quote(quote(pkg), roll.old_price)
-    return old_contract_quote(quote(pkg), roll, price_units(b.spec.tick))
+    return old_contract_quote(quote(pkg), roll, b.spec.tick_units)
 
 
 def fill_closes(c: Composite, state: PortfolioState, b: BasketState, pkg: Package) -> None:
