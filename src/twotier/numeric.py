@@ -121,6 +121,17 @@ def shifted(values, before):
     return before
 
 
+def carried_previous(values, first, mask, before):
+    """At each position, the value just before the latest position where ``mask`` is set
+    (``first`` before the first value), else ``before``: ``carried`` of the values shifted
+    by one, computed only where a mark exists."""
+    if isinstance(mask, np.ndarray):
+        if not mask.any():
+            return np.full(len(mask), before, dtype=np.result_type(values, before))
+        return carried(shifted(values, first), mask, before)
+    return first if mask else before
+
+
 def carried(values, mask, before):
     """At each position, the value at the latest position where ``mask`` is set (that
     position included), else ``before``: a forward fill of ``values`` from the marks."""

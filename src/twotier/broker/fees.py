@@ -23,13 +23,10 @@ def fee_units(
     multiplier: Fraction = ONE,
 ) -> int:
     """The fee of one fill in money units (whole cents)."""
-    rate, per_lot = spec.terms.on(day).fee.parts(opens, close_today)
+    rate_n, rate_d, lot_n, lot_d = spec.terms.on(day).fee.ratios(opens, close_today)
     turnover = contracts * spec.multiplier * price_units  # money units: price units x tonnes
     lots = contracts * MONEY_SCALE  # money units per CNY of a per-lot amount
     # multiplier * (rate * turnover + per_lot * lots) over one common denominator
-    numerator = multiplier.numerator * (
-        rate.numerator * per_lot.denominator * turnover
-        + per_lot.numerator * rate.denominator * lots
-    )
-    denominator = multiplier.denominator * rate.denominator * per_lot.denominator
+    numerator = multiplier.numerator * (rate_n * lot_d * turnover + lot_n * rate_d * lots)
+    denominator = multiplier.denominator * rate_d * lot_d
     return share_to_cent(1, numerator, denominator)

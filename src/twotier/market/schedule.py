@@ -103,6 +103,21 @@ class FeeTerms:
             return self.close_today_rate, self.close_today_per_lot
         return self.close_rate, self.close_per_lot
 
+    def ratios(self, opens: bool, close_today: bool) -> tuple[int, int, int, int]:
+        """The parts of ``parts`` as integers: (rate numerator, rate denominator, per-lot
+        numerator, per-lot denominator), for exact fee arithmetic without Fraction's
+        overhead on every fill."""
+        key = 0 if opens else 1 if close_today else 2
+        cached = self.__dict__.get("_ratios")
+        if cached is None:
+            cached = tuple(
+                (r.numerator, r.denominator, lot.numerator, lot.denominator)
+                for r, lot in (self.parts(True, False), self.parts(False, True),
+                               self.parts(False, False))
+            )  # fmt: skip
+            object.__setattr__(self, "_ratios", cached)
+        return cached[key]
+
 
 @dataclass(frozen=True)
 class DayTerms:

@@ -202,7 +202,7 @@ def marked_equities(state: PortfolioState, closes: list) -> tuple[list, object]:
         if p is None:
             equities.append(b.cash)
         else:
-            price = b.mark_price(close)
+            price = close if b.pending_roll is None else b.mark_price(close)
             equities.append(
                 b.cash + p.side * p.contracts * b.spec.multiplier * (price - p.entry_price)
             )

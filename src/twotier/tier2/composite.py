@@ -79,6 +79,7 @@ class Composite:
         self.margins_on = config.market.forced_liquidation
         # Each contract's delivery deadline (RULES.md 11); off without a calendar.
         self.deadlines = deadlines or Deadlines(None, config.contracts)
+        self._rates_day, self._rates = None, []
         self.sizing = [config.basket_sizing(i) for i in range(len(specs))]
         self.exits = [config.basket_exits(i) for i in range(len(specs))]
         self.exit_rules = [enabled_rules(x) for x in self.exits]
@@ -188,6 +189,14 @@ class Composite:
         )
 
     # -- margin and forced liquidation ---------------------------------------------------
+
+    def margin_rates(self, day) -> list[float]:
+        """Each basket's margin rate of the trading day plus the broker's (10.1)."""
+        if self._rates_day != day:
+            add = self.config.broker.margin_add
+            self._rates = [spec.terms.on(day).margin_rate + add for spec in self.specs]
+            self._rates_day = day
+        return self._rates
 
     def margins(self, state: PortfolioState, day) -> tuple:
         """The book's margin at a step (RULES.md 10.4): totals of held contracts and of
@@ -302,7 +311,7 @@ class Composite:
         for i in sorted(inp.packages):
             b = state.baskets[i]
             p = b.position
-            if p is None or b.pending_roll is not None or b.unclosed <= 0:
+            if p is None or p.contract is None or b.pending_roll is not None or b.unclosed <= 0:
                 continue
             if self.deadlines.reached(p.contract, inp.trading_day):
                 self.close(state, b, b.unclosed, "delivery_deadline", inp)

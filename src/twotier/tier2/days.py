@@ -9,7 +9,7 @@ peak PV, for one step (plain numbers) or a stretch of steps (arrays).
 
 from __future__ import annotations
 
-from twotier.numeric import carried, first_of, running_max_restarting, shifted
+from twotier.numeric import carried_previous, first_of, running_max_restarting
 
 
 def day_marks(pv, new_day, last_pv: int, day_start: int, peak: int, reset_pending: bool):
@@ -17,6 +17,6 @@ def day_marks(pv, new_day, last_pv: int, day_start: int, peak: int, reset_pendin
     ``new_day``: whether each step begins a trading day; ``last_pv``, ``day_start``,
     ``peak``: the state before the first step; ``reset_pending``: a drawdown breaker asked
     for the peak to restart at the next trading day."""
-    starts = carried(shifted(pv, last_pv), new_day, day_start)
+    starts = carried_previous(pv, last_pv, new_day, day_start)
     restart = first_of(new_day) if reset_pending else None
     return starts, running_max_restarting(pv, peak, restart, starts)

@@ -42,7 +42,7 @@ def try_entry(
     """A flat basket's entry on this bar, if its signal may be traded: blocks and skips are
     logged (RULES.md 7, 8.8); the order fills at the next bar, or at once under ``close``."""
     s = c.sizing[b.index]
-    if pkg.episode == b.traded_episode:
+    if pkg.signal == 0 or pkg.episode == b.traded_episode:  # most bars: nothing to try
         return
     conv = package_conviction(pkg, s)
     if not entry_gate(pkg.signal, pkg.confidence, pkg.strength, conv, s):
@@ -66,7 +66,7 @@ def try_entry(
     hard = hard_block(c, state, inp, view)
     if hard is not None:
         return block(*hard)
-    if c.deadlines.reached(pkg.contract, inp.trading_day):
+    if pkg.contract is not None and c.deadlines.reached(pkg.contract, inp.trading_day):
         deadline = c.deadlines.of(pkg.contract, inp.trading_day)
         return block("delivery_deadline_block", f"{pkg.contract}: delivery deadline {deadline}")
     equity = b.equity()
@@ -98,8 +98,8 @@ def limit_context(c: Composite, state, b, inp, view, max_leverage: float) -> Lim
     """The portfolio as the soft limits see it at the moment of the check (RULES.md 4.3,
     8.5): margin at the trading day's rates plus the broker's, of positions as RULES.md
     10.4 takes it where forced liquidation is on."""
-    day, add = inp.trading_day, c.config.broker.margin_add
-    rates = [basket.spec.terms.on(day).margin_rate + add for basket in state.baskets]
+    day = inp.trading_day
+    rates = c.margin_rates(day)
     positions = c.margins(state, day)[3] if c.margins_on else None
     return LimitContext(
         pv=cny(state.pv()),

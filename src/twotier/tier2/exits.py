@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twotier.config.model import ExitParams
-from twotier.money import price_of
+from twotier.money import PRICE_SCALE
 from twotier.numeric import any_of, decided, running_any, running_best, where
 from twotier.tier2.sizing import pct
 from twotier.tier2.state import Position
@@ -67,15 +67,15 @@ def exit_marks(
     trailing stop's arming carry on from the position's state). ``confidence`` and
     ``conviction`` are decided already (a scan takes them from arrays made once)."""
     pnl, best, armed = trail(p, close_units, x)
-    close = price_of(close_units)
+    close = close_units / PRICE_SCALE  # price_of, inline: the hot path of every scan
     return ExitMarks(close, pnl, best, armed, signal, confidence, conviction, chaos)
 
 
 def trail(p: Position, close_units, x: ExitParams):
     """P&L, best close and arming of the trailing stop over consecutive closes."""
     best = running_best(close_units, p.best_close, p.side)
-    basis = price_of(p.basis)
-    pnl = decided(p.side * (price_of(close_units) - basis) / basis)
+    basis = p.basis / PRICE_SCALE  # price_of, inline: the hot path of every scan
+    pnl = decided(p.side * (close_units / PRICE_SCALE - basis) / basis)
     armed = p.armed | (p.trailing & running_any(pnl >= x.trailing_activation))
     return pnl, best, armed
 
@@ -86,7 +86,7 @@ def stop_in_force(p: Position, m: ExitMarks, x: ExitParams):
 
 
 def trailing_level(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
-    return price_of(m.best) * (1 - p.side * x.trailing_distance)
+    return m.best / PRICE_SCALE * (1 - p.side * x.trailing_distance)
 
 
 def trailing_stop(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:

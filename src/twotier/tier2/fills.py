@@ -46,7 +46,8 @@ def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
         if b.entry_order is not None:
             waiting, b.entry_order = b.entry_order, None
             order = replace(waiting.order, contract=pkg.contract)
-            if c.deadlines.reached(pkg.contract, pkg.trading_day):  # cancelled, episode used
+            if pkg.contract is not None and c.deadlines.reached(pkg.contract, pkg.trading_day):
+                # Its fill bar is on the deadline: cancelled, its episode used.
                 outcome = Outcome(order, "unfilled", None, f"{pkg.contract}: delivery deadline")
                 code = "delivery_deadline_block"
                 c.journal.unfilled(pkg.time, b.index, b.instrument, order, outcome, code)

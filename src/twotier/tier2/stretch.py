@@ -129,18 +129,18 @@ def _move(composite, state, stretch, bars, n, marks) -> None:
             _, best, armed = trail(p, closes, composite.exits[i])
             p.best_close, p.armed = best[-1].item(), bool(armed[-1])
         basket.last = bars.package(i, last_bar)
-    closes = [c[:n] for c in stretch.closes]
+    whole = n == len(stretch)
     composite.recorder.append(
         *record_block(
             state,
-            times=stretch.time_ns[:n],
-            days=stretch.trading_day[:n],
-            closes=closes,
-            peak=peaks[:n],
-            day_start=starts[:n],
-            reserve_target=stretch.reserve_target[:n],
-            marked=([_head(e, n) for e in equities], pv[:n]),
-            margin=None if margin is None else _head(margin, n),
+            times=stretch.time_ns if whole else stretch.time_ns[:n],
+            days=stretch.trading_day if whole else stretch.trading_day[:n],
+            closes=stretch.closes if whole else [c[:n] for c in stretch.closes],
+            peak=peaks if whole else peaks[:n],
+            day_start=starts if whole else starts[:n],
+            reserve_target=stretch.reserve_target if whole else stretch.reserve_target[:n],
+            marked=(equities, pv) if whole else ([_head(e, n) for e in equities], pv[:n]),
+            margin=margin if whole or margin is None else _head(margin, n),
         )
     )
     state.trading_day = stretch.days[n - 1]

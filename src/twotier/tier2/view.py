@@ -56,7 +56,9 @@ def commitments(
         p = b.position
         if p is not None and p.contracts - p.closing > 0 and b.last is not None:
             close = closes[b.index] if closes is not None else b.last.close
-            notional = price_of(b.unclosed * b.spec.multiplier * b.mark_price(close))
+            if b.pending_roll is not None:
+                close = b.mark_price(close)
+            notional = price_of(b.unclosed * b.spec.multiplier * close)
             margin = notional * rate if position_margins is None else position_margins[b.index]
             total = total.plus(p.committed, notional, margin)
         if b.entry_order is not None:
@@ -106,12 +108,14 @@ def latest_regimes(state: PortfolioState) -> list:
 
 
 def latest_signals(state: PortfolioState, sizing: list[SizingParams]) -> tuple[list, list]:
-    """Each basket's latest signal and conviction (0 and None without a package)."""
+    """Each basket's latest signal and conviction (0 and None without a package; the
+    conviction is not needed without a signal)."""
     signals, convictions = [], []
     for b in state.baskets:
         last = b.last
-        signals.append(0 if last is None else last.signal)
-        convictions.append(None if last is None else package_conviction(last, sizing[b.index]))
+        signal = 0 if last is None else last.signal
+        signals.append(signal)
+        convictions.append(package_conviction(last, sizing[b.index]) if signal else None)
     return signals, convictions
 
 
