@@ -26,12 +26,17 @@ from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
 from twotier.report.terminal import run_summary
+from twotier.run.folder import BACKTEST
+from twotier.run.folder import check as check_output
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
 from twotier.tier1.package import read_packages
 
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and warnings.")
 AS_JSON = typer.Option(False, "--json", help="Print the summary and metrics as JSON.")
+FORCE = typer.Option(
+    False, "--force", help="Replace a twotier folder of another kind at --out (never a user's)."
+)
 RISK_FREE = typer.Option(
     0.0, "--risk-free", help="Yearly risk-free rate for Sharpe and Sortino (0.02 = 2%)."
 )
@@ -56,6 +61,7 @@ def backtest_command(
     contract_column: str | None = typer.Option(
         None, "--contract-column", help="Column of the bar files naming each bar's contract."
     ),
+    force: bool = FORCE,
     as_json: bool = AS_JSON,
     quiet: bool = QUIET,
     risk_free: float = RISK_FREE,
@@ -68,6 +74,7 @@ def backtest_command(
         raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --signals FILE")
     if fill is not None:
         overrides = [*overrides, f"execution.fill={fill}"]
+    check_output(out, BACKTEST, force=force)  # before any work: a refusal costs nothing
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
     files = parse_bars_options(bars)
@@ -111,7 +118,7 @@ def backtest_command(
                 progress=phases.reporter(),
             )
         with phases.step("run folder and report"):
-            folder = write_run(result, out)
+            folder = write_run(result, out, force=force)
             write_analysis(result, folder, risk_free)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
 
@@ -152,6 +159,7 @@ def demo_command(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder to write."),
     start: str | None = typer.Option(None, "--start", help="First trading day to trade."),
     end: str | None = typer.Option(None, "--end", help="Last trading day to trade."),
+    force: bool = FORCE,
     as_json: bool = AS_JSON,
     quiet: bool = QUIET,
     risk_free: float = RISK_FREE,
@@ -165,6 +173,7 @@ def demo_command(
 
     # The sample is one synthetic series per instrument, never spliced from contracts:
     # its volatility shocks are not rolls, so the roll detector has nothing to say.
+    check_output(out, BACKTEST, force=force)
     config = load_config(overrides=["rolls.warn_suspected=false"])
     talk = not (as_json or quiet)
     bars = {}
@@ -181,6 +190,6 @@ def demo_command(
                 )
         result = run_backtest(bars, config, start=start, end=end, progress=phases.reporter())
         with phases.step("run folder and report"):
-            folder = write_run(result, out)
+            folder = write_run(result, out, force=force)
             write_analysis(result, folder, risk_free)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)

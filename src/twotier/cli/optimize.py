@@ -20,6 +20,8 @@ from rich.table import Table
 from twotier.cli.common import UsageError, console, parse_bars_options
 from twotier.config.load import load_config
 from twotier.engine.inputs import Environment, load_bar_files
+from twotier.run.folder import OPTIMIZE, claim_folder
+from twotier.run.folder import check as check_output
 
 DEFAULT_WORKERS = 2
 
@@ -55,6 +57,9 @@ def optimize_command(
         None, "--min-trades", help="Constraint: at least this many closed trades."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (reused to resume)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a twotier folder of another kind at --out."
+    ),
     top: int = typer.Option(10, "--top", help="Rows of the ranking to print."),
 ) -> None:
     """Sweep configuration keys over a search space on Dask, optionally walking forward.
@@ -72,6 +77,7 @@ def optimize_command(
         raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --sample")
     if workers is not None and scheduler:
         raise UsageError("give --workers (a local cluster) or --scheduler, not both")
+    check_output(out, OPTIMIZE, force=force)  # before any work; marked when the sweep starts
     base = load_config(config_file, overrides)
     search = load_space(space)
     goal = objective_from(search.objective, objective, max_drawdown, min_trades, str(space))
@@ -89,6 +95,7 @@ def optimize_command(
     )
     plan = plan_sweep(request, prepared)
     _print_plan(plan, goal.describe())
+    claim_folder(out, OPTIMIZE, force=force)
     with dask_client(workers or DEFAULT_WORKERS, scheduler) as client:
         where = scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])}"
         console.print(f"Dask: {where} workers; dashboard {dashboard(client)}", soft_wrap=True)

@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import typer
 
-from twotier.cli.common import console, parse_bars_options, parse_rolls_options
+from twotier.cli.common import console, err_console, parse_bars_options, parse_rolls_options
 from twotier.config.load import load_config
 from twotier.engine.backtest import instrument_signals
 from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
+from twotier.run.folder import SIGNALS, write_folder
+from twotier.run.folder import check as check_output
 from twotier.tier1.generator import SignalGenerator, generator_for
 from twotier.tier1.package import write_packages
 from twotier.tier1.regime import REGIME_NAMES
@@ -32,28 +34,40 @@ def signals_command(
     contract_column: str | None = typer.Option(
         None, "--contract-column", help="Column naming each bar's contract (e.g. i2009)."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a twotier folder of another kind at --out."
+    ),
 ) -> None:
     """Run each instrument's Tier-1 generator and write its signal packages.
 
     Input bars of 1, 5 or 15 minutes are resampled to 15 minutes and back-adjusted
     across rolls when roll information is given; packages go to OUT/signals/."""
+    check_output(out, SIGNALS, force=force)
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
     files = parse_bars_options(bars)
     schedules = load_roll_files(parse_rolls_options(rolls, list(files)))
     inputs = load_bar_files(files, config, env, label, on_bad_bar, contract_column)
-    console.print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
+    blocks = []
+
+    def fill(folder: Path) -> None:
+        for instrument, given in inputs.items():
+            generator = generator_for(config, instrument)
+            packages = instrument_signals(instrument, given.bars, config, schedules.get(instrument))
+            params = generator.params.model_dump(mode="json")
+            path = write_packages(packages, folder, instrument, generator.name, params)
+            stats = signal_stats(packages, generator)
+            blocks.append(format_stats(instrument, generator.name, path.name, stats))
+
+    write_folder(out, SIGNALS, fill, force=force)
     for instrument, given in inputs.items():
         for problem in given.loaded.dropped:
-            console.print(
+            err_console.print(
                 f"{instrument}: dropped line {problem.line}: {problem.problem}", markup=False
             )
-        generator = generator_for(config, instrument)
-        packages = instrument_signals(instrument, given.bars, config, schedules.get(instrument))
-        params = generator.params.model_dump(mode="json")
-        path = write_packages(packages, out, instrument, generator.name, params)
-        stats = signal_stats(packages, generator)
-        console.print("", *format_stats(instrument, generator.name, path.name, stats), sep="\n")
+    console.print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
+    for block in blocks:
+        console.print("", *block, sep="\n")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ until the feed ends or SIGINT/SIGTERM asks to stop (after the current step).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,12 +33,17 @@ from twotier.live.broker import PaperBroker, reconcile
 from twotier.live.feeds import Feed, make_feed
 from twotier.live.lock import StateLock
 from twotier.live.ops import Ops, Shutdown, StaleWatch
-from twotier.live.outputs import remove_unfinished, write_outputs
+from twotier.live.outputs import write_outputs
 from twotier.live.rolls import RollInfo, read_roll_files
-from twotier.live.session import PaperSession
+from twotier.live.session import PaperSession, StepReport
 from twotier.live.stepping import StepClock
-from twotier.live.store import Store
+from twotier.live.store import Store, check_state_folder, mark_state_folder, state_damaged
 from twotier.market.calendar import TIMEZONE
+from twotier.run.folder import PAPER_RUN
+from twotier.run.folder import check as check_output
+
+RUN_OPTION = "--out"
+HEARTBEAT_SECONDS = 5.0  # a catch-up logs a line per batch of steps, at least this often
 
 
 @dataclass
@@ -87,14 +93,18 @@ def run_paper(
     handle_signals: bool = True,
 ) -> PaperOutcome:
     state_dir = Path(settings.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    check_state_folder(state_dir)
     shutdown = Shutdown()
     with StateLock(state_dir):
-        ops = Ops(state_dir, quiet=settings.quiet, stderr=stderr)
+        # The database first: one that cannot be resumed is refused before the log or
+        # the marker is written into the folder.
         store = Store(state_dir / "state.db", synchronous=settings.synchronous)
+        mark_state_folder(state_dir)
+        ops = Ops(state_dir, quiet=settings.quiet, stderr=stderr)
         if handle_signals:
             shutdown.install()
         try:
+            check_output(settings.run_dir, PAPER_RUN, option=RUN_OPTION, force_hint=False)
             session, env, restored = open_session(settings, store, ops)
             reader = BarReader(
                 env.instruments,
@@ -137,36 +147,44 @@ def open_session(
     specs = {k: env.instruments[k] for k in config.instruments}
     broker = PaperBroker(specs, config.execution.slippage_ticks, config.execution.fees)
     schedules = read_roll_files(settings.rolls, config.instruments)
-    fresh = store.meta("config") is None
-    if fresh:
-        column = settings.contract_column or config.data.contract_column
-        rolls = RollInfo(schedules, column)
-    else:
-        rolls = stored_rolls(store).resumed_with(
-            schedules, settings.contract_column, store.last_trading_days()
-        )
-    session = PaperSession(config, env, store, broker, rolls)
-    restored = None
-    if fresh:
+    if store.meta("config") is None:
+        rolls = RollInfo(schedules, settings.contract_column or config.data.contract_column)
+        session = PaperSession(config, env, store, broker, rolls)
         history = load_history(settings, config, env, rolls.contract_column)
         session.begin(history)
         n = sum(len(b) for b in history.values())
         ops.event("start", f"new state folder {settings.state_dir}: {n} history bars", bars=n)
+        restored = None
     else:
-        if settings.history:
-            ops.event("start", "--history ignored: the state folder has its bars already")
-        restored = session.restore()
-        keep_rolls(store, rolls, ops)
-        when = "-" if session.last_step_ns is None else str(pd.Timestamp(session.last_step_ns))
-        ops.event(
-            "restore",
-            f"resumed after step {session.step_number} ({when}) in {restored:.2f} s",
-            step=session.step_number,
-            seconds=round(restored, 3),
-        )
+        session, restored = resume(settings, store, ops, config, env, broker, schedules)
     reconcile(session.state, broker)
     session.send_orders()
     return session, env, restored
+
+
+def resume(settings, store, ops, config, env, broker, schedules) -> tuple[PaperSession, float]:
+    """The committed session, rebuilt from the database. A stored row that cannot be read
+    back (a truncated or edited state) is a one-line error naming the database."""
+    try:
+        rolls = stored_rolls(store).resumed_with(
+            schedules, settings.contract_column, store.last_trading_days()
+        )
+        session = PaperSession(config, env, store, broker, rolls)
+        restored = session.restore()
+    except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise state_damaged(Path(settings.state_dir) / "state.db", exc) from exc
+    if settings.history:
+        ops.event("start", "--history ignored: the state folder has its bars already")
+    keep_rolls(store, rolls, ops)
+    last = session.last_step_ns
+    when = "-" if last is None else f"{pd.Timestamp(last, tz=TIMEZONE):%Y-%m-%d %H:%M}"
+    ops.event(
+        "restore",
+        f"resumed after step {session.step_number} ({when}) in {restored:.2f} s",
+        step=session.step_number,
+        seconds=round(restored, 3),
+    )
+    return session, restored
 
 
 def resolve_config(settings: PaperSettings, store: Store) -> Config:
@@ -258,7 +276,6 @@ class LiveLoop:
 
     def run(self) -> PaperOutcome:
         if self.session.step_number:
-            remove_unfinished(self.settings.run_dir, Path(self.settings.state_dir))
             self.flush()  # the run folder as committed, whatever a crash left
         reason = None
         while reason is None:
@@ -330,14 +347,20 @@ class LiveLoop:
             marks = [aggregator.frontier, None if processed is None else processed + 1]
             known = [m for m in marks if m is not None]
             frontiers[key] = max(known) if known else None
+        batch: list[StepReport] = []
+        said = self.monotonic()
         while not self.shutdown.requested:
             step = self.clock.next_step(frontiers, ended)
             if step is None:
-                return
-            report = self.session.step(*step)
+                break
+            batch.append(self.session.step(*step))
             self.steps += 1
             self.dirty = True
-            self.ops.heartbeat(report)
+            if self.monotonic() - said >= HEARTBEAT_SECONDS:  # a long catch-up shows progress
+                self.ops.heartbeat(batch)
+                batch, said = [], self.monotonic()
+        if batch:
+            self.ops.heartbeat(batch)
 
     def idle(self, *, quiet: bool) -> None:
         """Rewrite the run folder when the feed is quiet (live: after every step) or,

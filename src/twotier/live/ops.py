@@ -2,7 +2,8 @@
 
 Every event goes to ``STATE/paper.log`` as one JSON object per line (``time``, ``level``,
 ``event``, ``message`` and the event's fields) and to standard error as a human line.
-Events: ``start``, ``restore``, ``step`` (the heartbeat, one per step), ``outputs``,
+Events: ``start``, ``restore``, ``step`` (the heartbeat: one per step live, one per
+batch of steps in a catch-up), ``outputs``,
 ``alert`` (``kind``: ``breaker``, ``stale``, ``late_bar``, ``missing_bar``, ``data``),
 ``error`` (what ended the run; in the file only, the CLI prints it),
 ``stop``.
@@ -76,25 +77,39 @@ class Ops:
     def alert(self, kind: str, message: str, **fields) -> None:
         self.event("alert", f"ALERT {kind}: {message}", logging.WARNING, kind=kind, **fields)
 
-    def heartbeat(self, r: StepReport) -> None:
+    def heartbeat(self, batch: list[StepReport]) -> None:
+        """One line for the steps taken together: one step live, or a batch of a
+        catch-up (first and last step, the PV and positions after the last)."""
+        first, r = batch[0], batch[-1]
         held = ", ".join(f"{k} {v:+d}" for k, v in r.positions.items()) or "flat"
+        seconds = sum(x.seconds for x in batch)
+        decisions = sum(len(x.decisions) for x in batch)
+        if len(batch) == 1:
+            what = f"step {r.step} {r.time:%Y-%m-%d %H:%M} ({r.trading_day})"
+            what += f" bars {','.join(r.instruments)}"
+        else:
+            what = (
+                f"steps {first.step}-{r.step} {first.time:%Y-%m-%d %H:%M} to "
+                f"{r.time:%Y-%m-%d %H:%M} ({len(batch)} steps, {decisions} decisions)"
+            )
         self.event(
             "step",
-            f"step {r.step} {r.time:%Y-%m-%d %H:%M} ({r.trading_day}) bars "
-            f"{','.join(r.instruments)} | PV {format_cny(r.pv)} | {held} | "
-            f"{r.seconds * 1000:.1f} ms",
+            f"{what} | PV {format_cny(r.pv)} | {held} | {seconds * 1000:.1f} ms",
             step=r.step,
+            first_step=first.step,
+            steps=len(batch),
             bar_time=str(r.time),
             trading_day=str(r.trading_day),
             instruments=r.instruments,
             pv=r.pv / MONEY_SCALE,
             positions=r.positions,
-            decisions=len(r.decisions),
-            ms=round(r.seconds * 1000, 3),
+            decisions=decisions,
+            ms=round(seconds * 1000, 3),
         )
-        for d in r.decisions:
-            if d.kind == "BREAKER":
-                self.alert("breaker", d.text, reason=d.reason)
+        for x in batch:
+            for d in x.decisions:
+                if d.kind == "BREAKER":
+                    self.alert("breaker", d.text, reason=d.reason)
 
     def close(self) -> None:
         for handler in (self.file, self.human):

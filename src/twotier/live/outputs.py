@@ -12,7 +12,6 @@ writes the folder again from it.
 from __future__ import annotations
 
 import copy
-import shutil
 from pathlib import Path
 
 from twotier.broker.simulated import SimulatedBroker
@@ -21,6 +20,7 @@ from twotier.engine.continuous import suspected_roll_warnings
 from twotier.live.session import PaperSession
 from twotier.live.signals import bars_frame
 from twotier.report.run_report import write_analysis
+from twotier.run.folder import PAPER_RUN
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
 from twotier.tier2.composite import Composite
@@ -59,16 +59,6 @@ def roll_warnings(session: PaperSession) -> list[str]:
 
 def write_outputs(session: PaperSession, out_dir: str | Path) -> Path:
     result = snapshot(session)
-    folder = write_run(result, out_dir)
+    folder = write_run(result, out_dir, kind=PAPER_RUN)
     write_analysis(result, folder)
     return folder
-
-
-def remove_unfinished(out_dir: Path, state_dir: Path) -> None:
-    """Folders ``write_run`` was building when the process died (``.run.*`` beside the
-    run folder), when the run folder lives in the state folder (whose lock we hold)."""
-    if out_dir.parent.resolve() != state_dir.resolve():
-        return
-    for left in out_dir.parent.glob(f".{out_dir.name}.*"):
-        if left.is_dir():
-            shutil.rmtree(left, ignore_errors=True)
