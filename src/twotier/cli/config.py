@@ -8,7 +8,7 @@ import typer
 
 from twotier.config.load import config_to_toml, load_config
 
-app = typer.Typer(help="Show and check configuration.", no_args_is_help=True)
+app = typer.Typer(help="Show and check configuration.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("show")

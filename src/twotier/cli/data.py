@@ -23,6 +23,7 @@ from twotier.market.summary import SUSPECTED_ROLL_ATRS, DataSummary, summarize
 app = typer.Typer(
     help="Check and resample bar files; find the rolls of per-contract files.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 INSTRUMENT = typer.Option(..., "--instrument", "-i", help="Instrument key, e.g. DCE/i.")

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
+from typer import Abort
+
+# typer (pinned) vendors click; its errors are not re-exported but by this module
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from twotier import __version__
 from twotier.cli import config as config_commands
@@ -30,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags shown as flags, option names never cut
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data_commands.app, name="data")
@@ -66,17 +72,51 @@ def main(
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: every error is one line on stderr and a non-zero exit
+    (``--debug`` shows the traceback)."""
     args = sys.argv[1:] if argv is None else argv
     _state["debug"] = False
+    debug = "--debug" in args
     try:
-        app(args=args, prog_name="twotier", standalone_mode=True)
+        code = app(args=args, prog_name="twotier", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:  # click's: an unknown option, a value of the wrong type
+        command = exc.ctx.command_path if exc.ctx is not None else "twotier"
+        _error(f"{exc.format_message()} (see {command} -h)")
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        _error(exc.format_message())
+        sys.exit(exc.exit_code)
+    except Abort:
+        _error("aborted")
+        sys.exit(1)
     except TwotierError as exc:
-        if _state["debug"] or "--debug" in args:
+        if _state["debug"] or debug:
             raise
-        err_console.print("error: ", style="bold red", end="")
-        err_console.print(str(exc), markup=False, soft_wrap=True)
+        _error(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except OSError as exc:  # a file the user named that cannot be read or written
+        if _state["debug"] or debug or exc.errno == errno.EPIPE:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
+        sys.exit(1)
+    except Exception as exc:
+        if _state["debug"] or debug:
+            raise
+        _error(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in twotier: run "
+            "again with --debug for the traceback and report it"
+        )
+        sys.exit(3)
+    sys.exit(code or 0)
+
+
+def _error(message: str) -> None:
+    err_console.print("error: ", style="bold red", end="")
+    err_console.print(message, markup=False, soft_wrap=True)

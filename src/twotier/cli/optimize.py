@@ -17,9 +17,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from twotier.cli.common import UsageError, console, parse_bars_options
+from twotier.cli.common import UsageError, console, note, parse_bars_options, warn
+from twotier.config.baskets import fit_baskets
 from twotier.config.load import load_config
-from twotier.engine.inputs import Environment, load_bar_files
+from twotier.engine.inputs import (
+    Environment,
+    bad_bar_notes,
+    load_bar_files,
+    shared_days_warnings,
+)
 from twotier.run.folder import OPTIMIZE, claim_folder
 from twotier.run.folder import check as check_output
 
@@ -79,12 +85,17 @@ def optimize_command(
         raise UsageError("give --workers (a local cluster) or --scheduler, not both")
     check_output(out, OPTIMIZE, force=force)  # before any work; marked when the sweep starts
     base = load_config(config_file, overrides)
+    files = parse_bars_options(bars)
+    fitted = fit_baskets(base, list(files) or base.instruments)
+    base = fitted.config
+    warn(fitted.warnings)
     search = load_space(space)
     goal = objective_from(search.objective, objective, max_drawdown, min_trades, str(space))
     prepared = prepare_sets(search, base)  # a bad space fails before any bars are read
+    traded = {k: v for k, v in files.items() if k in base.instruments}
     request = SweepRequest(
         search,
-        _load_bars(bars, base, label, on_bad_bar),
+        _load_bars(traded, base, label, on_bad_bar),
         base,
         goal,
         start,
@@ -107,17 +118,17 @@ def optimize_command(
         console.print(f"{name}: {path}", markup=False)
 
 
-def _load_bars(bars: list[str], config, label, on_bad_bar) -> dict:
-    if not bars:
+def _load_bars(files: dict[str, Path], config, label, on_bad_bar) -> dict:
+    if not files:
         from twotier.market.sample import load_sample
 
         return {key: load_sample(key) for key in config.instruments}
     env = Environment.from_config(config)
-    inputs = load_bar_files(parse_bars_options(bars), config, env, label, on_bad_bar)
-    for instrument, given in inputs.items():
-        for problem in given.loaded.dropped:
-            console.print(f"{instrument}: dropped line {problem.line}: {problem.problem}")
-    return {k: v.bars for k, v in inputs.items()}
+    inputs = load_bar_files(files, config, env, label, on_bad_bar)
+    note(bad_bar_notes(inputs)[0])
+    frames = {k: v.bars for k, v in inputs.items()}
+    warn(shared_days_warnings(frames))
+    return frames
 
 
 def _print_plan(plan, objective: str) -> None:
@@ -127,8 +138,7 @@ def _print_plan(plan, objective: str) -> None:
     console.print(
         f"{sets} parameter set(s) + the base configuration, {what}; objective: {objective}"
     )
-    for note in plan.notes:
-        console.print(f"[yellow]note:[/] {note}")
+    note(plan.notes)
 
 
 class _SweepProgress:
@@ -182,8 +192,7 @@ def print_result(result, top: int) -> None:
     console.print(table)
     if result.walk_forward:
         _print_windows(result)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
+    note(result.notes)
     failed = result.table[result.table["status"] != "ok"]
     if len(failed):
         console.print(f"[red]{len(failed)} run(s) failed[/] (summary.json lists them)")

@@ -13,14 +13,17 @@ until the feed ends or SIGINT/SIGTERM asks to stop (after the current step).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from twotier.config.baskets import fit_baskets
 from twotier.config.load import config_to_toml, load_config
 from twotier.config.model import Config
 from twotier.engine.inputs import Environment, load_bar_files
@@ -30,7 +33,7 @@ from twotier.live import codec
 from twotier.live.aggregate import Aggregator
 from twotier.live.bars import Bar, BarReader, frame_to_bars
 from twotier.live.broker import PaperBroker, reconcile
-from twotier.live.feeds import Feed, make_feed
+from twotier.live.feeds import Feed, instrument_of, make_feed
 from twotier.live.lock import StateLock
 from twotier.live.ops import Ops, Shutdown, StaleWatch
 from twotier.live.outputs import write_outputs
@@ -39,6 +42,7 @@ from twotier.live.session import PaperSession, StepReport
 from twotier.live.stepping import StepClock
 from twotier.live.store import Store, check_state_folder, mark_state_folder, state_damaged
 from twotier.market.calendar import TIMEZONE
+from twotier.market.instruments import InstrumentRegistry
 from twotier.run.folder import PAPER_RUN
 from twotier.run.folder import check as check_output
 
@@ -142,7 +146,7 @@ def open_session(
     settings: PaperSettings, store: Store, ops: Ops
 ) -> tuple[PaperSession, Environment, float | None]:
     """A new session (history warm-up) or the committed one (replay), reconciled."""
-    config = resolve_config(settings, store)
+    config, warnings = resolve_config(settings, store, ops)
     env = Environment.from_config(config)
     specs = {k: env.instruments[k] for k in config.instruments}
     broker = PaperBroker(specs, config.execution.slippage_ticks, config.execution.fees)
@@ -152,6 +156,8 @@ def open_session(
         session = PaperSession(config, env, store, broker, rolls)
         history = load_history(settings, config, env, rolls.contract_column)
         session.begin(history)
+        with store.transaction() as tx:  # the run folder's summary repeats them
+            tx.set_meta("warnings", json.dumps(warnings))
         n = sum(len(b) for b in history.values())
         ops.event("start", f"new state folder {settings.state_dir}: {n} history bars", bars=n)
         restored = None
@@ -187,25 +193,57 @@ def resume(settings, store, ops, config, env, broker, schedules) -> tuple[PaperS
     return session, restored
 
 
-def resolve_config(settings: PaperSettings, store: Store) -> Config:
+def resolve_config(settings: PaperSettings, store: Store, ops: Ops) -> tuple[Config, list[str]]:
     """The configuration the state folder was started with; a different one given on
-    the command line is refused (the state only makes sense with its own)."""
+    the command line is refused (the state only makes sense with its own). A new state
+    fits the baskets to the instruments the history and the feed folder have bars of, as
+    a backtest on those bars does (``twotier.config.baskets``)."""
     given = None
     if settings.config_file is not None or settings.overrides:
         given = load_config(settings.config_file, settings.overrides)
     copy = Path(settings.state_dir) / "config.toml"
     stored = store.meta("config")
     if stored is None:
-        config = given or load_config()
-        write_text_atomic(copy, config_to_toml(config))
-        return config
-    if given is not None and config_to_toml(given) != stored:
+        base = given or load_config()
+        fitted = fit_baskets(
+            base,
+            data_instruments(settings, InstrumentRegistry.load(base.data.instruments_file)),
+            fix="--history {instrument}=FILE",
+            complete=False,
+        )
+        for warning in fitted.warnings:
+            ops.warn(warning)
+        write_text_atomic(copy, config_to_toml(fitted.config))
+        return fitted.config, fitted.warnings
+    if given is not None and stored not in _as_started(given, stored):
         raise ConfigError(
             f"the state folder {settings.state_dir} was started with another configuration "
             f"(kept in {copy}); resume without --config/--set, or use a new --state folder"
         )
     write_text_atomic(copy, stored)
-    return load_config(copy)
+    return load_config(copy), []
+
+
+def _as_started(given: Config, stored: str) -> set[str]:
+    """The TOML the state would hold if started with ``given``: as it is, or with its
+    baskets fitted to the instruments the state trades."""
+    traded = [b["instrument"] for b in tomllib.loads(stored)["portfolio"]["baskets"]]
+    fitted = fit_baskets(given, traded, complete=False).config
+    return {config_to_toml(given), config_to_toml(fitted)}
+
+
+def data_instruments(settings: PaperSettings, registry: InstrumentRegistry) -> list[str]:
+    """The instruments a new paper run has bars of now: its history, and the files
+    already in a feed folder (a stdin feed tells nothing in advance)."""
+    found = list(settings.history)
+    kind, _, where = settings.feed.partition(":")
+    folder = Path(where)
+    if kind == "folder" and folder.is_dir():
+        known = registry.keys()
+        for path in sorted(folder.iterdir()):
+            if not path.name.startswith(".") and path.suffix.lower() == ".csv":
+                found.append(instrument_of(path.name, known))
+    return [k for k in dict.fromkeys(found) if k is not None]
 
 
 def stored_rolls(store: Store) -> RollInfo:

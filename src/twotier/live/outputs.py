@@ -12,6 +12,7 @@ writes the folder again from it.
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 from twotier.broker.simulated import SimulatedBroker
@@ -43,6 +44,7 @@ def snapshot(session: PaperSession) -> BacktestResult:
     ended.finish(state)
     packages = {live.instrument: live.frame() for live in session.instruments}
     result = collect(ended, state, config, packages)
+    result.warnings.extend(json.loads(session.store.meta("warnings") or "[]"))  # as it started
     result.warnings.extend(roll_warnings(session))
     return result
 
