@@ -24,6 +24,11 @@ def show(
 
 @app.command("check")
 def check(config_file: Path = typer.Argument(..., help="TOML configuration file.")) -> None:
-    """Validate a configuration file; unknown keys and out-of-range values are errors."""
-    load_config(config_file)
+    """Validate a configuration file, with the files it names.
+
+    Unknown keys, values of the wrong type or out of range, a basket of an unknown
+    instrument and a missing instruments or calendar file are errors."""
+    from twotier.engine.inputs import Environment
+
+    Environment.from_config(load_config(config_file))
     typer.echo(f"{config_file}: valid")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from twotier.config.model import Config, PortfolioParams
 from twotier.errors import ConfigError
+from twotier.strict import as_lists
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,8 @@ def _with_baskets(config: Config, baskets) -> Config:
     """The configuration with these baskets only (and the generator sections of their
     instruments only)."""
     keys = {b.instrument for b in baskets}
-    tree = config.model_dump(mode="json")
-    tree["portfolio"]["baskets"] = [b.model_dump(mode="json") for b in baskets]
+    tree = as_lists(config.model_dump())
+    tree["portfolio"]["baskets"] = [as_lists(b.model_dump()) for b in baskets]
     tree["generators"] = {k: v for k, v in tree["generators"].items() if k in keys}
     return Config.model_validate(tree)
 

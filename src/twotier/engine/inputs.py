@@ -30,6 +30,12 @@ class Environment:
 
         data = config.data
         instruments = InstrumentRegistry.load(data.instruments_file)
+        for i, key in enumerate(config.instruments):
+            if key not in instruments:
+                raise ConfigError(
+                    f"portfolio.baskets.{i}: unknown instrument {key!r}; known instruments: "
+                    f"{', '.join(sorted(instruments.keys()))} (add one with data.instruments_file)"
+                )
         calendar = (
             TradingCalendar.load(data.calendar_file) if data.calendar_file else default_calendar()
         )

@@ -25,6 +25,7 @@ from twotier.errors import DataError
 from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
 from twotier.market.calendar import TIMEZONE
+from twotier.money import MAX_PRICE
 
 SCHEMA_VERSION = 1
 METADATA_KEY = b"twotier"
@@ -279,6 +280,12 @@ def validate_packages(
         if column in numbers:
             v = numbers[column]
             where.check(v <= 0, lambda i, v=v, c=column: f"{c} must be > 0, not {v[i]:g}")
+            where.check(
+                v > MAX_PRICE,
+                lambda i, v=v, c=column: (
+                    f"{c} {v[i]:g} is beyond the largest price twotier carries ({MAX_PRICE:.0e})"
+                ),
+            )
     _check_order(table, where)
     table["signal"] = sig.astype(np.int8)
     table["regime"] = reg.astype(np.int8)
