@@ -33,7 +33,7 @@ class PriceError(TwotierError, ValueError):
 
 def _beyond(price: float) -> PriceError:
     return PriceError(
-        f"price {price!r} is beyond what twotier carries (a finite price above 0, at most "
+        f"price {price:.10g} is beyond what twotier carries (a finite price above 0, at most "
         f"{MAX_PRICE:.0e})"
     )
 
