@@ -114,3 +114,12 @@ def test_config_check_passes_a_good_file(tmp_path, capsys, monkeypatch):
     (tmp_path / "my.toml").write_text(out)
     code, out, err = invoke(["config", "check", "my.toml"], capsys)
     assert code == 0 and out == "my.toml: valid\n", err
+
+
+def test_config_show_lists_the_data_keys_left_unset(capsys):
+    code, out, _ = invoke(["config", "show"], capsys)
+    assert code == 0
+    data = out[out.index("[data]") :]
+    for key in ("label", "on_bad_bar", "contract_column", "instruments_file", "calendar_file"):
+        assert f"{key} = " in data, key
+    assert '# contract_column = ""  # unset: column of bar files naming' in data

@@ -27,7 +27,9 @@ from twotier.engine.backtest import (
     trading_period,
 )
 from twotier.engine.inputs import (
+    BarInput,
     Environment,
+    bad_bar_notes,
     contract_columns,
     load_bar_files,
     shared_days_warnings,
@@ -60,11 +62,21 @@ def load_bars_15min(
     contract_column: str | Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Files or DataFrames -> validated 15-minute bars per instrument."""
+    return {k: v.bars for k, v in _bar_inputs(bars, config, env, contract_column).items()}
+
+
+def _bar_inputs(
+    bars: Mapping[str, BarsSource],
+    config: Config,
+    env: Environment,
+    contract_column: str | Mapping[str, str] | None = None,
+) -> dict[str, BarInput]:
+    """Files or DataFrames, validated (with what the loader dropped or repaired) and
+    resampled to 15 minutes."""
     columns = contract_columns(contract_column, bars)
     files = {k: v for k, v in bars.items() if not isinstance(v, pd.DataFrame)}
     mine = {k: v for k, v in columns.items() if k in files}
-    loaded_files = load_bar_files(files, config, env, contract_column=mine)
-    result = {k: given.bars for k, given in loaded_files.items()}
+    result = load_bar_files(files, config, env, contract_column=mine)
     for instrument, frame in bars.items():
         if isinstance(frame, pd.DataFrame):
             spec = env.instruments[instrument]
@@ -77,7 +89,8 @@ def load_bars_15min(
                 calendar=env.calendar,
                 contract_column=columns.get(instrument) or config.data.contract_column,
             )
-            result[instrument] = resample(loaded.frame, spec, loaded.bar_minutes, BAR_MINUTES)
+            frame15 = resample(loaded.frame, spec, loaded.bar_minutes, BAR_MINUTES)
+            result[instrument] = BarInput(loaded, frame15)
     return {k: result[k] for k in bars}
 
 
@@ -145,7 +158,8 @@ def backtest(
         fitted = fit_baskets(cfg, list(bars), fix="bars={{{instrument!r}: FILE}}")
         cfg = fitted.config
         traded = {k: v for k, v in bars.items() if k in cfg.instruments}
-        frames = load_bars_15min(traded, cfg, env, contract_column)
+        inputs = _bar_inputs(traded, cfg, env, contract_column)
+        frames = {k: v.bars for k, v in inputs.items()}
         result = run_backtest(
             frames,
             cfg,
@@ -156,6 +170,9 @@ def backtest(
             rolls=schedules,
         )
         result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
+        record = bad_bar_notes(inputs)[1]
+        if record:
+            result.summary["bad_bars"] = record
     if out is not None:
         write_analysis(result, write_run(result, out, force=force, option="out"))
     return result

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from twotier.cli.common import UsageError, console
+from twotier.cli.common import UsageError, console, note, warn
 from twotier.errors import DataError
 from twotier.market.bars import LoadedBars, read_bars, write_bars
 from twotier.market.calendar import TradingCalendar
@@ -141,8 +140,7 @@ def _print_summary(s: DataSummary) -> None:
     table.add_row("problems", Text(_problems(s)))
     _roll_rows(table, s)
     console.print(table)
-    for warning in s.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    warn(s.warnings)
 
 
 def _roll_rows(table: Table, s: DataSummary) -> None:
@@ -220,10 +218,7 @@ def resample_command(
         loaded.frame, loaded.instrument, loaded.bar_minutes, int(to[:-3]), loaded.source
     )
     write_bars(bars, out)
-    for p in loaded.dropped:
-        console.print(f"dropped line {p.line}: {p.problem}", soft_wrap=True, markup=False)
-    for p in loaded.repaired:
-        console.print(f"line {p.line}: {p.problem}", soft_wrap=True, markup=False)
+    _report_repairs(loaded)
     console.print(
         f"{len(loaded.frame):,} {loaded.bar_minutes}-minute bars -> {len(bars):,} {to} bars "
         f"(bar start labels) written to {out}",
@@ -261,10 +256,8 @@ def _contract_files(folder: Path, spec: InstrumentSpec) -> tuple[dict[str, Path]
 
 
 def _report_repairs(loaded: LoadedBars) -> None:
-    for p in loaded.dropped:
-        console.print(f"{loaded.source}: dropped line {p.line}: {p.problem}", markup=False)
-    for p in loaded.repaired:
-        console.print(f"{loaded.source}: line {p.line}: {p.problem}", markup=False)
+    note([f"{loaded.source}: dropped line {p.line}: {p.problem}" for p in loaded.dropped])
+    note([f"{loaded.source}: line {p.line}: {p.problem}" for p in loaded.repaired])
 
 
 def _print_rolls(schedule: RollSchedule, title: str) -> None:

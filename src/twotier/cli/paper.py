@@ -53,6 +53,11 @@ def paper_command(
 
     if durability not in ("full", "normal"):
         raise UsageError(f"--durability is full or normal, not {durability!r}")
+    if contract_column is not None and "=" in contract_column:
+        raise UsageError(
+            f"--contract-column {contract_column}: paper trading takes one column name for "
+            "the feed's bars of every instrument"
+        )
     if bar_minutes not in (1, 3, 5, 15):
         raise UsageError(f"--bar-minutes must divide 15 (1, 3, 5 or 15), not {bar_minutes}")
     settings = PaperSettings(

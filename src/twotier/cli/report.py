@@ -84,10 +84,13 @@ def trades_command(
     ),
     instrument: str | None = typer.Option(None, "--instrument", "-i", help="e.g. DCE/i."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per row)."),
 ) -> None:
     """The trades of a run folder (one row per exit; open positions have reason 'open')."""
     from twotier.run.reader import REQUIRED_TRADES, read_table
 
+    if as_csv and as_json:
+        raise UsageError("give --csv or --json, not both")
     if not run_dir.is_dir():
         raise RunFolderError(str(run_dir), "no such run folder")
     trades = read_table(run_dir / "trades.csv", REQUIRED_TRADES)  # as written: times as text
@@ -103,6 +106,10 @@ def trades_command(
         trades = trades[trades["reason"].astype(str).str.startswith(reason)]
     if as_csv:
         typer.echo(trades.to_csv(index=False, lineterminator="\n"), nl=False)
+        return
+    if as_json:  # the values as the CSV file has them (times as text, empty as null)
+        rows = json.loads(trades.to_json(orient="records", double_precision=15))
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if trades.empty:
         console.print("no trades match")

@@ -9,10 +9,16 @@ import numpy as np
 import pandas as pd
 import typer
 
-from twotier.cli.common import console, err_console, parse_bars_options, parse_rolls_options
+from twotier.cli.common import (
+    console,
+    note,
+    parse_bars_options,
+    parse_contract_columns,
+    parse_rolls_options,
+)
 from twotier.config.load import load_config
 from twotier.engine.backtest import instrument_signals
-from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
+from twotier.engine.inputs import Environment, bad_bar_notes, load_bar_files, load_roll_files
 from twotier.run.folder import SIGNALS, write_folder
 from twotier.run.folder import check as check_output
 from twotier.tier1.generator import SignalGenerator, generator_for
@@ -31,8 +37,11 @@ def signals_command(
     rolls: list[str] = typer.Option(
         [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
     ),
-    contract_column: str | None = typer.Option(
-        None, "--contract-column", help="Column naming each bar's contract (e.g. i2009)."
+    contract_column: list[str] = typer.Option(
+        [],
+        "--contract-column",
+        metavar="[INSTRUMENT=]COLUMN",
+        help="Column naming each bar's contract: of every bar file, or of one; repeatable.",
     ),
     force: bool = typer.Option(
         False, "--force", help="Replace a twotier folder of another kind at --out."
@@ -47,7 +56,8 @@ def signals_command(
     env = Environment.from_config(config)
     files = parse_bars_options(bars)
     schedules = load_roll_files(parse_rolls_options(rolls, list(files)))
-    inputs = load_bar_files(files, config, env, label, on_bad_bar, contract_column)
+    columns = parse_contract_columns(contract_column)
+    inputs = load_bar_files(files, config, env, label, on_bad_bar, columns)
     blocks = []
 
     def fill(folder: Path) -> None:
@@ -60,11 +70,7 @@ def signals_command(
             blocks.append(format_stats(instrument, generator.name, path.name, stats))
 
     write_folder(out, SIGNALS, fill, force=force)
-    for instrument, given in inputs.items():
-        for problem in given.loaded.dropped:
-            err_console.print(
-                f"{instrument}: dropped line {problem.line}: {problem.problem}", markup=False
-            )
+    note(bad_bar_notes(inputs)[0])
     console.print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
     for block in blocks:
         console.print("", *block, sep="\n")

@@ -109,9 +109,7 @@ def bad_bar_notes(inputs: Mapping[str, BarInput]) -> tuple[list[str], dict]:
         lines += [
             f"{instrument} {source}: dropped line {p.line}: {p.problem}" for p in loaded.dropped
         ]
-        lines += [
-            f"{instrument} {source}: repaired line {p.line}: {p.problem}" for p in loaded.repaired
-        ]
+        lines += [f"{instrument} {source}: line {p.line}: {p.problem}" for p in loaded.repaired]
         record[instrument] = {
             "file": source,
             "dropped": [{"line": p.line, "problem": p.problem} for p in loaded.dropped],
