@@ -137,3 +137,11 @@ def test_a_paper_restart_logs_the_last_step_in_exchange_time(tmp_path):
     log = [json.loads(x) for x in (tmp_path / "state" / "paper.log").read_text().splitlines()]
     (restore,) = [e for e in log if e["event"] == "restore"]
     assert "(2023-01-05 14:45)" in restore["message"]  # the last bar's start, Asia/Shanghai
+
+
+@pytest.mark.parametrize("group", [[], ["data"], ["config"]])
+def test_command_lists_show_each_summary_whole(group, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    out, _ = run([*group, "--help"], capsys)
+    listed = out[out.index("Commands:") :].splitlines()[1:]
+    assert listed and not [line for line in listed if line.rstrip().endswith("...")]

@@ -16,7 +16,9 @@ app = typer.Typer(help="Show and check configuration.", no_args_is_help=True, ri
 @app.command("show")
 def show(
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
-    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="KEY=VALUE override, repeatable."
+    ),
 ) -> None:
     """Print the configuration as TOML.
 

@@ -191,7 +191,7 @@ def _problems(s: DataSummary) -> str:
     return "\n".join(lines)
 
 
-@app.command("resample")
+@app.command("resample", short_help="Resample bars to 15 minutes on session edges.")
 def resample_command(
     file: Path = typer.Argument(..., help="CSV, CSV.gz or Parquet file of 1- or 5-minute bars."),
     instrument: str = INSTRUMENT,

@@ -38,18 +38,27 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: flags shown as flags, option names never cut
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(data_commands.app, name="data")
+# The command list shows each short help whole (a docstring's first line may be longer).
+app.add_typer(
+    data_commands.app, name="data", short_help="Check and resample bar files; find rolls."
+)
 app.add_typer(config_commands.app, name="config")
-app.command("signals")(signals_command)
+app.command("signals", short_help="Tier-1 alone: write each instrument's packages.")(
+    signals_command
+)
 app.command("backtest")(backtest_command)
 app.command("demo")(demo_command)
 app.command("sample")(sample_command)
-app.command("report")(report_command)
-app.command("compare")(compare_command)
-app.command("trades")(trades_command)
-config_commands.app.command("reference")(config_reference_command)
-app.command("optimize")(optimize_command)
-app.command("paper")(paper_command)
+app.command("report", short_help="Rebuild a run folder's report and metrics.")(report_command)
+app.command("compare", short_help="Compare runs side by side, in one HTML page.")(compare_command)
+app.command("trades", short_help="List the trades of a run folder.")(trades_command)
+config_commands.app.command(
+    "reference", short_help="Print the configuration reference (Markdown)."
+)(config_reference_command)
+app.command("optimize", short_help="Sweep configuration keys on Dask; walk forward.")(
+    optimize_command
+)
+app.command("paper", short_help="Paper-trade on bars as they arrive, crash-safe.")(paper_command)
 
 _state = {"debug": False}
 

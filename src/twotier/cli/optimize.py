@@ -34,10 +34,14 @@ DEFAULT_WORKERS = 2
 
 def optimize_command(
     space: Path = typer.Option(..., "--space", help="Search space TOML (docs/optimize.md)."),
-    bars: list[str] = typer.Option([], "--bars", help="INSTRUMENT=FILE, repeatable."),
+    bars: list[str] = typer.Option(
+        [], "--bars", metavar="INSTRUMENT=FILE", help="INSTRUMENT=FILE, repeatable."
+    ),
     sample: bool = typer.Option(False, "--sample", help="Use the bundled sample bars."),
     config_file: Path | None = typer.Option(None, "--config", help="Base configuration TOML."),
-    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE on the base, repeatable."),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="KEY=VALUE on the base, repeatable."
+    ),
     label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
     on_bad_bar: str | None = typer.Option(None, "--on-bad-bar", help="refuse, drop or repair."),
     start: str | None = typer.Option(None, "--start", help="First trading day to trade."),

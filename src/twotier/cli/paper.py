@@ -18,12 +18,20 @@ def paper_command(
     feed: str = typer.Option(..., "--feed", help="folder:DIR (CSV files) or stdin (JSON lines)."),
     state: Path = typer.Option(..., "--state", help="State folder (database, lock, log)."),
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
-    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="KEY=VALUE override, repeatable."
+    ),
     history: list[str] = typer.Option(
-        [], "--history", help="INSTRUMENT=FILE bars to warm Tier-1 up on (first start only)."
+        [],
+        "--history",
+        metavar="INSTRUMENT=FILE",
+        help="INSTRUMENT=FILE bars to warm Tier-1 up on (first start only).",
     ),
     rolls: list[str] = typer.Option(
-        [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
+        [],
+        "--rolls",
+        metavar="INSTRUMENT=FILE",
+        help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument).",
     ),
     contract_column: str | None = typer.Option(
         None, "--contract-column", help="Column of the feed's bars naming each bar's contract."

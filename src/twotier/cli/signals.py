@@ -28,14 +28,21 @@ from twotier.tier1.state import episodes
 
 
 def signals_command(
-    bars: list[str] = typer.Option(..., "--bars", help="INSTRUMENT=FILE, repeatable."),
+    bars: list[str] = typer.Option(
+        ..., "--bars", metavar="INSTRUMENT=FILE", help="INSTRUMENT=FILE, repeatable."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write signals/ into."),
     label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
     on_bad_bar: str | None = typer.Option(None, "--on-bad-bar", help="refuse, drop or repair."),
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
-    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="KEY=VALUE override, repeatable."
+    ),
     rolls: list[str] = typer.Option(
-        [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
+        [],
+        "--rolls",
+        metavar="INSTRUMENT=FILE",
+        help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument).",
     ),
     contract_column: list[str] = typer.Option(
         [],
