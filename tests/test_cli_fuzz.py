@@ -279,6 +279,8 @@ def option_cases() -> list[list[str]]:
         ["signals", "--bars", "DCE/x=bars.csv", "--out", "out/sig"],
         ["signals", "--out", "out/sig"],
         ["report", "missing-run"],
+        ["report", "out", "--risk-free", "nan"],
+        ["compare", "a", "b", "--risk-free", "-inf"],
         ["report", "bars.csv"],
         ["report", "."],
         ["trades", "missing-run"],

@@ -10,10 +10,8 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from helpers.cli import invoke, one_line_error
-from twotier.run.folder import BACKTEST, MARKER, OPTIMIZE, SIGNALS, remove_stale, write_marker
+from twotier.run.folder import BACKTEST, MARKER, OPTIMIZE, remove_stale, write_marker
 
 END = "2023-01-13"  # two weeks of the sample: a run in about a second
 
@@ -160,7 +158,16 @@ def test_signals_writes_a_marked_folder_and_refuses_a_backtest_run_folder(
     assert snapshot(tmp_path / "run") == before
 
 
-@pytest.mark.parametrize("kind", [SIGNALS, OPTIMIZE])
-def test_markers_name_their_kind(tmp_path, kind):
-    write_marker(tmp_path, kind)
-    assert json.loads((tmp_path / MARKER).read_text())["twotier"] == kind.name
+def test_compare_writes_its_page_again_but_never_over_a_users_file(tmp_path, capsys):
+    for name in ("a", "b"):
+        assert demo(tmp_path / name, capsys)[0] == 0
+    page = tmp_path / "compare.html"
+    args = ["compare", tmp_path / "a", tmp_path / "b", "--out", page]
+    for _ in range(2):  # a new file, then the page written before
+        code, _, err = invoke(args, capsys)
+        assert code == 0, err
+    mine = tmp_path / "mine.html"
+    mine.write_text("<html>my notes</html>")
+    code, _, err = invoke([*args[:-1], mine], capsys)
+    assert code == 1 and "a file twotier did not write is there" in one_line_error(err)
+    assert mine.read_text() == "<html>my notes</html>"

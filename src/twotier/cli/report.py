@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from twotier.cli.common import UsageError, console, err_console
+from twotier.cli.common import UsageError, check_rate, console, err_console
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
 from twotier.report.terminal import compare_table, run_summary, trades_table
@@ -30,7 +30,11 @@ def _risk_free(folder: Path, given: float | None) -> float:
 def report_command(
     run_dir: Path = RUN_DIR,
     risk_free: float | None = typer.Option(
-        None, "--risk-free", help="Yearly risk-free rate (default: the run's, else 0)."
+        None,
+        "--risk-free",
+        callback=check_rate,
+        metavar="RATE",
+        help="Yearly risk-free rate (default: the run's, else 0).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
@@ -50,7 +54,9 @@ def report_command(
 def compare_command(
     run_dirs: list[Path] = typer.Argument(..., help="Two or more run folders."),
     out: Path = typer.Option(Path("compare.html"), "--out", "-o", help="HTML file to write."),
-    risk_free: float = typer.Option(0.0, "--risk-free", help="Yearly risk-free rate."),
+    risk_free: float = typer.Option(
+        0.0, "--risk-free", callback=check_rate, metavar="RATE", help="Yearly risk-free rate."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Compare runs: metrics side by side, equity curves overlaid in one HTML file."""
@@ -61,6 +67,7 @@ def compare_command(
     names = [str(d) for d in run_dirs]
     if len(set(names)) < len(names):
         raise UsageError("a run folder is given twice")
+    _check_page_target(out)
     with Phases(err_console, enabled=not as_json) as phases:
         runs, metrics = {}, {}
         with phases.step("reading run folders", total=len(names)) as advance:
@@ -75,6 +82,25 @@ def compare_command(
         return
     console.print(compare_table(metrics))
     console.print(f"report: {path}", markup=False)
+
+
+COMPARE_TITLE = "<title>twotier runs compared</title>"
+
+
+def _check_page_target(out: Path) -> None:
+    """``--out`` of compare: a new file, or a comparison page written earlier (never
+    another file: twotier overwrites only what it wrote)."""
+    if out.is_dir():
+        raise UsageError(f"--out {out}: a folder; give the HTML file to write")
+    if out.exists():
+        try:
+            head = out.read_bytes()[:2000].decode("utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot read it ({exc.strerror})") from None
+        if COMPARE_TITLE not in head:
+            raise UsageError(
+                f"--out {out}: a file twotier did not write is there; give another file name"
+            )
 
 
 def trades_command(
