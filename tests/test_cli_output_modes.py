@@ -145,3 +145,17 @@ def test_command_lists_show_each_summary_whole(group, capsys, monkeypatch):
     out, _ = run([*group, "--help"], capsys)
     listed = out[out.index("Commands:") :].splitlines()[1:]
     assert listed and not [line for line in listed if line.rstrip().endswith("...")]
+
+
+def test_paper_log_lines_on_stderr_carry_exchange_time(tmp_path):
+    import io
+
+    from twotier.live.ops import Ops
+
+    stream = io.StringIO()
+    ops = Ops(tmp_path, stderr=stream)
+    before = pd.Timestamp.now(tz="Asia/Shanghai").floor("s")
+    ops.event("start", "hello")
+    ops.close()
+    stamp = pd.Timestamp(stream.getvalue()[:19], tz="Asia/Shanghai")
+    assert before <= stamp <= before + pd.Timedelta(seconds=5)

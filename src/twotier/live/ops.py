@@ -44,6 +44,10 @@ class _JsonLines(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
+def _exchange_time(seconds: float | None):
+    return pd.Timestamp(seconds or 0, unit="s", tz="UTC").tz_convert(TIMEZONE).timetuple()
+
+
 class Ops:
     """The session's log: JSON lines in the state folder, human lines on stderr."""
 
@@ -55,7 +59,9 @@ class Ops:
         self.file = logging.FileHandler(state_dir / "paper.log", encoding="utf-8")
         self.file.setFormatter(_JsonLines())
         self.human = logging.StreamHandler(stderr or sys.stderr)
-        self.human.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        human = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+        human.converter = _exchange_time  # stderr reads in exchange time, like the bars
+        self.human.setFormatter(human)
         self.human.setLevel(logging.WARNING if quiet else logging.INFO)
         self.logger.addHandler(self.file)
         self.logger.addHandler(self.human)
