@@ -164,8 +164,9 @@ def test_compare_writes_its_page_again_but_never_over_a_users_file(tmp_path, cap
     page = tmp_path / "compare.html"
     args = ["compare", tmp_path / "a", tmp_path / "b", "--out", page]
     for _ in range(2):  # a new file, then the page written before
-        code, _, err = invoke(args, capsys)
+        code, out, err = invoke([*args, "--json"], capsys)
         assert code == 0, err
+    assert set(json.loads(out)["warnings"]) == {str(tmp_path / "a"), str(tmp_path / "b")}
     mine = tmp_path / "mine.html"
     mine.write_text("<html>my notes</html>")
     code, _, err = invoke([*args[:-1], mine], capsys)

@@ -77,8 +77,10 @@ def compare_command(
                 advance()
         with phases.step("writing the comparison"):
             path = write_compare(runs, metrics, out)
+    warnings = {name: list(run.warnings) for name, run in runs.items()}
     if as_json:
-        typer.echo(json.dumps({"report": str(path), "runs": metrics}, indent=2))
+        document = {"report": str(path), "runs": metrics, "warnings": warnings}
+        typer.echo(json.dumps(document, indent=2))
         return
     console.print(compare_table(metrics))
     console.print(f"report: {path}", markup=False)
