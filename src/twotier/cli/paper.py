@@ -34,7 +34,10 @@ def paper_command(
         help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument).",
     ),
     contract_column: str | None = typer.Option(
-        None, "--contract-column", help="Column of the feed's bars naming each bar's contract."
+        None,
+        "--contract-column",
+        metavar="COLUMN",
+        help="Column of the feed's bars naming each bar's contract (one for all).",
     ),
     label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
     bar_minutes: int = typer.Option(15, "--bar-minutes", help="The feed's bars: 1, 3, 5 or 15."),
