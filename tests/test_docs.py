@@ -26,6 +26,7 @@ Commands that read the real market data (``shared/data/real``) run only where it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -311,20 +312,47 @@ def real_folder(real_data_location: Path) -> Path | None:
     return real_data_location if real_data_location.is_dir() else None
 
 
+class SharedCluster:
+    """One local Dask cluster for every sweep of the pages: the commands run as written,
+    on a cluster of the workers they ask for, without starting one each (seconds apiece)."""
+
+    def __init__(self) -> None:
+        self.clusters: dict[int, object] = {}
+
+    @contextlib.contextmanager
+    def client(self, workers: int = 2, scheduler: str | None = None, wait_seconds: float = 60):
+        from distributed import Client, LocalCluster
+
+        assert scheduler is None, "a page's sweep names a scheduler: run it for real"
+        if workers not in self.clusters:
+            self.clusters[workers] = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+        with Client(self.clusters[workers]) as client:
+            yield client
+
+    def close(self) -> None:
+        for cluster in self.clusters.values():
+            cluster.close()
+
+
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory, real_folder) -> Callable[[str], tuple[Path, dict[str, str]]]:
     """``ran(page)``: the page run once in its own folder (its folder and outputs)."""
     done: dict[str, tuple[Path, dict[str, str]]] = {}
+    shared = SharedCluster()
 
     def run(page: str) -> tuple[Path, dict[str, str]]:
         if page not in done:
             folder = tmp_path_factory.mktemp(page.replace("/", "-").replace(".", "-"))
             with pytest.MonkeyPatch.context() as patch:
                 patch.chdir(folder)
+                patch.setattr("twotier.optimize.cluster.dask_client", shared.client)
                 done[page] = folder, run_page(page, folder, real_folder)
         return done[page]
 
-    return run
+    yield run
+    shared.close()
 
 
 @pytest.mark.parametrize("page", PAGES)
