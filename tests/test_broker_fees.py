@@ -155,3 +155,17 @@ def test_fees_lower_pv_by_exactly_their_amount():
     r = copper_round_trip(times, 6)
     assert r.equity["pv"].iloc[-1] == pytest.approx(1_000_000 - 115.16, abs=1e-9)
     assert r.equity["equity_1"].iloc[0] == pytest.approx(300_000 - 38.39, abs=1e-9)
+
+
+def test_summary_counts_gross_pnl_and_fees_of_the_same_trades_with_a_position_open():
+    times = day_bars(MON)[:4]  # the position opened on bar 1 is still open at the end
+    iron = basket(IRON, times, [800.0, 804.0, 810.0, 812.0], signal=1, confidence=0.9, strength=0.8)
+    r = run(packages(iron), "execution.fill=close")
+    s = r.summary
+    assert s["open_positions"] == 1 and s["trades"] == 0
+    opened = r.trades[r.trades["reason"] == "open"].iloc[0]
+    assert s["open_pnl"] == pytest.approx(opened["gross_pnl"]) and s["open_pnl"] != 0
+    assert s["gross_pnl"] == pytest.approx(opened["gross_pnl"])  # counted as the fees are
+    assert s["fees"] == pytest.approx(opened["fees"]) and s["fees"] > 0
+    assert s["final_pv"] == pytest.approx(s["initial_capital"] + s["gross_pnl"] - s["fees"])
+    assert s["baskets"][0]["gross_pnl"] == pytest.approx(s["gross_pnl"])

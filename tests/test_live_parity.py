@@ -20,6 +20,7 @@ from twotier.market.sample import load_sample
 from twotier.market.settlement import day_settlements, estimated_limits
 from twotier.money import price_units, price_units_array
 from twotier.report.run_report import write_analysis
+from twotier.run.folder import MARKER
 from twotier.run.writer import write_run
 
 IRON_ORE = 'portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]'
@@ -72,9 +73,11 @@ def paper(feed: str, state: Path, *overrides: str, **settings) -> Path:
 
 def assert_same_run_folders(a: Path, b: Path) -> None:
     """Every file the same bytes, but the summary's creation time (which also shows in
-    report.html)."""
+    report.html) and the marker (a backtest's run folder and a paper run's are told
+    apart by it)."""
     names = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
     assert names == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file())
+    names.remove(MARKER)
     assert {*DATA_FILES, "summary.json"} <= set(names)
     for name in names:
         left, right = (a / name).read_bytes(), (b / name).read_bytes()

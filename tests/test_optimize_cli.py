@@ -74,14 +74,14 @@ def test_optimize_refuses_a_bad_space_before_reading_bars_or_starting_a_cluster(
     space = tmp_path / "space.toml"
     space.write_text('[space]\n"exits.stop_loss_above" = {range = [0.02, 0.01, 0.005]}\n')
     bars = f"DCE/i={tmp_path / 'not-there.csv'}"  # never opened: the space fails first
-    args = ["optimize", "--space", space, "--bars", bars, "--out", tmp_path]
+    args = ["optimize", "--space", space, "--bars", bars, "--out", tmp_path / "sweep"]
     code, _, err = run_cli(args, capsys)
     assert code == 1
     assert "[space] 'exits.stop_loss_above': empty range" in err and "Traceback" not in err
 
 
 def test_optimize_wants_bars_or_the_sample_and_one_kind_of_cluster(space_file, tmp_path, capsys):
-    code, _, err = run_cli(["optimize", "--space", space_file, "--out", tmp_path], capsys)
+    code, _, err = run_cli(["optimize", "--space", space_file, "--out", tmp_path / "sweep"], capsys)
     assert code == 1 and "--sample" in err
     args = ["optimize", "--space", space_file, "--sample", "--out", tmp_path, "--workers", 2]
     code, _, err = run_cli([*args, "--scheduler", "tcp://127.0.0.1:1"], capsys)

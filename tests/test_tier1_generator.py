@@ -547,11 +547,12 @@ def test_nested_generator_override_merges_with_the_shared_parameters():
 
 
 def test_a_new_instrument_gets_a_generator_by_configuration_alone():
-    config = load_config(overrides=["generators.CZCE/ap.params.min_confidence=0.25"])
+    basket = 'portfolio.baskets=[{instrument="CZCE/ap", capital_fraction=0.5}]'
+    config = load_config(overrides=[basket, "generators.CZCE/ap.params.min_confidence=0.25"])
     generator = generator_for(config, "CZCE/ap")
     assert (generator.name, generator.instrument) == ("ApIndicator", "CZCE/ap")
     assert generator.params.min_confidence == 0.25
-    named = load_config(overrides=['generators.CZCE/ap.name="AppleIndicator"'])
+    named = load_config(overrides=[basket, 'generators.CZCE/ap.name="AppleIndicator"'])
     assert generator_for(named, "CZCE/ap").name == "AppleIndicator"
     assert generator_for(named, "CZCE/ap").params == Tier1Params()
     packages = generator.run(random_bars(100, 1))

@@ -88,7 +88,7 @@ def test_package_file_metadata_carries_schema_version_generator_and_params(tmp_p
 
 
 def test_read_namespace_gives_every_generators_packages_sorted_by_time(tmp_path, iron_packages):
-    copper = CopperIndicator().run(bars(200, 2, start="2024-01-02 09:05"))
+    copper = CopperIndicator().run(bars(200, 2, start="2024-01-02 09:15"))
     write_packages(iron_packages, tmp_path, "DCE/i", "IronOreIndicator")
     write_packages(copper, tmp_path, "SHFE/cu", "CopperIndicator")
     table = read_namespace(tmp_path)

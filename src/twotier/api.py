@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from twotier.config.baskets import fit_baskets
 from twotier.config.load import load_config
 from twotier.config.model import Config
 from twotier.engine.backtest import (
@@ -23,16 +24,27 @@ from twotier.engine.backtest import (
     run_backtest,
     run_tier2,
     split_packages,
+    trading_period,
 )
-from twotier.engine.inputs import Environment, load_bar_files
+from twotier.engine.inputs import (
+    BarInput,
+    Environment,
+    bad_bar_notes,
+    contract_columns,
+    load_bar_files,
+    shared_days_warnings,
+)
+from twotier.errors import UnknownInstrumentError
 from twotier.market.bars import bars_from_frame
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import RollSchedule, read_schedule
 from twotier.report.run_report import write_analysis
+from twotier.run.folder import BACKTEST
+from twotier.run.folder import check as check_output
 from twotier.run.reader import load_run
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
-from twotier.tier1.package import read_packages, validate_packages
+from twotier.tier1.package import read_package_sources, validate_packages
 
 BarsSource = str | Path | pd.DataFrame
 
@@ -44,11 +56,27 @@ def _config(config: Config | str | Path | None, overrides: Sequence[str], **valu
 
 
 def load_bars_15min(
-    bars: Mapping[str, BarsSource], config: Config, env: Environment
+    bars: Mapping[str, BarsSource],
+    config: Config,
+    env: Environment,
+    contract_column: str | Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Files or DataFrames -> validated 15-minute bars per instrument."""
+    return {k: v.bars for k, v in _bar_inputs(bars, config, env, contract_column).items()}
+
+
+def _bar_inputs(
+    bars: Mapping[str, BarsSource],
+    config: Config,
+    env: Environment,
+    contract_column: str | Mapping[str, str] | None = None,
+) -> dict[str, BarInput]:
+    """Files or DataFrames, validated (with what the loader dropped or repaired) and
+    resampled to 15 minutes."""
+    columns = contract_columns(contract_column, bars)
     files = {k: v for k, v in bars.items() if not isinstance(v, pd.DataFrame)}
-    result = {k: given.bars for k, given in load_bar_files(files, config, env).items()}
+    mine = {k: v for k, v in columns.items() if k in files}
+    result = load_bar_files(files, config, env, contract_column=mine)
     for instrument, frame in bars.items():
         if isinstance(frame, pd.DataFrame):
             spec = env.instruments[instrument]
@@ -59,8 +87,10 @@ def load_bars_15min(
                 label=config.data.label,
                 on_bad_bar=config.data.on_bad_bar,
                 calendar=env.calendar,
+                contract_column=columns.get(instrument) or config.data.contract_column,
             )
-            result[instrument] = resample(loaded.frame, spec, loaded.bar_minutes, BAR_MINUTES)
+            frame15 = resample(loaded.frame, spec, loaded.bar_minutes, BAR_MINUTES)
+            result[instrument] = BarInput(loaded, frame15)
     return {k: result[k] for k in bars}
 
 
@@ -89,7 +119,7 @@ def _schedules(rolls) -> dict[str, RollSchedule]:
 def backtest(
     bars: Mapping[str, BarsSource] | None = None,
     *,
-    signals: str | Path | pd.DataFrame | None = None,
+    signals: str | Path | pd.DataFrame | Sequence[str | Path] | None = None,
     config: Config | str | Path | None = None,
     overrides: Sequence[str] = (),
     start=None,
@@ -97,14 +127,21 @@ def backtest(
     fill: str | None = None,
     label: str | None = None,
     on_bad_bar: str | None = None,
+    contract_column: str | Mapping[str, str] | None = None,
     rolls: Mapping[str, str | Path | RollSchedule] | None = None,
     out: str | Path | None = None,
+    force: bool = False,
 ) -> BacktestResult:
-    """A backtest from bars (through Tier-1) or from a package table (Tier-2 alone).
-    ``rolls`` gives roll schedules (files or objects) per instrument of a spliced series;
-    ``out`` also writes the run folder."""
+    """A backtest from bars (through Tier-1) or from packages (Tier-2 alone: a table, a
+    run folder, or several). The baskets follow the data as on the command line
+    (``twotier.config.baskets``). ``rolls`` gives roll schedules (files or objects) per
+    instrument of a spliced series; ``out`` also writes the run folder (``force``: over a
+    twotier folder of another kind)."""
     if (bars is None) == (signals is None):
         raise ValueError("give either bars={instrument: file or DataFrame} or signals=table")
+    if out is not None:
+        check_output(Path(out), BACKTEST, force=force, option="out")
+    trading_period(start, end)
     cfg = _config(
         config,
         overrides,
@@ -113,25 +150,18 @@ def backtest(
     env = Environment.from_config(cfg)
     schedules = _schedules(rolls)
     if signals is not None:
-        need_open = cfg.execution.fill == "next_open"
-        if isinstance(signals, pd.DataFrame):
-            table = validate_packages(signals, "<packages DataFrame>", require_open=need_open)
-            source = "<packages DataFrame>"
-        else:
-            table, source = read_packages(signals, require_open=need_open), str(signals)
-        result = run_tier2(
-            split_packages(table, cfg, source),
-            cfg,
-            instruments=env.instruments,
-            calendar=env.calendar,
-            start=start,
-            end=end,
-            source=source,
-            rolls=schedules,
-        )
+        result = _tier2_alone(signals, cfg, env, start, end, schedules)
     else:
+        unknown = [k for k in bars if k not in env.instruments]
+        if unknown:
+            raise UnknownInstrumentError(unknown[0], env.instruments.keys())
+        fitted = fit_baskets(cfg, list(bars), fix="bars={{{instrument!r}: FILE}}")
+        cfg = fitted.config
+        traded = {k: v for k, v in bars.items() if k in cfg.instruments}
+        inputs = _bar_inputs(traded, cfg, env, contract_column)
+        frames = {k: v.bars for k, v in inputs.items()}
         result = run_backtest(
-            load_bars_15min(bars, cfg, env),
+            frames,
             cfg,
             instruments=env.instruments,
             calendar=env.calendar,
@@ -139,8 +169,39 @@ def backtest(
             end=end,
             rolls=schedules,
         )
+        result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
+        record = bad_bar_notes(inputs)[1]
+        if record:
+            result.summary["bad_bars"] = record
     if out is not None:
-        write_analysis(result, write_run(result, out))
+        write_analysis(result, write_run(result, out, force=force, option="out"))
+    return result
+
+
+def _tier2_alone(signals, cfg, env, start, end, schedules) -> BacktestResult:
+    need_open = cfg.execution.fill == "next_open"
+    known = env.instruments.keys()
+    if isinstance(signals, pd.DataFrame):
+        source = "<packages DataFrame>"
+        table = validate_packages(signals, source, require_open=need_open, instruments=known)
+    else:
+        paths = [signals] if isinstance(signals, str | Path) else list(signals)
+        source = " + ".join(str(p) for p in paths)
+        table = read_package_sources(paths, require_open=need_open, instruments=known)
+    fitted = fit_baskets(
+        cfg, list(table["instrument"].unique()), what="packages", fix="packages of {instrument}"
+    )
+    result = run_tier2(
+        split_packages(table, fitted.config, source),
+        fitted.config,
+        instruments=env.instruments,
+        calendar=env.calendar,
+        start=start,
+        end=end,
+        source=source,
+        rolls=schedules,
+    )
+    result.warnings[:0] = fitted.warnings
     return result
 
 

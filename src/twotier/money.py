@@ -12,14 +12,30 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
+from twotier.errors import TwotierError
+
 PRICE_SCALE = 10_000
 MONEY_SCALE = 10_000  # units of money per CNY
 UNITS_PER_CENT = MONEY_SCALE // 100
 MAX_PRICE_DECIMALS = 4
 
+# What the arithmetic carries: amounts are int64 money units (up to about 9.2e14 CNY).
+# Prices up to 1e8 and capital up to 1e12 CNY leave room for any position the sizing
+# rules can open (leverage at most 20) to be marked, summed and charged without
+# overflow; beyond them an input is refused rather than computed wrong.
+MAX_PRICE = 10**8
+MAX_CAPITAL = 10**12  # CNY
 
-class PriceError(ValueError):
+
+class PriceError(TwotierError, ValueError):
     """A price that cannot be carried exactly."""
+
+
+def _beyond(price: float) -> PriceError:
+    return PriceError(
+        f"price {price:.10g} is beyond what twotier carries (a finite price above 0, at most "
+        f"{MAX_PRICE:.0e})"
+    )
 
 
 def price_units(price: float | Decimal) -> int:
@@ -28,6 +44,8 @@ def price_units(price: float | Decimal) -> int:
         if units != units.to_integral_value():
             raise PriceError(f"price {price} has more than {MAX_PRICE_DECIMALS} decimal places")
         return int(units)
+    if not 0 < price <= MAX_PRICE:  # NaN too
+        raise _beyond(price)
     scaled = price * PRICE_SCALE
     units = round(scaled)
     if abs(scaled - units) > 1e-6 * max(1.0, abs(scaled)):
@@ -36,7 +54,11 @@ def price_units(price: float | Decimal) -> int:
 
 
 def price_units_array(prices: np.ndarray) -> np.ndarray:
-    scaled = np.asarray(prices, dtype=np.float64) * PRICE_SCALE
+    prices = np.asarray(prices, dtype=np.float64)
+    outside = ~((prices > 0) & (prices <= MAX_PRICE))
+    if outside.any():
+        raise _beyond(float(prices[np.argmax(outside)]))
+    scaled = prices * PRICE_SCALE
     units = np.rint(scaled)
     bad = np.abs(scaled - units) > 1e-6 * np.maximum(1.0, np.abs(scaled))
     if bad.any():

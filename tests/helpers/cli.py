@@ -50,3 +50,27 @@ class Runs:
         self._pool.shutdown(wait=True)
         if self.owned:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def invoke(args: list, capsys) -> tuple[int, str, str]:
+    """``twotier ARGS`` in this process, as the console script runs it: (exit code,
+    stdout, stderr)."""
+    import pytest
+
+    from twotier.cli.main import run
+
+    with pytest.raises(SystemExit) as info:
+        run([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+def one_line_error(err: str) -> str:
+    """The error line of a refused command: one, no traceback, and nothing else on
+    stderr but warnings and notes."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err, err
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    assert all(line.startswith(("error: ", "warning: ", "note: ")) for line in lines), err
+    return errors[0]

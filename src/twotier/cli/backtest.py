@@ -15,105 +15,206 @@ import typer
 
 from twotier.cli.common import (
     UsageError,
+    check_rate,
     console,
     err_console,
+    note,
     parse_bars_options,
+    parse_contract_columns,
     parse_rolls_options,
+    warn,
 )
+from twotier.config.baskets import fit_baskets
 from twotier.config.load import load_config
-from twotier.engine.backtest import run_backtest, run_tier2, split_packages
-from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
+from twotier.engine.backtest import run_backtest, run_tier2, split_packages, trading_period
+from twotier.engine.inputs import (
+    Environment,
+    bad_bar_notes,
+    contract_columns,
+    load_bar_files,
+    load_roll_files,
+    shared_days_warnings,
+)
+from twotier.errors import UnknownInstrumentError
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
 from twotier.report.terminal import run_summary
+from twotier.run.folder import BACKTEST
+from twotier.run.folder import check as check_output
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
-from twotier.tier1.package import read_packages
+from twotier.tier1.package import read_package_sources
 
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and warnings.")
 AS_JSON = typer.Option(False, "--json", help="Print the summary and metrics as JSON.")
+FORCE = typer.Option(
+    False, "--force", help="Replace a twotier folder of another kind at --out (never a user's)."
+)
 RISK_FREE = typer.Option(
-    0.0, "--risk-free", help="Yearly risk-free rate for Sharpe and Sortino (0.02 = 2%)."
+    0.0,
+    "--risk-free",
+    callback=check_rate,
+    metavar="RATE",
+    help="Yearly risk-free rate for Sharpe and Sortino (0.02 = 2%).",
 )
 
 
 def backtest_command(
-    bars: list[str] = typer.Option([], "--bars", help="INSTRUMENT=FILE, repeatable."),
-    signals: Path | None = typer.Option(
-        None, "--signals", help="A package table (CSV/Parquet): run Tier-2 alone."
+    bars: list[str] = typer.Option(
+        [], "--bars", metavar="INSTRUMENT=FILE", help="A bar file of an instrument; repeatable."
     ),
-    label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
-    on_bad_bar: str | None = typer.Option(None, "--on-bad-bar", help="refuse, drop or repair."),
-    start: str | None = typer.Option(None, "--start", help="First trading day to trade."),
-    end: str | None = typer.Option(None, "--end", help="Last trading day to trade."),
-    fill: str | None = typer.Option(None, "--fill", help="next_open or close."),
-    config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
-    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
-    out: Path = typer.Option(Path("runs/latest"), "--out", "-o", help="Run folder to write."),
+    signals: list[Path] = typer.Option(
+        [],
+        "--signals",
+        metavar="TABLE|FOLDER",
+        help="Packages (CSV/Parquet, or a run folder's signals/): run Tier-2 alone; repeatable.",
+    ),
+    label: str | None = typer.Option(
+        None, "--label", metavar="start|end", help="How the bar files stamp bars (default: config)."
+    ),
+    on_bad_bar: str | None = typer.Option(
+        None, "--on-bad-bar", metavar="refuse|drop|repair", help="What to do with bad bars."
+    ),
+    start: str | None = typer.Option(
+        None, "--start", metavar="YYYY-MM-DD", help="First trading day to trade."
+    ),
+    end: str | None = typer.Option(None, "--end", metavar="YYYY-MM-DD", help="Last trading day."),
+    fill: str | None = typer.Option(
+        None, "--fill", metavar="next_open|close", help="Fill rule (default: config)."
+    ),
+    config_file: Path | None = typer.Option(
+        None, "--config", metavar="FILE", help="TOML configuration file."
+    ),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="A configuration override; repeatable."
+    ),
+    out: Path = typer.Option(
+        Path("runs/latest"), "--out", "-o", metavar="FOLDER", help="Run folder to write."
+    ),
     rolls: list[str] = typer.Option(
-        [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
+        [],
+        "--rolls",
+        metavar="INSTRUMENT=FILE",
+        help="Roll schedule (FILE alone when one instrument is traded); repeatable.",
     ),
-    contract_column: str | None = typer.Option(
-        None, "--contract-column", help="Column of the bar files naming each bar's contract."
+    contract_column: list[str] = typer.Option(
+        [],
+        "--contract-column",
+        metavar="[INSTRUMENT=]COLUMN",
+        help="Column naming each bar's contract: of every bar file, or of one; repeatable.",
     ),
+    force: bool = FORCE,
     as_json: bool = AS_JSON,
     quiet: bool = QUIET,
     risk_free: float = RISK_FREE,
 ) -> None:
-    """Backtest Tier-1 + Tier-2 on bars, or Tier-2 alone on a package table.
+    """Backtest Tier-1 + Tier-2 on bars, or Tier-2 alone on packages.
 
     Writes the run folder with its HTML report. Spliced main-contract series are rolled
     with --rolls or a contract column (docs/rolls.md)."""
     if bool(bars) == bool(signals):
-        raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --signals FILE")
+        raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --signals TABLE")
+    if signals:
+        _bars_only(label=label, on_bad_bar=on_bad_bar, contract_column=contract_column)
     if fill is not None:
         overrides = [*overrides, f"execution.fill={fill}"]
+    check_output(out, BACKTEST, force=force)  # before any work: a refusal costs nothing
+    trading_period(start, end)
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
-    files = parse_bars_options(bars)
-    schedules = load_roll_files(parse_rolls_options(rolls, list(files) or config.instruments))
     talk = not (as_json or quiet)
     with Phases(err_console, enabled=talk) as phases:
-        if signals is not None:
-            with phases.step("reading packages"):
-                table = read_packages(signals, require_open=config.execution.fill == "next_open")
-                packages = split_packages(table, config, str(signals))
-            with phases.step("Tier-2"):
-                result = run_tier2(
-                    packages,
-                    config,
-                    instruments=env.instruments,
-                    calendar=env.calendar,
-                    start=start,
-                    end=end,
-                    source=str(signals),
-                    rolls=schedules,
-                )
+        if signals:
+            result = _tier2_alone(signals, rolls, config, env, start, end, phases)
         else:
-            inputs = {}
-            with phases.step("loading bars", total=len(files)) as advance:
-                for instrument, path in files.items():
-                    one = {instrument: path}
-                    inputs |= load_bar_files(one, config, env, label, on_bad_bar, contract_column)
-                    advance()
-            for instrument, given in inputs.items():
-                for problem in given.loaded.dropped:
-                    note = f"{instrument}: dropped line {problem.line}: {problem.problem}"
-                    (console if talk else err_console).print(note, markup=False)
-            result = run_backtest(
-                {k: v.bars for k, v in inputs.items()},
+            result = _from_bars(
+                parse_bars_options(bars),
+                rolls,
                 config,
-                instruments=env.instruments,
-                calendar=env.calendar,
-                start=start,
-                end=end,
-                rolls=schedules,
-                progress=phases.reporter(),
+                env,
+                (label, on_bad_bar, parse_contract_columns(contract_column)),
+                start,
+                end,
+                phases,
             )
         with phases.step("run folder and report"):
-            folder = write_run(result, out)
+            folder = write_run(result, out, force=force)
             write_analysis(result, folder, risk_free)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
+
+
+def _bars_only(**given) -> None:
+    for name, value in given.items():
+        if value:
+            option = "--" + name.replace("_", "-")
+            raise UsageError(f"{option} is about bar files; it does not apply to --signals")
+
+
+def _tier2_alone(signals, rolls, config, env, start, end, phases) -> BacktestResult:
+    source = " + ".join(str(s) for s in signals)
+    with phases.step("reading packages"):
+        table = read_package_sources(
+            signals,
+            require_open=config.execution.fill == "next_open",
+            instruments=env.instruments.keys(),
+        )
+        fitted = fit_baskets(
+            config,
+            list(table["instrument"].unique()),
+            what="packages",
+            fix="--signals with a table of {instrument}'s packages",
+        )
+        config = fitted.config
+        packages = split_packages(table, config, source)
+    schedules = load_roll_files(parse_rolls_options(rolls, config.instruments))
+    with phases.step("Tier-2"):
+        result = run_tier2(
+            packages,
+            config,
+            instruments=env.instruments,
+            calendar=env.calendar,
+            start=start,
+            end=end,
+            source=source,
+            rolls=schedules,
+        )
+    result.warnings[:0] = fitted.warnings
+    return result
+
+
+def _from_bars(files, rolls, config, env, reading, start, end, phases) -> BacktestResult:
+    label, on_bad_bar, contract_column = reading
+    unknown = [k for k in files if k not in env.instruments]
+    if unknown:  # before any file is read
+        raise UnknownInstrumentError(unknown[0], env.instruments.keys())
+    fitted = fit_baskets(config, list(files))
+    config = fitted.config
+    traded = {k: v for k, v in files.items() if k in config.instruments}
+    schedules = load_roll_files(parse_rolls_options(rolls, list(traded)))
+    columns = contract_columns(contract_column, files)
+    inputs = {}
+    with phases.step("loading bars", total=len(traded)) as advance:
+        for instrument, path in traded.items():
+            one, column = {instrument: path}, columns.get(instrument)
+            inputs |= load_bar_files(one, config, env, label, on_bad_bar, column)
+            advance()
+    lines, record = bad_bar_notes(inputs)
+    note(lines)
+    frames = {k: v.bars for k, v in inputs.items()}
+    result = run_backtest(
+        frames,
+        config,
+        instruments=env.instruments,
+        calendar=env.calendar,
+        start=start,
+        end=end,
+        rolls=schedules,
+        progress=phases.reporter(),
+    )
+    result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
+    if record:
+        result.summary["bad_bars"] = record
+    return result
 
 
 def report(
@@ -124,13 +225,15 @@ def report(
     quiet: bool = False,
     risk_free: float = 0.0,
 ) -> None:
-    """What a finished run prints: JSON, nothing (``quiet``), or the summary tables, the
-    warnings and the paths of the folder and its report."""
+    """What a finished run prints: JSON, nothing (``quiet``), or the summary tables and
+    the paths of the folder and its report; the warnings go to stderr whatever the mode
+    (and into the JSON document)."""
     metrics = result.compute_metrics(risk_free)
     report_path = folder / "report.html"
     if as_json:
         document = {
             **result.summary,
+            "warnings": list(result.warnings),
             "run_folder": str(folder),
             "report": str(report_path),
             "metrics": metrics,
@@ -139,10 +242,7 @@ def report(
     elif not quiet:
         for table in run_summary(metrics):
             console.print(table)
-    for warning in result.warnings:
-        (err_console if as_json or quiet else console).print(
-            f"[yellow]warning:[/] {warning}", highlight=False
-        )
+    warn(result.warnings)
     if not (as_json or quiet):
         console.print(f"run folder: {folder}", markup=False)
         console.print(f"report: {report_path}", markup=False)
@@ -152,6 +252,7 @@ def demo_command(
     out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder to write."),
     start: str | None = typer.Option(None, "--start", help="First trading day to trade."),
     end: str | None = typer.Option(None, "--end", help="Last trading day to trade."),
+    force: bool = FORCE,
     as_json: bool = AS_JSON,
     quiet: bool = QUIET,
     risk_free: float = RISK_FREE,
@@ -165,6 +266,7 @@ def demo_command(
 
     # The sample is one synthetic series per instrument, never spliced from contracts:
     # its volatility shocks are not rolls, so the roll detector has nothing to say.
+    check_output(out, BACKTEST, force=force)
     config = load_config(overrides=["rolls.warn_suspected=false"])
     talk = not (as_json or quiet)
     bars = {}
@@ -181,6 +283,6 @@ def demo_command(
                 )
         result = run_backtest(bars, config, start=start, end=end, progress=phases.reporter())
         with phases.step("run folder and report"):
-            folder = write_run(result, out)
+            folder = write_run(result, out, force=force)
             write_analysis(result, folder, risk_free)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import typer
 from rich.console import Console
 
 from twotier.errors import TwotierError
@@ -70,3 +72,50 @@ def parse_rolls_options(values: list[str], instruments: list[str]) -> dict[str, 
     """``--rolls DCE/i=FILE`` (repeatable), or ``--rolls FILE`` when one instrument is
     traded."""
     return resolve_rolls(split_rolls_options(values), instruments)
+
+
+def parse_contract_columns(values: list[str]) -> str | dict[str, str] | None:
+    """``--contract-column COLUMN`` (every instrument) or ``INSTRUMENT=COLUMN``
+    (repeatable, one per instrument)."""
+    if not values:
+        return None
+    bare = [v for v in values if "=" not in v]
+    if bare:
+        if len(values) > 1:
+            raise UsageError(
+                "--contract-column: give one COLUMN for every instrument, or "
+                f"INSTRUMENT=COLUMN for each, not {', '.join(repr(v) for v in values)}"
+            )
+        return bare[0]
+    columns: dict[str, str] = {}
+    for value in values:
+        key, _, column = value.partition("=")
+        if not key or not column:
+            raise UsageError(
+                f"--contract-column expects COLUMN or INSTRUMENT=COLUMN, got {value!r}"
+            )
+        if key in columns:
+            raise UsageError(f"--contract-column given twice for {key}")
+        columns[key] = column
+    return columns
+
+
+def check_rate(value: float | None) -> float | None:
+    """A yearly risk-free rate: a finite fraction (0.02 for 2%)."""
+    if value is not None and not (math.isfinite(value) and -1 < value < 1):
+        raise typer.BadParameter(f"{value} is not a yearly rate; give a fraction, 0.02 for 2%")
+    return value
+
+
+def warn(messages: list[str]) -> None:
+    """Warnings, on stderr whatever the output mode."""
+    for message in messages:
+        err_console.print("[yellow]warning:[/] ", end="")
+        err_console.print(message, markup=False, soft_wrap=True)
+
+
+def note(messages: list[str]) -> None:
+    """Notes (what the run did with its input), on stderr whatever the output mode."""
+    for message in messages:
+        err_console.print("note: ", end="")
+        err_console.print(message, markup=False, soft_wrap=True)

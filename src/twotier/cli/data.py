@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from twotier.cli.common import UsageError, console, err_console
+from twotier.cli.common import UsageError, console, note, warn
 from twotier.errors import DataError
 from twotier.market.bars import LoadedBars, read_bars, write_bars
 from twotier.market.calendar import TradingCalendar
@@ -23,6 +22,7 @@ from twotier.market.summary import SUSPECTED_ROLL_ATRS, DataSummary, summarize
 app = typer.Typer(
     help="Check and resample bar files; find the rolls of per-contract files.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 INSTRUMENT = typer.Option(..., "--instrument", "-i", help="Instrument key, e.g. DCE/i.")
@@ -144,8 +144,7 @@ def check(
     )
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), indent=2))
-        for warning in summary.warnings:  # in the JSON, and where a person looks
-            err_console.print(f"warning: {warning}", soft_wrap=True, markup=False)
+        warn(summary.warnings)  # in the JSON, and where a person looks
         return
     _print_summary(summary)
 
@@ -187,8 +186,7 @@ def _print_summary(s: DataSummary) -> None:
         )
     _roll_rows(table, s)
     console.print(table)
-    for warning in s.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True)
+    warn(s.warnings)
 
 
 def _roll_rows(table: Table, s: DataSummary) -> None:
@@ -239,7 +237,7 @@ def _problems(s: DataSummary) -> str:
     return "\n".join(lines)
 
 
-@app.command("resample")
+@app.command("resample", short_help="Resample bars to 15 minutes on session edges.")
 def resample_command(
     file: Path = typer.Argument(..., help="CSV, CSV.gz or Parquet file of 1- or 5-minute bars."),
     instrument: str = INSTRUMENT,
@@ -270,19 +268,11 @@ def resample_command(
         loaded.frame, loaded.instrument, loaded.bar_minutes, int(to[:-3]), loaded.source
     )
     write_bars(bars, out)
-    for p in loaded.dropped:
-        console.print(f"dropped line {p.line}: {p.problem}", soft_wrap=True, markup=False)
-    for p in loaded.repaired:
-        console.print(f"line {p.line}: {p.problem}", soft_wrap=True, markup=False)
+    _report_repairs(loaded)
     if loaded.merged:
-        console.print(
-            f"{len(loaded.merged)} auction bar(s) and closing tick(s) merged into their "
-            "sessions' bars",
-            soft_wrap=True,
-            markup=False,
-        )
-    for warning in loaded.warnings:
-        err_console.print(f"warning: {warning}", soft_wrap=True, markup=False)
+        merged = len(loaded.merged)
+        note([f"{merged} auction bar(s) and closing tick(s) merged into their sessions' bars"])
+    warn(loaded.warnings)
     console.print(
         f"{len(loaded.frame):,} {loaded.bar_minutes}-minute bars -> {len(bars):,} {to} bars "
         f"(bar start labels) written to {out}",
@@ -320,10 +310,8 @@ def _contract_files(folder: Path, spec: InstrumentSpec) -> tuple[dict[str, Path]
 
 
 def _report_repairs(loaded: LoadedBars) -> None:
-    for p in loaded.dropped:
-        console.print(f"{loaded.source}: dropped line {p.line}: {p.problem}", markup=False)
-    for p in loaded.repaired:
-        console.print(f"{loaded.source}: line {p.line}: {p.problem}", markup=False)
+    note([f"{loaded.source}: dropped line {p.line}: {p.problem}" for p in loaded.dropped])
+    note([f"{loaded.source}: line {p.line}: {p.problem}" for p in loaded.repaired])
 
 
 def _print_rolls(schedule: RollSchedule, title: str) -> None:

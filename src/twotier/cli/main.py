@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
+from typer import Abort
+
+# typer (pinned) vendors click; its errors are not re-exported but by this module
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from twotier import __version__
 from twotier.cli import config as config_commands
@@ -22,7 +27,7 @@ from twotier.cli.report import (
 )
 from twotier.cli.sample import sample_command
 from twotier.cli.signals import signals_command
-from twotier.errors import TwotierError
+from twotier.errors import BadBarsError, TwotierError
 
 app = typer.Typer(
     name="twotier",
@@ -30,20 +35,30 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: flags shown as flags, option names never cut
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(data_commands.app, name="data")
+# The command list shows each short help whole (a docstring's first line may be longer).
+app.add_typer(
+    data_commands.app, name="data", short_help="Check and resample bar files; find rolls."
+)
 app.add_typer(config_commands.app, name="config")
-app.command("signals")(signals_command)
+app.command("signals", short_help="Tier-1 alone: write each instrument's packages.")(
+    signals_command
+)
 app.command("backtest")(backtest_command)
 app.command("demo")(demo_command)
 app.command("sample")(sample_command)
-app.command("report")(report_command)
-app.command("compare")(compare_command)
-app.command("trades")(trades_command)
-config_commands.app.command("reference")(config_reference_command)
-app.command("optimize")(optimize_command)
-app.command("paper")(paper_command)
+app.command("report", short_help="Rebuild a run folder's report and metrics.")(report_command)
+app.command("compare", short_help="Compare runs side by side, in one HTML page.")(compare_command)
+app.command("trades", short_help="List the trades of a run folder.")(trades_command)
+config_commands.app.command(
+    "reference", short_help="Print the configuration reference (Markdown)."
+)(config_reference_command)
+app.command("optimize", short_help="Sweep configuration keys on Dask; walk forward.")(
+    optimize_command
+)
+app.command("paper", short_help="Paper-trade on bars as they arrive, crash-safe.")(paper_command)
 
 _state = {"debug": False}
 
@@ -66,17 +81,70 @@ def main(
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: every error is one line on stderr and a non-zero exit
+    (``--debug`` shows the traceback)."""
     args = sys.argv[1:] if argv is None else argv
     _state["debug"] = False
+    debug = "--debug" in args
     try:
-        app(args=args, prog_name="twotier", standalone_mode=True)
-    except TwotierError as exc:
-        if _state["debug"] or "--debug" in args:
+        code = app(args=args, prog_name="twotier", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except UsageError as exc:  # click's: an unknown option, a value of the wrong type
+        command = exc.ctx.command_path if exc.ctx is not None else "twotier"
+        _error(f"{exc.format_message()} (see {command} -h)")
+        sys.exit(exc.exit_code)
+    except ClickException as exc:
+        _error(exc.format_message())
+        sys.exit(exc.exit_code)
+    except Abort:
+        _error("aborted")
+        sys.exit(1)
+    except BadBarsError as exc:
+        if _state["debug"] or debug:
             raise
-        err_console.print("error: ", style="bold red", end="")
-        err_console.print(str(exc), markup=False, soft_wrap=True)
+        _bad_bars(exc)
+        sys.exit(1)
+    except TwotierError as exc:
+        if _state["debug"] or debug:
+            raise
+        _error(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except OSError as exc:  # a file the user named that cannot be read or written
+        if _state["debug"] or debug or exc.errno == errno.EPIPE:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
+        sys.exit(1)
+    except Exception as exc:
+        if _state["debug"] or debug:
+            raise
+        _error(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in twotier: run "
+            "again with --debug for the traceback and report it"
+        )
+        sys.exit(3)
+    sys.exit(code or 0)
+
+
+def _bad_bars(exc: BadBarsError) -> None:
+    """Bad bars as one error line (the file, how many, the first, what to do) and a note
+    for each of the first ten."""
+    first = exc.problems[0]
+    _error(
+        f"{exc.source}: {len(exc.problems)} bad bar(s), the first at {exc.unit} {first.line}: "
+        f"{first.problem} ({exc.hint})"
+    )
+    for p in exc.problems[1:10]:
+        err_console.print(f"note: {exc.unit} {p.line}: {p.problem}", markup=False, soft_wrap=True)
+    if len(exc.problems) > 10:
+        err_console.print(f"note: ... and {len(exc.problems) - 10} more", markup=False)
+
+
+def _error(message: str) -> None:
+    err_console.print("error: ", style="bold red", end="")
+    err_console.print(message, markup=False, soft_wrap=True)

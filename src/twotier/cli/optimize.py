@@ -17,19 +17,31 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from twotier.cli.common import UsageError, console, parse_bars_options
+from twotier.cli.common import UsageError, console, note, parse_bars_options, warn
+from twotier.config.baskets import fit_baskets
 from twotier.config.load import load_config
-from twotier.engine.inputs import Environment, load_bar_files
+from twotier.engine.inputs import (
+    Environment,
+    bad_bar_notes,
+    load_bar_files,
+    shared_days_warnings,
+)
+from twotier.run.folder import OPTIMIZE, claim_folder
+from twotier.run.folder import check as check_output
 
 DEFAULT_WORKERS = 2
 
 
 def optimize_command(
     space: Path = typer.Option(..., "--space", help="Search space TOML (docs/optimize.md)."),
-    bars: list[str] = typer.Option([], "--bars", help="INSTRUMENT=FILE, repeatable."),
+    bars: list[str] = typer.Option(
+        [], "--bars", metavar="INSTRUMENT=FILE", help="INSTRUMENT=FILE, repeatable."
+    ),
     sample: bool = typer.Option(False, "--sample", help="Use the bundled sample bars."),
     config_file: Path | None = typer.Option(None, "--config", help="Base configuration TOML."),
-    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE on the base, repeatable."),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="KEY=VALUE on the base, repeatable."
+    ),
     label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
     on_bad_bar: str | None = typer.Option(None, "--on-bad-bar", help="refuse, drop or repair."),
     start: str | None = typer.Option(None, "--start", help="First trading day to trade."),
@@ -55,6 +67,9 @@ def optimize_command(
         None, "--min-trades", help="Constraint: at least this many closed trades."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder (reused to resume)."),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a twotier folder of another kind at --out."
+    ),
     top: int = typer.Option(10, "--top", help="Rows of the ranking to print."),
 ) -> None:
     """Sweep configuration keys over a search space on Dask, optionally walking forward.
@@ -72,13 +87,19 @@ def optimize_command(
         raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --sample")
     if workers is not None and scheduler:
         raise UsageError("give --workers (a local cluster) or --scheduler, not both")
+    check_output(out, OPTIMIZE, force=force)  # before any work; marked when the sweep starts
     base = load_config(config_file, overrides)
+    files = parse_bars_options(bars)
+    fitted = fit_baskets(base, list(files) or base.instruments)
+    base = fitted.config
+    warn(fitted.warnings)
     search = load_space(space)
     goal = objective_from(search.objective, objective, max_drawdown, min_trades, str(space))
     prepared = prepare_sets(search, base)  # a bad space fails before any bars are read
+    traded = {k: v for k, v in files.items() if k in base.instruments}
     request = SweepRequest(
         search,
-        _load_bars(bars, base, label, on_bad_bar),
+        _load_bars(traded, base, label, on_bad_bar),
         base,
         goal,
         start,
@@ -89,6 +110,7 @@ def optimize_command(
     )
     plan = plan_sweep(request, prepared)
     _print_plan(plan, goal.describe())
+    claim_folder(out, OPTIMIZE, force=force)
     with dask_client(workers or DEFAULT_WORKERS, scheduler) as client:
         where = scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])}"
         console.print(f"Dask: {where} workers; dashboard {dashboard(client)}", soft_wrap=True)
@@ -100,17 +122,17 @@ def optimize_command(
         console.print(f"{name}: {path}", markup=False)
 
 
-def _load_bars(bars: list[str], config, label, on_bad_bar) -> dict:
-    if not bars:
+def _load_bars(files: dict[str, Path], config, label, on_bad_bar) -> dict:
+    if not files:
         from twotier.market.sample import load_sample
 
         return {key: load_sample(key) for key in config.instruments}
     env = Environment.from_config(config)
-    inputs = load_bar_files(parse_bars_options(bars), config, env, label, on_bad_bar)
-    for instrument, given in inputs.items():
-        for problem in given.loaded.dropped:
-            console.print(f"{instrument}: dropped line {problem.line}: {problem.problem}")
-    return {k: v.bars for k, v in inputs.items()}
+    inputs = load_bar_files(files, config, env, label, on_bad_bar)
+    note(bad_bar_notes(inputs)[0])
+    frames = {k: v.bars for k, v in inputs.items()}
+    warn(shared_days_warnings(frames))
+    return frames
 
 
 def _print_plan(plan, objective: str) -> None:
@@ -120,8 +142,7 @@ def _print_plan(plan, objective: str) -> None:
     console.print(
         f"{sets} parameter set(s) + the base configuration, {what}; objective: {objective}"
     )
-    for note in plan.notes:
-        console.print(f"[yellow]note:[/] {note}")
+    note(plan.notes)
 
 
 class _SweepProgress:
@@ -175,8 +196,7 @@ def print_result(result, top: int) -> None:
     console.print(table)
     if result.walk_forward:
         _print_windows(result)
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
+    note(result.notes)
     failed = result.table[result.table["status"] != "ok"]
     if len(failed):
         console.print(f"[red]{len(failed)} run(s) failed[/] (summary.json lists them)")

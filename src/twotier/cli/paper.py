@@ -18,15 +18,26 @@ def paper_command(
     feed: str = typer.Option(..., "--feed", help="folder:DIR (CSV files) or stdin (JSON lines)."),
     state: Path = typer.Option(..., "--state", help="State folder (database, lock, log)."),
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
-    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="KEY=VALUE override, repeatable."
+    ),
     history: list[str] = typer.Option(
-        [], "--history", help="INSTRUMENT=FILE bars to warm Tier-1 up on (first start only)."
+        [],
+        "--history",
+        metavar="INSTRUMENT=FILE",
+        help="INSTRUMENT=FILE bars to warm Tier-1 up on (first start only).",
     ),
     rolls: list[str] = typer.Option(
-        [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
+        [],
+        "--rolls",
+        metavar="INSTRUMENT=FILE",
+        help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument).",
     ),
     contract_column: str | None = typer.Option(
-        None, "--contract-column", help="Column of the feed's bars naming each bar's contract."
+        None,
+        "--contract-column",
+        metavar="COLUMN",
+        help="Column of the feed's bars naming each bar's contract (one for all).",
     ),
     label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
     bar_minutes: int = typer.Option(15, "--bar-minutes", help="The feed's bars: 1, 3, 5 or 15."),
@@ -53,6 +64,11 @@ def paper_command(
 
     if durability not in ("full", "normal"):
         raise UsageError(f"--durability is full or normal, not {durability!r}")
+    if contract_column is not None and "=" in contract_column:
+        raise UsageError(
+            f"--contract-column {contract_column}: paper trading takes one column name for "
+            "the feed's bars of every instrument"
+        )
     if bar_minutes not in (1, 3, 5, 15):
         raise UsageError(f"--bar-minutes must divide 15 (1, 3, 5 or 15), not {bar_minutes}")
     settings = PaperSettings(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from twotier.cli.common import UsageError, console, err_console
+from twotier.cli.common import UsageError, check_rate, console, err_console
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
 from twotier.report.terminal import compare_table, run_summary, trades_table
@@ -30,7 +30,11 @@ def _risk_free(folder: Path, given: float | None) -> float:
 def report_command(
     run_dir: Path = RUN_DIR,
     risk_free: float | None = typer.Option(
-        None, "--risk-free", help="Yearly risk-free rate (default: the run's, else 0)."
+        None,
+        "--risk-free",
+        callback=check_rate,
+        metavar="RATE",
+        help="Yearly risk-free rate (default: the run's, else 0).",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
@@ -50,7 +54,9 @@ def report_command(
 def compare_command(
     run_dirs: list[Path] = typer.Argument(..., help="Two or more run folders."),
     out: Path = typer.Option(Path("compare.html"), "--out", "-o", help="HTML file to write."),
-    risk_free: float = typer.Option(0.0, "--risk-free", help="Yearly risk-free rate."),
+    risk_free: float = typer.Option(
+        0.0, "--risk-free", callback=check_rate, metavar="RATE", help="Yearly risk-free rate."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Compare runs: metrics side by side, equity curves overlaid in one HTML file."""
@@ -61,6 +67,7 @@ def compare_command(
     names = [str(d) for d in run_dirs]
     if len(set(names)) < len(names):
         raise UsageError("a run folder is given twice")
+    _check_page_target(out)
     with Phases(err_console, enabled=not as_json) as phases:
         runs, metrics = {}, {}
         with phases.step("reading run folders", total=len(names)) as advance:
@@ -70,11 +77,32 @@ def compare_command(
                 advance()
         with phases.step("writing the comparison"):
             path = write_compare(runs, metrics, out)
+    warnings = {name: list(run.warnings) for name, run in runs.items()}
     if as_json:
-        typer.echo(json.dumps({"report": str(path), "runs": metrics}, indent=2))
+        document = {"report": str(path), "runs": metrics, "warnings": warnings}
+        typer.echo(json.dumps(document, indent=2))
         return
     console.print(compare_table(metrics))
     console.print(f"report: {path}", markup=False)
+
+
+COMPARE_TITLE = "<title>twotier runs compared</title>"
+
+
+def _check_page_target(out: Path) -> None:
+    """``--out`` of compare: a new file, or a comparison page written earlier (never
+    another file: twotier overwrites only what it wrote)."""
+    if out.is_dir():
+        raise UsageError(f"--out {out}: a folder; give the HTML file to write")
+    if out.exists():
+        try:
+            head = out.read_bytes()[:2000].decode("utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"--out {out}: cannot read it ({exc.strerror})") from None
+        if COMPARE_TITLE not in head:
+            raise UsageError(
+                f"--out {out}: a file twotier did not write is there; give another file name"
+            )
 
 
 def trades_command(
@@ -84,10 +112,13 @@ def trades_command(
     ),
     instrument: str | None = typer.Option(None, "--instrument", "-i", help="e.g. DCE/i."),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per row)."),
 ) -> None:
     """The trades of a run folder (one row per exit; open positions have reason 'open')."""
     from twotier.run.reader import REQUIRED_TRADES, read_table
 
+    if as_csv and as_json:
+        raise UsageError("give --csv or --json, not both")
     if not run_dir.is_dir():
         raise RunFolderError(str(run_dir), "no such run folder")
     trades = read_table(run_dir / "trades.csv", REQUIRED_TRADES)  # as written: times as text
@@ -103,6 +134,10 @@ def trades_command(
         trades = trades[trades["reason"].astype(str).str.startswith(reason)]
     if as_csv:
         typer.echo(trades.to_csv(index=False, lineterminator="\n"), nl=False)
+        return
+    if as_json:  # the values as the CSV file has them (times as text, empty as null)
+        rows = json.loads(trades.to_json(orient="records", double_precision=15))
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if trades.empty:
         console.print("no trades match")

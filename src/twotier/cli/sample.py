@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from twotier.cli.common import console
+from twotier.cli.common import UsageError, console
 from twotier.market.sample import SAMPLE_END, SAMPLE_SEED, SAMPLE_START, write_sample
 
 
@@ -20,6 +20,8 @@ def sample_command(
 
     Made up, not market data: OUT/DCE_i.parquet, SHFE_cu.parquet and DCE_m.parquet. The
     defaults give the bundled sample files."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: a file is there, not a folder")
     written = write_sample(out, start=start, end=end, seed=seed)
     console.print(f"synthetic sample bars (seed {seed}) written to {out}:", markup=False)
     for item in written.values():

@@ -9,10 +9,18 @@ import numpy as np
 import pandas as pd
 import typer
 
-from twotier.cli.common import console, parse_bars_options, parse_rolls_options
+from twotier.cli.common import (
+    console,
+    note,
+    parse_bars_options,
+    parse_contract_columns,
+    parse_rolls_options,
+)
 from twotier.config.load import load_config
 from twotier.engine.backtest import instrument_signals
-from twotier.engine.inputs import Environment, load_bar_files, load_roll_files
+from twotier.engine.inputs import Environment, bad_bar_notes, load_bar_files, load_roll_files
+from twotier.run.folder import SIGNALS, write_folder
+from twotier.run.folder import check as check_output
 from twotier.tier1.generator import SignalGenerator, generator_for
 from twotier.tier1.package import write_packages
 from twotier.tier1.regime import REGIME_NAMES
@@ -20,40 +28,59 @@ from twotier.tier1.state import episodes
 
 
 def signals_command(
-    bars: list[str] = typer.Option(..., "--bars", help="INSTRUMENT=FILE, repeatable."),
+    bars: list[str] = typer.Option(
+        ..., "--bars", metavar="INSTRUMENT=FILE", help="INSTRUMENT=FILE, repeatable."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write signals/ into."),
     label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
     on_bad_bar: str | None = typer.Option(None, "--on-bad-bar", help="refuse, drop or repair."),
     config_file: Path | None = typer.Option(None, "--config", help="TOML configuration file."),
-    overrides: list[str] = typer.Option([], "--set", help="KEY=VALUE override, repeatable."),
-    rolls: list[str] = typer.Option(
-        [], "--rolls", help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument)."
+    overrides: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="KEY=VALUE override, repeatable."
     ),
-    contract_column: str | None = typer.Option(
-        None, "--contract-column", help="Column naming each bar's contract (e.g. i2009)."
+    rolls: list[str] = typer.Option(
+        [],
+        "--rolls",
+        metavar="INSTRUMENT=FILE",
+        help="Roll schedule: INSTRUMENT=FILE (or FILE for one instrument).",
+    ),
+    contract_column: list[str] = typer.Option(
+        [],
+        "--contract-column",
+        metavar="[INSTRUMENT=]COLUMN",
+        help="Column naming each bar's contract: of every bar file, or of one; repeatable.",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a twotier folder of another kind at --out."
     ),
 ) -> None:
     """Run each instrument's Tier-1 generator and write its signal packages.
 
     Input bars of 1, 5 or 15 minutes are resampled to 15 minutes and back-adjusted
     across rolls when roll information is given; packages go to OUT/signals/."""
+    check_output(out, SIGNALS, force=force)
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
     files = parse_bars_options(bars)
     schedules = load_roll_files(parse_rolls_options(rolls, list(files)))
-    inputs = load_bar_files(files, config, env, label, on_bad_bar, contract_column)
+    columns = parse_contract_columns(contract_column)
+    inputs = load_bar_files(files, config, env, label, on_bad_bar, columns)
+    blocks = []
+
+    def fill(folder: Path) -> None:
+        for instrument, given in inputs.items():
+            generator = generator_for(config, instrument)
+            packages = instrument_signals(instrument, given.bars, config, schedules.get(instrument))
+            params = generator.params.model_dump(mode="json")
+            path = write_packages(packages, folder, instrument, generator.name, params)
+            stats = signal_stats(packages, generator)
+            blocks.append(format_stats(instrument, generator.name, path.name, stats))
+
+    write_folder(out, SIGNALS, fill, force=force)
+    note(bad_bar_notes(inputs)[0])
     console.print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
-    for instrument, given in inputs.items():
-        for problem in given.loaded.dropped:
-            console.print(
-                f"{instrument}: dropped line {problem.line}: {problem.problem}", markup=False
-            )
-        generator = generator_for(config, instrument)
-        packages = instrument_signals(instrument, given.bars, config, schedules.get(instrument))
-        params = generator.params.model_dump(mode="json")
-        path = write_packages(packages, out, instrument, generator.name, params)
-        stats = signal_stats(packages, generator)
-        console.print("", *format_stats(instrument, generator.name, path.name, stats), sep="\n")
+    for block in blocks:
+        console.print("", *block, sep="\n")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from twotier.config.model import Config, _deep_merge
 from twotier.errors import ConfigError
 from twotier.io import read_toml
+from twotier.strict import as_lists
 
 
 def _parse_value(text: str) -> Any:
@@ -23,8 +24,28 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+def _key_parts(dotted: str) -> list[str]:
+    """A dotted key as TOML writes it (``generators."DCE/i".params.min_confidence``), or
+    plain parts between dots (``generators.DCE/i.params.min_confidence``)."""
+    try:
+        return _only_key(tomllib.loads(f"{dotted} = 0"))
+    except tomllib.TOMLDecodeError:
+        parts = dotted.split(".")
+        if all(p and '"' not in p and "'" not in p for p in parts):
+            return parts
+        raise ConfigError(f"--set {dotted}: not a key (write it as TOML does)") from None
+
+
+def _only_key(tree: dict) -> list[str]:
+    path = []
+    while isinstance(tree, dict):
+        ((key, tree),) = tree.items()
+        path.append(key)
+    return path
+
+
 def _set_path(tree: dict, dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
+    parts = _key_parts(dotted)
     node: Any = tree
     for part in parts[:-1]:
         if isinstance(node, list):
@@ -65,7 +86,10 @@ def _describe(exc: ValidationError, source: str) -> str:
         else:
             shown = e.get("input")
             got = f" (got {shown!r})" if not isinstance(shown, dict) else ""
-            lines.append(f"{path or '(top level)'}: {e['msg']}{got}")
+            message = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "value_error":
+                got = ""  # the message names what is wrong
+            lines.append(f"{path}: {message}{got}" if path else f"{message}{got}")
     return f"{source}: invalid configuration: " + "; ".join(lines)
 
 
@@ -74,12 +98,12 @@ def load_config(
 ) -> Config:
     """Defaults (or a given Config), then the file, then ``--set`` overrides; validated as
     a whole."""
-    tree = Config().model_dump(mode="json")
+    tree = as_lists(Config().model_dump())  # python values: Decimals stay Decimals
     source = "defaults"
     if isinstance(path, Config):
         if not overrides:
             return path
-        tree, source = path.model_dump(mode="json"), "configuration"
+        tree, source = as_lists(path.model_dump()), "configuration"
     elif path is not None:
         path = Path(path)
         user = read_toml(path, "configuration file")

@@ -5,17 +5,18 @@ snake_case (``min_confidence``, ``max_basket_leverage``)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
 
+from twotier.money import MAX_CAPITAL
+from twotier.strict import LISTS, StrictModel, as_lists
 from twotier.tier1.params import Tier1Params
 
-Fraction = Field(ge=0, le=1)
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Every section: unknown keys refused, values taken strictly (twotier.strict).
+class _Section(StrictModel):
+    pass
 
 
 class SizingTier(_Section):
@@ -29,7 +30,7 @@ class SizingTier(_Section):
     leverage_min: float = Field(gt=0, description="smart leverage floor of the tier")
     leverage_max: float = Field(gt=0, description="smart leverage cap of the tier")
     fixed_stop: float = Field(gt=0, lt=1, description="stop loss in fixed mode")
-    fixed_target: float = Field(gt=0, description="profit target in fixed mode")
+    fixed_target: float = Field(gt=0, lt=1, description="profit target in fixed mode")
 
     @model_validator(mode="after")
     def _range(self) -> SizingTier:
@@ -128,7 +129,9 @@ class BreakerParams(_Section):
     chaos_block_count: int = Field(2, ge=1, description="chaos baskets that block entries")
     chaos_caution: bool = Field(True, description="WEAK tier at most while chaos count >= 1")
     chaos_caution_count: int = Field(1, ge=1, description="chaos baskets for WEAK-at-most")
-    chaos_target_cap: float = Field(0.08, gt=0, description="profit target cap of chaos entries")
+    chaos_target_cap: float = Field(
+        0.08, gt=0, lt=1, description="profit target cap of chaos entries"
+    )
 
 
 class ExitParams(_Section):
@@ -139,7 +142,7 @@ class ExitParams(_Section):
     trailing_activation: float = Field(0.05, gt=0, description="TRAILING_STOP_ACTIVATION_PROFIT")
     trailing_distance: float = Field(0.02, gt=0, lt=1, description="TRAILING_STOP_DISTANCE")
     profit_target: bool = True
-    profit_targets: tuple[tuple[float, float], ...] = Field(
+    profit_targets: Annotated[tuple[tuple[float, float], ...], LISTS] = Field(
         ((5.0, 0.07), (3.0, 0.08), (0.0, 0.10)),
         description="[min effective leverage, target], first match from the top",
     )
@@ -147,7 +150,7 @@ class ExitParams(_Section):
     profit_protect_pnl: float = Field(0.05, gt=0, description="PROFIT_PROTECT")
     profit_protect_conviction: float = Field(0.40, ge=0, le=1)
     stop_loss: bool = True
-    stop_losses: tuple[tuple[float, float], ...] = Field(
+    stop_losses: Annotated[tuple[tuple[float, float], ...], LISTS] = Field(
         ((2.0, 0.030), (4.0, 0.025), (6.0, 0.020), (10.0, 0.015)),
         description="[max effective leverage, stop], first match from the top",
     )
@@ -168,13 +171,33 @@ class ExitParams(_Section):
 
     @model_validator(mode="after")
     def _bands(self) -> ExitParams:
-        targets = [lev for lev, _ in self.profit_targets]
-        if targets != sorted(targets, reverse=True) or not targets:
-            raise ValueError("profit_targets must list leverage bands from highest to lowest")
-        stops = [lev for lev, _ in self.stop_losses]
-        if stops != sorted(stops) or not stops:
-            raise ValueError("stop_losses must list leverage bands from lowest to highest")
+        _check_bands("profit_targets", self.profit_targets, descending=True, least=0.0)
+        _check_bands("stop_losses", self.stop_losses, descending=False, least=None)
         return self
+
+
+def _check_bands(
+    name: str, bands: tuple[tuple[float, float], ...], *, descending: bool, least: float | None
+) -> None:
+    """[leverage band, fraction] rows: fractions in (0, 1), bands strictly in order (from
+    the highest for targets, the lowest for stops), none below ``least`` (above 0 if
+    None)."""
+    if not bands:
+        raise ValueError(f"{name} needs at least one [leverage, fraction] row")
+    for lev, fraction in bands:
+        if not 0 < fraction < 1:
+            raise ValueError(
+                f"{name}: {fraction} is not a fraction in (0, 1) (row [{lev}, {fraction}])"
+            )
+        if (lev < least) if least is not None else (lev <= 0):
+            raise ValueError(
+                f"{name}: leverage band {lev} is below {least if least is not None else 'or at 0'}"
+            )
+    levels = [lev for lev, _ in bands]
+    ordered = sorted(set(levels), reverse=descending)
+    if levels != ordered:
+        order = "highest to lowest" if descending else "lowest to highest"
+        raise ValueError(f"{name} must list leverage bands from {order}, each once: {levels}")
 
 
 class ExecutionParams(_Section):
@@ -236,9 +259,19 @@ class GeneratorConfig(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+def _money(value: Any) -> Any:
+    """An amount of CNY written as a number (TOML has no decimals), as a Decimal; text
+    and booleans are left for the strict check to refuse."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value
+
+
 class PortfolioParams(_Section):
-    initial_capital: Decimal = Field(Decimal(1_000_000), gt=0, description="CNY")
-    baskets: tuple[BasketConfig, ...] = (
+    initial_capital: Annotated[Decimal, BeforeValidator(_money)] = Field(
+        Decimal(1_000_000), gt=0, le=MAX_CAPITAL, description="CNY (at most 1e12)"
+    )
+    baskets: Annotated[tuple[BasketConfig, ...], LISTS] = (
         BasketConfig(instrument="DCE/i", capital_fraction=0.30),
         BasketConfig(instrument="SHFE/cu", capital_fraction=0.30),
         BasketConfig(instrument="DCE/m", capital_fraction=0.30),
@@ -333,6 +366,12 @@ class Config(_Section):
                         f"portfolio.baskets.{i}.{section} ({basket.instrument}): {_brief(exc)}"
                     ) from None
         for key in self.generators:
+            if key not in self.instruments:
+                raise ValueError(
+                    f"generators.{key}: no basket trades {key!r} (baskets: "
+                    f"{', '.join(self.instruments)}); a generator section is for the "
+                    "instrument of a basket"
+                )
             try:
                 self.tier1_params(key)
             except ValidationError as exc:
@@ -343,7 +382,7 @@ class Config(_Section):
         base: BaseModel = getattr(self, section)
         if not override:
             return base
-        return type(base).model_validate(_deep_merge(base.model_dump(), override))
+        return type(base).model_validate(_deep_merge(as_lists(base.model_dump()), override))
 
     def basket_sizing(self, index: int) -> SizingParams:
         return self._merged("sizing", self.portfolio.baskets[index].sizing)
@@ -355,7 +394,9 @@ class Config(_Section):
         gen = self.generators.get(instrument)
         if gen is None or not gen.params:
             return self.tier1
-        return Tier1Params.model_validate(_deep_merge(self.tier1.model_dump(), gen.params))
+        return Tier1Params.model_validate(
+            _deep_merge(as_lists(self.tier1.model_dump()), gen.params)
+        )
 
     def generator_name(self, instrument: str) -> str:
         from twotier.tier1.generator import builtin_name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 
 import pandas as pd
 
@@ -120,10 +121,15 @@ def run_tier2(
         Deadlines(calendar, config.contracts),
     )
     tape = build_tape(tapes, composite.reserve_target)
+    start, end = trading_period(start, end)
     first = tape.first_step_on_or_after(start) if start is not None else 0
     last = tape.last_step_on_or_before(end) if end is not None else len(tape) - 1
     if first > last:
-        raise DataError(source, f"no steps between {start} and {end}")
+        days = tape.trading_day
+        raise ConfigError(
+            f"no trading step from {start or 'the start'} to {end or 'the end'}: the data's "
+            f"trading days run from {days[0]} to {days[-1]}"
+        )
     state = composite.new_state()
     if first > 0:  # bars before the start only warm up (RULES.md 8.32)
         composite.start(state, tape.latest_packages(first - 1))
@@ -138,6 +144,27 @@ def run_tier2(
     result = collect(composite, state, config, packages)
     result.warnings.extend(note for t in tapes if t.market for note in t.market.notes)
     return result
+
+
+def trading_period(start, end) -> tuple[date | None, date | None]:
+    """``start`` and ``end`` (days as text, dates or timestamps) as dates, checked: real
+    days, the start not after the end."""
+    days = [_day(value, name) for value, name in ((start, "start"), (end, "end"))]
+    if None not in days and days[0] > days[1]:
+        raise ConfigError(f"start {days[0]} is after end {days[1]}")
+    return days[0], days[1]
+
+
+def _day(value, name: str) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        stamp = pd.NaT
+    if stamp is pd.NaT:
+        raise ConfigError(f"{name} {value!r} is not a day (YYYY-MM-DD)")
+    return stamp.date()
 
 
 def collect(
@@ -173,9 +200,13 @@ def run_backtest(
 ) -> BacktestResult:
     """Bars (15-minute, one DataFrame per instrument) through Tier-1 and Tier-2, with
     roll information per instrument where the series is spliced from several contracts."""
+    start, end = trading_period(start, end)
     if end is not None:
-        cut = pd.Timestamp(end).date()
-        bars = {k: v[v["trading_day"].dt.date <= cut] for k, v in bars.items()}
+        cut = {k: v[v["trading_day"].dt.date <= end] for k, v in bars.items()}
+        if any(v.empty for k, v in cut.items() if k in config.instruments):
+            first = min(v["trading_day"].iloc[0].date() for v in bars.values() if len(v))
+            raise ConfigError(f"end {end} is before the data's first trading day {first}")
+        bars = cut
     registry = instruments or default_registry()
     schedules = {
         k: schedule_for(

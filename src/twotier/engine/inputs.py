@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from twotier.config.model import Config
+from twotier.errors import ConfigError
 from twotier.market.bars import LoadedBars, read_bars
 from twotier.market.calendar import TradingCalendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
@@ -30,6 +31,12 @@ class Environment:
 
         data = config.data
         instruments = InstrumentRegistry.load(data.instruments_file)
+        for i, key in enumerate(config.instruments):
+            if key not in instruments:
+                raise ConfigError(
+                    f"portfolio.baskets.{i}: unknown instrument {key!r}; known instruments: "
+                    f"{', '.join(sorted(instruments.keys()))} (add one with data.instruments_file)"
+                )
         calendar = (
             TradingCalendar.load(data.calendar_file) if data.calendar_file else default_calendar()
         )
@@ -48,11 +55,13 @@ def load_bar_files(
     env: Environment,
     label: str | None = None,
     on_bad_bar: str | None = None,
-    contract_column: str | None = None,
+    contract_column: str | Mapping[str, str] | None = None,
     hints: Hints | None = None,
 ) -> dict[str, BarInput]:
     """Read, validate and resample each instrument's file (1-, 5- or 15-minute bars).
+    ``contract_column``: one column name for every file, or one per instrument;
     ``hints``: how a refusal names the options (paper trading has its own)."""
+    columns = contract_columns(contract_column, files)
     result = {}
     for instrument, path in files.items():
         loaded = read_bars(
@@ -61,7 +70,7 @@ def load_bar_files(
             label=label or config.data.label,
             on_bad_bar=on_bad_bar or config.data.on_bad_bar,
             calendar=env.calendar,
-            contract_column=contract_column or config.data.contract_column,
+            contract_column=columns.get(instrument) or config.data.contract_column,
             auction=config.data.auction,
             night_date=config.data.night_date,
             hints=hints,
@@ -86,3 +95,62 @@ def product_of(instrument: str, instruments: InstrumentRegistry | None = None) -
     """The product letters of an instrument (``DCE/i`` -> ``i``); None when unknown."""
     registry = instruments or default_registry()
     return registry[instrument].product if instrument in registry else None
+
+
+def contract_columns(
+    given: str | Mapping[str, str] | None, files: Mapping[str, object]
+) -> dict[str, str]:
+    """The contract column of each instrument's file: one name for all, or one each (an
+    instrument without a file is an error, not ignored)."""
+    if given is None:
+        return {}
+    if isinstance(given, str):
+        return dict.fromkeys(files, given)
+    unknown = [k for k in given if k not in files]
+    if unknown:
+        raise ConfigError(
+            f"--contract-column {unknown[0]}={given[unknown[0]]}: no bars are given for "
+            f"{unknown[0]} (instruments: {', '.join(files)})"
+        )
+    return dict(given)
+
+
+def bad_bar_notes(inputs: Mapping[str, BarInput]) -> tuple[list[str], dict]:
+    """What the loader dropped or repaired (``on_bad_bar`` drop or repair): one line per
+    bar, and the record a run's summary keeps."""
+    lines, record = [], {}
+    for instrument, given in inputs.items():
+        loaded = given.loaded
+        if not (loaded.dropped or loaded.repaired):
+            continue
+        source = loaded.source
+        lines += [
+            f"{instrument} {source}: dropped line {p.line}: {p.problem}" for p in loaded.dropped
+        ]
+        lines += [f"{instrument} {source}: line {p.line}: {p.problem}" for p in loaded.repaired]
+        record[instrument] = {
+            "file": source,
+            "dropped": [{"line": p.line, "problem": p.problem} for p in loaded.dropped],
+            "repaired": [{"line": p.line, "problem": p.problem} for p in loaded.repaired],
+        }
+    return lines, record
+
+
+def shared_days_warnings(bars: Mapping[str, pd.DataFrame]) -> list[str]:
+    """A warning for each two instruments whose bars share no trading day: their baskets
+    never trade in the same period, which is seldom what a portfolio run means."""
+    days = {k: set(v["trading_day"].dt.date) for k, v in bars.items() if len(v)}
+    keys = list(days)
+    warnings = []
+    for n, a in enumerate(keys):
+        for b in keys[n + 1 :]:
+            if not days[a] & days[b]:
+                warnings.append(
+                    f"the bars of {a} ({_span(days[a])}) and {b} ({_span(days[b])}) share no "
+                    "trading day: their baskets never trade in the same period"
+                )
+    return warnings
+
+
+def _span(days: set) -> str:
+    return f"{min(days)} to {max(days)}"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from twotier.strict import StrictModel
 
 
-class IndicatorParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class IndicatorParams(StrictModel):
     ema_fast: int = Field(12, ge=2, description="fast EMA period (column ema_12)")
     ema_slow: int = Field(26, ge=2, description="slow EMA period (column ema_26)")
     ema_trend: int = Field(50, ge=2, description="trend EMA period (column ema_50)")

@@ -1,12 +1,15 @@
-"""One process per state folder: an exclusive ``flock`` on ``STATE/lock``.
+"""One process per state folder: an exclusive ``flock`` on the state folder itself.
 
-The kernel drops the lock when its holder exits, however it exits (SIGKILL included), so
-a crashed run never leaves a stale lock behind. The holder writes its pid into the file
-so that a refused process can say who holds it.
+The lock is held on the folder, not on a file in it, so it holds by itself: deleting
+or replacing a file cannot let a second process in. The kernel drops it when its holder
+exits, however it exits (SIGKILL included), so a crashed run never leaves a stale lock
+behind. The holder writes its pid into ``STATE/lock`` so that a refused process can say
+who holds the folder (the file is information only).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -20,23 +23,34 @@ class StateLockedError(TwotierError):
 
 class StateLock:
     def __init__(self, folder: str | Path):
-        self.path = Path(folder) / "lock"
+        self.folder = Path(folder)
+        self.path = self.folder / "lock"
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.folder, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+        except OSError as exc:
             os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
             raise StateLockedError(
-                f"state folder {self.path.parent} is in use by another twotier process "
-                f"(pid {holder}); stop that one first, or use another --state folder"
+                f"state folder {self.folder} is in use by another twotier process "
+                f"(pid {self._holder()}); stop that one first, or use another --state folder"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        try:
+            with open(self.path, "w", encoding="utf-8") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError:
+            pass  # the pid is information; the lock holds without it
+
+    def _holder(self) -> str:
+        try:
+            return self.path.read_text("utf-8").strip() or "unknown"
+        except (OSError, UnicodeDecodeError):
+            return "unknown"
 
     def release(self) -> None:
         if self._fd is not None:

@@ -13,13 +13,17 @@ until the feed ends or SIGINT/SIGTERM asks to stop (after the current step).
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from twotier.config.baskets import fit_baskets
 from twotier.config.load import config_to_toml, load_config
 from twotier.config.model import Config
 from twotier.engine.inputs import Environment, load_bar_files
@@ -29,16 +33,22 @@ from twotier.live import codec
 from twotier.live.aggregate import Aggregator
 from twotier.live.bars import Bar, BarReader, frame_to_bars
 from twotier.live.broker import PaperBroker, reconcile
-from twotier.live.feeds import Feed, make_feed
+from twotier.live.feeds import Feed, instrument_of, make_feed
 from twotier.live.lock import StateLock
 from twotier.live.ops import Ops, Shutdown, StaleWatch
-from twotier.live.outputs import remove_unfinished, write_outputs
+from twotier.live.outputs import write_outputs
 from twotier.live.rolls import RollInfo, read_roll_files
-from twotier.live.session import PaperSession
+from twotier.live.session import PaperSession, StepReport
 from twotier.live.stepping import StepClock
-from twotier.live.store import Store
+from twotier.live.store import Store, check_state_folder, mark_state_folder, state_damaged
 from twotier.market.calendar import TIMEZONE
+from twotier.market.instruments import InstrumentRegistry
 from twotier.market.validation import PAPER_HINTS
+from twotier.run.folder import PAPER_RUN
+from twotier.run.folder import check as check_output
+
+RUN_OPTION = "--out"
+HEARTBEAT_SECONDS = 5.0  # a catch-up logs a line per batch of steps, at least this often
 
 
 @dataclass
@@ -88,14 +98,18 @@ def run_paper(
     handle_signals: bool = True,
 ) -> PaperOutcome:
     state_dir = Path(settings.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    check_state_folder(state_dir)
     shutdown = Shutdown()
     with StateLock(state_dir):
-        ops = Ops(state_dir, quiet=settings.quiet, stderr=stderr)
+        # The database first: one that cannot be resumed is refused before the log or
+        # the marker is written into the folder.
         store = Store(state_dir / "state.db", synchronous=settings.synchronous)
+        mark_state_folder(state_dir)
+        ops = Ops(state_dir, quiet=settings.quiet, stderr=stderr)
         if handle_signals:
             shutdown.install()
         try:
+            check_output(settings.run_dir, PAPER_RUN, option=RUN_OPTION, force_hint=False)
             session, env, restored = open_session(settings, store, ops)
             reader = BarReader(
                 env.instruments,
@@ -135,62 +149,104 @@ def open_session(
     settings: PaperSettings, store: Store, ops: Ops
 ) -> tuple[PaperSession, Environment, float | None]:
     """A new session (history warm-up) or the committed one (replay), reconciled."""
-    config = resolve_config(settings, store)
+    config, warnings = resolve_config(settings, store, ops)
     env = Environment.from_config(config)
     specs = [env.instruments[k] for k in config.instruments]
     broker = PaperBroker(config, specs)
     schedules = read_roll_files(settings.rolls, config.instruments)
-    fresh = store.meta("config") is None
-    if fresh:
-        column = settings.contract_column or config.data.contract_column
-        rolls = RollInfo(schedules, column)
-    else:
-        rolls = stored_rolls(store).resumed_with(
-            schedules, settings.contract_column, store.last_trading_days()
-        )
-    session = PaperSession(config, env, store, broker, rolls)
-    restored = None
-    if fresh:
+    if store.meta("config") is None:
+        rolls = RollInfo(schedules, settings.contract_column or config.data.contract_column)
+        session = PaperSession(config, env, store, broker, rolls)
         history = load_history(settings, config, env, rolls.contract_column)
         session.begin(history)
+        with store.transaction() as tx:  # the run folder's summary repeats them
+            tx.set_meta("warnings", json.dumps(warnings))
         n = sum(len(b) for b in history.values())
         ops.event("start", f"new state folder {settings.state_dir}: {n} history bars", bars=n)
+        restored = None
     else:
-        if settings.history:
-            ops.event("start", "--history ignored: the state folder has its bars already")
-        restored = session.restore()
-        keep_rolls(store, rolls, ops)
-        when = "-" if session.last_step_ns is None else str(pd.Timestamp(session.last_step_ns))
-        ops.event(
-            "restore",
-            f"resumed after step {session.step_number} ({when}) in {restored:.2f} s",
-            step=session.step_number,
-            seconds=round(restored, 3),
-        )
+        session, restored = resume(settings, store, ops, config, env, broker, schedules)
     reconcile(session.state, broker)
     session.send_orders()
     return session, env, restored
 
 
-def resolve_config(settings: PaperSettings, store: Store) -> Config:
+def resume(settings, store, ops, config, env, broker, schedules) -> tuple[PaperSession, float]:
+    """The committed session, rebuilt from the database. A stored row that cannot be read
+    back (a truncated or edited state) is a one-line error naming the database."""
+    try:
+        rolls = stored_rolls(store).resumed_with(
+            schedules, settings.contract_column, store.last_trading_days()
+        )
+        session = PaperSession(config, env, store, broker, rolls)
+        restored = session.restore()
+    except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise state_damaged(Path(settings.state_dir) / "state.db", exc) from exc
+    if settings.history:
+        ops.event("start", "--history ignored: the state folder has its bars already")
+    keep_rolls(store, rolls, ops)
+    last = session.last_step_ns
+    when = "-" if last is None else f"{pd.Timestamp(last, tz=TIMEZONE):%Y-%m-%d %H:%M}"
+    ops.event(
+        "restore",
+        f"resumed after step {session.step_number} ({when}) in {restored:.2f} s",
+        step=session.step_number,
+        seconds=round(restored, 3),
+    )
+    return session, restored
+
+
+def resolve_config(settings: PaperSettings, store: Store, ops: Ops) -> tuple[Config, list[str]]:
     """The configuration the state folder was started with; a different one given on
-    the command line is refused (the state only makes sense with its own)."""
+    the command line is refused (the state only makes sense with its own). A new state
+    fits the baskets to the instruments the history and the feed folder have bars of, as
+    a backtest on those bars does (``twotier.config.baskets``)."""
     given = None
     if settings.config_file is not None or settings.overrides:
         given = load_config(settings.config_file, settings.overrides)
     copy = Path(settings.state_dir) / "config.toml"
     stored = store.meta("config")
     if stored is None:
-        config = given or load_config()
-        write_text_atomic(copy, config_to_toml(config))
-        return config
-    if given is not None and config_to_toml(given) != stored:
+        base = given or load_config()
+        fitted = fit_baskets(
+            base,
+            data_instruments(settings, InstrumentRegistry.load(base.data.instruments_file)),
+            fix="--history {instrument}=FILE",
+            complete=False,
+        )
+        for warning in fitted.warnings:
+            ops.warn(warning)
+        write_text_atomic(copy, config_to_toml(fitted.config))
+        return fitted.config, fitted.warnings
+    if given is not None and stored not in _as_started(given, stored):
         raise ConfigError(
             f"the state folder {settings.state_dir} was started with another configuration "
             f"(kept in {copy}); resume without --config/--set, or use a new --state folder"
         )
     write_text_atomic(copy, stored)
-    return load_config(copy)
+    return load_config(copy), []
+
+
+def _as_started(given: Config, stored: str) -> set[str]:
+    """The TOML the state would hold if started with ``given``: as it is, or with its
+    baskets fitted to the instruments the state trades."""
+    traded = [b["instrument"] for b in tomllib.loads(stored)["portfolio"]["baskets"]]
+    fitted = fit_baskets(given, traded, complete=False).config
+    return {config_to_toml(given), config_to_toml(fitted)}
+
+
+def data_instruments(settings: PaperSettings, registry: InstrumentRegistry) -> list[str]:
+    """The instruments a new paper run has bars of now: its history, and the files
+    already in a feed folder (a stdin feed tells nothing in advance)."""
+    found = list(settings.history)
+    kind, _, where = settings.feed.partition(":")
+    folder = Path(where)
+    if kind == "folder" and folder.is_dir():
+        known = registry.keys()
+        for path in sorted(folder.iterdir()):
+            if not path.name.startswith(".") and path.suffix.lower() == ".csv":
+                found.append(instrument_of(path.name, known))
+    return [k for k in dict.fromkeys(found) if k is not None]
 
 
 def stored_rolls(store: Store) -> RollInfo:
@@ -266,7 +322,6 @@ class LiveLoop:
 
     def run(self) -> PaperOutcome:
         if self.session.step_number:
-            remove_unfinished(self.settings.run_dir, Path(self.settings.state_dir))
             self.flush()  # the run folder as committed, whatever a crash left
         reason = None
         while reason is None:
@@ -338,14 +393,20 @@ class LiveLoop:
             marks = [aggregator.frontier, None if processed is None else processed + 1]
             known = [m for m in marks if m is not None]
             frontiers[key] = max(known) if known else None
+        batch: list[StepReport] = []
+        said = self.monotonic()
         while not self.shutdown.requested:
             step = self.clock.next_step(frontiers, ended)
             if step is None:
-                return
-            report = self.session.step(*step)
+                break
+            batch.append(self.session.step(*step))
             self.steps += 1
             self.dirty = True
-            self.ops.heartbeat(report)
+            if self.monotonic() - said >= HEARTBEAT_SECONDS:  # a long catch-up shows progress
+                self.ops.heartbeat(batch)
+                batch, said = [], self.monotonic()
+        if batch:
+            self.ops.heartbeat(batch)
 
     def idle(self, *, quiet: bool) -> None:
         """Rewrite the run folder when the feed is quiet (live: after every step) or,

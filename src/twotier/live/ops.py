@@ -2,7 +2,8 @@
 
 Every event goes to ``STATE/paper.log`` as one JSON object per line (``time``, ``level``,
 ``event``, ``message`` and the event's fields) and to standard error as a human line.
-Events: ``start``, ``restore``, ``step`` (the heartbeat, one per step), ``outputs``,
+Events: ``start``, ``restore``, ``step`` (the heartbeat: one per step live, one per
+batch of steps in a catch-up), ``outputs``,
 ``alert`` (``kind``: ``breaker``, ``stale``, ``late_bar``, ``missing_bar``, ``data``,
 ``deadline``),
 ``error`` (what ended the run; in the file only, the CLI prints it),
@@ -44,6 +45,10 @@ class _JsonLines(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
+def _exchange_time(seconds: float | None):
+    return pd.Timestamp(seconds or 0, unit="s", tz="UTC").tz_convert(TIMEZONE).timetuple()
+
+
 class Ops:
     """The session's log: JSON lines in the state folder, human lines on stderr."""
 
@@ -55,7 +60,9 @@ class Ops:
         self.file = logging.FileHandler(state_dir / "paper.log", encoding="utf-8")
         self.file.setFormatter(_JsonLines())
         self.human = logging.StreamHandler(stderr or sys.stderr)
-        self.human.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        human = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+        human.converter = _exchange_time  # stderr reads in exchange time, like the bars
+        self.human.setFormatter(human)
         self.human.setLevel(logging.WARNING if quiet else logging.INFO)
         self.logger.addHandler(self.file)
         self.logger.addHandler(self.human)
@@ -77,27 +84,41 @@ class Ops:
     def alert(self, kind: str, message: str, **fields) -> None:
         self.event("alert", f"ALERT {kind}: {message}", logging.WARNING, kind=kind, **fields)
 
-    def heartbeat(self, r: StepReport) -> None:
+    def heartbeat(self, batch: list[StepReport]) -> None:
+        """One line for the steps taken together: one step live, or a batch of a
+        catch-up (first and last step, the PV and positions after the last)."""
+        first, r = batch[0], batch[-1]
         held = ", ".join(f"{k} {v:+d}" for k, v in r.positions.items()) or "flat"
+        seconds = sum(x.seconds for x in batch)
+        decisions = sum(len(x.decisions) for x in batch)
+        if len(batch) == 1:
+            what = f"step {r.step} {r.time:%Y-%m-%d %H:%M} ({r.trading_day})"
+            what += f" bars {','.join(r.instruments)}"
+        else:
+            what = (
+                f"steps {first.step}-{r.step} {first.time:%Y-%m-%d %H:%M} to "
+                f"{r.time:%Y-%m-%d %H:%M} ({len(batch)} steps, {decisions} decisions)"
+            )
         self.event(
             "step",
-            f"step {r.step} {r.time:%Y-%m-%d %H:%M} ({r.trading_day}) bars "
-            f"{','.join(r.instruments)} | PV {format_cny(r.pv)} | {held} | "
-            f"{r.seconds * 1000:.1f} ms",
+            f"{what} | PV {format_cny(r.pv)} | {held} | {seconds * 1000:.1f} ms",
             step=r.step,
+            first_step=first.step,
+            steps=len(batch),
             bar_time=str(r.time),
             trading_day=str(r.trading_day),
             instruments=r.instruments,
             pv=cny(r.pv),
             positions=r.positions,
-            decisions=len(r.decisions),
-            ms=round(r.seconds * 1000, 3),
+            decisions=decisions,
+            ms=round(seconds * 1000, 3),
         )
-        for d in r.decisions:
-            if d.kind == "BREAKER":
-                self.alert("breaker", d.text, reason=d.reason)
-        for notice in r.notices:
-            self.alert("deadline", notice)
+        for x in batch:
+            for d in x.decisions:
+                if d.kind == "BREAKER":
+                    self.alert("breaker", d.text, reason=d.reason)
+            for notice in x.notices:
+                self.alert("deadline", notice)
 
     def close(self) -> None:
         for handler in (self.file, self.human):

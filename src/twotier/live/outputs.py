@@ -12,7 +12,7 @@ writes the folder again from it.
 from __future__ import annotations
 
 import copy
-import shutil
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from twotier.live.session import PaperSession
 from twotier.live.signals import bars_frame
 from twotier.market.delivery import deadline_warnings
 from twotier.report.run_report import write_analysis
+from twotier.run.folder import PAPER_RUN
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
 from twotier.tier2.composite import Composite
@@ -50,6 +51,7 @@ def snapshot(session: PaperSession) -> BacktestResult:
     ended.finish(state)
     packages = {live.instrument: live.frame() for live in session.instruments}
     result = collect(ended, state, config, packages)
+    result.warnings.extend(json.loads(session.store.meta("warnings") or "[]"))  # as it started
     result.warnings.extend(roll_warnings(session))
     result.warnings.extend(deadline_notes(session))
     return result
@@ -89,16 +91,6 @@ def deadline_notes(session: PaperSession) -> list[str]:
 
 def write_outputs(session: PaperSession, out_dir: str | Path) -> Path:
     result = snapshot(session)
-    folder = write_run(result, out_dir)
+    folder = write_run(result, out_dir, kind=PAPER_RUN)
     write_analysis(result, folder)
     return folder
-
-
-def remove_unfinished(out_dir: Path, state_dir: Path) -> None:
-    """Folders ``write_run`` was building when the process died (``.run.*`` beside the
-    run folder), when the run folder lives in the state folder (whose lock we hold)."""
-    if out_dir.parent.resolve() != state_dir.resolve():
-        return
-    for left in out_dir.parent.glob(f".{out_dir.name}.*"):
-        if left.is_dir():
-            shutil.rmtree(left, ignore_errors=True)

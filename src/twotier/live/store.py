@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from twotier.errors import TwotierError
 from twotier.live.bars import Bar
 
 SCHEMA_VERSION = 2  # 2: bars.contract and the rolls table (added to a version 1 file)
@@ -57,14 +58,26 @@ CREATE TABLE IF NOT EXISTS orders (
 """
 
 
+class StateFolderError(TwotierError):
+    """A state folder that can be neither resumed nor started afresh."""
+
+
 class Store:
     def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={synchronous}")
-        self.db.executescript(SCHEMA)
-        self._upgrade()
+        self.db = _connect(self.path)
+        try:
+            _check_database(self.db, self.path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous}")
+            self.db.executescript(SCHEMA)
+            self._upgrade()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise _unreadable(self.path, exc) from None
+        except BaseException:
+            self.db.close()
+            raise
 
     def _upgrade(self) -> None:
         """A version 1 file (before rolls) gets the contract column; its bars have none."""
@@ -190,3 +203,101 @@ class Store:
         marks = ", ".join("?" for _ in statuses)
         query = f"SELECT order_id, body, status FROM orders WHERE status IN ({marks}) "
         return self.db.execute(query + "ORDER BY rowid", statuses).fetchall()
+
+
+# -- opening a state folder and its database -------------------------------------------------
+
+# What a state folder holds besides its database once a run has used it (the lock and
+# the marker aside): a folder holding any of these but no database cannot be resumed.
+EARLIER_STATE = ("state.db-wal", "state.db-journal", "config.toml", "paper.log", "run")
+
+
+def check_state_folder(folder: Path) -> None:
+    """A state folder to resume or to start in: new, empty, or a twotier state folder
+    with its database. One that holds an earlier state without its database, a user's
+    files or another kind of twotier folder is refused. Nothing is written: the folder is
+    marked once its database has been found sound (``mark_state_folder``)."""
+    from twotier.run.folder import MARKER, PAPER_STATE, check
+
+    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    ours = set(PAPER_STATE.entries) | {MARKER}
+    if names and set(names) <= ours and "state.db" not in names:
+        left = [n for n in names if n in EARLIER_STATE]
+        if left:
+            raise StateFolderError(
+                f"--state {folder}: holds an earlier paper state ({', '.join(left)}) but no "
+                "state.db, without which it cannot be resumed; put the database back, or "
+                f"{FRESH_HINT}"
+            )
+    check(folder, PAPER_STATE, option="--state", force_hint=False)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateFolderError(f"--state {folder}: cannot create it ({exc.strerror})") from None
+
+
+def mark_state_folder(folder: Path) -> None:
+    from twotier.run.folder import PAPER_STATE, marked_kind, write_marker
+
+    if marked_kind(folder) is None:
+        write_marker(folder, PAPER_STATE)
+
+
+# -- opening a state database ---------------------------------------------------------------
+
+FRESH_HINT = "start afresh with a new or empty --state folder"
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    if path.is_file() and path.stat().st_size == 0:
+        raise StateFolderError(
+            f"{path}: the state database is empty (0 bytes): the state it held is lost; "
+            f"put the database back, or {FRESH_HINT}"
+        )
+    try:
+        return sqlite3.connect(path, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _check_database(db: sqlite3.Connection, path: Path) -> None:
+    """A database this version can resume (or a new one): intact, twotier's, and of a
+    schema version it knows. Checked before anything is written to it."""
+    found = db.execute("PRAGMA quick_check").fetchall()
+    if found != [("ok",)]:
+        problem = "; ".join(str(row[0]) for row in found[:2])
+        raise StateFolderError(
+            f"{path}: the state database is damaged ({problem}); restore it from a copy, "
+            f"or {FRESH_HINT}"
+        )
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return  # new
+    if "meta" not in tables:
+        raise StateFolderError(f"{path}: not a twotier state database; {FRESH_HINT}")
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = None if row is None else row[0]
+    if version is None:
+        if "steps" in tables and db.execute("SELECT count(*) FROM steps").fetchone()[0]:
+            raise StateFolderError(f"{path}: the state database has no schema version")
+        return  # created, never started
+    if not str(version).isdigit() or not 1 <= int(version) <= SCHEMA_VERSION:
+        raise StateFolderError(
+            f"{path}: state schema version {version!r} is not one this twotier reads "
+            f"(1 to {SCHEMA_VERSION}); use the twotier version that wrote it, or {FRESH_HINT}"
+        )
+
+
+def _unreadable(path: Path, exc: sqlite3.Error) -> StateFolderError:
+    return StateFolderError(
+        f"{path}: not a readable state database ({exc}); restore it from a copy, or {FRESH_HINT}"
+    )
+
+
+def state_damaged(path: Path, exc: BaseException) -> StateFolderError:
+    """What a stored row that cannot be read back (truncated, edited) is reported as."""
+    what = "the database cannot be read" if isinstance(exc, sqlite3.Error) else "a stored row"
+    return StateFolderError(
+        f"{path}: the state is damaged ({what}: {type(exc).__name__}: {exc}); restore the "
+        f"state database from a copy, or {FRESH_HINT}"
+    )

@@ -5,6 +5,9 @@ address. Either way the workers must run this twotier version."""
 from __future__ import annotations
 
 import importlib.util
+import socket
+import struct
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -39,9 +42,10 @@ def dask_client(
 
 @contextmanager
 def _remote(address: str, wait_seconds: float) -> Iterator[Client]:
+    probe_scheduler(address, wait_seconds)
     try:
         client = Client(address, timeout=f"{wait_seconds}s")
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
         try:
@@ -54,6 +58,73 @@ def _remote(address: str, wait_seconds: float) -> Iterator[Client]:
         yield client
     finally:
         client.close()
+
+
+PROBE_SECONDS = 10.0
+HANDSHAKE_BYTES = 1 << 20  # a scheduler's handshake is a small dict
+
+
+def probe_scheduler(address: str, wait_seconds: float, answer_seconds: float = PROBE_SECONDS):
+    """Refuse an address where no Dask scheduler answers, before Dask's client reads
+    from it (it takes the first eight bytes of any answer as a message length, and
+    something else answering there, a web or SSH server, makes it allocate exabytes).
+    A scheduler sends its handshake first on every new connection: a length-prefixed
+    message of frames. Connecting is tried again for ``wait_seconds`` (a scheduler may be
+    starting, as Dask's client allows); the handshake must come within
+    ``answer_seconds``. Only ``tcp://`` addresses are probed (TLS is Dask's to check)."""
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"--scheduler {address}: expected tcp://HOST:PORT")
+    conn = _connect(address, host.strip("[]"), int(port), wait_seconds)  # IPv6 in brackets
+    with conn:
+        try:
+            conn.settimeout(answer_seconds)
+            head = _read(conn, 8)
+            (size,) = struct.unpack("<Q", head)
+            if not 16 <= size <= HANDSHAKE_BYTES:
+                raise ConfigError(
+                    f"something answers at {address}, but not a Dask scheduler (its first "
+                    f"bytes are {head!r}); check the address and port"
+                )
+            (frames,) = struct.unpack("<Q", _read(conn, 8))
+            if not 1 <= frames <= 64:
+                raise ConfigError(f"something answers at {address}, but not a Dask scheduler")
+        except TimeoutError:
+            raise ConfigError(
+                f"no Dask scheduler answers at {address} (nothing within "
+                f"{answer_seconds:.0f} s; something else may be listening there)"
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def _connect(address: str, host: str, port: int, wait_seconds: float) -> socket.socket:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return socket.create_connection((host, port), timeout=max(1.0, wait_seconds))
+        except (ConnectionRefusedError, TimeoutError) as exc:
+            if time.monotonic() >= deadline:
+                raise ConfigError(
+                    f"cannot reach the Dask scheduler at {address}: {exc} (for "
+                    f"{wait_seconds:.0f} s)"
+                ) from None
+            time.sleep(0.2)
+        except OSError as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
+def _read(conn: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise OSError("the connection closed without a handshake")
+        data += chunk
+    return data
 
 
 def check_workers(client: Client) -> None:

@@ -131,8 +131,12 @@ def summarize(
     equity: pd.DataFrame,
     decisions: pd.DataFrame | None = None,
 ) -> dict:
+    """The headline figures (docs/run-folder.md). ``gross_pnl`` and ``fees`` count the
+    same trades, those still open at the end included (marked at the last close, with the
+    fees paid so far), so that final_pv = initial_capital + gross_pnl - fees."""
     initial = float(config.portfolio.initial_capital)
     closed = trades[trades["reason"] != "open"]
+    still_open = trades[trades["reason"] == "open"]
     final_pv = float(equity["pv"].iloc[-1]) if len(equity) else initial
     summary = {
         "initial_capital": initial,
@@ -141,9 +145,10 @@ def summarize(
         "max_drawdown": float(equity["drawdown"].max()) if len(equity) else 0.0,
         "trades": int(closed["trade_id"].nunique()),
         "win_rate": _win_rate(closed),
-        "gross_pnl": round(float(closed["gross_pnl"].sum()), 2),
+        "gross_pnl": round(float(trades["gross_pnl"].sum()), 2),
         "fees": round(float(fills["fee"].sum()) if len(fills) else 0.0, 2),
-        "open_positions": int((trades["reason"] == "open").sum()),
+        "open_positions": len(still_open),
+        "open_pnl": round(float(still_open["gross_pnl"].sum()), 2),
         "start": str(equity["time"].iloc[0]) if len(equity) else None,
         "end": str(equity["time"].iloc[-1]) if len(equity) else None,
         "steps": len(equity),
@@ -153,6 +158,7 @@ def summarize(
         summary["market"] = market_counts(fills, equity, decisions)
     for i, instrument in enumerate(instruments):
         mine = closed[closed["basket"] == i]
+        rows = trades[trades["basket"] == i]
         column = f"equity_{i}"
         start = float(config.portfolio.baskets[i].capital_fraction) * initial
         end = float(equity[column].iloc[-1]) if len(equity) else start
@@ -165,7 +171,7 @@ def summarize(
                 "return": end / start - 1 if start else 0.0,
                 "trades": int(mine["trade_id"].nunique()),
                 "win_rate": _win_rate(mine),
-                "gross_pnl": round(float(mine["gross_pnl"].sum()), 2),
+                "gross_pnl": round(float(rows["gross_pnl"].sum()), 2),
                 "fees": round(
                     float(fills.loc[fills["basket"] == i, "fee"].sum()) if len(fills) else 0.0, 2
                 ),

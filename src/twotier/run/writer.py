@@ -18,8 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +25,7 @@ import pandas as pd
 
 from twotier import __version__
 from twotier.config.load import config_to_toml
-from twotier.io import _umask
+from twotier.run.folder import BACKTEST, Kind, write_folder
 from twotier.run.result import BacktestResult
 from twotier.tier1.package import write_packages
 
@@ -72,27 +70,19 @@ def _csv_values(name, series: pd.Series) -> list:
     return ["" if pd.isna(v) else v for v in series.tolist()]  # None, NaN, NA: empty
 
 
-def write_run(result: BacktestResult, out_dir: str | Path) -> Path:
-    """Write the run folder's data files; an existing folder is replaced only once the new
-    one is complete."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; give what mkdir would
-    try:
-        _write_contents(result, tmp)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+def write_run(
+    result: BacktestResult,
+    out_dir: str | Path,
+    *,
+    kind: Kind = BACKTEST,
+    force: bool = False,
+    option: str = "--out",
+) -> Path:
+    """Write the run folder's data files; an earlier run folder there is replaced only
+    once the new one is complete, and nothing else ever is (``twotier.run.folder``)."""
+    return write_folder(
+        out_dir, kind, lambda folder: _write_contents(result, folder), force=force, option=option
+    )
 
 
 def _write_contents(result: BacktestResult, folder: Path) -> None:

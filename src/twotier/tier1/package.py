@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -25,6 +25,7 @@ from twotier.errors import DataError
 from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
 from twotier.market.calendar import TIMEZONE
+from twotier.money import MAX_PRICE
 
 SCHEMA_VERSION = 1
 METADATA_KEY = b"twotier"
@@ -102,12 +103,18 @@ def package_metadata(path: str | Path) -> dict:
 _CSV_ERRORS = (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
 
 
-def read_packages(path: str | Path, *, require_open: bool = False) -> pd.DataFrame:
-    """Read and validate a package table (CSV or Parquet, one or more instruments)."""
+def read_packages(
+    path: str | Path, *, require_open: bool = False, instruments: Collection[str] | None = None
+) -> pd.DataFrame:
+    """Read and validate a package table (CSV or Parquet, one or more instruments), or
+    the packages of a folder: a run folder's ``signals/``, or such a folder itself.
+    ``instruments``: the known ones (a row of another is an error)."""
     path = Path(path)
     source = str(path)
     if not path.exists():
         raise DataError(source, "file not found")
+    if path.is_dir():
+        return read_package_folder(path, require_open=require_open, instruments=instruments)
     if path.suffix.lower() in (".parquet", ".pq"):
         meta = package_metadata(path)
         version = meta.get("schema_version", SCHEMA_VERSION)
@@ -121,7 +128,7 @@ def read_packages(path: str | Path, *, require_open: bool = False) -> pd.DataFra
             raw = pd.read_parquet(path)
         except Exception as exc:
             raise DataError(source, f"not a readable Parquet file: {exc}") from None
-        return validate_packages(raw, source, "row", 1, require_open)
+        return validate_packages(raw, source, "row", 1, require_open, instruments=instruments)
     try:
         with warnings.catch_warnings():
             # a first row longer than the header: pandas would take its leading cells as
@@ -138,7 +145,54 @@ def read_packages(path: str | Path, *, require_open: bool = False) -> pd.DataFra
     blank = _blank_rows(raw)  # blank lines carry no package; keep the others' numbers
     if blank.any():
         raw, lines = raw.loc[~blank].reset_index(drop=True), lines[~blank]
-    return validate_packages(raw, source, "line", 2, require_open, lines=lines)
+    return validate_packages(
+        raw, source, "line", 2, require_open, lines=lines, instruments=instruments
+    )
+
+
+def read_package_folder(
+    folder: Path, *, require_open: bool = False, instruments: Collection[str] | None = None
+) -> pd.DataFrame:
+    """The packages of a run folder (its ``signals/``) or of a ``signals/`` folder."""
+    inner = folder / "signals"
+    files = sorted((inner if inner.is_dir() else folder).glob("*.parquet"))
+    if not files:
+        raise DataError(
+            str(folder),
+            "a folder without signal packages (no signals/*.parquet): give a package table "
+            "(CSV or Parquet), a run folder or its signals/ folder",
+        )
+    tables = [read_packages(f, require_open=require_open, instruments=instruments) for f in files]
+    return combine_packages(tables, [str(f) for f in files])
+
+
+def read_package_sources(
+    paths: Sequence[str | Path],
+    *,
+    require_open: bool = False,
+    instruments: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """Every package table given (files or folders) as one table; each instrument's
+    packages must come from one source."""
+    tables = [read_packages(p, require_open=require_open, instruments=instruments) for p in paths]
+    return combine_packages(tables, [str(p) for p in paths])
+
+
+def combine_packages(tables: list[pd.DataFrame], sources: list[str]) -> pd.DataFrame:
+    """Tables of packages as one, sorted by time (then instrument); an instrument found
+    in two of them is an error naming both."""
+    seen: dict[str, str] = {}
+    for table, source in zip(tables, sources, strict=True):
+        for instrument in table["instrument"].unique():
+            if instrument in seen:
+                raise DataError(
+                    source, f"packages of {instrument} again (they are in {seen[instrument]})"
+                )
+            seen[instrument] = source
+    if len(tables) == 1:
+        return tables[0]
+    table = pd.concat(tables, ignore_index=True)
+    return table.sort_values(["time", "instrument"], kind="stable").reset_index(drop=True)
 
 
 def _long_row(path: Path) -> str:
@@ -158,8 +212,7 @@ def read_namespace(run_dir: str | Path) -> pd.DataFrame:
     files = sorted((Path(run_dir) / "signals").glob("*.parquet"))
     if not files:
         raise DataError(str(Path(run_dir) / "signals"), "no signal packages found")
-    table = pd.concat([read_packages(f) for f in files], ignore_index=True)
-    return table.sort_values(["time", "instrument"], kind="stable").reset_index(drop=True)
+    return combine_packages([read_packages(f) for f in files], [str(f) for f in files])
 
 
 def _blank_rows(raw: pd.DataFrame) -> np.ndarray:
@@ -184,10 +237,12 @@ def validate_packages(
     require_open: bool = False,
     *,
     lines: np.ndarray | None = None,
+    instruments: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Check a package table and return it with known columns only (in package order),
     sorted by time. Errors name the ``unit`` (row or line) of the first bad value:
-    ``lines[i]`` for the i-th row if given, else ``i + first``."""
+    ``lines[i]`` for the i-th row if given, else ``i + first``. ``instruments``: the
+    known ones (a row of another is an error, never dropped)."""
     if raw.empty:
         raise DataError(source, "no packages in the table")
     required = (*REQUIRED_COLUMNS, "open") if require_open else REQUIRED_COLUMNS
@@ -200,7 +255,14 @@ def validate_packages(
 
     _check_empty(table, (*REQUIRED_COLUMNS, "open"), where)
     table["time"] = _times(table["time"], where)
+    _check_grid(table["time"], where)
     table["instrument"] = table["instrument"].astype(str).str.strip()
+    if instruments is not None:
+        names = table["instrument"].to_numpy(dtype=str)
+        where.check(
+            ~np.isin(names, list(instruments)),
+            lambda i: f"unknown instrument {names[i]!r}; known: {', '.join(sorted(instruments))}",
+        )
     numbers = {}
     for column in ("signal", "confidence", "signal_strength", "regime", "close", "open"):
         if column in table.columns:
@@ -221,6 +283,12 @@ def validate_packages(
         if column in numbers:
             v = numbers[column]
             where.check(v <= 0, lambda i, v=v, c=column: f"{c} must be > 0, not {v[i]:g}")
+            where.check(
+                v > MAX_PRICE,
+                lambda i, v=v, c=column: (
+                    f"{c} {v[i]:g} is beyond the largest price twotier carries ({MAX_PRICE:.0e})"
+                ),
+            )
     _check_order(table, where)
     table["signal"] = sig.astype(np.int8)
     table["regime"] = reg.astype(np.int8)
@@ -264,6 +332,20 @@ def _times(values: pd.Series, where: _Where) -> pd.Series:
     if parsed.dt.tz is None:
         return parsed.dt.tz_localize(TIMEZONE)
     return parsed.dt.tz_convert(TIMEZONE)
+
+
+def _check_grid(times: pd.Series, where: _Where) -> None:
+    """A package is Tier-1's output for one 15-minute bar, stamped with the bar's start:
+    a time off the grid would be a step of its own."""
+    ns = pd.DatetimeIndex(times).tz_localize(None).as_unit("ns").asi8
+    off = ns % (15 * 60 * 10**9) != 0
+    where.check(
+        off,
+        lambda i: (
+            f"time {times.iloc[i]:%Y-%m-%d %H:%M:%S} is off the 15-minute grid "
+            "(a package is per 15-minute bar, stamped with the bar's start)"
+        ),
+    )
 
 
 def _one_time(text: str) -> pd.Timestamp:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from twotier.indicators.params import IndicatorParams
+from twotier.strict import LISTS, StrictModel
 
 CheckName = Literal["trend", "momentum", "rsi", "volume", "bollinger"]
 CHECKS: tuple[CheckName, ...] = ("trend", "momentum", "rsi", "volume", "bollinger")
 
 
-class CheckParams(BaseModel):
+class CheckParams(StrictModel):
     """Pass rules and score scales of the five checks (RULES.md 3.1)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     trend_atr_scale: float = Field(2.0, gt=0, description="trend score = (ema12-ema50)/(scale*atr)")
     momentum_atr_scale: float = Field(
@@ -35,10 +34,8 @@ class CheckParams(BaseModel):
         return self
 
 
-class CheckWeights(BaseModel):
+class CheckWeights(StrictModel):
     """Weights of the confidence's weighted mean."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     trend: float = Field(0.30, ge=0)
     momentum: float = Field(0.25, ge=0)
@@ -53,10 +50,8 @@ class CheckWeights(BaseModel):
         return self
 
 
-class RegimeParams(BaseModel):
+class RegimeParams(StrictModel):
     """Chaos thresholds of RULES.md 3.3."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     chaos_atr_ratio: float = Field(1.5, gt=0, description="chaos when atr > ratio*atr_base")
     chaos_bbw_ratio: float = Field(
@@ -64,16 +59,14 @@ class RegimeParams(BaseModel):
     )
 
 
-class Tier1Params(BaseModel):
+class Tier1Params(StrictModel):
     """One generator's full parameter set."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     indicators: IndicatorParams = IndicatorParams()
     checks: CheckParams = CheckParams()
     weights: CheckWeights = CheckWeights()
     regime: RegimeParams = RegimeParams()
-    required_checks: tuple[CheckName, ...] = Field(
+    required_checks: Annotated[tuple[CheckName, ...], LISTS] = Field(
         CHECKS, min_length=1, description="checks that must all pass for an entry trigger"
     )
     min_confidence: float = Field(0.20, ge=0, le=1, description="MIN_CONFIDENCE of a trigger")

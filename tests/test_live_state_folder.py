@@ -1,0 +1,147 @@
+"""A paper state folder is resumed or started afresh, never silently replaced: a folder
+holding an earlier state without its database, a damaged or foreign database, a stored
+row that cannot be read back, or an unknown schema version is refused in one line, and
+nothing in the folder changes. The lock holds by itself."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from helpers.cli import invoke, one_line_error
+from test_live_parity import write_sample_feed
+from twotier.live.lock import StateLock, StateLockedError
+
+IRON_ORE = 'portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]'
+
+
+@pytest.fixture(scope="module")
+def feed(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("feed")
+    files = write_sample_feed(folder, "2024-10-08", "2024-10-09")
+    for key, path in files.items():
+        if key != "DCE/i":
+            path.unlink()
+    return folder
+
+
+def paper(feed: Path, state: Path, capsys, *extra) -> tuple[int, str, str]:
+    args = ["paper", "--feed", f"folder:{feed}", "--once", "--quiet", "--state", state]
+    return invoke([*args, "--durability", "normal", *extra], capsys)
+
+
+@pytest.fixture
+def state(feed, tmp_path, capsys) -> Path:
+    """A state folder after a run of 2 trading days."""
+    folder = tmp_path / "state"
+    code, _, err = paper(feed, folder, capsys, "--set", IRON_ORE)
+    assert code == 0, err
+    return folder
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def refused(feed: Path, folder: Path, capsys) -> str:
+    before = contents(folder)
+    code, _, err = paper(feed, folder, capsys)
+    assert code == 1
+    line = one_line_error(err)
+    after = contents(folder)
+    after.pop("paper.log", None), before.pop("paper.log", None)  # the error is logged
+    for name in ("lock", "state.db-shm"):  # SQLite's shared-memory index of the WAL
+        after.pop(name, None), before.pop(name, None)
+    assert after == before
+    return line
+
+
+def test_a_state_resumes_after_its_run(feed, state, capsys):
+    code, _, err = paper(feed, state, capsys)
+    assert code == 0, err
+
+
+def test_a_folder_of_a_users_files_is_not_a_state_folder(feed, tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("n")
+    line = refused(feed, folder, capsys)
+    assert "the folder holds files twotier did not write (notes.txt)" in line
+
+
+def test_a_state_without_its_database_is_refused_naming_it(feed, state, capsys):
+    for name in ("state.db", "state.db-wal", "state.db-shm"):
+        (state / name).unlink(missing_ok=True)
+    line = refused(feed, state, capsys)
+    assert "holds an earlier paper state (config.toml, paper.log, run) but no state.db" in line
+    assert "new or empty --state folder" in line
+
+
+def test_an_empty_database_is_refused(feed, state, capsys):
+    (state / "state.db").write_bytes(b"")
+    assert "the state database is empty (0 bytes)" in refused(feed, state, capsys)
+
+
+def test_a_garbage_database_is_refused(feed, state, capsys):
+    (state / "state.db").write_bytes(b"not sqlite at all\n" * 100)
+    assert "not a readable state database (file is not a database)" in refused(feed, state, capsys)
+
+
+def test_a_truncated_database_is_refused(feed, state, capsys):
+    db = state / "state.db"
+    with sqlite3.connect(db) as c:
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2])
+    line = refused(feed, state, capsys)
+    assert str(db) in line and ("damaged" in line or "not a readable" in line)
+
+
+def test_an_unknown_schema_version_is_refused(feed, state, capsys):
+    with sqlite3.connect(state / "state.db") as c:
+        c.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    assert "state schema version '99' is not one this twotier reads" in refused(feed, state, capsys)
+
+
+def test_a_truncated_state_row_is_refused(feed, state, capsys):
+    with sqlite3.connect(state / "state.db") as c:
+        (body,) = c.execute("SELECT body FROM state WHERE name = 'tier2'").fetchone()
+        c.execute("UPDATE state SET body = ? WHERE name = 'tier2'", (body[: len(body) // 2],))
+    line = refused(feed, state, capsys)
+    assert "the state is damaged (a stored row: JSONDecodeError" in line
+
+
+def test_another_sqlite_database_is_not_taken_over(feed, tmp_path, capsys):
+    folder = tmp_path / "state"
+    folder.mkdir()
+    with sqlite3.connect(folder / "state.db") as c:
+        c.execute("CREATE TABLE customers (name TEXT)")
+    assert "not a twotier state database" in refused(feed, folder, capsys)
+
+
+def test_state_at_a_file_is_one_line(feed, tmp_path, capsys):
+    target = tmp_path / "state"
+    target.write_text("x")
+    code, _, err = paper(feed, target, capsys)
+    assert code == 1 and "a file is there, not a folder" in one_line_error(err)
+    assert target.read_text() == "x"
+
+
+def test_a_run_folder_holding_a_users_files_is_refused(feed, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("n")
+    args = ["--set", IRON_ORE, "--out", out]
+    code, _, err = paper(feed, tmp_path / "state", capsys, *args)
+    assert code == 1 and "twotier did not write (notes.txt)" in one_line_error(err)
+    assert contents(out) == {"notes.txt": b"n"}
+
+
+def test_the_lock_holds_when_its_file_is_deleted(tmp_path):
+    with StateLock(tmp_path):
+        (tmp_path / "lock").unlink()
+        with pytest.raises(StateLockedError, match="in use by another twotier process"):
+            StateLock(tmp_path).acquire()
+    StateLock(tmp_path).acquire()  # released with its holder
