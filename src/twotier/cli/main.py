@@ -12,6 +12,7 @@ from twotier.cli import config as config_commands
 from twotier.cli import data as data_commands
 from twotier.cli.backtest import backtest_command, demo_command
 from twotier.cli.common import err_console
+from twotier.cli.live import live_command
 from twotier.cli.optimize import optimize_command
 from twotier.cli.paper import paper_command
 from twotier.cli.report import (
@@ -44,6 +45,7 @@ app.command("trades")(trades_command)
 config_commands.app.command("reference")(config_reference_command)
 app.command("optimize")(optimize_command)
 app.command("paper")(paper_command)
+app.command("live")(live_command)
 
 _state = {"debug": False}
 
