@@ -161,6 +161,8 @@ class ReplayGateway(BaseGateway):
             }  # fmt: skip
         self.state["session"] += 1
         self._rewind()
+        if self.state["matched"] < len(self.moments):  # the settlement of the days played
+            self._new_day(self.moments[self.state["matched"]].ticks[0][2])
         self.write_log("交易服务器连接成功")
         for contract, key in self.products.items():
             spec = self.specs[key]
