@@ -6,7 +6,13 @@ the CTP gateway's class and settings."""
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -14,17 +20,18 @@ import pytest
 
 pytest.importorskip("vnpy", reason="vn.py is not installed here: `make live` installs it")
 
-from helpers.exchange import write_market  # noqa: E402
-from test_live_parity import (  # noqa: E402
+from helpers.exchange import write_market
+from test_live_crash import steps_committed
+from test_live_parity import (
     IRON_ORE,
     assert_same_run_folders,
     backtest_folder,
     write_sample_feed,
 )
-from twotier.errors import ConfigError  # noqa: E402
-from twotier.live.broker import ReconcileError  # noqa: E402
-from twotier.live.gateway import load_gateway_class, read_connect_settings  # noqa: E402
-from twotier.live.trading import LiveSettings, run_live  # noqa: E402
+from twotier.errors import ConfigError
+from twotier.live.broker import ReconcileError
+from twotier.live.gateway import load_gateway_class, read_connect_settings
+from twotier.live.trading import LiveSettings, run_live
 
 GATEWAY = "helpers.exchange:ReplayGateway"
 CONTRACTS = {"DCE/i": "i2501", "SHFE/cu": "cu2410", "DCE/m": "m2501"}
@@ -181,7 +188,7 @@ def test_a_broker_holding_less_than_the_state_is_never_adopted(two_weeks, tmp_pa
 def test_the_kill_switch_closes_everything_and_opens_nothing(two_weeks, tmp_path):
     connect, _ = finished_run(two_weeks, tmp_path)
     longer = write_sample_feed(tmp_path / "longer", "2024-09-02", "2024-09-20")
-    for key, path in longer.items():  # the market goes on
+    for path in longer.values():  # the market goes on
         shutil.copy(path, tmp_path / "feed" / path.name)
     live(connect, tmp_path / "state", MARKETABLE, flatten=True)
     trades = pd.read_csv(tmp_path / "state" / "run" / "trades.csv")
@@ -220,3 +227,61 @@ def test_an_unknown_gateway_says_how_to_install_one(tmp_path):
 
     with pytest.raises(GatewayError, match="make live"):
         load_gateway_class("nosuch", tmp_path)
+
+
+def start_live(connect: Path, state: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "twotier", "live", "--gateway", GATEWAY, "--connect"]
+    command += [str(connect), "--state", str(state), "--set", MARKETABLE]
+    command += ["--durability", "normal", "--quiet"]
+    for key, contract in CONTRACTS.items():
+        command += ["--contract", f"{key}={contract}"]
+    tests = str(Path(__file__).parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def sends(exchange: Path) -> int:
+    try:
+        return json.loads(exchange.read_text())["sends"]
+    except (FileNotFoundError, json.JSONDecodeError):
+        return 0
+
+
+def kill_at(process: subprocess.Popen, state: Path, exchange: Path, target: tuple) -> None:
+    """SIGKILL once ``steps`` steps are committed, or just after the exchange has taken
+    order number ``orders`` (an order in flight), plus a random moment."""
+    kind, n, jitter = target
+    while process.poll() is None:
+        done = steps_committed(state) >= n if kind == "steps" else sends(exchange) >= n
+        if done:
+            break
+        time.sleep(0.001)
+    time.sleep(jitter)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+def test_sigkill_at_random_points_then_restart_sends_nothing_twice_and_loses_no_fill(
+    two_weeks, reference, tmp_path
+):
+    connect = market(two_weeks, tmp_path / "ex")
+    exchange, state = tmp_path / "ex" / "exchange.json", tmp_path / "state"
+    total = steps_committed(reference)
+    rng = random.Random(20241008)
+    targets = [("steps", 0, 0.3)]  # while connecting and starting
+    targets += [("orders", n, rng.uniform(0, 0.005)) for n in (1, 3, 6)]  # orders in flight
+    targets += [("steps", n, rng.uniform(0, 0.02)) for n in sorted(rng.sample(range(total), 2))]
+    died_at = []
+    for target in targets:
+        kill_at(start_live(connect, state), state, exchange, target)
+        died_at.append(steps_committed(state))
+    assert sum(0 < n < total for n in died_at) >= 3, died_at  # the kills landed mid-run
+    final = start_live(connect, state)
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err.decode()
+    assert_same_run_folders(reference / "run", state / "run")
+    book = json.loads(exchange.read_text())
+    fills = len((state / "run" / "fills.csv").read_text().splitlines()) - 1
+    assert len(book["orders"]) == len(book["trades"]) == fills  # each order once, each fill once
+    events = [line["event"] for line in log_lines(state)]
+    assert events.count("restore") >= 4

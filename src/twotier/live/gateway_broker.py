@@ -319,9 +319,8 @@ class GatewayBroker:
             w.phase, w.reason, w.rejected = "done", KILL_SWITCH, True
             return
         contract = order.contract or self.contract_for(order.instrument, self.trading_day(now))
-        if not self._market_open(order.instrument, now) or contract not in self.view.ticks:
-            return
-        self._send(w, contract, order.contracts - self._filled(w), now)
+        if self._can_send(order, contract, now):
+            self._send(w, contract, order.contracts - self._filled(w), now)
 
     def _follow(self, w: Working, now: int) -> None:
         live = [r for r in w.requests if r.status in ACTIVE]
@@ -343,11 +342,15 @@ class GatewayBroker:
             return
         contract = w.requests[-1].symbol
         if w.attempts <= self.rules.order_retries:
-            if self._market_open(w.order.instrument, now):
+            if self._can_send(w.order, contract, now):
                 self._send(w, contract, rest, now)
             return
         w.phase = "done"
         w.reason = PRICE_LIMIT if self._locked_against(w.order, contract) else NO_VOLUME
+
+    def _can_send(self, order: Order, contract: str, now: int) -> bool:
+        """Its market is open and a tick of the contract has come (to price it)."""
+        return self._market_open(order.instrument, now) and contract in self.view.ticks
 
     def _send(self, w: Working, contract: str, volume: int, now: int) -> None:
         from vnpy.trader.constant import Direction, Exchange, Offset, OrderType

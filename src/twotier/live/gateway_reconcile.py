@@ -48,6 +48,28 @@ def state_holding(state: PortfolioState, contract_for, today: date) -> Holding:
     return held
 
 
+def with_unbooked_fills(held: Holding, broker) -> Holding:
+    """The state's holding plus the fills of twotier's own orders that Tier-2 has not
+    booked yet (they are booked at the order's next bar): an order that filled while
+    twotier was down, or since the last step."""
+    held = dict(held)
+    for (order_id, round_), trades in sorted(broker.trades.items()):
+        w = broker.working.get(order_id)
+        if w is None or w.phase == "closed" or round_ <= broker.reported.get(order_id, 0):
+            continue
+        for t in trades:
+            r = broker.by_gateway_id[t.gateway_id]
+            opens = t.offset == "OPEN"
+            side = r.direction if opens else ("SHORT" if r.direction == "LONG" else "LONG")
+            volume, yd = held.get((r.symbol, side), (0, 0))
+            if opens:
+                held[(r.symbol, side)] = (volume + t.volume, yd)
+            else:
+                from_yd = 0 if t.offset == "CLOSETODAY" else min(yd, t.volume)
+                held[(r.symbol, side)] = (volume - t.volume, yd - from_yd)
+    return {k: v for k, v in held.items() if v != (0, 0)}
+
+
 def broker_holding(broker) -> Holding:
     held: Holding = {}
     for (symbol, direction), p in broker.view.positions.items():
@@ -86,7 +108,7 @@ class Reconciler:
 
     def check(self, state: PortfolioState, *, adopt: bool, when: str) -> None:
         today = self.broker.trading_day(self.broker.clock())
-        mine = state_holding(state, self.contract_for, today)
+        mine = with_unbooked_fills(state_holding(state, self.contract_for, today), self.broker)
         theirs = broker_holding(self.broker)
         adopted = self._adopted()
         problems = differences(mine, theirs, adopted)
