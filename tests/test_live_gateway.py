@@ -109,6 +109,8 @@ def test_a_rejected_order_is_reported_with_the_brokers_text(two_weeks, tmp_path)
     live(connect, tmp_path / "state", MARKETABLE)
     text = decisions(tmp_path / "state")
     assert "entry_rejected" in text and "资金不足" in text
+    orders = [x["message"] for x in log_lines(tmp_path / "state") if x["event"] == "order"]
+    assert any("filled 0 of 5 (rejected: 交易委托失败" in m for m in orders)
     messages = [line["message"] for line in log_lines(tmp_path / "state")]
     assert any("交易委托失败" in m for m in messages)  # the gateway's own line, logged
 
@@ -120,6 +122,8 @@ def test_a_partly_filled_entry_books_what_filled_and_drops_the_rest(two_weeks, t
     fills = pd.read_csv(tmp_path / "state" / "run" / "fills.csv")
     first = fills.iloc[0]
     assert (first["instrument"], first["contracts"]) == ("SHFE/cu", 2)
+    orders = [x["message"] for x in log_lines(tmp_path / "state") if x["event"] == "order"]
+    assert any("filled 2 of 5 (no_volume)" in m for m in orders)
 
 
 def test_an_order_at_a_locked_limit_is_retried_then_reported_unfilled(two_weeks, tmp_path):
@@ -130,6 +134,9 @@ def test_an_order_at_a_locked_limit_is_retried_then_reported_unfilled(two_weeks,
     exchange = json.loads((tmp_path / "ex" / "exchange.json").read_text())
     tries = [o for o in exchange["orders"].values() if o["symbol"] == "cu2410"][:4]
     assert [o["status"] for o in tries] == ["CANCELLED"] * 4  # sent, cancelled, 3 retries
+    orders = [x["message"] for x in log_lines(tmp_path / "state") if x["event"] == "order"]
+    assert sum("not filled in 5 s: cancelled" in m for m in orders) >= 4
+    assert any("filled 0 of 5 (price_limit)" in m for m in orders)
 
 
 def test_a_dropped_connection_and_the_days_trades_pushed_again_change_nothing(

@@ -173,6 +173,7 @@ class ReplayGateway(BaseGateway):
                     gateway_name=self.gateway_name,
                 )
             )  # fmt: skip
+        self.write_log("合约信息查询成功")  # CTP's line: every contract told
         self._login()
         self._save()
 

@@ -35,6 +35,9 @@ from twotier.errors import ConfigError, TwotierError
 # The log line with which a gateway says its trading front logged in (vn.py has no
 # connection event): CTP's "交易服务器登录成功" ("trading server login succeeded").
 LOGIN_LINES = ("交易服务器登录成功",)
+# The line with which a gateway says it has told all its contracts (CTP: "合约信息查询成功",
+# contract query succeeded); CTP pushes the day's orders and trades right after it.
+READY_LINES = ("合约信息查询成功",)
 TIMER_SECONDS = 1.0
 
 

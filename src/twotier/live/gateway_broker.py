@@ -104,6 +104,7 @@ class GatewayBroker:
         contract_for: Callable[[str, date], str],
         alert: Callable[..., None],
         log: Callable[[str], None],
+        note: Callable[[str], None] | None = None,
         kill_switch: bool = False,
         advance: Callable[[], bool] | None = None,
     ):
@@ -120,7 +121,8 @@ class GatewayBroker:
         self.clock = clock
         self.contract_for = contract_for
         self.alert = alert
-        self.log = log
+        self.log = log  # the gateway's own lines
+        self.note = note or log  # what became of twotier's orders
         self.kill_switch = kill_switch
         self.advance = advance  # a replay gateway: play its market on (False: it is over)
         self.view = GatewayView()
@@ -339,6 +341,10 @@ class GatewayBroker:
             if now - max(r.sent_ns for r in live) >= self.rules.order_timeout * NS:
                 for r in live:
                     self._cancel_request(r)
+                    self.note(
+                        f"order {w.order_id} attempt {r.attempt}: {r.volume} {r.symbol} at "
+                        f"{r.price:g} not filled in {self.rules.order_timeout:g} s: cancelled"
+                    )
             return
         contract = w.requests[-1].symbol
         if w.attempts <= self.rules.order_retries:
@@ -385,6 +391,10 @@ class GatewayBroker:
                 r.rejected_at = len(self.view.logs) - 1
                 self.journal.sent(r)
                 continue
+            self.note(
+                f"order {w.order_id} attempt {attempt}: {r.direction.lower()} {r.volume} "
+                f"{r.symbol} {r.offset.lower()} at {r.price:g} sent"
+            )
             r.gateway_id = gateway_id.split(".", 1)[-1]  # vt_orderid: GATEWAY.orderid
             r.status = "SUBMITTING" if r.status == "sending" else r.status
             self.by_gateway_id[r.gateway_id] = r
@@ -469,6 +479,12 @@ class GatewayBroker:
         self.reported[w.order_id] = w.round
         trades = self.trades.get((w.order_id, w.round), [])
         filled = sum(t.volume for t in trades)
+        what = "sell" if order.action < 0 else "buy"
+        told = f"order {w.order_id} ({order.instrument} {what} {order.contracts}, "
+        told += f"{order.reason}) round {w.round}: filled {filled} of {order.contracts}"
+        if filled < order.contracts:
+            told += f" ({'rejected: ' if w.rejected else ''}{w.reason or NO_VOLUME})"
+        self.note(told)
         if filled or w.rejected:  # Tier-2 is done with this id (a rest gets a new one)
             w.phase = "closed"
         if w.rejected and not filled:

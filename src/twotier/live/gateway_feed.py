@@ -85,6 +85,7 @@ class GatewayFeed:
         *,
         grace: float,
         on_reconnect: Callable[[], None] = lambda: None,
+        reconnect_settle: float = 0.0,
     ):
         self.broker = broker
         self.gateway = broker.gateway
@@ -94,6 +95,8 @@ class GatewayFeed:
         self.replay = hasattr(self.gateway, "replay_next")
         self.grace_ns = 0 if self.replay else int(grace * NS)
         self.on_reconnect = on_reconnect
+        self.reconnect_settle_ns = int(reconnect_settle * NS)
+        self.reconcile_at: int | None = None
         self.subscribed: set[str] = set()
         self._day: date | None = None
         self._acted = True  # the loop has acted on the clock's latest move
@@ -149,9 +152,7 @@ class GatewayFeed:
 
     def _bars(self) -> list[Bar]:
         self.subscribe()
-        if self.broker.view.logins > self.broker.logins_reconciled:
-            self.broker.logins_reconciled = self.broker.view.logins
-            self.on_reconnect()
+        self._after_reconnect()
         out: list[Bar] = []
         for tick in self.broker.take_ticks():
             day = tick.trading_day or self.broker.trading_day(tick.time_ns)
@@ -161,6 +162,18 @@ class GatewayFeed:
         for builder in self.builders.values():
             out += builder.due(now, self.grace_ns)
         return out
+
+    def _after_reconnect(self) -> None:
+        """A re-login: positions and the account are asked for again, and once the
+        gateway has had time to push the day's orders and trades again, reconciled."""
+        if self.broker.view.logins > self.broker.logins_reconciled:
+            self.broker.logins_reconciled = self.broker.view.logins
+            self.gateway.query_position()
+            self.gateway.query_account()
+            self.reconcile_at = self.clock() + self.reconnect_settle_ns
+        if self.reconcile_at is not None and self.clock() >= self.reconcile_at:
+            self.reconcile_at = None
+            self.on_reconnect()
 
     def _finish(self) -> list[Bar]:
         out: list[Bar] = []

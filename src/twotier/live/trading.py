@@ -30,6 +30,7 @@ from twotier.engine.inputs import Environment
 from twotier.errors import ConfigError
 from twotier.live.bars import ZONE
 from twotier.live.gateway import (
+    READY_LINES,
     GatewayError,
     GatewayEvents,
     load_gateway_class,
@@ -50,6 +51,9 @@ from twotier.tier2.composite import Composite
 from twotier.tier2.state import PortfolioState, StepInput
 
 KILL_SWITCH = "kill_switch"
+CONTRACTS_QUIET = 5.0  # seconds without a new contract: the gateway has told them all
+SETTLE_SECONDS = 3.0  # for the answers to a position and account query
+RECONNECT_SETTLE = 10.0  # after a re-login, for the day's orders and trades pushed again
 
 
 @dataclass
@@ -139,6 +143,7 @@ def run_live(
                 clock,
                 grace=settings.tick_grace,
                 on_reconnect=lambda: start.reconcile(session, "after a reconnect"),
+                reconnect_settle=0.0 if replay else RECONNECT_SETTLE,
             )
             if replay:
                 broker.advance = feed.advance
@@ -193,6 +198,7 @@ class Start:
             contract_for=plan.contract_for,
             alert=self.ops.alert,
             log=lambda message: self.ops.event("gateway", f"gateway: {message}"),
+            note=lambda message: self.ops.event("order", message),
             kill_switch=self.settings.flatten,
         )
         self.made = (broker, plan)
@@ -209,7 +215,8 @@ class Start:
 
     def reconcile(self, session: PaperSession, when: str) -> None:
         broker, _ = self.made
-        broker.logins_reconciled = broker.view.logins
+        if when == "at the start":
+            broker.logins_reconciled = broker.view.logins
         self.reconciler.check(session.state, adopt=self.settings.adopt, when=when)
 
     def _connect(self, broker: GatewayBroker, plan: ContractPlan, config: Config) -> None:
@@ -221,12 +228,18 @@ class Start:
         if replay:
             self.clock.replay_ns = self.gateway.replay_time() or 0
         deadline = time.monotonic() + self.settings.ready_timeout
+        known, quiet_since = -1, time.monotonic()
         while True:
             broker.pump(0.0 if replay else 0.2)
             day = broker.trading_day(self.clock())
             wanted = {c for k in config.instruments for c in plan.needed(k, day)}
             missing = sorted(wanted - set(broker.view.contracts))
-            if not missing and broker.view.account is not None:
+            if len(broker.view.contracts) != known:
+                known, quiet_since = len(broker.view.contracts), time.monotonic()
+            # All contracts told: the gateway says so, or they stopped coming for a while.
+            told = any(line in m for m in broker.view.logs for line in READY_LINES)
+            told = told or time.monotonic() - quiet_since >= CONTRACTS_QUIET
+            if not missing and told and broker.view.account is not None:
                 break
             if time.monotonic() > deadline:
                 what = f"contracts {', '.join(missing)}" if missing else "the account"
@@ -236,7 +249,7 @@ class Start:
                 )
         self.gateway.query_position()
         self.gateway.query_account()
-        settle = time.monotonic() + (0 if replay else 3.0)
+        settle = time.monotonic() + (0 if replay else SETTLE_SECONDS)
         while True:
             broker.pump(0.0 if replay else 0.2)
             if time.monotonic() >= settle:
