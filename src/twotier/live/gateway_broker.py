@@ -133,7 +133,7 @@ class GatewayBroker:
         self.trades: dict[tuple[str, int], list[TradeRow]] = {}  # (order id, round)
         self.ticks: list[Tick] = []  # for the feed
         self.logins_reconciled = 0
-        self.reconcile_due: int | None = None
+        self.foreign: set[str] = set()  # trades twotier did not send (alerted once)
         self._open: dict[tuple[str, int], bool] = {}
         self._days: dict[int, date] = {}
         self._load()
@@ -197,7 +197,8 @@ class GatewayBroker:
             if mine:
                 w.round = max(r.round for r in mine)
                 w.requests = [r for r in mine if r.round == w.round]
-                w.phase = "working"
+                booked = self.reported.get(order_id, 0) >= w.round  # a new round follows
+                w.phase = "done" if booked else "working"
             self.working[order_id] = w
 
     def committed(self) -> None:
@@ -272,6 +273,9 @@ class GatewayBroker:
         r = self.by_gateway_id.get(t.orderid)
         key = f"{t.symbol}.{t.tradeid}.{t.direction.name}"
         if r is None:
+            if key in self.foreign:  # pushed again after a reconnect
+                return
+            self.foreign.add(key)
             self.alert(
                 "trade",
                 f"a trade of {int(t.volume)} {t.symbol} ({t.direction.name}) at {t.price} that "
