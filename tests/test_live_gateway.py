@@ -292,3 +292,36 @@ def test_sigkill_at_random_points_then_restart_sends_nothing_twice_and_loses_no_
     assert len(book["orders"]) == len(book["trades"]) == fills  # each order once, each fill once
     events = [line["event"] for line in log_lines(state)]
     assert events.count("restore") >= 4
+
+
+def test_a_connection_file_others_can_read_is_refused_in_one_line(tmp_path):
+    connect = tmp_path / "connect.json"
+    connect.write_text(json.dumps({"market": "x"}))
+    connect.chmod(0o644)
+    tests = str(Path(__file__).parent)
+    env = {**os.environ, "PYTHONPATH": tests}
+    done = subprocess.run(
+        [sys.executable, "-m", "twotier", "live", "--gateway", GATEWAY, "--connect",
+         str(connect), "--state", str(tmp_path / "state"), "--contract", "DCE/i=i2501"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and "chmod 600" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_contracts_follow_the_roll_schedule_and_the_next_is_subscribed_ahead():
+    from datetime import date
+
+    from twotier.live.gateway_feed import ContractPlan
+    from twotier.market.rolls import Roll, RollSchedule
+
+    schedule = RollSchedule((Roll(date(2024, 8, 1), "i2409", "i2501", 800.0, 790.0),))
+    plan = ContractPlan({"DCE/i": schedule}, {"SHFE/cu": "cu2410"})
+    assert plan.contract_for("DCE/i", date(2024, 7, 31)) == "i2409"
+    assert plan.contract_for("DCE/i", date(2024, 8, 1)) == "i2501"
+    assert plan.needed("DCE/i", date(2024, 7, 31)) == ["i2409", "i2501"]
+    assert plan.needed("DCE/i", date(2024, 8, 2)) == ["i2501"]
+    assert plan.needed("SHFE/cu", date(2024, 8, 2)) == ["cu2410"]
+    with pytest.raises(ConfigError, match="--contract DCE/m=CODE"):
+        plan.contract_for("DCE/m", date(2024, 8, 2))
