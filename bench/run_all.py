@@ -3,7 +3,7 @@
     .venv/bin/python bench/run_all.py [--quick]
 
 ``--quick`` uses smaller sizes (for a look, not for the figures the docs quote): Tier-1 on
-200,000 bars, the backtest on 2 years, the sweep on 20 sets.
+200,000 bars, the backtest on 2 years, the sweep on 20 sets, live trading on 1 week.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ BENCHES = {
     "bench_tier1.py": ([], ["--bars", "200000"]),
     "bench_backtest.py": ([], ["--years", "2", "--repeat", "1"]),
     "bench_optimize.py": ([], ["--sets", "20"]),
+    "bench_live.py": ([], ["--weeks", "1"]),
 }
 
 
