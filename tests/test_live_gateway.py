@@ -276,13 +276,13 @@ def test_sigkill_at_random_points_then_restart_sends_nothing_twice_and_loses_no_
     total = steps_committed(reference)
     rng = random.Random(20241008)
     targets = [("steps", 0, 0.3)]  # while connecting and starting
-    targets += [("orders", n, rng.uniform(0, 0.005)) for n in (1, 3, 6)]  # orders in flight
-    targets += [("steps", n, rng.uniform(0, 0.02)) for n in sorted(rng.sample(range(total), 2))]
+    targets += [("orders", n, rng.uniform(0, 0.005)) for n in (1, 4)]  # orders in flight
+    targets += [("steps", rng.randrange(total // 2, total), rng.uniform(0, 0.02))]
     died_at = []
     for target in targets:
         kill_at(start_live(connect, state), state, exchange, target)
         died_at.append(steps_committed(state))
-    assert sum(0 < n < total for n in died_at) >= 3, died_at  # the kills landed mid-run
+    assert sum(0 < n < total for n in died_at) >= 2, died_at  # the kills landed mid-run
     final = start_live(connect, state)
     _, err = final.communicate(timeout=300)
     assert final.returncode == 0, err.decode()
@@ -291,7 +291,7 @@ def test_sigkill_at_random_points_then_restart_sends_nothing_twice_and_loses_no_
     fills = len((state / "run" / "fills.csv").read_text().splitlines()) - 1
     assert len(book["orders"]) == len(book["trades"]) == fills  # each order once, each fill once
     events = [line["event"] for line in log_lines(state)]
-    assert events.count("restore") >= 4
+    assert events.count("restore") >= 3
 
 
 def test_a_connection_file_others_can_read_is_refused_in_one_line(tmp_path):
@@ -325,3 +325,50 @@ def test_contracts_follow_the_roll_schedule_and_the_next_is_subscribed_ahead():
     assert plan.needed("SHFE/cu", date(2024, 8, 2)) == ["cu2410"]
     with pytest.raises(ConfigError, match="--contract DCE/m=CODE"):
         plan.contract_for("DCE/m", date(2024, 8, 2))
+
+
+class Crash(BaseException):
+    """The process dying at a chosen point (not an Exception: nothing catches it)."""
+
+
+def crash_before_the_exchange_has_it(monkeypatch):
+    from helpers.exchange import ReplayGateway
+
+    def dies(self, req):
+        raise Crash
+
+    monkeypatch.setattr(ReplayGateway, "send_order", dies)
+
+
+def crash_before_the_id_is_written(monkeypatch):
+    from twotier.live.gateway_journal import GatewayJournal
+
+    written = GatewayJournal.sent
+
+    def dies_once_sent(self, request):
+        if request.gateway_id is not None:
+            raise Crash
+        written(self, request)
+
+    monkeypatch.setattr(GatewayJournal, "sent", dies_once_sent)
+
+
+@pytest.mark.parametrize(
+    "crash", [crash_before_the_exchange_has_it, crash_before_the_id_is_written]
+)
+def test_a_crash_inside_send_order_neither_loses_nor_repeats_the_order(
+    crash, two_weeks, reference, tmp_path, monkeypatch
+):
+    """The request is committed, then the process dies inside the gateway's send_order:
+    before the exchange has the order (the restart sends it), or after (the restart
+    matches the exchange's order of the day to the request: not sent again)."""
+    connect = market(two_weeks, tmp_path / "ex")
+    with monkeypatch.context() as patch:
+        crash(patch)
+        with pytest.raises(Crash):
+            live(connect, tmp_path / "state", MARKETABLE)
+    got = live(connect, tmp_path / "state", MARKETABLE)
+    assert_same_run_folders(reference / "run", got)
+    book = json.loads((tmp_path / "ex" / "exchange.json").read_text())
+    fills = len((got / "fills.csv").read_text().splitlines()) - 1
+    assert len(book["orders"]) == len(book["trades"]) == fills

@@ -23,9 +23,8 @@ one setting, ``market``, names a JSON file (``write_market``) with:
 The replay protocol (``twotier.live.gateway_feed``): ``replay_time`` is the exchange time
 of the next moment, ``replay_next`` plays it: the ticks are pushed and resting orders
 matched, a buy at the ask and a sell at the bid, when its limit price reaches them. On a
-(re)connection the exchange plays the market data of the current trading day again from
-its first moment (a recorder's catch-up), matching orders only against moments it had not
-reached before.
+(re)connection the exchange pushes the ticks of the current trading day played so far
+again at once (a recorder's catch-up), and goes on from where it was.
 """
 
 from __future__ import annotations
@@ -155,14 +154,13 @@ class ReplayGateway(BaseGateway):
             self.state = json.loads(self.path.read_text(encoding="utf-8"))
         else:
             self.state = {
-                "cursor": 0, "matched": 0, "session": 0, "ref": 0, "sends": 0, "trades": [],
+                "cursor": 0, "session": 0, "ref": 0, "sends": 0, "trades": [],
                 "orders": {}, "positions": {}, "cash": market["balance"], "day": None,
                 "last": {}, "dropped": [],
             }  # fmt: skip
         self.state["session"] += 1
-        self._rewind()
-        if self.state["matched"] < len(self.moments):  # the settlement of the days played
-            self._new_day(self.moments[self.state["matched"]].ticks[0][2])
+        if self.state["cursor"] < len(self.moments):  # the settlement of the days played
+            self._new_day(self.moments[self.state["cursor"]].ticks[0][2])
         self.write_log("交易服务器连接成功")
         for contract, key in self.products.items():
             spec = self.specs[key]
@@ -175,6 +173,7 @@ class ReplayGateway(BaseGateway):
             )  # fmt: skip
         self.write_log("合约信息查询成功")  # CTP's line: every contract told
         self._login()
+        self._catch_up()
         self._save()
 
     def _login(self) -> None:
@@ -186,15 +185,18 @@ class ReplayGateway(BaseGateway):
         self.query_position()
         self.query_account()
 
-    def _rewind(self) -> None:
-        """Market data again from the first moment of the current trading day."""
+    def _catch_up(self) -> None:
+        """The ticks of the current trading day played so far, pushed again at once (a
+        recorder's catch-up: the bar being built when twotier stopped is whole again)."""
         cursor = self.state["cursor"]
-        if cursor >= len(self.moments) or cursor == 0:
+        if cursor == 0 or cursor >= len(self.moments):
             return
-        day = self.moments[cursor].ticks[0][2]
-        while cursor > 0 and self.moments[cursor - 1].ticks[0][2] == day:
-            cursor -= 1
-        self.state["cursor"] = cursor
+        day, first = self.moments[cursor].ticks[0][2], cursor
+        while first > 0 and self.moments[first - 1].ticks[0][2] == day:
+            first -= 1
+        for moment in self.moments[first:cursor]:
+            for key, contract, day, price, volume in moment.ticks:
+                self.on_tick(self._tick(moment.time_ns, key, contract, day, price, volume))
 
     def close(self) -> None:
         pass
@@ -217,16 +219,13 @@ class ReplayGateway(BaseGateway):
             self.state["dropped"].append(stamp)
             self.write_log("交易服务器连接断开，原因4097")
             self._login()
-        fresh = cursor >= self.state["matched"]
         self.state["cursor"] = cursor + 1
-        self.state["matched"] = max(self.state["matched"], cursor + 1)
         traded = False
         for key, contract, day, price, volume in moment.ticks:
             tick = self._tick(moment.time_ns, key, contract, day, price, volume)
-            if fresh:
-                self._new_day(day)
-                self.state["last"][contract] = price
-                traded |= self._match(tick)
+            self._new_day(day)
+            self.state["last"][contract] = price
+            traded |= self._match(tick)
             self.on_tick(tick)
         self._save()
         if traded:

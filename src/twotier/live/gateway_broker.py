@@ -80,7 +80,13 @@ class Working:
 
     @property
     def attempts(self) -> int:
-        return len({r.attempt for r in self.requests})
+        """Attempts made in this round (a request that never reached the gateway, lost
+        in a crash, is not one)."""
+        return len({r.attempt for r in self.requests if r.status != "lost"})
+
+    @property
+    def next_attempt(self) -> int:
+        return 1 + max((r.attempt for r in self.requests), default=0)
 
 
 def time_ns(moment) -> int:
@@ -134,6 +140,8 @@ class GatewayBroker:
         self.ticks: list[Tick] = []  # for the feed
         self.logins_reconciled = 0
         self.foreign: set[str] = set()  # trades twotier did not send (alerted once)
+        self.started = False  # until the restart is settled (settle_restart)
+        self.unclaimed: list = []  # trades of orders not matched yet, while starting
         self._open: dict[tuple[str, int], bool] = {}
         self._days: dict[int, date] = {}
         self._load()
@@ -273,6 +281,9 @@ class GatewayBroker:
         r = self.by_gateway_id.get(t.orderid)
         key = f"{t.symbol}.{t.tradeid}.{t.direction.name}"
         if r is None:
+            if not self.started:  # it may be of a request restored later (settle_restart)
+                self.unclaimed.append(t)
+                return
             if key in self.foreign:  # pushed again after a reconnect
                 return
             self.foreign.add(key)
@@ -377,7 +388,7 @@ class GatewayBroker:
             offset=Offset.OPEN if w.order.opens else Offset.CLOSE,
         )
         legs = self.converter.convert_order_request(request, lock=False, net=False)
-        attempt = w.attempts + 1
+        attempt = w.next_attempt
         w.phase = "working"
         if not legs:
             w.phase, w.reason, w.rejected = "done", "not enough position to close", True
@@ -561,17 +572,25 @@ class GatewayBroker:
             self.trades.setdefault((t.order_id, t.round), []).append(t)
 
     def settle_restart(self) -> None:
-        """After the gateway has told its orders of the day: a request written as
-        ``sending`` that no order of the gateway matches never reached it."""
+        """After the gateway has told its orders and trades of the day, and the open
+        orders are restored: the gateway's orders are matched to the requests written as
+        ``sending`` (whose ids a crash kept from being written), their trades recorded,
+        and a request that no order matches never reached the gateway."""
+        for o in list(self.view.orders.values()):
+            if o.orderid not in self.by_gateway_id and self._claim(o) is not None:
+                self._on_order(o)
+        self.started = True
+        unclaimed, self.unclaimed = self.unclaimed, []
+        for t in unclaimed:
+            self._on_trade(t)
         for w in self.working.values():
             lost = [r for r in w.requests if r.status == "sending" and r.gateway_id is None]
             for r in lost:
                 r.status = "lost"
                 self.journal.sent(r)
-                w.requests.remove(r)
-                self.log(
+                self.note(
                     f"order {r.order_id}: a request written just before a crash never reached "
                     "the gateway; it is sent again"
                 )
-            if lost and not w.requests:
+            if lost and not w.attempts:
                 w.phase = "waiting"
