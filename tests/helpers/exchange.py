@@ -186,12 +186,12 @@ class ReplayGateway(BaseGateway):
         self.query_account()
 
     def _catch_up(self) -> None:
-        """The ticks of the current trading day played so far, pushed again at once (a
+        """The ticks of the trading day of the last moment played, pushed again at once (a
         recorder's catch-up: the bar being built when twotier stopped is whole again)."""
         cursor = self.state["cursor"]
-        if cursor == 0 or cursor >= len(self.moments):
+        if cursor == 0:
             return
-        day, first = self.moments[cursor].ticks[0][2], cursor
+        day, first = self.moments[cursor - 1].ticks[0][2], cursor
         while first > 0 and self.moments[first - 1].ticks[0][2] == day:
             first -= 1
         for moment in self.moments[first:cursor]:
