@@ -5,8 +5,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LIVE := $(VENV)/.live-installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test live lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +15,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# vn.py's trading core and CTP gateway for `twotier live`, without the Qt GUI (see
+# requirements-live.txt): --no-deps, and vnpy_ctp built from source with pinned tools.
+$(LIVE): $(STAMP) requirements-live.txt requirements-build.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-build.txt
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--no-deps --no-build-isolation -c constraints.txt -r requirements-live.txt
+	touch $(LIVE)
+
+live: $(LIVE)
+
 demo: $(STAMP)
 	$(BIN)/twotier demo
 
-test: $(STAMP) lint
+test: $(STAMP) $(LIVE) lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -3,7 +3,8 @@
     .venv/bin/python bench/run_all.py [--quick]
 
 ``--quick`` uses smaller sizes (for a look, not for the figures the docs quote): Tier-1 on
-200,000 bars, the backtest and the report on 2 years, the sweep on 20 sets.
+200,000 bars, the backtest and the report on 2 years, the sweep on 20 sets, live trading on 1
+week.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ BENCHES = {
     "bench_market.py": ([], ["--years", "2", "--repeat", "1"]),
     "bench_optimize.py": ([], ["--sets", "20"]),
     "bench_report.py": ([], ["--years", "2", "--repeat", "1"]),
+    "bench_live.py": ([], ["--weeks", "1"]),
 }
 
 

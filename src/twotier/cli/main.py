@@ -17,6 +17,7 @@ from twotier.cli import config as config_commands
 from twotier.cli import data as data_commands
 from twotier.cli.backtest import backtest_command, demo_command
 from twotier.cli.common import err_console
+from twotier.cli.live import live_command
 from twotier.cli.optimize import optimize_command
 from twotier.cli.paper import paper_command
 from twotier.cli.report import (
@@ -59,6 +60,7 @@ app.command("optimize", short_help="Sweep configuration keys on Dask; walk forwa
     optimize_command
 )
 app.command("paper", short_help="Paper-trade on bars as they arrive, crash-safe.")(paper_command)
+app.command("live", short_help="Trade live through a vn.py gateway (CTP and others).")(live_command)
 
 _state = {"debug": False}
 

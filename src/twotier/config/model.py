@@ -338,6 +338,26 @@ class DataParams(_Section):
     calendar_file: str | None = Field(None, description="TOML adding holidays / trading days")
 
 
+class LiveParams(_Section):
+    """Live trading through a vn.py gateway (``twotier live``, docs/live.md)."""
+
+    order_ticks: int = Field(
+        5, ge=0, description="a limit order's price: the best opposite price plus this many ticks"
+    )
+    order_retries: int = Field(
+        3, ge=0, description="times an unfilled order is cancelled and sent again at a new price"
+    )
+    order_timeout: float = Field(
+        5.0, gt=0, description="seconds an order may rest unfilled before it is cancelled"
+    )
+    equity_tolerance: float = Field(
+        0.005,
+        ge=0,
+        description="reconciliation: the account's equity change may differ from the state's "
+        "by this share of initial capital (fees and marks differ a little)",
+    )
+
+
 class Config(_Section):
     """Everything a run needs, with RULES.md defaults."""
 
@@ -354,6 +374,7 @@ class Config(_Section):
     rolls: RollParams = RollParams()
     contracts: ContractParams = ContractParams()
     data: DataParams = DataParams()
+    live: LiveParams = LiveParams()
 
     @model_validator(mode="after")
     def _overrides_valid(self) -> Config:

@@ -16,5 +16,14 @@
     ops.py        logs, heartbeat, alerts, shutdown on SIGINT/SIGTERM
     loop.py       the live loop that ties them together
 
+    Live trading on a vn.py gateway (``twotier live``):
+    gateway.py          loading a gateway by name, its settings, its events on our thread
+    ticks.py            ticks -> 1-minute bars on session edges (auction, closing tick)
+    gateway_feed.py     the loop's feed on a gateway; contracts and subscriptions
+    gateway_broker.py   LiveBroker on a gateway: marketable limits, retries, outcomes
+    gateway_journal.py  requests and trades committed: exactly once across crashes
+    gateway_reconcile.py  positions and equity against the state
+    trading.py          run_live: the start, the kill switch
+
 docs/live.md describes the rules and the operations.
 """

@@ -25,14 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from twotier.errors import DataError
 from twotier.live.bars import Bar
-from twotier.market.calendar import TIMEZONE
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.resample import BAR_MINUTES
-from twotier.market.sessions import session_minutes
+from twotier.market.sessions import clock_minute
 
 NS_PER_MINUTE = 60_000_000_000
 
@@ -142,10 +140,9 @@ class Aggregator:
         functions ``resample`` uses."""
         if self.bar_minutes == BAR_MINUTES:  # resample passes 15-minute bars through
             return [0] * len(bars), [BAR_MINUTES] * len(bars)
-        times = pd.DatetimeIndex(
-            pd.to_datetime([b.time_ns for b in bars], unit="ns", utc=True)
-        ).tz_convert(TIMEZONE)
-        minutes = session_minutes(times)
+        # Session minutes one bar at a time: live, a call brings one bar or a few, and a
+        # pandas index for them costs a millisecond.
+        minutes = np.array([clock_minute(b.local_time().time()) for b in bars], dtype=np.int64)
         sessions = self.spec.sessions
         days = np.array([b.trading_day for b in bars], dtype="datetime64[D]")
         segment = sessions.locate(minutes, self.bar_minutes, days=days)

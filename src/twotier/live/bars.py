@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -48,6 +48,10 @@ class Bar:
     @property
     def time(self) -> pd.Timestamp:
         return pd.Timestamp(self.time_ns, tz=ZONE)
+
+    def local_time(self) -> datetime:
+        """The bar's start in exchange local time, to the second (cheaper than ``time``)."""
+        return datetime.fromtimestamp(self.time_ns // 1_000_000_000, ZONE)
 
     def where(self) -> str:
         return f"{self.source}, line {self.line}"

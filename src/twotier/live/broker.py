@@ -61,6 +61,12 @@ class LiveBroker(Protocol):
         """The broker's own state, committed with each step."""
         ...
 
+    def committed(self) -> None:
+        """Called after each commit (and on start), once the outbox is sent: the broker
+        may act on what the committed step decided (a gateway works again an order that
+        did not fill at its bar)."""
+        ...
+
     def restore(self, snapshot: dict) -> None: ...
 
 
@@ -104,6 +110,9 @@ class PaperBroker:
 
     def snapshot(self) -> dict:
         return {"positions": self.positions()}
+
+    def committed(self) -> None:
+        pass  # the simulated broker fills at the bar it is asked about
 
     def restore(self, snapshot: dict) -> None:
         self.book = dict(snapshot.get("positions", {}))

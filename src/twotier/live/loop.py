@@ -32,7 +32,7 @@ from twotier.io import write_text_atomic
 from twotier.live import codec
 from twotier.live.aggregate import Aggregator
 from twotier.live.bars import Bar, BarReader, frame_to_bars
-from twotier.live.broker import PaperBroker, reconcile
+from twotier.live.broker import LiveBroker, PaperBroker, reconcile
 from twotier.live.feeds import Feed, instrument_of, make_feed
 from twotier.live.lock import StateLock
 from twotier.live.ops import Ops, Shutdown, StaleWatch
@@ -145,14 +145,24 @@ def run_paper(
             ops.close()
 
 
+BrokerFactory = Callable[[Config, Environment], LiveBroker]
+ReconcileCheck = Callable[[PaperSession], None]
+
+
 def open_session(
-    settings: PaperSettings, store: Store, ops: Ops
+    settings: PaperSettings,
+    store: Store,
+    ops: Ops,
+    make_broker: BrokerFactory | None = None,
+    check: ReconcileCheck | None = None,
 ) -> tuple[PaperSession, Environment, float | None]:
-    """A new session (history warm-up) or the committed one (replay), reconciled."""
+    """A new session (history warm-up) or the committed one (replay), reconciled (by
+    ``check``; paper trading: the net positions of the paper broker) before any order
+    goes out. ``make_broker``: the paper broker unless a live run gives its own."""
     config, warnings = resolve_config(settings, store, ops)
     env = Environment.from_config(config)
     specs = [env.instruments[k] for k in config.instruments]
-    broker = PaperBroker(config, specs)
+    broker = make_broker(config, env) if make_broker else PaperBroker(config, specs)
     schedules = read_roll_files(settings.rolls, config.instruments)
     if store.meta("config") is None:
         rolls = RollInfo(schedules, settings.contract_column or config.data.contract_column)
@@ -166,7 +176,10 @@ def open_session(
         restored = None
     else:
         session, restored = resume(settings, store, ops, config, env, broker, schedules)
-    reconcile(session.state, broker)
+    if check is None:
+        reconcile(session.state, broker)
+    else:
+        check(session)
     session.send_orders()
     return session, env, restored
 
@@ -319,6 +332,7 @@ class LiveLoop:
         self.skipped = 0
         self.dirty = False
         self.last_flush = monotonic()
+        self.until: Callable[[], str | None] = lambda: None  # a reason to stop (live)
 
     def run(self) -> PaperOutcome:
         if self.session.step_number:
@@ -331,6 +345,8 @@ class LiveLoop:
             self.take_steps(ended=batch.ended)
             if self.shutdown.requested:
                 reason = self.shutdown.requested
+            elif self.until():
+                reason = self.until()
             elif batch.ended and not self.clock.waiting_bars:
                 reason = "feed ended"
             else:

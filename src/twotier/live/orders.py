@@ -40,7 +40,7 @@ def waiting_orders(state: PortfolioState) -> list[Order]:
     """Orders Tier-2 has decided that have not filled yet, in basket order."""
     orders = []
     for b in state.baskets:
-        orders += b.close_orders
+        orders += [pending.order for pending in b.close_orders]
         if b.entry_order is not None:
             orders.append(b.entry_order.order)
     return orders

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -37,7 +37,7 @@ from twotier.tier2.composite import Composite
 from twotier.tier2.deadlines import ALERT_DAYS, Deadlines
 from twotier.tier2.journal import Decision, Journal
 from twotier.tier2.records import EquityRecorder
-from twotier.tier2.state import Package, StepInput
+from twotier.tier2.state import Package, PortfolioState, StepInput
 
 
 @dataclass
@@ -93,6 +93,8 @@ class PaperSession:
         self.last_bar_ns: dict[str, int] = {}
         self.deadline_alerted: set[str] = set()
         self._equity_kinds: dict[str, str] | None = None
+        # Decisions of the live run's own after Tier-2's step (the kill switch's closes).
+        self.after_decide: Callable[[PortfolioState, StepInput], None] | None = None
 
     # -- start ---------------------------------------------------------------------------
 
@@ -195,7 +197,10 @@ class PaperSession:
             "fills": len(self.composite.journal.fills),
             "trades": len(self.composite.journal.trades),
         }
-        self.composite.step(self.state, StepInput(t, day, packages))
+        inp = StepInput(t, day, packages)
+        self.composite.step(self.state, inp)
+        if self.after_decide is not None:
+            self.after_decide(self.state, inp)
         self.book.settle(self.state)
         new = {name: getattr(self.composite.journal, name)[n:] for name, n in marks.items()}
         with self.store.transaction() as tx:
@@ -271,6 +276,7 @@ class PaperSession:
                 self.broker.cancel(order_id)
             with self.store.transaction() as tx:
                 tx.set_order_status(order_id, "sent" if status == "decided" else "cancelled")
+        self.broker.committed()
 
     def _held(self):
         return [b for b in self.state.baskets if b.position is not None]

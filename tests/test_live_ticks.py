@@ -1,0 +1,123 @@
+"""Ticks into 1-minute bars on session edges (RULES.md 11): the opening auction folded
+into the first minute, the closing tick into the last, the trading day, the volume."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from twotier.live.ticks import MinuteBars, Tick
+from twotier.market.calendar import default_calendar
+from twotier.market.instruments import get_instrument
+
+
+def tick(at: str, price: float, volume: float, day: date | None = None) -> Tick:
+    ns = pd.Timestamp(at, tz="Asia/Shanghai").value
+    return Tick("DCE/i", "i2501", ns, price, volume, 0.0, price - 0.5, price + 0.5, 0, 0, day)
+
+
+@pytest.fixture
+def warnings() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def bars(warnings) -> MinuteBars:
+    return MinuteBars(
+        get_instrument("DCE/i"), default_calendar(), source="test", warn=warnings.append
+    )
+
+
+def feed(builder: MinuteBars, ticks: list[Tick]) -> list:
+    out = []
+    for t in ticks:
+        out += builder.add(t)
+    return out
+
+
+def test_the_opening_auction_tick_is_the_first_minutes_open(bars):
+    # Tuesday night 2024-10-08: the 20:59 auction, then the first minute of the night.
+    out = feed(
+        bars,
+        [
+            tick("2024-10-08 20:59:00.500", 760.0, 120),
+            tick("2024-10-08 21:00:01", 761.5, 150),
+            tick("2024-10-08 21:00:40", 759.0, 190),
+            tick("2024-10-08 21:01:00", 760.5, 200),
+        ],
+    )
+    (first,) = out
+    assert first.time == pd.Timestamp("2024-10-08 21:00", tz="Asia/Shanghai")
+    assert (first.open, first.high, first.low, first.close) == (760.0, 761.5, 759.0, 759.0)
+    assert first.volume == 190  # the auction's volume counts: the night opens the day
+    assert first.trading_day == date(2024, 10, 9)  # the night belongs to the next day
+
+
+def test_the_closing_tick_after_the_end_is_the_last_minutes_close(bars):
+    out = feed(
+        bars,
+        [
+            tick("2024-10-09 14:59:10", 770.0, 5000),
+            tick("2024-10-09 14:59:59", 771.0, 5010),
+            tick("2024-10-09 15:00:00.500", 771.5, 5030),
+        ],
+    )
+    assert out == []  # nothing later has come: the minute waits for the clock
+    (last,) = bars.due(pd.Timestamp("2024-10-09 15:00:03", tz="Asia/Shanghai").value, 2 * 10**9)
+    assert last.time == pd.Timestamp("2024-10-09 14:59", tz="Asia/Shanghai")
+    assert last.close == 771.5
+    assert last.trading_day == date(2024, 10, 9)
+
+
+def test_a_minute_closes_by_the_clock_only_after_the_grace_period(bars):
+    bars.add(tick("2024-10-09 10:00:05", 770.0, 10))
+    assert bars.due(pd.Timestamp("2024-10-09 10:01:01", tz="Asia/Shanghai").value, 2 * 10**9) == []
+    (bar,) = bars.due(pd.Timestamp("2024-10-09 10:01:02", tz="Asia/Shanghai").value, 2 * 10**9)
+    assert bar.time == pd.Timestamp("2024-10-09 10:00", tz="Asia/Shanghai")
+
+
+def test_ticks_outside_the_sessions_are_dropped_with_one_warning(bars, warnings):
+    assert feed(bars, [tick("2024-10-09 12:00:00", 770.0, 10)] * 3) == []
+    assert len(warnings) == 1 and "outside the sessions of DCE/i" in warnings[0]
+
+
+def test_a_minute_volume_is_the_growth_of_the_cumulative_volume(bars):
+    out = feed(
+        bars,
+        [
+            tick("2024-10-08 21:00:00", 760.0, 100),
+            tick("2024-10-08 21:00:30", 760.0, 130),
+            tick("2024-10-08 21:01:10", 760.5, 180),
+            tick("2024-10-08 21:02:00", 760.5, 180),
+        ],
+    )
+    assert [b.volume for b in out] == [130, 50]
+
+
+def test_a_start_in_the_middle_of_a_day_does_not_count_the_volume_before_it(bars, warnings):
+    out = feed(
+        bars,
+        [tick("2024-10-09 10:00:00", 770.0, 50_000), tick("2024-10-09 10:01:00", 771, 50_040)],
+    )
+    assert out[0].volume == 0
+    assert "the volume traded before it is not counted" in warnings[0]
+
+
+def test_the_feeds_trading_day_is_believed(bars):
+    out = feed(
+        bars,
+        [
+            tick("2024-10-09 10:00:00", 770.0, 10, date(2031, 1, 2)),
+            tick("2024-10-09 10:01:00", 771.0, 20, date(2031, 1, 2)),
+        ],
+    )
+    assert out[0].trading_day == date(2031, 1, 2)
+
+
+def test_a_tick_for_a_minute_already_closed_is_dropped(bars, warnings):
+    bars.add(tick("2024-10-09 10:00:05", 770.0, 10))
+    bars.add(tick("2024-10-09 10:01:05", 770.0, 20))
+    assert bars.add(tick("2024-10-09 10:00:50", 770.0, 20)) == []
+    assert "came after its minute was closed" in warnings[-1]
