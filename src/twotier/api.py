@@ -21,19 +21,15 @@ from twotier.config.load import load_config
 from twotier.config.model import Config
 from twotier.engine.backtest import (
     instrument_signals,
-    run_backtest,
-    run_tier2,
-    split_packages,
     trading_period,
 )
 from twotier.engine.inputs import (
     BarInput,
     Environment,
-    bad_bar_notes,
     contract_columns,
     load_bar_files,
-    shared_days_warnings,
 )
+from twotier.engine.runs import backtest_bar_inputs, tier2_on_table
 from twotier.errors import UnknownInstrumentError
 from twotier.market.bars import bars_from_frame
 from twotier.market.resample import BAR_MINUTES, resample
@@ -159,20 +155,7 @@ def backtest(
         cfg = fitted.config
         traded = {k: v for k, v in bars.items() if k in cfg.instruments}
         inputs = _bar_inputs(traded, cfg, env, contract_column)
-        frames = {k: v.bars for k, v in inputs.items()}
-        result = run_backtest(
-            frames,
-            cfg,
-            instruments=env.instruments,
-            calendar=env.calendar,
-            start=start,
-            end=end,
-            rolls=schedules,
-        )
-        result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
-        record = bad_bar_notes(inputs)[1]
-        if record:
-            result.summary["bad_bars"] = record
+        result = backtest_bar_inputs(inputs, fitted, env, start=start, end=end, rolls=schedules)
     if out is not None:
         write_analysis(result, write_run(result, out, force=force, option="out"))
     return result
@@ -191,18 +174,7 @@ def _tier2_alone(signals, cfg, env, start, end, schedules) -> BacktestResult:
     fitted = fit_baskets(
         cfg, list(table["instrument"].unique()), what="packages", fix="packages of {instrument}"
     )
-    result = run_tier2(
-        split_packages(table, fitted.config, source),
-        fitted.config,
-        instruments=env.instruments,
-        calendar=env.calendar,
-        start=start,
-        end=end,
-        source=source,
-        rolls=schedules,
-    )
-    result.warnings[:0] = fitted.warnings
-    return result
+    return tier2_on_table(table, fitted, env, start=start, end=end, source=source, rolls=schedules)
 
 
 __all__ = ["BacktestResult", "Config", "backtest", "load_config", "load_run", "signals"]

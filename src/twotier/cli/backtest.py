@@ -26,15 +26,15 @@ from twotier.cli.common import (
 )
 from twotier.config.baskets import fit_baskets
 from twotier.config.load import load_config
-from twotier.engine.backtest import run_backtest, run_tier2, split_packages, trading_period
+from twotier.engine.backtest import run_backtest, trading_period
 from twotier.engine.inputs import (
     Environment,
     bad_bar_notes,
     contract_columns,
     load_bar_files,
     load_roll_files,
-    shared_days_warnings,
 )
+from twotier.engine.runs import backtest_bar_inputs, tier2_on_table
 from twotier.errors import UnknownInstrumentError
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
@@ -164,22 +164,11 @@ def _tier2_alone(signals, rolls, config, env, start, end, phases) -> BacktestRes
             what="packages",
             fix="--signals with a table of {instrument}'s packages",
         )
-        config = fitted.config
-        packages = split_packages(table, config, source)
-    schedules = load_roll_files(parse_rolls_options(rolls, config.instruments))
+    schedules = load_roll_files(parse_rolls_options(rolls, fitted.config.instruments))
     with phases.step("Tier-2"):
-        result = run_tier2(
-            packages,
-            config,
-            instruments=env.instruments,
-            calendar=env.calendar,
-            start=start,
-            end=end,
-            source=source,
-            rolls=schedules,
+        return tier2_on_table(
+            table, fitted, env, start=start, end=end, source=source, rolls=schedules
         )
-    result.warnings[:0] = fitted.warnings
-    return result
 
 
 def _from_bars(files, rolls, config, env, reading, start, end, phases) -> BacktestResult:
@@ -198,23 +187,10 @@ def _from_bars(files, rolls, config, env, reading, start, end, phases) -> Backte
             one, column = {instrument: path}, columns.get(instrument)
             inputs |= load_bar_files(one, config, env, label, on_bad_bar, column)
             advance()
-    lines, record = bad_bar_notes(inputs)
-    note(lines)
-    frames = {k: v.bars for k, v in inputs.items()}
-    result = run_backtest(
-        frames,
-        config,
-        instruments=env.instruments,
-        calendar=env.calendar,
-        start=start,
-        end=end,
-        rolls=schedules,
-        progress=phases.reporter(),
+    note(bad_bar_notes(inputs)[0])
+    return backtest_bar_inputs(
+        inputs, fitted, env, start=start, end=end, rolls=schedules, progress=phases.reporter()
     )
-    result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
-    if record:
-        result.summary["bad_bars"] = record
-    return result
 
 
 def report(

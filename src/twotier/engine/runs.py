@@ -1,0 +1,72 @@
+"""The two ways a backtest starts, as the CLI and the Python API both start them: from
+validated bar inputs (Tier-1 then Tier-2) or from a table of packages (Tier-2 alone),
+once the caller has fitted the baskets to the data (``twotier.config.baskets``); the
+fitting's warnings come first in the result's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from twotier.config.baskets import FittedBaskets
+from twotier.engine.backtest import Progress, run_backtest, run_tier2, split_packages
+from twotier.engine.inputs import BarInput, Environment, bad_bar_notes, shared_days_warnings
+from twotier.market.rolls import RollSchedule
+from twotier.run.result import BacktestResult
+
+
+def backtest_bar_inputs(
+    inputs: Mapping[str, BarInput],
+    fitted: FittedBaskets,
+    env: Environment,
+    *,
+    start,
+    end,
+    rolls: Mapping[str, RollSchedule],
+    progress: Progress | None = None,
+) -> BacktestResult:
+    """Tier-1 and Tier-2 on loaded bars, with the configuration fitted to them. What the
+    loader dropped or repaired goes into the summary."""
+    frames = {k: v.bars for k, v in inputs.items()}
+    result = run_backtest(
+        frames,
+        fitted.config,
+        instruments=env.instruments,
+        calendar=env.calendar,
+        start=start,
+        end=end,
+        rolls=rolls,
+        progress=progress,
+    )
+    result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
+    record = bad_bar_notes(inputs)[1]
+    if record:
+        result.summary["bad_bars"] = record
+    return result
+
+
+def tier2_on_table(
+    table: pd.DataFrame,
+    fitted: FittedBaskets,
+    env: Environment,
+    *,
+    start,
+    end,
+    source: str,
+    rolls: Mapping[str, RollSchedule] | None,
+) -> BacktestResult:
+    """Tier-2 alone on a validated package table, with the configuration fitted to its
+    instruments."""
+    result = run_tier2(
+        split_packages(table, fitted.config, source),
+        fitted.config,
+        instruments=env.instruments,
+        calendar=env.calendar,
+        start=start,
+        end=end,
+        source=source,
+        rolls=rolls,
+    )
+    result.warnings[:0] = fitted.warnings
+    return result
