@@ -21,6 +21,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from twotier import __version__
@@ -44,30 +45,71 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 def _csv_text(frame: pd.DataFrame) -> str:
     """The frame as CSV: times in exchange time without the zone, money to the cent,
-    other floats with 10 significant digits, missing values empty. Values are formatted
-    here with Python's own formatting and written with the csv module: pandas' to_csv
-    with a float_format does the same about five times slower."""
+    other floats with 10 significant digits, missing values empty. Every value becomes
+    its text column by column (vectorised, or once per distinct value), text quoted as
+    the csv module quotes it; the rows are then joined, which is several times faster
+    than pandas' to_csv with a float_format or the csv module's writer."""
+    header = _csv_line(frame.columns)
+    if not len(frame):
+        return header
     columns = [_csv_values(column, frame[column]) for column in frame.columns]
+    if len(columns) == 1:  # the csv module quotes a lone empty field; keep its rows
+        return header + "".join(_csv_line(row) for row in zip(*columns, strict=True))
+    return header + "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
+
+
+def _csv_line(values) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(frame.columns)
-    writer.writerows(zip(*columns, strict=True))
+    csv.writer(buffer, lineterminator="\n").writerow(values)
     return buffer.getvalue()
 
 
-def _csv_values(name, series: pd.Series) -> list:
+def _csv_values(name, series: pd.Series) -> list[str]:
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_localize(None).dt.strftime(TIME_FORMAT).fillna("").tolist()
+        return _stamps(series.dt.tz_localize(None).to_numpy(), "s")
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series.dt.strftime("%Y-%m-%d").fillna("").tolist()
+        return _stamps(series.to_numpy(), "D")
     if name in MONEY_COLUMNS or str(name).startswith("equity_"):
-        return [f"{v:.2f}" if v == v else "" for v in series.tolist()]
-    if pd.api.types.is_float_dtype(series):
-        return [f"{v:.10g}" if v == v else "" for v in series.tolist()]
-    exact = pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series)
-    if exact and not series.hasnans:
-        return series.tolist()
-    return ["" if pd.isna(v) else v for v in series.tolist()]  # None, NaN, NA: empty
+        return _floats(series.to_numpy(), "{:.2f}")
+    if pd.api.types.is_float_dtype(series) and isinstance(series.dtype, np.dtype):
+        return _floats(series.to_numpy(), "{:.10g}")
+    if pd.api.types.is_integer_dtype(series) and isinstance(series.dtype, np.dtype):
+        distinct, where = np.unique(series.to_numpy(), return_inverse=True)
+        return np.array([str(v) for v in distinct.tolist()], dtype=object)[where].tolist()
+    # text, booleans, nullable columns: None, NaN and NA empty
+    return [_quoted("" if pd.isna(v) else str(v)) for v in series.tolist()]
+
+
+_SPECIAL = frozenset(',"\n\r')
+
+
+def _quoted(text: str) -> str:
+    """``text`` as the csv module writes a field: plain text as it is, and the csv module
+    itself asked about any with a comma, a quote or a line break."""
+    if _SPECIAL.isdisjoint(text):
+        return text
+    return _csv_line([text])[:-1]
+
+
+def _stamps(values: np.ndarray, unit: str) -> list[str]:
+    """Naive datetimes as ``YYYY-MM-DD HH:MM:SS`` (unit "s") or ``YYYY-MM-DD`` ("D"),
+    NaT empty: numpy's ISO text with a space for the T, the same text as strftime."""
+    text = np.datetime_as_string(values, unit=unit)
+    if unit == "s":
+        text = np.strings.replace(text, "T", " ", 1)
+    text = text.astype(object)
+    text[np.isnat(values)] = ""
+    return text.tolist()
+
+
+def _floats(values: np.ndarray, spec: str) -> list[str]:
+    """Floats formatted by ``spec`` (NaN empty). A run's columns repeat few distinct
+    values (a flat equity, a constant reserve), so each distinct bit pattern is formatted
+    once (bits, not values: -0.0 and 0.0 print differently)."""
+    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    distinct, where = np.unique(bits, return_inverse=True)
+    text = [spec.format(v) if v == v else "" for v in distinct.view(np.float64).tolist()]
+    return np.array(text, dtype=object)[where].tolist()
 
 
 def write_run(
