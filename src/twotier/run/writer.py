@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -130,16 +131,30 @@ def write_run(
 def _write_contents(result: BacktestResult, folder: Path) -> None:
     config = result.config
     (folder / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
-    for instrument, packages in result.packages.items():
-        params = config.tier1_params(instrument).model_dump(mode="json")
-        write_packages(packages, folder, instrument, config.generator_name(instrument), params)
-    (folder / "trades.csv").write_text(_csv_text(result.trades), encoding="utf-8")
-    (folder / "fills.csv").write_text(_csv_text(result.fills), encoding="utf-8")
-    (folder / "equity.csv").write_text(_csv_text(result.equity), encoding="utf-8")
-    lines = "".join(f"{text}\n" for text in result.decisions["text"])
-    (folder / "decisions.log").write_text(lines, encoding="utf-8")
-    summary = dict(result.summary)
-    summary["warnings"] = list(result.warnings)
-    summary["twotier_version"] = __version__
-    summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    # pyarrow compresses and writes Parquet without holding the GIL: the signal packages
+    # are written on a thread while this one formats the CSV files
+    with ThreadPoolExecutor(max_workers=1) as parquet:
+        written = [
+            parquet.submit(
+                write_packages,
+                packages,
+                folder,
+                instrument,
+                config.generator_name(instrument),
+                config.tier1_params(instrument).model_dump(mode="json"),
+            )
+            for instrument, packages in result.packages.items()
+        ]
+        (folder / "trades.csv").write_text(_csv_text(result.trades), encoding="utf-8")
+        (folder / "fills.csv").write_text(_csv_text(result.fills), encoding="utf-8")
+        (folder / "equity.csv").write_text(_csv_text(result.equity), encoding="utf-8")
+        lines = "".join(f"{text}\n" for text in result.decisions["text"])
+        (folder / "decisions.log").write_text(lines, encoding="utf-8")
+        summary = dict(result.summary)
+        summary["warnings"] = list(result.warnings)
+        summary["twotier_version"] = __version__
+        summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        text = json.dumps(summary, indent=2) + "\n"
+        (folder / "summary.json").write_text(text, encoding="utf-8")
+        for done in written:
+            done.result()  # a failed write fails the run folder
