@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twotier.run.writer import _csv_text
+from twotier.run.writer import _csv_chunks, _csv_text
 
 
 def test_csv_formats_times_money_floats_and_leaves_missing_values_empty():
@@ -80,7 +80,7 @@ def _csv_module_text(frame: pd.DataFrame) -> str:
 def test_csv_text_matches_the_csv_module_value_by_value(rows):
     """The vectorised writer (distinct values formatted once, rows joined) writes what the
     csv module writes from values formatted one by one: -0.0, NaN, quotes and newlines
-    included."""
+    included, and in chunks of rows as in one."""
     seconds, ratio, money, count, note = zip(*rows, strict=True) if rows else ([],) * 5
     frame = pd.DataFrame(
         {
@@ -94,3 +94,4 @@ def test_csv_text_matches_the_csv_module_value_by_value(rows):
         }
     )
     assert _csv_text(frame) == _csv_module_text(frame)
+    assert "".join(_csv_chunks(frame, rows=7)) == _csv_module_text(frame)
