@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,8 +73,9 @@ def twotier_args(files: dict[str, Path], out: Path, fees: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def timed(argv: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of one child process."""
+def timed(argv: list[str]) -> tuple[float, float, str, float]:
+    """Wall seconds, peak RSS (MB), stdout and CPU seconds (user + system: on a shared
+    machine the wall time includes waiting for a core) of one child process."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         child = subprocess.Popen(argv, stdout=out, stderr=err)
@@ -85,18 +85,20 @@ def timed(argv: list[str]) -> tuple[float, float, str]:
         err.seek(0)
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"{' '.join(argv[:4])} ... failed:\n{err.read().decode()[-3000:]}")
-        return elapsed, usage.ru_maxrss / 1024, out.read().decode()
+        cpu = usage.ru_utime + usage.ru_stime
+        return elapsed, usage.ru_maxrss / 1024, out.read().decode(), cpu
 
 
-def best_of(argv: list[str], repeat: int) -> tuple[float, float, list[float], str]:
-    """Best and all wall times, the largest peak memory of the runs and the last run's
-    stdout."""
-    times, peaks, out = [], [], ""
+def best_of(argv: list[str], repeat: int) -> tuple[float, float, float, str]:
+    """The best wall time, the best CPU time, the largest peak memory of the runs and the
+    last run's stdout."""
+    times, cpus, peaks, out = [], [], [], ""
     for _ in range(repeat):
-        seconds, peak, out = timed(argv)
+        seconds, peak, out, cpu = timed(argv)
         times.append(seconds)
+        cpus.append(cpu)
         peaks.append(peak)
-    return min(times), max(peaks), times, out
+    return min(times), min(cpus), max(peaks), out
 
 
 def replay_orders(files: dict[str, Path], fills_csv: Path) -> list[dict]:
@@ -166,13 +168,13 @@ def main() -> None:
         run = work / "run"
         argv = twotier_args(files, run, fees)
         timed(argv)  # warm-up: bytecode caches, the page cache
-        best, peak, times, _ = best_of(argv, args.repeat)
+        best, cpu, peak, _ = best_of(argv, args.repeat)
         summary = json.loads((run / "summary.json").read_text())
         final = float(summary["final_pv"])
         ours = twotier_fills(run / "fills.csv")
         print(
-            f"twotier     best {best:6.2f} s (median {statistics.median(times):.2f}), "
-            f"peak {peak:4.0f} MB; {len(ours)} fills, final value {final:,.2f}"
+            f"twotier     wall {best:6.2f} s, CPU {cpu:6.2f} s, peak {peak:4.0f} MB; "
+            f"{len(ours)} fills, final value {final:,.2f}"
         )
         job = work / "job.json"
         job.write_text(
@@ -190,14 +192,14 @@ def main() -> None:
                 continue
             argv = [sys.executable, __file__, "--child", name, str(job)]
             timed(argv)
-            seconds, their_peak, their_times, out = best_of(argv, args.repeat)
+            seconds, their_cpu, their_peak, out = best_of(argv, args.repeat)
             theirs = json.loads(out.strip().splitlines()[-1])
             print(
-                f"{name:<11} best {seconds:6.2f} s (median {statistics.median(their_times):.2f}"
-                f"), peak {their_peak:4.0f} MB; {seconds / best:4.1f} x twotier's time; "
-                + compare(name, ours, final, theirs)
+                f"{name:<11} wall {seconds:6.2f} s, CPU {their_cpu:6.2f} s, peak "
+                f"{their_peak:4.0f} MB; {seconds / best:4.1f} x twotier's wall time, "
+                f"{their_cpu / cpu:4.1f} x its CPU time; " + compare(name, ours, final, theirs)
             )
-    print(f"{os.cpu_count()} cores; times from the shell, best of {args.repeat} after a warm-up")
+    print(f"{os.cpu_count()} cores; each figure the best of {args.repeat} runs after a warm-up")
 
 
 # ------------------------------------------------------------------------------ child
