@@ -95,8 +95,7 @@ def whole_process(files: dict[str, Path], out: Path, repeat: int) -> None:
     )
     print(
         f"  CPU time (user + system): best {min(CPU):.2f} s, median "
-        f"{statistics.median(CPU):.2f} s (more than the wall time where the Parquet "
-        "thread ran beside the main one)"
+        f"{statistics.median(CPU):.2f} s (the Parquet thread's included)"
     )
 
 
