@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LIVE := $(VENV)/.live-installed
 
-.PHONY: demo test live lint format bench clean
+.PHONY: demo test live lint format bench bench-frameworks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,18 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# backtrader and vn.py's CTA backtester for bench/bench_frameworks.py: pyproject's `bench`
+# extra, with --no-deps (vnpy_ctastrategy declares vnpy, whose own declared dependencies
+# include the Qt GUI); the extra lists every package they import. Not part of `make test`.
+BENCH := $(VENV)/.bench-installed
+$(BENCH): $(LIVE) pyproject.toml constraints.txt
+	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench'], sep='\n')" > $(VENV)/bench-requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -c constraints.txt -r $(VENV)/bench-requirements.txt
+	touch $(BENCH)
+
+bench-frameworks: $(BENCH)
+	$(BIN)/python bench/bench_frameworks.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

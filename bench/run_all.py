@@ -4,7 +4,8 @@
 
 ``--quick`` uses smaller sizes (for a look, not for the figures the docs quote): Tier-1 on
 200,000 bars, the backtest and the report on 2 years, the sweep on 20 sets, live trading on 1
-week.
+week, the whole process and the comparison with backtrader and vn.py once each (on the
+ten years: their data set is fixed).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ BENCHES = {
     "bench_optimize.py": ([], ["--sets", "20"]),
     "bench_report.py": ([], ["--years", "2", "--repeat", "1"]),
     "bench_live.py": ([], ["--weeks", "1"]),
+    "bench_process.py": ([], ["--repeat", "1"]),
+    "bench_frameworks.py": ([], ["--repeat", "1"]),
 }
 
 

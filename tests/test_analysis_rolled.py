@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from twotier.analysis.benchmarks import buy_and_hold, growth
+from twotier.analysis.benchmarks import buy_and_hold, growth, in_run
 from twotier.analysis.rolled import roll_points, rolled_closes, scale_factors
 
 TZ = "Asia/Shanghai"
@@ -38,6 +38,18 @@ BARS = spliced(
 
 def equity_of(bars: pd.DataFrame) -> pd.DataFrame:
     return bars[["time", "trading_day"]]
+
+
+@pytest.mark.parametrize("steps", [slice(None), slice(1, 4)], ids=["all bars", "some bars"])
+def test_the_packages_in_a_run_are_a_table_of_their_own(steps):
+    """in_run shares the packages' columns when every bar is a step of the run (pandas
+    copies on write): changing its table never changes the packages."""
+    bars = BARS.copy()
+    table = in_run(bars, equity_of(BARS.iloc[steps]))
+    assert table["close"].tolist() == BARS["close"].iloc[steps].tolist()
+    table.loc[0, "close"] = -1.0
+    table["close"] *= 2
+    assert bars.equals(BARS)
 
 
 def test_a_roll_is_found_where_the_contract_changes():

@@ -1,3 +1,3 @@
-from twotier.cli.main import run
+from twotier.cli.main import console
 
-run()
+console()

@@ -21,7 +21,8 @@ def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
         times = times.tz_convert(steps.tz)
     where = steps.get_indexer(times)
     found = where >= 0
-    out = packages.loc[found].copy()
+    # pandas copies on write: a shallow copy keeps the packages safe and costs nothing
+    out = packages.copy(deep=False) if found.all() else packages.loc[found].copy()
     out["trading_day"] = equity["trading_day"].to_numpy()[where[found]]
     return out.reset_index(drop=True)
 

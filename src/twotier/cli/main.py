@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import sys
 
 import typer
@@ -131,6 +132,17 @@ def run(argv: list[str] | None = None) -> None:
         )
         sys.exit(3)
     sys.exit(code or 0)
+
+
+def console() -> None:
+    """The ``twotier`` program (console script and ``python -m twotier``): ``run``, then
+    the objects the command made are frozen out of the interpreter's last garbage
+    collection, which would otherwise walk all of them on the way out (0.2 s after a
+    ten-year backtest). Only for a process that ends here: ``run`` alone in tests."""
+    try:
+        run()
+    finally:
+        gc.freeze()
 
 
 def _bad_bars(exc: BadBarsError) -> None:

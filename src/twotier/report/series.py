@@ -27,9 +27,10 @@ def daily_drawdown(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
 
 
 def day_text(days) -> list[str]:
-    return list(pd.DatetimeIndex(days).strftime("%Y-%m-%d"))
+    # tolist: iterating pandas' Arrow-backed strings one by one is ten times slower
+    return pd.DatetimeIndex(days).strftime("%Y-%m-%d").tolist()
 
 
 def rounded(values, digits: int) -> list[float | None]:
     array = np.round(np.asarray(values, dtype=float), digits)
-    return [None if np.isnan(v) else float(v) for v in array]
+    return [None if v != v else v for v in array.tolist()]  # NaN: None
