@@ -17,6 +17,7 @@ from twotier.engine.continuous import (
     with_market_columns,
     with_traded_prices,
 )
+from twotier.engine.events import collector_paused, run_events
 from twotier.engine.tape import BasketTape, Tape, basket_tape, build_tape
 from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar
@@ -79,6 +80,7 @@ def split_packages(table: pd.DataFrame, config: Config, source: str) -> dict[str
     return result
 
 
+@collector_paused()  # the whole run: making the tapes and the tables too (see events.py)
 def run_tier2(
     packages: Mapping[str, pd.DataFrame],
     config: Config,
@@ -141,8 +143,6 @@ def run_tier2(
         for k in range(first, last + 1):
             composite.step(state, tape.step_input(k))
     else:
-        from twotier.engine.events import run_events
-
         run_events(composite, state, tape, first, last, progress)
     composite.finish(state)
     result = collect(composite, state, config, packages)

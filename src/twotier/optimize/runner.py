@@ -28,7 +28,7 @@ from twotier.optimize.windows import Span, Window
 from twotier.tier1.generator import generator_for
 
 PHASE_ORDER = {"full": 0, "train": 0, "test": 1}
-MAX_BATCH = 16  # parameter sets in one Tier-2 task at most
+MAX_BATCH = 8  # parameter sets in one Tier-2 task at most (a smaller last batch idles less)
 BATCHES_PER_WORKER = 4  # at least, where there are enough sets: evens out the workers' load
 
 
