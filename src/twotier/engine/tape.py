@@ -69,9 +69,11 @@ class BasketTape:
         m = self.market
         if m is None:
             return (*columns, [None] * n, [0] * n, [None] * n, [None] * n)
-        volume = [None] * n if m.volume is None else [None if v != v else v for v in m.volume]
-        up = [None if u <= 0 else u for u in m.limit_up.tolist()]
-        down = [None if d <= 0 else d for d in m.limit_down.tolist()]
+        volume = (
+            [None] * n if m.volume is None else _none_where(list(m.volume), m.volume != m.volume)
+        )
+        up = _none_where(m.limit_up.tolist(), m.limit_up <= 0)
+        down = _none_where(m.limit_down.tolist(), m.limit_down <= 0)
         return (*columns, volume, m.locked.tolist(), up, down)
 
     def package(self, bar: int) -> Package:
@@ -81,6 +83,13 @@ class BasketTape:
             ep[bar], con[bar], self.rolls.get(bar), conv[bar], vol[bar], lock[bar], up[bar],
             down[bar],
         )  # fmt: skip
+
+
+def _none_where(values: list, missing: np.ndarray) -> list:
+    """``values`` with None where ``missing`` is set (no value: no limit, no volume)."""
+    for at in np.flatnonzero(missing).tolist():
+        values[at] = None
+    return values
 
 
 @dataclass
@@ -247,8 +256,7 @@ def roll_points(days: np.ndarray, schedule: RollSchedule | None) -> dict[int, Ro
 def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
     """The baskets' packages on one time axis; ``reserve_target(chaos, average
     conviction)`` is Tier-2's rule for the cash-reserve target, applied to every step."""
-    stamps = [b.time.as_unit("ns").asi8 for b in baskets]
-    all_times = np.unique(np.concatenate(stamps)) if stamps else np.array([], dtype=np.int64)
+    all_times = sorted_union([b.time.as_unit("ns").asi8 for b in baskets])
     n = len(all_times)
     bar_at = np.full((len(baskets), n), -1, dtype=np.int64)
     latest = np.full((len(baskets), n), -1, dtype=np.int64)
@@ -273,3 +281,18 @@ def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
     times = pd.DatetimeIndex(all_times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
     targets = reserve_target(chaos, average)
     return Tape(times, trading_day, baskets, bar_at, latest, chaos, average, targets)
+
+
+def sorted_union(stamps: list[np.ndarray]) -> np.ndarray:
+    """The distinct values of sorted arrays, sorted: ``np.unique`` of their concatenation,
+    by a stable sort (it merges the sorted runs) instead of ``np.unique``'s hashing, which
+    costs tens of times more on a ten-year series."""
+    if not stamps:
+        return np.array([], dtype=np.int64)
+    merged = np.sort(np.concatenate(stamps), kind="stable")
+    if len(merged) == 0:
+        return merged
+    first = np.empty(len(merged), dtype=bool)
+    first[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=first[1:])
+    return merged[first]
