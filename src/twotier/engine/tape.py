@@ -51,45 +51,26 @@ class BasketTape:
     def time_ns(self) -> np.ndarray:
         return self.time.as_unit("ns").asi8
 
-    @cached_property
-    def days(self) -> np.ndarray:
-        """Trading days as ``datetime.date`` objects."""
-        return self.trading_day.astype(object)
-
-    @cached_property
-    def _columns(self) -> tuple[list, ...]:
-        """The package fields as Python lists, so that making a Package is cheap."""
-        n = len(self.close)
-        contracts = self.contract if self.contract is not None else [None] * n
-        columns = (
-            self.time_ns.tolist(), list(self.days), self.open.tolist(), self.close.tolist(),
-            self.signal.tolist(), self.confidence.tolist(), self.strength.tolist(),
-            self.regime.tolist(), self.episode.tolist(), contracts, self.conviction.tolist(),
-        )  # fmt: skip
-        m = self.market
-        if m is None:
-            return (*columns, [None] * n, [0] * n, [None] * n, [None] * n)
-        volume = (
-            [None] * n if m.volume is None else _none_where(list(m.volume), m.volume != m.volume)
-        )
-        up = _none_where(m.limit_up.tolist(), m.limit_up <= 0)
-        down = _none_where(m.limit_down.tolist(), m.limit_down <= 0)
-        return (*columns, volume, m.locked.tolist(), up, down)
-
     def package(self, bar: int) -> Package:
-        t, d, o, c, sig, conf, st, reg, ep, con, conv, vol, lock, up, down = self._columns
+        """Bar ``bar`` as a Package of plain Python values (``item`` gives them as
+        ``tolist`` would), made from the arrays when asked for: a run asks for one bar in
+        6 (the sample) to 25 (real markets), at event steps and the ends of quiet
+        stretches, so converting whole columns up front costs more."""
+        m = self.market
+        volume, locked, up, down = None, 0, None, None
+        if m is not None:
+            if m.volume is not None:
+                volume = m.volume[bar]  # numpy's float, as iterating the array gives it
+                volume = None if volume != volume else volume
+            locked, up, down = m.locked.item(bar), m.limit_up.item(bar), m.limit_down.item(bar)
+            up, down = None if up <= 0 else up, None if down <= 0 else down
         return Package(
-            bar, t[bar], d[bar], o[bar], c[bar], sig[bar], conf[bar], st[bar], reg[bar],
-            ep[bar], con[bar], self.rolls.get(bar), conv[bar], vol[bar], lock[bar], up[bar],
-            down[bar],
+            bar, self.time_ns.item(bar), self.trading_day.item(bar), self.open.item(bar),
+            self.close.item(bar), self.signal.item(bar), self.confidence.item(bar),
+            self.strength.item(bar), self.regime.item(bar), self.episode.item(bar),
+            None if self.contract is None else self.contract[bar], self.rolls.get(bar),
+            self.conviction.item(bar), volume, locked, up, down,
         )  # fmt: skip
-
-
-def _none_where(values: list, missing: np.ndarray) -> list:
-    """``values`` with None where ``missing`` is set (no value: no limit, no volume)."""
-    for at in np.flatnonzero(missing).tolist():
-        values[at] = None
-    return values
 
 
 @dataclass
