@@ -11,6 +11,7 @@ runs are in.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -89,6 +90,9 @@ class SweepRunner:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # This sweep's own Dask keys: a key another client has just released (a sweep of
+        # the same runs before this one, on a shared cluster) can race with its release.
+        self._token = uuid.uuid4().hex[:12]
         self._data = {k: bars_fingerprint(v) for k, v in self.bars.items()}
         self._outcomes: dict[tuple[int, int, str], Outcome] = {}
         # Each task's batch: the runs of each of its configurations (equal keys share one).
@@ -166,7 +170,7 @@ class SweepRunner:
             str(first.span.start),
             str(first.span.end),
             first.phase == "test",
-            key=f"{getattr(self.window_task, '__name__', 'task')}-{digest(*keys)}",
+            key=f"{getattr(self.window_task, '__name__', 'task')}-{digest(*keys)}-{self._token}",
             pure=False,
         )
         self.stats.tier2_tasks += 1
@@ -186,7 +190,7 @@ class SweepRunner:
             identity.append(self._data[instrument])
             if not self.share_tier1:
                 identity.append(run.key)
-            key = f"tier1-{instrument.replace('/', '_')}-{digest(identity)}"
+            key = f"tier1-{instrument.replace('/', '_')}-{digest(identity)}-{self._token}"
             if key not in self._tier1:
                 bars = self._bar_futures()[instrument]
                 self._tier1[key] = self.client.submit(
