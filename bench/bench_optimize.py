@@ -4,24 +4,27 @@ the same sweep with Tier-1 recomputed for every set instead of shared.
 
     .venv/bin/python bench/bench_optimize.py [--sets 200] [--years 2] [--workers 1 2]
 
-Prints parameter sets per second (the base configuration runs too: sets + 1 backtests)
-and the workers' seconds by kind of task (Dask's task stream). Cluster start-up and making
-the bars are not timed; scattering the bars, Tier-1, Tier-2 and writing each result file
-are. Every sweep writes into a fresh temporary folder, so nothing is resumed. Wall times
-move with whatever else the machine runs (the load average is printed).
+Prints parameter sets per second (the base configuration runs too: sets + 1 backtests),
+the Tier-2 runs and the tasks they were batched into, the workers' seconds by kind of
+task (Dask's task stream) and the largest peak resident memory of a worker. Cluster
+start-up and making the bars are not timed; scattering the bars, Tier-1, Tier-2 and
+writing each result file are. Every sweep writes into a fresh temporary folder, so
+nothing is resumed. Wall times move with whatever else the machine runs (the load average
+is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 
 from distributed import get_task_stream
 
 from twotier.config import load_config
-from twotier.engine.backtest import generate_signals, run_tier2
+from twotier.engine.backtest import SharedTapes, generate_signals, run_tier2
 from twotier.market.sample import SAMPLE_INSTRUMENTS, SAMPLE_SEED, generate_sample
 from twotier.optimize.cluster import dask_client
 from twotier.optimize.space import parse_space
@@ -52,7 +55,14 @@ def timed_sweep(request: SweepRequest, workers: int, share_tier1: bool) -> tuple
             start = time.perf_counter()
             result = run_sweep(request, client, out, plan=plan, share_tier1=share_tier1)
             elapsed = time.perf_counter() - start
-        return elapsed, result, worker_seconds(stream.data)
+        spent = worker_seconds(stream.data)
+        spent["peak_mb"] = max(client.run(peak_memory_mb).values())
+        return elapsed, result, spent
+
+
+def peak_memory_mb() -> float:
+    """The calling process's peak resident memory (run on each worker)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def worker_seconds(tasks: list[dict]) -> dict[str, float]:
@@ -71,19 +81,26 @@ def describe(workers: int, label: str, elapsed: float, runs: int, result, spent)
     stats = result.stats
     return (
         f"{workers} worker(s), Tier-1 {label}: {elapsed:6.1f} s  {runs / elapsed:5.2f} sets/s  "
-        f"({stats.tier1_tasks} Tier-1 tasks {spent['tier1']:.1f} s, {stats.tier2_tasks} "
-        f"Tier-2 tasks {spent['tier2']:.1f} s, transfers {spent['transfer']:.1f} s)"
+        f"({stats.tier1_tasks} Tier-1 tasks {spent['tier1']:.1f} s, {stats.tier2_runs} "
+        f"Tier-2 runs in {stats.tier2_tasks} tasks {spent['tier2']:.1f} s, "
+        f"transfers {spent['transfer']:.1f} s; worker peak {spent['peak_mb']:.0f} MB)"
     )
 
 
-def in_process(bars, request: SweepRequest, count: int = 5) -> float:
-    """Seconds per set without Dask: Tier-1 once, Tier-2 per set, one process."""
+def in_process(bars, request: SweepRequest, count: int = 5) -> tuple[float, float]:
+    """Seconds per set without Dask: Tier-1 once, Tier-2 per set, one process; each set
+    making its own tapes, and the sets sharing them (as a batch does)."""
     config = load_config()
     packages = generate_signals(bars, config)
-    start = time.perf_counter()
-    for values in plan_sweep(request).sets[1 : count + 1]:
-        run_tier2(packages, load_config(config, values.overrides))
-    return (time.perf_counter() - start) / count
+    sets = [load_config(config, values.overrides) for values in plan_sweep(request).sets]
+    sets = sets[1 : count + 1]
+    seconds = []
+    for shared in (None, SharedTapes()):
+        start = time.perf_counter()
+        for each in sets:
+            run_tier2(packages, each, shared=shared)
+        seconds.append((time.perf_counter() - start) / count)
+    return seconds[0], seconds[1]
 
 
 def main() -> None:
@@ -102,7 +119,11 @@ def main() -> None:
     runs = len(plan_sweep(request).sets)
     print(f"{args.years} years of bars ({counts}); {runs - 1} parameter sets + the base")
     print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}; {os.cpu_count()} CPUs")
-    print(f"in one process, no Dask: {in_process(bars, request):.3f} s per set (Tier-2 only)")
+    alone, shared = in_process(bars, request)
+    print(
+        f"in one process, no Dask (Tier-2 only): {alone:.3f} s per set alone, "
+        f"{shared:.3f} s sharing the tapes"
+    )
 
     shared = {}
     for workers in args.workers:
@@ -116,9 +137,10 @@ def main() -> None:
     # Tier-2 work is the same either way (its seconds vary with the machine's other load):
     # what sharing saves is Tier-1 computation and moving packages between workers.
     saved = spent["tier1"] + spent["transfer"] - work["tier1"] - work["transfer"]
+    unshared = spent["tier1"] + spent["tier2"] + spent["transfer"]
     print(
         f"sharing Tier-1 saves {saved:.1f} s of worker time, "
-        f"{saved / sum(spent.values()):.0%} of the unshared sweep's "
+        f"{saved / unshared:.0%} of the unshared sweep's "
         f"(wall time {wall:.1f} s shared against {elapsed:.1f} s per set)"
     )
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}; {os.cpu_count()} CPUs")

@@ -13,12 +13,14 @@ import pytest
 
 from twotier.cli.optimize import print_result
 from twotier.config import load_config
+from twotier.engine.backtest import generate_signals
+from twotier.engine.inputs import Environment
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.optimize.cluster import dask_client
 from twotier.optimize.outputs import write_outputs
 from twotier.optimize.space import parse_space
 from twotier.optimize.sweep import SweepRequest, run_sweep
-from twotier.optimize.tasks import backtest_window
+from twotier.optimize.tasks import backtest_batch, backtest_window
 
 LAST_DAY = dt.date(2023, 4, 28)
 SPACE = {
@@ -29,11 +31,11 @@ SPACE = {
 }
 
 
-def fail_at_high_conviction(config, packages, env, start, end, keep_steps):
+def fail_at_high_conviction(config, packages, env, start, end, keep_steps, shared=None):
     """A run that breaks after validation passed (the workers import this module)."""
     if config.sizing.min_conviction == 0.35:
         raise ValueError("injected failure")
-    return backtest_window(config, packages, env, start, end, keep_steps)
+    return backtest_window(config, packages, env, start, end, keep_steps, shared)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,8 @@ def test_stitched_out_of_sample_curve_chains_each_windows_return(walked):
 def test_tier1_packages_are_computed_once_per_distinct_tier1_configuration(walked):
     # two volume ratios (the base shares 1.2) x three instruments, whatever the windows
     assert walked.stats.tier1_tasks == 2 * 3
-    assert walked.stats.tier2_tasks == 5 * 3 + 2 * 3
+    assert walked.stats.tier2_runs == 5 * 3 + 2 * 3
+    assert walked.stats.tier2_tasks <= walked.stats.tier2_runs
 
 
 def test_a_failing_run_is_reported_with_its_parameters_and_the_sweep_goes_on(
@@ -149,24 +152,24 @@ def test_a_failing_run_is_reported_with_its_parameters_and_the_sweep_goes_on(
 
     # a restart re-runs only the failed sets
     again = run_sweep(request_for(bars, start="2023-03-01"), client, tmp_path)
-    assert (again.stats.tier2_tasks, again.stats.reused) == (2, 3)
+    assert (again.stats.tier2_runs, again.stats.reused) == (2, 3)
     assert (again.table["status"] == "ok").all()
 
 
 def test_resume_skips_finished_runs_and_rebuilds_the_same_table(bars, client, tmp_path):
     request = request_for(bars, start="2023-03-20")
     first = run_sweep(request, client, tmp_path)
-    assert (first.stats.tier2_tasks, first.stats.reused) == (5, 0)
+    assert (first.stats.tier2_runs, first.stats.reused) == (5, 0)
     files = sorted((tmp_path / "results").glob("*.json"))
     assert len(files) == 5
 
     again = run_sweep(request, client, tmp_path)
-    assert (again.stats.tier1_tasks, again.stats.tier2_tasks, again.stats.reused) == (0, 0, 5)
+    assert (again.stats.tier1_tasks, again.stats.tier2_runs, again.stats.reused) == (0, 0, 5)
     pd.testing.assert_frame_equal(again.table, first.table)
 
     files[0].unlink()  # as if the sweep had been interrupted before that result
     resumed = run_sweep(request, client, tmp_path)
-    assert (resumed.stats.tier2_tasks, resumed.stats.reused) == (1, 4)
+    assert (resumed.stats.tier2_runs, resumed.stats.reused) == (1, 4)
     pd.testing.assert_frame_equal(resumed.table, first.table)
 
 
@@ -196,3 +199,45 @@ def test_without_shared_tier1_every_run_computes_its_own_packages(bars, client, 
     assert (shared.stats.tier1_tasks, alone.stats.tier1_tasks) == (3, 3 * 3)
     pd.testing.assert_frame_equal(shared.table, alone.table)
     assert not math.isnan(shared.table["sharpe"].iloc[0])
+
+
+def test_sets_differing_in_tier2_keys_run_in_batches_with_each_sets_own_results(
+    bars, client, tmp_path
+):
+    space = {
+        "space": {
+            "sizing.min_conviction": {"grid": [0.2, 0.25, 0.3, 0.35]},
+            "exits.stop_loss_above": {"grid": [0.008, 0.012, 0.016, 0.02]},
+            "sizing.leverage_mode": {"grid": ["smart", "fixed"]},
+        }
+    }
+    result = run_sweep(request_for(bars, space, start="2023-03-01"), client, tmp_path)
+    assert result.stats.tier2_runs == 33 and result.stats.tier2_tasks < 33
+    # every set alone, without Dask or batches, gives the same figures
+    config, env = load_config(), Environment.from_config(load_config())
+    packages = generate_signals(result.plan.bars, config)
+    for outcome in result.outcomes:
+        alone = backtest_window(
+            result.plan.configs[outcome.set_id], packages, env, outcome.start, outcome.end, False
+        )
+        same = json.dumps([outcome.metrics, outcome.daily], sort_keys=True)
+        assert same == json.dumps([alone["metrics"], alone["daily"]], sort_keys=True)
+
+
+def test_a_batch_shares_its_tapes_and_one_failing_set_fails_alone(bars):
+    base = load_config()
+    configs = [
+        load_config(base, [f"sizing.min_conviction={value}", f"exits.stop_loss_above={stop}"])
+        for value, stop in ((0.2, 0.008), (0.35, 0.012), (0.25, 0.02))
+    ]
+    env, packages = Environment.from_config(base), generate_signals(bars, base)
+    args = (packages, env, "2023-03-01", str(LAST_DAY), True)
+    batch = backtest_batch(fail_at_high_conviction, configs, *args)
+    assert [b["status"] for b in batch] == ["ok", "failed", "ok"]
+    assert batch[1]["error"] == "ValueError: injected failure"
+    for config, payload in zip(configs, batch, strict=True):
+        if payload["status"] == "ok":
+            alone = backtest_window(config, *args)
+            assert json.dumps(payload, sort_keys=True) == json.dumps(
+                {"status": "ok", "error": None, **alone}, sort_keys=True
+            )

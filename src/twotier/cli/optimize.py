@@ -202,7 +202,8 @@ def print_result(result, top: int) -> None:
         console.print(f"[red]{len(failed)} run(s) failed[/] (summary.json lists them)")
     stats = result.stats
     console.print(
-        f"tasks: {stats.tier1_tasks} Tier-1, {stats.tier2_tasks} Tier-2; "
+        f"tasks: {stats.tier1_tasks} Tier-1, {stats.tier2_tasks} Tier-2 "
+        f"({stats.tier2_runs} backtests); "
         f"{stats.reused} result(s) reused from an earlier run"
     )
 

@@ -17,7 +17,8 @@ from twotier.engine.continuous import (
     with_market_columns,
     with_traded_prices,
 )
-from twotier.engine.tape import basket_tape, build_tape
+from twotier.engine.events import collector_paused, run_events
+from twotier.engine.tape import BasketTape, Tape, basket_tape, build_tape
 from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
@@ -79,6 +80,7 @@ def split_packages(table: pd.DataFrame, config: Config, source: str) -> dict[str
     return result
 
 
+@collector_paused()  # the whole run: making the tapes and the tables too (see events.py)
 def run_tier2(
     packages: Mapping[str, pd.DataFrame],
     config: Config,
@@ -92,15 +94,19 @@ def run_tier2(
     rolls: Mapping[str, RollSchedule | None] | None = None,
     progress: Progress | None = None,
     broker: Broker | None = None,
+    shared: SharedTapes | None = None,
 ) -> BacktestResult:
     """Tier-2 over packages (one table per basket instrument). Rolls come from ``rolls``
     or from the packages' contract column. ``broker``: the configuration's simulated
-    broker unless given (one with another slippage model, say)."""
+    broker unless given (one with another slippage model, say). ``shared``: tapes kept
+    from earlier runs over the same packages, rolls, instruments and calendar (a sweep's
+    batch of parameter sets)."""
     registry = instruments or default_registry()
     calendar = calendar or default_calendar()
     specs = [registry[k] for k in config.instruments]
+    shared = shared or SharedTapes()
     tapes = [
-        basket_tape(
+        shared.basket(config, i, lambda i=i, s=s: basket_tape(
             packages[s.key],
             s,
             config.basket_sizing(i),
@@ -109,9 +115,9 @@ def run_tier2(
             need_open=config.execution.fill == "next_open",
             schedule=(rolls or {}).get(s.key),
             market=config.market,
-        )
+        ))
         for i, s in enumerate(specs)
-    ]
+    ]  # fmt: skip
     settlements = [t.market.settlements if t.market else None for t in tapes]
     composite = Composite(
         config,
@@ -120,7 +126,7 @@ def run_tier2(
         settlements if all(settlements) else None,
         Deadlines(calendar, config.contracts),
     )
-    tape = build_tape(tapes, composite.reserve_target)
+    tape = shared.tape(config, lambda: build_tape(tapes, composite.reserve_target))
     start, end = trading_period(start, end)
     first = tape.first_step_on_or_after(start) if start is not None else 0
     last = tape.last_step_on_or_before(end) if end is not None else len(tape) - 1
@@ -137,13 +143,47 @@ def run_tier2(
         for k in range(first, last + 1):
             composite.step(state, tape.step_input(k))
     else:
-        from twotier.engine.events import run_events
-
         run_events(composite, state, tape, first, last, progress)
     composite.finish(state)
     result = collect(composite, state, config, packages)
     result.warnings.extend(note for t in tapes if t.market for note in t.market.notes)
     return result
+
+
+class SharedTapes:
+    """Tapes made for one run and reused by later runs over the same packages, rolls,
+    instruments and calendar whose configuration shapes them alike: a sweep's sets that
+    differ only in Tier-2 keys share the tape, its day index, the market arrays and the
+    arrays the exit scans read. A tape is never changed by a run (Tier-2 reads it; the
+    event planner keeps its own state), so sharing it leaves every result as it was."""
+
+    def __init__(self):
+        self._made: dict[tuple, object] = {}
+
+    def basket(self, config: Config, i: int, make: Callable[[], BasketTape]) -> BasketTape:
+        """Basket ``i``'s tape: its conviction uses the basket's sizing weights, its market
+        arrays the market rules, and its steps the set of baskets."""
+        key = (
+            "basket", tuple(config.instruments), i, repr(config.basket_sizing(i)),
+            config.execution.fill, repr(config.market),
+        )  # fmt: skip
+        return self._get(key, make)
+
+    def tape(self, config: Config, make: Callable[[], Tape]) -> Tape:
+        """The baskets on one time axis: its reserve targets follow the limits and the
+        leverage mode."""
+        baskets = tuple(repr(config.basket_sizing(i)) for i in range(len(config.instruments)))
+        key = (
+            "tape", tuple(config.instruments), baskets, config.execution.fill,
+            repr(config.market), repr(config.limits), config.sizing.leverage_mode,
+            config.portfolio.reserve_fraction(),
+        )  # fmt: skip
+        return self._get(key, make)
+
+    def _get(self, key: tuple, make: Callable):
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
 
 
 def trading_period(start, end) -> tuple[date | None, date | None]:

@@ -128,7 +128,9 @@ def _prices(packages: pd.DataFrame, name: str) -> np.ndarray | None:
 def _contracts(contract, day, n: int, spec: InstrumentSpec, source: str) -> np.ndarray:
     """Each bar's contract (None where unknown), checked constant within a trading day
     (RULES.md 10.6 item 17)."""
-    contracts = np.array(contract if contract is not None else [None] * n, dtype=object)
+    if contract is None:  # one unknown contract throughout: nothing to check
+        return np.full(n, None, dtype=object)
+    contracts = np.array(contract, dtype=object)
     if n > 1:
         changes = (contracts[1:] != contracts[:-1]) & (day[1:] == day[:-1])
         if changes.any():

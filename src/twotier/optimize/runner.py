@@ -1,13 +1,17 @@
 """The sweep on Dask. Bars are scattered to every worker once; Tier-1 packages are one
 task per instrument and distinct Tier-1 configuration, shared by every parameter set with
-that configuration; each parameter set and period is one Tier-2 task taking those
-packages as input. Results are handled as they arrive (saved at once, for resume), but
-nothing depends on their order: outcomes are returned sorted, and a walk-forward window
-picks its best set only once all its training runs are in.
+that configuration; parameter sets with the same packages and period run in one Tier-2
+task over a batch (``tasks.backtest_batch``: one set after the other, sharing the tapes),
+a few batches per worker so that the workers stay evenly busy. Results are handled as
+they arrive (saved at once, for resume), but nothing depends on their order: outcomes are
+returned sorted, and a walk-forward window picks its best set only once all its training
+runs are in.
 """
 
 from __future__ import annotations
 
+import math
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -20,11 +24,13 @@ from twotier.engine.inputs import Environment
 from twotier.optimize.objective import Objective
 from twotier.optimize.space import BASE_SET, ParameterSet
 from twotier.optimize.store import Outcome, ResultStore, bars_fingerprint, digest, run_key
-from twotier.optimize.tasks import backtest_window, compute_packages
+from twotier.optimize.tasks import backtest_batch, backtest_window, compute_packages, failure
 from twotier.optimize.windows import Span, Window
 from twotier.tier1.generator import generator_for
 
 PHASE_ORDER = {"full": 0, "train": 0, "test": 1}
+MAX_BATCH = 8  # parameter sets in one Tier-2 task at most (a smaller last batch idles less)
+BATCHES_PER_WORKER = 4  # at least, where there are enough sets: evens out the workers' load
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,8 @@ class Run:
 @dataclass
 class SweepStats:
     tier1_tasks: int = 0
-    tier2_tasks: int = 0
+    tier2_tasks: int = 0  # Dask tasks, each a batch of runs
+    tier2_runs: int = 0  # backtests computed
     reused: int = 0
     failed: int = 0
 
@@ -83,10 +90,14 @@ class SweepRunner:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # This sweep's own Dask keys: a key another client has just released (a sweep of
+        # the same runs before this one, on a shared cluster) can race with its release.
+        self._token = uuid.uuid4().hex[:12]
         self._data = {k: bars_fingerprint(v) for k, v in self.bars.items()}
         self._outcomes: dict[tuple[int, int, str], Outcome] = {}
-        self._waiting: dict[Future, list[Run]] = {}
-        self._by_key: dict[str, Future] = {}
+        # Each task's batch: the runs of each of its configurations (equal keys share one).
+        self._waiting: dict[Future, list[list[Run]]] = {}
+        self._by_key: dict[str, list[Run]] = {}  # the runs waiting for a key's result
         self._tier1: dict[str, Future] = {}
         self._scattered: dict[str, Future] | None = None
         self._env_future: Future | None = None
@@ -102,13 +113,13 @@ class SweepRunner:
         for window in self.windows:
             self._select_when_trained(window)
         for future in self._queue:
-            runs = self._waiting.pop(future)
-            self._by_key.pop(runs[0].key, None)
-            payload = _collect(future)
-            for run in runs:
-                self._record(run, payload, reused=False)
-            if self.walk_forward and runs[0].phase == "train":
-                self._select_when_trained(runs[0].window)
+            batch = self._waiting.pop(future)
+            for runs, payload in zip(batch, _collect(future, len(batch)), strict=True):
+                self._by_key.pop(runs[0].key, None)
+                for run in runs:
+                    self._record(run, payload, reused=False)
+            if self.walk_forward and batch[0][0].phase == "train":
+                self._select_when_trained(batch[0][0].window)
         self._tier1.clear()  # let the workers drop the packages
         return sorted(self._outcomes.values(), key=_order)
 
@@ -122,30 +133,49 @@ class SweepRunner:
 
     def _schedule(self, runs: list[Run]) -> None:
         self.progress.add_total(len(runs))
+        fresh: list[Run] = []
         for run in runs:
             stored = self.store.load(run.key)
             if stored is not None and stored.ok:  # failed runs get another go
                 self._record(run, _payload_of(stored), reused=True)
-            elif run.key in self._by_key:
-                self._waiting[self._by_key[run.key]].append(run)
+            elif run.key in self._by_key:  # the same backtest is already coming
+                self._by_key[run.key].append(run)
             else:
-                self._submit(run)
+                self._by_key[run.key] = [run]
+                fresh.append(run)
+        groups: dict[tuple, list[Run]] = {}
+        for run in fresh:  # runs over the same packages and period can share a task
+            packages = self._packages(run)
+            shape = (tuple((k, f.key) for k, f in packages.items()), run.span, run.phase)
+            groups.setdefault(shape, []).append(run)
+        for group in groups.values():
+            size = self._batch_size(len(group))
+            for at in range(0, len(group), size):
+                self._submit(group[at : at + size])
 
-    def _submit(self, run: Run) -> None:
+    def _batch_size(self, runs: int) -> int:
+        """Few tasks (each shares its tapes and costs Dask's overhead once), but enough of
+        them that every worker stays busy to the end."""
+        workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+        return max(1, min(MAX_BATCH, math.ceil(runs / (BATCHES_PER_WORKER * workers))))
+
+    def _submit(self, batch: list[Run]) -> None:
+        first, keys = batch[0], [run.key for run in batch]
         future = self.client.submit(
+            backtest_batch,
             self.window_task,
-            run.config,
-            self._packages(run),
+            [run.config for run in batch],
+            self._packages(first),
             self._environment(),
-            str(run.span.start),
-            str(run.span.end),
-            run.phase == "test",
-            key=f"{getattr(self.window_task, '__name__', 'task')}-{run.key}",
+            str(first.span.start),
+            str(first.span.end),
+            first.phase == "test",
+            key=f"{getattr(self.window_task, '__name__', 'task')}-{digest(*keys)}-{self._token}",
             pure=False,
         )
         self.stats.tier2_tasks += 1
-        self._waiting[future] = [run]
-        self._by_key[run.key] = future
+        self.stats.tier2_runs += len(batch)
+        self._waiting[future] = [self._by_key[key] for key in keys]
         self._queue.add(future)
 
     def _packages(self, run: Run) -> dict[str, Future]:
@@ -160,7 +190,7 @@ class SweepRunner:
             identity.append(self._data[instrument])
             if not self.share_tier1:
                 identity.append(run.key)
-            key = f"tier1-{instrument.replace('/', '_')}-{digest(identity)}"
+            key = f"tier1-{instrument.replace('/', '_')}-{digest(identity)}-{self._token}"
             if key not in self._tier1:
                 bars = self._bar_futures()[instrument]
                 self._tier1[key] = self.client.submit(
@@ -222,15 +252,16 @@ class SweepRunner:
         self._schedule([self._run(chosen, window, "test"), self._run(self.sets[0], window, "test")])
 
 
-def _collect(future: Future) -> dict:
-    """The task's payload, or the failure as ``status``/``error``: one failing task is
-    reported with its parameters and the sweep goes on."""
+def _collect(future: Future, runs: int) -> list[dict]:
+    """The batch's payloads, each with its ``status``/``error`` (a run that failed is
+    reported with its parameters and the sweep goes on); a task that failed as a whole
+    (a worker lost, say) fails each of its runs."""
     try:
         if future.status == "cancelled":
             raise RuntimeError("the task was cancelled")
-        return {"status": "ok", "error": None, **future.result()}
+        return future.result()
     except Exception as exc:  # any error of the task itself, reported per run
-        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+        return [failure(exc)] * runs
 
 
 def _payload_of(outcome: Outcome) -> dict:

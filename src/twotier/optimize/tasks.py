@@ -1,17 +1,18 @@
-"""The work a Dask worker does: Tier-1 packages of one instrument, and one Tier-2 backtest
-of one parameter set over one period, boiled down to what a sweep keeps (metrics and the
-equity curve). Plain functions of their arguments, so any worker gives the same answer."""
+"""The work a Dask worker does: Tier-1 packages of one instrument, and Tier-2 backtests of
+a batch of parameter sets over one period (one at a time, sharing the tapes), each boiled
+down to what a sweep keeps (metrics and the equity curve). Plain functions of their
+arguments, so any worker gives the same answer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from twotier.analysis.metrics import daily_values, headline
 from twotier.config.model import Config
-from twotier.engine.backtest import instrument_signals, run_tier2
+from twotier.engine.backtest import SharedTapes, instrument_signals, run_tier2
 from twotier.engine.inputs import Environment
 
 
@@ -29,10 +30,12 @@ def backtest_window(
     start: str,
     end: str,
     keep_steps: bool,
+    shared: SharedTapes | None = None,
 ) -> dict[str, Any]:
     """Tier-2 from trading day ``start`` to ``end``: starts flat with the initial capital
     (RULES.md 8.32). Returns metrics, the daily PV and, with ``keep_steps``, the PV of
-    every step (what stitching out-of-sample windows needs)."""
+    every step (what stitching out-of-sample windows needs). ``shared``: the tapes of
+    the batch's earlier sets."""
     result = run_tier2(
         packages,
         config,
@@ -40,8 +43,36 @@ def backtest_window(
         calendar=env.calendar,
         start=start,
         end=end,
+        shared=shared,
     )
     return summarize_run(result.equity, result.summary, keep_steps)
+
+
+def backtest_batch(
+    window_task: Callable,
+    configs: list[Config],
+    packages: Mapping[str, pd.DataFrame],
+    env: Environment,
+    start: str,
+    end: str,
+    keep_steps: bool,
+) -> list[dict[str, Any]]:
+    """``window_task`` for each configuration in turn over the same packages and period,
+    sharing the tapes their configurations shape alike. Each run's payload, or its
+    failure as ``status``/``error``: one failing set does not fail the others."""
+    shared = SharedTapes()
+    outcomes = []
+    for config in configs:
+        try:
+            payload = window_task(config, packages, env, start, end, keep_steps, shared=shared)
+            outcomes.append({"status": "ok", "error": None, **payload})
+        except Exception as exc:  # any error of the run itself, reported per set
+            outcomes.append(failure(exc))
+    return outcomes
+
+
+def failure(exc: BaseException) -> dict[str, Any]:
+    return {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
 
 
 def summarize_run(equity: pd.DataFrame, summary: dict, keep_steps: bool) -> dict[str, Any]:
