@@ -4,7 +4,7 @@ arithmetic written out."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
 import numpy as np
@@ -80,6 +80,30 @@ schedule = [
     assert (later.limit_rate, later.margin_rate) == (0.11, 0.15)
     assert later.fee.open_rate == Fraction(2, 10_000)
     assert later.fee.close_rate == Fraction(1, 10_000)  # the instrument's own
+
+
+def test_a_days_terms_are_each_fields_latest_row_whichever_days_were_asked_before(tmp_path):
+    """Terms are kept per period between the rows' first days: asking for days in any
+    order gives, field by field, the value of the latest row on or before the day."""
+    rows = """
+[instruments."DCE/i"]
+schedule = [
+  { from = 2020-02-03, margin_rate = 0.15 },
+  { from = 2021-03-01, fee = { open = 0.0002 } },
+]
+"""
+    days = [date(2019, 1, 2) + timedelta(days=k) for k in range(0, 2600, 7)]
+    shuffled = [days[k] for k in np.random.default_rng(7).permutation(len(days))]
+    for n, order in enumerate((days, shuffled, days[::-1])):
+        (tmp_path / str(n)).mkdir()
+        terms = user_registry(tmp_path / str(n), rows)["DCE/i"].terms  # nothing cached yet
+        for day in order:
+            got = terms.on(day)
+            assert got.margin_rate == terms.value("margin_rate", day)
+            assert got.limit_rate == terms.value("limit_rate", day)
+            assert got.fee.open_rate == Fraction(terms.value("open_rate", day))
+    assert terms.on(date(2021, 3, 1)).fee.open_rate == Fraction(2, 10_000)
+    assert terms.on(date(2021, 2, 26)).fee.open_rate != Fraction(2, 10_000)
 
 
 def test_an_unset_limit_rate_means_no_limit(tmp_path):

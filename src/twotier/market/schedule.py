@@ -138,6 +138,10 @@ class Schedule:
                 dates, values = self.changes.setdefault(name, ([], []))
                 dates.append(row.start)
                 values.append(value)
+        # the terms change only on the rows' first days: one DayTerms per period between
+        # them, found by the day's place among those days (a run asks for every day)
+        self._starts = sorted({day for dates, _ in self.changes.values() for day in dates})
+        self._periods: dict[int, DayTerms] = {}
         self._cache: dict[dt.date, DayTerms] = {}
 
     def value(self, name: str, day: dt.date):
@@ -151,10 +155,16 @@ class Schedule:
         """The terms of a trading day."""
         terms = self._cache.get(day)
         if terms is None:
-            fee = FeeTerms(*(Fraction(self.value(name, day)) for name in FEE_PARTS))
-            terms = DayTerms(self.value("limit_rate", day), self.value("margin_rate", day), fee)
+            period = bisect_right(self._starts, day)
+            terms = self._periods.get(period)
+            if terms is None:
+                terms = self._periods[period] = self._terms(day)
             self._cache[day] = terms
         return terms
+
+    def _terms(self, day: dt.date) -> DayTerms:
+        fee = FeeTerms(*(Fraction(self.value(name, day)) for name in FEE_PARTS))
+        return DayTerms(self.value("limit_rate", day), self.value("margin_rate", day), fee)
 
     def rates(self, name: str, days: np.ndarray) -> np.ndarray:
         """``limit_rate`` or ``margin_rate`` of each trading day (datetime64[D]); NaN
