@@ -142,7 +142,6 @@ class Schedule:
         # them, found by the day's place among those days (a run asks for every day)
         self._starts = sorted({day for dates, _ in self.changes.values() for day in dates})
         self._periods: dict[int, DayTerms] = {}
-        self._cache: dict[dt.date, DayTerms] = {}
 
     def value(self, name: str, day: dt.date):
         change = self.changes.get(name)
@@ -153,13 +152,10 @@ class Schedule:
 
     def on(self, day: dt.date) -> DayTerms:
         """The terms of a trading day."""
-        terms = self._cache.get(day)
+        period = bisect_right(self._starts, day)
+        terms = self._periods.get(period)
         if terms is None:
-            period = bisect_right(self._starts, day)
-            terms = self._periods.get(period)
-            if terms is None:
-                terms = self._periods[period] = self._terms(day)
-            self._cache[day] = terms
+            terms = self._periods[period] = self._terms(day)
         return terms
 
     def _terms(self, day: dt.date) -> DayTerms:
