@@ -18,6 +18,7 @@ from twotier.engine.inputs import Environment
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.optimize.cluster import dask_client
 from twotier.optimize.outputs import write_outputs
+from twotier.optimize.runner import SweepRunner
 from twotier.optimize.space import parse_space
 from twotier.optimize.sweep import SweepRequest, run_sweep
 from twotier.optimize.tasks import backtest_batch, backtest_window
@@ -241,3 +242,15 @@ def test_a_batch_shares_its_tapes_and_one_failing_set_fails_alone(bars):
             assert json.dumps(payload, sort_keys=True) == json.dumps(
                 {"status": "ok", "error": None, **alone}, sort_keys=True
             )
+
+
+def test_sweeps_scattering_the_same_bars_use_keys_of_their_own(bars, client):
+    """A sweep scatters the same bars as the last one just as that one's copies are
+    released: under one key (Dask's default, a hash of the data) the scheduler can forget
+    them under the new futures (dask/distributed#8576), and a task then loses its inputs
+    or waits for ever."""
+    env = Environment.from_config(load_config())
+    first, second = (SweepRunner(client, [], {}, [], None, bars, env, None) for _ in range(2))
+    keys = [{f.key for f in runner._bar_futures().values()} for runner in (first, second)]
+    keys += [{runner._environment().key} for runner in (first, second)]
+    assert not keys[0] & keys[1] and not keys[2] & keys[3]

@@ -201,17 +201,16 @@ class SweepRunner:
         return packages
 
     def _bar_futures(self) -> dict[str, Future]:
-        """Bars go to every worker once, not with each task (a list, so that the keys are
-        hashes of the data and never clash with another sweep's on a shared cluster)."""
+        """Bars go to every worker once, not with each task."""
         if self._scattered is None:
             names = sorted(self.bars)
-            futures = self.client.scatter([self.bars[k] for k in names], broadcast=True)
+            futures = _scatter(self.client, [self.bars[k] for k in names])
             self._scattered = dict(zip(names, futures, strict=True))
         return self._scattered
 
     def _environment(self) -> Future:
         if self._env_future is None:
-            self._env_future = self.client.scatter(self.env, broadcast=True)
+            [self._env_future] = _scatter(self.client, [self.env])
         return self._env_future
 
     # ------------------------------------------------------------------ results
@@ -250,6 +249,14 @@ class SweepRunner:
             return
         chosen = next(s for s in self.sets if s.set_id == best.set_id)
         self._schedule([self._run(chosen, window, "test"), self._run(self.sets[0], window, "test")])
+
+
+def _scatter(client: Client, values: list) -> list[Future]:
+    """Copies of ``values`` on every worker, under keys of their own. Dask's default keys
+    are hashes of the data: the same bars scattered again by the next sweep get the key
+    the last sweep's futures are releasing, and the scheduler may forget it under the new
+    ones (dask/distributed#8576), so that tasks lose their inputs or wait for ever."""
+    return client.scatter(values, broadcast=True, hash=False)
 
 
 def _collect(future: Future, runs: int) -> list[dict]:
