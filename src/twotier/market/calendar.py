@@ -1,9 +1,10 @@
 """Trading days, the evenings that have a night session, and the trading day of any bar.
 
 Holidays come from the XSHG calendar of ``exchange-calendars`` (the Chinese futures
-exchanges close on the public holidays of the Shanghai Stock Exchange), with the additions
-shipped in ``twotier/resources/calendar.toml``; a user file can add closures, open extra
-days, extend the calendar past its last recorded year and list evenings without a night.
+exchanges close on the public holidays of the Shanghai Stock Exchange; shipped as computed,
+market/xshg.py), with the additions shipped in ``twotier/resources/calendar.toml``; a user
+file can add closures, open extra days, extend the calendar past its last recorded year and
+list evenings without a night.
 
 Rules (docs/data.md, RULES.md 1 and 11):
 - A day-session bar belongs to its calendar date, which must be a trading day.
@@ -16,7 +17,6 @@ Rules (docs/data.md, RULES.md 1 and 11):
 
 from __future__ import annotations
 
-import warnings
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
@@ -36,21 +36,11 @@ from twotier.market.sessions import (
     session_minutes,
     wall_ns,
 )
+from twotier.market.xshg import shipped_sessions
 
 TIMEZONE = "Asia/Shanghai"
 ONE_DAY = np.timedelta64(1, "D")
 FILE_KEYS = ("holidays", "trading_days", "weekdays_until", "no_night")
-
-
-@cache
-def _xshg_sessions() -> np.ndarray:
-    import exchange_calendars as xc  # slow import: only when a calendar is needed
-
-    with warnings.catch_warnings():
-        # exchange-calendars 4.13 uses a pandas API that pandas 3.1 deprecates; not ours.
-        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-        cal = xc.get_calendar("XSHG", start="1995-01-01")
-    return np.asarray(cal.sessions.values.astype("datetime64[D]"))
 
 
 def _as_day(value: object, key: str) -> np.datetime64:
@@ -154,7 +144,7 @@ class TradingCalendar:
 
     @classmethod
     def load(cls, user_file: str | Path | None = None) -> TradingCalendar:
-        days = _xshg_sessions()
+        days = shipped_sessions()
         shipped = _shipped_additions()
         additions = [shipped]
         source = "XSHG"

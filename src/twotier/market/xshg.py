@@ -1,0 +1,80 @@
+"""The XSHG trading days (the Shanghai Stock Exchange's, whose public holidays the Chinese
+futures exchanges share), as the pinned exchange-calendars computes them, shipped in
+``twotier/resources/xshg.toml``: importing exchange-calendars and building its calendar
+costs a command about 0.2 s, for the same days every time. The file records the version
+it was written from; tests/test_calendar_xshg.py checks it against that version.
+
+    python -m twotier.market.xshg   # write the file again after upgrading exchange-calendars
+"""
+
+from __future__ import annotations
+
+import tomllib
+import warnings
+from functools import cache
+from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+START = "1995-01-03"
+FILE = "xshg.toml"
+
+
+@cache
+def shipped_sessions() -> np.ndarray:
+    """The trading days of the shipped file: every weekday from its first to its last day
+    but the closed ones."""
+    table = tomllib.loads(resources.files("twotier.resources").joinpath(FILE).read_text())
+    span = np.arange(table["first"], np.datetime64(table["last"]) + 1, dtype="datetime64[D]")
+    weekdays = span[np.is_busday(span)]
+    return np.setdiff1d(weekdays, np.asarray(table["closed_weekdays"], dtype="datetime64[D]"))
+
+
+def computed_sessions() -> np.ndarray:
+    """The trading days that exchange-calendars computes (slow: its import and build)."""
+    import exchange_calendars as xc
+
+    with warnings.catch_warnings():
+        # exchange-calendars 4.13 uses a pandas API that pandas 3.1 deprecates; not ours.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        calendar = xc.get_calendar("XSHG", start=START)
+    return np.asarray(calendar.sessions.values.astype("datetime64[D]"))
+
+
+def shipped_version() -> str:
+    table = tomllib.loads(resources.files("twotier.resources").joinpath(FILE).read_text())
+    return table["exchange_calendars"]
+
+
+def render(sessions: np.ndarray) -> str:
+    if not np.is_busday(sessions).all():  # the file lists closed weekdays only
+        raise ValueError("XSHG sessions on a weekend: the file's form cannot hold them")
+    first, last = sessions[0], sessions[-1]
+    span = np.arange(first, last + 1, dtype="datetime64[D]")
+    closed = np.setdiff1d(span[np.is_busday(span)], sessions)
+    lines = [
+        "# The XSHG trading days of exchange-calendars, written by `python -m",
+        "# twotier.market.xshg` (twotier/market/xshg.py): every weekday from `first` to `last`",
+        "# is a trading day but the closed ones. Do not edit: add closures and days in",
+        "# calendar.toml or a calendar file of your own (docs/data.md).",
+        "",
+        f'exchange_calendars = "{version("exchange-calendars")}"',
+        f"first = {first}",
+        f"last = {last}",
+        "closed_weekdays = [",
+        *(f"  {day}," for day in closed),
+        "]",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    path = Path(__file__).resolve().parent.parent / "resources" / FILE
+    path.write_text(render(computed_sessions()))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
