@@ -68,7 +68,8 @@ def _csv_module_text(frame: pd.DataFrame) -> str:
 @given(
     st.lists(
         st.tuples(
-            st.integers(0, 10**12),
+            st.integers(-(10**18), 10**18),  # nanoseconds: sub-second parts dropped
+            st.integers(-(10**5), 10**5) | st.none(),  # a day (pre-1970 too), or missing
             st.floats(allow_nan=True, allow_infinity=False, width=64),
             st.floats(-1e9, 1e9) | st.sampled_from([0.0, -0.0, 0.005, -0.015]),
             st.integers(-(2**40), 2**40),
@@ -80,13 +81,18 @@ def _csv_module_text(frame: pd.DataFrame) -> str:
 def test_csv_text_matches_the_csv_module_value_by_value(rows):
     """The vectorised writer (distinct values formatted once, rows joined) writes what the
     csv module writes from values formatted one by one: -0.0, NaN, quotes and newlines
-    included, and in chunks of rows as in one."""
-    seconds, ratio, money, count, note = zip(*rows, strict=True) if rows else ([],) * 5
+    included, times and days written from their distinct values as strftime writes them,
+    and in chunks of rows as in one."""
+    stamps, days, ratio, money, count, note = zip(*rows, strict=True) if rows else ([],) * 6
     frame = pd.DataFrame(
         {
-            "time": pd.DatetimeIndex(
-                np.array(seconds, dtype=np.int64) * 10**9, dtype="datetime64[ns]"
-            ).tz_localize("Asia/Shanghai"),
+            "time": pd.DatetimeIndex(np.array(stamps, dtype="datetime64[ns]"))
+            .tz_localize("UTC")
+            .tz_convert("Asia/Shanghai"),
+            "day": np.array(
+                [np.datetime64("NaT") if d is None else np.datetime64(d, "D") for d in days],
+                dtype="datetime64[ns]",
+            ),
             "ratio": np.array(ratio, dtype=np.float64),
             "pv": np.array(money, dtype=np.float64),
             "count": np.array(count, dtype=np.int64),

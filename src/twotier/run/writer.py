@@ -109,11 +109,16 @@ def _quoted(text: str) -> str:
 
 def _stamps(values: np.ndarray, unit: str) -> list[str]:
     """Naive datetimes as ``YYYY-MM-DD HH:MM:SS`` (unit "s") or ``YYYY-MM-DD`` ("D"),
-    NaT empty: numpy's ISO text with a space for the T, the same text as strftime."""
-    text = np.datetime_as_string(values, unit=unit)
+    NaT empty, the same text as strftime. A run's times fall on a few thousand days and a
+    few dozen times of day: each distinct day and time of day is written once (numpy's
+    text of every value is four times slower)."""
+    seconds = values.astype("datetime64[s]").astype(np.int64)
+    days, day_index = np.unique(seconds // 86400, return_inverse=True)
+    text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)[day_index]
     if unit == "s":
-        text = np.strings.replace(text, "T", " ", 1)
-    text = text.astype(object)
+        clocks, clock_index = np.unique(seconds % 86400, return_inverse=True)
+        clock_text = [f" {c // 3600:02d}:{c // 60 % 60:02d}:{c % 60:02d}" for c in clocks.tolist()]
+        text = text + np.array(clock_text, dtype=object)[clock_index]
     text[np.isnat(values)] = ""
     return text.tolist()
 
