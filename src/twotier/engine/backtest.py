@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from twotier.broker import Broker, simulated_broker
+from twotier.collector import collector_paused
 from twotier.config.model import Config
 from twotier.engine.continuous import (
     causal_signals,
@@ -17,7 +18,7 @@ from twotier.engine.continuous import (
     with_market_columns,
     with_traded_prices,
 )
-from twotier.engine.events import collector_paused, run_events
+from twotier.engine.events import run_events
 from twotier.engine.tape import BasketTape, Tape, basket_tape, build_tape
 from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar

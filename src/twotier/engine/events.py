@@ -11,14 +11,12 @@ never changes Tier-2's state itself. The outputs are identical to stepping every
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from twotier.collector import collector_paused
 from twotier.engine.tape import Tape
 from twotier.numeric import decided
 from twotier.tier2.composite import Composite
@@ -162,26 +160,12 @@ class EventPlanner:
 def run_events(
     composite: Composite, state: PortfolioState, tape: Tape, first: int, last: int, progress=None
 ):
-    """Steps ``first`` to ``last``; ``progress("tier2", done, total)`` about every 1%."""
+    """Steps ``first`` to ``last``; ``progress("tier2", done, total)`` about every 1%.
+    The collector is paused: a run makes many objects (packages, the journal, the
+    records) but no cycles that need collecting before it ends, and its passes cost 3-7%
+    of a ten-year run inside the loop (and about 4% more around it, see ``run_tier2``)."""
     with collector_paused():
         _run_events(composite, state, tape, first, last, progress)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector: a run makes many objects (packages, the
-    journal, the records) but no cycles that need collecting before it ends, and the
-    collector's passes cost 3-7% of a ten-year run inside the loop and about 4% more
-    around it (making the tapes and the tables after the loop, when every object the
-    loop made is young). Reference counting still frees memory as usual; the
-    collector's state is restored after. Used as a decorator too (``run_tier2``)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _run_events(
