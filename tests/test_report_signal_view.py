@@ -11,7 +11,7 @@ import pytest
 from test_report_run import shared_run
 from twotier.analysis.benchmarks import in_run
 from twotier.analysis.summary import trigger_tables
-from twotier.report.packing import MISSING, pack_columns, unpack_columns
+from twotier.report.packing import MISSING, pack_columns, resolved, unpack_columns
 from twotier.report.signal_view import hours_held, trade_bars, view_bars, view_payload
 
 TZ = "Asia/Shanghai"
@@ -50,6 +50,16 @@ def test_indicators_keep_five_significant_digits():
     packed = pack_columns({"rsi": [12.3456789, 99.9]}, {})
     assert packed["numbers"] == [["rsi", 3]]
     assert unpack_columns(packed, 2)["rsi"].tolist() == [12.346, 99.9]
+
+
+def test_columns_compressed_on_a_thread_are_the_same_text_once_resolved():
+    columns = {"time": list(range(0, 15 * 5000, 15)), "close": [700.0 + i % 7 for i in range(5000)]}
+    now = pack_columns(columns, {"signal": [i % 3 - 1 for i in range(5000)]}, exact=("time",))
+    later = pack_columns(
+        columns, {"signal": [i % 3 - 1 for i in range(5000)]}, exact=("time",), later=True
+    )
+    assert not isinstance(later["data"], str)
+    assert resolved(later) == now and resolved(now) == now
 
 
 # --- the payload of a run --------------------------------------------------------------------

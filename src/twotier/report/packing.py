@@ -17,6 +17,8 @@ import base64
 import math
 import zlib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
 
 import numpy as np
 
@@ -57,10 +59,14 @@ def pack_columns(
     numbers: Mapping[str, Sequence[float]],
     codes: Mapping[str, Sequence[int]],
     exact: Sequence[str] = (),
+    *,
+    later: bool = False,
 ) -> dict:
     """``{"numbers": [[name, decimals], ...], "codes": [name, ...], "data": base64}``:
     the number columns (``exact`` ones at their own decimals), then the code columns,
-    all of one length."""
+    all of one length. ``later``: "data" is a Future of the text, compressed on a thread
+    (zlib lets go of the interpreter: the rest of a report is built meanwhile);
+    ``resolved`` waits for it."""
     parts, numbers_meta = [], []
     for name, column in numbers.items():
         values = np.asarray(column, dtype=float)
@@ -69,8 +75,24 @@ def pack_columns(
         numbers_meta.append([name, decimals])
     for column in codes.values():
         parts.append(np.asarray(column).astype(np.int8).tobytes())
-    data = base64.b64encode(zlib.compress(b"".join(parts), LEVEL)).decode("ascii")
+    raw = b"".join(parts)
+    data = _compressor().submit(_encoded, raw) if later else _encoded(raw)
     return {"numbers": numbers_meta, "codes": list(codes), "data": data}
+
+
+def resolved(packed: dict) -> dict:
+    """A payload of ``pack_columns(..., later=True)`` with its text in."""
+    data = packed["data"]
+    return {**packed, "data": data.result()} if isinstance(data, Future) else packed
+
+
+def _encoded(raw: bytes) -> str:
+    return base64.b64encode(zlib.compress(raw, LEVEL)).decode("ascii")
+
+
+@cache
+def _compressor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="twotier-pack")
 
 
 def unpack_columns(packed: dict, length: int) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ from twotier.config.load import config_to_toml
 from twotier.io import atomic_path, write_text_atomic
 from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
+from twotier.report.packing import resolved
 from twotier.report.signal_view import hours_held, trade_bars, view_bars, view_payload
 
 NAV = [
@@ -84,7 +85,9 @@ def signal_views(run, metrics: dict) -> SignalViews:
         if bars is None:
             continue
         view_id = f"signal-{k}"
-        out.payloads[view_id] = view_payload(run, instrument, bars, triggers[instrument])
+        out.payloads[view_id] = view_payload(
+            run, instrument, bars, triggers[instrument], later=True
+        )
         if instrument in counts:
             out.notes[view_id] = tables.triggers_line(counts[instrument])
         mine = run.trades[run.trades["instrument"] == instrument]
@@ -101,10 +104,10 @@ def trades_with_excursions(run, views: SignalViews, moves: pd.DataFrame) -> pd.D
 
 
 def report_html(run, metrics: dict) -> str:
+    views = signal_views(run, metrics)  # first: its columns are compressed meanwhile
     figures = charts.run_charts(run, metrics)
     moves = excursions(run.trades, run.packages, run.equity)
     figures |= tearsheet.tearsheet_charts(run, metrics, moves)
-    views = signal_views(run, metrics)
     warnings = "".join(f'<p class="warn">warning: {escape(w)}</p>' for w in run.warnings)
 
     def shown(*ids: str) -> list[str]:
@@ -160,9 +163,8 @@ def report_html(run, metrics: dict) -> str:
             f"<pre>{escape(config_to_toml(run.config))}</pre>",
         ),
     ]
-    return page.document(
-        "twotier run report", subtitle(run, metrics), body, figures, NAV, views.payloads
-    )
+    payloads = {view_id: resolved(p) for view_id, p in views.payloads.items()}
+    return page.document("twotier run report", subtitle(run, metrics), body, figures, NAV, payloads)
 
 
 def section_summary(metrics: dict, warnings: str) -> str:

@@ -167,13 +167,16 @@ def view_bars(run, instrument: str) -> pd.DataFrame | None:
     return None if bars is None or bars.empty else bars
 
 
-def view_payload(run, instrument: str, bars: pd.DataFrame, triggers: pd.DataFrame) -> dict:
-    """Everything the browser needs to draw one instrument's signal view."""
+def view_payload(
+    run, instrument: str, bars: pd.DataFrame, triggers: pd.DataFrame, *, later: bool = False
+) -> dict:
+    """Everything the browser needs to draw one instrument's signal view (``later``: its
+    packed columns still being compressed, see ``packing.pack_columns``)."""
     bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
     columns = {"time": _minutes(bars["time"])}
     columns |= {c: bars[c] for c in (*PRICE_COLUMNS, *LINE_COLUMNS) if c in bars.columns}
     codes = {c: bars[c] for c in CODE_COLUMNS}
-    packed = pack_columns(columns, codes, exact=("time", *PRICE_COLUMNS))
+    packed = pack_columns(columns, codes, exact=("time", *PRICE_COLUMNS), later=later)
     trades = run.trades[run.trades["instrument"] == instrument]
     ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
     first = ordered.drop_duplicates("trade_id", keep="first")
