@@ -47,7 +47,11 @@ def buy_and_hold(
     """Buy at the close of the instrument's first bar in the run, hold (rolling at each
     roll) to the last. Daily returns, volatility, Sharpe, Sortino, Calmar and drawdown
     are on daily closes."""
-    bars = in_run(packages, equity)
+    return buy_and_hold_of(in_run(packages, equity), risk_free)
+
+
+def buy_and_hold_of(bars: pd.DataFrame, risk_free: float = 0.0) -> dict | None:
+    """``buy_and_hold`` of the packages of the run (``in_run``)."""
     if bars.empty:
         return None
     base, closes = _held_closes(bars)

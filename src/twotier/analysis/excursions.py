@@ -11,6 +11,8 @@ MAE <= 0 <= MFE, and the position's return lies between them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -113,19 +115,26 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
 
 
 def excursions(
-    trades: pd.DataFrame, packages: dict[str, pd.DataFrame], equity: pd.DataFrame
+    trades: pd.DataFrame,
+    packages: dict[str, pd.DataFrame],
+    equity: pd.DataFrame,
+    bars: Mapping[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per position (open ones marked ``open``) whose instrument has packages:
     bars held (of its instrument, entry fill to exit fill), MAE, MFE and return (price
-    moves from the entry fill), net P&L."""
+    moves from the entry fill), net P&L. ``bars``: the packages of the run
+    (``in_run``) per instrument, where already made."""
     parts = []
     if not trades.empty:
         positions = _position_rows(trades)
         for instrument, mine in positions.groupby("instrument", sort=True):
             found = packages.get(instrument)
-            bars = None if found is None else in_run(found, equity)
-            if bars is not None and not bars.empty:
-                parts.append(_instrument(mine.reset_index(drop=True), bars))
+            if bars is not None and instrument in bars:
+                ran = bars[instrument]
+            else:
+                ran = None if found is None else in_run(found, equity)
+            if ran is not None and not ran.empty:
+                parts.append(_instrument(mine.reset_index(drop=True), ran))
     if not parts:
         empty = {c: pd.Series(dtype=float) for c in COLUMNS}
         return pd.DataFrame(empty | {"open": pd.Series(dtype=bool)})

@@ -1,0 +1,113 @@
+"""Benchmark: ``compute_metrics`` alone (metrics.json's every figure) on the ten years of
+tiled real bars (bench/tiled_data.py), with a breakdown by part.
+
+    .venv/bin/python bench/bench_metrics.py [--repeat 7] [--profile]
+    PYTHONPATH=../other/src .venv/bin/python bench/bench_metrics.py   # another checkout
+
+The backtest runs once in this process (not timed), as ``twotier backtest`` runs it on
+the three files; then ``compute_metrics`` is timed ``--repeat`` times (best and median:
+the machine's speed drifts, the best is the run least disturbed by the rest of it), and
+each part of metrics.json once per repeat (best shown). ``--profile`` prints cProfile's
+top functions of one more call. ``--dump FILE`` writes the metrics as JSON, to compare
+two checkouts' figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import statistics
+import time
+from pathlib import Path
+
+import twotier
+from twotier.analysis import summary
+
+DATA = Path(__file__).resolve().parents[1] / "runs" / "bench-data" / "tiled-2016-2025"
+FILES = {"DCE/i": "DCE_i.csv", "DCE/m": "DCE_m.csv", "SHFE/cu": "SHFE_cu.csv"}
+PARTS = (
+    "portfolio_metrics",
+    "basket_metrics",
+    "_benchmarks",
+    "_signal_quality",
+    "_sides",
+    "_sessions",
+    "trigger_tables",
+)
+
+
+def timed(seconds: dict[str, list[float]], name: str, function):
+    """``function`` with its time of each call added to ``seconds[name]``."""
+
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds.setdefault(name, []).append(time.perf_counter() - started)
+
+    return wrapper
+
+
+def best_of(repeat: int, call) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def breakdown(result, repeat: int) -> dict[str, float]:
+    """Best time of each part, over ``repeat`` calls (calls of one run added up)."""
+    per_call: dict[str, list[float]] = {}
+    originals = {name: getattr(summary, name) for name in PARTS}
+    try:
+        for _ in range(repeat):
+            seconds: dict[str, list[float]] = {}
+            for name, function in originals.items():
+                setattr(summary, name, timed(seconds, name, function))
+            summary.compute_metrics(result)
+            for name, values in seconds.items():
+                per_call.setdefault(name, []).append(sum(values))
+    finally:
+        for name, function in originals.items():
+            setattr(summary, name, function)
+    return {name: min(values) for name, values in per_call.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
+    parser.add_argument("--dump", type=Path, help="write the metrics as JSON to this file")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        raise SystemExit(f"{DATA} is missing: run bench/tiled_data.py first")
+
+    result = twotier.backtest(bars={k: DATA / name for k, name in FILES.items()})
+    print(
+        f"ten tiled years: {len(result.equity):,} steps, {len(result.trades):,} trade rows, "
+        f"{len(result.decisions):,} decisions"
+    )
+    summary.compute_metrics(result)  # warm: lazy imports, caches
+    times = best_of(args.repeat, lambda: summary.compute_metrics(result))
+    print(
+        f"compute_metrics: best {min(times) * 1000:.1f} ms, "
+        f"median {statistics.median(times) * 1000:.1f} ms ({args.repeat} calls)"
+    )
+    for name, seconds in breakdown(result, args.repeat).items():
+        print(f"  {name:<20} {seconds * 1000:7.1f} ms")
+    if args.dump:
+        metrics = summary.compute_metrics(result)
+        args.dump.write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.runcall(summary.compute_metrics, result)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()
