@@ -9,7 +9,8 @@ the three files; then ``compute_metrics`` is timed ``--repeat`` times (best and 
 the machine's speed drifts, the best is the run least disturbed by the rest of it), and
 each part of metrics.json once per repeat (best shown). ``--profile`` prints cProfile's
 top functions of one more call. ``--dump FILE`` writes the metrics as JSON, to compare
-two checkouts' figures.
+two checkouts' figures; ``--save FILE`` pickles the backtest and ``--load FILE`` reads it
+instead of running it (a trusted file of your own: pickle runs code).
 """
 
 from __future__ import annotations
@@ -17,24 +18,30 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import pickle
 import pstats
 import statistics
 import time
 from pathlib import Path
 
 import twotier
-from twotier.analysis import summary
+from twotier.analysis import drawdowns, excursions, metrics, periods, summary
 
 DATA = Path(__file__).resolve().parents[1] / "runs" / "bench-data" / "tiled-2016-2025"
 FILES = {"DCE/i": "DCE_i.csv", "DCE/m": "DCE_m.csv", "SHFE/cu": "SHFE_cu.csv"}
-PARTS = (
-    "portfolio_metrics",
-    "basket_metrics",
-    "_benchmarks",
-    "_signal_quality",
-    "_sides",
-    "_sessions",
-    "trigger_tables",
+PARTS = (  # (module, function): each call timed where compute_metrics makes it
+    (summary, "portfolio_metrics"),
+    (summary, "basket_metrics"),
+    (summary, "bars_in_run"),
+    (summary, "_benchmarks"),
+    (summary, "_signal_quality"),
+    (summary, "_sides"),
+    (summary, "_sessions"),
+    (summary, "trigger_tables"),
+    (excursions, "excursions"),
+    (periods, "monthly_rows"),
+    (metrics, "daily_returns"),
+    (drawdowns, "drawdowns"),
 )
 
 
@@ -63,18 +70,20 @@ def best_of(repeat: int, call) -> list[float]:
 def breakdown(result, repeat: int) -> dict[str, float]:
     """Best time of each part, over ``repeat`` calls (calls of one run added up)."""
     per_call: dict[str, list[float]] = {}
-    originals = {name: getattr(summary, name) for name in PARTS}
+    originals = {  # an older checkout may lack some
+        (module, name): getattr(module, name) for module, name in PARTS if hasattr(module, name)
+    }
     try:
         for _ in range(repeat):
             seconds: dict[str, list[float]] = {}
-            for name, function in originals.items():
-                setattr(summary, name, timed(seconds, name, function))
+            for (module, name), function in originals.items():
+                setattr(module, name, timed(seconds, name, function))
             summary.compute_metrics(result)
             for name, values in seconds.items():
                 per_call.setdefault(name, []).append(sum(values))
     finally:
-        for name, function in originals.items():
-            setattr(summary, name, function)
+        for (module, name), function in originals.items():
+            setattr(module, name, function)
     return {name: min(values) for name, values in per_call.items()}
 
 
@@ -83,11 +92,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument("--dump", type=Path, help="write the metrics as JSON to this file")
+    parser.add_argument("--load", type=Path, help="the backtest pickled by --save, not run again")
+    parser.add_argument("--save", type=Path, help="pickle the backtest to this file")
     args = parser.parse_args()
-    if not DATA.is_dir():
+    if args.load:  # the same backtest for two checkouts (its classes are not in analysis/)
+        result = pickle.loads(args.load.read_bytes())
+    elif DATA.is_dir():
+        result = twotier.backtest(bars={k: DATA / name for k, name in FILES.items()})
+    else:
         raise SystemExit(f"{DATA} is missing: run bench/tiled_data.py first")
-
-    result = twotier.backtest(bars={k: DATA / name for k, name in FILES.items()})
+    if args.save:
+        args.save.write_bytes(pickle.dumps(result))
     print(
         f"ten tiled years: {len(result.equity):,} steps, {len(result.trades):,} trade rows, "
         f"{len(result.decisions):,} decisions"
@@ -98,6 +113,7 @@ def main() -> None:
         f"compute_metrics: best {min(times) * 1000:.1f} ms, "
         f"median {statistics.median(times) * 1000:.1f} ms ({args.repeat} calls)"
     )
+    print("best of each part (parts can hold others: daily_returns is called in several):")
     for name, seconds in breakdown(result, args.repeat).items():
         print(f"  {name:<20} {seconds * 1000:7.1f} ms")
     if args.dump:

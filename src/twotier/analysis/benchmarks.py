@@ -6,10 +6,13 @@ roll's price jump is not a return."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from twotier.analysis import metrics
 from twotier.analysis.rolled import roll_points, rolled_closes
+
+NAT = np.iinfo(np.int64).min  # NaT's integer
 
 
 def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
@@ -19,12 +22,26 @@ def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
     times = pd.DatetimeIndex(packages["time"]).as_unit("ns")
     if steps.tz is not None and times.tz is not None:
         times = times.tz_convert(steps.tz)
-    where = steps.get_indexer(times)
+    where = _rows_of(steps, times)
     found = where >= 0
     # pandas copies on write: a shallow copy keeps the packages safe and costs nothing
     out = packages.copy(deep=False) if found.all() else packages.loc[found].copy()
     out["trading_day"] = equity["trading_day"].to_numpy()[where[found]]
     return out.reset_index(drop=True)
+
+
+def _rows_of(steps: pd.DatetimeIndex, times: pd.DatetimeIndex) -> np.ndarray:
+    """``steps.get_indexer(times)``: each time's row among the steps, -1 where it is not
+    one. The steps of a run rise strictly, so a binary search finds them without the
+    hash table pandas would build over every step."""
+    ns = steps.asi8
+    rising = len(ns) > 0 and ns[0] != NAT and bool(np.all(ns[1:] > ns[:-1]))
+    if not rising or (steps.tz is None) != (times.tz is None):
+        return steps.get_indexer(times)
+    wanted = times.asi8
+    at = np.searchsorted(ns, wanted)
+    hit = ns[np.minimum(at, len(ns) - 1)] == wanted
+    return np.where(hit, at, -1)
 
 
 def _held_closes(bars: pd.DataFrame) -> tuple[float, pd.Series]:

@@ -21,6 +21,7 @@ from twotier.analysis.rolled import scale_factors
 from twotier.analysis.trades import OPEN
 
 MINUTES_PER_BAR = 15
+ROW_COLUMNS = ("entry_contract", "contract", "exit_time", "exit_price", "exit_decided_at")
 COLUMNS = (
     "trade_id",
     "basket",
@@ -46,8 +47,12 @@ def _times(values) -> np.ndarray:
 def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
     """One row per position: the first row's entry, the last row's exit and contract,
     the rows' net P&L added up; open if any row is still open."""
-    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
-    grouped = ordered.groupby("trade_id", sort=True)
+    wanted = ["trade_id", "basket", "instrument", "side", "entry_time", "entry_price"]
+    wanted += [c for c in (*ROW_COLUMNS, "reason", "net_pnl") if c in trades and c not in wanted]
+    ordered = trades[wanted].sort_values(
+        ["trade_id", "exit_time"], kind="stable", na_position="last"
+    )
+    grouped = ordered.groupby("trade_id", sort=True)  # first and last of these columns alone
     first, last = grouped.first(), grouped.last()
     out = first[["basket", "instrument", "side", "entry_time", "entry_price"]].copy()
     for column, source in (("entry_contract", first), ("contract", last)):

@@ -60,12 +60,13 @@ def value_metrics(
     values = equity[column]
     mdd = metrics.max_drawdown(values)
     final = float(values.iloc[-1])
+    found = drawdowns.drawdowns(values, equity["trading_day"])
     return {
         "initial": initial,
         "final": final,
         **metrics.return_and_risk(returns, final, initial, mdd, risk_free),
-        "max_drawdown_details": drawdowns.max_drawdown_details(values, equity["trading_day"]),
-        "longest_drawdown_days": drawdowns.longest_drawdown_days(values, equity["trading_day"]),
+        "max_drawdown_details": drawdowns.deepest_details(found),
+        "longest_drawdown_days": drawdowns.longest_days(found),
         "best_day": float(returns.max()),
         "worst_day": float(returns.min()),
         "positive_days": float(np.mean(returns > 0)),

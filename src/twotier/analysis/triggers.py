@@ -19,6 +19,8 @@ episode's next trigger or its end. It is
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -183,12 +185,13 @@ def trigger_outcomes(
 def outcome_counts(table: pd.DataFrame) -> dict:
     """Triggers by status, and by reason within blocked and skipped."""
     out = {"triggers": len(table)}
+    rows = list(zip(table["status"].tolist(), table["reason"].tolist(), strict=True))
     for status in (TRADED, BLOCKED, SKIPPED):
-        mine = table[table["status"] == status]
+        mine = [reason for s, reason in rows if s == status]
         out[status] = len(mine)
         if status != TRADED:
-            counts = mine["reason"].value_counts()
+            counts = Counter(r for r in mine if not pd.isna(r))  # as value_counts: NaN left out
             out[f"{status}_by_reason"] = {
-                str(r): int(counts[r]) for r in sorted(counts.index, key=lambda r: (-counts[r], r))
+                str(r): counts[r] for r in sorted(counts, key=lambda r: (-counts[r], r))
             }
     return out
