@@ -46,39 +46,82 @@ def _ns(values) -> np.ndarray:
     return pd.DatetimeIndex(pd.Series(values)).as_unit("ns").asi8
 
 
+NAT = np.iinfo(np.int64).min  # NaT's nanoseconds
+
+
+def _first_per_group(group: np.ndarray, valid: np.ndarray, groups: int) -> np.ndarray:
+    """Row of each group's first valid row (-1 where it has none), as groupby's first()
+    skips missing values."""
+    rows = np.flatnonzero(valid)
+    first = np.full(groups, len(group), dtype=np.int64)
+    np.minimum.at(first, group[rows], rows)
+    return np.where(first == len(group), -1, first)
+
+
+def _last_per_group(group: np.ndarray, valid: np.ndarray, groups: int) -> np.ndarray:
+    """Row of each group's last valid row (-1 where it has none), as groupby's last()."""
+    rows = np.flatnonzero(valid)
+    last = np.full(groups, -1, dtype=np.int64)
+    np.maximum.at(last, group[rows], rows)
+    return last
+
+
+def _pick(ns: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The times of ``rows`` (NaT where a row is -1)."""
+    return np.where(rows >= 0, ns[rows], NAT)
+
+
 class _Basket:
     """What one basket did on one instrument's bars: entries decided (bar), the bars it
     held a position, refusals and entry decisions logged."""
 
     def __init__(self, index: int, bars_ns: np.ndarray, trades: pd.DataFrame, log: pd.DataFrame):
-        def bar_of(values) -> np.ndarray:
-            return np.searchsorted(bars_ns, _ns(values), side="right") - 1
+        def bar_of(ns: np.ndarray) -> np.ndarray:
+            return np.searchsorted(bars_ns, ns, side="right") - 1
 
         self.index = index
-        first = trades.sort_values(["trade_id", "exit_time"], kind="stable").drop_duplicates(
-            "trade_id"
-        )
-        fill_bar = bar_of(first["entry_time"])
-        at_open = (first["entry_price_kind"] == "open").to_numpy() if len(first) else []
-        self.entries = np.sort(fill_bar - np.asarray(at_open, dtype=int))
-        rows = trades.groupby("trade_id", sort=True)
-        still = (trades["reason"] == "open").groupby(trades["trade_id"], sort=True).any()
+        ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
+        entry_ns = _ns(trades["entry_time"])
+        first = self._first_by_exit(trades, group)
+        if len(first):
+            at_open = trades["entry_price_kind"].to_numpy(dtype=object)[first] == "open"
+        else:  # no trade: the table may have no columns
+            at_open = np.zeros(0, dtype=bool)
+        self.entries = np.sort(bar_of(entry_ns[first]) - at_open.astype(int))
+        still = np.zeros(len(ids), dtype=bool)
+        still[group[(trades["reason"] == "open").to_numpy(dtype=bool)]] = True
         if "exit_decided_at" in trades:
-            ends = bar_of(rows["exit_decided_at"].last())
+            decided_ns = _ns(trades["exit_decided_at"])
+            ends = bar_of(_pick(decided_ns, _last_per_group(group, decided_ns != NAT, len(ids))))
         else:
-            ends = np.full(len(still), -1)
-        ends = np.where(still.to_numpy(dtype=bool) | (ends < 0), len(bars_ns), ends)
-        starts = bar_of(rows["entry_time"].first())
+            ends = np.full(len(ids), -1)
+        ends = np.where(still | (ends < 0), len(bars_ns), ends)
+        starts = bar_of(_pick(entry_ns, _first_per_group(group, entry_ns != NAT, len(ids))))
         order = np.argsort(starts, kind="stable")
         self.held_from, self.held_to = starts[order], ends[order]
-        kinds, reasons = log["kind"].astype(str), log["reason"].fillna("").astype(str)
-        refusal = kinds.isin(REFUSALS) | (
-            ~kinds.isin(KNOWN_KINDS) & reasons.str.startswith("entry_")
+        kinds = log["kind"].astype(str).tolist()
+        reasons = log["reason"].fillna("").astype(str).tolist()
+        refusal = np.array(
+            [
+                kind in REFUSALS or (kind not in KNOWN_KINDS and reason.startswith("entry_"))
+                for kind, reason in zip(kinds, reasons, strict=True)
+            ],
+            dtype=bool,
         )
-        log_bars = bar_of(log["time"])
-        self.refusals = (log_bars[refusal.to_numpy()], reasons[refusal].to_numpy())
-        self.decisions = log_bars[(kinds == "ENTRY").to_numpy()]
-        self.after = (log_bars, reasons.to_numpy(), kinds.to_numpy())
+        log_bars = bar_of(_ns(log["time"]))
+        why = np.array(reasons, dtype=object)
+        self.refusals = (log_bars[refusal], why[refusal])
+        kind_of = np.array(kinds, dtype=object)
+        self.decisions = log_bars[kind_of == "ENTRY"]
+        self.after = (log_bars, why, kind_of)
+
+    @staticmethod
+    def _first_by_exit(trades: pd.DataFrame, group: np.ndarray) -> np.ndarray:
+        """Row of each trade's first exit (a missing exit time last), in trade order."""
+        exit_ns = _ns(trades["exit_time"])
+        order = np.lexsort((np.where(exit_ns == NAT, np.iinfo(np.int64).max, exit_ns), group))
+        starts = np.append(True, group[order][1:] != group[order][:-1])
+        return order[starts]
 
     def entered(self, a: int, b: int) -> bool:
         return bool(np.any((self.entries >= a) & (self.entries < b)))
