@@ -78,7 +78,7 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
         return np.searchsorted(times, _times(values), side="right") - 1
 
     def scaled(prices, contracts) -> np.ndarray:
-        factor = [factor_of.get(c, 1.0) for c in contracts]
+        factor = [factor_of.get(c, 1.0) for c in contracts.tolist()]
         return np.asarray(prices, dtype=float) * np.asarray(factor, dtype=float)
 
     last = len(times) - 1
@@ -94,11 +94,7 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
         still, closes[last], scaled(positions["exit_price"].fillna(0), positions["contract"])
     )
     side = np.where(positions["side"].to_numpy() == "LONG", 1.0, -1.0)
-    mae, mfe, ret = (np.empty(len(positions)) for _ in range(3))
-    for k in range(len(positions)):
-        path = np.append(closes[entry[k] : decided[k] + 1], exit_price[k])
-        moves = side[k] * (path / basis[k] - 1.0)
-        mae[k], mfe[k], ret[k] = min(0.0, moves.min()), max(0.0, moves.max()), moves[-1]
+    mae, mfe, ret = _moves(closes, entry, decided, exit_price, basis, side)
     held = exit_bar - entry
     return pd.DataFrame(
         {
@@ -117,6 +113,36 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
             "net_pnl": positions["net_pnl"].astype(float).to_numpy(),
         }
     )
+
+
+def _moves(closes, entry, decided, exit_price, basis, side) -> tuple[np.ndarray, ...]:
+    """MAE, MFE and return of each position k: the moves side * (price / basis - 1) of
+    its path, the closes ``closes[entry[k] : decided[k] + 1]`` (a Python slice) then its
+    exit price. All paths are laid end to end and reduced in one pass each."""
+    n = len(closes)
+    start, stop = _slice_bounds(np.asarray(entry), np.asarray(decided) + 1, n)
+    bars = np.maximum(stop - start, 0)
+    length = bars + 1  # the exit price ends every path
+    first = np.cumsum(length) - length
+    step = np.arange(length.sum()) - np.repeat(first, length)
+    where = np.repeat(start, length) + step
+    last = first + bars
+    where[last] = n + np.arange(len(length))  # the exit prices, after the closes
+    prices = np.concatenate([closes, exit_price])[where]
+    moves = np.repeat(side, length) * (prices / np.repeat(basis, length) - 1.0)
+    low, high = np.minimum.reduceat(moves, first), np.maximum.reduceat(moves, first)
+    # min(0, x) and max(0, x) as Python takes them: 0 unless x is below (above) it
+    return np.where(low < 0.0, low, 0.0), np.where(high > 0.0, high, 0.0), moves[last]
+
+
+def _slice_bounds(start: np.ndarray, stop: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Where ``values[start:stop]`` begins and ends for each pair, on n values (Python's
+    slices: negative bounds count from the end, every bound is clipped to 0..n)."""
+
+    def bound(i: np.ndarray) -> np.ndarray:
+        return np.where(i < 0, np.maximum(i + n, 0), np.minimum(i, n)).astype(np.int64)
+
+    return bound(start), bound(stop)
 
 
 def excursions(

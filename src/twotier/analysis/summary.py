@@ -214,16 +214,17 @@ def _sides(run: RunTables, book: trades.PositionBook) -> list[dict]:
 def _sessions(run: RunTables) -> list[dict]:
     """Day against night session P&L, for the portfolio (basket null) and each basket."""
     initial = float(run.config.portfolio.initial_capital)
+    night = sessions.night_steps(run.equity["time"])
     rows = [
         {
             "basket": None,
             "instrument": "portfolio",
-            **sessions.session_pnl(run.equity, "pv", initial),
+            **sessions.session_pnl(run.equity, "pv", initial, night),
         }
     ]
     for i, basket in enumerate(run.config.portfolio.baskets):
         start = initial * float(basket.capital_fraction)
-        split = sessions.session_pnl(run.equity, f"equity_{i}", start)
+        split = sessions.session_pnl(run.equity, f"equity_{i}", start, night)
         rows.append({"basket": i, "instrument": basket.instrument, **split})
     return rows
 

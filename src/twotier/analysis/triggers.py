@@ -120,7 +120,9 @@ class _Basket:
         """Row of each trade's first exit (a missing exit time last), in trade order."""
         exit_ns = _ns(trades["exit_time"])
         order = np.lexsort((np.where(exit_ns == NAT, np.iinfo(np.int64).max, exit_ns), group))
-        starts = np.append(True, group[order][1:] != group[order][:-1])
+        ordered = group[order]
+        starts = np.ones(len(order), dtype=bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
         return order[starts]
 
     def entered(self, a: int, b: int) -> bool:
