@@ -17,11 +17,16 @@ import numpy as np
 import pandas as pd
 
 from twotier.analysis.benchmarks import in_run
+from twotier.analysis.groups import (
+    any_of_each,
+    by_position_then_time,
+    first_of_each,
+    last_of_each,
+)
 from twotier.analysis.rolled import scale_factors
 from twotier.analysis.trades import OPEN
 
 MINUTES_PER_BAR = 15
-ROW_COLUMNS = ("entry_contract", "contract", "exit_time", "exit_price", "exit_decided_at")
 COLUMNS = (
     "trade_id",
     "basket",
@@ -46,22 +51,32 @@ def _times(values) -> np.ndarray:
 
 def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
     """One row per position: the first row's entry, the last row's exit and contract,
-    the rows' net P&L added up; open if any row is still open."""
-    wanted = ["trade_id", "basket", "instrument", "side", "entry_time", "entry_price"]
-    wanted += [c for c in (*ROW_COLUMNS, "reason", "net_pnl") if c in trades and c not in wanted]
-    ordered = trades[wanted].sort_values(
-        ["trade_id", "exit_time"], kind="stable", na_position="last"
+    the rows' net P&L added up; open if any row is still open. Rows are taken in the
+    order of their exit (a missing one last), and first and last skip missing values,
+    as a groupby's first() and last() do."""
+    ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
+    order = by_position_then_time(group, _times(trades["exit_time"]))
+    ordered_group = group[order]
+
+    def pick(column: str, find) -> pd.Series:
+        values = trades[column].iloc[order].reset_index(drop=True)
+        rows = find(ordered_group, values.notna().to_numpy(), len(ids))
+        picked = values.take(np.maximum(rows, 0)).reset_index(drop=True)
+        return picked.where(rows >= 0) if (rows < 0).any() else picked
+
+    out = pd.DataFrame(
+        {c: pick(c, first_of_each) for c in ("basket", "instrument", "side", "entry_time")}
     )
-    grouped = ordered.groupby("trade_id", sort=True)  # first and last of these columns alone
-    first, last = grouped.first(), grouped.last()
-    out = first[["basket", "instrument", "side", "entry_time", "entry_price"]].copy()
-    for column, source in (("entry_contract", first), ("contract", last)):
-        out[column] = source[column].astype("string").fillna("") if column in source else ""
+    out["entry_price"] = pick("entry_price", first_of_each)
+    for column, find in (("entry_contract", first_of_each), ("contract", last_of_each)):
+        out[column] = pick(column, find).astype("string").fillna("") if column in trades else ""
     for column in ("exit_time", "exit_price", "exit_decided_at"):
-        out[column] = last.get(column, pd.NaT)
-    out["open"] = (ordered["reason"] == OPEN).groupby(ordered["trade_id"], sort=True).any()
-    out["net_pnl"] = grouped["net_pnl"].sum()
-    return out.reset_index()
+        out[column] = pick(column, last_of_each) if column in trades else pd.NaT
+    out["open"] = any_of_each(group, (trades["reason"] == OPEN).to_numpy(dtype=bool), len(ids))
+    net = trades["net_pnl"].iloc[order].reset_index(drop=True)
+    out["net_pnl"] = net.groupby(ordered_group).sum().to_numpy()  # pandas' sums, bit for bit
+    out.insert(0, "trade_id", ids)
+    return out
 
 
 def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:

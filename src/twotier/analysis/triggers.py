@@ -24,6 +24,13 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.groups import (
+    NAT,
+    any_of_each,
+    by_position_then_time,
+    first_of_each,
+    last_of_each,
+)
 from twotier.analysis.signals import trigger_directions
 from twotier.config.model import Config
 from twotier.numeric import decided
@@ -46,26 +53,6 @@ def _ns(values) -> np.ndarray:
     return pd.DatetimeIndex(pd.Series(values)).as_unit("ns").asi8
 
 
-NAT = np.iinfo(np.int64).min  # NaT's nanoseconds
-
-
-def _first_per_group(group: np.ndarray, valid: np.ndarray, groups: int) -> np.ndarray:
-    """Row of each group's first valid row (-1 where it has none), as groupby's first()
-    skips missing values."""
-    rows = np.flatnonzero(valid)
-    first = np.full(groups, len(group), dtype=np.int64)
-    np.minimum.at(first, group[rows], rows)
-    return np.where(first == len(group), -1, first)
-
-
-def _last_per_group(group: np.ndarray, valid: np.ndarray, groups: int) -> np.ndarray:
-    """Row of each group's last valid row (-1 where it has none), as groupby's last()."""
-    rows = np.flatnonzero(valid)
-    last = np.full(groups, -1, dtype=np.int64)
-    np.maximum.at(last, group[rows], rows)
-    return last
-
-
 def _pick(ns: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """The times of ``rows`` (NaT where a row is -1)."""
     return np.where(rows >= 0, ns[rows], NAT)
@@ -82,21 +69,21 @@ class _Basket:
         self.index = index
         ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
         entry_ns = _ns(trades["entry_time"])
-        first = self._first_by_exit(trades, group)
+        order = by_position_then_time(group, _ns(trades["exit_time"]))
+        first = order[first_of_each(group[order], np.ones(len(order), dtype=bool), len(ids))]
         if len(first):
             at_open = trades["entry_price_kind"].to_numpy(dtype=object)[first] == "open"
         else:  # no trade: the table may have no columns
             at_open = np.zeros(0, dtype=bool)
         self.entries = np.sort(bar_of(entry_ns[first]) - at_open.astype(int))
-        still = np.zeros(len(ids), dtype=bool)
-        still[group[(trades["reason"] == "open").to_numpy(dtype=bool)]] = True
+        still = any_of_each(group, (trades["reason"] == "open").to_numpy(dtype=bool), len(ids))
         if "exit_decided_at" in trades:
             decided_ns = _ns(trades["exit_decided_at"])
-            ends = bar_of(_pick(decided_ns, _last_per_group(group, decided_ns != NAT, len(ids))))
+            ends = bar_of(_pick(decided_ns, last_of_each(group, decided_ns != NAT, len(ids))))
         else:
             ends = np.full(len(ids), -1)
         ends = np.where(still | (ends < 0), len(bars_ns), ends)
-        starts = bar_of(_pick(entry_ns, _first_per_group(group, entry_ns != NAT, len(ids))))
+        starts = bar_of(_pick(entry_ns, first_of_each(group, entry_ns != NAT, len(ids))))
         order = np.argsort(starts, kind="stable")
         self.held_from, self.held_to = starts[order], ends[order]
         kinds = log["kind"].astype(str).tolist()
@@ -114,16 +101,6 @@ class _Basket:
         kind_of = np.array(kinds, dtype=object)
         self.decisions = log_bars[kind_of == "ENTRY"]
         self.after = (log_bars, why, kind_of)
-
-    @staticmethod
-    def _first_by_exit(trades: pd.DataFrame, group: np.ndarray) -> np.ndarray:
-        """Row of each trade's first exit (a missing exit time last), in trade order."""
-        exit_ns = _ns(trades["exit_time"])
-        order = np.lexsort((np.where(exit_ns == NAT, np.iinfo(np.int64).max, exit_ns), group))
-        ordered = group[order]
-        starts = np.ones(len(order), dtype=bool)
-        starts[1:] = ordered[1:] != ordered[:-1]
-        return order[starts]
 
     def entered(self, a: int, b: int) -> bool:
         return bool(np.any((self.entries >= a) & (self.entries < b)))
