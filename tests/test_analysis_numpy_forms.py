@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twotier.analysis import drawdowns, excursions, metrics, periods, triggers
-from twotier.analysis.benchmarks import _rows_of
+from twotier.analysis.benchmarks import _held_closes, _rows_of
+from twotier.analysis.rolled import rolled_closes
 from twotier.analysis.trades import OPEN, position_totals, trade_stats
 
 TZ = "Asia/Shanghai"
@@ -209,6 +210,16 @@ def steps(draw):
 def test_daily_values_match_the_groupby_form(equity):
     got = metrics.daily_values(equity)
     pd.testing.assert_series_equal(got, equity.groupby("trading_day", sort=True)["pv"].last())
+    assert metrics.trading_day_count(equity) == equity["trading_day"].nunique()
+
+
+@settings(max_examples=80, deadline=None)
+@given(equity=steps())
+def test_the_benchmarks_daily_closes_match_the_groupby_form(equity):
+    bars = equity.rename(columns={"pv": "close"})
+    closes = rolled_closes(bars)
+    want = closes.groupby(bars["trading_day"].to_numpy(), sort=True).last().astype(float)
+    pd.testing.assert_series_equal(_held_closes(bars)[1], want)
 
 
 def compound(returns: pd.Series) -> float:

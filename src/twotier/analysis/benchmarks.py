@@ -48,7 +48,12 @@ def _held_closes(bars: pd.DataFrame) -> tuple[float, pd.Series]:
     """The first close and the last close of each trading day of a position held and
     rolled, on the latest contract's scale."""
     closes = rolled_closes(bars)
-    daily = closes.groupby(bars["trading_day"].to_numpy(), sort=True).last().astype(float)
+    last = metrics.last_step_of_each_day(bars["trading_day"])
+    if last is None or closes.hasnans:  # groupby's last() skips NaN: let it
+        daily = closes.groupby(bars["trading_day"].to_numpy(), sort=True).last().astype(float)
+    else:
+        days = pd.Index(bars["trading_day"].to_numpy()[last])
+        daily = pd.Series(closes.to_numpy()[last], index=days, name=closes.name)
     return float(closes.iloc[0]), daily
 
 

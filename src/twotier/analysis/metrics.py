@@ -26,6 +26,13 @@ def daily_values(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
     return pd.Series(values.to_numpy()[last], index=days, name=column)
 
 
+def trading_day_count(equity: pd.DataFrame) -> int:
+    """Distinct trading days of the steps (``nunique``, counted from the day changes
+    where the days are in order)."""
+    last = last_step_of_each_day(equity["trading_day"])
+    return len(last) if last is not None else int(equity["trading_day"].nunique())
+
+
 def last_step_of_each_day(days: pd.Series) -> np.ndarray | None:
     """Rows of the last step of each trading day, where the days are in order (as a run's
     are) and none is missing; else None. A groupby over the steps costs several times

@@ -86,7 +86,7 @@ def portfolio_metrics(
 ) -> dict:
     initial = float(run.config.portfolio.initial_capital)
     equity = run.equity
-    days = equity["trading_day"].nunique()
+    days = metrics.trading_day_count(equity)
     return {
         **value_metrics(equity, "pv", initial, risk_free),
         "time_in_market": activity.time_in_market(equity["active_positions"]),
@@ -104,7 +104,7 @@ def basket_metrics(
     initial = float(config.portfolio.initial_capital) * float(basket.capital_fraction)
     column = f"equity_{i}"
     fills = run.fills[run.fills["basket"] == i]
-    days = equity["trading_day"].nunique()
+    days = metrics.trading_day_count(equity)
     return {
         "basket": i,
         "instrument": basket.instrument,
