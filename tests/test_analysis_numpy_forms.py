@@ -11,10 +11,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twotier.analysis import drawdowns, excursions, metrics, periods, triggers
+from twotier.analysis import activity, drawdowns, excursions, metrics, periods, triggers
 from twotier.analysis.benchmarks import _held_closes, _rows_of
 from twotier.analysis.rolled import rolled_closes
-from twotier.analysis.trades import OPEN, position_totals, trade_stats
+from twotier.analysis.trades import OPEN, exit_reasons, position_totals, trade_stats
 
 TZ = "Asia/Shanghai"
 T0 = pd.Timestamp("2024-03-04 09:00", tz=TZ)
@@ -290,3 +290,52 @@ def test_outcome_counts_match_value_counts(rows):
                 str(r): int(counts[r]) for r in sorted(counts.index, key=lambda r: (-counts[r], r))
             }
     assert triggers.outcome_counts(table) == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(trades=trade_tables(), missing=st.booleans())
+def test_exit_reasons_match_the_groupby_form(trades, missing):
+    if missing and len(trades):  # a row without a reason, one without a P&L
+        trades = trades.astype({"reason": "str"})
+        trades.iloc[0, trades.columns.get_loc("reason")] = None
+        trades.iloc[-1, trades.columns.get_loc("net_pnl")] = float("nan")
+    want = []
+    for reason, group in trades[trades["reason"] != OPEN].groupby("reason", sort=True):
+        net = group["net_pnl"].astype(float)
+        want.append(
+            {
+                "reason": str(reason),
+                "count": len(group),
+                "win_rate": float(np.mean(net > 0)),
+                "net_pnl": float(net.sum()),
+                "average_pnl": float(net.mean()),
+            }
+        )
+    want = sorted(want, key=lambda r: (-r["count"], r["reason"]))
+    assert same(exit_reasons(trades), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fills=st.lists(
+        st.tuples(
+            st.sampled_from(["DCE/i", "SHFE/cu", "CZCE/xx"]),
+            st.integers(1, 50),
+            st.floats(100, 80000, allow_nan=False),
+            st.one_of(st.floats(0, 5, allow_nan=False), st.just(float("nan"))),
+        ),
+        max_size=40,
+    )
+)
+def test_costs_match_the_column_forms(fills):
+    table = pd.DataFrame(fills, columns=["instrument", "contracts", "price", "slippage"])
+    table = table.astype({"instrument": "str"})
+    multipliers = {"DCE/i": 100.0, "SHFE/cu": 5.0}  # CZCE/xx has none
+    if table.empty:
+        return
+    multiplier = table["instrument"].map(multipliers).astype(float)
+    cost = table["slippage"].astype(float) * table["contracts"].astype(float) * multiplier
+    assert same(activity.slippage_paid(table, multipliers), float(cost.sum()))
+    traded = float(activity.fill_notional(table, multipliers).sum())
+    want = traded / 1e6 * metrics.TRADING_DAYS_PER_YEAR / 243
+    assert same(activity.annual_turnover(table, multipliers, 1e6, 243), want)

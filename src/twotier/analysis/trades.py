@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.columns import nan_max, nan_mean, nan_sum
+
 OPEN = "open"
 
 
@@ -147,23 +149,6 @@ def _scoped(trades: pd.DataFrame) -> Scoped:
     return Scoped(*_scoped_columns(trades))
 
 
-def _nan_mean(values: np.ndarray) -> float | None:
-    """As pandas averages a column: NaN left out (NaN if all are); None if empty."""
-    if not len(values):
-        return None
-    counted = int((~np.isnan(values)).sum())
-    total = float(np.where(np.isnan(values), 0.0, values).sum())
-    return total / counted if counted else float("nan")
-
-
-def _nan_max(values: np.ndarray) -> float | None:
-    """As pandas takes a column's maximum: NaN left out (NaN if all are); None if empty."""
-    if not len(values):
-        return None
-    kept = values[~np.isnan(values)]
-    return float(kept.max()) if len(kept) else float("nan")
-
-
 def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
@@ -191,8 +176,8 @@ def book_stats(book: PositionBook) -> dict:
         "net_pnl": float(net.sum()),
         "trade_fees": float(book.fees.sum()),
         "open_positions": len(book.open_rows.basket),
-        "average_effective_leverage": _nan_mean(book.leverage),
-        "max_effective_leverage": _nan_max(book.leverage),
+        "average_effective_leverage": nan_mean(book.leverage),
+        "max_effective_leverage": nan_max(book.leverage),
     }
 
 
@@ -200,16 +185,19 @@ def exit_reasons(trades: pd.DataFrame) -> list[dict]:
     """Per exit reason: exits (rows), the share of them with positive net P&L, their net
     P&L in total and on average. Most frequent first."""
     rows = closed_rows(trades)
+    reasons = rows["reason"].to_numpy(dtype=object)
+    known = ~pd.isna(reasons)  # as a groupby, rows without a reason are left out
+    net_of_all = rows["net_pnl"].to_numpy(dtype=float)
     out = []
-    for reason, group in rows.groupby("reason", sort=True):
-        net = group["net_pnl"].astype(float)
+    for reason in sorted(set(reasons[known].tolist())):
+        net = net_of_all[reasons == reason]  # the group's rows in table order
         out.append(
             {
                 "reason": str(reason),
-                "count": len(group),
+                "count": len(net),
                 "win_rate": float(np.mean(net > 0)),
-                "net_pnl": float(net.sum()),
-                "average_pnl": float(net.mean()),
+                "net_pnl": nan_sum(net),
+                "average_pnl": nan_mean(net),
             }
         )
     return sorted(out, key=lambda r: (-r["count"], r["reason"]))

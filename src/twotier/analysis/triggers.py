@@ -103,7 +103,8 @@ class _Basket:
         self.after = (log_bars, why, kind_of)
 
     def entered(self, a: int, b: int) -> bool:
-        return bool(np.any((self.entries >= a) & (self.entries < b)))
+        """An entry decided in [a, b) (the entries are sorted)."""
+        return bool(np.searchsorted(self.entries, a) < np.searchsorted(self.entries, b))
 
     def refusal(self, a: int, b: int) -> str | None:
         where, why = self.refusals
