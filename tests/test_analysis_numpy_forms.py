@@ -15,6 +15,7 @@ from twotier.analysis import activity, drawdowns, excursions, metrics, periods, 
 from twotier.analysis.benchmarks import _held_closes, _rows_of
 from twotier.analysis.rolled import rolled_closes
 from twotier.analysis.trades import OPEN, exit_reasons, position_totals, trade_stats
+from twotier.tier1.state import episodes
 
 TZ = "Asia/Shanghai"
 T0 = pd.Timestamp("2024-03-04 09:00", tz=TZ)
@@ -339,3 +340,14 @@ def test_costs_match_the_column_forms(fills):
     traded = float(activity.fill_notional(table, multipliers).sum())
     want = traded / 1e6 * metrics.TRADING_DAYS_PER_YEAR / 243
     assert same(activity.annual_turnover(table, multipliers, 1e6, 243), want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(signal=st.lists(st.sampled_from([-1, 0, 1]), min_size=1, max_size=60))
+def test_episode_bounds_match_unique_over_every_bar(signal):
+    episode = episodes(np.asarray(signal))
+    numbers, first = np.unique(episode, return_index=True)
+    _, from_end = np.unique(episode[::-1], return_index=True)
+    starts = dict(zip(numbers.tolist(), first.tolist(), strict=True))
+    ends = dict(zip(numbers.tolist(), (len(episode) - from_end).tolist(), strict=True))
+    assert triggers._episode_bounds(episode) == (starts, ends)

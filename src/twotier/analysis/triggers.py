@@ -148,6 +148,20 @@ def _below_minimums(bars: pd.DataFrame, config: Config, basket: int) -> np.ndarr
     )
 
 
+def _episode_bounds(episode: np.ndarray) -> tuple[dict[int, int], dict[int, int]]:
+    """Each episode number's first bar and the bar after its last. An episode is one run
+    of bars (0, no episode, is many): the runs are few, so they are what is searched."""
+    run_starts = np.flatnonzero(np.append(True, episode[1:] != episode[:-1]))
+    run_ends = np.append(run_starts[1:], len(episode))
+    numbers = episode[run_starts]
+    known, first_run = np.unique(numbers, return_index=True)
+    _, from_end = np.unique(numbers[::-1], return_index=True)
+    last_run = len(numbers) - 1 - from_end
+    starts = dict(zip(known.tolist(), run_starts[first_run].tolist(), strict=True))
+    ends = dict(zip(known.tolist(), run_ends[last_run].tolist(), strict=True))
+    return starts, ends
+
+
 def trigger_outcomes(
     bars: pd.DataFrame,
     trades: pd.DataFrame,
@@ -164,10 +178,7 @@ def trigger_outcomes(
         return pd.DataFrame(columns=list(COLUMNS))
     episode = episodes(bars["signal"].to_numpy())
     bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
-    numbers, first = np.unique(episode, return_index=True)
-    _, from_end = np.unique(episode[::-1], return_index=True)
-    starts = dict(zip(numbers.tolist(), first.tolist(), strict=True))
-    ends = dict(zip(numbers.tolist(), (len(episode) - from_end).tolist(), strict=True))
+    starts, ends = _episode_bounds(episode)
     workers = []
     for b in baskets:
         log = decisions[decisions["basket"] == b]
