@@ -1,5 +1,5 @@
 """Benchmark: ``compute_metrics`` alone (metrics.json's every figure) on the ten years of
-tiled real bars (bench/tiled_data.py), with a breakdown by part.
+tiled real bars (bench/tiled_data.py, built on first use), with a breakdown by part.
 
     .venv/bin/python bench/bench_metrics.py [--repeat 7] [--profile]
     PYTHONPATH=../other/src .venv/bin/python bench/bench_metrics.py   # another checkout
@@ -25,10 +25,9 @@ import time
 from pathlib import Path
 
 import twotier
+from tiled_data import ten_years
 from twotier.analysis import drawdowns, excursions, metrics, periods, summary
 
-DATA = Path(__file__).resolve().parents[1] / "runs" / "bench-data" / "tiled-2016-2025"
-FILES = {"DCE/i": "DCE_i.csv", "DCE/m": "DCE_m.csv", "SHFE/cu": "SHFE_cu.csv"}
 PARTS = (  # (module, function): each call timed where compute_metrics makes it
     (summary, "portfolio_metrics"),
     (summary, "basket_metrics"),
@@ -99,10 +98,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.load:  # the same backtest for two checkouts (its classes are not in analysis/)
         result = pickle.loads(args.load.read_bytes())
-    elif DATA.is_dir():
-        result = twotier.backtest(bars={k: DATA / name for k, name in FILES.items()})
     else:
-        raise SystemExit(f"{DATA} is missing: run bench/tiled_data.py first")
+        data = ten_years()  # built once into runs/bench-data (bench/tiled_data.py)
+        print(f"data: {data.describe()}")
+        result = twotier.backtest(bars=data.files("csv"))
     if args.save:
         args.save.write_bytes(pickle.dumps(result))
     print(
