@@ -24,6 +24,7 @@ BENCHES = {
     "bench_report.py": ([], ["--years", "2", "--repeat", "1"]),
     "bench_live.py": ([], ["--weeks", "1"]),
     "bench_process.py": ([], ["--repeat", "1"]),
+    "bench_metrics.py": ([], ["--repeat", "3"]),
     "bench_frameworks.py": ([], ["--repeat", "1"]),
 }
 

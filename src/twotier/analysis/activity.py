@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.columns import nan_sum
 from twotier.analysis.metrics import TRADING_DAYS_PER_YEAR
 
 
@@ -35,14 +36,20 @@ def fill_notional(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> pd.S
     return fills["contracts"].astype(float) * fills["price"].astype(float) * multiplier
 
 
+def _multiplier_of_each(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> np.ndarray:
+    """Each fill's contract multiplier (NaN for an instrument without one)."""
+    nan = float("nan")
+    return np.array([multipliers.get(k, nan) for k in fills["instrument"].tolist()], dtype=float)
+
+
 def slippage_paid(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> float:
     """CNY lost to slippage: the price slippage of each fill times its contracts and the
     instrument's multiplier."""
     if fills.empty:
         return 0.0
-    multiplier = fills["instrument"].map(multipliers).astype(float)
-    cost = fills["slippage"].astype(float) * fills["contracts"].astype(float) * multiplier
-    return float(cost.sum())
+    multiplier = _multiplier_of_each(fills, multipliers)
+    slippage = fills["slippage"].to_numpy(dtype=float)
+    return nan_sum(slippage * fills["contracts"].to_numpy(dtype=float) * multiplier)
 
 
 def annual_turnover(
@@ -52,5 +59,7 @@ def annual_turnover(
     times the capital is traded in a year (entries and exits both count)."""
     if fills.empty or days == 0 or average_value <= 0:
         return 0.0
-    traded = float(fill_notional(fills, multipliers).sum())
+    multiplier = _multiplier_of_each(fills, multipliers)
+    contracts = fills["contracts"].to_numpy(dtype=float)
+    traded = nan_sum(contracts * fills["price"].to_numpy(dtype=float) * multiplier)
     return traded / average_value * TRADING_DAYS_PER_YEAR / days

@@ -6,10 +6,13 @@ roll's price jump is not a return."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from twotier.analysis import metrics
 from twotier.analysis.rolled import roll_points, rolled_closes
+
+NAT = np.iinfo(np.int64).min  # NaT's integer
 
 
 def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
@@ -19,7 +22,7 @@ def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
     times = pd.DatetimeIndex(packages["time"]).as_unit("ns")
     if steps.tz is not None and times.tz is not None:
         times = times.tz_convert(steps.tz)
-    where = steps.get_indexer(times)
+    where = _rows_of(steps, times)
     found = where >= 0
     # pandas copies on write: a shallow copy keeps the packages safe and costs nothing
     out = packages.copy(deep=False) if found.all() else packages.loc[found].copy()
@@ -27,11 +30,30 @@ def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _rows_of(steps: pd.DatetimeIndex, times: pd.DatetimeIndex) -> np.ndarray:
+    """``steps.get_indexer(times)``: each time's row among the steps, -1 where it is not
+    one. The steps of a run rise strictly, so a binary search finds them without the
+    hash table pandas would build over every step."""
+    ns = steps.asi8
+    rising = len(ns) > 0 and ns[0] != NAT and bool(np.all(ns[1:] > ns[:-1]))
+    if not rising or (steps.tz is None) != (times.tz is None):
+        return steps.get_indexer(times)
+    wanted = times.asi8
+    at = np.searchsorted(ns, wanted)
+    hit = ns[np.minimum(at, len(ns) - 1)] == wanted
+    return np.where(hit, at, -1)
+
+
 def _held_closes(bars: pd.DataFrame) -> tuple[float, pd.Series]:
     """The first close and the last close of each trading day of a position held and
     rolled, on the latest contract's scale."""
     closes = rolled_closes(bars)
-    daily = closes.groupby(bars["trading_day"].to_numpy(), sort=True).last().astype(float)
+    last = metrics.last_step_of_each_day(bars["trading_day"])
+    if last is None or closes.hasnans:  # groupby's last() skips NaN: let it
+        daily = closes.groupby(bars["trading_day"].to_numpy(), sort=True).last().astype(float)
+    else:
+        days = pd.Index(bars["trading_day"].to_numpy()[last])
+        daily = pd.Series(closes.to_numpy()[last], index=days, name=closes.name)
     return float(closes.iloc[0]), daily
 
 
@@ -47,7 +69,11 @@ def buy_and_hold(
     """Buy at the close of the instrument's first bar in the run, hold (rolling at each
     roll) to the last. Daily returns, volatility, Sharpe, Sortino, Calmar and drawdown
     are on daily closes."""
-    bars = in_run(packages, equity)
+    return buy_and_hold_of(in_run(packages, equity), risk_free)
+
+
+def buy_and_hold_of(bars: pd.DataFrame, risk_free: float = 0.0) -> dict | None:
+    """``buy_and_hold`` of the packages of the run (``in_run``)."""
     if bars.empty:
         return None
     base, closes = _held_closes(bars)

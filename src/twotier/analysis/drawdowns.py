@@ -43,8 +43,7 @@ def drawdowns(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> l
     v = np.asarray(values, dtype=float)
     if len(v) == 0:
         return []
-    day = pd.DatetimeIndex(np.asarray(days))
-    day_number = pd.factorize(day, sort=True)[0]  # trading days counted from the first
+    day, day_number = _numbered_days(days)
     peak = np.maximum.accumulate(v)
     under = (v < peak).astype(np.int8)
     edges = np.diff(np.concatenate([[0], under, [0]]))
@@ -67,9 +66,37 @@ def drawdowns(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> l
     return sorted(found, key=lambda d: (-d.depth, d.start))
 
 
+def _numbered_days(days) -> tuple[np.ndarray | pd.DatetimeIndex, np.ndarray]:
+    """The trading day of each step (indexing one gives a Timestamp) and its number,
+    counted from the first day. A run's days are in order: numbering them is counting
+    the changes, without the sort of a factorisation."""
+    raw = np.asarray(days)
+    if raw.dtype.kind == "M" and not np.isnat(raw).any():
+        ordinal = raw.view(np.int64)
+        if not np.any(ordinal[1:] < ordinal[:-1]):
+            changes = np.cumsum(ordinal[1:] != ordinal[:-1])
+            return _Days(raw), np.concatenate([[0], changes])
+    day = pd.DatetimeIndex(raw)
+    return day, pd.factorize(day, sort=True)[0]
+
+
+class _Days:
+    """Days of a numpy datetime64 array, indexed as Timestamps (as a DatetimeIndex is)."""
+
+    def __init__(self, raw: np.ndarray):
+        self.raw = raw
+
+    def __getitem__(self, i) -> pd.Timestamp:
+        return pd.Timestamp(self.raw[i])
+
+
 def max_drawdown_details(values, days) -> dict:
     """The deepest drawdown as a dict (depth 0 and no dates when the value never fell)."""
-    found = drawdowns(values, days)
+    return deepest_details(drawdowns(values, days))
+
+
+def deepest_details(found: list[Drawdown]) -> dict:
+    """``max_drawdown_details`` of the episodes ``drawdowns`` found."""
     if not found:
         return {"depth": 0.0, "start": None, "trough": None, "recovery": None, "days": 0}
     return found[0].as_dict()
@@ -77,4 +104,9 @@ def max_drawdown_details(values, days) -> dict:
 
 def longest_drawdown_days(values, days) -> int:
     """Trading days of the longest time spent below a previous peak."""
-    return max((d.days for d in drawdowns(values, days)), default=0)
+    return longest_days(drawdowns(values, days))
+
+
+def longest_days(found: list[Drawdown]) -> int:
+    """``longest_drawdown_days`` of the episodes ``drawdowns`` found."""
+    return max((d.days for d in found), default=0)

@@ -11,10 +11,18 @@ MAE <= 0 <= MFE, and the position's return lies between them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from twotier.analysis.benchmarks import in_run
+from twotier.analysis.groups import (
+    any_of_each,
+    by_position_then_time,
+    first_of_each,
+    last_of_each,
+)
 from twotier.analysis.rolled import scale_factors
 from twotier.analysis.trades import OPEN
 
@@ -43,18 +51,32 @@ def _times(values) -> np.ndarray:
 
 def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
     """One row per position: the first row's entry, the last row's exit and contract,
-    the rows' net P&L added up; open if any row is still open."""
-    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
-    grouped = ordered.groupby("trade_id", sort=True)
-    first, last = grouped.first(), grouped.last()
-    out = first[["basket", "instrument", "side", "entry_time", "entry_price"]].copy()
-    for column, source in (("entry_contract", first), ("contract", last)):
-        out[column] = source[column].astype("string").fillna("") if column in source else ""
+    the rows' net P&L added up; open if any row is still open. Rows are taken in the
+    order of their exit (a missing one last), and first and last skip missing values,
+    as a groupby's first() and last() do."""
+    ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
+    order = by_position_then_time(group, _times(trades["exit_time"]))
+    ordered_group = group[order]
+
+    def pick(column: str, find) -> pd.Series:
+        values = trades[column].iloc[order].reset_index(drop=True)
+        rows = find(ordered_group, values.notna().to_numpy(), len(ids))
+        picked = values.take(np.maximum(rows, 0)).reset_index(drop=True)
+        return picked.where(rows >= 0) if (rows < 0).any() else picked
+
+    out = pd.DataFrame(
+        {c: pick(c, first_of_each) for c in ("basket", "instrument", "side", "entry_time")}
+    )
+    out["entry_price"] = pick("entry_price", first_of_each)
+    for column, find in (("entry_contract", first_of_each), ("contract", last_of_each)):
+        out[column] = pick(column, find).astype("string").fillna("") if column in trades else ""
     for column in ("exit_time", "exit_price", "exit_decided_at"):
-        out[column] = last.get(column, pd.NaT)
-    out["open"] = (ordered["reason"] == OPEN).groupby(ordered["trade_id"], sort=True).any()
-    out["net_pnl"] = grouped["net_pnl"].sum()
-    return out.reset_index()
+        out[column] = pick(column, last_of_each) if column in trades else pd.NaT
+    out["open"] = any_of_each(group, (trades["reason"] == OPEN).to_numpy(dtype=bool), len(ids))
+    net = trades["net_pnl"].iloc[order].reset_index(drop=True)
+    out["net_pnl"] = net.groupby(ordered_group).sum().to_numpy()  # pandas' sums, bit for bit
+    out.insert(0, "trade_id", ids)
+    return out
 
 
 def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
@@ -71,7 +93,7 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
         return np.searchsorted(times, _times(values), side="right") - 1
 
     def scaled(prices, contracts) -> np.ndarray:
-        factor = [factor_of.get(c, 1.0) for c in contracts]
+        factor = [factor_of.get(c, 1.0) for c in contracts.tolist()]
         return np.asarray(prices, dtype=float) * np.asarray(factor, dtype=float)
 
     last = len(times) - 1
@@ -87,11 +109,7 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
         still, closes[last], scaled(positions["exit_price"].fillna(0), positions["contract"])
     )
     side = np.where(positions["side"].to_numpy() == "LONG", 1.0, -1.0)
-    mae, mfe, ret = (np.empty(len(positions)) for _ in range(3))
-    for k in range(len(positions)):
-        path = np.append(closes[entry[k] : decided[k] + 1], exit_price[k])
-        moves = side[k] * (path / basis[k] - 1.0)
-        mae[k], mfe[k], ret[k] = min(0.0, moves.min()), max(0.0, moves.max()), moves[-1]
+    mae, mfe, ret = _moves(closes, entry, decided, exit_price, basis, side)
     held = exit_bar - entry
     return pd.DataFrame(
         {
@@ -112,20 +130,57 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _moves(closes, entry, decided, exit_price, basis, side) -> tuple[np.ndarray, ...]:
+    """MAE, MFE and return of each position k: the moves side * (price / basis - 1) of
+    its path, the closes ``closes[entry[k] : decided[k] + 1]`` (a Python slice) then its
+    exit price. All paths are laid end to end and reduced in one pass each."""
+    n = len(closes)
+    start, stop = _slice_bounds(np.asarray(entry), np.asarray(decided) + 1, n)
+    bars = np.maximum(stop - start, 0)
+    length = bars + 1  # the exit price ends every path
+    first = np.cumsum(length) - length
+    step = np.arange(length.sum()) - np.repeat(first, length)
+    where = np.repeat(start, length) + step
+    last = first + bars
+    where[last] = n + np.arange(len(length))  # the exit prices, after the closes
+    prices = np.concatenate([closes, exit_price])[where]
+    moves = np.repeat(side, length) * (prices / np.repeat(basis, length) - 1.0)
+    low, high = np.minimum.reduceat(moves, first), np.maximum.reduceat(moves, first)
+    # min(0, x) and max(0, x) as Python takes them: 0 unless x is below (above) it
+    return np.where(low < 0.0, low, 0.0), np.where(high > 0.0, high, 0.0), moves[last]
+
+
+def _slice_bounds(start: np.ndarray, stop: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Where ``values[start:stop]`` begins and ends for each pair, on n values (Python's
+    slices: negative bounds count from the end, every bound is clipped to 0..n)."""
+
+    def bound(i: np.ndarray) -> np.ndarray:
+        return np.where(i < 0, np.maximum(i + n, 0), np.minimum(i, n)).astype(np.int64)
+
+    return bound(start), bound(stop)
+
+
 def excursions(
-    trades: pd.DataFrame, packages: dict[str, pd.DataFrame], equity: pd.DataFrame
+    trades: pd.DataFrame,
+    packages: dict[str, pd.DataFrame],
+    equity: pd.DataFrame,
+    bars: Mapping[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per position (open ones marked ``open``) whose instrument has packages:
     bars held (of its instrument, entry fill to exit fill), MAE, MFE and return (price
-    moves from the entry fill), net P&L."""
+    moves from the entry fill), net P&L. ``bars``: the packages of the run
+    (``in_run``) per instrument, where already made."""
     parts = []
     if not trades.empty:
         positions = _position_rows(trades)
         for instrument, mine in positions.groupby("instrument", sort=True):
             found = packages.get(instrument)
-            bars = None if found is None else in_run(found, equity)
-            if bars is not None and not bars.empty:
-                parts.append(_instrument(mine.reset_index(drop=True), bars))
+            if bars is not None and instrument in bars:
+                ran = bars[instrument]
+            else:
+                ran = None if found is None else in_run(found, equity)
+            if ran is not None and not ran.empty:
+                parts.append(_instrument(mine.reset_index(drop=True), ran))
     if not parts:
         empty = {c: pd.Series(dtype=float) for c in COLUMNS}
         return pd.DataFrame(empty | {"open": pd.Series(dtype=bool)})

@@ -18,7 +18,31 @@ TRADING_DAYS_PER_YEAR = 243
 
 def daily_values(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
     """Value at the last step of each trading day, indexed by trading day."""
-    return equity.groupby("trading_day", sort=True)[column].last()
+    values = equity[column]
+    last = last_step_of_each_day(equity["trading_day"])
+    if last is None or values.hasnans:  # groupby's last() skips NaN: let it
+        return equity.groupby("trading_day", sort=True)[column].last()
+    days = pd.Index(equity["trading_day"].to_numpy()[last], name="trading_day")
+    return pd.Series(values.to_numpy()[last], index=days, name=column)
+
+
+def trading_day_count(equity: pd.DataFrame) -> int:
+    """Distinct trading days of the steps (``nunique``, counted from the day changes
+    where the days are in order)."""
+    last = last_step_of_each_day(equity["trading_day"])
+    return len(last) if last is not None else int(equity["trading_day"].nunique())
+
+
+def last_step_of_each_day(days: pd.Series) -> np.ndarray | None:
+    """Rows of the last step of each trading day, where the days are in order (as a run's
+    are) and none is missing; else None. A groupby over the steps costs several times
+    more."""
+    if days.dtype.kind != "M" or not isinstance(days.dtype, np.dtype) or days.hasnans:
+        return None
+    ordinal = days.to_numpy().view(np.int64)
+    if np.any(ordinal[1:] < ordinal[:-1]):
+        return None
+    return np.flatnonzero(np.append(ordinal[1:] != ordinal[:-1], True))
 
 
 def daily_returns(equity: pd.DataFrame, initial: float, column: str = "pv") -> pd.Series:

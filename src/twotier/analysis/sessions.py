@@ -31,10 +31,13 @@ def step_pnl(values: pd.Series, initial: float) -> np.ndarray:
     return np.diff(v, prepend=initial)
 
 
-def session_pnl(equity: pd.DataFrame, column: str, initial: float) -> dict:
+def session_pnl(
+    equity: pd.DataFrame, column: str, initial: float, night: np.ndarray | None = None
+) -> dict:
     """P&L of one value column (``pv`` or ``equity_i``) earned in day and in night
-    steps, and how many steps of each the run had; day + night is the total P&L."""
-    night = night_steps(equity["time"])
+    steps, and how many steps of each the run had; day + night is the total P&L.
+    ``night``: ``night_steps(equity["time"])``, where already found."""
+    night = night_steps(equity["time"]) if night is None else night
     pnl = step_pnl(equity[column], initial)
     return {
         "day_pnl": float(pnl[~night].sum()),

@@ -58,27 +58,28 @@ def signal_quality(packages: pd.DataFrame, horizons=HORIZONS) -> dict:
     """Triggers of one instrument's packages and the signed forward returns after them:
     by side (all, long, short) and by confidence bucket, for each horizon."""
     close = packages["close"].to_numpy(dtype=float)
-    direction = trigger_directions(packages)
-    confidence = packages["confidence"].to_numpy(dtype=float)
-    fired = direction != 0
+    every_direction = trigger_directions(packages)
+    fired = np.flatnonzero(every_direction != 0)  # only the triggers' bars are summarised
+    direction = every_direction[fired]
+    confidence = packages["confidence"].to_numpy(dtype=float)[fired]
     after, by_confidence = [], []
     for h in horizons:
-        signed = direction * forward_returns(close, h)
-        for side, mask in (("all", fired), ("long", direction > 0), ("short", direction < 0)):
+        signed = direction * forward_returns(close, h)[fired]
+        for side, mask in (
+            ("all", direction != 0),
+            ("long", direction > 0),
+            ("short", direction < 0),
+        ):
             after.append({"side": side, "horizon": h, **_summary(signed[mask])})
         for low, high in pairwise(CONFIDENCE_EDGES):
             last = high == CONFIDENCE_EDGES[-1]
             inside = (confidence >= low) & ((confidence <= high) if last else (confidence < high))
             by_confidence.append(
-                {
-                    "bucket": bucket_label(low, high),
-                    "horizon": h,
-                    **_summary(signed[fired & inside]),
-                }
+                {"bucket": bucket_label(low, high), "horizon": h, **_summary(signed[inside])}
             )
     return {
         "bars": len(packages),
-        "triggers": int(fired.sum()),
+        "triggers": len(fired),
         "long_triggers": int((direction > 0).sum()),
         "short_triggers": int((direction < 0).sum()),
         "after_triggers": after,

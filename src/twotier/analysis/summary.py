@@ -60,12 +60,13 @@ def value_metrics(
     values = equity[column]
     mdd = metrics.max_drawdown(values)
     final = float(values.iloc[-1])
+    found = drawdowns.drawdowns(values, equity["trading_day"])
     return {
         "initial": initial,
         "final": final,
         **metrics.return_and_risk(returns, final, initial, mdd, risk_free),
-        "max_drawdown_details": drawdowns.max_drawdown_details(values, equity["trading_day"]),
-        "longest_drawdown_days": drawdowns.longest_drawdown_days(values, equity["trading_day"]),
+        "max_drawdown_details": drawdowns.deepest_details(found),
+        "longest_drawdown_days": drawdowns.longest_days(found),
         "best_day": float(returns.max()),
         "worst_day": float(returns.min()),
         "positive_days": float(np.mean(returns > 0)),
@@ -80,34 +81,37 @@ def _costs(fills: pd.DataFrame, multipliers: Mapping[str, float], average: float
     }
 
 
-def portfolio_metrics(run: RunTables, multipliers, risk_free: float) -> dict:
+def portfolio_metrics(
+    run: RunTables, book: trades.PositionBook, multipliers, risk_free: float
+) -> dict:
     initial = float(run.config.portfolio.initial_capital)
     equity = run.equity
-    days = equity["trading_day"].nunique()
+    days = metrics.trading_day_count(equity)
     return {
         **value_metrics(equity, "pv", initial, risk_free),
         "time_in_market": activity.time_in_market(equity["active_positions"]),
         **activity.exposure_stats(equity),
         **_costs(run.fills, multipliers, float(equity["pv"].mean()), days),
-        **trades.trade_stats(run.trades),
+        **trades.book_stats(book),
     }
 
 
-def basket_metrics(run: RunTables, i: int, multipliers, risk_free: float) -> dict:
+def basket_metrics(
+    run: RunTables, book: trades.PositionBook, i: int, multipliers, risk_free: float
+) -> dict:
     config, equity = run.config, run.equity
     basket = config.portfolio.baskets[i]
     initial = float(config.portfolio.initial_capital) * float(basket.capital_fraction)
     column = f"equity_{i}"
-    mine = run.trades[run.trades["basket"] == i]
     fills = run.fills[run.fills["basket"] == i]
-    days = equity["trading_day"].nunique()
+    days = metrics.trading_day_count(equity)
     return {
         "basket": i,
         "instrument": basket.instrument,
         **value_metrics(equity, column, initial, risk_free),
         "time_in_market": activity.time_in_market(equity[f"position_{i}"]),
         **_costs(fills, multipliers, float(equity[column].mean()), days),
-        **trades.trade_stats(mine),
+        **trades.book_stats(book.where(basket=i)),
     }
 
 
@@ -123,13 +127,15 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
     initial = float(run.config.portfolio.initial_capital)
     daily = metrics.daily_returns(equity, initial)
     annual = periods.annual_returns(daily)
+    book = trades.PositionBook.of(run.trades)  # the trades grouped once for every scope
+    bars = bars_in_run(run)  # each instrument's packages aligned once with the steps
     result = {
         "risk_free": risk_free,
         "trading_days_per_year": metrics.TRADING_DAYS_PER_YEAR,
         "period": _period(equity),
-        "portfolio": portfolio_metrics(run, multipliers, risk_free),
+        "portfolio": portfolio_metrics(run, book, multipliers, risk_free),
         "baskets": [
-            basket_metrics(run, i, multipliers, risk_free)
+            basket_metrics(run, book, i, multipliers, risk_free)
             for i in range(len(run.config.portfolio.baskets))
         ],
         "exit_reasons": trades.exit_reasons(run.trades),
@@ -139,14 +145,14 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
             d.as_dict()
             for d in drawdowns.drawdowns(equity["pv"], equity["trading_day"])[:TOP_DRAWDOWNS]
         ],
-        "benchmarks": _benchmarks(run, risk_free),
-        "signals": _signal_quality(run),
-        "sides": _sides(run),
+        "benchmarks": _benchmarks(run, bars, risk_free),
+        "signals": _signal_quality(run, bars),
+        "sides": _sides(run, book),
         "sessions": _sessions(run),
         "holding": excursions.holding_summary(
-            excursions.excursions(run.trades, run.packages, equity)
+            excursions.excursions(run.trades, run.packages, equity, bars)
         ),
-        "triggers": _triggers(run),
+        "triggers": _triggers(run, bars),
     }
     market = getattr(run, "summary", {}).get("market")
     if market is not None:  # what the market rules did (RULES.md 10.5)
@@ -164,78 +170,84 @@ def _period(equity: pd.DataFrame) -> dict:
     }
 
 
-def _benchmarks(run: RunTables, risk_free: float) -> list[dict]:
+def bars_in_run(run: RunTables) -> dict[str, pd.DataFrame]:
+    """Each instrument's packages of the run's steps (``benchmarks.in_run``), for the
+    instruments with packages."""
+    out = {}
+    for instrument in dict.fromkeys(run.config.instruments):
+        packages = run.packages.get(instrument)
+        if packages is not None and not packages.empty:
+            out[instrument] = benchmarks.in_run(packages, run.equity)
+    return out
+
+
+def _benchmarks(run: RunTables, bars: dict[str, pd.DataFrame], risk_free: float) -> list[dict]:
     out = []
     for instrument in run.config.instruments:
-        packages = run.packages.get(instrument)
-        held = (
-            None if packages is None else benchmarks.buy_and_hold(packages, run.equity, risk_free)
-        )
+        mine = bars.get(instrument)
+        held = None if mine is None else benchmarks.buy_and_hold_of(mine, risk_free)
         if held is not None:
             out.append({"instrument": instrument, **held})
     return out
 
 
-def _signal_quality(run: RunTables) -> list[dict]:
-    out = []
-    for instrument in run.config.instruments:
-        packages = run.packages.get(instrument)
-        if packages is None or packages.empty:
-            continue
-        bars = benchmarks.in_run(packages, run.equity)
-        out.append({"instrument": instrument, **signals.signal_quality(bars)})
-    return out
+def _signal_quality(run: RunTables, bars: dict[str, pd.DataFrame]) -> list[dict]:
+    return [
+        {"instrument": instrument, **signals.signal_quality(bars[instrument])}
+        for instrument in run.config.instruments
+        if instrument in bars
+    ]
 
 
-def _sides(run: RunTables) -> list[dict]:
+def _sides(run: RunTables, book: trades.PositionBook) -> list[dict]:
     """Long against short, for the portfolio (basket null) and each basket."""
-    scopes = [(None, "portfolio", run.trades)] + [
-        (i, b.instrument, run.trades[run.trades["basket"] == i])
-        for i, b in enumerate(run.config.portfolio.baskets)
+    scopes = [(None, "portfolio", book)] + [
+        (i, b.instrument, book.where(basket=i)) for i, b in enumerate(run.config.portfolio.baskets)
     ]
     return [
         {"basket": i, "instrument": name, **row}
         for i, name, mine in scopes
-        for row in trades.side_stats(mine)
+        for row in trades.book_side_stats(mine)
     ]
 
 
 def _sessions(run: RunTables) -> list[dict]:
     """Day against night session P&L, for the portfolio (basket null) and each basket."""
     initial = float(run.config.portfolio.initial_capital)
+    night = sessions.night_steps(run.equity["time"])
     rows = [
         {
             "basket": None,
             "instrument": "portfolio",
-            **sessions.session_pnl(run.equity, "pv", initial),
+            **sessions.session_pnl(run.equity, "pv", initial, night),
         }
     ]
     for i, basket in enumerate(run.config.portfolio.baskets):
         start = initial * float(basket.capital_fraction)
-        split = sessions.session_pnl(run.equity, f"equity_{i}", start)
+        split = sessions.session_pnl(run.equity, f"equity_{i}", start, night)
         rows.append({"basket": i, "instrument": basket.instrument, **split})
     return rows
 
 
-def trigger_tables(run: RunTables) -> dict[str, pd.DataFrame]:
-    """Each instrument's triggers with what Tier-2 did with them (``analysis.triggers``)."""
+def trigger_tables(
+    run: RunTables, bars: dict[str, pd.DataFrame] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Each instrument's triggers with what Tier-2 did with them (``analysis.triggers``);
+    ``bars``: ``bars_in_run(run)`` where already made."""
+    bars = bars_in_run(run) if bars is None else bars
     out = {}
-    for instrument in dict.fromkeys(run.config.instruments):
-        packages = run.packages.get(instrument)
-        if packages is None or packages.empty:
-            continue
+    for instrument, mine in bars.items():
         baskets = [i for i, k in enumerate(run.config.instruments) if k == instrument]
-        bars = benchmarks.in_run(packages, run.equity)
         out[instrument] = triggers.trigger_outcomes(
-            bars, run.trades, run.decisions, run.config, baskets
+            mine, run.trades, run.decisions, run.config, baskets
         )
     return out
 
 
-def _triggers(run: RunTables) -> list[dict]:
+def _triggers(run: RunTables, bars: dict[str, pd.DataFrame]) -> list[dict]:
     return [
         {"instrument": instrument, **triggers.outcome_counts(table)}
-        for instrument, table in trigger_tables(run).items()
+        for instrument, table in trigger_tables(run, bars).items()
     ]
 
 

@@ -9,8 +9,12 @@ positions still open at the end of the run and are left out of both.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from twotier.analysis.columns import nan_max, nan_mean, nan_sum
 
 OPEN = "open"
 
@@ -46,10 +50,6 @@ def longest_streak(flags: np.ndarray) -> int:
     return best
 
 
-def _mean(values: pd.Series) -> float | None:
-    return float(values.mean()) if len(values) else None
-
-
 def position_totals(trades: pd.DataFrame) -> pd.DataFrame:
     """The money of each closed position (net and gross P&L, fees added over its rows),
     in the order of its last exit: what the statistics need of ``positions``, quickly."""
@@ -66,12 +66,100 @@ def position_totals(trades: pd.DataFrame) -> pd.DataFrame:
 def trade_stats(trades: pd.DataFrame) -> dict:
     """Counts, win rate, profit factor, average win and loss, expectancy and streaks of
     the closed positions; leverage of every position entered (open ones included)."""
-    done = position_totals(trades)
-    net = done["net_pnl"].astype(float)
+    return book_stats(PositionBook.of(trades))
+
+
+@dataclass(frozen=True)
+class Scoped:
+    """Values of one kind of row (closed positions, positions entered, trade rows) with
+    the basket and side each belongs to."""
+
+    basket: np.ndarray
+    side: np.ndarray
+
+    def mask(self, basket: int | None, side: str | None) -> np.ndarray:
+        keep = np.ones(len(self.basket), dtype=bool)
+        if basket is not None:
+            keep &= self.basket == basket
+        if side is not None:
+            keep &= self.side == side
+        return keep
+
+
+@dataclass(frozen=True)
+class PositionBook:
+    """What the trade statistics read, grouped once for every scope (the portfolio, a
+    basket, a side): the closed positions' money in the order of their last exit
+    (``position_totals``), each position's leverage at entry (its first row, open ones
+    included) and whether each row is still open. A position's rows share its basket
+    and side, so a scope's positions are the whole book's restricted to it."""
+
+    net: np.ndarray
+    gross: np.ndarray
+    fees: np.ndarray
+    closed: Scoped
+    leverage: np.ndarray
+    entered: Scoped
+    open_rows: Scoped
+
+    @classmethod
+    def of(cls, trades: pd.DataFrame) -> PositionBook:
+        done = position_totals(trades)
+        first = trades.drop_duplicates("trade_id")
+        rows_of = pd.Index(first["trade_id"]).get_indexer(done["trade_id"])
+        entered = _scoped(first)
+        still = (trades["reason"] == OPEN).to_numpy(dtype=bool)
+        return cls(
+            net=done["net_pnl"].to_numpy(dtype=float),
+            gross=done["gross_pnl"].to_numpy(dtype=float),
+            fees=done["fees"].to_numpy(dtype=float),
+            closed=Scoped(entered.basket[rows_of], entered.side[rows_of]),
+            leverage=first["effective_leverage"].to_numpy(dtype=float),
+            entered=entered,
+            open_rows=Scoped(*(values[still] for values in _scoped_columns(trades))),
+        )
+
+    def where(self, basket: int | None = None, side: str | None = None) -> PositionBook:
+        """The book of one basket and/or one side."""
+        closed = self.closed.mask(basket, side)
+        entered = self.entered.mask(basket, side)
+        still = self.open_rows.mask(basket, side)
+        return PositionBook(
+            net=self.net[closed],
+            gross=self.gross[closed],
+            fees=self.fees[closed],
+            closed=Scoped(self.closed.basket[closed], self.closed.side[closed]),
+            leverage=self.leverage[entered],
+            entered=Scoped(self.entered.basket[entered], self.entered.side[entered]),
+            open_rows=Scoped(self.open_rows.basket[still], self.open_rows.side[still]),
+        )
+
+
+def _scoped_columns(trades: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The basket and side of each row (None where the table has no such column)."""
+    return tuple(
+        trades[column].to_numpy(dtype=object)
+        if column in trades
+        else np.full(len(trades), None, dtype=object)
+        for column in ("basket", "side")
+    )
+
+
+def _scoped(trades: pd.DataFrame) -> Scoped:
+    return Scoped(*_scoped_columns(trades))
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if len(values) else None
+
+
+def book_stats(book: PositionBook) -> dict:
+    """``trade_stats`` of a book. Its money has no NaN (pandas added each position's
+    rows up), so plain numpy sums and means give pandas' figures bit for bit."""
+    net = book.net
     wins, losses = net[net > 0], net[net < 0]
-    entered = trades.drop_duplicates("trade_id")["effective_leverage"].astype(float)
     return {
-        "trades": len(done),
+        "trades": len(net),
         "wins": len(wins),
         "losses": len(losses),
         "win_rate": float(np.mean(net > 0)) if len(net) else None,
@@ -82,14 +170,14 @@ def trade_stats(trades: pd.DataFrame) -> dict:
         "largest_win": float(wins.max()) if len(wins) else None,
         "largest_loss": float(losses.min()) if len(losses) else None,
         "expectancy": _mean(net),
-        "longest_winning_streak": longest_streak((net > 0).to_numpy()),
-        "longest_losing_streak": longest_streak((net < 0).to_numpy()),
-        "gross_pnl": float(done["gross_pnl"].sum()),
+        "longest_winning_streak": longest_streak(net > 0),
+        "longest_losing_streak": longest_streak(net < 0),
+        "gross_pnl": float(book.gross.sum()),
         "net_pnl": float(net.sum()),
-        "trade_fees": float(done["fees"].sum()),
-        "open_positions": int((trades["reason"] == OPEN).sum()),
-        "average_effective_leverage": _mean(entered),
-        "max_effective_leverage": float(entered.max()) if len(entered) else None,
+        "trade_fees": float(book.fees.sum()),
+        "open_positions": len(book.open_rows.basket),
+        "average_effective_leverage": nan_mean(book.leverage),
+        "max_effective_leverage": nan_max(book.leverage),
     }
 
 
@@ -97,16 +185,19 @@ def exit_reasons(trades: pd.DataFrame) -> list[dict]:
     """Per exit reason: exits (rows), the share of them with positive net P&L, their net
     P&L in total and on average. Most frequent first."""
     rows = closed_rows(trades)
+    reasons = rows["reason"].to_numpy(dtype=object)
+    known = ~pd.isna(reasons)  # as a groupby, rows without a reason are left out
+    net_of_all = rows["net_pnl"].to_numpy(dtype=float)
     out = []
-    for reason, group in rows.groupby("reason", sort=True):
-        net = group["net_pnl"].astype(float)
+    for reason in sorted(set(reasons[known].tolist())):
+        net = net_of_all[reasons == reason]  # the group's rows in table order
         out.append(
             {
                 "reason": str(reason),
-                "count": len(group),
+                "count": len(net),
                 "win_rate": float(np.mean(net > 0)),
-                "net_pnl": float(net.sum()),
-                "average_pnl": float(net.mean()),
+                "net_pnl": nan_sum(net),
+                "average_pnl": nan_mean(net),
             }
         )
     return sorted(out, key=lambda r: (-r["count"], r["reason"]))
@@ -129,8 +220,13 @@ SIDE_FIGURES = (
 
 def side_stats(trades: pd.DataFrame) -> list[dict]:
     """The trade statistics of long and of short positions apart."""
+    return book_side_stats(PositionBook.of(trades))
+
+
+def book_side_stats(book: PositionBook) -> list[dict]:
+    """``side_stats`` of a book."""
     out = []
     for side in SIDES:
-        stats = trade_stats(trades[trades["side"] == side])
+        stats = book_stats(book.where(side=side))
         out.append({"side": side.lower(), **{k: stats[k] for k in SIDE_FIGURES}})
     return out

@@ -19,9 +19,18 @@ episode's next trigger or its end. It is
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.groups import (
+    NAT,
+    any_of_each,
+    by_position_then_time,
+    first_of_each,
+    last_of_each,
+)
 from twotier.analysis.signals import trigger_directions
 from twotier.config.model import Config
 from twotier.numeric import decided
@@ -44,42 +53,58 @@ def _ns(values) -> np.ndarray:
     return pd.DatetimeIndex(pd.Series(values)).as_unit("ns").asi8
 
 
+def _pick(ns: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The times of ``rows`` (NaT where a row is -1)."""
+    return np.where(rows >= 0, ns[rows], NAT)
+
+
 class _Basket:
     """What one basket did on one instrument's bars: entries decided (bar), the bars it
     held a position, refusals and entry decisions logged."""
 
     def __init__(self, index: int, bars_ns: np.ndarray, trades: pd.DataFrame, log: pd.DataFrame):
-        def bar_of(values) -> np.ndarray:
-            return np.searchsorted(bars_ns, _ns(values), side="right") - 1
+        def bar_of(ns: np.ndarray) -> np.ndarray:
+            return np.searchsorted(bars_ns, ns, side="right") - 1
 
         self.index = index
-        first = trades.sort_values(["trade_id", "exit_time"], kind="stable").drop_duplicates(
-            "trade_id"
-        )
-        fill_bar = bar_of(first["entry_time"])
-        at_open = (first["entry_price_kind"] == "open").to_numpy() if len(first) else []
-        self.entries = np.sort(fill_bar - np.asarray(at_open, dtype=int))
-        rows = trades.groupby("trade_id", sort=True)
-        still = (trades["reason"] == "open").groupby(trades["trade_id"], sort=True).any()
+        ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
+        entry_ns = _ns(trades["entry_time"])
+        order = by_position_then_time(group, _ns(trades["exit_time"]))
+        first = order[first_of_each(group[order], np.ones(len(order), dtype=bool), len(ids))]
+        if len(first):
+            at_open = trades["entry_price_kind"].to_numpy(dtype=object)[first] == "open"
+        else:  # no trade: the table may have no columns
+            at_open = np.zeros(0, dtype=bool)
+        self.entries = np.sort(bar_of(entry_ns[first]) - at_open.astype(int))
+        still = any_of_each(group, (trades["reason"] == "open").to_numpy(dtype=bool), len(ids))
         if "exit_decided_at" in trades:
-            ends = bar_of(rows["exit_decided_at"].last())
+            decided_ns = _ns(trades["exit_decided_at"])
+            ends = bar_of(_pick(decided_ns, last_of_each(group, decided_ns != NAT, len(ids))))
         else:
-            ends = np.full(len(still), -1)
-        ends = np.where(still.to_numpy(dtype=bool) | (ends < 0), len(bars_ns), ends)
-        starts = bar_of(rows["entry_time"].first())
+            ends = np.full(len(ids), -1)
+        ends = np.where(still | (ends < 0), len(bars_ns), ends)
+        starts = bar_of(_pick(entry_ns, first_of_each(group, entry_ns != NAT, len(ids))))
         order = np.argsort(starts, kind="stable")
         self.held_from, self.held_to = starts[order], ends[order]
-        kinds, reasons = log["kind"].astype(str), log["reason"].fillna("").astype(str)
-        refusal = kinds.isin(REFUSALS) | (
-            ~kinds.isin(KNOWN_KINDS) & reasons.str.startswith("entry_")
+        kinds = log["kind"].astype(str).tolist()
+        reasons = log["reason"].fillna("").astype(str).tolist()
+        refusal = np.array(
+            [
+                kind in REFUSALS or (kind not in KNOWN_KINDS and reason.startswith("entry_"))
+                for kind, reason in zip(kinds, reasons, strict=True)
+            ],
+            dtype=bool,
         )
-        log_bars = bar_of(log["time"])
-        self.refusals = (log_bars[refusal.to_numpy()], reasons[refusal].to_numpy())
-        self.decisions = log_bars[(kinds == "ENTRY").to_numpy()]
-        self.after = (log_bars, reasons.to_numpy(), kinds.to_numpy())
+        log_bars = bar_of(_ns(log["time"]))
+        why = np.array(reasons, dtype=object)
+        self.refusals = (log_bars[refusal], why[refusal])
+        kind_of = np.array(kinds, dtype=object)
+        self.decisions = log_bars[kind_of == "ENTRY"]
+        self.after = (log_bars, why, kind_of)
 
     def entered(self, a: int, b: int) -> bool:
-        return bool(np.any((self.entries >= a) & (self.entries < b)))
+        """An entry decided in [a, b) (the entries are sorted)."""
+        return bool(np.searchsorted(self.entries, a) < np.searchsorted(self.entries, b))
 
     def refusal(self, a: int, b: int) -> str | None:
         where, why = self.refusals
@@ -123,6 +148,20 @@ def _below_minimums(bars: pd.DataFrame, config: Config, basket: int) -> np.ndarr
     )
 
 
+def _episode_bounds(episode: np.ndarray) -> tuple[dict[int, int], dict[int, int]]:
+    """Each episode number's first bar and the bar after its last. An episode is one run
+    of bars (0, no episode, is many): the runs are few, so they are what is searched."""
+    run_starts = np.flatnonzero(np.append(True, episode[1:] != episode[:-1]))
+    run_ends = np.append(run_starts[1:], len(episode))
+    numbers = episode[run_starts]
+    known, first_run = np.unique(numbers, return_index=True)
+    _, from_end = np.unique(numbers[::-1], return_index=True)
+    last_run = len(numbers) - 1 - from_end
+    starts = dict(zip(known.tolist(), run_starts[first_run].tolist(), strict=True))
+    ends = dict(zip(known.tolist(), run_ends[last_run].tolist(), strict=True))
+    return starts, ends
+
+
 def trigger_outcomes(
     bars: pd.DataFrame,
     trades: pd.DataFrame,
@@ -139,10 +178,7 @@ def trigger_outcomes(
         return pd.DataFrame(columns=list(COLUMNS))
     episode = episodes(bars["signal"].to_numpy())
     bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
-    numbers, first = np.unique(episode, return_index=True)
-    _, from_end = np.unique(episode[::-1], return_index=True)
-    starts = dict(zip(numbers.tolist(), first.tolist(), strict=True))
-    ends = dict(zip(numbers.tolist(), (len(episode) - from_end).tolist(), strict=True))
+    starts, ends = _episode_bounds(episode)
     workers = []
     for b in baskets:
         log = decisions[decisions["basket"] == b]
@@ -183,12 +219,13 @@ def trigger_outcomes(
 def outcome_counts(table: pd.DataFrame) -> dict:
     """Triggers by status, and by reason within blocked and skipped."""
     out = {"triggers": len(table)}
+    rows = list(zip(table["status"].tolist(), table["reason"].tolist(), strict=True))
     for status in (TRADED, BLOCKED, SKIPPED):
-        mine = table[table["status"] == status]
+        mine = [reason for s, reason in rows if s == status]
         out[status] = len(mine)
         if status != TRADED:
-            counts = mine["reason"].value_counts()
+            counts = Counter(r for r in mine if not pd.isna(r))  # as value_counts: NaN left out
             out[f"{status}_by_reason"] = {
-                str(r): int(counts[r]) for r in sorted(counts.index, key=lambda r: (-counts[r], r))
+                str(r): counts[r] for r in sorted(counts, key=lambda r: (-counts[r], r))
             }
     return out

@@ -1,0 +1,28 @@
+"""pandas' reductions of a float column, on the numpy array: NaN left out as pandas
+leaves it out (set to 0 in a copy, then the same numpy sum), so the figures are the
+same to the bit without the cost of a Series per small group."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def nan_sum(values: np.ndarray) -> float:
+    """``Series.sum()``: NaN counts as 0."""
+    return float(np.where(np.isnan(values), 0.0, values).sum())
+
+
+def nan_mean(values: np.ndarray) -> float | None:
+    """``Series.mean()`` (NaN if every value is NaN); None if there is none."""
+    if not len(values):
+        return None
+    counted = int((~np.isnan(values)).sum())
+    return nan_sum(values) / counted if counted else float("nan")
+
+
+def nan_max(values: np.ndarray) -> float | None:
+    """``Series.max()`` (NaN if every value is NaN); None if there is none."""
+    if not len(values):
+        return None
+    kept = values[~np.isnan(values)]
+    return float(kept.max()) if len(kept) else float("nan")

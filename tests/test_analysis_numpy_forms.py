@@ -1,0 +1,353 @@
+"""The metrics' numpy forms give the straightforward pandas forms' figures bit for bit, on
+random inputs with the cases where they could part: empty groups, one row, positions of
+several rows, missing times and values, days out of order, ties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twotier.analysis import activity, drawdowns, excursions, metrics, periods, triggers
+from twotier.analysis.benchmarks import _held_closes, _rows_of
+from twotier.analysis.rolled import rolled_closes
+from twotier.analysis.trades import OPEN, exit_reasons, position_totals, trade_stats
+from twotier.tier1.state import episodes
+
+TZ = "Asia/Shanghai"
+T0 = pd.Timestamp("2024-03-04 09:00", tz=TZ)
+money = st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 2))
+leverage = st.one_of(st.floats(0, 20, allow_nan=False), st.just(float("nan")))
+
+
+def same(a, b) -> bool:
+    """Equal to the bit, NaN equal to NaN, through dicts and lists."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
+
+
+@st.composite
+def trade_tables(draw) -> pd.DataFrame:
+    """trades.csv-like rows: positions of one to three rows (a derisk cut), each with one
+    basket and side, some still open, exits at few distinct hours (ties), missing ones."""
+    rows = []
+    for trade_id in draw(st.lists(st.integers(1, 40), max_size=12, unique=True)):
+        basket, side = draw(st.integers(0, 2)), draw(st.sampled_from(["LONG", "SHORT"]))
+        lev = draw(leverage)
+        for _ in range(draw(st.integers(1, 3))):
+            hour = draw(st.one_of(st.integers(0, 6), st.none()))
+            net = draw(money)
+            rows.append(
+                {
+                    "trade_id": trade_id,
+                    "basket": basket,
+                    "instrument": ["DCE/i", "SHFE/cu", "DCE/m"][basket],
+                    "side": side,
+                    "entry_time": T0 + pd.Timedelta(minutes=draw(st.integers(0, 5)) * 15),
+                    "entry_price": draw(st.floats(100, 200, allow_nan=False)),
+                    "entry_price_kind": draw(st.sampled_from(["open", "close"])),
+                    "entry_contract": draw(st.sampled_from([None, "i2405", "i2409"])),
+                    "contract": draw(st.sampled_from([None, "i2405", "i2409"])),
+                    "exit_time": pd.NaT if hour is None else T0 + pd.Timedelta(hours=hour),
+                    "exit_decided_at": pd.NaT if hour is None else T0 + pd.Timedelta(hours=hour),
+                    "exit_price": draw(st.one_of(st.just(float("nan")), st.floats(90, 210))),
+                    "reason": draw(st.sampled_from([OPEN, "stop_loss_2pct", "low_confidence"])),
+                    "gross_pnl": net + 10.0,
+                    "fees": 10.0,
+                    "net_pnl": net,
+                    "effective_leverage": lev,
+                }
+            )
+    columns = ["trade_id", "basket", "side", "exit_time", "reason", "gross_pnl", "fees"]
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*columns, "net_pnl"])
+    frame = frame if rows else frame.assign(effective_leverage=pd.Series(dtype=float))
+    return frame.sample(frac=1.0, random_state=draw(st.integers(0, 99)))  # any row order
+
+
+def pandas_trade_stats(trades: pd.DataFrame) -> dict:
+    """trade_stats as it was written on pandas (one scope, its own groupby)."""
+    done = position_totals(trades)
+    net = done["net_pnl"].astype(float)
+    wins, losses = net[net > 0], net[net < 0]
+    entered = trades.drop_duplicates("trade_id")["effective_leverage"].astype(float)
+
+    def mean(values):
+        return float(values.mean()) if len(values) else None
+
+    def streak(flags):
+        best = run = 0
+        for flag in flags:
+            run = run + 1 if flag else 0
+            best = max(best, run)
+        return best
+
+    return {
+        "trades": len(done),
+        "wins": len(wins),
+        "losses": len(losses),
+        "win_rate": float(np.mean(net > 0)) if len(net) else None,
+        "profit_factor": float(wins.sum() / -losses.sum()) if len(losses) else None,
+        "average_win": mean(wins),
+        "average_loss": mean(losses),
+        "largest_win": float(wins.max()) if len(wins) else None,
+        "largest_loss": float(losses.min()) if len(losses) else None,
+        "expectancy": mean(net),
+        "longest_winning_streak": streak((net > 0).to_numpy()),
+        "longest_losing_streak": streak((net < 0).to_numpy()),
+        "gross_pnl": float(done["gross_pnl"].sum()),
+        "net_pnl": float(net.sum()),
+        "trade_fees": float(done["fees"].sum()),
+        "open_positions": int((trades["reason"] == OPEN).sum()),
+        "average_effective_leverage": mean(entered),
+        "max_effective_leverage": float(entered.max()) if len(entered) else None,
+    }
+
+
+@settings(max_examples=30, deadline=None)
+@given(trades=trade_tables())
+def test_the_book_of_every_scope_gives_the_statistics_of_its_own_rows(trades):
+    from twotier.analysis.trades import PositionBook, book_stats
+
+    book = PositionBook.of(trades)
+    assert same(book_stats(book), pandas_trade_stats(trades))
+    for basket in (0, 1, 2):
+        mine = trades[trades["basket"] == basket]
+        assert same(book_stats(book.where(basket=basket)), pandas_trade_stats(mine))
+        for side in ("LONG", "SHORT"):
+            theirs = mine[mine["side"] == side]
+            got = book_stats(book.where(basket=basket, side=side))
+            assert same(got, pandas_trade_stats(theirs))
+    assert same(trade_stats(trades), pandas_trade_stats(trades))
+
+
+def pandas_position_rows(trades: pd.DataFrame) -> pd.DataFrame:
+    """excursions' position rows as they were written on pandas."""
+    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
+    grouped = ordered.groupby("trade_id", sort=True)
+    first, last = grouped.first(), grouped.last()
+    out = first[["basket", "instrument", "side", "entry_time", "entry_price"]].copy()
+    for column, source in (("entry_contract", first), ("contract", last)):
+        out[column] = source[column].astype("string").fillna("") if column in source else ""
+    for column in ("exit_time", "exit_price", "exit_decided_at"):
+        out[column] = last.get(column, pd.NaT)
+    out["open"] = (ordered["reason"] == OPEN).groupby(ordered["trade_id"], sort=True).any()
+    out["net_pnl"] = grouped["net_pnl"].sum()
+    return out.reset_index()
+
+
+@settings(max_examples=40, deadline=None)
+@given(trades=trade_tables())
+def test_position_rows_match_the_groupby_form(trades):
+    if trades.empty:
+        return
+    got = excursions._position_rows(trades)
+    want = pandas_position_rows(trades)
+    assert list(got.columns) == list(want.columns)
+    for column in want.columns:
+        a, b = got[column].to_numpy(dtype=object), want[column].to_numpy(dtype=object)
+        assert all(same(x, y) or (pd.isna(x) and pd.isna(y)) for x, y in zip(a, b, strict=True))
+
+
+def moves_one_by_one(closes, entry, decided, exit_price, basis, side):
+    """MAE, MFE and return position by position, as excursions computed them first."""
+    mae, mfe, ret = (np.empty(len(entry)) for _ in range(3))
+    for k in range(len(entry)):
+        path = np.append(closes[entry[k] : decided[k] + 1], exit_price[k])
+        moves = side[k] * (path / basis[k] - 1.0)
+        mae[k], mfe[k], ret[k] = min(0.0, moves.min()), max(0.0, moves.max()), moves[-1]
+    return mae, mfe, ret
+
+
+prices = st.one_of(st.floats(50, 150, allow_nan=False), st.just(float("nan")))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    closes=st.lists(prices, min_size=1, max_size=30),
+    spans=st.lists(
+        st.tuples(
+            st.integers(-3, 32),
+            st.integers(-3, 32),
+            prices,
+            st.sampled_from([100.0, 1e-3, -80.0]),
+            st.sampled_from([1.0, -1.0]),
+        ),
+        max_size=8,
+    ),
+)
+def test_moves_in_one_pass_match_the_position_by_position_loop(closes, spans):
+    closes = np.asarray(closes)
+    entry, decided, exit_price, basis, side = (np.asarray(v) for v in zip(*spans, strict=True)) \
+        if spans else (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),) * 3  # fmt: skip
+    got = excursions._moves(closes, entry, decided, exit_price, basis, side)
+    want = moves_one_by_one(closes, entry, decided, exit_price, basis, side)
+    for a, b in zip(got, want, strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
+
+
+@st.composite
+def steps(draw):
+    """A value column over steps of trading days: in order (a run) or not, NaN or not."""
+    days = sorted(draw(st.lists(st.integers(0, 500), min_size=1, max_size=60)))
+    if draw(st.booleans()):
+        days = draw(st.permutations(days))
+    values = draw(st.lists(st.floats(1e5, 2e5), min_size=len(days), max_size=len(days)))
+    if draw(st.booleans()):
+        values[draw(st.integers(0, len(values) - 1))] = float("nan")
+    day = pd.Timestamp("2016-01-04") + pd.to_timedelta(days, unit="D")
+    return pd.DataFrame({"trading_day": day.as_unit("s"), "pv": values})
+
+
+@settings(max_examples=80, deadline=None)
+@given(equity=steps())
+def test_daily_values_match_the_groupby_form(equity):
+    got = metrics.daily_values(equity)
+    pd.testing.assert_series_equal(got, equity.groupby("trading_day", sort=True)["pv"].last())
+    assert metrics.trading_day_count(equity) == equity["trading_day"].nunique()
+
+
+@settings(max_examples=80, deadline=None)
+@given(equity=steps())
+def test_the_benchmarks_daily_closes_match_the_groupby_form(equity):
+    bars = equity.rename(columns={"pv": "close"})
+    closes = rolled_closes(bars)
+    want = closes.groupby(bars["trading_day"].to_numpy(), sort=True).last().astype(float)
+    pd.testing.assert_series_equal(_held_closes(bars)[1], want)
+
+
+def compound(returns: pd.Series) -> float:
+    return float((1.0 + returns).prod() - 1.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(equity=steps())
+def test_monthly_and_annual_returns_match_the_groupby_form(equity):
+    daily = metrics.daily_returns(equity.dropna(), 1e5) if equity["pv"].notna().any() else None
+    if daily is None or daily.empty:
+        return
+    daily.iloc[0] = float("nan") if len(daily) > 2 else daily.iloc[0]  # a missing return
+    days = pd.DatetimeIndex(daily.index)
+    by_month = daily.groupby([days.year, days.month]).apply(compound)
+    want = [{"month": f"{y:04d}-{m:02d}", "return": float(r)} for (y, m), r in by_month.items()]
+    assert same(periods.monthly_rows(daily), want)
+    pd.testing.assert_series_equal(
+        periods.annual_returns(daily), daily.groupby(days.year).apply(compound)
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(equity=steps())
+def test_drawdown_days_are_numbered_as_a_factorisation_numbers_them(equity):
+    days, number = drawdowns._numbered_days(equity["trading_day"])
+    index = pd.DatetimeIndex(equity["trading_day"])
+    assert np.array_equal(number, pd.factorize(index, sort=True)[0])
+    assert all(days[i] == index[i] for i in range(len(index)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    steps_at=st.lists(st.integers(0, 100), min_size=0, max_size=30, unique=True),
+    times_at=st.lists(st.one_of(st.integers(-5, 105), st.none()), max_size=30),
+    shuffled=st.booleans(),
+)
+def test_rows_of_the_steps_match_get_indexer(steps_at, times_at, shuffled):
+    steps_at = steps_at if shuffled else sorted(steps_at)
+    minutes = pd.to_timedelta([15 * m for m in steps_at], unit="min")
+    steps_index = pd.DatetimeIndex(T0 + minutes).as_unit("ns")
+    times = pd.DatetimeIndex(
+        [pd.NaT if m is None else T0 + pd.Timedelta(minutes=15 * m) for m in times_at]
+    ).as_unit("ns")
+    times = times.tz_localize(TZ) if times.tz is None else times
+    assert np.array_equal(_rows_of(steps_index, times), steps_index.get_indexer(times))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([triggers.TRADED, triggers.BLOCKED, triggers.SKIPPED]),
+            st.sampled_from(["", "in a position", "entry_limit", "not taken"]),
+        ),
+        max_size=20,
+    )
+)
+def test_outcome_counts_match_value_counts(rows):
+    table = pd.DataFrame(rows, columns=["status", "reason"]).astype("str")
+    want = {"triggers": len(table)}
+    for status in (triggers.TRADED, triggers.BLOCKED, triggers.SKIPPED):
+        mine = table[table["status"] == status]
+        want[status] = len(mine)
+        if status != triggers.TRADED:
+            counts = mine["reason"].value_counts()
+            want[f"{status}_by_reason"] = {
+                str(r): int(counts[r]) for r in sorted(counts.index, key=lambda r: (-counts[r], r))
+            }
+    assert triggers.outcome_counts(table) == want
+
+
+@settings(max_examples=40, deadline=None)
+@given(trades=trade_tables(), missing=st.booleans())
+def test_exit_reasons_match_the_groupby_form(trades, missing):
+    if missing and len(trades):  # a row without a reason, one without a P&L
+        trades = trades.astype({"reason": "str"})
+        trades.iloc[0, trades.columns.get_loc("reason")] = None
+        trades.iloc[-1, trades.columns.get_loc("net_pnl")] = float("nan")
+    want = []
+    for reason, group in trades[trades["reason"] != OPEN].groupby("reason", sort=True):
+        net = group["net_pnl"].astype(float)
+        want.append(
+            {
+                "reason": str(reason),
+                "count": len(group),
+                "win_rate": float(np.mean(net > 0)),
+                "net_pnl": float(net.sum()),
+                "average_pnl": float(net.mean()),
+            }
+        )
+    want = sorted(want, key=lambda r: (-r["count"], r["reason"]))
+    assert same(exit_reasons(trades), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fills=st.lists(
+        st.tuples(
+            st.sampled_from(["DCE/i", "SHFE/cu", "CZCE/xx"]),
+            st.integers(1, 50),
+            st.floats(100, 80000, allow_nan=False),
+            st.one_of(st.floats(0, 5, allow_nan=False), st.just(float("nan"))),
+        ),
+        max_size=40,
+    )
+)
+def test_costs_match_the_column_forms(fills):
+    table = pd.DataFrame(fills, columns=["instrument", "contracts", "price", "slippage"])
+    table = table.astype({"instrument": "str"})
+    multipliers = {"DCE/i": 100.0, "SHFE/cu": 5.0}  # CZCE/xx has none
+    if table.empty:
+        return
+    multiplier = table["instrument"].map(multipliers).astype(float)
+    cost = table["slippage"].astype(float) * table["contracts"].astype(float) * multiplier
+    assert same(activity.slippage_paid(table, multipliers), float(cost.sum()))
+    traded = float(activity.fill_notional(table, multipliers).sum())
+    want = traded / 1e6 * metrics.TRADING_DAYS_PER_YEAR / 243
+    assert same(activity.annual_turnover(table, multipliers, 1e6, 243), want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(signal=st.lists(st.sampled_from([-1, 0, 1]), min_size=1, max_size=60))
+def test_episode_bounds_match_unique_over_every_bar(signal):
+    episode = episodes(np.asarray(signal))
+    numbers, first = np.unique(episode, return_index=True)
+    _, from_end = np.unique(episode[::-1], return_index=True)
+    starts = dict(zip(numbers.tolist(), first.tolist(), strict=True))
+    ends = dict(zip(numbers.tolist(), (len(episode) - from_end).tolist(), strict=True))
+    assert triggers._episode_bounds(episode) == (starts, ends)
