@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import pytest
 
 from twotier.analysis.excursions import excursions
+from twotier.analysis.summary import bars_in_run
 from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
@@ -60,7 +61,8 @@ def run() -> SharedRun:
 def figures(run: SharedRun) -> dict[str, dict]:
     result = run.result
     moves = excursions(result.trades, result.packages, result.equity)
-    return run_charts(result, result.metrics) | tearsheet_charts(result, result.metrics, moves)
+    charts = run_charts(result, result.metrics, bars_in_run(result))
+    return charts | tearsheet_charts(result, result.metrics, moves)
 
 
 @pytest.fixture(scope="module")
@@ -247,14 +249,14 @@ def test_a_run_without_trades_has_a_report_without_trade_charts(run):
 def test_packages_with_only_the_required_columns_get_a_signal_view(run):
     """A Tier-2 run on packages from another program: no indicators, no trigger column."""
     from twotier.engine.backtest import run_tier2
-    from twotier.report.signal_view import view_bars, view_payload
+    from twotier.report.signal_view import view_payload
 
     columns = ["time", "instrument", "signal", "confidence", "signal_strength", "regime"]
     minimal = {k: v[[*columns, "open", "close"]] for k, v in run.result.packages.items()}
     tier2 = run_tier2(minimal, run.result.config)
     html = report_html(tier2, tier2.metrics)
     assert 'id="signal-0"' in html
-    bars = view_bars(tier2, "DCE/i")
+    bars = bars_in_run(tier2)["DCE/i"]
     payload = view_payload(
         tier2, "DCE/i", bars, pd.DataFrame(columns=["bar", "direction", "status", "reason"])
     )
@@ -285,7 +287,7 @@ def test_the_real_iron_ore_rolls_are_marked_on_the_value_chart(real_bars):
     loaded = real_bars("DCE.i.HOT.m5.csv")
     bars = {"DCE/i": resample(loaded.frame, loaded.instrument, loaded.bar_minutes)}
     result = run_backtest(bars, load_config(overrides=[ONE_BASKET]), rolls={"DCE/i": ROLLS})
-    figure = equity_chart(result, result.metrics)
+    figure = equity_chart(result, result.metrics, bars_in_run(result))
     marks = next(t for t in figure["data"] if t["name"] == "rolls")
     assert marks["x"] == ["2019-12-06", "2020-03-31", "2020-08-10"]
     assert "i2005 → i2009" in marks["text"][1]

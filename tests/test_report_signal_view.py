@@ -10,9 +10,9 @@ import pytest
 
 from test_report_run import shared_run
 from twotier.analysis.benchmarks import in_run
-from twotier.analysis.summary import trigger_tables
+from twotier.analysis.summary import bars_in_run, trigger_tables
 from twotier.report.packing import MISSING, pack_columns, resolved, unpack_columns
-from twotier.report.signal_view import hours_held, trade_bars, view_bars, view_payload
+from twotier.report.signal_view import hours_held, trade_bars, view_payload
 
 TZ = "Asia/Shanghai"
 
@@ -68,10 +68,10 @@ def test_columns_compressed_on_a_thread_are_the_same_text_once_resolved():
 @pytest.fixture(scope="module")
 def payloads():
     run = shared_run().result
-    triggers = trigger_tables(run)
+    triggers, in_run = trigger_tables(run), bars_in_run(run)
     out = {}
     for instrument in run.config.instruments:
-        bars = view_bars(run, instrument)
+        bars = in_run[instrument]
         out[instrument] = (bars, view_payload(run, instrument, bars, triggers[instrument]))
     return out
 
@@ -135,8 +135,9 @@ def test_stop_and_target_levels_are_the_entry_price_moved_by_the_trades_stop_and
 
 def test_a_click_in_the_trades_table_finds_each_trades_bars():
     run = shared_run().result
+    in_run = bars_in_run(run)
     for instrument in run.config.instruments:
-        bars = view_bars(run, instrument)
+        bars = in_run[instrument]
         mine = run.trades[run.trades["instrument"] == instrument]
         links = trade_bars(mine, bars)
         assert set(links) == set(mine["trade_id"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twotier.analysis.benchmarks import growth, in_run
+from twotier.analysis.benchmarks import growth
 from twotier.analysis.rolled import roll_points
 from twotier.report import series as s
 
@@ -66,7 +66,7 @@ def line_trace(x, y, name: str, color: str | None = None, **extra) -> dict:
     return {**trace, **extra}
 
 
-def equity_chart(run, metrics: dict) -> dict:
+def equity_chart(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict:
     """PV (with buy-and-hold of each instrument on the same capital, rolled at its rolls
     and hidden until picked in the legend) over its drawdown; rolls marked."""
     equity, initial = run.equity, metrics["portfolio"]["initial"]
@@ -102,7 +102,7 @@ def equity_chart(run, metrics: dict) -> dict:
         )
     )
     layout = _with_drawdown_panel(chart_layout("Portfolio value and drawdown", height=520), "CNY")
-    marks = roll_marks(run, pv)
+    marks = roll_marks(run, pv, in_run)
     if marks is not None:
         data.append(marks)
         layout["shapes"] = [
@@ -121,14 +121,14 @@ def equity_chart(run, metrics: dict) -> dict:
     return {"data": data, "layout": layout}
 
 
-def roll_marks(run, pv: pd.Series) -> dict | None:
+def roll_marks(run, pv: pd.Series, in_run: dict[str, pd.DataFrame]) -> dict | None:
     """A marker on the PV line at each roll of each instrument (its trading day)."""
     x, y, text = [], [], []
     for instrument in dict.fromkeys(run.config.instruments):
-        packages = run.packages.get(instrument)
-        if packages is None:
+        bars = in_run.get(instrument)
+        if bars is None:
             continue
-        for _, roll in roll_points(in_run(packages, run.equity)):
+        for _, roll in roll_points(bars):
             day = pd.Timestamp(roll.trading_day)
             if day not in pv.index:
                 continue
@@ -428,11 +428,12 @@ def compare_chart(runs: dict[str, object]) -> dict:
     return {"data": data + dd, "layout": layout}
 
 
-def run_charts(run, metrics: dict) -> dict[str, dict]:
+def run_charts(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict[str, dict]:
     """The portfolio charts of a run's report by their div id (the tear sheet's are in
-    ``report.tearsheet``, the signal views in ``report.signal_view``)."""
+    ``report.tearsheet``, the signal views in ``report.signal_view``). ``in_run``: each
+    instrument's packages of the run's steps (``analysis.summary.bars_in_run``)."""
     charts = {
-        "chart-equity": equity_chart(run, metrics),
+        "chart-equity": equity_chart(run, metrics, in_run),
         "chart-instruments": instrument_pnl_chart(run),
         "chart-risk": risk_chart(run),
         "chart-monthly": monthly_chart(metrics),

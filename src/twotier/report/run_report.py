@@ -12,13 +12,13 @@ import pandas as pd
 
 from twotier.analysis.excursions import excursions
 from twotier.analysis.metrics import daily_returns_table
-from twotier.analysis.summary import trigger_tables
+from twotier.analysis.summary import bars_in_run, trigger_tables
 from twotier.config.load import config_to_toml
 from twotier.io import atomic_path, write_text_atomic
 from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
 from twotier.report.packing import resolved
-from twotier.report.signal_view import hours_held, trade_bars, view_bars, view_payload
+from twotier.report.signal_view import hours_held, trade_bars, view_payload
 
 NAV = [
     ("summary", "summary"),
@@ -76,13 +76,14 @@ class SignalViews:
     hours: pd.Series | None = None
 
 
-def signal_views(run, metrics: dict) -> SignalViews:
+def signal_views(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> SignalViews:
+    """``in_run``: each instrument's packages of the run's steps (``bars_in_run``)."""
     out = SignalViews(hours=pd.Series(np.nan, index=run.trades.index))
-    triggers = trigger_tables(run)
+    triggers = trigger_tables(run, in_run)
     counts = {t["instrument"]: t for t in metrics.get("triggers", [])}
     for k, instrument in enumerate(dict.fromkeys(run.config.instruments)):
-        bars = view_bars(run, instrument)
-        if bars is None:
+        bars = in_run.get(instrument)
+        if bars is None or bars.empty:
             continue
         view_id = f"signal-{k}"
         out.payloads[view_id] = view_payload(
@@ -104,9 +105,10 @@ def trades_with_excursions(run, views: SignalViews, moves: pd.DataFrame) -> pd.D
 
 
 def report_html(run, metrics: dict) -> str:
-    views = signal_views(run, metrics)  # first: its columns are compressed meanwhile
-    figures = charts.run_charts(run, metrics)
-    moves = excursions(run.trades, run.packages, run.equity)
+    in_run = bars_in_run(run)  # each instrument's packages aligned with the steps once
+    views = signal_views(run, metrics, in_run)  # first: its columns are compressed meanwhile
+    figures = charts.run_charts(run, metrics, in_run)
+    moves = excursions(run.trades, run.packages, run.equity, in_run)
     figures |= tearsheet.tearsheet_charts(run, metrics, moves)
     warnings = "".join(f'<p class="warn">warning: {escape(w)}</p>' for w in run.warnings)
 

@@ -17,7 +17,6 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.benchmarks import in_run
 from twotier.analysis.rolled import roll_points, scale_factors
 from twotier.analysis.triggers import BLOCKED, SKIPPED, TRADED
 from twotier.report.packing import pack_columns
@@ -158,13 +157,6 @@ def trade_bars(trades: pd.DataFrame, bars: pd.DataFrame) -> dict[int, tuple[int,
     return {
         int(t): (int(a), int(b)) for t, a, b in zip(grouped.size().index, entry, exit_, strict=True)
     }
-
-
-def view_bars(run, instrument: str) -> pd.DataFrame | None:
-    """The instrument's packages of the run's steps (None if the run has none)."""
-    packages = run.packages.get(instrument)
-    bars = None if packages is None else in_run(packages, run.equity)
-    return None if bars is None or bars.empty else bars
 
 
 def view_payload(
