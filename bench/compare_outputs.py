@@ -14,7 +14,7 @@ every backtest (to compare with switches that did not exist before, for instance
 ``diff`` compares every data file of the run folders (config.toml, signals, trades,
 fills, equity, decisions, summary.json without its creation time) and exits 1 on any
 difference. The derived files (report.html, metrics.json, daily_returns.csv/.parquet) are
-left out.
+left out unless ``--derived`` asks for them too.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ IRON_ROLLS = """trading_day,old_contract,new_contract,old_price,new_price
 2020-03-31,i2005,i2009,645.5,576.5
 2020-08-10,i2009,i2101,896.0,817.0
 """
-SKIPPED_IN_DIFF = {"report.html", "metrics.json", "daily_returns.csv", "daily_returns.parquet"}
+DERIVED = {"report.html", "metrics.json", "daily_returns.csv", "daily_returns.parquet"}
 
 
 def twotier(args: list[str], src: Path | None) -> None:
@@ -98,10 +98,10 @@ def run_all(out: Path, src: Path | None, extra: list[str]) -> None:
         print(f"{name}: {time.perf_counter() - started:.1f} s")
 
 
-def data_files(folder: Path) -> dict[str, bytes]:
+def data_files(folder: Path, derived: bool = False) -> dict[str, bytes]:
     files = {}
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name not in SKIPPED_IN_DIFF:
+        if path.is_file() and (derived or path.name not in DERIVED):
             data = path.read_bytes()
             if path.name == "summary.json":
                 summary = json.loads(data)
@@ -112,10 +112,10 @@ def data_files(folder: Path) -> dict[str, bytes]:
     return files
 
 
-def diff(before: Path, after: Path) -> int:
+def diff(before: Path, after: Path, derived: bool = False) -> int:
     differences = 0
     for run in sorted(p.name for p in before.iterdir() if p.is_dir() and p.name != "inputs"):
-        a, b = data_files(before / run), data_files(after / run)
+        a, b = data_files(before / run, derived), data_files(after / run, derived)
         for name in sorted(set(a) | set(b)):
             if a.get(name) != b.get(name):
                 differences += 1
@@ -136,11 +136,14 @@ def main() -> None:
     compare = sub.add_parser("diff", help="compare two outputs of `run`")
     compare.add_argument("before", type=Path)
     compare.add_argument("after", type=Path)
+    compare.add_argument(
+        "--derived", action="store_true", help="the derived files too (metrics, report)"
+    )
     args = parser.parse_args()
     if args.command == "run":
         run_all(args.out, args.src.resolve() if args.src else None, args.set)
     else:
-        raise SystemExit(diff(args.before, args.after))
+        raise SystemExit(diff(args.before, args.after, args.derived))
 
 
 if __name__ == "__main__":
