@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 
 from twotier.analysis import metrics
+from twotier.analysis.groups import NAT
 from twotier.analysis.rolled import roll_points, rolled_closes
-
-NAT = np.iinfo(np.int64).min  # NaT's integer
 
 
 def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:

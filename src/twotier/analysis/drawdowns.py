@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.metrics import ordered_days
+
 
 @dataclass(frozen=True)
 class Drawdown:
@@ -71,11 +73,10 @@ def _numbered_days(days) -> tuple[np.ndarray | pd.DatetimeIndex, np.ndarray]:
     counted from the first day. A run's days are in order: numbering them is counting
     the changes, without the sort of a factorisation."""
     raw = np.asarray(days)
-    if raw.dtype.kind == "M" and not np.isnat(raw).any():
-        ordinal = raw.view(np.int64)
-        if not np.any(ordinal[1:] < ordinal[:-1]):
-            changes = np.cumsum(ordinal[1:] != ordinal[:-1])
-            return _Days(raw), np.concatenate([[0], changes])
+    ordinal = ordered_days(raw)
+    if ordinal is not None:
+        changes = np.cumsum(ordinal[1:] != ordinal[:-1])
+        return _Days(raw), np.concatenate([[0], changes])
     day = pd.DatetimeIndex(raw)
     return day, pd.factorize(day, sort=True)[0]
 

@@ -37,12 +37,20 @@ def last_step_of_each_day(days: pd.Series) -> np.ndarray | None:
     """Rows of the last step of each trading day, where the days are in order (as a run's
     are) and none is missing; else None. A groupby over the steps costs several times
     more."""
-    if days.dtype.kind != "M" or not isinstance(days.dtype, np.dtype) or days.hasnans:
-        return None
-    ordinal = days.to_numpy().view(np.int64)
-    if np.any(ordinal[1:] < ordinal[:-1]):
+    ordinal = ordered_days(days)
+    if ordinal is None:
         return None
     return np.flatnonzero(np.append(ordinal[1:] != ordinal[:-1], True))
+
+
+def ordered_days(days) -> np.ndarray | None:
+    """The days (naive datetime64) as integers, where none is missing and they are in
+    order (as a run's are); else None, and the caller groups them as pandas does."""
+    raw = np.asarray(days)
+    if raw.dtype.kind != "M" or np.isnat(raw).any():
+        return None
+    ordinal = raw.view(np.int64)
+    return None if np.any(ordinal[1:] < ordinal[:-1]) else ordinal
 
 
 def daily_returns(equity: pd.DataFrame, initial: float, column: str = "pv") -> pd.Series:

@@ -36,7 +36,7 @@ from twotier.market.sessions import (
     session_minutes,
     wall_ns,
 )
-from twotier.market.xshg import shipped_sessions
+from twotier.market.xshg import shipped_sessions, weekdays
 
 TIMEZONE = "Asia/Shanghai"
 ONE_DAY = np.timedelta64(1, "D")
@@ -81,12 +81,6 @@ def _as_evenings(values: object, key: str) -> np.ndarray:
             raise ValueError(f"{key}: range {value!r} ends before it starts")
         days.extend(np.arange(first, last + ONE_DAY))
     return np.asarray(days, dtype="datetime64[D]")
-
-
-def weekdays(first: np.datetime64, last: np.datetime64) -> np.ndarray:
-    """Monday to Friday from ``first`` to ``last``, both included."""
-    span = np.arange(first, last + ONE_DAY, dtype="datetime64[D]")
-    return span[np.is_busday(span)]
 
 
 def _read_additions(table: dict, source: str) -> dict[str, np.ndarray]:

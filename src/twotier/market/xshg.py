@@ -22,14 +22,24 @@ START = "1995-01-03"
 FILE = "xshg.toml"
 
 
+def weekdays(first: np.datetime64, last: np.datetime64) -> np.ndarray:
+    """Monday to Friday from ``first`` to ``last``, both included."""
+    span = np.arange(first, np.datetime64(last, "D") + 1, dtype="datetime64[D]")
+    return span[np.is_busday(span)]
+
+
+@cache
+def _shipped() -> dict:
+    return tomllib.loads(resources.files("twotier.resources").joinpath(FILE).read_text())
+
+
 @cache
 def shipped_sessions() -> np.ndarray:
     """The trading days of the shipped file: every weekday from its first to its last day
     but the closed ones."""
-    table = tomllib.loads(resources.files("twotier.resources").joinpath(FILE).read_text())
-    span = np.arange(table["first"], np.datetime64(table["last"]) + 1, dtype="datetime64[D]")
-    weekdays = span[np.is_busday(span)]
-    return np.setdiff1d(weekdays, np.asarray(table["closed_weekdays"], dtype="datetime64[D]"))
+    table = _shipped()
+    closed = np.asarray(table["closed_weekdays"], dtype="datetime64[D]")
+    return np.setdiff1d(weekdays(table["first"], table["last"]), closed)
 
 
 def computed_sessions() -> np.ndarray:
@@ -44,16 +54,14 @@ def computed_sessions() -> np.ndarray:
 
 
 def shipped_version() -> str:
-    table = tomllib.loads(resources.files("twotier.resources").joinpath(FILE).read_text())
-    return table["exchange_calendars"]
+    return _shipped()["exchange_calendars"]
 
 
 def render(sessions: np.ndarray) -> str:
     if not np.is_busday(sessions).all():  # the file lists closed weekdays only
         raise ValueError("XSHG sessions on a weekend: the file's form cannot hold them")
     first, last = sessions[0], sessions[-1]
-    span = np.arange(first, last + 1, dtype="datetime64[D]")
-    closed = np.setdiff1d(span[np.is_busday(span)], sessions)
+    closed = np.setdiff1d(weekdays(first, last), sessions)
     lines = [
         "# The XSHG trading days of exchange-calendars, written by `python -m",
         "# twotier.market.xshg` (twotier/market/xshg.py): every weekday from `first` to `last`",
