@@ -24,6 +24,7 @@ from twotier.cli.common import (
     parse_rolls_options,
     warn,
 )
+from twotier.collector import settle
 from twotier.config.baskets import fit_baskets
 from twotier.config.load import load_config
 from twotier.engine.backtest import run_backtest, trading_period
@@ -137,10 +138,18 @@ def backtest_command(
                 end,
                 phases,
             )
-        with phases.step("run folder and report"):
-            folder = write_run(result, out, force=force)
-            write_analysis(result, folder, risk_free)
+        folder = _write(result, out, force, risk_free, phases)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
+
+
+def _write(result: BacktestResult, out: Path, force: bool, risk_free: float, phases) -> Path:
+    """The run folder and its report, the result frozen out of the collector's passes
+    first where the process ends with the command (it lives to the end)."""
+    settle()
+    with phases.step("run folder and report"):
+        folder = write_run(result, out, force=force)
+        write_analysis(result, folder, risk_free)
+    return folder
 
 
 def _bars_only(**given) -> None:
@@ -258,7 +267,5 @@ def demo_command(
                     f"{frame.index[-1]:%Y-%m-%d}"
                 )
         result = run_backtest(bars, config, start=start, end=end, progress=phases.reporter())
-        with phases.step("run folder and report"):
-            folder = write_run(result, out, force=force)
-            write_analysis(result, folder, risk_free)
+        folder = _write(result, out, force, risk_free, phases)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
