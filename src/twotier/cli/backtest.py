@@ -43,6 +43,7 @@ from twotier.report.terminal import run_summary
 from twotier.run.folder import BACKTEST
 from twotier.run.folder import check as check_output
 from twotier.run.result import BacktestResult
+from twotier.run.signal_files import SignalFiles
 from twotier.run.writer import write_run
 from twotier.tier1.package import read_package_sources
 
@@ -124,6 +125,7 @@ def backtest_command(
     config = load_config(config_file, overrides)
     env = Environment.from_config(config)
     talk = not (as_json or quiet)
+    files = SignalFiles()  # started as soon as Tier-1 has made the packages
     with Phases(err_console, enabled=talk) as phases:
         if signals:
             result = _tier2_alone(signals, rolls, config, env, start, end, phases)
@@ -134,20 +136,27 @@ def backtest_command(
                 config,
                 env,
                 (label, on_bad_bar, parse_contract_columns(contract_column)),
-                start,
-                end,
+                (start, end),
                 phases,
+                files,
             )
-        folder = _write(result, out, force, risk_free, phases)
+        folder = _write(result, out, force, risk_free, phases, files)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
 
 
-def _write(result: BacktestResult, out: Path, force: bool, risk_free: float, phases) -> Path:
+def _write(
+    result: BacktestResult,
+    out: Path,
+    force: bool,
+    risk_free: float,
+    phases: Phases,
+    files: SignalFiles | None = None,
+) -> Path:
     """The run folder and its report, the result frozen out of the collector's passes
     first where the process ends with the command (it lives to the end)."""
     settle()
     with phases.step("run folder and report"):
-        folder = write_run(result, out, force=force)
+        folder = write_run(result, out, force=force, signal_files=files)
         write_analysis(result, folder, risk_free)
     return folder
 
@@ -180,8 +189,11 @@ def _tier2_alone(signals, rolls, config, env, start, end, phases) -> BacktestRes
         )
 
 
-def _from_bars(files, rolls, config, env, reading, start, end, phases) -> BacktestResult:
+def _from_bars(
+    files, rolls, config, env, reading, period, phases, signal_files: SignalFiles
+) -> BacktestResult:
     label, on_bad_bar, contract_column = reading
+    start, end = period
     unknown = [k for k in files if k not in env.instruments]
     if unknown:  # before any file is read
         raise UnknownInstrumentError(unknown[0], env.instruments.keys())
@@ -198,7 +210,14 @@ def _from_bars(files, rolls, config, env, reading, start, end, phases) -> Backte
             advance()
     note(bad_bar_notes(inputs)[0])
     return backtest_bar_inputs(
-        inputs, fitted, env, start=start, end=end, rolls=schedules, progress=phases.reporter()
+        inputs,
+        fitted,
+        env,
+        start=start,
+        end=end,
+        rolls=schedules,
+        progress=phases.reporter(),
+        on_signals=signal_files.start,
     )
 
 
@@ -266,6 +285,9 @@ def demo_command(
                     f"sample {key}: {len(frame):,} bars, {frame.index[0]:%Y-%m-%d} to "
                     f"{frame.index[-1]:%Y-%m-%d}"
                 )
-        result = run_backtest(bars, config, start=start, end=end, progress=phases.reporter())
-        folder = _write(result, out, force, risk_free, phases)
+        files = SignalFiles()
+        result = run_backtest(
+            bars, config, start=start, end=end, progress=phases.reporter(), on_signals=files.start
+        )
+        folder = _write(result, out, force, risk_free, phases, files)
     report(result, folder, as_json, quiet=quiet, risk_free=risk_free)

@@ -32,6 +32,7 @@ from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.state import PortfolioState
 
 Progress = Callable[[str, int, int], None]  # (phase "tier1" | "tier2", done, total)
+SignalsHook = Callable[[dict[str, pd.DataFrame], Config], None]  # Tier-1's packages, config
 
 
 def generate_signals(
@@ -238,9 +239,12 @@ def run_backtest(
     every_step: bool = False,
     rolls: Mapping[str, RollSchedule | None] | None = None,
     progress: Progress | None = None,
+    on_signals: SignalsHook | None = None,
 ) -> BacktestResult:
     """Bars (15-minute, one DataFrame per instrument) through Tier-1 and Tier-2, with
-    roll information per instrument where the series is spliced from several contracts."""
+    roll information per instrument where the series is spliced from several contracts.
+    ``on_signals``: called with Tier-1's packages (the result's) and the configuration
+    before Tier-2 runs (the CLI starts encoding the run folder's signal files then)."""
     start, end = trading_period(start, end)
     if end is not None:
         cut = {k: v[v["trading_day"].dt.date <= end] for k, v in bars.items()}
@@ -259,6 +263,8 @@ def run_backtest(
         for k in config.instruments
     }
     packages = generate_signals(bars, config, schedules, progress)
+    if on_signals is not None:
+        on_signals(packages, config)
     result = run_tier2(
         packages,
         config,

@@ -10,7 +10,13 @@ from collections.abc import Mapping
 import pandas as pd
 
 from twotier.config.baskets import FittedBaskets
-from twotier.engine.backtest import Progress, run_backtest, run_tier2, split_packages
+from twotier.engine.backtest import (
+    Progress,
+    SignalsHook,
+    run_backtest,
+    run_tier2,
+    split_packages,
+)
 from twotier.engine.inputs import BarInput, Environment, bad_bar_notes, shared_days_warnings
 from twotier.market.rolls import RollSchedule
 from twotier.run.result import BacktestResult
@@ -25,9 +31,10 @@ def backtest_bar_inputs(
     end,
     rolls: Mapping[str, RollSchedule],
     progress: Progress | None = None,
+    on_signals: SignalsHook | None = None,
 ) -> BacktestResult:
     """Tier-1 and Tier-2 on loaded bars, with the configuration fitted to them. What the
-    loader dropped or repaired goes into the summary."""
+    loader dropped or repaired goes into the summary. ``on_signals``: ``run_backtest``'s."""
     frames = {k: v.bars for k, v in inputs.items()}
     result = run_backtest(
         frames,
@@ -38,6 +45,7 @@ def backtest_bar_inputs(
         end=end,
         rolls=rolls,
         progress=progress,
+        on_signals=on_signals,
     )
     result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
     record = bad_bar_notes(inputs)[1]

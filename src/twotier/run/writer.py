@@ -19,7 +19,6 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from twotier import __version__
 from twotier.config.load import config_to_toml
 from twotier.run.folder import BACKTEST, Kind, write_folder
 from twotier.run.result import BacktestResult
-from twotier.tier1.package import write_packages
+from twotier.run.signal_files import SignalFiles
 
 MONEY_COLUMNS = {
     "pv",
@@ -140,41 +139,36 @@ def write_run(
     kind: Kind = BACKTEST,
     force: bool = False,
     option: str = "--out",
+    signal_files: SignalFiles | None = None,
 ) -> Path:
     """Write the run folder's data files; an earlier run folder there is replaced only
-    once the new one is complete, and nothing else ever is (``twotier.run.folder``)."""
+    once the new one is complete, and nothing else ever is (``twotier.run.folder``).
+    ``signal_files``: the packages' files, started before (as the CLI starts them when
+    Tier-1 is done); used only if started from the result's own package tables."""
     return write_folder(
-        out_dir, kind, lambda folder: _write_contents(result, folder), force=force, option=option
+        out_dir,
+        kind,
+        lambda folder: _write_contents(result, folder, signal_files),
+        force=force,
+        option=option,
     )
 
 
-def _write_contents(result: BacktestResult, folder: Path) -> None:
+def _write_contents(result: BacktestResult, folder: Path, signals: SignalFiles | None) -> None:
     config = result.config
     (folder / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
-    # pyarrow compresses and writes Parquet without holding the GIL: the signal packages
-    # are written on a thread while this one formats the CSV files
-    with ThreadPoolExecutor(max_workers=1) as parquet:
-        written = [
-            parquet.submit(
-                write_packages,
-                packages,
-                folder,
-                instrument,
-                config.generator_name(instrument),
-                config.tier1_params(instrument).model_dump(mode="json"),
-            )
-            for instrument, packages in result.packages.items()
-        ]
-        _write_csv(result.trades, folder / "trades.csv")
-        _write_csv(result.fills, folder / "fills.csv")
-        _write_csv(result.equity, folder / "equity.csv")
-        lines = "".join(f"{text}\n" for text in result.decisions["text"])
-        (folder / "decisions.log").write_text(lines, encoding="utf-8")
-        summary = dict(result.summary)
-        summary["warnings"] = list(result.warnings)
-        summary["twotier_version"] = __version__
-        summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        text = json.dumps(summary, indent=2) + "\n"
-        (folder / "summary.json").write_text(text, encoding="utf-8")
-        for done in written:
-            done.result()  # a failed write fails the run folder
+    if signals is None or not signals.made_for(result.packages, config):
+        signals = SignalFiles()  # encoded on a thread while this one formats the CSV files
+        signals.start(result.packages, config)
+    _write_csv(result.trades, folder / "trades.csv")
+    _write_csv(result.fills, folder / "fills.csv")
+    _write_csv(result.equity, folder / "equity.csv")
+    lines = "".join(f"{text}\n" for text in result.decisions["text"])
+    (folder / "decisions.log").write_text(lines, encoding="utf-8")
+    summary = dict(result.summary)
+    summary["warnings"] = list(result.warnings)
+    summary["twotier_version"] = __version__
+    summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    text = json.dumps(summary, indent=2) + "\n"
+    (folder / "summary.json").write_text(text, encoding="utf-8")
+    signals.write(folder)

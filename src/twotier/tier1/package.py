@@ -74,7 +74,25 @@ def write_packages(
     params: dict | None = None,
 ) -> Path:
     """Write one generator's packages into its namespace of ``run_dir``."""
+    encoded = package_file(packages, instrument, generator, params)
+    return write_package_file(run_dir, instrument, encoded)
+
+
+def write_package_file(run_dir: str | Path, instrument: str, encoded: pa.Buffer) -> Path:
+    """Write a package file's bytes (``package_file``) into the instrument's namespace of
+    ``run_dir``, whole or not at all."""
     path = namespace_path(run_dir, instrument)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(encoded)
+    return path
+
+
+def package_file(
+    packages: pd.DataFrame, instrument: str, generator: str, params: dict | None = None
+) -> pa.Buffer:
+    """One generator's packages as the bytes of their Parquet file, with the metadata
+    that names them (what ``write_packages`` writes). pyarrow encodes and compresses
+    without holding the GIL, so this runs well on a thread."""
     table = pa.Table.from_pandas(packages, preserve_index=False)
     meta = {
         "schema_version": SCHEMA_VERSION,
@@ -86,9 +104,9 @@ def write_packages(
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
     )
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
-    return path
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
 
 
 def package_metadata(path: str | Path) -> dict:

@@ -1,0 +1,58 @@
+"""A run folder's signal files (``signals/*.parquet``), encoded on a thread of their own.
+pyarrow encodes and compresses Parquet without holding the GIL, so the encoding runs on
+the other core beside whatever the main thread does meanwhile: Tier-2, when the files are
+started as soon as Tier-1 has made the packages (``run_backtest``'s ``on_signals``, as the
+CLI does), or else the formatting of the CSV files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from twotier.config.model import Config
+from twotier.tier1.package import package_file, write_package_file
+
+
+class SignalFiles:
+    """The Parquet files of one run's packages: ``start`` them, ``write`` them into the
+    run folder. The bytes are those ``write_packages`` writes."""
+
+    def __init__(self) -> None:
+        self._packages: dict[str, pd.DataFrame] = {}
+        self._config: Config | None = None
+        self._encoded: dict[str, Future] = {}
+
+    def start(self, packages: Mapping[str, pd.DataFrame], config: Config) -> None:
+        """Encode each basket's packages (its generator and parameters named in the file)
+        on a thread; returns at once."""
+        self._config = config
+        encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signal-files")
+        for instrument, frame in packages.items():
+            self._packages[instrument] = frame
+            self._encoded[instrument] = encoder.submit(
+                package_file,
+                frame,
+                instrument,
+                config.generator_name(instrument),
+                config.tier1_params(instrument).model_dump(mode="json"),
+            )
+        encoder.shutdown(wait=False)  # its thread ends when the last file is encoded
+
+    def made_for(self, packages: Mapping[str, pd.DataFrame], config: Config) -> bool:
+        """Whether these files were started from exactly these package tables and this
+        configuration."""
+        return (
+            config is self._config
+            and self._packages.keys() == packages.keys()
+            and all(frame is packages[k] for k, frame in self._packages.items())
+        )
+
+    def write(self, folder: Path) -> None:
+        """Write each file into ``folder``'s ``signals/`` once encoded (an encoding that
+        failed raises here, and so fails the run folder); their bytes are let go."""
+        for instrument, encoded in self._encoded.items():
+            write_package_file(folder, instrument, encoded.result())
+        self._encoded.clear()  # the run goes on to its report: 14 MB for ten years
