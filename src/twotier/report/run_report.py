@@ -105,6 +105,11 @@ def trades_with_excursions(run, views: SignalViews, moves: pd.DataFrame) -> pd.D
 
 
 def report_html(run, metrics: dict) -> str:
+    return "".join(report_parts(run, metrics))
+
+
+def report_parts(run, metrics: dict) -> list[str]:
+    """The run's report page in its parts, in order (``page.document_parts``)."""
     in_run = bars_in_run(run)  # each instrument's packages aligned with the steps once
     views = signal_views(run, metrics, in_run)  # first: its columns are compressed meanwhile
     figures = charts.run_charts(run, metrics, in_run)
@@ -166,7 +171,8 @@ def report_html(run, metrics: dict) -> str:
         ),
     ]
     payloads = {view_id: resolved(p) for view_id, p in views.payloads.items()}
-    return page.document("twotier run report", subtitle(run, metrics), body, figures, NAV, payloads)
+    title = "twotier run report"
+    return page.document_parts(title, subtitle(run, metrics), body, figures, NAV, payloads)
 
 
 def section_summary(metrics: dict, warnings: str) -> str:
@@ -186,7 +192,7 @@ def section_summary(metrics: dict, warnings: str) -> str:
 
 def write_report(run, path: str | Path, metrics: dict) -> Path:
     path = Path(path)
-    write_text_atomic(path, report_html(run, metrics))
+    write_text_atomic(path, report_parts(run, metrics))
     return path
 
 
