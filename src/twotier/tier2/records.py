@@ -145,7 +145,7 @@ class EquityRecorder:
             column[at] = values
             _place_blocks(column, pieces, starts, lengths)
             columns[name] = column
-        frame = pd.DataFrame(with_ratios(columns))
+        frame = pd.DataFrame(with_ratios(columns), copy=False)
         utc = pd.DatetimeIndex(frame["time"].to_numpy().view("datetime64[ns]"), tz="UTC")
         frame["time"] = utc.tz_convert(TIMEZONE)
         money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
