@@ -143,8 +143,8 @@ def child(report: Path, args: list[str]) -> None:
         return wrapper
 
     started = time.perf_counter()
+    from twotier.cli import main  # first, as the program: it chooses pyarrow's memory pool
     from twotier.cli import backtest as command
-    from twotier.cli import main
 
     seconds["imports"], rss["imports"] = time.perf_counter() - started, peak_mb()
     from twotier.engine import backtest as engine
