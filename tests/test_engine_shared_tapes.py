@@ -56,3 +56,17 @@ def test_the_time_axis_is_the_sorted_union_of_the_baskets_times(times):
     union = sorted_union(stamps)
     assert union.dtype == np.int64
     assert np.array_equal(union, np.unique(np.concatenate(stamps)))
+
+
+def test_a_bar_is_made_a_package_once_and_kept_as_made():
+    bars = {k: load_sample(k).iloc[:400] for k in SAMPLE_INSTRUMENTS}
+    config = load_config()
+    shared = SharedTapes()
+    run_tier2(generate_signals(bars, config), config, shared=shared)
+    [basket] = [t for key, t in shared._made.items() if key[0] == "basket" and key[2] == 0]
+    asked = sorted(basket._made)
+    assert asked  # the run asked for some bars, not for every one
+    assert len(asked) < len(basket.close)
+    for bar in asked[:50]:
+        assert basket.package(bar) is basket._made[bar]
+        assert basket.package(bar) == basket._package(bar)  # what the arrays say

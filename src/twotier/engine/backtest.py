@@ -156,8 +156,9 @@ class SharedTapes:
     """Tapes made for one run and reused by later runs over the same packages, rolls,
     instruments and calendar whose configuration shapes them alike: a sweep's sets that
     differ only in Tier-2 keys share the tape, its day index, the market arrays and the
-    arrays the exit scans read. A tape is never changed by a run (Tier-2 reads it; the
-    event planner keeps its own state), so sharing it leaves every result as it was."""
+    arrays the exit scans read, and the packages made of its bars. A tape is never changed
+    by a run (Tier-2 reads it; a package is kept as made; the event planner keeps its own
+    state), so sharing it leaves every result as it was."""
 
     def __init__(self):
         self._made: dict[tuple, object] = {}

@@ -51,11 +51,23 @@ class BasketTape:
     def time_ns(self) -> np.ndarray:
         return self.time.as_unit("ns").asi8
 
+    @cached_property
+    def _made(self) -> dict[int, Package]:
+        return {}
+
     def package(self, bar: int) -> Package:
         """Bar ``bar`` as a Package of plain Python values (``item`` gives them as
-        ``tolist`` would), made from the arrays when asked for: a run asks for one bar in
-        6 (the sample) to 25 (real markets), at event steps and the ends of quiet
-        stretches, so converting whole columns up front costs more."""
+        ``tolist`` would), made from the arrays when first asked for: a run asks for one
+        bar in 6 (the sample) to 25 (real markets), at event steps and the ends of quiet
+        stretches, so converting whole columns up front costs more. Kept once made (a
+        Package is never changed): a step asks for a bar again, and the parameter sets of
+        a sweep's batch that share the tape ask for the same bars."""
+        made = self._made.get(bar)
+        if made is None:
+            made = self._made[bar] = self._package(bar)
+        return made
+
+    def _package(self, bar: int) -> Package:
         m = self.market
         volume, locked, up, down = None, 0, None, None
         if m is not None:

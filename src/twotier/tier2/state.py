@@ -20,7 +20,7 @@ from twotier.tier2.sizing import EntryPlan
 ZONE = ZoneInfo(TIMEZONE)  # one object: naming the zone on every Timestamp is slow
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=8192)
 def exchange_time(time_ns: int) -> pd.Timestamp:
     """The Timestamp (exchange time) of nanoseconds since the epoch. Cached: a step asks
     for the same few times again and again (the step, its packages, its fills), and
