@@ -159,3 +159,19 @@ def test_paper_log_lines_on_stderr_carry_exchange_time(tmp_path):
     ops.close()
     stamp = pd.Timestamp(stream.getvalue()[:19], tz="Asia/Shanghai")
     assert before <= stamp <= before + pd.Timedelta(seconds=5)
+
+
+def test_no_report_writes_the_run_folder_without_its_page_and_says_how_to_write_it(
+    bars, tmp_path, capsys
+):
+    args = ["backtest", "--bars", f"DCE/i={bars['DCE/i']}", "--set", IRON_ORE, "--no-report"]
+    out, _ = run([*args, "--out", tmp_path / "r"], capsys)
+    folder = tmp_path / "r"
+    assert not (folder / "report.html").exists()
+    for name in ("metrics.json", "daily_returns.csv", "equity.csv", "trades.csv"):
+        assert (folder / name).is_file()
+    assert f"report: not written (twotier report {folder} writes it)" in out
+    document = json.loads(run([*args, "--json", "--out", tmp_path / "j"], capsys)[0])
+    assert document["report"] is None
+    run(["report", str(folder), "--quiet"], capsys)
+    assert (folder / "report.html").is_file()

@@ -109,6 +109,11 @@ def backtest_command(
     as_json: bool = AS_JSON,
     quiet: bool = QUIET,
     risk_free: float = RISK_FREE,
+    with_report: bool = typer.Option(
+        True,
+        "--report/--no-report",
+        help="Write report.html (--no-report: not now; `twotier report FOLDER` writes it).",
+    ),
 ) -> None:
     """Backtest Tier-1 + Tier-2 on bars, or Tier-2 alone on packages.
 
@@ -140,8 +145,8 @@ def backtest_command(
                 phases,
                 files,
             )
-        folder = _write(result, out, force, risk_free, phases, files)
-    report(result, folder, as_json, quiet=quiet, risk_free=risk_free)
+        folder = _write(result, out, force, risk_free, phases, files, with_report)
+    report(result, folder, as_json, quiet=quiet, risk_free=risk_free, with_report=with_report)
 
 
 def _write(
@@ -151,13 +156,14 @@ def _write(
     risk_free: float,
     phases: Phases,
     files: SignalFiles | None = None,
+    with_report: bool = True,
 ) -> Path:
     """The run folder and its report, the result frozen out of the collector's passes
     first where the process ends with the command (it lives to the end)."""
     settle()
-    with phases.step("run folder and report"):
+    with phases.step("run folder and report" if with_report else "run folder"):
         folder = write_run(result, out, force=force, signal_files=files)
-        write_analysis(result, folder, risk_free)
+        write_analysis(result, folder, risk_free, with_report=with_report)
     return folder
 
 
@@ -228,10 +234,11 @@ def report(
     *,
     quiet: bool = False,
     risk_free: float = 0.0,
+    with_report: bool = True,
 ) -> None:
     """What a finished run prints: JSON, nothing (``quiet``), or the summary tables and
-    the paths of the folder and its report; the warnings go to stderr whatever the mode
-    (and into the JSON document)."""
+    the paths of the folder and its report (or how to write it); the warnings go to stderr
+    whatever the mode (and into the JSON document)."""
     metrics = result.compute_metrics(risk_free)
     report_path = folder / "report.html"
     if as_json:
@@ -239,7 +246,7 @@ def report(
             **result.summary,
             "warnings": list(result.warnings),
             "run_folder": str(folder),
-            "report": str(report_path),
+            "report": str(report_path) if with_report else None,
             "metrics": metrics,
         }
         typer.echo(json.dumps(document, indent=2, allow_nan=False))
@@ -249,7 +256,11 @@ def report(
     warn(result.warnings)
     if not (as_json or quiet):
         console.print(f"run folder: {folder}", markup=False)
-        console.print(f"report: {report_path}", markup=False)
+        if with_report:
+            console.print(f"report: {report_path}", markup=False)
+        else:
+            how = f"report: not written (twotier report {folder} writes it)"
+            console.print(how, markup=False, soft_wrap=True)
 
 
 def demo_command(

@@ -210,11 +210,13 @@ def write_daily_returns(result, folder: Path) -> None:
         table.to_parquet(tmp, index=True)
 
 
-def write_analysis(result, folder: str | Path, risk_free: float = 0.0) -> None:
+def write_analysis(
+    result, folder: str | Path, risk_free: float = 0.0, *, with_report: bool = True
+) -> None:
     """The derived files of a run, written into its run folder after the data files
     (``twotier.run.writer.write_run``); also rebuilds them from a folder read back:
-    metrics.json, the daily returns (CSV and Parquet) and report.html. ``risk_free`` is
-    the yearly rate the Sharpe and Sortino ratios use."""
+    metrics.json, the daily returns (CSV and Parquet) and report.html (unless not
+    ``with_report``). ``risk_free`` is the yearly rate the Sharpe and Sortino ratios use."""
     folder = Path(folder)
     if not len(result.equity):
         return
@@ -222,4 +224,5 @@ def write_analysis(result, folder: str | Path, risk_free: float = 0.0) -> None:
     text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
     write_text_atomic(folder / "metrics.json", text)
     write_daily_returns(result, folder)
-    write_report(result, folder / "report.html", metrics)
+    if with_report:
+        write_report(result, folder / "report.html", metrics)
