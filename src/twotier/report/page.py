@@ -114,18 +114,9 @@ def cards(items: list[tuple[str, str]]) -> str:
     return f'<div class="cards">{inner}</div>'
 
 
-def document(
-    title: str,
-    subtitle: str,
-    body: list[str],
-    figures: dict[str, dict],
-    nav: list[tuple[str, str]] = (),
-    views: dict[str, dict] | None = None,
-) -> str:
-    """The whole page: ``body`` is HTML in order; ``figures`` the charts by div id;
-    ``views`` the signal views' payloads by div id; ``nav`` (anchor, title) links at the
-    top."""
-    return "".join(document_parts(title, subtitle, body, figures, nav, views))
+def document(*args, **kwargs) -> str:
+    """The whole page as one string: ``document_parts`` (same arguments) joined."""
+    return "".join(document_parts(*args, **kwargs))
 
 
 def document_parts(
@@ -136,8 +127,10 @@ def document_parts(
     nav: list[tuple[str, str]] = (),
     views: dict[str, dict] | None = None,
 ) -> list[str]:
-    """``document`` in its parts, in order, to be written one after the other: a report
-    of ten years is 19 MB of text (two bytes a character), joined at the run's peak."""
+    """The whole page in its parts, in order, to be written one after the other (a report
+    of ten years is 19 MB of text, two bytes a character, better not joined at the run's
+    peak): ``body`` is HTML in order; ``figures`` the charts by div id; ``views`` the
+    signal views' payloads by div id; ``nav`` (anchor, title) links at the top."""
     links = "".join(f'<a href="#{escape(a)}">{escape(t)}</a>' for a, t in nav)
     views = views or {}
     # Each view's packed columns in a data block of their own: the browser's script
