@@ -17,10 +17,11 @@ import base64
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache
+from concurrent.futures import Future
 
 import numpy as np
+
+from twotier.background import background
 
 MISSING = -(2**31)
 SIGNIFICANT = 5
@@ -76,7 +77,7 @@ def pack_columns(
     for column in codes.values():
         parts.append(np.asarray(column).astype(np.int8).tobytes())
     raw = b"".join(parts)
-    data = _compressor().submit(_encoded, raw) if later else _encoded(raw)
+    data = background().submit(_encoded, raw) if later else _encoded(raw)
     return {"numbers": numbers_meta, "codes": list(codes), "data": data}
 
 
@@ -88,11 +89,6 @@ def resolved(packed: dict) -> dict:
 
 def _encoded(raw: bytes) -> str:
     return base64.b64encode(zlib.compress(raw, LEVEL)).decode("ascii")
-
-
-@cache
-def _compressor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="twotier-pack")
 
 
 def unpack_columns(packed: dict, length: int) -> dict[str, np.ndarray]:

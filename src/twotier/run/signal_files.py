@@ -1,4 +1,4 @@
-"""A run folder's signal files (``signals/*.parquet``), encoded on a thread of their own.
+"""A run folder's signal files (``signals/*.parquet``), encoded on the background thread.
 pyarrow encodes and compresses Parquet without holding the GIL, so the encoding runs on
 the other core beside whatever the main thread does meanwhile: Tier-2, when the files are
 started as soon as Tier-1 has made the packages (``run_backtest``'s ``on_signals``, as the
@@ -7,11 +7,12 @@ CLI does), or else the formatting of the CSV files."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import pandas as pd
 
+from twotier.background import background
 from twotier.config.model import Config
 from twotier.tier1.package import package_file, write_package_file
 
@@ -27,19 +28,17 @@ class SignalFiles:
 
     def start(self, packages: Mapping[str, pd.DataFrame], config: Config) -> None:
         """Encode each basket's packages (its generator and parameters named in the file)
-        on a thread; returns at once."""
+        on the background thread (``twotier.background``); returns at once."""
         self._config = config
-        encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signal-files")
         for instrument, frame in packages.items():
             self._packages[instrument] = frame
-            self._encoded[instrument] = encoder.submit(
+            self._encoded[instrument] = background().submit(
                 package_file,
                 frame,
                 instrument,
                 config.generator_name(instrument),
                 config.tier1_params(instrument).model_dump(mode="json"),
             )
-        encoder.shutdown(wait=False)  # its thread ends when the last file is encoded
 
     def made_for(self, packages: Mapping[str, pd.DataFrame], config: Config) -> bool:
         """Whether these files were started from exactly these package tables and this
