@@ -44,6 +44,9 @@ def test_runs_sharing_their_tapes_give_what_each_gives_alone():
         assert together.summary == alone.summary
         finals.add(together.summary["final_pv"])
     assert len(finals) > 2  # the variants trade differently
+    # Basket tapes follow the conviction weights, the market rules and the fill price
+    # only: three kinds among the variants, three baskets each.
+    assert sum(key[0] == "basket" for key in shared._made) == 3 * len(SAMPLE_INSTRUMENTS)
 
 
 @given(

@@ -164,11 +164,13 @@ class SharedTapes:
         self._made: dict[tuple, object] = {}
 
     def basket(self, config: Config, i: int, make: Callable[[], BasketTape]) -> BasketTape:
-        """Basket ``i``'s tape: its conviction uses the basket's sizing weights, its market
-        arrays the market rules, and its steps the set of baskets."""
+        """Basket ``i``'s tape: its conviction uses the basket's sizing weights (and no
+        other sizing key: sets that differ in thresholds, tiers or leverage share it), its
+        market arrays the market rules, and its steps the set of baskets."""
+        sizing = config.basket_sizing(i)
         key = (
-            "basket", tuple(config.instruments), i, repr(config.basket_sizing(i)),
-            config.execution.fill, repr(config.market),
+            "basket", tuple(config.instruments), i, sizing.confidence_weight,
+            sizing.strength_weight, config.execution.fill, repr(config.market),
         )  # fmt: skip
         return self._get(key, make)
 
