@@ -142,6 +142,7 @@ class Schedule:
         # them, found by the day's place among those days (a run asks for every day)
         self._starts = sorted({day for dates, _ in self.changes.values() for day in dates})
         self._periods: dict[int, DayTerms] = {}
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def value(self, name: str, day: dt.date):
         change = self.changes.get(name)
@@ -168,14 +169,25 @@ class Schedule:
         days = np.asarray(days, dtype="datetime64[D]")
         base = self.base[name]
         out = np.full(len(days), np.nan if base is None else float(base))
-        change = self.changes.get(name)
+        change = self._change_arrays(name)
         if change is not None:
-            starts = np.array(change[0], dtype="datetime64[D]")
+            starts, values = change
             at = np.searchsorted(starts, days, side="right")
-            values = np.array([float(v) for v in change[1]])
             known = at > 0
             out[known] = values[at[known] - 1]
         return out
+
+    def _change_arrays(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """A field's dated changes as arrays (first days, values), made once: a backtest
+        asks for the margin rates of every quiet stretch."""
+        arrays = self._arrays.get(name)
+        if arrays is None and name in self.changes:
+            days, values = self.changes[name]
+            arrays = self._arrays[name] = (
+                np.array(days, dtype="datetime64[D]"),
+                np.array([float(v) for v in values]),
+            )
+        return arrays
 
     @cached_property
     def constant_margin(self) -> bool:
