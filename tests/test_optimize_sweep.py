@@ -202,6 +202,32 @@ def test_without_shared_tier1_every_run_computes_its_own_packages(bars, client, 
     assert not math.isnan(shared.table["sharpe"].iloc[0])
 
 
+class SubmitRecorder:
+    """The cluster's client, noting the function of every task submitted, in order."""
+
+    def __init__(self, client):
+        self.client, self.submitted = client, []
+
+    def submit(self, function, *args, **options):
+        self.submitted.append(function.__name__)
+        return self.client.submit(function, *args, **options)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_packages_are_submitted_just_before_the_batch_that_reads_them(bars, client, tmp_path):
+    # Dask runs tasks in about the order they were submitted: every run's packages
+    # submitted first would all be held in the workers' memory at once (600 MB on the
+    # bench's sweep without shared Tier-1).
+    space = {"space": {"exits.stop_loss_above": {"grid": [0.008, 0.012]}}}
+    recorder = SubmitRecorder(client)
+    request = request_for(bars, space, start="2023-04-20")
+    run_sweep(request, recorder, tmp_path, share_tier1=False)
+    one_run = ["compute_packages"] * 3 + ["backtest_batch"]
+    assert recorder.submitted == one_run * 3
+
+
 def test_sets_differing_in_tier2_keys_run_in_batches_with_each_sets_own_results(
     bars, client, tmp_path
 ):

@@ -145,8 +145,7 @@ class SweepRunner:
                 fresh.append(run)
         groups: dict[tuple, list[Run]] = {}
         for run in fresh:  # runs over the same packages and period can share a task
-            packages = self._packages(run)
-            shape = (tuple((k, f.key) for k, f in packages.items()), run.span, run.phase)
+            shape = (tuple(self._package_keys(run).items()), run.span, run.phase)
             groups.setdefault(shape, []).append(run)
         for group in groups.values():
             size = self._batch_size(len(group))
@@ -161,11 +160,12 @@ class SweepRunner:
 
     def _submit(self, batch: list[Run]) -> None:
         first, keys = batch[0], [run.key for run in batch]
+        packages = self._packages(first)
         future = self.client.submit(
             backtest_batch,
             self.window_task,
             [run.config for run in batch],
-            self._packages(first),
+            packages,
             self._environment(),
             str(first.span.start),
             str(first.span.end),
@@ -177,11 +177,14 @@ class SweepRunner:
         self.stats.tier2_runs += len(batch)
         self._waiting[future] = [self._by_key[key] for key in keys]
         self._queue.add(future)
+        if not self.share_tier1:  # the run's own packages: the task holds them now
+            for tier1 in packages.values():
+                self._tier1.pop(tier1.key)
 
-    def _packages(self, run: Run) -> dict[str, Future]:
-        """One Tier-1 future per instrument and distinct Tier-1 configuration (or per
-        run, when sharing is off: the benchmark's comparison)."""
-        packages = {}
+    def _package_keys(self, run: Run) -> dict[str, str]:
+        """The Dask key of each instrument's Tier-1 packages: one per distinct Tier-1
+        configuration (or per run, when sharing is off: the benchmark's comparison)."""
+        keys = {}
         for instrument in run.config.instruments:
             generator = generator_for(run.config, instrument)
             identity = [instrument, generator.name, generator.params.model_dump(mode="json")]
@@ -190,7 +193,17 @@ class SweepRunner:
             identity.append(self._data[instrument])
             if not self.share_tier1:
                 identity.append(run.key)
-            key = f"tier1-{instrument.replace('/', '_')}-{digest(identity)}-{self._token}"
+            keys[instrument] = (
+                f"tier1-{instrument.replace('/', '_')}-{digest(identity)}-{self._token}"
+            )
+        return keys
+
+    def _packages(self, run: Run) -> dict[str, Future]:
+        """The run's Tier-1 futures, submitted when a batch first needs them: Dask runs
+        tasks in about the order they were submitted, so packages made just before the
+        batches that read them are not all held in the workers' memory at once."""
+        packages = {}
+        for instrument, key in self._package_keys(run).items():
             if key not in self._tier1:
                 bars = self._bar_futures()[instrument]
                 self._tier1[key] = self.client.submit(
