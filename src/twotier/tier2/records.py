@@ -137,13 +137,13 @@ class EquityRecorder:
         lengths = np.array([rows for _, rows in self._block_at], dtype=np.int64)
         row_columns = list(zip(*self._rows, strict=True)) or [()] * len(self._names)
         block_columns = list(zip(*self._blocks, strict=True)) or [()] * len(self._names)
-        columns = {}
+        columns, rows = {}, BlockRows(starts, lengths)
         for name, ones, pieces in zip(self._names, row_columns, block_columns, strict=True):
             values = np.array(ones)
             sample = values if len(values) else np.asarray(pieces[0])
             column = np.empty(self.size, dtype=sample.dtype)
             column[at] = values
-            _place_blocks(column, pieces, starts, lengths)
+            _place_blocks(column, pieces, rows)
             columns[name] = column
         frame = pd.DataFrame(with_ratios(columns), copy=False)
         utc = pd.DatetimeIndex(frame["time"].to_numpy().view("datetime64[ns]"), tz="UTC")
@@ -154,7 +154,23 @@ class EquityRecorder:
         return frame
 
 
-def _place_blocks(column: np.ndarray, pieces: tuple, starts, lengths) -> None:
+class BlockRows:
+    """The row numbers of the blocks chosen by a mask, computed once per mask: the columns
+    of a table mostly agree on which blocks hold an array and which one value."""
+
+    def __init__(self, starts: np.ndarray, lengths: np.ndarray):
+        self.starts, self.lengths = starts, lengths
+        self._known: dict[bytes, np.ndarray] = {}
+
+    def of(self, chosen: np.ndarray) -> np.ndarray:
+        key = chosen.tobytes()
+        rows = self._known.get(key)
+        if rows is None:
+            rows = self._known[key] = _rows_of(self.starts[chosen], self.lengths[chosen])
+        return rows
+
+
+def _place_blocks(column: np.ndarray, pieces: tuple, rows: BlockRows) -> None:
     """Write the blocks' values of one column into ``column`` with two vectorised
     assignments (blocks whose value is an array; blocks with one value for all rows)."""
     if not pieces:
@@ -162,11 +178,11 @@ def _place_blocks(column: np.ndarray, pieces: tuple, starts, lengths) -> None:
     is_array = np.fromiter((isinstance(v, np.ndarray) for v in pieces), bool, len(pieces))
     if is_array.any():
         arrays = [v for v, a in zip(pieces, is_array, strict=True) if a]
-        column[_rows_of(starts[is_array], lengths[is_array])] = np.concatenate(arrays)
+        column[rows.of(is_array)] = np.concatenate(arrays)
     if not is_array.all():
         ones = np.array([v for v, a in zip(pieces, is_array, strict=True) if not a])
-        kept = lengths[~is_array]
-        column[_rows_of(starts[~is_array], kept)] = np.repeat(ones.astype(column.dtype), kept)
+        kept = rows.lengths[~is_array]
+        column[rows.of(~is_array)] = np.repeat(ones.astype(column.dtype), kept)
 
 
 def with_ratios(columns: dict) -> dict:
