@@ -356,3 +356,62 @@ def test_episode_bounds_match_unique_over_every_bar(signal):
     starts = dict(zip(numbers.tolist(), first.tolist(), strict=True))
     ends = dict(zip(numbers.tolist(), (len(episode) - from_end).tolist(), strict=True))
     assert triggers._episode_bounds(episode) == (starts, ends)
+
+
+def pandas_summary_counts(trades: pd.DataFrame, fills: pd.DataFrame) -> dict:
+    """The run summary's trade and fee figures as they were written on pandas: each scope
+    filtered from the whole tables, a trade's rows added up by groupby."""
+
+    def win_rate(rows):
+        if rows.empty:
+            return None
+        return float(np.mean(rows.groupby("trade_id")["net_pnl"].sum() > 0))
+
+    closed, still_open = trades[trades["reason"] != OPEN], trades[trades["reason"] == OPEN]
+    out = {
+        "trades": int(closed["trade_id"].nunique()),
+        "win_rate": win_rate(closed),
+        "gross_pnl": round(float(trades["gross_pnl"].sum()), 2),
+        "fees": round(float(fills["fee"].sum()) if len(fills) else 0.0, 2),
+        "open_positions": len(still_open),
+        "open_pnl": round(float(still_open["gross_pnl"].sum()), 2),
+    }
+    for i in range(3):
+        mine, rows = closed[closed["basket"] == i], trades[trades["basket"] == i]
+        out[i] = {
+            "trades": int(mine["trade_id"].nunique()),
+            "win_rate": win_rate(mine),
+            "gross_pnl": round(float(rows["gross_pnl"].sum()), 2),
+            "fees": round(float(fills.loc[fills["basket"] == i, "fee"].sum()), 2),
+        }
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    trades=trade_tables(),
+    fees=st.lists(st.tuples(st.integers(0, 2), money.map(abs)), max_size=12),
+    nearly_even=st.booleans(),
+)
+def test_the_run_summary_counts_trades_and_money_as_the_pandas_form(trades, fees, nearly_even):
+    from twotier.config import load_config
+    from twotier.run.result import summarize
+
+    if nearly_even and len(trades):  # a trade of several rows whose net is about 0
+        first = trades["trade_id"].iloc[0]
+        rows = trades["trade_id"] == first
+        trades.loc[rows, "net_pnl"] = [0.1, 0.2, -0.3][: int(rows.sum())]
+    fills = pd.DataFrame(fees or None, columns=["basket", "fee"])
+    equity = pd.DataFrame(
+        {"time": [T0], "pv": [1e6], "drawdown": [0.0], "equity_0": [1.0], "equity_1": [1.0]}
+    ).assign(equity_2=1.0)
+    config = load_config()
+    got = summarize(config, config.instruments, trades, fills, equity)
+    want = pandas_summary_counts(trades, fills)
+    assert same(
+        {k: got[k] for k in want if not isinstance(k, int)},
+        {k: v for k, v in want.items() if not isinstance(k, int)},
+    )
+    for i in range(3):
+        basket = got["baskets"][i]
+        assert same({k: basket[k] for k in want[i]}, want[i])
