@@ -280,3 +280,12 @@ def test_sweeps_scattering_the_same_bars_use_keys_of_their_own(bars, client):
     keys = [{f.key for f in runner._bar_futures().values()} for runner in (first, second)]
     keys += [{runner._environment().key} for runner in (first, second)]
     assert not keys[0] & keys[1] and not keys[2] & keys[3]
+
+
+def test_the_local_clusters_workers_do_not_profile_themselves(client):
+    import dask
+
+    def profiling() -> bool:
+        return dask.config.get("distributed.worker.profile.enabled")
+
+    assert set(client.run(profiling).values()) == {False}
