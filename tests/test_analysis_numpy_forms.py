@@ -415,3 +415,17 @@ def test_the_run_summary_counts_trades_and_money_as_the_pandas_form(trades, fees
     for i in range(3):
         basket = got["baskets"][i]
         assert same({k: basket[k] for k in want[i]}, want[i])
+
+
+@settings(max_examples=80, deadline=None)
+@given(equity=steps(), how=st.sampled_from(["last", "max", "min"]))
+def test_the_reports_daily_points_match_the_groupby_form(equity, how):
+    from twotier.report import series
+
+    want = equity.groupby("trading_day", sort=True)["pv"].agg(how)
+    pd.testing.assert_series_equal(series.by_day(equity, "pv", how), want)
+    dd = 1.0 - equity["pv"] / equity["pv"].cummax()
+    frame = pd.DataFrame({"trading_day": equity["trading_day"], "dd": dd})
+    want_dd = frame.groupby("trading_day", sort=True)["dd"].max()
+    pd.testing.assert_series_equal(series.daily_drawdown(equity), want_dd)
+    assert series.day_text(want.index) == list(want.index.strftime("%Y-%m-%d"))

@@ -9,9 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.metrics import last_step_of_each_day
+
+REDUCE = {"max": np.maximum, "min": np.minimum}
+
 
 def by_day(equity: pd.DataFrame, column: str, how: str = "last") -> pd.Series:
-    return equity.groupby("trading_day", sort=True)[column].agg(how)
+    """Each trading day's ``how`` (last, max or min) of the column, indexed by day."""
+    return _daily(equity["trading_day"], equity[column], how)
 
 
 def step_drawdown(values: pd.Series) -> pd.Series:
@@ -20,15 +25,31 @@ def step_drawdown(values: pd.Series) -> pd.Series:
 
 def daily_drawdown(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
     """The deepest drawdown reached during each trading day."""
-    frame = pd.DataFrame(
-        {"trading_day": equity["trading_day"], "dd": step_drawdown(equity[column])}
-    )
-    return frame.groupby("trading_day", sort=True)["dd"].max()
+    return _daily(equity["trading_day"], step_drawdown(equity[column]).rename("dd"), "max")
+
+
+def _daily(days: pd.Series, values: pd.Series, how: str) -> pd.Series:
+    """groupby(day).agg(how), read off the day boundaries where the days are in order and
+    nothing is missing (a run's steps; a tenth of groupby's time), else groupby's."""
+    last = last_step_of_each_day(days) if len(values) else None
+    if last is None or values.hasnans or (how != "last" and how not in REDUCE):
+        return values.groupby(days.rename("trading_day"), sort=True).agg(how)
+    array = values.to_numpy()
+    if how == "last":
+        out = array[last]
+    else:
+        out = REDUCE[how].reduceat(array, np.concatenate(([0], last[:-1] + 1)))
+    index = pd.Index(days.to_numpy()[last], name="trading_day")
+    return pd.Series(out, index=index, name=values.name)
 
 
 def day_text(days) -> list[str]:
-    # tolist: iterating pandas' Arrow-backed strings one by one is ten times slower
-    return pd.DatetimeIndex(days).strftime("%Y-%m-%d").tolist()
+    """Days as YYYY-MM-DD: numpy's text of naive days (pandas' strftime formats each day
+    in Python)."""
+    index = pd.DatetimeIndex(days)
+    if index.tz is not None or index.hasnans:
+        return index.strftime("%Y-%m-%d").tolist()
+    return np.datetime_as_string(index.to_numpy().astype("datetime64[D]")).tolist()
 
 
 def rounded(values, digits: int) -> list[float | None]:
