@@ -97,12 +97,16 @@ def run_tier2(
     progress: Progress | None = None,
     broker: Broker | None = None,
     shared: SharedTapes | None = None,
+    decision_log: bool = True,
 ) -> BacktestResult:
     """Tier-2 over packages (one table per basket instrument). Rolls come from ``rolls``
     or from the packages' contract column. ``broker``: the configuration's simulated
     broker unless given (one with another slippage model, say). ``shared``: tapes kept
     from earlier runs over the same packages, rolls, instruments and calendar (a sweep's
-    batch of parameter sets)."""
+    batch of parameter sets). ``decision_log=False`` (a sweep's runs): the decision log is
+    neither written nor kept; ``decisions`` is then empty and the summary has no
+    ``market`` counts (RULES.md 10.5 counts them from the log); everything else is as it
+    would be."""
     registry = instruments or default_registry()
     calendar = calendar or default_calendar()
     specs = [registry[k] for k in config.instruments]
@@ -138,6 +142,7 @@ def run_tier2(
             f"no trading step from {start or 'the start'} to {end or 'the end'}: the data's "
             f"trading days run from {days[0]} to {days[-1]}"
         )
+    composite.journal.log_decisions = decision_log
     state = composite.new_state()
     if first > 0:  # bars before the start only warm up (RULES.md 8.32)
         composite.start(state, tape.latest_packages(first - 1))
@@ -227,7 +232,8 @@ def collect(
         ],
         ("time", "kind", "basket", "reason", "text"),
     )
-    summary = summarize(config, config.instruments, trades, fills, equity, decisions)
+    logged = decisions if journal.log_decisions else None  # no log, no market counts
+    summary = summarize(config, config.instruments, trades, fills, equity, logged)
     return BacktestResult(config, dict(packages), trades, fills, equity, decisions, summary)
 
 

@@ -44,6 +44,7 @@ def backtest_window(
         start=start,
         end=end,
         shared=shared,
+        decision_log=False,  # a sweep keeps metrics and the equity curve
     )
     return summarize_run(result.equity, result.summary, keep_steps)
 

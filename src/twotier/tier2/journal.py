@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -35,15 +36,30 @@ class Decision:
     text: str
 
 
+def decision_line(method):
+    """A method that writes a line of the decision log: nothing is written, or even
+    formatted, where the journal keeps no log (a sweep's runs, which keep only the
+    trades and fills their figures need)."""
+
+    @functools.wraps(method)
+    def write_if_kept(self, *args, **kwargs) -> None:
+        if self.log_decisions:
+            method(self, *args, **kwargs)
+
+    return write_if_kept
+
+
 @dataclass
 class Journal:
     decisions: list[Decision] = field(default_factory=list)
     fills: list[dict] = field(default_factory=list)
     trades: list[dict] = field(default_factory=list)
+    log_decisions: bool = True
 
     def write(self, time, kind: str, basket: int | None, reason: str, text: str) -> None:
         self.decisions.append(Decision(time, kind, basket, reason, f"{stamp(time)} {text}"))
 
+    @decision_line
     def entry(
         self, time, basket: int, instrument: str, plan: EntryPlan, conf: float, strength: float
     ) -> None:
@@ -59,6 +75,7 @@ class Journal:
             f"(conf={conf:.2f}, str={strength:.2f})",
         )
 
+    @decision_line
     def close(
         self,
         time,
@@ -85,6 +102,7 @@ class Journal:
             f"P&L={move:+.2%}{money}",
         )
 
+    @decision_line
     def block(
         self,
         time,
@@ -107,6 +125,7 @@ class Journal:
             f"conv={conv:.2f} (conf={conf:.2f}, str={strength:.2f}), {detail}",
         )
 
+    @decision_line
     def fallback(self, time, basket: int, instrument: str, label: str, attempts) -> None:
         tried = "; ".join(str(a) for a in attempts)
         self.write(
@@ -117,6 +136,7 @@ class Journal:
             f"FALLBACK basket {basket} [{label}]: {instrument}, {tried}",
         )
 
+    @decision_line
     def roll(self, time, basket: int, instrument: str, side: int, contracts: int, roll) -> None:
         self.write(
             time,
@@ -128,6 +148,7 @@ class Journal:
             f"new={roll.new_price:.2f}, ratio={roll.ratio:.6f}",
         )
 
+    @decision_line
     def delayed(
         self, time, basket: int, instrument: str, order: Order, code: str, why: str
     ) -> None:
@@ -143,6 +164,7 @@ class Journal:
             "the next bar",
         )
 
+    @decision_line
     def unfilled(
         self, time, basket: int, instrument: str, order: Order, outcome: Outcome, code: str
     ) -> None:
@@ -159,9 +181,11 @@ class Journal:
             f"{WHY_NOT_FILLED.get(outcome.reason, outcome.reason)})",
         )
 
+    @decision_line
     def breaker(self, time, reason: str, text: str) -> None:
         self.write(time, "BREAKER", None, reason, f"BREAKER {reason}: {text}")
 
+    @decision_line
     def fill(self, basket: int, fill: Fill) -> None:
         o = fill.order
         verb = "BUY" if o.action > 0 else "SELL"

@@ -1,0 +1,29 @@
+"""A run without the decision log (a sweep's) gives every other output of the run with it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from twotier.config import load_config
+from twotier.engine.backtest import generate_signals, run_tier2
+from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
+
+
+@pytest.mark.parametrize("overrides", [[], ["execution.fill=close", "sizing.min_conviction=0.25"]])
+def test_a_run_without_the_decision_log_gives_the_same_trades_fills_equity_and_summary(
+    overrides,
+):
+    bars = {k: load_sample(k) for k in SAMPLE_INSTRUMENTS}
+    last = pd.Timestamp("2023-09-30").date()
+    bars = {k: v[v["trading_day"].dt.date <= last] for k, v in bars.items()}
+    config = load_config(None, overrides)
+    packages = generate_signals(bars, config)
+    logged = run_tier2(packages, config)
+    quiet = run_tier2(packages, config, decision_log=False)
+    assert len(logged.decisions) > 0 and quiet.decisions.empty
+    for table in ("trades", "fills", "equity"):
+        pd.testing.assert_frame_equal(getattr(quiet, table), getattr(logged, table))
+    assert "market" in logged.summary and "market" not in quiet.summary
+    assert quiet.summary == {k: v for k, v in logged.summary.items() if k != "market"}
+    assert logged.summary["trades"] > 0
