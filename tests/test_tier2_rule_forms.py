@@ -289,3 +289,41 @@ def test_a_position_whose_scan_key_is_unchanged_has_unchanged_exit_inputs(fill):
         Composite.decide = original
     assert {"daily_loss_derisk", "roll"} <= set(result.fills["reason"])
     assert len(seen) >= 3  # the entry, the roll, the cut
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(50),
+    side=st.sampled_from([-1, 1]),
+    trailing=st.booleans(),
+)
+def test_a_stretch_takes_the_scans_trailing_marks_as_it_would_compute_them(data, n, side, trailing):
+    from dataclasses import replace
+
+    from twotier.engine.events import ScannedBars, _ExitScan
+    from twotier.tier2.exits import scan_key, trail
+
+    entry = 8_000_000
+    moves = data.draw(st.lists(st.integers(-80_000, 80_000), min_size=n, max_size=n))
+    closes = entry + np.cumsum(np.array(moves, dtype=np.int64))
+    x = ExitParams()
+    p = a_position(side, entry, 0.02, 0.08, trailing)
+    cut = data.draw(st.integers(0, n))  # the scan's chunks, as the planner makes them
+    marks, probe = [], p
+    for first, end in ((0, cut), (cut, n)):
+        if end > first:
+            _, best, armed = trail(probe, closes[first:end], x)
+            marks.append((first, best, armed))
+            probe = replace(probe, best_close=best[-1].item(), armed=bool(armed[-1]))
+    bars = ScannedBars(None, {0: _ExitScan(scan_key(p), n, None, marks)})
+    start = data.draw(st.integers(0, n - 1))
+    last = data.draw(st.integers(start, n - 1))
+    held = p  # the position after the bars before the stretch, as the steps left it
+    if start:
+        _, best, armed = trail(p, closes[:start], x)
+        held = replace(p, best_close=best[-1].item(), armed=bool(armed[-1]))
+    _, best, armed = trail(held, closes[start : last + 1], x)
+    assert bars.known_trail(0, held, last) == (best[-1].item(), bool(armed[-1]))
+    other = replace(held, contracts=held.contracts - 1)  # another position: no marks
+    assert bars.known_trail(0, other, last) is None

@@ -32,6 +32,35 @@ class _ExitScan:
     key: tuple  # the position it was computed for
     stop: int  # the bar it scanned up to (not included): a roll, or the data end
     bar: int | None  # bar of the exit, or None (no exit before ``stop``)
+    marks: list[tuple[int, np.ndarray, np.ndarray]]  # (first bar, best close, armed) a chunk
+
+    def trail_at(self, bar: int) -> tuple[float, bool] | None:
+        """The best close and arming after ``bar``, where the scan marked it."""
+        for first, best, armed in self.marks:
+            if first <= bar < first + len(best):
+                return best[bar - first].item(), bool(armed[bar - first])
+        return None
+
+
+class ScannedBars:
+    """The tape as quiet stretches read it, with the trailing stop's marks the exit scans
+    made: a stretch that ends on a bar a scan of the same position marked takes them
+    instead of computing them again (the same running maximum over the same closes)."""
+
+    def __init__(self, tape: Tape, scans: dict[int, _ExitScan]):
+        self.tape, self.scans = tape, scans
+
+    def bar_closes(self, basket: int, first: int, last: int) -> np.ndarray:
+        return self.tape.bar_closes(basket, first, last)
+
+    def package(self, basket: int, bar: int):
+        return self.tape.package(basket, bar)
+
+    def known_trail(self, basket: int, p: Position, bar: int) -> tuple[float, bool] | None:
+        scan = self.scans.get(basket)
+        if scan is None or scan.key != scan_key(p):
+            return None
+        return scan.trail_at(bar)
 
 
 class EventPlanner:
@@ -135,7 +164,7 @@ class EventPlanner:
         same = scan is not None and scan.key == key and scan.stop == stop
         if same and (scan.bar is None or scan.bar >= start):
             return scan.bar
-        probe, size, bar = p, FIRST_SCAN, None
+        probe, size, bar, kept = p, FIRST_SCAN, None, []
         while start < stop:
             end = min(start + size, stop)
             marks = exit_marks(
@@ -147,13 +176,14 @@ class EventPlanner:
                 self.chaos[i][start:end],
                 x,
             )
+            kept.append((start, marks.best, marks.armed))
             hit = first_exit(probe, marks, x, self.composite.exit_rules[i])
             if hit is not None:
                 bar = start + hit[0]
                 break
             probe = replace(probe, best_close=marks.best[-1].item(), armed=bool(marks.armed[-1]))
             start, size = end, size * 2
-        self.scans[i] = _ExitScan(key, stop, bar)
+        self.scans[i] = _ExitScan(key, stop, bar, kept)
         return bar
 
 
@@ -172,6 +202,7 @@ def _run_events(
     composite: Composite, state: PortfolioState, tape: Tape, first: int, last: int, progress
 ):
     planner = EventPlanner(composite, tape)
+    bars = ScannedBars(tape, planner.scans)
     total = last - first + 1
     every, reported = max(1, total // 100), first - 1
     k = first - 1
@@ -180,7 +211,7 @@ def _run_events(
         if event > k + 1:
             # Quiet up to the event, unless a breaker fires before it: then that step
             # needs the full step.
-            event = k + 1 + composite.advance(state, tape.stretch(k + 1, event), tape)
+            event = k + 1 + composite.advance(state, tape.stretch(k + 1, event), bars)
         if event <= last:
             inp = tape.step_input(event)
             if composite.fills_due(state, inp):

@@ -140,6 +140,10 @@ class Tape:
     def package(self, basket: int, bar: int) -> Package:
         return self.baskets[basket].package(bar)
 
+    def known_trail(self, basket: int, p, bar: int) -> None:
+        """A tape has no trailing-stop marks: a stretch computes them."""
+        return None
+
     def latest_packages(self, k: int) -> list[Package | None]:
         """Each basket's latest package at step ``k`` (None before its first bar)."""
         bars = self.latest[:, k].tolist()

@@ -22,7 +22,7 @@ from twotier.tier2.days import day_marks
 from twotier.tier2.exits import trail
 from twotier.tier2.margin import book_margins, liquidation_fires
 from twotier.tier2.records import record_block
-from twotier.tier2.state import Package, PortfolioState
+from twotier.tier2.state import Package, PortfolioState, Position
 
 if TYPE_CHECKING:
     from twotier.tier2.composite import Composite
@@ -36,6 +36,11 @@ class BarSource(Protocol):
         ...
 
     def package(self, basket: int, bar: int) -> Package: ...
+
+    def known_trail(self, basket: int, p: Position, bar: int) -> tuple[float, bool] | None:
+        """The position's best close and trailing-stop arming after ``bar`` where the
+        source has them already (an exit scan's), else None."""
+        ...
 
 
 @dataclass
@@ -125,9 +130,12 @@ def _move(composite, state, stretch, bars, n, marks) -> None:
         first_bar = basket.last.bar + 1 if basket.last is not None else 0
         p = basket.position
         if p is not None:
-            closes = bars.bar_closes(i, first_bar, last_bar)
-            _, best, armed = trail(p, closes, composite.exits[i])
-            p.best_close, p.armed = best[-1].item(), bool(armed[-1])
+            known = bars.known_trail(i, p, last_bar)
+            if known is None:
+                closes = bars.bar_closes(i, first_bar, last_bar)
+                _, best, armed = trail(p, closes, composite.exits[i])
+                known = best[-1].item(), bool(armed[-1])
+            p.best_close, p.armed = known
         basket.last = bars.package(i, last_bar)
     whole = n == len(stretch)
     composite.recorder.append(
