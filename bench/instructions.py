@@ -9,8 +9,9 @@
 ``run``'s "Collected" count minus ``setup``'s (the same script stopped just before
 Tier-2) is ``run_tier2``'s. ``--sets N`` runs N parameter sets (the default configuration
 with other entry thresholds and stops) one after the other sharing their tapes, as a
-sweep's batch does; ``--alone`` makes each its own. Compare two checkouts in one sitting
-with ``PYTHONPATH=<other checkout>/src``.
+sweep's batch does; ``--alone`` makes each its own; ``--as-sweep`` runs them as a sweep
+does, without the decision log. Compare two checkouts in one sitting with
+``PYTHONPATH=<other checkout>/src``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def main() -> None:
     parser.add_argument("--tiled", action="store_true", help="ten years of tiled real bars")
     parser.add_argument("--sets", type=int, default=1, help="parameter sets (at most 5)")
     parser.add_argument("--alone", action="store_true", help="sets do not share their tapes")
+    parser.add_argument(
+        "--as-sweep", action="store_true", help="as a sweep runs them: no decision log"
+    )
     args = parser.parse_args()
 
     config = load_config()
@@ -53,7 +57,7 @@ def main() -> None:
         return
     shared = None if args.alone else SharedTapes()
     for each in configs:
-        result = run_tier2(packages, each, shared=shared)
+        result = run_tier2(packages, each, shared=shared, decision_log=not args.as_sweep)
         print(f"trades {result.summary['trades']}, final PV {result.summary['final_pv']:,.2f}")
 
 
