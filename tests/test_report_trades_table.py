@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from twotier.report.tables import trades_table
 
@@ -36,21 +37,28 @@ def cells(html: str, row: int) -> list[str]:
     return body.split("<tr")[row + 1].split("<td")[1:]
 
 
-def test_times_are_local_minutes_and_an_open_trade_has_no_exit():
-    html = trades_table(trades())
-    first, second = cells(html, 0), cells(html, 1)
-    assert first[5] == ">2024-03-04 21:15</td>"
-    assert first[7] == ">2024-03-05 14:45</td>"
-    assert second[7] == ">–</td>"
-    assert second[8] == ' class="n">–</td>'
+CELLS = [  # (row, column, the cell after "<td", what it shows)
+    (0, 5, ">2024-03-04 21:15</td>", "entry in local minutes"),
+    (0, 7, ">2024-03-05 14:45</td>", "exit in local minutes"),
+    (1, 7, ">–</td>", "an open trade has no exit"),
+    (1, 8, ' class="n">–</td>', "nor exit price"),
+    (0, 12, ' class="reason">stop &lt;2% &amp; more&gt;</td>', "text escaped"),
+    (0, 14, ' class="n neg">-3,450.50</td>', "a loss marked negative"),
+    (1, 14, ' class="n">0.00</td>', "zero unmarked"),
+    (1, 4, ' class="n">1,200</td>', "counts grouped"),
+    (1, 3, ">–</td>", "no tier"),
+]
 
 
-def test_text_is_escaped_and_money_signed():
-    html = trades_table(trades())
-    first, second = cells(html, 0), cells(html, 1)
-    assert first[12] == ' class="reason">stop &lt;2% &amp; more&gt;</td>'
-    assert first[14] == ' class="n neg">-3,450.50</td>'
-    assert second[14] == ' class="n">0.00</td>'
-    assert second[4] == ' class="n">1,200</td>'
-    assert second[3] == ">–</td>"  # no tier
+@pytest.fixture(scope="module")
+def html() -> str:
+    return trades_table(trades())
+
+
+@pytest.mark.parametrize(("row", "column", "cell", "shows"), CELLS, ids=[c[3] for c in CELLS])
+def test_each_cell_reads_as_people_read_it(html, row, column, cell, shows):
+    assert cells(html, row)[column] == cell
+
+
+def test_row_attributes_are_escaped_for_the_filters(html):
     assert 'data-reason="stop &lt;2% &amp; more&gt;"' in html
