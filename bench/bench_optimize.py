@@ -88,8 +88,9 @@ def describe(workers: int, label: str, elapsed: float, runs: int, result, spent)
 
 
 def in_process(bars, request: SweepRequest, count: int = 5) -> tuple[float, float]:
-    """Seconds per set without Dask: Tier-1 once, Tier-2 per set, one process; each set
-    making its own tapes, and the sets sharing them (as a batch does)."""
+    """Seconds per set without Dask: Tier-1 once, Tier-2 per set as a sweep runs it (no
+    decision log), one process; each set making its own tapes, and the sets sharing them
+    (as a batch does)."""
     config = load_config()
     packages = generate_signals(bars, config)
     sets = [load_config(config, values.overrides) for values in plan_sweep(request).sets]
@@ -98,7 +99,7 @@ def in_process(bars, request: SweepRequest, count: int = 5) -> tuple[float, floa
     for shared in (None, SharedTapes()):
         start = time.perf_counter()
         for each in sets:
-            run_tier2(packages, each, shared=shared)
+            run_tier2(packages, each, shared=shared, decision_log=False)
         seconds.append((time.perf_counter() - start) / count)
     return seconds[0], seconds[1]
 
