@@ -14,6 +14,7 @@ from twotier.analysis.metrics import daily_values, headline
 from twotier.config.model import Config
 from twotier.engine.backtest import SharedTapes, instrument_signals, run_tier2
 from twotier.engine.inputs import Environment
+from twotier.report.series import day_text
 
 
 def compute_packages(bars: pd.DataFrame, instrument: str, config: Config) -> pd.DataFrame:
@@ -90,15 +91,12 @@ def summarize_run(equity: pd.DataFrame, summary: dict, keep_steps: bool) -> dict
     daily = daily_values(equity)
     payload: dict[str, Any] = {
         "metrics": metrics,
-        "daily": {
-            "day": [f"{d:%Y-%m-%d}" for d in daily.index],
-            "pv": [float(v) for v in daily.to_numpy()],
-        },
+        "daily": {"day": day_text(daily.index), "pv": daily.to_numpy(dtype=float).tolist()},
     }
     if keep_steps:
         payload["steps"] = {
-            "time_ns": [int(t) for t in equity["time"].dt.as_unit("ns").astype("int64")],
-            "trading_day": [f"{d:%Y-%m-%d}" for d in equity["trading_day"]],
-            "pv": [float(v) for v in equity["pv"]],
+            "time_ns": equity["time"].dt.as_unit("ns").astype("int64").tolist(),
+            "trading_day": day_text(equity["trading_day"]),
+            "pv": equity["pv"].to_numpy(dtype=float).tolist(),
         }
     return payload
