@@ -18,7 +18,7 @@ from twotier import __version__
 from twotier.errors import ConfigError
 
 # The local cluster's workers do not sample their own stacks every 10 ms for the
-# dashboard's profile page: a sweep's worker holds 10-15 MB less and gives the engine
+# dashboard's profile page: a sweep's worker holds about 15 MB less and gives the engine
 # the interpreter that often. A cluster of the user's own (``--scheduler``) keeps its
 # settings.
 LOCAL_WORKERS = {"distributed.worker.profile.enabled": False}

@@ -30,7 +30,7 @@ def daily_drawdown(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
 
 def _daily(days: pd.Series, values: pd.Series, how: str) -> pd.Series:
     """groupby(day).agg(how), read off the day boundaries where the days are in order and
-    nothing is missing (a run's steps; a tenth of groupby's time), else groupby's."""
+    nothing is missing (a run's steps; a quarter of groupby's time), else groupby's."""
     last = last_step_of_each_day(days) if len(values) else None
     if last is None or values.hasnans or (how != "last" and how not in REDUCE):
         return values.groupby(days.rename("trading_day"), sort=True).agg(how)
