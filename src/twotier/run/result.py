@@ -135,8 +135,9 @@ def summarize(
     same trades, those still open at the end included (marked at the last close, with the
     fees paid so far), so that final_pv = initial_capital + gross_pnl - fees.
 
-    Computed on the columns' arrays: filtering the whole tables by basket took a tenth of
-    a sweep's Tier-2. The sums are pandas' (NaN skipped, numpy's pairwise order)."""
+    Computed on the columns' arrays: filtering the whole tables by basket took a few
+    percent of a sweep's Tier-2. The sums are pandas' (NaN skipped, numpy's pairwise
+    order)."""
     initial = float(config.portfolio.initial_capital)
     t = _TradeColumns(trades)
     fee, fill_basket = fills["fee"].to_numpy(), fills["basket"].to_numpy()
