@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-import numpy as np
 import pandas as pd
 
 from twotier.report import format as f
+from twotier.run.stamps import stamps
 
 
 def table(
@@ -197,15 +197,12 @@ def _time_text(value) -> str:
 
 
 def _times_text(values: pd.Series) -> list[str]:
-    """``_time_text`` of a column: numpy's text of the local wall times where the column
-    holds times (formatting each Timestamp costs ten times more)."""
+    """``_time_text`` of a column: the run folder's text of the local wall times where the
+    column holds times (formatting each Timestamp costs ten times more)."""
     if not pd.api.types.is_datetime64_any_dtype(values):
         return [_time_text(v) for v in values.tolist()]
     wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
-    minutes = wall.to_numpy().astype("datetime64[m]")
-    text = np.char.replace(np.datetime_as_string(minutes), "T", " ").tolist()
-    missing = np.isnat(minutes)
-    return [f.MISSING if gone else t for t, gone in zip(text, missing.tolist(), strict=True)]
+    return [text or f.MISSING for text in stamps(wall.to_numpy(), "m")]
 
 
 def _column_cells(frame: pd.DataFrame, key: str, fmt, numeric: bool) -> list[str]:

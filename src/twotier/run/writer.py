@@ -30,6 +30,7 @@ from twotier.config.load import config_to_toml
 from twotier.run.folder import BACKTEST, Kind, write_folder
 from twotier.run.result import BacktestResult
 from twotier.run.signal_files import SignalFiles
+from twotier.run.stamps import stamps
 
 MONEY_COLUMNS = {
     "pv",
@@ -81,9 +82,9 @@ def _csv_line(values) -> str:
 
 def _csv_values(name, series: pd.Series) -> list[str]:
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return _stamps(series.dt.tz_localize(None).to_numpy(), "s")
+        return stamps(series.dt.tz_localize(None).to_numpy(), "s")
     if pd.api.types.is_datetime64_any_dtype(series):
-        return _stamps(series.to_numpy(), "D")
+        return stamps(series.to_numpy(), "D")
     if name in MONEY_COLUMNS or str(name).startswith("equity_"):
         return _floats(series.to_numpy(), "{:.2f}")
     if pd.api.types.is_float_dtype(series) and isinstance(series.dtype, np.dtype):
@@ -104,22 +105,6 @@ def _quoted(text: str) -> str:
     if _SPECIAL.isdisjoint(text):
         return text
     return _csv_line([text])[:-1]
-
-
-def _stamps(values: np.ndarray, unit: str) -> list[str]:
-    """Naive datetimes as ``YYYY-MM-DD HH:MM:SS`` (unit "s") or ``YYYY-MM-DD`` ("D"),
-    NaT empty, the same text as strftime. A run's times fall on a few thousand days and a
-    few dozen times of day: each distinct day and time of day is written once (numpy's
-    text of every value is four times slower)."""
-    seconds = values.astype("datetime64[s]").astype(np.int64)
-    days, day_index = np.unique(seconds // 86400, return_inverse=True)
-    text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)[day_index]
-    if unit == "s":
-        clocks, clock_index = np.unique(seconds % 86400, return_inverse=True)
-        clock_text = [f" {c // 3600:02d}:{c // 60 % 60:02d}:{c % 60:02d}" for c in clocks.tolist()]
-        text = text + np.array(clock_text, dtype=object)[clock_index]
-    text[np.isnat(values)] = ""
-    return text.tolist()
 
 
 def _floats(values: np.ndarray, spec: str) -> list[str]:

@@ -1,0 +1,27 @@
+"""Times as text, the same as strftime gives them, for the run folder's files, the report
+and what a sweep keeps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+CLOCKS = {  # unit -> the time of day after the date, from its seconds
+    "s": lambda c: f" {c // 3600:02d}:{c // 60 % 60:02d}:{c % 60:02d}",
+    "m": lambda c: f" {c // 3600:02d}:{c // 60 % 60:02d}",
+}
+
+
+def stamps(values: np.ndarray, unit: str) -> list[str]:
+    """Naive datetimes as ``YYYY-MM-DD HH:MM:SS`` (unit "s"), ``YYYY-MM-DD HH:MM`` ("m")
+    or ``YYYY-MM-DD`` ("D"), NaT empty. A run's times fall on a few thousand days and a
+    few dozen times of day: each distinct day and time of day is written once (numpy's
+    text of every value is four times slower)."""
+    seconds = values.astype("datetime64[s]").astype(np.int64)
+    days, day_index = np.unique(seconds // 86400, return_inverse=True)
+    text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)[day_index]
+    if unit in CLOCKS:
+        clocks, clock_index = np.unique(seconds % 86400, return_inverse=True)
+        clock_text = [CLOCKS[unit](c) for c in clocks.tolist()]
+        text = text + np.array(clock_text, dtype=object)[clock_index]
+    text[np.isnat(values)] = ""
+    return text.tolist()
