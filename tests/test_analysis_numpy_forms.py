@@ -429,3 +429,13 @@ def test_the_reports_daily_points_match_the_groupby_form(equity, how):
     want_dd = frame.groupby("trading_day", sort=True)["dd"].max()
     pd.testing.assert_series_equal(series.daily_drawdown(equity), want_dd)
     assert series.day_text(want.index) == list(want.index.strftime("%Y-%m-%d"))
+
+
+def test_steps_of_no_day_have_no_daily_values_as_groupby_has_none():
+    from twotier.report import series
+
+    equity = pd.DataFrame(
+        {"trading_day": pd.Series([], dtype="datetime64[s]"), "pv": pd.Series([], dtype=float)}
+    )
+    assert metrics.trading_day_count(equity) == equity["trading_day"].nunique() == 0
+    assert metrics.daily_values(equity).empty and series.by_day(equity, "pv").empty

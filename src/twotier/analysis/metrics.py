@@ -40,7 +40,8 @@ def last_step_of_each_day(days: pd.Series) -> np.ndarray | None:
     ordinal = ordered_days(days)
     if ordinal is None:
         return None
-    return np.flatnonzero(np.append(ordinal[1:] != ordinal[:-1], True))
+    changes = ordinal[1:] != ordinal[:-1]
+    return np.flatnonzero(np.append(changes, True) if len(ordinal) else changes)  # no steps
 
 
 def ordered_days(days) -> np.ndarray | None:

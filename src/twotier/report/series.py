@@ -9,13 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.metrics import last_step_of_each_day
+from twotier.analysis.metrics import daily_values, last_step_of_each_day
+from twotier.run.stamps import stamps
 
 REDUCE = {"max": np.maximum, "min": np.minimum}
 
 
 def by_day(equity: pd.DataFrame, column: str, how: str = "last") -> pd.Series:
     """Each trading day's ``how`` (last, max or min) of the column, indexed by day."""
+    if how == "last":
+        return daily_values(equity, column)
     return _daily(equity["trading_day"], equity[column], how)
 
 
@@ -29,27 +32,24 @@ def daily_drawdown(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
 
 
 def _daily(days: pd.Series, values: pd.Series, how: str) -> pd.Series:
-    """groupby(day).agg(how), read off the day boundaries where the days are in order and
-    nothing is missing (a run's steps; a quarter of groupby's time), else groupby's."""
+    """groupby(day).agg(how), read off the day boundaries for max and min where the days
+    are in order and nothing is missing (a run's steps; a quarter of groupby's time, as
+    ``daily_values`` reads the last), else groupby's."""
     last = last_step_of_each_day(days) if len(values) else None
-    if last is None or values.hasnans or (how != "last" and how not in REDUCE):
+    if last is None or values.hasnans or how not in REDUCE:
         return values.groupby(days.rename("trading_day"), sort=True).agg(how)
-    array = values.to_numpy()
-    if how == "last":
-        out = array[last]
-    else:
-        out = REDUCE[how].reduceat(array, np.concatenate(([0], last[:-1] + 1)))
+    out = REDUCE[how].reduceat(values.to_numpy(), np.concatenate(([0], last[:-1] + 1)))
     index = pd.Index(days.to_numpy()[last], name="trading_day")
     return pd.Series(out, index=index, name=values.name)
 
 
 def day_text(days) -> list[str]:
-    """Days as YYYY-MM-DD: numpy's text of naive days (pandas' strftime formats each day
-    in Python)."""
+    """Days as YYYY-MM-DD: the run folder's text of naive days (pandas' strftime formats
+    each day in Python)."""
     index = pd.DatetimeIndex(days)
     if index.tz is not None or index.hasnans:
         return index.strftime("%Y-%m-%d").tolist()
-    return np.datetime_as_string(index.to_numpy().astype("datetime64[D]")).tolist()
+    return stamps(index.to_numpy(), "D")
 
 
 def rounded(values, digits: int) -> list[float | None]:
