@@ -178,9 +178,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="write the run folder here (kept)")
     args = parser.parse_args()
 
-    from tiled_data import ten_years
+    from tiled_data import ten_years_built_apart
 
-    data = ten_years()
+    data = ten_years_built_apart()  # the children's peak memory is their own
     print(f"data: {data.describe()}; {args.format} files")
     files = data.files(args.format)
     with tempfile.TemporaryDirectory() as scratch:
