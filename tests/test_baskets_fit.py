@@ -147,6 +147,29 @@ def test_instruments_sharing_no_trading_day_warn(tmp_path, capsys):
     ) in result.warnings
 
 
+@pytest.mark.parametrize(
+    ("days_b", "warned"),
+    [(["2023-01-05", "2023-01-06"], False), (["2023-01-06", "2023-01-09"], True)],
+)
+def test_instruments_sharing_one_trading_day_are_not_warned_of(days_b, warned):
+    """One shared day is enough; the warning names each side's first and last day."""
+    from twotier.engine.inputs import shared_days_warnings
+
+    def bars(days):  # two bars a day, as sorted bars come
+        return pd.DataFrame({"trading_day": pd.to_datetime([d for d in days for _ in "ab"])})
+
+    a = bars(["2023-01-04", "2023-01-05"])
+    warnings = shared_days_warnings({"DCE/i": a, "DCE/m": bars(days_b), "SHFE/cu": a[:0]})
+    assert warnings == (
+        [
+            "the bars of DCE/i (2023-01-04 to 2023-01-05) and DCE/m (2023-01-06 to "
+            "2023-01-09) share no trading day: their baskets never trade in the same period"
+        ]
+        if warned
+        else []
+    )
+
+
 def test_api_with_one_instrument_trades_its_basket(two_files):
     result = twotier.backtest(bars={"DCE/i": two_files["DCE/i"]})
     assert result.config.instruments == ["DCE/i"]

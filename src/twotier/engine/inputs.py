@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from twotier.config.model import Config
@@ -139,12 +140,12 @@ def bad_bar_notes(inputs: Mapping[str, BarInput]) -> tuple[list[str], dict]:
 def shared_days_warnings(bars: Mapping[str, pd.DataFrame]) -> list[str]:
     """A warning for each two instruments whose bars share no trading day: their baskets
     never trade in the same period, which is seldom what a portfolio run means."""
-    days = {k: set(v["trading_day"].dt.date) for k, v in bars.items() if len(v)}
+    days = {k: _trading_days(v) for k, v in bars.items() if len(v)}
     keys = list(days)
     warnings = []
     for n, a in enumerate(keys):
         for b in keys[n + 1 :]:
-            if not days[a] & days[b]:
+            if not np.intersect1d(days[a], days[b], assume_unique=True).size:
                 warnings.append(
                     f"the bars of {a} ({_span(days[a])}) and {b} ({_span(days[b])}) share no "
                     "trading day: their baskets never trade in the same period"
@@ -152,5 +153,11 @@ def shared_days_warnings(bars: Mapping[str, pd.DataFrame]) -> list[str]:
     return warnings
 
 
-def _span(days: set) -> str:
-    return f"{min(days)} to {max(days)}"
+def _trading_days(bars: pd.DataFrame) -> np.ndarray:
+    """The sorted distinct trading days (datetime64[D]) of a frame of bars: numpy's days,
+    not a set of ``date`` objects, which costs ten times as much on ten years of bars."""
+    return np.unique(bars["trading_day"].to_numpy().astype("datetime64[D]"))
+
+
+def _span(days: np.ndarray) -> str:
+    return f"{days[0]} to {days[-1]}"
