@@ -9,6 +9,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twotier.broker.fees import fee_units
 from twotier.market.instruments import InstrumentRegistry, default_registry
@@ -176,6 +178,33 @@ def test_settlement_history_answers_with_the_contracts_latest_earlier_day():
     assert history.before("i2009", date(2020, 3, 31)) is None
     days = np.array(["2020-03-30", "2020-03-31", "2020-04-01"], dtype="M8[D]")
     assert history.before_each("i2005", days).tolist() == [NO_PRICE, u(650), u(640)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([None, "i2005", "i2009"]), st.integers(-2, 5)),
+        max_size=30,
+    )
+)
+def test_settlement_history_of_days_is_the_history_added_day_by_day(rows):
+    """The backtest's bulk form answers as adding each day's settlement would."""
+    days = np.datetime64("2020-01-02") + np.arange(len(rows)) * 2  # a day without between
+    contracts = np.array([c for c, _ in rows], dtype=object)
+    prices = np.array([p for _, p in rows], dtype=np.int64)
+    added = SettlementHistory()
+    for d, c, p in zip(days, contracts, prices, strict=True):
+        if p > 0:
+            added.add(c, d.item(), int(p))
+    bulk = SettlementHistory.of_days(contracts, days, prices)
+    asked = np.datetime64("2020-01-01") + np.arange(2 * len(rows) + 2)
+    for contract in (None, "i2005", "i2009"):
+        assert bulk.before_each(contract, asked).tolist() == (
+            added.before_each(contract, asked).tolist()
+        )
+        assert [bulk.before(contract, d) for d in asked.tolist()] == [
+            added.before(contract, d) for d in asked.tolist()
+        ]
 
 
 # -- limits and locks (10.2, 10.6 items 5, 8) ---------------------------------------------

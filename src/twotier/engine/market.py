@@ -72,9 +72,7 @@ def basket_market(
         day_settle = _last_per_day(starts, settle)
     settlements = SettlementHistory()
     if day_settle is not None:
-        for d, c, price in zip(day[starts], contracts[starts], day_settle, strict=True):
-            if price > 0:
-                settlements.add(c, d.item(), int(price))
+        settlements = SettlementHistory.of_days(contracts[starts], day[starts], day_settle)
     elif n and market.forced_liquidation:
         notes.append(
             f"{spec.key}: no settle column, nor high, low and volume: margin is taken on the "

@@ -133,6 +133,23 @@ class SettlementHistory:
         self._prices: dict[str | None, list[int]] = {}
         self._arrays: dict[str | None, tuple[np.ndarray, np.ndarray]] = {}
 
+    @classmethod
+    def of_days(cls, contracts: np.ndarray, days: np.ndarray, prices: np.ndarray):
+        """The history of settlements known at once: ``days`` (datetime64[D], increasing),
+        each day's contract and its price (those not above 0 are none). As ``add`` for each
+        day would make it, in numpy: made one date at a time, it cost a backtest more
+        than its margins did."""
+        history, known = cls(), prices > 0
+        contracts, days = contracts[known], days[known]
+        prices = prices[known].astype(np.int64)  # as int() would: all are above 0
+        listed = contracts.tolist()
+        for contract in dict.fromkeys(listed):
+            mine = np.fromiter((c == contract for c in listed), bool, len(listed))
+            history._days[contract] = days[mine].tolist()
+            history._prices[contract] = prices[mine].tolist()
+            history._arrays[contract] = (days[mine], np.concatenate([[NO_PRICE], prices[mine]]))
+        return history
+
     def add(self, contract: str | None, day, price: int) -> None:
         self._arrays.pop(contract, None)
         days = self._days.setdefault(contract, [])
