@@ -8,11 +8,19 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twotier.errors import BadBarsError, CalendarError, ConfigError
 from twotier.market.bars import read_bars
-from twotier.market.calendar import TradingCalendar, default_calendar, trading_day_of
+from twotier.market.calendar import (
+    TradingCalendar,
+    default_calendar,
+    place_and_locate,
+    trading_day_of,
+)
 from twotier.market.instruments import InstrumentRegistry, get_instrument
 
 IRON = get_instrument("DCE/i")
@@ -269,3 +277,19 @@ def test_evenings_without_a_night_in_the_real_files_are_the_calendars(real_bars,
             evenings <= np.datetime64("2020-05-05")
         )
         assert suspended.any() and not has_night[suspended].any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 4 * 24 * 40), min_size=1, max_size=40))
+def test_bars_are_placed_as_each_would_be_alone(quarters):
+    """Bars in any order, around the 2020 Spring Festival and the nights' suspension:
+    placing them together (the calendar asked once per run of one evening) gives what
+    placing each alone gives."""
+    times = pd.DatetimeIndex(
+        [pd.Timestamp("2020-01-20 00:00") + pd.Timedelta(minutes=15 * q) for q in quarters]
+    )
+    calendar = default_calendar()
+    together = place_and_locate(times, IRON, calendar, 15)
+    alone = [place_and_locate(times[k : k + 1], IRON, calendar, 15) for k in range(len(times))]
+    for column, parts in zip(together, zip(*alone, strict=True), strict=True):
+        assert column.astype("int64").tolist() == np.concatenate(parts).astype("int64").tolist()

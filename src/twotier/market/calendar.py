@@ -268,6 +268,14 @@ def night_clock(times: pd.DatetimeIndex) -> np.ndarray:
     return session_minutes(times) >= NIGHT_START_MINUTE
 
 
+def runs_of(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The runs of equal neighbours in ``values``: each run's value, and the run of each
+    element (``value[run]`` gives ``values`` back)."""
+    starts = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    return values[starts], np.cumsum(starts) - 1
+
+
 class _Clock:
     """Times on the session clock: session minutes, the date the session began, whether
     it is a night, and the trading day the bar would have (a night's: the next trading
@@ -280,14 +288,15 @@ class _Clock:
         dates = (wall // NS_PER_DAY).astype("datetime64[D]")
         self.evening = np.where(minute < DAY_CUTOFF_MINUTE, dates - ONE_DAY, dates)
         self.night = self.minutes >= NIGHT_START_MINUTE
-        self.day = self.evening.copy()
+        # Bars come a day's worth at a time: the calendar is asked once per run of bars
+        # of one evening, not once per bar (five times fewer lookups on 15-minute bars).
+        self.evenings, self.run = runs_of(self.evening)
+        self.day = self.evening
         if self.night.any():
-            evenings = self.evening[self.night]
-            pos = np.searchsorted(calendar.days, evenings, side="right")
+            pos = np.searchsorted(calendar.days, self.evenings, side="right")
             found = calendar.days[np.minimum(pos, len(calendar.days) - 1)]
-            self.day[self.night] = np.where(
-                pos < len(calendar.days), found, np.datetime64("NaT", "D")
-            )
+            after = np.where(pos < len(calendar.days), found, np.datetime64("NaT", "D"))
+            self.day = np.where(self.night, after[self.run], self.evening)
 
     def segments(self, spec: InstrumentSpec, length: int) -> np.ndarray:
         return spec.sessions.locate(self.minutes, length, days=self.day)
@@ -310,11 +319,11 @@ def place_and_locate(
     """``place_bars``, and the segment each bar lies in by the clock alone (whatever the
     calendar says of its day: ``hour_segments``)."""
     clock = _Clock(times, calendar)
-    calendar.check_range(clock.evening)
+    calendar.check_range(clock.evenings)
     hours = clock.segments(spec, length)
-    open_day = calendar.is_trading_day(clock.evening)
+    open_day = calendar.is_trading_day(clock.evenings)[clock.run]
     if clock.night.any():
-        open_day[clock.night] &= calendar.has_night(clock.evening[clock.night])
+        open_day &= ~clock.night | calendar.has_night(clock.evenings)[clock.run]
     segment = np.where(open_day, hours, -1)
     trading_day = np.where(segment >= 0, clock.day, np.datetime64("NaT", "D"))
     return trading_day, segment, hours
