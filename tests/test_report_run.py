@@ -11,7 +11,7 @@ import atexit
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -92,6 +92,21 @@ CHART_IDS = [
     "chart-exits",
     "chart-signals",
 ]
+
+
+def test_the_metrics_and_the_report_derive_their_tables_once(run, tmp_path, monkeypatch):
+    """Excursions, trigger tables and the packages of the run's steps are made once per
+    run and read by both metrics.json and report.html."""
+    import twotier.analysis.summary as summary
+
+    made = []
+    real = summary.bars_in_run
+    monkeypatch.setattr(summary, "bars_in_run", lambda r: made.append(r) or real(r))
+    result = replace(run.result)  # the same tables, nothing kept yet
+    write_analysis(result, tmp_path)
+    assert len(made) == 1 and made[0] is result
+    assert summary.derived_tables(result) is summary.derived_tables(result)
+    assert (tmp_path / "report.html").read_bytes() == (run.folder / "report.html").read_bytes()
 
 
 def test_report_holds_every_chart_and_signal_view_by_id(figures, html):

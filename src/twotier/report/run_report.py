@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.excursions import excursions
 from twotier.analysis.metrics import daily_returns_table
-from twotier.analysis.summary import bars_in_run, trigger_tables
+from twotier.analysis.summary import derived_tables
 from twotier.config.load import config_to_toml
 from twotier.io import atomic_path, write_text_atomic
 from twotier.report import charts, page, tables, tearsheet
@@ -76,10 +75,11 @@ class SignalViews:
     hours: pd.Series | None = None
 
 
-def signal_views(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> SignalViews:
-    """``in_run``: each instrument's packages of the run's steps (``bars_in_run``)."""
+def signal_views(
+    run, metrics: dict, in_run: dict[str, pd.DataFrame], triggers: dict[str, pd.DataFrame]
+) -> SignalViews:
+    """``in_run`` and ``triggers``: the run's ``DerivedTables.bars`` and ``.triggers``."""
     out = SignalViews(hours=pd.Series(np.nan, index=run.trades.index))
-    triggers = trigger_tables(run, in_run)
     counts = {t["instrument"]: t for t in metrics.get("triggers", [])}
     for k, instrument in enumerate(dict.fromkeys(run.config.instruments)):
         bars = in_run.get(instrument)
@@ -110,10 +110,10 @@ def report_html(run, metrics: dict) -> str:
 
 def report_parts(run, metrics: dict) -> list[str]:
     """The run's report page in its parts, in order (``page.document_parts``)."""
-    in_run = bars_in_run(run)  # each instrument's packages aligned with the steps once
-    views = signal_views(run, metrics, in_run)  # first: its columns are compressed meanwhile
+    derived = derived_tables(run)  # those the metrics were made of
+    in_run, moves = derived.bars, derived.moves
+    views = signal_views(run, metrics, in_run, derived.triggers)  # first: compressed meanwhile
     figures = charts.run_charts(run, metrics, in_run)
-    moves = excursions(run.trades, run.packages, run.equity, in_run)
     figures |= tearsheet.tearsheet_charts(run, metrics, moves)
     warnings = "".join(f'<p class="warn">warning: {escape(w)}</p>' for w in run.warnings)
 
