@@ -18,6 +18,7 @@ from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
 from twotier.report.packing import resolved
 from twotier.report.signal_view import hours_held, trade_bars, view_payload
+from twotier.run.stamps import stamps
 
 NAV = [
     ("summary", "summary"),
@@ -204,7 +205,8 @@ def write_daily_returns(result, folder: Path) -> None:
     each return written so that it reads back to the same float) and Parquet (a ``date``
     index and a ``returns`` column)."""
     table = daily_returns_table(result.equity, float(result.config.portfolio.initial_capital))
-    lines = [f"{day:%Y-%m-%d},{value!r}" for day, value in table["returns"].items()]
+    days, values = stamps(table.index.to_numpy(), "D"), table["returns"].tolist()
+    lines = [f"{day},{value!r}" for day, value in zip(days, values, strict=True)]
     write_text_atomic(folder / DAILY_RETURNS[0], "\n".join(["date,returns", *lines]) + "\n")
     with atomic_path(folder / DAILY_RETURNS[1]) as tmp:
         table.to_parquet(tmp, index=True)
