@@ -51,6 +51,17 @@ def test_shipped_limit_rates_follow_rules_10_1():
     assert [on[k].on(date(2024, 1, 2)).margin_rate for k in on] == [0.11, 0.09, 0.07]
 
 
+@pytest.mark.parametrize("key", ["DCE/i", "SHFE/cu", "DCE/m"])
+def test_rates_of_many_days_are_each_days_terms(key):
+    """The array form a backtest's stretches use agrees with ``on`` on every day, before,
+    across and after the shipped schedules' changes."""
+    terms = default_registry()[key].terms
+    days = np.arange(np.datetime64("2015-01-01"), np.datetime64("2027-01-01"))
+    for name in ("limit_rate", "margin_rate"):
+        each = [getattr(terms.on(d), name) for d in days.tolist()]
+        assert terms.rates(name, days).tolist() == [np.nan if v is None else v for v in each]
+
+
 def user_registry(tmp_path, text: str) -> InstrumentRegistry:
     path = tmp_path / "instruments.toml"
     path.write_text(text, encoding="utf-8")

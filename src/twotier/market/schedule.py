@@ -166,26 +166,20 @@ class Schedule:
     def rates(self, name: str, days: np.ndarray) -> np.ndarray:
         """``limit_rate`` or ``margin_rate`` of each trading day (datetime64[D]); NaN
         where there is no limit."""
-        days = np.asarray(days, dtype="datetime64[D]")
-        base = self.base[name]
-        out = np.full(len(days), np.nan if base is None else float(base))
-        change = self._change_arrays(name)
-        if change is not None:
-            starts, values = change
-            at = np.searchsorted(starts, days, side="right")
-            known = at > 0
-            out[known] = values[at[known] - 1]
-        return out
+        starts, values = self._rate_arrays(name)
+        return values[np.searchsorted(starts, np.asarray(days, dtype="datetime64[D]"), "right")]
 
-    def _change_arrays(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """A field's dated changes as arrays (first days, values), made once: a backtest
-        asks for the margin rates of every quiet stretch."""
+    def _rate_arrays(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A field's dated changes as arrays, made once (a backtest asks for the margin
+        rates of every quiet stretch): their first days, and the values before the first
+        change (the base, NaN for none) and from each change on."""
         arrays = self._arrays.get(name)
-        if arrays is None and name in self.changes:
-            days, values = self.changes[name]
+        if arrays is None:
+            days, values = self.changes.get(name, ((), ()))
+            base = self.base[name]
             arrays = self._arrays[name] = (
                 np.array(days, dtype="datetime64[D]"),
-                np.array([float(v) for v in values]),
+                np.array([np.nan if base is None else float(base), *map(float, values)]),
             )
         return arrays
 
