@@ -289,7 +289,7 @@ class _Clock:
         self.evening = np.where(minute < DAY_CUTOFF_MINUTE, dates - ONE_DAY, dates)
         self.night = self.minutes >= NIGHT_START_MINUTE
         # Bars come a day's worth at a time: the calendar is asked once per run of bars
-        # of one evening, not once per bar (five times fewer lookups on 15-minute bars).
+        # of one evening (a day's session and the night after it), not once per bar.
         self.evenings, self.run = runs_of(self.evening)
         self.day = self.evening
         if self.night.any():

@@ -137,8 +137,8 @@ class SettlementHistory:
     def of_days(cls, contracts: np.ndarray, days: np.ndarray, prices: np.ndarray):
         """The history of settlements known at once: ``days`` (datetime64[D], increasing),
         each day's contract and its price (those not above 0 are none). As ``add`` for each
-        day would make it, in numpy: made one date at a time, it cost a backtest more
-        than its margins did."""
+        day would make it, in numpy: made one date at a time, it was about a tenth of a
+        ten-year backtest's Tier-2."""
         history, known = cls(), prices > 0
         contracts, days = contracts[known], days[known]
         prices = prices[known].astype(np.int64)  # as int() would: all are above 0
