@@ -91,7 +91,7 @@ def test_a_signal_file_that_fails_to_encode_fails_the_run_folder_whole(bars, tmp
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(signal_files, "package_file", broken)
+    monkeypatch.setattr(signal_files, "parquet_bytes", broken)
     with pytest.raises(OSError, match="disk full"):
         write_run(result, tmp_path / "run")
     assert not (tmp_path / "run").exists()

@@ -91,9 +91,16 @@ def package_file(
     packages: pd.DataFrame, instrument: str, generator: str, params: dict | None = None
 ) -> pa.Buffer:
     """One generator's packages as the bytes of their Parquet file, with the metadata
-    that names them (what ``write_packages`` writes). pyarrow encodes and compresses
-    without holding the GIL, so this runs well on a thread."""
-    table = pa.Table.from_pandas(packages, preserve_index=False)
+    that names them (what ``write_packages`` writes)."""
+    return parquet_bytes(package_table(packages, instrument, generator, params))
+
+
+def package_table(
+    packages: pd.DataFrame, instrument: str, generator: str, params: dict | None = None
+) -> pa.Table:
+    """The Arrow table of a package file: the packages and the metadata that names them.
+    Python-level work (pandas to Arrow, column by column): done on the caller's thread."""
+    table = pa.Table.from_pandas(packages, preserve_index=False, nthreads=1)
     meta = {
         "schema_version": SCHEMA_VERSION,
         "kind": "signal_packages",
@@ -101,9 +108,14 @@ def package_file(
         "generator": generator,
         "params": params or {},
     }
-    table = table.replace_schema_metadata(
+    return table.replace_schema_metadata(
         {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
     )
+
+
+def parquet_bytes(table: pa.Table) -> pa.Buffer:
+    """A package table's Parquet file as bytes. pyarrow encodes and compresses without
+    holding the GIL, so this runs well on a thread."""
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue()
