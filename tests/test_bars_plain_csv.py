@@ -4,6 +4,8 @@ reports one by one)."""
 
 from __future__ import annotations
 
+import gzip
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,3 +104,20 @@ def test_a_file_that_is_not_plain_is_read_as_pandas_reads_it(problem, write_csv,
     read = _read_csv(path, NAMES, text, NUMERIC, str(path))
     through_pandas(monkeypatch)
     pd.testing.assert_frame_equal(read, _read_csv(path, NAMES, text, NUMERIC, str(path)))
+
+
+@pytest.mark.parametrize("layout", ["crlf", "bom", "quoted", "gzip"])
+def test_line_endings_a_byte_order_mark_quotes_and_gzip_are_still_plain(layout, tmp_path):
+    lines = [",".join(NAMES), GOOD, '"2024-03-05 09:05:00","800.5","12","a, b"']
+    newline = "\r\n" if layout == "crlf" else "\n"
+    data = (("\ufeff" if layout == "bom" else "") + newline.join(lines) + newline).encode()
+    if layout == "quoted":
+        data = data.replace(b"800,10,x", b'"800","10","x"')
+    path = tmp_path / ("bars.csv.gz" if layout == "gzip" else "bars.csv")
+    path.write_bytes(gzip.compress(data) if layout == "gzip" else data)
+    fast = _plain_csv(path, NAMES, NUMERIC)
+    assert fast is not None
+    slow = pd.read_csv(path, dtype={"time": str, "note": str}, keep_default_na=False)
+    assert fast["open"].tolist() == [800.0, 800.5] == slow["open"].tolist()
+    assert fast["note"].tolist() == ["x", "a, b"] == slow["note"].tolist()
+    assert fast["time"].tolist() == slow["time"].tolist()
