@@ -209,11 +209,12 @@ _PLAIN_PARSE = pa_csv.ParseOptions(ignore_empty_lines=False)  # a blank line: no
 def _plain_csv(path: Path, names: list[str], numeric: set[str]) -> pd.DataFrame | None:
     """The table as pyarrow's CSV reader reads it (three times faster than pandas'), if
     the file is plain: its header as pandas reads it (``names``), every row whole, a
-    finite number in every cell of the ``numeric`` columns; the other columns as text. Anything else (a blank line, an empty or
-    non-numeric cell, a repeated column name, bytes that are not UTF-8) gives None, and
-    pandas reads the file, for the validator to report cell by cell. Both readers round
-    numbers correctly, so the values are the same; whole numbers come back as floats
-    rather than integers, as the validator reads them anyway."""
+    finite number in every cell of the ``numeric`` columns; the other columns as text.
+    Anything else (a blank line, an empty or non-numeric cell, a repeated column name,
+    bytes that are not UTF-8) gives None, and pandas reads the file, for the validator to
+    report cell by cell. Both readers round numbers correctly, so the values are the
+    same; whole numbers come back as floats rather than integers, as the validator reads
+    them anyway."""
     if len(set(names)) != len(names):  # pandas renames a repeated name (close.1)
         return None
     types = {name: pa.float64() if name in numeric else pa.string() for name in names}
