@@ -181,7 +181,8 @@ def _read_csv(
     reads them: a column whose every cell is a plain number comes back as numbers (much
     faster than text then ``pd.to_numeric``, and the same, correctly rounded, values); a
     column with anything else in it (an empty cell, a word) comes back as text, for the
-    validator to report cell by cell. A plain file is read by pyarrow (``_plain_csv``)."""
+    validator to report cell by cell. A plain file is read by pyarrow instead
+    (``_plain_csv``: the same values, whole numbers as floats)."""
     plain = _plain_csv(path, names, numeric)
     if plain is not None:
         return plain
