@@ -76,6 +76,7 @@ NOT_PLAIN = {
     "a word for a number": [GOOD, "2024-03-05 09:05:00,n/a,12,y"],
     "nan": [GOOD, "2024-03-05 09:05:00,nan,12,y"],
     "inf": [GOOD, "2024-03-05 09:05:00,800,inf,y"],
+    "a negative zero": [GOOD, "2024-03-05 09:05:00,800,-0,y"],
     "a short row": [GOOD, "2024-03-05 09:05:00,800"],
     "a long row": [GOOD, "2024-03-05 09:05:00,800,12,y,z"],
     "no rows": [],

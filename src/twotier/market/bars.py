@@ -234,9 +234,15 @@ def _plain_csv(path: Path, names: list[str], numeric: set[str]) -> pd.DataFrame 
     if table.column_names != names or table.num_rows == 0:
         return None
     frame = table.to_pandas()
-    if not all(np.isfinite(frame[name].to_numpy()).all() for name in numeric):
+    if not all(_plain_numbers(frame[name].to_numpy()) for name in numeric):
         return None
     return frame
+
+
+def _plain_numbers(values: np.ndarray) -> bool:
+    """Finite, and no negative zero: pandas reads "-0" in a column of whole numbers as
+    the integer 0, pyarrow as -0.0 (a different float, bit for bit)."""
+    return bool(np.isfinite(values).all()) and not bool((np.signbit(values) & (values == 0)).any())
 
 
 def _with_contract(
