@@ -9,7 +9,7 @@ import gzip
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import REAL_FILES
@@ -54,12 +54,17 @@ ROW = st.tuples(NUMBER, NUMBER, st.text("abc xyz-_", max_size=6))
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(ROW, min_size=1, max_size=30))
+@example([("-0.0", "7", "a"), ("1.5", "-0", "b")])
+@example([("0.1", "12345678901234567", "")])
 def test_plain_numbers_read_by_pyarrow_equal_those_pandas_reads(tmp_path_factory, rows):
     path = tmp_path_factory.mktemp("plain") / "bars.csv"
     lines = [",".join(NAMES)]
     lines += [f"2024-03-05 09:{k % 60:02d}:00,{a},{b},{c}" for k, (a, b, c) in enumerate(rows)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     fast = _plain_csv(path, NAMES, NUMERIC)
+    if any(float(n) == 0 and n.startswith("-") for row in rows for n in row[:2]):
+        assert fast is None  # a negative zero: pandas may read it as the integer 0
+        return
     assert fast is not None
     slow = pd.read_csv(path, dtype={"time": str, "note": str}, keep_default_na=False)
     for name in NUMERIC:
