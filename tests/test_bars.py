@@ -66,6 +66,10 @@ def test_good_file_loads_with_bar_start_index_and_trading_day(write_csv):
         ("2024-03-05 09:15:00,802,801,803,802,5", "high 801 below low 803"),
         ("2024-03-05 09:15:00,802,803,801,802,-3", "negative volume -3"),
         ("1990-01-03 10:00:00,802,803,801,802,5", "is outside the trading calendar"),
+        # Times nanoseconds cannot hold (pandas parses them, in microseconds).
+        ("1600-03-05 09:15:00,802,803,801,802,5",
+         "time '1600-03-05 09:15:00' is outside the years twotier handles (1678 to 2261)"),
+        ("2262-03-05 09:15:00,802,803,801,802,5", "is outside the years twotier handles"),
     ],
 )  # fmt: skip
 def test_bad_row_is_refused_naming_file_line_and_problem(write_csv, row, problem):
@@ -475,6 +479,30 @@ def test_parquet_missing_time_is_an_empty_value(tmp_path):
     table.to_parquet(path)
     error = refused(path)
     assert (error.line, error.problem) == (2, "empty value in column 'datetime'")
+
+
+def test_times_with_and_without_a_zone_in_one_file_are_each_read_in_exchange_time(write_csv):
+    zoned = [
+        "2024-03-05 01:05:00Z,800.5,802,800,801,12",
+        "2024-03-05T09:10:00+08:00,801,803,800.5,802,9",
+    ]
+    loaded = read_bars(write_csv([HEADER, GOOD[0], *zoned]), "DCE/i")
+    assert list(loaded.frame.index) == [shanghai(f"2024-03-05 09:{m}") for m in ("00", "05", "10")]
+
+
+def test_parquet_time_nanoseconds_cannot_hold_is_a_bad_row_and_can_be_dropped(tmp_path):
+    table = parquet_table(["2024-03-05 09:00", "1600-03-05 09:05", "2024-03-05 09:10"], [8, 8, 8])
+    assert table["datetime"].dt.unit != "ns"  # pandas keeps the year 1600 in a coarser unit
+    path = tmp_path / "bars.parquet"
+    table.to_parquet(path)
+    error = refused(path)
+    assert (error.line, error.problem) == (
+        2,
+        "time '1600-03-05 09:05:00' is outside the years twotier handles (1678 to 2261)",
+    )
+    loaded = read_bars(path, "DCE/i", bar_minutes=5, on_bad_bar="drop")
+    assert [p.line for p in loaded.dropped] == [2]
+    assert list(loaded.frame.index) == [shanghai("2024-03-05 09:00"), shanghai("2024-03-05 09:10")]
 
 
 def test_damaged_parquet_is_a_data_error(tmp_path):

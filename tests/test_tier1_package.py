@@ -192,6 +192,11 @@ GOOD = "2024-03-05 09:00,DCE/i,1,0.5,0.4,1,765"
         ("2024-03-05 09:00,DCE/i,1,0.5,0.4,1,765", "times of DCE/i not increasing"),
         ("2024-03-05 08:45,DCE/i,1,0.5,0.4,1,765", "times of DCE/i not increasing"),
         ("5th March,DCE/i,1,0.5,0.4,1,765", "unparsable time '5th March'"),
+        (
+            "1600-03-05 09:15,DCE/i,1,0.5,0.4,1,765",
+            "time '1600-03-05 09:15' is outside the years twotier handles (1678 to 2261)",
+        ),
+        ("2024-03-05 01:15Z,DCE/i,1,0.5,0.4,1,765", "times of DCE/i not increasing"),  # 09:15
         ("2024-03-05 09:15,DCE/i,long,0.5,0.4,1,765", "unparsable value 'long' in column 'signal'"),
         ("2024-03-05 09:15,DCE/i,1,0.5,0.4,1,inf", "unparsable value 'inf' in column 'close'"),
         (",DCE/i,1,0.5,0.4,1,765", "empty value in column 'time'"),

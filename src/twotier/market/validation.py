@@ -34,7 +34,6 @@ import pandas as pd
 from twotier.errors import BadBarsError, BarProblem, DataError
 from twotier.market import auction
 from twotier.market.calendar import (
-    TIMEZONE,
     TradingCalendar,
     closed_reason,
     place_and_locate,
@@ -51,6 +50,7 @@ from twotier.market.sessions import (
     session_minutes,
     wall_ns,
 )
+from twotier.market.times import OUTSIDE_RANGE, in_exchange_time, outside_range, parse_times
 
 # The exchange's settlement price and daily limits, where the data has them (RULES.md 10).
 MARKET_COLUMNS = ("settle", "limit_up", "limit_down")
@@ -146,16 +146,13 @@ def _parse_times(values: pd.Series, time_format: str | None) -> pd.DatetimeIndex
     else:
         text, empty = _stripped(values)
         fmt = time_format or "ISO8601"
-        parsed = pd.DatetimeIndex(pd.to_datetime(text, format=fmt, errors="coerce"))
+        parsed = parse_times(text, fmt)
         if time_format is None and parsed.isna().any():  # vendors' own layouts, slowly
             retry = parsed.isna() & ~empty
             if retry.any():
-                again = pd.to_datetime(text[retry], format="mixed", errors="coerce")
-                parsed = pd.Series(parsed).where(~retry, again)
-                parsed = pd.DatetimeIndex(parsed)
-    if parsed.tz is None:
-        return parsed.tz_localize(TIMEZONE)
-    return parsed.tz_convert(TIMEZONE)
+                again = pd.Series(parse_times(text[retry], "mixed"), text[retry].index)
+                parsed = pd.DatetimeIndex(pd.Series(parsed).where(~retry, again))
+    return in_exchange_time(parsed)
 
 
 def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -189,7 +186,16 @@ def _times(
     stamps = _parse_times(time_cells, time_format)
     shown = _Cells(time_cells)
     problems.flag(np.asarray(stamps.isna()), lambda i: f"unparsable time {shown[i]!r}", kind="time")
-    return stamps, shown
+    return _in_range(stamps, problems, shown), shown
+
+
+def _in_range(stamps: pd.DatetimeIndex, problems: _Problems, shown: _Cells) -> pd.DatetimeIndex:
+    """The stamps, those outside the years twotier handles flagged and made NaT."""
+    outside = outside_range(stamps)
+    if not outside.any():
+        return stamps
+    problems.flag(outside, lambda i: f"time {shown[i]!r} {OUTSIDE_RANGE}", kind="time")
+    return stamps.where(~outside)
 
 
 def _values(

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from twotier.errors import DataError
 from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
-from twotier.market.calendar import TIMEZONE
+from twotier.market.times import OUTSIDE_RANGE, in_exchange_time, outside_range, parse_times
 from twotier.money import MAX_PRICE
 
 SCHEMA_VERSION = 1
@@ -348,20 +348,16 @@ class _Where:
 
 def _times(values: pd.Series, where: _Where) -> pd.Series:
     """Times as Asia/Shanghai times: naive ones are taken as exchange local time, ones with
-    an offset are converted."""
+    an offset are converted (``twotier.market.times``)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = pd.to_datetime(values)
+        parsed = in_exchange_time(pd.DatetimeIndex(values))
+        shown = values.astype(str)
     else:
-        text = values.astype(str).str.strip()
-        try:
-            parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        except (ValueError, TypeError):  # naive and offset times mixed, or several offsets
-            stamps = [_one_time(t) for t in text]
-            parsed = pd.Series(stamps, index=values.index, dtype=f"datetime64[ns, {TIMEZONE}]")
-        where.check(parsed.isna().to_numpy(), lambda i: f"unparsable time {text.iloc[i]!r}")
-    if parsed.dt.tz is None:
-        return parsed.dt.tz_localize(TIMEZONE)
-    return parsed.dt.tz_convert(TIMEZONE)
+        shown = values.astype(str).str.strip()
+        parsed = parse_times(shown)
+        where.check(np.asarray(parsed.isna()), lambda i: f"unparsable time {shown.iloc[i]!r}")
+    where.check(outside_range(parsed), lambda i: f"time {shown.iloc[i]!r} {OUTSIDE_RANGE}")
+    return pd.Series(parsed, index=values.index, name=values.name)
 
 
 def _check_grid(times: pd.Series, where: _Where) -> None:
@@ -376,16 +372,6 @@ def _check_grid(times: pd.Series, where: _Where) -> None:
             "(a package is per 15-minute bar, stamped with the bar's start)"
         ),
     )
-
-
-def _one_time(text: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        return pd.NaT
-    if stamp is pd.NaT:
-        return pd.NaT
-    return stamp.tz_localize(TIMEZONE) if stamp.tz is None else stamp.tz_convert(TIMEZONE)
 
 
 def _check_empty(table: pd.DataFrame, columns, where: _Where) -> None:

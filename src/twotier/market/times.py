@@ -1,0 +1,42 @@
+"""Time stamps read from a user's files, in exchange time (Asia/Shanghai): one definition
+for bar files and package tables of what a time without a zone means (local), how a
+column mixing zones is read, and which years twotier can count in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twotier.market.calendar import TIMEZONE
+
+# Whole years inside the range of nanosecond time stamps (1677-09-21 to 2262-04-11, in any
+# zone), in which the engine, the tape and the files count time. pandas parses the year
+# 1600, in microseconds; nanoseconds cannot hold it.
+TIME_RANGE = (pd.Timestamp("1678-01-01", tz=TIMEZONE), pd.Timestamp("2262-01-01", tz=TIMEZONE))
+OUTSIDE_RANGE = f"is outside the years twotier handles ({TIME_RANGE[0].year} to 2261)"
+
+
+def in_exchange_time(stamps: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Stamps with a zone converted to exchange time, those without taken as local."""
+    if stamps.tz is None:
+        return stamps.tz_localize(TIMEZONE)
+    return stamps.tz_convert(TIMEZONE)
+
+
+def parse_times(text: pd.Series, fmt: str = "ISO8601") -> pd.DatetimeIndex:
+    """Text cells as exchange times, NaT where a cell is not a time in ``fmt``. A column
+    mixing zones (or times with a zone and without), which pandas refuses as a whole, is
+    read cell by cell."""
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    except ValueError:  # "Mixed timezones detected"
+        cells = [pd.to_datetime(cell, format=fmt, errors="coerce") for cell in text]
+        local = [t if t is pd.NaT else in_exchange_time(pd.DatetimeIndex([t]))[0] for t in cells]
+        return pd.DatetimeIndex(local, name=text.name, tz=TIMEZONE)
+    return in_exchange_time(pd.DatetimeIndex(parsed))
+
+
+def outside_range(stamps: pd.DatetimeIndex) -> np.ndarray:
+    """Where a stamp lies outside ``TIME_RANGE`` (NaT does not)."""
+    first, end = TIME_RANGE
+    return np.asarray((stamps < first) | (stamps >= end))
