@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from twotier.errors import BadBarsError, BarProblem, DataError
 from twotier.market import auction
@@ -140,6 +142,25 @@ def _stripped(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return text, empty
 
 
+def _iso_times(cells: pd.Series) -> pd.DatetimeIndex | None:
+    """Cells that are all ISO 8601 times to the second or coarser ("2016-01-04 09:00:00",
+    "2016-01-04T09:00", no zone), parsed by pyarrow: ten times faster than pandas, and as
+    strict (no 30 February, no 24:00). None for anything else, which pandas parses and
+    reports cell by cell: an empty or padded cell, a zone, a fraction of a second (pandas
+    picks the unit from its digits). Where pyarrow parses a cell, pandas reads the same
+    time (tests); the unit is pandas' for such cells, microseconds."""
+    if not isinstance(cells.array, pd.arrays.ArrowStringArray):
+        return None
+    text = pa.chunked_array(pa.array(cells.array))
+    if text.null_count or pc.any(pc.match_substring(text, ".")).as_py():
+        return None
+    try:
+        parsed = pc.cast(text, pa.timestamp("us"))
+    except pa.ArrowInvalid:
+        return None
+    return in_exchange_time(pd.DatetimeIndex(parsed.to_numpy(), name=cells.name))
+
+
 def _parse_times(values: pd.Series, time_format: str | None) -> pd.DatetimeIndex:
     if pd.api.types.is_datetime64_any_dtype(values):
         parsed = pd.DatetimeIndex(values)
@@ -173,6 +194,10 @@ def _times(
     """The rows' time stamps as written (NaT where missing or unparsable, flagged)."""
     time_cells = raw[columns["time"]]
     missing = f"empty value in column {columns['time']!r}"
+    iso = None if "date" in columns or time_format else _iso_times(time_cells)
+    if iso is not None:  # every cell a time: none empty, none unparsable
+        shown = _Cells(time_cells)
+        return _in_range(iso, problems, shown), shown
     if "date" in columns:
         date_text, empty_date = _stripped(raw[columns["date"]])
         time_text, empty_time = _stripped(time_cells)
