@@ -153,3 +153,13 @@ def test_merged_bars_resample_like_the_sessions_bars(write_csv):
     bars = resample(loaded.frame, loaded.instrument, 1)
     assert len(bars) == 1
     assert (bars["open"].iloc[0], bars["volume"].iloc[0]) == (790, 155)
+
+
+def test_an_auction_folds_into_a_file_with_a_word_among_its_volumes(write_csv):
+    # A column with a word in it is read as text, then as numbers the fold adds to.
+    rows = minute_rows("2024-03-05 09:00", 3)
+    rows[1] = rows[1].replace(",10,500", ",ten,500")
+    path = write_csv([HEADER, "2024-03-05 08:59:00,795,806,794,796,40,480", *rows])
+    loaded = read_bars(path, "DCE/i", on_bad_bar="drop")
+    assert loaded.frame["volume"].tolist() == [50, 10]
+    assert [p.line for p in loaded.dropped] == [4]

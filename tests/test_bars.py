@@ -165,6 +165,40 @@ def test_short_row_is_reported_as_empty_values(write_csv):
     assert (error.line, error.problem) == (5, "empty value in column 'low'")
 
 
+def test_a_comma_at_the_end_of_every_line_is_read_as_the_header_says(write_csv):
+    loaded = read_bars(write_csv([HEADER, *(f"{row}," for row in GOOD)]), "DCE/i", bar_minutes=5)
+    assert loaded.frame["close"].tolist() == [800.5, 801.0, 802.0]
+    assert loaded.frame.index[0] == shanghai("2024-03-05 09:00")
+
+
+def test_a_value_beyond_the_header_in_every_row_is_refused_not_dropped(write_csv):
+    # pandas would drop the extra values with a warning (or take the first column as an
+    # index, shifting every value into the next column's name).
+    with pytest.raises(DataError) as info:
+        read_bars(write_csv([HEADER, *(f"{row},7" for row in GOOD)]), "DCE/i")
+    assert (info.value.line, info.value.problem) == (2, "7 fields where the header has 6")
+
+
+def test_a_word_in_the_high_column_and_a_repair_in_another_row(write_csv):
+    rows = [GOOD[0], GOOD[1].replace(",802,", ",x,"), "2024-03-05 09:10:00,801,800.5,800,802,9"]
+    loaded = read_bars(write_csv([HEADER, *rows]), "DCE/i", on_bad_bar="repair")
+    assert [p.line for p in loaded.dropped] == [3]
+    assert [p.line for p in loaded.repaired] == [4]
+    assert loaded.frame["high"].tolist() == [801.0, 802.0]
+
+
+def test_a_time_without_a_year_is_unparsable_not_dated_today(write_csv):
+    for cell in ("09:15", "9:15 March 5"):
+        error = refused(write_csv([HEADER, *GOOD, f"{cell},802,803,801,802,5"]))
+        assert (error.line, error.problem) == (5, f"unparsable time {cell!r}")
+
+
+def test_a_year_nanoseconds_cannot_hold_among_mixed_zones_is_a_bad_row(write_csv):
+    rows = [GOOD[0], "2024-03-05 01:05:00Z,800.5,802,800,801,12", "-1,1,1,1,1,1"]
+    error = refused(write_csv([HEADER, *rows]))
+    assert (error.line, error.problem) == (4, "unparsable time '-1'")
+
+
 def test_empty_file_is_a_data_error(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("")

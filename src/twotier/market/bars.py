@@ -9,7 +9,10 @@ line and the problem, unless the caller chooses to drop or repair bad bars.
 
 from __future__ import annotations
 
+import csv
+import gzip
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -164,7 +167,9 @@ def _csv_error(source: str, exc: Exception) -> DataError:
     return DataError(source, f"not a readable CSV file: {exc}")
 
 
-_CSV_OPTIONS = {"keep_default_na": False, "skip_blank_lines": False}
+# index_col=False: a row with more fields than the header never makes pandas take the
+# first columns as an index, which would shift every value into the next column's name.
+_CSV_OPTIONS = {"keep_default_na": False, "skip_blank_lines": False, "index_col": False}
 _CSV_ERRORS = (
     pd.errors.EmptyDataError,
     pd.errors.ParserError,
@@ -188,17 +193,45 @@ def _read_csv(
         return plain
     dtype = dict.fromkeys(text, str)
     try:
-        raw = pd.read_csv(path, dtype=dtype, **_CSV_OPTIONS)
+        raw = _pandas_csv(path, dtype, len(names), source)
         for name in numeric & {str(c) for c in raw.columns}:
             column = raw[name]
             kind = column.dtype.kind
             plain = kind in "iu" or (kind == "f" and bool(np.isfinite(column.to_numpy()).all()))
             if not plain and not pd.api.types.is_string_dtype(column):
                 # e.g. only true/false, or integers beyond int64: read it all as text.
-                return pd.read_csv(path, dtype=str, **_CSV_OPTIONS)
+                return _pandas_csv(path, str, len(names), source)
     except _CSV_ERRORS as exc:
         raise _csv_error(source, exc) from None
     return raw
+
+
+def _pandas_csv(path: Path, dtype, header: int, source: str) -> pd.DataFrame:
+    """pandas' reading. Where rows have more fields than the header, pandas warns and
+    drops the extra ones: refused if one holds a value (never a silent loss), read if
+    they are all empty (a comma at the end of every line, as some exports write)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(path, dtype=dtype, **_CSV_OPTIONS)
+        except pd.errors.ParserWarning:
+            pass
+    _refuse_long_rows(path, header, source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        return pd.read_csv(path, dtype=dtype, **_CSV_OPTIONS)
+
+
+def _refuse_long_rows(path: Path, header: int, source: str) -> None:
+    """A row with a value beyond the header's fields refuses the file, naming its line."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        for row in reader:
+            if any(cell.strip() for cell in row[header:]):
+                problem = f"{len(row)} fields where the header has {header}"
+                raise DataError(source, problem, reader.line_num)
 
 
 # One thread: pyarrow's threads left the ten-year backtest's peak memory 20 MB higher

@@ -30,10 +30,18 @@ def parse_times(text: pd.Series, fmt: str = "ISO8601") -> pd.DatetimeIndex:
     try:
         parsed = pd.to_datetime(text, format=fmt, errors="coerce")
     except ValueError:  # "Mixed timezones detected"
-        cells = [pd.to_datetime(cell, format=fmt, errors="coerce") for cell in text]
-        local = [t if t is pd.NaT else in_exchange_time(pd.DatetimeIndex([t]))[0] for t in cells]
+        local = [_one_time(pd.to_datetime(cell, format=fmt, errors="coerce")) for cell in text]
         return pd.DatetimeIndex(local, name=text.name, tz=TIMEZONE)
     return in_exchange_time(pd.DatetimeIndex(parsed))
+
+
+def _one_time(stamp: pd.Timestamp) -> pd.Timestamp:
+    """One stamp in exchange time; NaT outside ``TIME_RANGE``, where a single Timestamp
+    cannot change zone (the year -1)."""
+    first, end = (bound.tz_localize(None) for bound in TIME_RANGE)
+    if stamp is pd.NaT or not first <= stamp.tz_localize(None) < end:
+        return pd.NaT
+    return in_exchange_time(pd.DatetimeIndex([stamp]))[0]
 
 
 def outside_range(stamps: pd.DatetimeIndex) -> np.ndarray:

@@ -170,6 +170,9 @@ def _parse_times(values: pd.Series, time_format: str | None) -> pd.DatetimeIndex
         parsed = parse_times(text, fmt)
         if time_format is None and parsed.isna().any():  # vendors' own layouts, slowly
             retry = parsed.isna() & ~empty
+            # The flexible parser dates a cell without a year today ("09:00") or this year
+            # ("9:00 March 5"): a result that changes with the day it runs. Unparsable.
+            retry &= text.str.contains(r"\d{4}").to_numpy(dtype=bool, na_value=False)
             if retry.any():
                 again = pd.Series(parse_times(text[retry], "mixed"), text[retry].index)
                 parsed = pd.DatetimeIndex(pd.Series(parsed).where(~retry, again))
@@ -183,7 +186,8 @@ def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         values = np.array(raw.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
         return values, np.isnan(values), np.isinf(values)
     text, empty = _stripped(raw)
-    values = pd.to_numeric(text.where(~empty), errors="coerce").to_numpy(dtype=float)
+    parsed = pd.to_numeric(text.where(~empty), errors="coerce")
+    values = np.array(parsed.to_numpy(dtype=float), dtype=float, copy=True)  # writable too
     bad = (~empty & np.isnan(values)) | np.isinf(values)
     return values, empty, bad
 
