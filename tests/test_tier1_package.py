@@ -264,6 +264,15 @@ def test_missing_time_in_parquet_is_an_empty_value(tmp_path, iron_packages):
     assert "row 4: empty value in column 'time'" in error_of(path)
 
 
+def test_a_parquet_time_nanoseconds_cannot_hold_is_named_by_row(tmp_path, iron_packages):
+    table = iron_packages.copy()
+    times = table["time"].dt.tz_localize(None).astype("datetime64[us]")
+    table["time"] = times.where(table.index != 2, pd.Timestamp("1600-03-05 09:00"))
+    path = tmp_path / "bad.parquet"
+    table.to_parquet(path)
+    assert "row 3: time '1600-03-05 09:00:00' is outside the years" in error_of(path)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

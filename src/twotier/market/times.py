@@ -13,7 +13,9 @@ from twotier.market.calendar import TIMEZONE
 # zone), in which the engine, the tape and the files count time. pandas parses the year
 # 1600, in microseconds; nanoseconds cannot hold it.
 TIME_RANGE = (pd.Timestamp("1678-01-01", tz=TIMEZONE), pd.Timestamp("2262-01-01", tz=TIMEZONE))
-OUTSIDE_RANGE = f"is outside the years twotier handles ({TIME_RANGE[0].year} to 2261)"
+OUTSIDE_RANGE = (
+    f"is outside the years twotier handles ({TIME_RANGE[0].year} to {TIME_RANGE[1].year - 1})"
+)
 
 
 def in_exchange_time(stamps: pd.DatetimeIndex) -> pd.DatetimeIndex:

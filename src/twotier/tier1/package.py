@@ -350,13 +350,12 @@ def _times(values: pd.Series, where: _Where) -> pd.Series:
     """Times as Asia/Shanghai times: naive ones are taken as exchange local time, ones with
     an offset are converted (``twotier.market.times``)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = in_exchange_time(pd.DatetimeIndex(values))
-        shown = values.astype(str)
+        parsed, shown = in_exchange_time(pd.DatetimeIndex(values)), values
     else:
         shown = values.astype(str).str.strip()
         parsed = parse_times(shown)
         where.check(np.asarray(parsed.isna()), lambda i: f"unparsable time {shown.iloc[i]!r}")
-    where.check(outside_range(parsed), lambda i: f"time {shown.iloc[i]!r} {OUTSIDE_RANGE}")
+    where.check(outside_range(parsed), lambda i: f"time {str(shown.iloc[i])!r} {OUTSIDE_RANGE}")
     return pd.Series(parsed, index=values.index, name=values.name)
 
 
