@@ -8,18 +8,29 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from twotier.config.load import load_config
 from twotier.errors import DataError, TwotierError
 from twotier.market.calendar import TIMEZONE
-from twotier.run.result import BacktestResult
+from twotier.run.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult
 from twotier.run.writer import TIME_FORMAT
 
-# Columns a table must have to be read back (a subset of what the writer writes).
+# Columns a table must have to be read back: the equity's that the metrics read, and
+# every column the writer writes of trades and fills (the report reads nearly all).
 REQUIRED_EQUITY = ("time", "trading_day", "pv", "exposure", "leverage", "active_positions")
-REQUIRED_TRADES = ("trade_id", "basket", "instrument", "reason", "net_pnl", "exit_time")
-REQUIRED_FILLS = ("time", "basket", "instrument", "contracts", "price", "slippage", "fee")
+REQUIRED_TRADES = TRADE_COLUMNS
+REQUIRED_FILLS = FILL_COLUMNS
+# Whole numbers in every row; numbers, or empty where a row has none (an open trade's exit).
+TRADE_COUNTS = ("trade_id", "basket", "contracts")
+TRADE_NUMBERS = (
+    "entry_price", "exit_price", "conviction", "size_fraction", "leverage",
+    "effective_leverage", "committed", "stop", "target", "return_pct", "gross_pnl", "fees",
+    "net_pnl",
+)  # fmt: skip
+FILL_COUNTS = ("basket", "contracts")
+FILL_NUMBERS = ("price", "slippage", "fee")
 _LINE = re.compile(
     r"^\[(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d)\] (?P<word>[A-Z]+)"
     r"(?: basket (?P<basket>\d+))?(?: \[(?P<tag>[^\]]*)\])?(?P<rest>.*)$"
@@ -107,13 +118,32 @@ def _days(frame: pd.DataFrame, column: str, path: Path) -> None:
         raise RunFolderError(str(path), f"column {column}: {exc}") from None
 
 
-def _numbers(frame: pd.DataFrame, columns, path: Path) -> None:
-    """Every value of ``columns`` a number (a truncated or edited file is caught here)."""
+def _numbers(
+    frame: pd.DataFrame, columns, path: Path, *, whole: bool = False, blanks: bool = False
+) -> None:
+    """Every value of ``columns`` a finite number (``whole``: a whole number; ``blanks``:
+    or empty): a truncated or edited file is caught here, not in the report."""
     for column in columns:
-        bad = pd.to_numeric(frame[column], errors="coerce").isna().to_numpy()
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna().to_numpy()
+        if blanks:
+            bad = bad & frame[column].notna().to_numpy()
+        bad = bad | np.isinf(values.to_numpy(dtype=float))  # the writer writes none
+        what = "not a number"
+        if whole and not bad.any():
+            bad, what = (values.notna() & (values % 1 != 0)).to_numpy(), "not a whole number"
         if bad.any():
             line = int(bad.argmax()) + 2  # the header is line 1
-            raise RunFolderError(str(path), f"column {column}: not a number", line=line)
+            raise RunFolderError(str(path), f"column {column}: {what}", line=line)
+
+
+def _rising(frame: pd.DataFrame, path: Path) -> None:
+    """One row per step: times rising (a row repeated or moved is caught here)."""
+    ns = pd.DatetimeIndex(frame["time"]).asi8
+    back = np.flatnonzero(np.diff(ns) <= 0)
+    if back.size:
+        line = int(back[0]) + 3  # the second of the two rows; the header is line 1
+        raise RunFolderError(str(path), "time not after the row before's", line=line)
 
 
 def read_equity(path: Path, baskets: int) -> pd.DataFrame:
@@ -124,18 +154,23 @@ def read_equity(path: Path, baskets: int) -> pd.DataFrame:
     numeric = [c for c in frame.columns if c not in ("time", "trading_day")]
     _numbers(frame, numeric, path)
     _times(frame, ["time"], path)
+    _rising(frame, path)
     _days(frame, "trading_day", path)
     return frame
 
 
 def read_trades(path: Path) -> pd.DataFrame:
     frame = read_table(path, REQUIRED_TRADES)
+    _numbers(frame, TRADE_COUNTS, path, whole=True)
+    _numbers(frame, TRADE_NUMBERS, path, blanks=True)
     _times(frame, ["entry_time", "exit_time", "exit_decided_at"], path)
     return frame
 
 
 def read_fills(path: Path) -> pd.DataFrame:
     frame = read_table(path, REQUIRED_FILLS)
+    _numbers(frame, FILL_COUNTS, path, whole=True)
+    _numbers(frame, FILL_NUMBERS, path)
     _times(frame, ["time", "decided_at"], path)
     if "trading_day" in frame.columns:
         _days(frame, "trading_day", path)
