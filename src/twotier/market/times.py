@@ -13,6 +13,7 @@ from twotier.market.calendar import TIMEZONE
 # zone), in which the engine, the tape and the files count time. pandas parses the year
 # 1600, in microseconds; nanoseconds cannot hold it.
 TIME_RANGE = (pd.Timestamp("1678-01-01", tz=TIMEZONE), pd.Timestamp("2262-01-01", tz=TIMEZONE))
+_WALL_RANGE = tuple(bound.tz_localize(None) for bound in TIME_RANGE)  # for one stamp
 OUTSIDE_RANGE = (
     f"is outside the years twotier handles ({TIME_RANGE[0].year} to {TIME_RANGE[1].year - 1})"
 )
@@ -40,8 +41,7 @@ def parse_times(text: pd.Series, fmt: str = "ISO8601") -> pd.DatetimeIndex:
 def _one_time(stamp: pd.Timestamp) -> pd.Timestamp:
     """One stamp in exchange time; NaT outside ``TIME_RANGE``, where a single Timestamp
     cannot change zone (the year -1)."""
-    first, end = (bound.tz_localize(None) for bound in TIME_RANGE)
-    if stamp is pd.NaT or not first <= stamp.tz_localize(None) < end:
+    if stamp is pd.NaT or not _WALL_RANGE[0] <= stamp.tz_localize(None) < _WALL_RANGE[1]:
         return pd.NaT
     return in_exchange_time(pd.DatetimeIndex([stamp]))[0]
 
