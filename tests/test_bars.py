@@ -3,7 +3,9 @@ and the problem; labels, vendor layouts, Parquet and gzip."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
 import random
 
 import numpy as np
@@ -177,6 +179,37 @@ def test_a_value_beyond_the_header_in_every_row_is_refused_not_dropped(write_csv
     with pytest.raises(DataError) as info:
         read_bars(write_csv([HEADER, *(f"{row},7" for row in GOOD)]), "DCE/i")
     assert (info.value.line, info.value.problem) == (2, "7 fields where the header has 6")
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz"])
+def test_a_value_beyond_the_header_in_a_compressed_file_is_refused_naming_its_line(
+    tmp_path, suffix
+):
+    # The scan for values beyond the header opens the file as pandas did (it used to
+    # open only .gz, so a .bz2 file failed as "not a readable CSV file").
+    compress = {".csv.gz": gzip.compress, ".csv.bz2": bz2.compress, ".csv.xz": lzma.compress}
+    lines = [HEADER, f"{GOOD[0]},", f"{GOOD[1]},7", f"{GOOD[2]},"]  # pandas only warns
+    path = tmp_path / f"bars{suffix}"
+    path.write_bytes(compress[suffix](("\n".join(lines) + "\n").encode()))
+    with pytest.raises(DataError) as info:
+        read_bars(path, "DCE/i")
+    assert (info.value.line, info.value.problem) == (3, "7 fields where the header has 6")
+
+
+def test_a_file_with_empty_fields_beyond_the_header_is_parsed_once(write_csv, monkeypatch):
+    reads = []
+    read_csv = pd.read_csv
+
+    def counted(path, *args, **kwargs):
+        if kwargs.get("nrows") != 0:  # the header alone is read first
+            reads.append(path)
+        return read_csv(path, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "read_csv", counted)
+    rows = [f"{row}," for row in GOOD[:2]] + [f"{GOOD[2].replace(',9', ',x')},"]
+    loaded = read_bars(write_csv([HEADER, *rows]), "DCE/i", on_bad_bar="drop", bar_minutes=5)
+    assert [p.line for p in loaded.dropped] == [4]
+    assert len(reads) == 1
 
 
 def test_a_word_in_the_high_column_and_a_repair_in_another_row(write_csv):

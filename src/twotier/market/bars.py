@@ -10,7 +10,6 @@ line and the problem, unless the caller chooses to drop or repair bad bars.
 from __future__ import annotations
 
 import csv
-import gzip
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+from pandas.io.common import get_handle  # pandas' opener: the compressions it reads
 
 from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
@@ -210,23 +210,26 @@ def _pandas_csv(path: Path, dtype, header: int, source: str) -> pd.DataFrame:
     """pandas' reading. Where rows have more fields than the header, pandas warns and
     drops the extra ones: refused if one holds a value (never a silent loss), read if
     they are all empty (a comma at the end of every line, as some exports write)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", pd.errors.ParserWarning)
-        try:
-            return pd.read_csv(path, dtype=dtype, **_CSV_OPTIONS)
-        except pd.errors.ParserWarning:
-            pass
-    _refuse_long_rows(path, header, source)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", pd.errors.ParserWarning)
-        return pd.read_csv(path, dtype=dtype, **_CSV_OPTIONS)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        table = pd.read_csv(path, dtype=dtype, **_CSV_OPTIONS)
+    long_rows = False
+    for warning in caught:  # read once: the warning recorded, the others passed on
+        if issubclass(warning.category, pd.errors.ParserWarning):
+            long_rows = True
+        else:
+            warnings.warn(warning.message, warning.category, stacklevel=2)
+    if long_rows:
+        _refuse_long_rows(path, header, source)
+    return table
 
 
 def _refuse_long_rows(path: Path, header: int, source: str) -> None:
-    """A row with a value beyond the header's fields refuses the file, naming its line."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+    """A row with a value beyond the header's fields refuses the file, naming its line.
+    The file is opened as pandas opened it (the compression its name implies: .gz, .bz2,
+    .xz, .zip, .zst)."""
+    with get_handle(path, "r", encoding="utf-8-sig", compression="infer") as handles:
+        reader = csv.reader(handles.handle)
         next(reader, None)
         for row in reader:
             if any(cell.strip() for cell in row[header:]):

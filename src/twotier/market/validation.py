@@ -161,21 +161,18 @@ def _iso_times(cells: pd.Series) -> pd.DatetimeIndex | None:
     return in_exchange_time(pd.DatetimeIndex(parsed.to_numpy(), name=cells.name))
 
 
-def _parse_times(values: pd.Series, time_format: str | None) -> pd.DatetimeIndex:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = pd.DatetimeIndex(values)
-    else:
-        text, empty = _stripped(values)
-        fmt = time_format or "ISO8601"
-        parsed = parse_times(text, fmt)
-        if time_format is None and parsed.isna().any():  # vendors' own layouts, slowly
-            retry = parsed.isna() & ~empty
-            # The flexible parser dates a cell without a year today ("09:00") or this year
-            # ("9:00 March 5"): a result that changes with the day it runs. Unparsable.
-            retry &= text.str.contains(r"\d{4}").to_numpy(dtype=bool, na_value=False)
-            if retry.any():
-                again = pd.Series(parse_times(text[retry], "mixed"), text[retry].index)
-                parsed = pd.DatetimeIndex(pd.Series(parsed).where(~retry, again))
+def _parse_times(text: pd.Series, empty: np.ndarray, time_format: str | None) -> pd.DatetimeIndex:
+    """Stripped text cells (``empty``: the empty ones) as exchange times, NaT where not a
+    time."""
+    parsed = parse_times(text, time_format or "ISO8601")
+    if time_format is None and parsed.isna().any():  # vendors' own layouts, slowly
+        retry = parsed.isna() & ~empty
+        # The flexible parser dates a cell without a year today ("09:00") or this year
+        # ("9:00 March 5"): a result that changes with the day it runs. Unparsable.
+        retry &= text.str.contains(r"\d{4}").to_numpy(dtype=bool, na_value=False)
+        if retry.any():
+            again = pd.Series(parse_times(text[retry], "mixed"), text[retry].index)
+            parsed = pd.DatetimeIndex(pd.Series(parsed).where(~retry, again))
     return in_exchange_time(parsed)
 
 
@@ -203,19 +200,30 @@ def _times(
         shown = _Cells(time_cells)
         return _in_range(iso, problems, shown), shown
     if "date" in columns:
-        date_text, empty_date = _stripped(raw[columns["date"]])
-        time_text, empty_time = _stripped(time_cells)
-        problems.flag(empty_date, f"empty value in column {columns['date']!r}", kind="time")
-        problems.flag(empty_time, missing, kind="time")
-        time_cells = date_text.fillna("") + " " + time_text.fillna("")
-    elif not pd.api.types.is_datetime64_any_dtype(time_cells):
-        problems.flag(_stripped(time_cells)[1], missing, kind="time")
-    else:
+        time_cells = _date_and_time(raw, columns, problems, missing)
+        stamps = _parse_times(*_stripped(time_cells), time_format)
+    elif pd.api.types.is_datetime64_any_dtype(time_cells):
         problems.flag(time_cells.isna().to_numpy(), missing, kind="time")
-    stamps = _parse_times(time_cells, time_format)
+        stamps = in_exchange_time(pd.DatetimeIndex(time_cells))
+    else:
+        text, empty = _stripped(time_cells)
+        problems.flag(empty, missing, kind="time")
+        stamps = _parse_times(text, empty, time_format)
     shown = _Cells(time_cells)
     problems.flag(np.asarray(stamps.isna()), lambda i: f"unparsable time {shown[i]!r}", kind="time")
     return _in_range(stamps, problems, shown), shown
+
+
+def _date_and_time(
+    raw: pd.DataFrame, columns: dict[str, str], problems: _Problems, missing: str
+) -> pd.Series:
+    """A date column and a time column as one text per row ("date time"), each empty
+    cell flagged."""
+    date_text, empty_date = _stripped(raw[columns["date"]])
+    time_text, empty_time = _stripped(raw[columns["time"]])
+    problems.flag(empty_date, f"empty value in column {columns['date']!r}", kind="time")
+    problems.flag(empty_time, missing, kind="time")
+    return date_text.fillna("") + " " + time_text.fillna("")
 
 
 def _in_range(stamps: pd.DatetimeIndex, problems: _Problems, shown: _Cells) -> pd.DatetimeIndex:
