@@ -4,6 +4,9 @@ message that names the row or line."""
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import importlib.util
 import json
 import re
 
@@ -279,13 +282,30 @@ def test_a_parquet_time_nanoseconds_cannot_hold_is_named_by_row(tmp_path, iron_p
         ("", "the file is empty"),
         (HEADER + "\n", "no packages in the table"),
         (HEADER + "\n" + GOOD + ",1,2\n", "not a readable CSV file: line 2 has 9 fields"),
-        (HEADER + "\n" + GOOD + "\n" + GOOD + ",1\n", "not a readable CSV file"),
+        (HEADER + "\n" + GOOD + "\n" + GOOD + ",1\n", "line 3: 8 fields where the header has 7"),
     ],
 )
 def test_unreadable_or_empty_csv_is_refused(tmp_path, content, message):
     path = tmp_path / "packages.csv"
     path.write_text(content, encoding="utf-8")
     assert message in error_of(path)
+
+
+def test_a_truncated_or_uncompressible_csv_is_refused_not_aborted(tmp_path):
+    # A truncated gzip raised EOFError, which the CLI library reports as "aborted"; a
+    # .zst file without zstandard installed raised ImportError (an internal error).
+    data = gzip.compress(((HEADER + "\n") + (GOOD + "\n") * 500).encode())
+    truncated = tmp_path / "packages.csv.gz"
+    truncated.write_bytes(data[: len(data) // 2])
+    assert "not a readable CSV file" in error_of(truncated)
+    long_row = tmp_path / "long.csv.bz2"
+    long_row.write_bytes(bz2.compress(f"{HEADER}\n{GOOD},1,2\n".encode()))
+    assert "line 2 has 9 fields" in error_of(long_row)
+    if importlib.util.find_spec("zstandard") is None:  # pandas reads .zst with it
+        zst = tmp_path / "packages.csv.zst"
+        with pa.CompressedOutputStream(str(zst), "zstd") as out:
+            out.write(f"{HEADER}\n{GOOD}\n".encode())
+        assert "not a readable CSV file: `Import zstandard` failed" in error_of(zst)
 
 
 def test_missing_or_damaged_files_are_refused(tmp_path):

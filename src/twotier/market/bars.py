@@ -9,7 +9,6 @@ line and the problem, unless the caller chooses to drop or repair bad bars.
 
 from __future__ import annotations
 
-import csv
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from pandas.io.common import get_handle  # pandas' opener: the compressions it reads
 
+from twotier.csv_files import READ_ERRORS, csv_rows, read_error
 from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentSpec, get_instrument
@@ -157,26 +156,9 @@ def _is_parquet(path: Path) -> bool:
     return path.name.lower().endswith((".parquet", ".pq"))
 
 
-def _csv_error(source: str, exc: Exception) -> DataError:
-    if isinstance(exc, pd.errors.EmptyDataError):
-        return DataError(source, "the file is empty")
-    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-    if fields:  # the parser counts lines as the file does (header = line 1)
-        expected, line, saw = (int(g) for g in fields.groups())
-        return DataError(source, f"{saw} fields where the header has {expected}", line)
-    return DataError(source, f"not a readable CSV file: {exc}")
-
-
 # index_col=False: a row with more fields than the header never makes pandas take the
 # first columns as an index, which would shift every value into the next column's name.
 _CSV_OPTIONS = {"keep_default_na": False, "skip_blank_lines": False, "index_col": False}
-_CSV_ERRORS = (
-    pd.errors.EmptyDataError,
-    pd.errors.ParserError,
-    UnicodeDecodeError,
-    OSError,  # e.g. not gzip after all
-    EOFError,  # a truncated gzip file
-)
 
 
 def _read_csv(
@@ -201,8 +183,8 @@ def _read_csv(
             if not plain and not pd.api.types.is_string_dtype(column):
                 # e.g. only true/false, or integers beyond int64: read it all as text.
                 return _pandas_csv(path, str, len(names), source)
-    except _CSV_ERRORS as exc:
-        raise _csv_error(source, exc) from None
+    except READ_ERRORS as exc:
+        raise read_error(source, exc) from None
     return raw
 
 
@@ -228,8 +210,7 @@ def _refuse_long_rows(path: Path, header: int, source: str) -> None:
     """A row with a value beyond the header's fields refuses the file, naming its line.
     The file is opened as pandas opened it (the compression its name implies: .gz, .bz2,
     .xz, .zip, .zst)."""
-    with get_handle(path, "r", encoding="utf-8-sig", compression="infer") as handles:
-        reader = csv.reader(handles.handle)
+    with csv_rows(path) as reader:
         next(reader, None)
         for row in reader:
             if any(cell.strip() for cell in row[header:]):
@@ -311,8 +292,8 @@ def _read_table(
         return raw, _with_contract(resolved, names, contract_column, source, None), 1, "row"
     try:
         names = [str(c) for c in pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns]
-    except _CSV_ERRORS as exc:
-        raise _csv_error(source, exc) from None
+    except READ_ERRORS as exc:
+        raise read_error(source, exc) from None
     resolved = _with_contract(
         resolve_columns(names, mapping, source), names, contract_column, source, 1
     )

@@ -9,7 +9,6 @@ it does not know are ignored.
 
 from __future__ import annotations
 
-import csv
 import json
 import warnings
 from collections.abc import Callable, Collection, Sequence
@@ -21,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from twotier.csv_files import READ_ERRORS, csv_rows, read_error
 from twotier.errors import DataError
 from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
@@ -130,9 +130,6 @@ def package_metadata(path: str | Path) -> dict:
     return json.loads(meta[METADATA_KEY]) if METADATA_KEY in meta else {}
 
 
-_CSV_ERRORS = (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError)
-
-
 def read_packages(
     path: str | Path, *, require_open: bool = False, instruments: Collection[str] | None = None
 ) -> pd.DataFrame:
@@ -167,10 +164,8 @@ def read_packages(
             raw = pd.read_csv(path, skip_blank_lines=False, index_col=False)
     except pd.errors.ParserWarning:
         raise DataError(source, f"not a readable CSV file: {_long_row(path)}") from None
-    except _CSV_ERRORS as exc:
-        if isinstance(exc, pd.errors.EmptyDataError):
-            raise DataError(source, "the file is empty") from None
-        raise DataError(source, f"not a readable CSV file: {exc}") from None
+    except READ_ERRORS as exc:
+        raise read_error(source, exc) from None
     lines = np.arange(len(raw)) + 2  # line 1 is the header
     blank = _blank_rows(raw)  # blank lines carry no package; keep the others' numbers
     if blank.any():
@@ -227,8 +222,7 @@ def combine_packages(tables: list[pd.DataFrame], sources: list[str]) -> pd.DataF
 
 def _long_row(path: Path) -> str:
     """Which line has more fields than the header."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        rows = csv.reader(f)
+    with csv_rows(path) as rows:
         header = len(next(rows, []))
         for row in rows:
             if len(row) > header:
