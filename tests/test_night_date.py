@@ -96,6 +96,17 @@ def test_night_bars_dated_on_a_saturday_hint_night_date_and_data_check_warns(wri
     assert any(w.startswith("1 night bar(s) dated on a Saturday or Sunday") for w in warnings)
 
 
+def test_a_file_of_night_bars_only_is_checked_without_a_night_dating_warning(write_csv):
+    # The warning compares nights with day sessions; with none it crashed (KeyError).
+    rows = ["2024-03-05 21:00:00,760,761,759,760,5", "2024-03-05 21:15:00,760,762,759,761,5"]
+    result = CliRunner().invoke(
+        app, ["data", "check", str(write_csv([HEADER, *rows])), "-i", "DCE/i", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.stdout)["warnings"]
+    assert not any("night bars look dated" in w for w in warnings)
+
+
 # The real iron ore file, re-dated as a CTP feed dates DCE's nights.
 
 

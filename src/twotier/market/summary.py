@@ -170,10 +170,10 @@ def shifted_nights(frame: pd.DataFrame, spec) -> list[str]:
     sessions = table.groupby(["day", "night"], sort=True).agg(
         open=("open", "first"), close=("close", "last")
     )
-    day = sessions.xs(False, level="night")
-    nights = sessions.xs(True, level="night") if night.any() else None
-    if nights is None:
+    if night.all() or not night.any():  # nothing to compare the nights with
         return []
+    day = sessions.xs(False, level="night")
+    nights = sessions.xs(True, level="night")
     order = list(day.index)
     position = {d: k for k, d in enumerate(order)}
     calendar_wins = shifted_wins = 0
