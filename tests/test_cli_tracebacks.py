@@ -129,6 +129,23 @@ def test_paper_state_at_a_file_or_where_nothing_can_be_written(files, tmp_path, 
     assert f"--state {place}" in refused([*feed, "--state", place], capsys)
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--grace", "nan"), ("--stale-after", "inf"), ("--step-wait", "1e308"), ("--poll", "-1")],
+)
+def test_paper_waits_that_no_clock_can_count_are_refused(files, tmp_path, capsys, option, value):
+    # NaN, infinite or absurd seconds stopped the loop with an internal error.
+    feed = ["paper", "--feed", f"folder:{files['bars'].parent}", "--once", "--quiet"]
+    line = refused([*feed, "--state", tmp_path / "state", option, value], capsys)
+    assert f"Invalid value for '{option}'" in line
+    assert "is not a number of seconds from 0 to 604800" in line
+
+
+def test_live_waits_are_checked_before_any_gateway_is_loaded(tmp_path, capsys):
+    args = ["live", "--gateway", "ctp", "--state", tmp_path / "state", "--tick-grace", "nan"]
+    assert "Invalid value for '--tick-grace'" in refused(args, capsys)
+
+
 def test_a_package_price_beyond_what_money_carries(files, tmp_path, capsys):
     args = ["backtest", "--signals", files["packages"], "--set", IRON_ORE, "--out", tmp_path / "x"]
     line = refused(args, capsys)

@@ -107,6 +107,17 @@ def check_rate(value: float | None) -> float | None:
     return value
 
 
+MAX_SECONDS = 7 * 24 * 3600  # a week: beyond it a wait is a mistake, not a setting
+
+
+def check_seconds(value: float) -> float:
+    """A wait or interval of the paper and live loops: a number of seconds from 0 to a
+    week (not NaN or infinite, which no clock can count to)."""
+    if not 0 <= value <= MAX_SECONDS:  # NaN fails both
+        raise typer.BadParameter(f"{value} is not a number of seconds from 0 to {MAX_SECONDS}")
+    return value
+
+
 def warn(messages: list[str]) -> None:
     """Warnings, on stderr whatever the output mode."""
     for message in messages:

@@ -8,6 +8,7 @@ import typer
 
 from twotier.cli.common import (
     UsageError,
+    check_seconds,
     console,
     parse_instrument_files,
     split_rolls_options,
@@ -40,11 +41,20 @@ def live_command(
         False, "--adopt", help="Accept what reconciliation finds different (docs/live.md)."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default STATE/run)."),
-    tick_grace: float = typer.Option(3.0, "--tick-grace", help="Seconds before a minute closes."),
-    step_wait: float = typer.Option(30.0, "--step-wait", help="Seconds a step waits for a bar."),
-    stale_after: float = typer.Option(60.0, "--stale-after", help="Seconds before a stale alert."),
+    tick_grace: float = typer.Option(
+        3.0, "--tick-grace", callback=check_seconds, help="Seconds before a minute closes."
+    ),
+    step_wait: float = typer.Option(
+        30.0, "--step-wait", callback=check_seconds, help="Seconds a step waits for a bar."
+    ),
+    stale_after: float = typer.Option(
+        60.0, "--stale-after", callback=check_seconds, help="Seconds before a stale alert."
+    ),
     ready_timeout: float = typer.Option(
-        60.0, "--ready-timeout", help="Seconds for the gateway to log in and report."
+        60.0,
+        "--ready-timeout",
+        callback=check_seconds,
+        help="Seconds for the gateway to log in and report.",
     ),
     durability: str = typer.Option(
         "full", "--durability", help="full (survives power loss) or normal (a crash)."

@@ -8,6 +8,7 @@ import typer
 
 from twotier.cli.common import (
     UsageError,
+    check_seconds,
     console,
     parse_instrument_files,
     split_rolls_options,
@@ -43,12 +44,23 @@ def paper_command(
     bar_minutes: int = typer.Option(15, "--bar-minutes", help="The feed's bars: 1, 3, 5 or 15."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default STATE/run)."),
     once: bool = typer.Option(False, "--once", help="Folder feed: process what is there, stop."),
-    step_wait: float = typer.Option(30.0, "--step-wait", help="Seconds a step waits for a bar."),
-    grace: float = typer.Option(30.0, "--grace", help="Seconds before a late 15-min bar closes."),
-    stale_after: float = typer.Option(60.0, "--stale-after", help="Seconds before a stale alert."),
-    poll: float = typer.Option(0.5, "--poll", help="Seconds between looks at the feed."),
+    step_wait: float = typer.Option(
+        30.0, "--step-wait", callback=check_seconds, help="Seconds a step waits for a bar."
+    ),
+    grace: float = typer.Option(
+        30.0, "--grace", callback=check_seconds, help="Seconds before a late 15-min bar closes."
+    ),
+    stale_after: float = typer.Option(
+        60.0, "--stale-after", callback=check_seconds, help="Seconds before a stale alert."
+    ),
+    poll: float = typer.Option(
+        0.5, "--poll", callback=check_seconds, help="Seconds between looks at the feed."
+    ),
     flush_every: float = typer.Option(
-        60.0, "--flush-every", help="Seconds between run-folder writes in a catch-up."
+        60.0,
+        "--flush-every",
+        callback=check_seconds,
+        help="Seconds between run-folder writes in a catch-up.",
     ),
     durability: str = typer.Option(
         "full", "--durability", help="full (survives power loss) or normal (a crash)."
