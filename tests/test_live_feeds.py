@@ -57,6 +57,22 @@ def test_a_partial_line_waits_for_its_newline(tmp_path):
     assert times(bars) == ["10-08 09:15"] and bars[0].line == 3 and bars[0].open == 800.0
 
 
+def test_a_file_starting_with_a_byte_order_mark_is_read_as_the_batch_loader_reads_it(
+    tmp_path,
+):
+    # Spreadsheet exports write one; its header's first name was "\ufefftime".
+    text = "\ufeff" + HEADER + line("2024-10-08 09:00:00") + line("2024-10-08 09:15:00")
+    (tmp_path / "DCE_i.csv").write_text(text, encoding="utf-8")
+    assert times(folder_feed(tmp_path).poll(0).bars) == ["10-08 09:00", "10-08 09:15"]
+
+
+def test_a_byte_order_mark_inside_a_file_is_not_text_of_a_bar(tmp_path):
+    lines = HEADER + "\ufeff" + line("2024-10-08 09:00:00")
+    (tmp_path / "DCE_i.csv").write_text(lines, encoding="utf-8")
+    with pytest.raises(BadBarsError):
+        folder_feed(tmp_path).poll(0)
+
+
 def test_files_that_appear_later_are_picked_up_and_others_ignored(tmp_path):
     (tmp_path / "DCE_i-20241008.csv").write_text(HEADER + line("2024-10-08 09:00:00"))
     (tmp_path / "DCE_m.csv").write_text(HEADER + line("2024-10-08 09:00:00"))  # not traded

@@ -67,8 +67,10 @@ class LineBuffer:
         out = []
         for raw in complete.split(b"\n"):
             self.lines_read += 1
+            # The first line may start with a byte order mark, as the batch loader allows.
+            encoding = "utf-8-sig" if self.lines_read == 1 else "utf-8"
             try:
-                out.append((self.lines_read, raw.decode("utf-8").rstrip("\r")))
+                out.append((self.lines_read, raw.decode(encoding).rstrip("\r")))
             except UnicodeDecodeError:
                 raise DataError(self.source, "not UTF-8 text", self.lines_read) from None
         return out
