@@ -9,6 +9,7 @@ test here reads its own result."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -225,6 +226,42 @@ def test_resample_writes_csv_when_the_output_ends_in_csv(tmp_path, capsys):
     table = pd.read_csv(out_file)
     assert table["volume"].tolist() == [19.0]  # 09:00 and 09:10 starts, one 15-minute bar
     assert table["time"].tolist() == ["2024-03-05 09:00:00"]
+
+
+def test_resample_writes_over_its_own_output_never_a_users_file(tmp_path, capsys):
+    path = tmp_path / "bars.csv"
+    path.write_text("\n".join([HEADER, *(BAD_ROWS[1:2] + BAD_ROWS[3:])]) + "\n")
+    resample = ["data", "resample", path, "-i", "DCE/i", "--label", "end", "--bar-minutes", "5"]
+    for name in ("out.csv", "out.parquet"):  # run twice: the second replaces the first
+        for _ in range(2):
+            code, _, err = run_in_process([*resample, "--out", tmp_path / name], capsys)
+            assert code == 0, err
+    theirs = tmp_path / "theirs.csv"
+    theirs.write_text("time,price\n2024-03-05 09:00:00,800\n")
+    refusals = {
+        path: "a file this command reads",
+        theirs: "a file twotier did not write is there (not a bar file of twotier's)",
+        tmp_path: "a folder; give the file to write",
+    }
+    for out, reason in refusals.items():
+        code, _, err = run_in_process([*resample, "--out", out], capsys)
+        assert code == 1 and f"--out {out}: {reason}" in err
+    assert theirs.read_text() == "time,price\n2024-03-05 09:00:00,800\n"
+    (tmp_path / "link.csv").symlink_to(tmp_path / "out.csv")
+    code, _, err = run_in_process([*resample, "--out", tmp_path / "link.csv"], capsys)
+    assert code == 1 and "a symbolic link; give the file itself" in err
+
+
+def test_resample_never_replaces_a_pipe_or_device_with_a_file(tmp_path, capsys):
+    # Run as root, "--out /dev/null" replaced the device with a file (a pipe stands in).
+    path = tmp_path / "bars.csv"
+    path.write_text("\n".join([HEADER, *(BAD_ROWS[1:2] + BAD_ROWS[3:])]) + "\n")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    args = ["data", "resample", path, "-i", "DCE/i", "--label", "end", "--out", pipe]
+    code, _, err = run_in_process(args, capsys)
+    assert code == 1 and f"--out {pipe}: not a regular file (a device or a pipe)" in err
+    assert pipe.is_fifo()
 
 
 @pytest.mark.parametrize(

@@ -165,6 +165,26 @@ def test_rolls_command_needs_files_named_after_contracts(tmp_path, capsys):
     assert code == 1 and "--by must be open_interest or volume" in err
 
 
+def test_rolls_outputs_are_never_a_contract_file_or_a_users_file(tmp_path, capsys):
+    (tmp_path / "i2405.csv").write_text("\n".join(CONTRACT_BARS[:3]) + "\n")
+    theirs = tmp_path.parent / f"{tmp_path.name}-notes.csv"
+    theirs.write_text("day,note\n")
+    rolls = ["data", "rolls", tmp_path, "-i", "DCE/i"]
+    cases = [
+        (["--out", tmp_path / "i2405.csv"], "--out", "a file this command reads"),
+        (["--spliced", tmp_path / "i2405.csv"], "--spliced", "a file this command reads"),
+        (["--out", theirs], "--out", "not a roll schedule of twotier's"),
+        (["--spliced", theirs], "--spliced", "not a bar file of twotier's"),
+    ]
+    for extra, option, reason in cases:
+        code, _, err = run_in_process([*rolls, *extra], capsys)
+        assert code == 1 and f"{option} {extra[1]}: " in err and reason in err, err
+    same = ["--out", theirs, "--spliced", theirs]
+    code, _, err = run_in_process([*rolls, *same], capsys)
+    assert code == 1 and f"--out and --spliced are both {theirs}" in err
+    assert theirs.read_text() == "day,note\n"
+
+
 def test_check_table_shows_the_suspected_rolls_of_the_real_iron_ore(real_file, capsys, monkeypatch):
     monkeypatch.setattr("twotier.cli.data.console", Console(width=200, highlight=False))
     args = ["data", "check", real_file(IRON), "-i", "DCE/i", "--label", "end"]

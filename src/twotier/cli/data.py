@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from twotier.cli.common import UsageError, console, note, warn
+from twotier.cli.output_file import BARS, ROLL_SCHEDULE, check_output_file
 from twotier.errors import DataError
 from twotier.market.bars import LoadedBars, read_bars, write_bars
 from twotier.market.calendar import TradingCalendar
@@ -254,6 +255,7 @@ def resample_command(
     """Resample bars to 15 minutes on session edges (bars never span a break)."""
     if not to.endswith("min") or not to[:-3].isdigit() or int(to[:-3]) == 0:
         raise UsageError(f"--to expects minutes such as 15min, got {to!r}")
+    check_output_file(out, "--out", BARS, reading=[file])
     loaded = read_bars(
         file,
         _spec(instrument, instruments_file),
@@ -362,6 +364,11 @@ def rolls_command(
         raise UsageError(f"--by must be open_interest or volume, not {by!r}")
     spec = _spec(instrument, instruments_file)
     files, skipped = _contract_files(folder, spec)
+    if out is not None and spliced is not None and out.absolute() == spliced.absolute():
+        raise UsageError(f"--out and --spliced are both {out}; give two files")
+    for path, option, kind in ((out, "--out", ROLL_SCHEDULE), (spliced, "--spliced", BARS)):
+        if path is not None:
+            check_output_file(path, option, kind, reading=files.values())
     calendar = _calendar(calendar_file)
     frames = {}
     for code, path in files.items():
