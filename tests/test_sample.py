@@ -307,3 +307,21 @@ def test_cli_reports_a_bad_date_without_a_traceback(tmp_path: Path, capsys) -> N
     assert "end date 2024-01-02 is before start date 2024-03-29" in err
     assert "Traceback" not in err
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_cli_writes_over_its_own_sample_never_a_users_file_of_that_name(tmp_path, capsys):
+    from twotier.cli.main import run
+
+    args = ["sample", "--out", str(tmp_path), "--start", "2024-01-02", "--end", "2024-01-05"]
+    for _ in range(2):  # the second run replaces the first's files
+        with pytest.raises(SystemExit) as stop:
+            run(args)
+        assert stop.value.code == 0
+    mine = tmp_path / "SHFE_cu.parquet"
+    pd.DataFrame({"time": [1], "close": [70000.0]}).to_parquet(mine)  # a user's own file
+    before = mine.read_bytes()
+    with pytest.raises(SystemExit) as stop:
+        run(args)
+    assert stop.value.code == 1
+    assert f"--out {mine}: a file twotier did not write is there" in capsys.readouterr().err
+    assert mine.read_bytes() == before

@@ -53,9 +53,15 @@ def column_names(path: Path) -> list[str] | None:
         return None
 
 
-def check_output_file(path: Path, option: str, kind: FileKind, reading: Iterable[Path] = ()):
+def check_output_file(
+    path: Path,
+    option: str,
+    kind: FileKind,
+    reading: Iterable[Path] = (),
+    fix: str = "give another file name",
+) -> None:
     """Refuse ``path`` (before any work) unless it is new or a ``kind`` file twotier wrote,
-    and none of the files the command reads."""
+    and none of the files the command reads. ``fix``: what the user can do instead."""
     where = f"{option} {path}"
     if path.is_symlink():
         raise UsageError(f"{where}: a symbolic link; give the file itself")
@@ -66,11 +72,11 @@ def check_output_file(path: Path, option: str, kind: FileKind, reading: Iterable
     if not path.is_file():
         raise UsageError(f"{where}: not a regular file (a device or a pipe); give a file name")
     if any(_same_file(path, other) for other in reading):
-        raise UsageError(f"{where}: a file this command reads; give another file name")
+        raise UsageError(f"{where}: a file this command reads; {fix}")
     if not kind.written(path):
         raise UsageError(
             f"{where}: a file twotier did not write is there (not a {kind.title} of "
-            "twotier's); give another file name (twotier overwrites only what it wrote)"
+            f"twotier's); {fix} (twotier overwrites only what it wrote)"
         )
 
 

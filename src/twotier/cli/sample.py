@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from twotier.cli.common import UsageError, console
-from twotier.market.sample import SAMPLE_END, SAMPLE_SEED, SAMPLE_START, write_sample
+from twotier.cli.output_file import BARS, check_output_file
+from twotier.market.sample import (
+    SAMPLE_END,
+    SAMPLE_INSTRUMENTS,
+    SAMPLE_SEED,
+    SAMPLE_START,
+    sample_file_name,
+    write_sample,
+)
 
 
 def sample_command(
@@ -22,6 +30,8 @@ def sample_command(
     defaults give the bundled sample files."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: a file is there, not a folder")
+    for key in SAMPLE_INSTRUMENTS:  # a user's own DCE_i.parquet stays as it is
+        check_output_file(out / sample_file_name(key), "--out", BARS, fix="give another folder")
     written = write_sample(out, start=start, end=end, seed=seed)
     console.print(f"synthetic sample bars (seed {seed}) written to {out}:", markup=False)
     for item in written.values():
