@@ -46,8 +46,14 @@ def contents(folder: Path) -> dict[str, bytes]:
 
 
 def refused(feed: Path, folder: Path, capsys) -> str:
+    return refused_with(feed, folder, capsys)
+
+
+def refused_with(feed: Path, folder: Path, capsys, *extra) -> str:
+    """The one-line error of a paper run refused with ``extra`` options; nothing in the
+    folder changed (but the log)."""
     before = contents(folder)
-    code, _, err = paper(feed, folder, capsys)
+    code, _, err = paper(feed, folder, capsys, *extra)
     assert code == 1
     line = one_line_error(err)
     after = contents(folder)
@@ -61,6 +67,35 @@ def refused(feed: Path, folder: Path, capsys) -> str:
 def test_a_state_resumes_after_its_run(feed, state, capsys):
     code, _, err = paper(feed, state, capsys)
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "started"), [("--label", "end", "start"), ("--bar-minutes", "5", "15")]
+)
+def test_a_state_resumes_only_with_the_feed_it_was_started_with(
+    feed, state, capsys, option, value, started
+):
+    # The bars already processed were read with the state's label and bar length: another
+    # on restart would shift or split the bars still to come.
+    line = refused_with(feed, state, capsys, option, value)
+    assert f"was started with {option} {started}, not {value}; resume without {option}" in line
+    code, _, err = paper(feed, state, capsys, option, started)  # the same, said again
+    assert code == 0, err
+
+
+def test_a_state_started_before_its_feed_was_kept_resumes_and_keeps_it(feed, state, capsys):
+    with sqlite3.connect(state / "state.db") as db:
+        db.execute("DELETE FROM meta WHERE key = 'feed'")
+    db.close()
+    code, _, err = paper(feed, state, capsys, "--label", "start")
+    assert code == 0, err
+    line = refused_with(feed, state, capsys, "--bar-minutes", "5")
+    assert "was started with --bar-minutes 15, not 5" in line
+
+
+def test_a_label_that_is_neither_start_nor_end_is_refused(feed, tmp_path, capsys):
+    code, _, err = paper(feed, tmp_path / "state", capsys, "--label", "END")
+    assert code == 1 and "--label must be start or end, not 'END'" in one_line_error(err)
 
 
 def test_a_folder_of_a_users_files_is_not_a_state_folder(feed, tmp_path, capsys):

@@ -40,8 +40,14 @@ def paper_command(
         metavar="COLUMN",
         help="Column of the feed's bars naming each bar's contract (one for all).",
     ),
-    label: str | None = typer.Option(None, "--label", help="start or end (default: config)."),
-    bar_minutes: int = typer.Option(15, "--bar-minutes", help="The feed's bars: 1, 3, 5 or 15."),
+    label: str | None = typer.Option(
+        None, "--label", help="start or end (default: as the state began, else the config)."
+    ),
+    bar_minutes: int | None = typer.Option(
+        None,
+        "--bar-minutes",
+        help="The feed's bars: 1, 3, 5 or 15 (default: as the state began, else 15).",
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default STATE/run)."),
     once: bool = typer.Option(False, "--once", help="Folder feed: process what is there, stop."),
     step_wait: float = typer.Option(
@@ -81,7 +87,9 @@ def paper_command(
             f"--contract-column {contract_column}: paper trading takes one column name for "
             "the feed's bars of every instrument"
         )
-    if bar_minutes not in (1, 3, 5, 15):
+    if label not in (None, "start", "end"):
+        raise UsageError(f"--label must be start or end, not {label!r}")
+    if bar_minutes not in (None, 1, 3, 5, 15):
         raise UsageError(f"--bar-minutes must divide 15 (1, 3, 5 or 15), not {bar_minutes}")
     settings = PaperSettings(
         feed=feed,

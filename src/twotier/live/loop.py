@@ -18,7 +18,7 @@ import sqlite3
 import time
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -61,8 +61,8 @@ class PaperSettings:
     # Roll schedules: {instrument: file}; the key None is the only basket's instrument.
     rolls: dict[str | None, Path] = field(default_factory=dict)
     contract_column: str | None = None  # default: the configuration's data.contract_column
-    label: str | None = None  # default: the configuration's data.label
-    bar_minutes: int = 15  # of the feed's bars
+    label: str | None = None  # default: as the state was started, else data.label
+    bar_minutes: int | None = None  # of the feed's bars; default: as started, else 15
     out_dir: Path | None = None  # default: STATE/run
     once: bool = False  # folder feed: process what is there, then stop
     step_wait: float = 30.0  # seconds a step waits for a late instrument
@@ -110,6 +110,7 @@ def run_paper(
             shutdown.install()
         try:
             check_output(settings.run_dir, PAPER_RUN, option=RUN_OPTION, force_hint=False)
+            settings = as_started(settings, store)
             session, env, restored = open_session(settings, store, ops)
             reader = BarReader(
                 env.instruments,
@@ -171,6 +172,7 @@ def open_session(
         session.begin(history)
         with store.transaction() as tx:  # the run folder's summary repeats them
             tx.set_meta("warnings", json.dumps(warnings))
+            tx.set_meta("feed", feed_stamps(settings, config))
         n = sum(len(b) for b in history.values())
         ops.event("start", f"new state folder {settings.state_dir}: {n} history bars", bars=n)
         restored = None
@@ -198,6 +200,9 @@ def resume(settings, store, ops, config, env, broker, schedules) -> tuple[PaperS
     if settings.history:
         ops.event("start", "--history ignored: the state folder has its bars already")
     keep_rolls(store, rolls, ops)
+    if store.meta("feed") is None:  # a state started before the feed was kept
+        with store.transaction() as tx:
+            tx.set_meta("feed", feed_stamps(settings, config))
     last = session.last_step_ns
     when = "-" if last is None else f"{pd.Timestamp(last, tz=TIMEZONE):%Y-%m-%d %H:%M}"
     ops.event(
@@ -207,6 +212,36 @@ def resume(settings, store, ops, config, env, broker, schedules) -> tuple[PaperS
         seconds=round(restored, 3),
     )
     return session, restored
+
+
+FEED_OPTIONS = {"label": "--label", "bar_minutes": "--bar-minutes"}
+
+
+def as_started(settings: PaperSettings, store: Store) -> PaperSettings:
+    """The settings with the feed's label and bar length as the state folder was started
+    with them (else as given, 15-minute bars by default); a different one given on
+    restart is refused: the bars already processed were read with them."""
+    if settings.label not in (None, "start", "end"):
+        raise ConfigError(f"--label must be start or end, not {settings.label!r}")
+    stored = store.meta("feed")
+    if stored is None:
+        return replace(settings, bar_minutes=settings.bar_minutes or 15)
+    started = json.loads(stored)
+    for name, option in FEED_OPTIONS.items():
+        given = getattr(settings, name)
+        if given is not None and given != started[name]:
+            raise ConfigError(
+                f"the state folder {settings.state_dir} was started with {option} "
+                f"{started[name]}, not {given}; resume without {option}, or use a new "
+                "--state folder"
+            )
+    return replace(settings, **started)
+
+
+def feed_stamps(settings: PaperSettings, config: Config) -> str:
+    """What ``as_started`` keeps of a new state: its feed's label and bar length."""
+    label = settings.label or config.data.label
+    return json.dumps({"label": label, "bar_minutes": settings.bar_minutes})
 
 
 def resolve_config(settings: PaperSettings, store: Store, ops: Ops) -> tuple[Config, list[str]]:
