@@ -579,7 +579,7 @@ def test_damaged_parquet_is_a_data_error(tmp_path):
         read_bars(path, "DCE/i")
 
 
-@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".csv.gz"])
 def test_bars_written_by_write_bars_read_back_identical(write_csv, tmp_path, suffix):
     loaded = read_bars(write_csv([f"{HEADER},hold", *(f"{r},7" for r in GOOD)]), "DCE/i")
     out = tmp_path / f"out{suffix}"
@@ -587,6 +587,17 @@ def test_bars_written_by_write_bars_read_back_identical(write_csv, tmp_path, suf
     again = read_bars(out, "DCE/i")
     pd.testing.assert_frame_equal(again.frame, loaded.frame)
     assert list(tmp_path.glob(".out*")) == []  # no temporary file left behind
+    first = out.read_bytes()
+    write_bars(loaded.frame, out)  # gzip's header holds no time or temporary name
+    assert out.read_bytes() == first
+
+
+def test_write_bars_refuses_a_name_it_would_write_in_another_format(write_csv, tmp_path):
+    # A .json or .xlsx name got CSV text; a .csv.gz name got plain, unreadable, text.
+    loaded = read_bars(write_csv([HEADER, *GOOD]), "DCE/i")
+    with pytest.raises(DataError, match=r"not a bar file name: end it in \.csv, \.csv\.gz"):
+        write_bars(loaded.frame, tmp_path / "bars.json")
+    assert list(tmp_path.iterdir()) == [tmp_path / "bars.csv"]
 
 
 def test_bars_from_frame_validates_and_numbers_rows_from_one():

@@ -232,17 +232,20 @@ def test_resample_writes_over_its_own_output_never_a_users_file(tmp_path, capsys
     path = tmp_path / "bars.csv"
     path.write_text("\n".join([HEADER, *(BAD_ROWS[1:2] + BAD_ROWS[3:])]) + "\n")
     resample = ["data", "resample", path, "-i", "DCE/i", "--label", "end", "--bar-minutes", "5"]
-    for name in ("out.csv", "out.parquet"):  # run twice: the second replaces the first
+    for name in ("out.csv", "out.csv.gz", "out.parquet"):  # the second run replaces the first
         for _ in range(2):
             code, _, err = run_in_process([*resample, "--out", tmp_path / name], capsys)
             assert code == 0, err
     theirs = tmp_path / "theirs.csv"
     theirs.write_text("time,price\n2024-03-05 09:00:00,800\n")
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
     refusals = {
         path: "a file this command reads",
         theirs: "a file twotier did not write is there (not a bar file of twotier's)",
-        tmp_path: "a folder; give the file to write",
+        folder: "a folder; give the file to write",
     }
+    refusals[tmp_path / "bars.json"] = "a bar file is written as .csv or .csv.gz or .parquet"
     for out, reason in refusals.items():
         code, _, err = run_in_process([*resample, "--out", out], capsys)
         assert code == 1 and f"--out {out}: {reason}" in err
@@ -256,7 +259,7 @@ def test_resample_never_replaces_a_pipe_or_device_with_a_file(tmp_path, capsys):
     # Run as root, "--out /dev/null" replaced the device with a file (a pipe stands in).
     path = tmp_path / "bars.csv"
     path.write_text("\n".join([HEADER, *(BAD_ROWS[1:2] + BAD_ROWS[3:])]) + "\n")
-    pipe = tmp_path / "pipe"
+    pipe = tmp_path / "pipe.csv"
     os.mkfifo(pipe)
     args = ["data", "resample", path, "-i", "DCE/i", "--label", "end", "--out", pipe]
     code, _, err = run_in_process(args, capsys)

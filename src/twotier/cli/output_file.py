@@ -11,6 +11,7 @@ from pathlib import Path
 
 from twotier.cli.common import UsageError
 from twotier.csv_files import READ_ERRORS, csv_rows
+from twotier.market.bars import BAR_FILE_ENDINGS
 from twotier.market.rolls import SCHEDULE_COLUMNS
 
 
@@ -21,6 +22,7 @@ class FileKind:
 
     title: str
     columns: tuple[str, ...]
+    endings: tuple[str, ...]  # of the file names it can be written to
     exact: bool = False
 
     def written(self, path: Path) -> bool:
@@ -33,8 +35,10 @@ class FileKind:
 
 
 # What write_bars writes: the time, the prices and the trading day of each bar.
-BARS = FileKind("bar file", ("time", "open", "high", "low", "close", "trading_day"))
-ROLL_SCHEDULE = FileKind("roll schedule", SCHEDULE_COLUMNS, exact=True)
+BARS = FileKind(
+    "bar file", ("time", "open", "high", "low", "close", "trading_day"), BAR_FILE_ENDINGS
+)
+ROLL_SCHEDULE = FileKind("roll schedule", SCHEDULE_COLUMNS, (".csv",), exact=True)
 
 
 def column_names(path: Path) -> list[str] | None:
@@ -63,6 +67,8 @@ def check_output_file(
     """Refuse ``path`` (before any work) unless it is new or a ``kind`` file twotier wrote,
     and none of the files the command reads. ``fix``: what the user can do instead."""
     where = f"{option} {path}"
+    if not path.name.lower().endswith(kind.endings):
+        raise UsageError(f"{where}: a {kind.title} is written as {' or '.join(kind.endings)}")
     if path.is_symlink():
         raise UsageError(f"{where}: a symbolic link; give the file itself")
     if not path.exists():

@@ -9,6 +9,7 @@ line and the problem, unless the caller chooses to drop or repair bad bars.
 
 from __future__ import annotations
 
+import gzip
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -443,16 +444,26 @@ def bars_from_frame(
     return LoadedBars.of(result, spec, source)
 
 
+BAR_FILE_ENDINGS = (".csv", ".csv.gz", ".parquet", ".pq")  # what write_bars writes
+
+
 def write_bars(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write bars as Parquet (zstd) or CSV by extension, atomically."""
+    """Write bars as Parquet (zstd), gzipped CSV or CSV by the name's ending
+    (``BAR_FILE_ENDINGS``), atomically."""
     from twotier.io import atomic_path
 
     path = Path(path)
+    name = path.name.lower()
+    if not name.endswith(BAR_FILE_ENDINGS):
+        raise DataError(str(path), f"not a bar file name: end it in {', '.join(BAR_FILE_ENDINGS)}")
     out = frame.copy()
     out.index = out.index.tz_localize(None)
     with atomic_path(path) as tmp:
-        if path.suffix.lower() in (".parquet", ".pq"):
+        if name.endswith((".parquet", ".pq")):
             out.to_parquet(tmp, compression="zstd")
+        elif name.endswith(".gz"):  # no time or name in gzip's header: the same bytes
+            text = out.to_csv(date_format="%Y-%m-%d %H:%M:%S").encode("utf-8")
+            tmp.write_bytes(gzip.compress(text, mtime=0))
         else:
             out.to_csv(tmp, date_format="%Y-%m-%d %H:%M:%S")
 
