@@ -143,4 +143,8 @@ def test_summary_warns_where_a_contract_column_disagrees_with_the_schedule():
     from_column = summarize(loaded(frame))
     assert from_column.roll_source == "contract column"
     assert not any("disagrees" in w for w in from_column.warnings)
+    # A schedule without rolls names no contract: nothing to disagree with (it said the
+    # column's "a" disagreed with "" by the schedule).
+    empty = summarize(loaded(frame), rolls=RollSchedule(()), roll_source="f")
+    assert not any("disagrees" in w for w in empty.warnings)
     assert [r.trading_day for r in from_column.rolls] == [date(2024, 3, 7)]

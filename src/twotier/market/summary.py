@@ -220,7 +220,10 @@ def _detector_bars(loaded: LoadedBars) -> tuple[pd.DataFrame, int]:
 
 
 def _contract_mismatch(frame: pd.DataFrame, schedule: RollSchedule) -> list[str]:
-    """A warning when a contract column disagrees with a schedule given beside it."""
+    """A warning when a contract column disagrees with a schedule given beside it (a
+    schedule without rolls names no contract to disagree with)."""
+    if not schedule:
+        return []
     expected = contracts_for_bars(frame, schedule)
     differ = np.flatnonzero(expected != frame["contract"].to_numpy(dtype=str))
     if len(differ) == 0:
