@@ -34,8 +34,9 @@ def reader(warnings: list[str] | None = None, policy: str = "refuse") -> BarRead
     )
 
 
-def folder_feed(folder: Path, *instruments: str) -> FolderFeed:
-    return FolderFeed(folder, list(instruments or ["DCE/i"]), reader(), sleep=lambda _: None)
+def folder_feed(folder: Path, *instruments: str, warn=lambda message: None) -> FolderFeed:
+    traded = list(instruments or ["DCE/i"])
+    return FolderFeed(folder, traded, reader(), sleep=lambda _: None, warn=warn)
 
 
 def times(bars) -> list[str]:
@@ -77,12 +78,17 @@ def test_files_that_appear_later_are_picked_up_and_others_ignored(tmp_path):
     (tmp_path / "DCE_i-20241008.csv").write_text(HEADER + line("2024-10-08 09:00:00"))
     (tmp_path / "DCE_m.csv").write_text(HEADER + line("2024-10-08 09:00:00"))  # not traded
     (tmp_path / "notes.txt").write_text("not bars\n")
-    feed = folder_feed(tmp_path)
+    warnings: list[str] = []
+    feed = folder_feed(tmp_path, warn=warnings.append)
     assert times(feed.poll(0).bars) == ["10-08 09:00"]
     later = tmp_path / "DCE_i-20241009.csv"
     later.write_text(HEADER + line("2024-10-09 09:00:00"))
     bars = feed.poll(0).bars
     assert times(bars) == ["10-09 09:00"] and bars[0].source == str(later)
+    # Said once, not at every look at the folder; only CSV files are bars.
+    assert warnings == [
+        f"{tmp_path / 'DCE_m.csv'}: not named after an instrument this run trades (DCE/i); ignored"
+    ]
 
 
 def test_a_real_vendor_file_name_belongs_to_its_instrument(tmp_path):

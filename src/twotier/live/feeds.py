@@ -142,6 +142,7 @@ class FolderFeed:
         once: bool = False,
         interval: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        warn: Callable[[str], None] = lambda message: None,
     ):
         self.folder = Path(folder)
         if not self.folder.is_dir():
@@ -151,7 +152,9 @@ class FolderFeed:
         self.once = once
         self.interval = interval
         self.sleep = sleep
+        self.warn = warn
         self.files: dict[Path, _CsvFile] = {}
+        self._ignored: set[Path] = set()
 
     def poll(self, timeout: float) -> Batch:
         bars = self._scan()
@@ -171,12 +174,21 @@ class FolderFeed:
             if path not in self.files:
                 instrument = instrument_of(path.name, self.instruments)
                 if instrument is None:
+                    self._ignore(path)
                     continue
                 self.files[path] = _CsvFile(path, instrument)
             file = self.files[path]
             table, lines = file.new_rows()
             bars += self.reader.read(file.instrument, table, lines, str(path))
         return bars
+
+    def _ignore(self, path: Path) -> None:
+        """Say once that a CSV file of the folder is no traded instrument's (one added on
+        a restart, say: the state trades the baskets it was started with)."""
+        if path not in self._ignored:
+            self._ignored.add(path)
+            traded = ", ".join(self.instruments)
+            self.warn(f"{path}: not named after an instrument this run trades ({traded}); ignored")
 
     def close(self) -> None:
         pass
@@ -284,7 +296,7 @@ def make_feed(
     """``folder:DIR`` or ``stdin``."""
     kind, _, where = spec.partition(":")
     if kind == "folder" and where:
-        return FolderFeed(where, instruments, reader, once=once, interval=interval)
+        return FolderFeed(where, instruments, reader, once=once, interval=interval, warn=warn)
     if spec == "stdin":
         return JsonLinesFeed(stdin_fd, instruments, reader, warn=warn)
     raise DataError(spec, "a feed is 'folder:DIR' or 'stdin'")
