@@ -118,6 +118,15 @@ def check_seconds(value: float) -> float:
     return value
 
 
+def seconds_option(default: float, flag: str, help: str):
+    """A ``check_seconds`` option of the paper and live loops."""
+    return typer.Option(default, flag, callback=check_seconds, help=help)
+
+
+STEP_WAIT = seconds_option(30.0, "--step-wait", "Seconds a step waits for a bar.")
+STALE_AFTER = seconds_option(60.0, "--stale-after", "Seconds before a stale alert.")
+
+
 def warn(messages: list[str]) -> None:
     """Warnings, on stderr whatever the output mode."""
     for message in messages:

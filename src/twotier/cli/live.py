@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 
 from twotier.cli.common import (
+    STALE_AFTER,
+    STEP_WAIT,
     UsageError,
-    check_seconds,
     console,
     parse_instrument_files,
+    seconds_option,
     split_rolls_options,
 )
 
@@ -41,20 +43,11 @@ def live_command(
         False, "--adopt", help="Accept what reconciliation finds different (docs/live.md)."
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default STATE/run)."),
-    tick_grace: float = typer.Option(
-        3.0, "--tick-grace", callback=check_seconds, help="Seconds before a minute closes."
-    ),
-    step_wait: float = typer.Option(
-        30.0, "--step-wait", callback=check_seconds, help="Seconds a step waits for a bar."
-    ),
-    stale_after: float = typer.Option(
-        60.0, "--stale-after", callback=check_seconds, help="Seconds before a stale alert."
-    ),
-    ready_timeout: float = typer.Option(
-        60.0,
-        "--ready-timeout",
-        callback=check_seconds,
-        help="Seconds for the gateway to log in and report.",
+    tick_grace: float = seconds_option(3.0, "--tick-grace", "Seconds before a minute closes."),
+    step_wait: float = STEP_WAIT,
+    stale_after: float = STALE_AFTER,
+    ready_timeout: float = seconds_option(
+        60.0, "--ready-timeout", "Seconds for the gateway to log in and report."
     ),
     durability: str = typer.Option(
         "full", "--durability", help="full (survives power loss) or normal (a crash)."

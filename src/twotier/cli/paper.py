@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 
 from twotier.cli.common import (
+    STALE_AFTER,
+    STEP_WAIT,
     UsageError,
-    check_seconds,
     console,
     parse_instrument_files,
+    seconds_option,
     split_rolls_options,
 )
 
@@ -50,23 +52,12 @@ def paper_command(
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Run folder (default STATE/run)."),
     once: bool = typer.Option(False, "--once", help="Folder feed: process what is there, stop."),
-    step_wait: float = typer.Option(
-        30.0, "--step-wait", callback=check_seconds, help="Seconds a step waits for a bar."
-    ),
-    grace: float = typer.Option(
-        30.0, "--grace", callback=check_seconds, help="Seconds before a late 15-min bar closes."
-    ),
-    stale_after: float = typer.Option(
-        60.0, "--stale-after", callback=check_seconds, help="Seconds before a stale alert."
-    ),
-    poll: float = typer.Option(
-        0.5, "--poll", callback=check_seconds, help="Seconds between looks at the feed."
-    ),
-    flush_every: float = typer.Option(
-        60.0,
-        "--flush-every",
-        callback=check_seconds,
-        help="Seconds between run-folder writes in a catch-up.",
+    step_wait: float = STEP_WAIT,
+    grace: float = seconds_option(30.0, "--grace", "Seconds before a late 15-min bar closes."),
+    stale_after: float = STALE_AFTER,
+    poll: float = seconds_option(0.5, "--poll", "Seconds between looks at the feed."),
+    flush_every: float = seconds_option(
+        60.0, "--flush-every", "Seconds between run-folder writes in a catch-up."
     ),
     durability: str = typer.Option(
         "full", "--durability", help="full (survives power loss) or normal (a crash)."
