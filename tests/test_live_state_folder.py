@@ -93,6 +93,13 @@ def test_a_state_started_before_its_feed_was_kept_resumes_and_keeps_it(feed, sta
     assert "was started with --bar-minutes 15, not 5" in line
 
 
+def test_a_damaged_feed_row_is_refused_as_a_damaged_state(feed, state, capsys):
+    with sqlite3.connect(state / "state.db") as db:
+        db.execute("UPDATE meta SET value = '{\"label\": ' WHERE key = 'feed'")
+    db.close()
+    assert "the state is damaged (a stored row: JSONDecodeError" in refused(feed, state, capsys)
+
+
 def test_a_label_that_is_neither_start_nor_end_is_refused(feed, tmp_path, capsys):
     code, _, err = paper(feed, tmp_path / "state", capsys, "--label", "END")
     assert code == 1 and "--label must be start or end, not 'END'" in one_line_error(err)

@@ -226,7 +226,10 @@ def as_started(settings: PaperSettings, store: Store) -> PaperSettings:
     stored = store.meta("feed")
     if stored is None:
         return replace(settings, bar_minutes=settings.bar_minutes or 15)
-    started = json.loads(stored)
+    try:
+        started = {name: json.loads(stored)[name] for name in FEED_OPTIONS}
+    except (ValueError, TypeError, KeyError) as exc:  # an edited or truncated row
+        raise state_damaged(Path(settings.state_dir) / "state.db", exc) from exc
     for name, option in FEED_OPTIONS.items():
         given = getattr(settings, name)
         if given is not None and given != started[name]:
