@@ -39,6 +39,19 @@ from twotier.optimize.sweep import prepare_sets
         ("tier1.indicators.rsi_period=14.5", "rsi_period: Input should be a valid integer"),
         ('portfolio.initial_capital="1000000"', "portfolio.initial_capital: Input should be"),
         ("portfolio.initial_capital=1e15", "less than or equal to 1000000000000"),
+        # Values that passed a lower limit alone and crashed TA-Lib, sizing or the money
+        # arithmetic (an internal error) or drove the portfolio to infinity:
+        ("tier1.indicators.rsi_period=100001", "rsi_period: Input should be less than or"),
+        ("tier1.indicators.bb_dev_up=inf", "bb_dev_up: Input should be a finite number"),
+        ("tier1.indicators.bb_dev_down=1e8", "bb_dev_down: Input should be less than or equal"),
+        ("broker.fee_multiplier=inf", "broker.fee_multiplier: Input should be a finite number"),
+        ("broker.fee_multiplier=1e20", "fee_multiplier: Input should be less than or equal to 100"),
+        ("execution.slippage_ticks=9223372036854775808", "slippage_ticks: Input should be less"),
+        ("sizing.confidence_weight=1e300", "confidence_weight: Input should be less than or equal"),
+        ("sizing.weak.size_slope=inf", "sizing.weak.size_slope: Input should be a finite number"),
+        ("sizing.max_leverage=1e300", "sizing.max_leverage: Input should be less than or equal"),
+        ("sizing.fixed_leverage=16", "fixed_leverage must not exceed max_basket_leverage"),
+        ("exits.trailing_activation=inf", "exits.trailing_activation: Input should be a finite"),
         (
             'generators."dce/i".params.min_confidence=0.3',
             "generators.dce/i: no basket trades 'dce/i'",

@@ -37,6 +37,16 @@ def test_prices_and_times_pack_exactly_and_missing_values_survive():
     assert out["signal"].tolist() == [0, 1, -1, 0]
 
 
+def test_a_line_too_large_for_whole_numbers_packs_to_five_significant_digits():
+    # A Bollinger band of bb_dev_up = 1e8 stopped the report ("too large to pack").
+    values = [3.5e12, -1.234567e12, float("nan"), 7.0e11]
+    packed = pack_columns({"bb_upper": values, "ema_12": [120_000.4, 1.0, 2.0, 3.0]}, {})
+    assert packed["numbers"] == [["bb_upper", -8], ["ema_12", 0]]  # whole while they fit
+    out = unpack_columns(packed, len(values))
+    assert out["bb_upper"][[0, 1, 3]].tolist() == [3.5e12, -1.2346e12, 7.0e11]
+    assert out["ema_12"].tolist() == [120_000.0, 1.0, 2.0, 3.0]
+
+
 def test_a_missing_value_after_a_large_one_wraps_around_and_back():
     # the difference from a large value to the missing marker overflows int32 both ways
     values = [2_000_000.0, float("nan"), -2_000_000.0, float("nan"), 5.0]

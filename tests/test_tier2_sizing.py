@@ -223,6 +223,16 @@ def test_below_min_contract_block_line_as_in_rules_section_7():
     ]
 
 
+def test_a_tier_sized_zero_at_its_threshold_commits_nothing_and_blocks():
+    # size_base 0: at conviction exactly the threshold the size is 0 (it divided by 0).
+    r = enter(IRON, 800.0, 0.20, 0.20, "sizing.weak.size_base=0", bars=1)
+    assert r.trades.empty
+    assert lines(r)[0].endswith(
+        "[below_min_contract]: DCE/i, LONG, conv=0.20 "
+        "(conf=0.20, str=0.20), size 0% commits nothing"
+    )
+
+
 def test_min_contract_raise_can_be_switched_off():
     r = enter(COPPER, 120_000.0, 0.35, 0.35, "sizing.min_contract_raise=false")
     assert r.trades.empty

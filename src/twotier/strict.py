@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
-STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
+# allow_inf_nan=False: an infinite or NaN number is no setting (pydantic takes both).
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class StrictModel(BaseModel):

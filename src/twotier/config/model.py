@@ -13,6 +13,9 @@ from twotier.money import MAX_CAPITAL
 from twotier.strict import LISTS, StrictModel, as_lists
 from twotier.tier1.params import Tier1Params
 
+# No futures account lends 100 times its margin; a larger leverage is a typo.
+MAX_LEVERAGE = 100.0
+
 
 # Every section: unknown keys refused, values taken strictly (twotier.strict).
 class _Section(StrictModel):
@@ -25,10 +28,16 @@ class SizingTier(_Section):
 
     threshold: float = Field(ge=0, le=1, description="conviction >= threshold")
     size_base: float = Field(ge=0, le=1, description="size fraction at the threshold")
-    size_slope: float = Field(ge=0, description="size = size_base + (c - threshold) * slope")
-    leverage_multiplier: float = Field(gt=0, description="smart leverage = 1 + multiplier * c")
-    leverage_min: float = Field(gt=0, description="smart leverage floor of the tier")
-    leverage_max: float = Field(gt=0, description="smart leverage cap of the tier")
+    size_slope: float = Field(
+        ge=0, le=100, description="size = size_base + (c - threshold) * slope"
+    )
+    leverage_multiplier: float = Field(
+        gt=0, le=1000, description="smart leverage = 1 + multiplier * c"
+    )
+    leverage_min: float = Field(
+        gt=0, le=MAX_LEVERAGE, description="smart leverage floor of the tier"
+    )
+    leverage_max: float = Field(gt=0, le=MAX_LEVERAGE, description="smart leverage cap of the tier")
     fixed_stop: float = Field(gt=0, lt=1, description="stop loss in fixed mode")
     fixed_target: float = Field(gt=0, lt=1, description="profit target in fixed mode")
 
@@ -43,8 +52,10 @@ class SizingParams(_Section):
     """Entries: conviction, tiers, leverage (RULES.md 4.2)."""
 
     leverage_mode: Literal["smart", "fixed"] = Field("smart", description="smart or fixed 1.5x")
-    confidence_weight: float = Field(0.6, ge=0, description="conviction = cw*confidence + ...")
-    strength_weight: float = Field(0.4, ge=0, description="... + sw*signal_strength")
+    confidence_weight: float = Field(
+        0.6, ge=0, le=1, description="conviction = cw*confidence + ..."
+    )
+    strength_weight: float = Field(0.4, ge=0, le=1, description="... + sw*signal_strength")
     min_confidence: float = Field(0.20, ge=0, le=1, description="entry needs confidence >= this")
     min_signal_strength: float = Field(0.15, ge=0, le=1, description="entry needs strength >= this")
     min_conviction: float = Field(0.20, ge=0, le=1, description="entry needs conviction >= this")
@@ -78,18 +89,29 @@ class SizingParams(_Section):
         fixed_stop=0.030,
         fixed_target=0.10,
     )
-    max_basket_leverage: float = Field(15.0, gt=0, description="MAX_BASKET_LEVERAGE")
-    max_leverage: float = Field(20.0, gt=0, description="MAX_LEVERAGE (also the portfolio cap)")
+    max_basket_leverage: float = Field(
+        15.0, gt=0, le=MAX_LEVERAGE, description="MAX_BASKET_LEVERAGE"
+    )
+    max_leverage: float = Field(
+        20.0, gt=0, le=MAX_LEVERAGE, description="MAX_LEVERAGE (also the portfolio cap)"
+    )
     min_contract_raise: bool = Field(
         True, description="smart mode: raise leverage to afford one contract when within caps"
     )
-    fixed_leverage: float = Field(1.5, gt=0, description="fixed mode leverage")
+    fixed_leverage: float = Field(
+        1.5, gt=0, description="fixed mode leverage (within max_basket_leverage, max_leverage)"
+    )
     fixed_size_fraction: float = Field(1.0, gt=0, le=1, description="fixed mode size fraction")
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> SizingParams:
         if not self.weak.threshold < self.medium.threshold < self.strong.threshold:
             raise ValueError("tier thresholds must satisfy weak < medium < strong")
+        if self.fixed_leverage > min(self.max_basket_leverage, self.max_leverage):
+            raise ValueError(
+                "fixed_leverage must not exceed max_basket_leverage or max_leverage "
+                "(RULES.md 4.2: any leverage is capped by both)"
+            )
         return self
 
 
@@ -204,7 +226,9 @@ class ExecutionParams(_Section):
     """Fills, costs and the end of data (RULES.md 5)."""
 
     fill: Literal["next_open", "close"] = Field("next_open", description="next bar's open or close")
-    slippage_ticks: int = Field(1, ge=0, description="ticks against the order under next_open")
+    slippage_ticks: int = Field(
+        1, ge=0, le=10_000, description="ticks against the order under next_open"
+    )
     fees: bool = Field(True, description="charge the instrument's fees")
     close_at_end: bool = Field(False, description="close open positions at data end (end_of_data)")
 
@@ -239,7 +263,7 @@ class BrokerTerms(_Section):
     """The broker's terms on top of the exchange's (RULES.md 10.1)."""
 
     margin_add: float = Field(0.0, ge=0, lt=1, description="added to every margin rate")
-    fee_multiplier: float = Field(1.0, ge=0, description="exchange fees times this")
+    fee_multiplier: float = Field(1.0, ge=0, le=100, description="exchange fees times this")
 
 
 class BasketConfig(_Section):

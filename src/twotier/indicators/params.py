@@ -6,22 +6,32 @@ from pydantic import Field, model_validator
 
 from twotier.strict import StrictModel
 
+LONGEST = 100_000  # TA-Lib's largest period
+WIDEST = 100.0  # Bollinger deviations: beyond this a band is no band
+
 
 class IndicatorParams(StrictModel):
-    ema_fast: int = Field(12, ge=2, description="fast EMA period (column ema_12)")
-    ema_slow: int = Field(26, ge=2, description="slow EMA period (column ema_26)")
-    ema_trend: int = Field(50, ge=2, description="trend EMA period (column ema_50)")
-    macd_fast: int = Field(12, ge=2, description="MACD fast period")
-    macd_slow: int = Field(26, ge=2, description="MACD slow period")
-    macd_signal: int = Field(9, ge=1, description="MACD signal period")
-    rsi_period: int = Field(14, ge=2, description="RSI period (Wilder)")
-    bb_period: int = Field(20, ge=2, description="Bollinger period")
-    bb_dev_up: float = Field(2.0, gt=0, description="Bollinger upper band, standard deviations")
-    bb_dev_down: float = Field(2.0, gt=0, description="Bollinger lower band, standard deviations")
-    atr_period: int = Field(14, ge=1, description="ATR period (Wilder)")
-    volume_ema_period: int = Field(20, ge=2, description="EMA period of volume")
+    ema_fast: int = Field(12, ge=2, le=LONGEST, description="fast EMA period (column ema_12)")
+    ema_slow: int = Field(26, ge=2, le=LONGEST, description="slow EMA period (column ema_26)")
+    ema_trend: int = Field(50, ge=2, le=LONGEST, description="trend EMA period (column ema_50)")
+    macd_fast: int = Field(12, ge=2, le=LONGEST, description="MACD fast period")
+    macd_slow: int = Field(26, ge=2, le=LONGEST, description="MACD slow period")
+    macd_signal: int = Field(9, ge=1, le=LONGEST, description="MACD signal period")
+    rsi_period: int = Field(14, ge=2, le=LONGEST, description="RSI period (Wilder)")
+    bb_period: int = Field(20, ge=2, le=LONGEST, description="Bollinger period")
+    bb_dev_up: float = Field(
+        2.0, gt=0, le=WIDEST, description="Bollinger upper band, standard deviations"
+    )
+    bb_dev_down: float = Field(
+        2.0, gt=0, le=WIDEST, description="Bollinger lower band, standard deviations"
+    )
+    atr_period: int = Field(14, ge=1, le=LONGEST, description="ATR period (Wilder)")
+    volume_ema_period: int = Field(20, ge=2, le=LONGEST, description="EMA period of volume")
     baseline_period: int = Field(
-        100, ge=2, description="SMA period of ATR and Bollinger width (atr_base, bbw_base)"
+        100,
+        ge=2,
+        le=LONGEST,
+        description="SMA period of ATR and Bollinger width (atr_base, bbw_base)",
     )
 
     @model_validator(mode="after")

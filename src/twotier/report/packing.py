@@ -24,6 +24,7 @@ import numpy as np
 from twotier.background import background
 
 MISSING = -(2**31)
+INT32_MAX = 2**31 - 1
 SIGNIFICANT = 5
 MAX_DECIMALS = 4  # package prices have at most 4 decimals (docs/rules.md)
 LEVEL = 1  # zlib: level 6 is 10% smaller and eight times slower (0.4 s a ten-year column set)
@@ -40,17 +41,20 @@ def exact_decimals(values: np.ndarray) -> int:
 
 
 def display_decimals(values: np.ndarray) -> int:
-    """Decimals that keep five significant digits of the largest value (0 to 8)."""
+    """Decimals that keep five significant digits of the largest value (at most 8), and
+    whole numbers at least while they fit the int32 a column is packed in; beyond it
+    (a Bollinger band billions wide, say) fewer than none: tens, hundreds and so on."""
     finite = np.abs(values[np.isfinite(values)])
     largest = float(finite.max()) if len(finite) else 0.0
     if largest == 0:
         return 0
-    return int(min(8, max(0, SIGNIFICANT - 1 - math.floor(math.log10(largest)))))
+    decimals = min(8, SIGNIFICANT - 1 - math.floor(math.log10(largest)))
+    return decimals if decimals >= 0 or largest >= INT32_MAX else 0
 
 
 def _deltas(values: np.ndarray, decimals: int) -> bytes:
     scaled = np.round(values * 10.0**decimals)
-    if np.any(np.abs(scaled[np.isfinite(scaled)]) >= 2**31 - 1):
+    if np.any(np.abs(scaled[np.isfinite(scaled)]) >= INT32_MAX):
         raise ValueError("a value is too large to pack at its decimals")
     ints = np.where(np.isfinite(scaled), scaled, MISSING).astype(np.int64)
     return np.diff(ints, prepend=0).astype("<i4").tobytes()  # wraps around 2**32

@@ -6,6 +6,8 @@ lowest reserve)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -54,4 +56,5 @@ def day_text(days) -> list[str]:
 
 def rounded(values, digits: int) -> list[float | None]:
     array = np.round(np.asarray(values, dtype=float), digits)
-    return [None if v != v else v for v in array.tolist()]  # NaN: None
+    # NaN and infinities (a risk degree where PV <= 0) as None: JSON has neither.
+    return [v if math.isfinite(v) else None for v in array.tolist()]

@@ -119,16 +119,24 @@ def _days(frame: pd.DataFrame, column: str, path: Path) -> None:
 
 
 def _numbers(
-    frame: pd.DataFrame, columns, path: Path, *, whole: bool = False, blanks: bool = False
+    frame: pd.DataFrame,
+    columns,
+    path: Path,
+    *,
+    whole: bool = False,
+    blanks: bool = False,
+    infinite: bool = False,
 ) -> None:
     """Every value of ``columns`` a finite number (``whole``: a whole number; ``blanks``:
-    or empty): a truncated or edited file is caught here, not in the report."""
+    or empty; ``infinite``: or +inf): a truncated or edited file is caught here, not in
+    the report."""
     for column in columns:
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna().to_numpy()
         if blanks:
             bad = bad & frame[column].notna().to_numpy()
-        bad = bad | np.isinf(values.to_numpy(dtype=float))  # the writer writes none
+        allowed = np.inf if infinite else None  # the writer writes no other
+        bad = bad | (np.isinf(values.to_numpy(dtype=float)) & (values != allowed).to_numpy())
         what = "not a number"
         if whole and not bad.any():
             bad, what = (values.notna() & (values % 1 != 0)).to_numpy(), "not a whole number"
@@ -151,8 +159,10 @@ def read_equity(path: Path, baskets: int) -> pd.DataFrame:
     frame = read_table(path, (*REQUIRED_EQUITY, *baskets_columns))
     if frame.empty:
         raise RunFolderError(str(path), "no rows")
-    numeric = [c for c in frame.columns if c not in ("time", "trading_day")]
+    numeric = [c for c in frame.columns if c not in ("time", "trading_day", "risk_degree")]
     _numbers(frame, numeric, path)
+    if "risk_degree" in frame.columns:  # infinite where PV <= 0 (RULES.md 10.6 item 12)
+        _numbers(frame, ["risk_degree"], path, infinite=True)
     _times(frame, ["time"], path)
     _rising(frame, path)
     _days(frame, "trading_day", path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,5 +233,10 @@ def market_counts(fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataF
         "bars_waited": int(((decisions["kind"] == "WAIT")).sum()),
         "forced_liquidations": int(((decisions["kind"] == "BREAKER")
                                     & (reasons == "forced_liquidation")).sum()),
-        "max_risk_degree": float(risk.max()) if len(risk) else None,
+        # JSON has no infinity: null where PV fell to 0 or below (RULES.md 10.6 item 12).
+        "max_risk_degree": _finite(float(risk.max())) if len(risk) else None,
     }  # fmt: skip
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

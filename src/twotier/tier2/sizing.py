@@ -175,6 +175,8 @@ def plan_entry(
         )
         tier_leverage = leverage
         committed = equity * size
+        if committed <= 0:  # a tier whose size is 0 at this conviction
+            return Skip("below_min_contract", f"size {size:.0%} commits nothing")
         contracts = contracts_for(committed, leverage, price, multiplier)
         if contracts == 0:
             need = one_contract / committed
