@@ -168,6 +168,21 @@ def test_random_bounds_are_validated_by_the_configuration():
             "random needs count",
         ),
         ({"space": {"sizing.min_conviction": {"grid": [0.2], "range": [0, 1, 1]}}}, "one of"),
+        # numpy cannot draw from these (an internal OverflowError before):
+        (
+            {
+                "search": {"method": "random", "samples": 2},
+                "space": {"sizing.max_leverage": {"random": {"low": -1e308, "high": 1e308}}},
+            },
+            "is wider than numbers are drawn in",
+        ),
+        (
+            {
+                "search": {"method": "random", "samples": 2},
+                "space": {"breakers.drawdown_cooldown_days": {"random": {"low": 0, "high": 2**63}}},
+            },
+            "is wider than numbers are drawn in",
+        ),
     ],
 )
 def test_malformed_spaces_are_refused_before_anything_runs(doc, words):
@@ -197,3 +212,20 @@ def test_generator_basket_and_list_valued_keys_can_be_swept():
     assert config.tier1_params("SHFE/cu").checks.rsi_lower == 30  # the shared value
     assert config.basket_exits(0).stop_loss_above == 0.012
     assert config.tier1.required_checks == ("trend",)
+
+
+def test_a_grid_of_tables_is_written_as_toml_the_configuration_reads():
+    # A JSON object is no TOML: a sweep over the baskets was refused as text.
+    baskets = [
+        {"instrument": "DCE/i", "capital_fraction": 0.5},
+        {"instrument": "DCE/m", "capital_fraction": 0.4},
+    ]
+    assert override("portfolio.baskets", baskets) == (
+        'portfolio.baskets=[{"instrument" = "DCE/i", "capital_fraction" = 0.5}, '
+        '{"instrument" = "DCE/m", "capital_fraction" = 0.4}]'
+    )
+    config = load_config(None, [override("portfolio.baskets", baskets)])
+    assert config.instruments == ["DCE/i", "DCE/m"]
+    assert sets_of({"space": {"portfolio.baskets": {"grid": [baskets]}}}) == [
+        {"portfolio.baskets": baskets}
+    ]

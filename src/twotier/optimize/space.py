@@ -105,8 +105,19 @@ class SearchSpace:
 
 
 def override(key: str, value: Any) -> str:
-    """``KEY=VALUE`` as ``load_config`` reads it (JSON values are TOML values)."""
-    return f"{key}={json.dumps(value)}"
+    """``KEY=VALUE`` as ``load_config`` reads it."""
+    return f"{key}={toml_value(value)}"
+
+
+def toml_value(value: Any) -> str:
+    """A value as inline TOML: JSON's text for numbers, text, booleans and lists (TOML's
+    too), tables inline (``{"instrument" = "DCE/i", ...}``: a JSON object is no TOML)."""
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 # ------------------------------------------------------------------------- reading
@@ -247,6 +258,11 @@ def _uniform(table: Any, method: str, where: str) -> Uniform:
         raise ConfigError(f"{where}: random needs numbers low and high, got {table!r}")
     if not low <= high:
         raise ConfigError(f"{where}: empty range: random low {low!r} is above high {high!r}")
+    if not _drawable(low, high):
+        raise ConfigError(
+            f"{where}: random low {low!r} to high {high!r} is wider than numbers are drawn in "
+            "(floats: their difference must be finite; whole numbers: 64-bit)"
+        )
     log = table.get("log", False)
     if log and low <= 0:
         raise ConfigError(f"{where}: random with log = true needs low > 0")
@@ -259,6 +275,17 @@ def _uniform(table: Any, method: str, where: str) -> Uniform:
     if not _is_int(digits) or not 0 <= digits <= 15:
         raise ConfigError(f"{where}: random digits must be a whole number from 0 to 15")
     return Uniform(low, high, bool(log), digits, count)
+
+
+def _drawable(low, high) -> bool:
+    """Whether numpy can draw from [low, high]: whole numbers within 64 bits (with one
+    above ``high``), floats whose difference is finite."""
+    if _is_int(low) and _is_int(high):
+        return low >= -(2**63) and high < 2**63 - 1
+    try:
+        return math.isfinite(float(high) - float(low))
+    except OverflowError:  # a whole number beyond any float
+        return False
 
 
 def _is_number(value: Any) -> bool:
