@@ -73,3 +73,13 @@ def test_trading_days_are_those_of_any_instrument_within_start_and_end():
     assert whole_period(trading_days(bars, end="2024-01-03"))[0].train.end == dt.date(2024, 1, 3)
     with pytest.raises(ConfigError, match="no trading day"):
         trading_days(bars, start="2025-01-01")
+
+
+def test_a_start_after_the_bars_names_the_bars_days_not_none():
+    bars = {"DCE/i": pd.DataFrame({"trading_day": pd.to_datetime(["2024-01-02", "2024-01-03"])})}
+    with pytest.raises(ConfigError) as info:
+        trading_days(bars, start="2024-06-29")
+    assert str(info.value) == (
+        "no trading day of the bars lies between 2024-06-29 and their end "
+        "(the bars' trading days: 2024-01-02 to 2024-01-03)"
+    )

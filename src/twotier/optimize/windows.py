@@ -47,7 +47,11 @@ def trading_days(
     last = _day(end, "--end") if end else None
     chosen = [d for d in days if (first is None or d >= first) and (last is None or d <= last)]
     if not chosen:
-        raise ConfigError(f"no trading day of the bars lies between {start} and {end}")
+        span = f"{days[0]} to {days[-1]}" if days else "none"
+        raise ConfigError(
+            f"no trading day of the bars lies between {start or 'their start'} and "
+            f"{end or 'their end'} (the bars' trading days: {span})"
+        )
     return chosen
 
 
