@@ -66,3 +66,12 @@ def test_bad_objective_settings_are_refused(table, words):
     with pytest.raises(ConfigError) as info:
         objective_from(table)
     assert words in str(info.value)
+
+
+def test_a_bad_command_line_value_is_blamed_on_the_command_line_not_the_file():
+    with pytest.raises(ConfigError) as info:
+        objective_from({"max_drawdown": 0.2}, max_drawdown=float("nan"), source="space.toml")
+    assert str(info.value).startswith("the command line's objective (--objective, --max-dr")
+    assert "max_drawdown must be in (0, 1]" in str(info.value)
+    with pytest.raises(ConfigError, match=r"^space\.toml: \[objective\]: max_drawdown"):
+        objective_from({"max_drawdown": 1.5}, max_drawdown=None, source="space.toml")

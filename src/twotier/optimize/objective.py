@@ -80,6 +80,11 @@ def objective_from(
             f"{source}: [objective] has unknown field(s) {', '.join(extra)}; "
             "expected name, max_drawdown, min_trades"
         )
+    try:  # what the command line gives is its own mistake, not the file's
+        Objective(name or "sharpe", max_drawdown, min_trades)
+    except (ConfigError, TypeError) as exc:
+        where = "--objective, --max-drawdown, --min-trades"
+        raise ConfigError(f"the command line's objective ({where}): {exc}") from None
     try:
         return Objective(
             name or table.get("name", "sharpe"),
