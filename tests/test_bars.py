@@ -220,6 +220,17 @@ def test_a_word_in_the_high_column_and_a_repair_in_another_row(write_csv):
     assert loaded.frame["high"].tolist() == [801.0, 802.0]
 
 
+def test_a_cell_of_megabytes_is_quoted_in_part_and_a_field_beyond_the_csv_limit_refused(
+    write_csv,
+):
+    big = "x" * 200_000  # beyond the csv module's field limit (131,072)
+    error = refused(write_csv([HEADER, GOOD[0], GOOD[1].replace(",12", f",{big}")]))
+    assert error.problem == f"unparsable value '{'x' * 60}…' in column 'volume'"
+    long_rows = [HEADER, f"{GOOD[0]},", f'{GOOD[1]},"{big}"']  # the scan reads it by csv
+    with pytest.raises(DataError, match="not a readable CSV file: field larger than field"):
+        read_bars(write_csv(long_rows), "DCE/i")
+
+
 def test_a_time_without_a_year_is_unparsable_not_dated_today(write_csv):
     for cell in ("09:15", "9:15 March 5"):
         error = refused(write_csv([HEADER, *GOOD, f"{cell},802,803,801,802,5"]))

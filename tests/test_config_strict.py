@@ -50,7 +50,7 @@ from twotier.optimize.sweep import prepare_sets
         ("sizing.confidence_weight=1e300", "confidence_weight: Input should be less than or equal"),
         ("sizing.weak.size_slope=inf", "sizing.weak.size_slope: Input should be a finite number"),
         ("sizing.max_leverage=1e300", "sizing.max_leverage: Input should be less than or equal"),
-        ("sizing.fixed_leverage=16", "fixed_leverage must not exceed max_basket_leverage"),
+        ("sizing.fixed_leverage=1e300", "fixed_leverage: Input should be less than or equal"),
         ("exits.trailing_activation=inf", "exits.trailing_activation: Input should be a finite"),
         (
             'generators."dce/i".params.min_confidence=0.3',
@@ -67,6 +67,14 @@ def test_a_value_the_rules_cannot_mean_is_refused(override, message):
         load_config(None, [override])
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_fixed_leverage_within_the_caps_in_fixed_mode_only():
+    fixed = ['sizing.leverage_mode="fixed"', "sizing.fixed_leverage=16"]
+    with pytest.raises(ConfigError, match="fixed_leverage must not exceed max_basket_leverage"):
+        load_config(None, fixed)
+    # Smart mode never uses it: a cap below the default 1.5 stays a valid setting.
+    assert load_config(None, ["sizing.max_leverage=1.0"]).sizing.max_leverage == 1.0
 
 
 def test_numbers_stay_numbers_and_tables_come_as_lists():

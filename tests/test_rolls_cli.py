@@ -156,6 +156,15 @@ def test_check_refuses_a_bad_schedule_naming_its_file_and_line(tmp_path, capsys)
     assert err.startswith(f"error: {rolls}, line 3: trading day 2019-12-01 is not after")
 
 
+def test_a_schedule_with_a_field_beyond_the_csv_limit_is_refused(tmp_path, capsys):
+    bars, rolls = tmp_path / "bars.csv", tmp_path / "rolls.csv"
+    bars.write_text("\n".join(CONTRACT_BARS) + "\n")
+    rolls.write_text(f'{IRON_SCHEDULE[0]}\n2019-12-06,"{"i" * 200_000}",i2005,1,1\n')
+    code, _, err = run_in_process(["data", "check", bars, "-i", "DCE/i", "--rolls", rolls], capsys)
+    assert code == 1
+    assert err.startswith(f"error: {rolls}: not a readable CSV file: field larger than")
+
+
 def test_rolls_command_needs_files_named_after_contracts(tmp_path, capsys):
     (tmp_path / "SHFE.cu.HOT.m1.csv").write_text("datetime,open,high,low,close,volume\n")
     code, _, err = run_in_process(["data", "rolls", tmp_path, "-i", "SHFE/cu"], capsys)

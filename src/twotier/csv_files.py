@@ -21,6 +21,7 @@ READ_ERRORS = (
     OSError,  # e.g. not gzip after all
     EOFError,  # a truncated gzip file (the CLI library would call it "aborted")
     ImportError,  # a compression whose module is not installed (zstandard for .zst)
+    csv.Error,  # the csv module's: a field beyond its limit (131,072 characters)
 )
 
 

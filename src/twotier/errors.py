@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def cell_text(value, limit: int = 60) -> str:
+    """A cell of a user's file as an error shows it: whole, or its first ``limit``
+    characters and an ellipsis (one cell may hold megabytes of text)."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 class TwotierError(Exception):
     """Base of every error the CLI reports without a traceback."""
 

@@ -53,7 +53,7 @@ def column_names(path: Path) -> list[str] | None:
     try:
         with csv_rows(path) as rows:
             return next(rows, None)
-    except (*READ_ERRORS, ValueError):  # ValueError: a line beyond the csv module's limit
+    except READ_ERRORS:
         return None
 
 

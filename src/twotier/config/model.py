@@ -13,8 +13,9 @@ from twotier.money import MAX_CAPITAL
 from twotier.strict import LISTS, StrictModel, as_lists
 from twotier.tier1.params import Tier1Params
 
-# No futures account lends 100 times its margin; a larger leverage is a typo.
-MAX_LEVERAGE = 100.0
+# No futures account lends 100 times its margin; a larger leverage is a typo. (Not the
+# max_leverage key, MAX_LEVERAGE in the overview: that is a cap a user sets below it.)
+LEVERAGE_LIMIT = 100.0
 
 
 # Every section: unknown keys refused, values taken strictly (twotier.strict).
@@ -35,9 +36,11 @@ class SizingTier(_Section):
         gt=0, le=1000, description="smart leverage = 1 + multiplier * c"
     )
     leverage_min: float = Field(
-        gt=0, le=MAX_LEVERAGE, description="smart leverage floor of the tier"
+        gt=0, le=LEVERAGE_LIMIT, description="smart leverage floor of the tier"
     )
-    leverage_max: float = Field(gt=0, le=MAX_LEVERAGE, description="smart leverage cap of the tier")
+    leverage_max: float = Field(
+        gt=0, le=LEVERAGE_LIMIT, description="smart leverage cap of the tier"
+    )
     fixed_stop: float = Field(gt=0, lt=1, description="stop loss in fixed mode")
     fixed_target: float = Field(gt=0, lt=1, description="profit target in fixed mode")
 
@@ -90,16 +93,19 @@ class SizingParams(_Section):
         fixed_target=0.10,
     )
     max_basket_leverage: float = Field(
-        15.0, gt=0, le=MAX_LEVERAGE, description="MAX_BASKET_LEVERAGE"
+        15.0, gt=0, le=LEVERAGE_LIMIT, description="MAX_BASKET_LEVERAGE"
     )
     max_leverage: float = Field(
-        20.0, gt=0, le=MAX_LEVERAGE, description="MAX_LEVERAGE (also the portfolio cap)"
+        20.0, gt=0, le=LEVERAGE_LIMIT, description="MAX_LEVERAGE (also the portfolio cap)"
     )
     min_contract_raise: bool = Field(
         True, description="smart mode: raise leverage to afford one contract when within caps"
     )
     fixed_leverage: float = Field(
-        1.5, gt=0, description="fixed mode leverage (within max_basket_leverage, max_leverage)"
+        1.5,
+        gt=0,
+        le=LEVERAGE_LIMIT,
+        description="fixed mode leverage (within max_basket_leverage, max_leverage)",
     )
     fixed_size_fraction: float = Field(1.0, gt=0, le=1, description="fixed mode size fraction")
 
@@ -107,7 +113,8 @@ class SizingParams(_Section):
     def _tiers_ordered(self) -> SizingParams:
         if not self.weak.threshold < self.medium.threshold < self.strong.threshold:
             raise ValueError("tier thresholds must satisfy weak < medium < strong")
-        if self.fixed_leverage > min(self.max_basket_leverage, self.max_leverage):
+        caps = min(self.max_basket_leverage, self.max_leverage)
+        if self.leverage_mode == "fixed" and self.fixed_leverage > caps:
             raise ValueError(
                 "fixed_leverage must not exceed max_basket_leverage or max_leverage "
                 "(RULES.md 4.2: any leverage is capped by both)"

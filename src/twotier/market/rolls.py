@@ -229,7 +229,14 @@ def _schedule_rows(path: Path, source: str) -> tuple[list[Roll], list[int]]:
         raise DataError(source, "roll schedule file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(source, f"cannot read the roll schedule: {exc}") from None
-    reader = csv.reader(io.StringIO(text))
+    try:
+        return _rows(csv.reader(io.StringIO(text)), source)
+    except csv.Error as exc:  # a field beyond the csv module's limit, a stray NUL
+        raise DataError(source, f"not a readable CSV file: {exc}") from None
+
+
+def _rows(reader, source: str) -> tuple[list[Roll], list[int]]:
+    """The rolls of a schedule's CSV rows and the line of each."""
     header = next(reader, None)
     if header is None:
         raise DataError(

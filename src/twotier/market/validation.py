@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from twotier.errors import BadBarsError, BarProblem, DataError
+from twotier.errors import BadBarsError, BarProblem, DataError, cell_text
 from twotier.market import auction
 from twotier.market.calendar import (
     TradingCalendar,
@@ -128,7 +128,7 @@ class _Cells:
         self._values = values
 
     def __getitem__(self, i: int) -> str:
-        return str(self._values.iloc[i])
+        return cell_text(self._values.iloc[i])
 
 
 def _fmt(value: float) -> str:

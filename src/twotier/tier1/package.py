@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twotier.csv_files import READ_ERRORS, csv_rows, read_error
-from twotier.errors import DataError
+from twotier.errors import DataError, cell_text
 from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
 from twotier.market.times import OUTSIDE_RANGE, in_exchange_time, outside_range, parse_times
@@ -222,11 +222,14 @@ def combine_packages(tables: list[pd.DataFrame], sources: list[str]) -> pd.DataF
 
 def _long_row(path: Path) -> str:
     """Which line has more fields than the header."""
-    with csv_rows(path) as rows:
-        header = len(next(rows, []))
-        for row in rows:
-            if len(row) > header:
-                return f"line {rows.line_num} has {len(row)} fields, the header {header}"
+    try:
+        with csv_rows(path) as rows:
+            header = len(next(rows, []))
+            for row in rows:
+                if len(row) > header:
+                    return f"line {rows.line_num} has {len(row)} fields, the header {header}"
+    except READ_ERRORS:  # pandas read it; the csv module may not (a field beyond its limit)
+        pass
     return "a line has more fields than the header"
 
 
@@ -348,8 +351,12 @@ def _times(values: pd.Series, where: _Where) -> pd.Series:
     else:
         shown = values.astype(str).str.strip()
         parsed = parse_times(shown)
-        where.check(np.asarray(parsed.isna()), lambda i: f"unparsable time {shown.iloc[i]!r}")
-    where.check(outside_range(parsed), lambda i: f"time {str(shown.iloc[i])!r} {OUTSIDE_RANGE}")
+        where.check(
+            np.asarray(parsed.isna()), lambda i: f"unparsable time {cell_text(shown.iloc[i])!r}"
+        )
+    where.check(
+        outside_range(parsed), lambda i: f"time {cell_text(shown.iloc[i])!r} {OUTSIDE_RANGE}"
+    )
     return pd.Series(parsed, index=values.index, name=values.name)
 
 
@@ -382,7 +389,8 @@ def _numeric(values: pd.Series, column: str, where: _Where) -> np.ndarray:
     parsed = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     text = values.astype(str).to_numpy()
     where.check(
-        ~np.isfinite(parsed), lambda i: f"unparsable value {text[i]!r} in column {column!r}"
+        ~np.isfinite(parsed),
+        lambda i: f"unparsable value {cell_text(text[i])!r} in column {column!r}",
     )
     return parsed
 
