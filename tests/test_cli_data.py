@@ -240,9 +240,12 @@ def test_resample_writes_over_its_own_output_never_a_users_file(tmp_path, capsys
     theirs.write_text("time,price\n2024-03-05 09:00:00,800\n")
     folder = tmp_path / "folder.csv"
     folder.mkdir()
+    vendor = tmp_path / "vendor.csv"  # twotier's columns, not in the order it writes them
+    vendor.write_text("trading_day,time,open,high,low,close\n2024-03-05,09:00,1,1,1,1\n")
     refusals = {
         path: "a file this command reads",
         theirs: "a file twotier did not write is there (not a bar file of twotier's)",
+        vendor: "a file twotier did not write is there (not a bar file of twotier's)",
         folder: "a folder; give the file to write",
     }
     refusals[tmp_path / "bars.json"] = "a bar file is written as .csv or .csv.gz or .parquet"

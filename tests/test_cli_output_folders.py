@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 from pathlib import Path
 
 from helpers.cli import invoke, one_line_error
@@ -172,3 +173,16 @@ def test_compare_writes_its_page_again_but_never_over_a_users_file(tmp_path, cap
     code, _, err = invoke([*args[:-1], mine], capsys)
     assert code == 1 and "a file twotier did not write is there" in one_line_error(err)
     assert mine.read_text() == "<html>my notes</html>"
+    pipe = tmp_path / "pipe.html"  # it read the pipe to look for its title, and hung
+    os.mkfifo(pipe)
+    done: dict = {}
+    worker = threading.Thread(target=lambda: done.update(r=invoke([*args[:-1], pipe], capsys)))
+    worker.daemon = True  # a regression hangs this thread, not the test session
+    worker.start()
+    worker.join(60)
+    assert "r" in done, "compare --out a pipe hung reading it"
+    code, _, err = done["r"]
+    assert code == 1 and "not a regular file (a device or a pipe)" in one_line_error(err)
+    (tmp_path / "link.html").symlink_to(page)
+    code, _, err = invoke([*args[:-1], tmp_path / "link.html"], capsys)
+    assert code == 1 and "a symbolic link; give the file itself" in one_line_error(err)

@@ -141,6 +141,12 @@ def test_paper_waits_that_no_clock_can_count_are_refused(files, tmp_path, capsys
     assert "is not a number of seconds from 0 to 604800" in line
 
 
+def test_a_poll_of_0_seconds_is_refused_it_would_spin(files, tmp_path, capsys):
+    feed = ["paper", "--feed", f"folder:{files['bars'].parent}", "--once", "--quiet"]
+    line = refused([*feed, "--state", tmp_path / "state", "--poll", "0"], capsys)
+    assert "Invalid value for '--poll': 0 seconds would look again without pause" in line
+
+
 def test_live_waits_are_checked_before_any_gateway_is_loaded(tmp_path, capsys):
     args = ["live", "--gateway", "ctp", "--state", tmp_path / "state", "--tick-grace", "nan"]
     assert "Invalid value for '--tick-grace'" in refused(args, capsys)

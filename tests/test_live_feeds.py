@@ -85,9 +85,13 @@ def test_files_that_appear_later_are_picked_up_and_others_ignored(tmp_path):
     later.write_text(HEADER + line("2024-10-09 09:00:00"))
     bars = feed.poll(0).bars
     assert times(bars) == ["10-09 09:00"] and bars[0].source == str(later)
-    # Said once, not at every look at the folder; only CSV files are bars.
+    (tmp_path / "DCE_m-20241009.csv").write_text(HEADER + line("2024-10-09 09:00:00"))
+    assert feed.poll(0).bars == []
+    # Said once, for the first such file, not at every look at the folder (nor for each
+    # new file of a shared folder); only CSV files are bars.
     assert warnings == [
-        f"{tmp_path / 'DCE_m.csv'}: not named after an instrument this run trades (DCE/i); ignored"
+        f"{tmp_path / 'DCE_m.csv'}: not named after an instrument this run trades (DCE/i); "
+        "ignored, as other such files will be"
     ]
 
 
@@ -158,6 +162,16 @@ def test_json_lines_end_with_the_input_and_an_unfinished_last_line_is_ignored():
     assert batch.ended and times(batch.bars) == ["10-08 09:00", "10-08 09:15"]
     assert batch.bars[1].close == 800.5 and batch.bars[1].line == 2
     assert any("line (3): it has no newline" in w for w in warnings)
+
+
+def test_json_lines_starting_with_a_byte_order_mark_are_read():
+    fd = pipe(
+        b'\xef\xbb\xbf{"instrument": "DCE/i", "time": "2024-10-08 09:00:00", "open": 800, '
+        b'"high": 801, "low": 799, "close": 800.5, "volume": 10}\n'
+    )
+    batch = JsonLinesFeed(fd, ["DCE/i"], reader(), warn=lambda _: None).poll(1.0)
+    os.close(fd)
+    assert times(batch.bars) == ["10-08 09:00"]
 
 
 def test_json_lines_refuse_a_line_that_is_not_json_naming_the_line():

@@ -93,16 +93,22 @@ def test_a_state_started_before_its_feed_was_kept_resumes_and_keeps_it(feed, sta
     assert "was started with --bar-minutes 15, not 5" in line
 
 
-def test_a_damaged_feed_row_is_refused_as_a_damaged_state(feed, state, capsys):
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [('{"label": ', "JSONDecodeError"), ('{"label": "x", "bar_minutes": 7}', "ValueError")],
+)
+def test_a_damaged_feed_row_is_refused_as_a_damaged_state(feed, state, capsys, row, error):
     with sqlite3.connect(state / "state.db") as db:
-        db.execute("UPDATE meta SET value = '{\"label\": ' WHERE key = 'feed'")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'feed'", (row,))
     db.close()
-    assert "the state is damaged (a stored row: JSONDecodeError" in refused(feed, state, capsys)
+    assert f"the state is damaged (a stored row: {error}" in refused(feed, state, capsys)
 
 
-def test_a_label_that_is_neither_start_nor_end_is_refused(feed, tmp_path, capsys):
+def test_a_label_or_bar_length_the_feed_cannot_have_is_refused(feed, tmp_path, capsys):
     code, _, err = paper(feed, tmp_path / "state", capsys, "--label", "END")
     assert code == 1 and "--label must be start or end, not 'END'" in one_line_error(err)
+    code, _, err = paper(feed, tmp_path / "state", capsys, "--bar-minutes", "7")
+    assert code == 1 and "--bar-minutes must be 1 or 3 or 5 or 15, not 7" in one_line_error(err)
 
 
 def test_a_folder_of_a_users_files_is_not_a_state_folder(feed, tmp_path, capsys):

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from twotier.config import load_config
+from twotier.config.load import override
 from twotier.errors import ConfigError
-from twotier.optimize.space import load_space, override, parameter_sets, parse_space, validate
+from twotier.optimize.space import load_space, parameter_sets, parse_space, validate
 
 
 def sets_of(doc: dict) -> list[dict]:

@@ -10,14 +10,13 @@ again = twotier.api.load_run("runs/latest")   # a finished run folder, the same 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from twotier.config.baskets import fit_baskets
-from twotier.config.load import load_config
+from twotier.config.load import load_config, override
 from twotier.config.model import Config
 from twotier.engine.backtest import (
     instrument_signals,
@@ -47,7 +46,7 @@ BarsSource = str | Path | pd.DataFrame
 
 def _config(config: Config | str | Path | None, overrides: Sequence[str], **values) -> Config:
     """The configuration with ``overrides`` and the keyword shortcuts (``fill=`` ...)."""
-    extra = [f"{key}={json.dumps(value)}" for key, value in values.items() if value is not None]
+    extra = [override(key, value) for key, value in values.items() if value is not None]
     return load_config(config, [*overrides, *extra])
 
 

@@ -118,9 +118,16 @@ def check_seconds(value: float) -> float:
     return value
 
 
-def seconds_option(default: float, flag: str, help: str):
-    """A ``check_seconds`` option of the paper and live loops."""
-    return typer.Option(default, flag, callback=check_seconds, help=help)
+def check_interval(value: float) -> float:
+    """``check_seconds``, and more than 0: how often a loop looks again (0 would spin)."""
+    if check_seconds(value) == 0:
+        raise typer.BadParameter("0 seconds would look again without pause; give more")
+    return value
+
+
+def seconds_option(default: float, flag: str, help: str, check=check_seconds):
+    """A ``check_seconds`` (or ``check_interval``) option of the paper and live loops."""
+    return typer.Option(default, flag, callback=check, help=help)
 
 
 STEP_WAIT = seconds_option(30.0, "--step-wait", "Seconds a step waits for a bar.")

@@ -364,7 +364,7 @@ def rolls_command(
         raise UsageError(f"--by must be open_interest or volume, not {by!r}")
     spec = _spec(instrument, instruments_file)
     files, skipped = _contract_files(folder, spec)
-    if out is not None and spliced is not None and out.absolute() == spliced.absolute():
+    if out is not None and spliced is not None and out.resolve() == spliced.resolve():
         raise UsageError(f"--out and --spliced are both {out}; give two files")
     for path, option, kind in ((out, "--out", ROLL_SCHEDULE), (spliced, "--spliced", BARS)):
         if path is not None:

@@ -1,11 +1,12 @@
 """A file a command writes where the user names it (``data resample -o``, ``data rolls -o``
-and ``--spliced``): a new file, or a file of the same kind that twotier wrote before (run
-the command again, get it again). Never a file the command reads, a folder, a symbolic
-link, a device or a pipe, or any other file: twotier overwrites only what it wrote."""
+and ``--spliced``, ``sample``'s files, ``compare --out``): a new file, or a file of the
+same kind that twotier wrote before (run the command again, get it again). Never a file
+the command reads, a folder, a symbolic link, a device or a pipe, or any other file:
+twotier overwrites only what it wrote."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,28 +18,43 @@ from twotier.market.rolls import SCHEDULE_COLUMNS
 
 @dataclass(frozen=True)
 class FileKind:
-    """What a command writes, and the columns that tell a file of that kind: all of
-    ``columns`` among the file's (``exact``: the file's columns are those, in order)."""
+    """What a command writes: the endings of its names, and how to tell a file of that
+    kind that twotier wrote (``written``: read only from a regular file)."""
 
     title: str
-    columns: tuple[str, ...]
-    endings: tuple[str, ...]  # of the file names it can be written to
-    exact: bool = False
-
-    def written(self, path: Path) -> bool:
-        names = column_names(path)
-        if names is None:
-            return False
-        if self.exact:
-            return tuple(names) == self.columns
-        return set(self.columns) <= set(names)
+    endings: tuple[str, ...]
+    written: Callable[[Path], bool]
 
 
-# What write_bars writes: the time, the prices and the trading day of each bar.
-BARS = FileKind(
-    "bar file", ("time", "open", "high", "low", "close", "trading_day"), BAR_FILE_ENDINGS
-)
-ROLL_SCHEDULE = FileKind("roll schedule", SCHEDULE_COLUMNS, (".csv",), exact=True)
+PRICES = ["open", "high", "low", "close"]
+
+
+def _bars_written(path: Path) -> bool:
+    """The columns ``write_bars`` writes (and ``twotier sample``): the time, then the
+    prices, a trading day among the rest. In Parquet the time may come last (an index)."""
+    names = column_names(path)
+    if names is None or "trading_day" not in names:
+        return False
+    return names[:5] == ["time", *PRICES] or (names[:4] == PRICES and names[-1] == "time")
+
+
+def _schedule_written(path: Path) -> bool:
+    """Exactly the header ``write_schedule`` writes."""
+    return column_names(path) == list(SCHEDULE_COLUMNS)
+
+
+def page_titled(path: Path, title: str) -> bool:
+    """Whether an HTML page has this title near its start."""
+    try:
+        with path.open("rb") as page:
+            head = page.read(2000).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return f"<title>{title}</title>" in head
+
+
+BARS = FileKind("bar file", BAR_FILE_ENDINGS, _bars_written)
+ROLL_SCHEDULE = FileKind("roll schedule", (".csv",), _schedule_written)
 
 
 def column_names(path: Path) -> list[str] | None:

@@ -10,6 +10,7 @@ from twotier.cli.common import (
     STALE_AFTER,
     STEP_WAIT,
     UsageError,
+    check_interval,
     console,
     parse_instrument_files,
     seconds_option,
@@ -55,7 +56,9 @@ def paper_command(
     step_wait: float = STEP_WAIT,
     grace: float = seconds_option(30.0, "--grace", "Seconds before a late 15-min bar closes."),
     stale_after: float = STALE_AFTER,
-    poll: float = seconds_option(0.5, "--poll", "Seconds between looks at the feed."),
+    poll: float = seconds_option(
+        0.5, "--poll", "Seconds between looks at the feed.", check=check_interval
+    ),
     flush_every: float = seconds_option(
         60.0, "--flush-every", "Seconds between run-folder writes in a catch-up."
     ),
@@ -78,10 +81,6 @@ def paper_command(
             f"--contract-column {contract_column}: paper trading takes one column name for "
             "the feed's bars of every instrument"
         )
-    if label not in (None, "start", "end"):
-        raise UsageError(f"--label must be start or end, not {label!r}")
-    if bar_minutes not in (None, 1, 3, 5, 15):
-        raise UsageError(f"--bar-minutes must divide 15 (1, 3, 5 or 15), not {bar_minutes}")
     settings = PaperSettings(
         feed=feed,
         state_dir=state,

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from twotier.cli.common import UsageError, check_rate, console, err_console
+from twotier.cli.output_file import FileKind, check_output_file, page_titled
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
 from twotier.report.terminal import compare_table, run_summary, trades_table
@@ -67,7 +68,7 @@ def compare_command(
     names = [str(d) for d in run_dirs]
     if len(set(names)) < len(names):
         raise UsageError("a run folder is given twice")
-    _check_page_target(out)
+    check_output_file(out, "--out", _compare_page())
     with Phases(err_console, enabled=not as_json) as phases:
         runs, metrics = {}, {}
         with phases.step("reading run folders", total=len(names)) as advance:
@@ -86,23 +87,11 @@ def compare_command(
     console.print(f"report: {path}", markup=False)
 
 
-COMPARE_TITLE = "<title>twotier runs compared</title>"
+def _compare_page() -> FileKind:
+    """What ``compare --out`` writes (the page module loads with the command)."""
+    from twotier.report.compare import COMPARE_TITLE
 
-
-def _check_page_target(out: Path) -> None:
-    """``--out`` of compare: a new file, or a comparison page written earlier (never
-    another file: twotier overwrites only what it wrote)."""
-    if out.is_dir():
-        raise UsageError(f"--out {out}: a folder; give the HTML file to write")
-    if out.exists():
-        try:
-            head = out.read_bytes()[:2000].decode("utf-8", errors="replace")
-        except OSError as exc:
-            raise UsageError(f"--out {out}: cannot read it ({exc.strerror})") from None
-        if COMPARE_TITLE not in head:
-            raise UsageError(
-                f"--out {out}: a file twotier did not write is there; give another file name"
-            )
+    return FileKind("comparison page", (".html", ".htm"), lambda p: page_titled(p, COMPARE_TITLE))
 
 
 def trades_command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,22 @@ def _parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+
+
+def override(key: str, value: Any) -> str:
+    """``KEY=VALUE`` as ``load_config`` reads it."""
+    return f"{key}={toml_value(value)}"
+
+
+def toml_value(value: Any) -> str:
+    """A value as inline TOML: JSON's text for numbers, text, booleans and lists (TOML's
+    too), tables inline (``{"instrument" = "DCE/i", ...}``: a JSON object is no TOML)."""
+    if isinstance(value, dict):
+        items = (f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value)
 
 
 def _key_parts(dotted: str) -> list[str]:

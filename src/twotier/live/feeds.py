@@ -183,12 +183,16 @@ class FolderFeed:
         return bars
 
     def _ignore(self, path: Path) -> None:
-        """Say once that a CSV file of the folder is no traded instrument's (one added on
-        a restart, say: the state trades the baskets it was started with)."""
-        if path not in self._ignored:
-            self._ignored.add(path)
+        """Say that a CSV file of the folder is no traded instrument's (one added on a
+        restart, say: the state trades the baskets it was started with), for the first
+        such file only: a shared folder may gain one every day."""
+        if not self._ignored:
             traded = ", ".join(self.instruments)
-            self.warn(f"{path}: not named after an instrument this run trades ({traded}); ignored")
+            self.warn(
+                f"{path}: not named after an instrument this run trades ({traded}); ignored, "
+                "as other such files will be"
+            )
+        self._ignored.add(path)
 
     def close(self) -> None:
         pass

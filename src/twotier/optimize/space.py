@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from twotier.config.load import load_config
+from twotier.config.load import load_config, override
 from twotier.config.model import Config
 from twotier.errors import ConfigError
 
@@ -102,22 +102,6 @@ class SearchSpace:
     @property
     def keys(self) -> list[str]:
         return [d.key for d in self.dimensions]
-
-
-def override(key: str, value: Any) -> str:
-    """``KEY=VALUE`` as ``load_config`` reads it."""
-    return f"{key}={toml_value(value)}"
-
-
-def toml_value(value: Any) -> str:
-    """A value as inline TOML: JSON's text for numbers, text, booleans and lists (TOML's
-    too), tables inline (``{"instrument" = "DCE/i", ...}``: a JSON object is no TOML)."""
-    if isinstance(value, dict):
-        items = (f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items())
-        return "{" + ", ".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(value)
 
 
 # ------------------------------------------------------------------------- reading
@@ -278,10 +262,10 @@ def _uniform(table: Any, method: str, where: str) -> Uniform:
 
 
 def _drawable(low, high) -> bool:
-    """Whether numpy can draw from [low, high]: whole numbers within 64 bits (with one
-    above ``high``), floats whose difference is finite."""
+    """Whether numpy can draw from [low, high]: whole numbers within 64 bits, floats
+    whose difference is finite."""
     if _is_int(low) and _is_int(high):
-        return low >= -(2**63) and high < 2**63 - 1
+        return low >= -(2**63) and high <= 2**63 - 1
     try:
         return math.isfinite(float(high) - float(low))
     except OverflowError:  # a whole number beyond any float

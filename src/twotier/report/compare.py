@@ -9,6 +9,8 @@ from twotier.io import write_text_atomic
 from twotier.report import charts, page, tables
 from twotier.report import format as f
 
+COMPARE_TITLE = "twotier runs compared"  # also how `compare --out` knows its own page
+
 
 def compare_metrics_table(metrics_by_run: dict[str, dict]) -> str:
     header = ["", *metrics_by_run]
@@ -31,7 +33,7 @@ def compare_html(runs: dict[str, object], metrics_by_run: dict[str, dict]) -> st
     ]
     subtitle = " · ".join(metrics_by_run)
     nav = [("metrics", "metrics"), ("charts", "equity curves")]
-    return page.document("twotier runs compared", subtitle, body, figures, nav)
+    return page.document(COMPARE_TITLE, subtitle, body, figures, nav)
 
 
 def write_compare(runs: dict[str, object], metrics_by_run: dict[str, dict], path) -> Path:

@@ -135,8 +135,8 @@ def _numbers(
         bad = values.isna().to_numpy()
         if blanks:
             bad = bad & frame[column].notna().to_numpy()
-        allowed = np.inf if infinite else None  # the writer writes no other
-        bad = bad | (np.isinf(values.to_numpy(dtype=float)) & (values != allowed).to_numpy())
+        floats = values.to_numpy(dtype=float)  # the writer writes no other infinity
+        bad = bad | (np.isneginf(floats) if infinite else np.isinf(floats))
         what = "not a number"
         if whole and not bad.any():
             bad, what = (values.notna() & (values % 1 != 0)).to_numpy(), "not a whole number"
