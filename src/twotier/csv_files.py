@@ -42,3 +42,20 @@ def csv_rows(path: Path) -> Iterator[csv.reader]:
     lines), the file opened as pandas opens it."""
     with get_handle(path, "r", encoding="utf-8-sig", compression="infer") as handles:
         yield csv.reader(handles.handle)
+
+
+def first_long_row(
+    path: Path, header: int | None = None, *, values_only: bool = False
+) -> tuple[int, int, int] | None:
+    """The first row with more fields than the header (``header`` of them, else as many
+    as the first line has): its line, its fields and the header's; ``values_only``: the
+    first with a value in such a field (a comma at the end of a line adds an empty one).
+    None where there is none."""
+    with csv_rows(path) as rows:
+        first = len(next(rows, []))
+        header = first if header is None else header
+        for row in rows:
+            beyond = row[header:]
+            if beyond and (not values_only or any(cell.strip() for cell in beyond)):
+                return rows.line_num, len(row), header
+    return None

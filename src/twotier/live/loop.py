@@ -214,18 +214,19 @@ def resume(settings, store, ops, config, env, broker, schedules) -> tuple[PaperS
     return session, restored
 
 
-FEED_OPTIONS = {"label": "--label", "bar_minutes": "--bar-minutes"}
-
-
-FEED_CHOICES = {"label": ("start", "end"), "bar_minutes": (1, 3, 5, 15)}
+# What the state keeps of its feed: each setting's option and the values it can take.
+FEED_SETTINGS = {
+    "label": ("--label", ("start", "end")),
+    "bar_minutes": ("--bar-minutes", (1, 3, 5, 15)),
+}
 
 
 def as_started(settings: PaperSettings, store: Store) -> PaperSettings:
     """The settings with the feed's label and bar length as the state folder was started
     with them (else as given, 15-minute bars by default); a different one given on
     restart is refused: the bars already processed were read with them."""
-    for name, option in FEED_OPTIONS.items():
-        given, choices = getattr(settings, name), FEED_CHOICES[name]
+    for name, (option, choices) in FEED_SETTINGS.items():
+        given = getattr(settings, name)
         if given is not None and given not in choices:
             shown = " or ".join(str(c) for c in choices)
             raise ConfigError(f"{option} must be {shown}, not {given!r}")
@@ -233,12 +234,13 @@ def as_started(settings: PaperSettings, store: Store) -> PaperSettings:
     if stored is None:
         return replace(settings, bar_minutes=settings.bar_minutes or 15)
     try:
-        started = {name: json.loads(stored)[name] for name in FEED_OPTIONS}
-        if any(started[name] not in FEED_CHOICES[name] for name in FEED_OPTIONS):
+        kept = json.loads(stored)
+        started = {name: kept[name] for name in FEED_SETTINGS}
+        if any(started[name] not in choices for name, (_, choices) in FEED_SETTINGS.items()):
             raise ValueError(f"feed {started}")
     except (ValueError, TypeError, KeyError) as exc:  # an edited or truncated row
         raise state_damaged(Path(settings.state_dir) / "state.db", exc) from exc
-    for name, option in FEED_OPTIONS.items():
+    for name, (option, _) in FEED_SETTINGS.items():
         given = getattr(settings, name)
         if given is not None and given != started[name]:
             raise ConfigError(

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from twotier.csv_files import READ_ERRORS, csv_rows, read_error
+from twotier.csv_files import READ_ERRORS, first_long_row, read_error
 from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentSpec, get_instrument
@@ -211,12 +211,10 @@ def _refuse_long_rows(path: Path, header: int, source: str) -> None:
     """A row with a value beyond the header's fields refuses the file, naming its line.
     The file is opened as pandas opened it (the compression its name implies: .gz, .bz2,
     .xz, .zip, .zst)."""
-    with csv_rows(path) as reader:
-        next(reader, None)
-        for row in reader:
-            if any(cell.strip() for cell in row[header:]):
-                problem = f"{len(row)} fields where the header has {header}"
-                raise DataError(source, problem, reader.line_num)
+    found = first_long_row(path, header, values_only=True)
+    if found is not None:
+        line, fields, _ = found
+        raise DataError(source, f"{fields} fields where the header has {header}", line)
 
 
 # One thread: pyarrow's threads left the ten-year backtest's peak memory 20 MB higher

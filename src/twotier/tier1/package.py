@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from twotier.csv_files import READ_ERRORS, csv_rows, read_error
+from twotier.csv_files import READ_ERRORS, first_long_row, read_error
 from twotier.errors import DataError, cell_text
 from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
@@ -223,14 +223,13 @@ def combine_packages(tables: list[pd.DataFrame], sources: list[str]) -> pd.DataF
 def _long_row(path: Path) -> str:
     """Which line has more fields than the header."""
     try:
-        with csv_rows(path) as rows:
-            header = len(next(rows, []))
-            for row in rows:
-                if len(row) > header:
-                    return f"line {rows.line_num} has {len(row)} fields, the header {header}"
+        found = first_long_row(path)
     except READ_ERRORS:  # pandas read it; the csv module may not (a field beyond its limit)
-        pass
-    return "a line has more fields than the header"
+        found = None
+    if found is None:
+        return "a line has more fields than the header"
+    line, fields, header = found
+    return f"line {line} has {fields} fields, the header {header}"
 
 
 def read_namespace(run_dir: str | Path) -> pd.DataFrame:
