@@ -9,10 +9,9 @@ report and the terminal). The formulas are in docs/metrics.md.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -30,6 +29,7 @@ from twotier.analysis import (
     triggers,
 )
 from twotier.config.model import Config
+from twotier.json_text import plain
 
 TOP_DRAWDOWNS = 5
 
@@ -160,7 +160,7 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
     market = getattr(run, "summary", {}).get("market")
     if market is not None:  # what the market rules did (RULES.md 10.5)
         result["market"] = market
-    return json_ready(result)
+    return plain(result)
 
 
 def _period(equity: pd.DataFrame) -> dict:
@@ -273,19 +273,3 @@ def trigger_tables(
             mine, run.trades, run.decisions, run.config, baskets
         )
     return out
-
-
-def json_ready(value: Any) -> Any:
-    """Plain Python values; NaN and infinities become None (JSON has no such numbers)."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value

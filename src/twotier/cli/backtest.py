@@ -8,7 +8,6 @@ terminal and neither mode is chosen.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -37,6 +36,7 @@ from twotier.engine.inputs import (
 )
 from twotier.engine.runs import backtest_bar_inputs, tier2_on_table
 from twotier.errors import UnknownInstrumentError
+from twotier.json_text import json_text
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
 from twotier.report.terminal import run_summary
@@ -249,7 +249,7 @@ def report(
             "report": str(report_path) if with_report else None,
             "metrics": metrics,
         }
-        typer.echo(json.dumps(document, indent=2, allow_nan=False))
+        typer.echo(json_text(document, indent=2))
     elif not quiet:
         for table in run_summary(metrics):
             console.print(table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -12,6 +11,7 @@ from rich.text import Text
 from twotier.cli.common import UsageError, console, note, warn
 from twotier.cli.output_file import BARS, ROLL_SCHEDULE, check_output_file
 from twotier.errors import DataError
+from twotier.json_text import json_text
 from twotier.market.bars import LoadedBars, read_bars, write_bars
 from twotier.market.calendar import TradingCalendar
 from twotier.market.contracts import contract_in_file_name, is_bar_file
@@ -144,7 +144,7 @@ def check(
         exit_days_before_delivery=exit_days,
     )
     if as_json:
-        typer.echo(json.dumps(summary.as_dict(), indent=2))
+        typer.echo(json_text(summary.as_dict(), indent=2))
         warn(summary.warnings)  # in the JSON, and where a person looks
         return
     _print_summary(summary)

@@ -10,6 +10,7 @@ import typer
 
 from twotier.cli.common import UsageError, check_rate, console, err_console
 from twotier.cli.output_file import FileKind, check_output_file, page_titled
+from twotier.json_text import json_text
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
 from twotier.report.terminal import compare_table, run_summary, trades_table
@@ -81,7 +82,7 @@ def compare_command(
     warnings = {name: list(run.warnings) for name, run in runs.items()}
     if as_json:
         document = {"report": str(path), "runs": metrics, "warnings": warnings}
-        typer.echo(json.dumps(document, indent=2))
+        typer.echo(json_text(document, indent=2))
         return
     console.print(compare_table(metrics))
     console.print(f"report: {path}", markup=False)
@@ -126,7 +127,7 @@ def trades_command(
         return
     if as_json:  # the values as the CSV file has them (times as text, empty as null)
         rows = json.loads(trades.to_json(orient="records", double_precision=15))
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(json_text(rows, indent=2, ensure_ascii=False))
         return
     if trades.empty:
         console.print("no trades match")

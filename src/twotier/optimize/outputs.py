@@ -8,13 +8,13 @@ report.html         the report (self-contained, works offline)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from twotier.io import atomic_path, write_text_atomic
+from twotier.json_text import json_text
 from twotier.optimize.report import write_report
 from twotier.optimize.space import BASE_SET, ParameterSet
 from twotier.optimize.sweep import SweepResult
@@ -88,7 +88,7 @@ def write_outputs(result: SweepResult, out_dir: str | Path) -> dict[str, Path]:
         curves = [result.oos.assign(line="chosen"), result.oos_base.assign(line="base")]
         _write_parquet(pd.concat(curves, ignore_index=True), paths["oos"])
     summary = summary_of(result)
-    write_text_atomic(paths["summary"], json.dumps(summary, indent=2, default=_plain) + "\n")
+    write_text_atomic(paths["summary"], json_text(summary, indent=2, default=_plain) + "\n")
     paths["report"] = write_report(result, summary, out / "report.html")
     return paths
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -14,6 +13,7 @@ from twotier.analysis.metrics import daily_returns_table
 from twotier.analysis.summary import derived_tables
 from twotier.config.load import config_to_toml
 from twotier.io import atomic_path, write_text_atomic
+from twotier.json_text import json_text
 from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
 from twotier.report.packing import resolved
@@ -223,7 +223,7 @@ def write_analysis(
     if not len(result.equity):
         return
     metrics = result.compute_metrics(risk_free)
-    text = json.dumps(metrics, indent=2, allow_nan=False) + "\n"
+    text = json_text(metrics, indent=2) + "\n"
     write_text_atomic(folder / "metrics.json", text)
     write_daily_returns(result, folder)
     if with_report:

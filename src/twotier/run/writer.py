@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 
 from twotier import __version__
 from twotier.config.load import config_to_toml
+from twotier.json_text import json_text
 from twotier.run.folder import BACKTEST, Kind, write_folder
 from twotier.run.result import BacktestResult
 from twotier.run.signal_files import SignalFiles
@@ -155,6 +155,6 @@ def _write_contents(result: BacktestResult, folder: Path, signals: SignalFiles |
     summary["warnings"] = list(result.warnings)
     summary["twotier_version"] = __version__
     summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    text = json.dumps(summary, indent=2) + "\n"
+    text = json_text(summary, indent=2) + "\n"
     (folder / "summary.json").write_text(text, encoding="utf-8")
     signals.write(folder)
