@@ -142,7 +142,7 @@ def test_the_participation_cap_cuts_an_entry_and_splits_an_exit():
     assert "contracts=37" in lines(r, "ENTRY")[0]
     assert lines(r, "CANCEL") == [
         "[2024-10-21 09:15] CANCEL basket 0 [entry_cut_volume]: DCE/i, LONG 17 of 37 "
-        "cancelled (filled 20 of 37: no volume)"
+        "cancelled (filled 20 of 37: not enough volume)"
     ]
     trades = trades_of(r, 0)
     assert list(trades["contracts"]) == [10, 10]

@@ -59,7 +59,7 @@ def test_an_entry_filled_in_part_opens_what_filled_with_committed_capital_scaled
     assert list(r.fills["contracts"]) == [10]
     assert lines(r, "CANCEL") == [
         "[2024-10-21 09:15] CANCEL basket 0 [entry_cut_volume]: DCE/i, LONG 27 of 37 "
-        "cancelled (filled 10 of 37: no volume)"
+        "cancelled (filled 10 of 37: not enough volume)"
     ]
 
 
@@ -116,7 +116,7 @@ def test_a_close_filled_in_part_books_that_part_and_the_rest_waits():
     assert trades["fees"].sum() == pytest.approx(entry_fee + exit_fees, abs=1e-9)
     assert lines(r, "WAIT")[0].endswith(
         "WAIT basket 0 [exit_delayed_volume]: DCE/i, SELL 17 (low_confidence) not filled: "
-        "no volume; tried again at the next bar"
+        "not enough volume; tried again at the next bar"
     )
 
 

@@ -8,7 +8,9 @@ and PV add up to the cent without rounding. Fees are rounded to the cent when ch
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import numpy as np
 
@@ -36,6 +38,21 @@ def _beyond(price: float) -> PriceError:
         f"price {price:.10g} is beyond what twotier carries (a finite price above 0, at most "
         f"{MAX_PRICE:.0e})"
     )
+
+
+def written_ratio(value: float) -> tuple[int, int]:
+    """A rate or share as the decimal it was written as, numerator and denominator: 0.07
+    as 7/100, not the binary float nearest it (a hair below 0.07), so that a limit or a
+    cap on a whole number of ticks or contracts is not one short (RULES.md 8.28)."""
+    fraction = Fraction(repr(float(value)))
+    return fraction.numerator, fraction.denominator
+
+
+def share_of(quantity: float, ratio: tuple[int, int]) -> int:
+    """``quantity`` times a ``written_ratio``, rounded down to a whole number, exactly:
+    0.29 of a bar's 100 lots is 29 (the floats' product is 28.999999999999996)."""
+    numerator, denominator = ratio
+    return math.floor(Fraction(quantity) * numerator / denominator)
 
 
 def price_units(price: float | Decimal) -> int:

@@ -18,6 +18,7 @@ from twotier.broker.base import NO_VOLUME, PRICE_LIMIT, Fill, Order, Outcome, Pr
 from twotier.broker.fees import ONE, fee_units
 from twotier.broker.slippage import SlippageModel, TickSlippage
 from twotier.market.instruments import InstrumentSpec
+from twotier.money import share_of, written_ratio
 
 
 class SimulatedBroker:
@@ -38,6 +39,7 @@ class SimulatedBroker:
         self.price_limits = price_limits
         self.volume_fills = volume_fills
         self.max_participation = max_participation
+        self._participation = written_ratio(max_participation)
         self.fee_multiplier = fee_multiplier
         self._used: dict[str, tuple[object, int]] = {}  # instrument -> (bar, contracts filled)
 
@@ -82,7 +84,9 @@ class SimulatedBroker:
         """Contracts the participation cap still lets fill on this bar."""
         if not (self.volume_fills and self.max_participation) or quote.volume is None:
             return math.inf
-        cap = math.floor(quote.volume * self.max_participation)
+        if quote.volume != quote.volume:  # blank: no value (RULES.md 10.6 item 4)
+            return math.inf
+        cap = share_of(quote.volume, self._participation)
         bar, used = self._used.get(instrument, (None, 0))
         return cap - used if bar == quote.time else cap
 

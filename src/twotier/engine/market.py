@@ -97,9 +97,7 @@ def basket_market(
             )  # fmt: skip
     if market.volume_fills and volume is None and n:
         notes.append(f"{spec.key}: packages have no volume: volume fills are off")
-    fills_volume = (
-        np.nan_to_num(volume, nan=1.0) if market.volume_fills and volume is not None else None
-    )
+    fills_volume = volume if market.volume_fills else None  # NaN: no value, no refusal nor cap
     if not market.price_limits:
         up = down = np.full(n, NO_PRICE, dtype=np.int64)
     return BasketMarket(fills_volume, locked, up, down, settlements, notes)

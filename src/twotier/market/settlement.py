@@ -17,11 +17,13 @@ live trading, with the same functions. Prices are integer price units.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from fractions import Fraction
 
 import numpy as np
 
+from twotier.money import written_ratio
 from twotier.numeric import where
 
 LOCKED_UP, LOCKED_DOWN, NOT_LOCKED = 1, -1, 0
@@ -41,20 +43,34 @@ def day_settlements(
     row numbers ``starts`` (sorted, the first 0). ``settle``: the data's settle column
     (NaN where blank), whose last value of a day wins."""
     ends = np.append(starts[1:], len(close)) - 1
-    volume = np.asarray(volume, dtype=np.float64)
-    typical = (high.astype(np.float64) + low + close) / 3.0
+    volume = np.nan_to_num(np.asarray(volume, dtype=np.float64))  # blank: no volume
+    triple = high.astype(np.float64) + low + close  # 3 x the typical price; exact
     weight = np.add.reduceat(volume, starts)
-    value = np.add.reduceat(typical * volume, starts)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = value / weight
-    traded = weight > 0
+    value = np.add.reduceat(triple * volume, starts)
+    traded = np.flatnonzero(weight > 0)
+    in_ticks = value[traded] / (3.0 * weight[traded] * tick)
+    ticks = np.floor(in_ticks + 0.5)  # nearest tick, half up
+    # A mean on a half tick (768.75 on a tick of 0.5) can come out of the floats a hair
+    # below it and round down: those within the floats' error are decided exactly.
+    for k in np.flatnonzero(np.abs(in_ticks - np.floor(in_ticks) - 0.5) < 1e-6):
+        day = traded[k]
+        rows = slice(starts[day], ends[day] + 1)
+        ticks[k] = _half_up_ticks(triple[rows], volume[rows], tick)
     out = close[ends].astype(np.int64)
-    ticks = np.floor(mean[traded] / tick + 0.5)  # nearest tick, half up
     out[traded] = ticks.astype(np.int64) * tick
     if settle is not None:
         given = _last_given(starts, np.asarray(settle, dtype=np.float64))
         out = np.where(given >= 0, given, out)
     return out
+
+
+def _half_up_ticks(triple: np.ndarray, volume: np.ndarray, tick: int) -> int:
+    """The volume-weighted mean of ``triple / 3`` in ticks, rounded half up, in exact
+    rational arithmetic (prices are whole price units; volumes as the floats hold them)."""
+    volumes = [Fraction(v) for v in volume.tolist()]
+    value = sum((Fraction(int(t)) * v for t, v in zip(triple.tolist(), volumes, strict=True)))
+    mean = value / (3 * sum(volumes) * tick)
+    return math.floor(mean + Fraction(1, 2))
 
 
 def _last_given(starts: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -77,22 +93,17 @@ def estimated_limits(prev_settle, rate, tick: int):
         known = (prev_settle > 0) & ~np.isnan(rate)
         for r in np.unique(rate[known]):
             rows = known & (rate == r)
-            num, den = _ratio(r)
+            num, den = written_ratio(r)
             p = prev_settle[rows]
             up[rows] = (p * (den + num)) // (den * tick) * tick
             down[rows] = -((-p * (den - num)) // (den * tick)) * tick
         return up, down
     if prev_settle is None or prev_settle <= 0 or rate is None or rate != rate:
         return NO_PRICE, NO_PRICE
-    num, den = _ratio(rate)
+    num, den = written_ratio(rate)
     up = (prev_settle * (den + num)) // (den * tick) * tick
     down = -((-prev_settle * (den - num)) // (den * tick)) * tick
     return up, down
-
-
-def _ratio(rate: float) -> tuple[int, int]:
-    fraction = Fraction(repr(float(rate)))  # 0.07 as 7/100, not the binary float
-    return fraction.numerator, fraction.denominator
 
 
 def locked(high, low, up, down, up_tolerance, down_tolerance):

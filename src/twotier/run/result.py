@@ -221,21 +221,28 @@ def market_counts(fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataF
     all, forced liquidations, the largest risk degree reached."""
     reasons = decisions["reason"].astype(str)
     none = pd.Series([], dtype=float)
-    waited = none
-    if "bars_waited" in fills.columns and len(fills):
-        waited = fills["bars_waited"][~fills["opens"].astype(bool)]
     risk = equity["risk_degree"] if "risk_degree" in equity.columns else none
     return {
         "entries_cancelled": int((reasons.str.startswith("entry_unfilled_")
                                   | (reasons == "entry_rejected")).sum()),
         "entries_cut": int(reasons.str.startswith("entry_cut_").sum()),
-        "exits_delayed": int((waited > 0).sum()),
+        "exits_delayed": _exits_delayed(fills),
         "bars_waited": int(((decisions["kind"] == "WAIT")).sum()),
         "forced_liquidations": int(((decisions["kind"] == "BREAKER")
                                     & (reasons == "forced_liquidation")).sum()),
         # JSON has no infinity: null where PV fell to 0 or below (RULES.md 10.6 item 12).
         "max_risk_degree": _finite(float(risk.max())) if len(risk) else None,
     }  # fmt: skip
+
+
+def _exits_delayed(fills: pd.DataFrame) -> int:
+    """Closes (and rolls) that waited at least one bar, each counted once: a close the
+    participation cap split fills in parts, all of one decision (basket, decided_at,
+    reason)."""
+    if "bars_waited" not in fills.columns or not len(fills):
+        return 0
+    closing = fills[~fills["opens"].astype(bool) & (fills["bars_waited"] > 0)]
+    return len(closing.drop_duplicates(["basket", "decided_at", "reason"]))
 
 
 def _finite(value: float) -> float | None:

@@ -14,7 +14,7 @@ from twotier.tier2.sizing import EntryPlan, pct
 SIDE = {1: "LONG", -1: "SHORT"}
 WHY_NOT_FILLED = {
     PRICE_LIMIT: "locked at its price limit",
-    NO_VOLUME: "no volume",
+    NO_VOLUME: "not enough volume",
     MARKET_CLOSED: "market closed",
 }
 
