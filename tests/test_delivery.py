@@ -254,3 +254,51 @@ def test_backtest_warns_once_about_i2005_held_into_may_2020(late_iron):
     off = load_config(overrides=[one, "data.label=end", "contracts.delivery_deadline=false"])
     result = run_backtest({"DCE/i": inputs["DCE/i"].bars}, off)
     assert not any("delivery deadline" in w for w in result.warnings)
+
+
+# A contract column that names one contract throughout: no roll, but a deadline.
+
+HOLD = [
+    'portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]',
+    *(f"exits.{rule}=false" for rule in ("low_confidence", "stop_loss", "signal_reversal",
+      "confidence_drop_with_loss", "profit_target", "trailing_stop", "profit_protect")),
+    "breakers.daily_loss_breaker=false",
+    "breakers.drawdown_breaker=false",
+]  # fmt: skip
+
+
+def test_bars_of_one_contract_are_closed_and_warned_about_at_its_deadline():
+    # The sample's iron ore from August to October 2024, all of it i2411 (deadline
+    # 2024-10-30): the position held since August is closed at the deadline day's first
+    # bar, the night of 10-29, and nothing is entered after. Without a roll in the column
+    # the contract used to be dropped: no warning, the position held to the end.
+    from twotier.engine.backtest import run_backtest
+    from twotier.market.sample import load_sample
+
+    bars = load_sample("DCE/i")
+    days = bars["trading_day"]
+    bars = bars[(days >= "2024-08-01") & (days <= "2024-10-31")].assign(contract="i2411")
+    result = run_backtest({"DCE/i": bars}, load_config(overrides=HOLD))
+    late = [w for w in result.warnings if "delivery deadline" in w]
+    assert len(late) == 1 and "keeps i2411 until 2024-10-31" in late[0]
+    (trade,) = result.trades.itertuples()
+    assert trade.reason == "delivery_deadline" and trade.contract == "i2411"
+    assert str(trade.exit_decided_at) == "2024-10-29 21:00:00+08:00"
+    assert not result.fills["opens"][result.fills["time"] >= trade.exit_decided_at].any()
+
+
+def test_data_check_warns_about_bars_of_one_contract_kept_past_its_deadline(write_csv):
+    path = write_csv(
+        [
+            "datetime,open,high,low,close,volume,symbol",
+            "2024-10-30 09:00:00,800,801,799,800,5,i2411",
+            "2024-10-30 09:15:00,800,801,799,800,5,i2411",
+        ]
+    )
+    result = CliRunner().invoke(
+        app,
+        ["data", "check", str(path), "-i", "DCE/i", "--contract-column", "symbol", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    warnings = json.loads(result.stdout)["warnings"]
+    assert any("keeps i2411 until 2024-10-30" in w for w in warnings), warnings

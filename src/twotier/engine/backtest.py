@@ -59,13 +59,10 @@ def instrument_signals(
 ) -> pd.DataFrame:
     """One instrument's packages: its generator over the series back-adjusted across any
     rolls, carrying the raw prices and contract traded at each bar."""
-    named = schedule is None and "contract" in frame.columns
     schedule = schedule_for(frame, schedule)
     generator = generator_for(config, instrument)
     raw = causal_signals(generator, frame, schedule, config.rolls.adjust)
     packages = with_traded_prices(raw, frame, schedule)
-    if named and not schedule:  # the bars name their contract, even before any roll
-        packages = packages.assign(contract=frame["contract"].to_numpy(dtype=str))
     if config.market.any:  # what Tier-2's market rules read of each bar (RULES.md 10)
         packages = with_market_columns(packages, frame)
     return packages

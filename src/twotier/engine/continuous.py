@@ -56,14 +56,13 @@ def with_traded_prices(
     packages: pd.DataFrame, frame: pd.DataFrame, schedule: RollSchedule | None
 ) -> pd.DataFrame:
     """Package open/close are the raw prices of the contract Tier-2 trades at each bar;
-    the contract column names it."""
-    if not schedule:
+    the contract column names it, where the rolls or the bars name one."""
+    contracts = roll_data.traded_contracts(frame, schedule)
+    if contracts is None:
         return packages
-    packages = packages.copy()
-    packages["open"] = frame["open"].to_numpy()
-    packages["close"] = frame["close"].to_numpy()
-    packages["contract"] = roll_data.contracts_for_bars(frame, schedule)
-    return packages
+    if schedule:  # the generator saw back-adjusted prices
+        packages = packages.assign(open=frame["open"].to_numpy(), close=frame["close"].to_numpy())
+    return packages.assign(contract=contracts)
 
 
 MARKET_COLUMNS = ("high", "low", "settle", "limit_up", "limit_down")
@@ -113,12 +112,13 @@ def delivery_warnings(
     warnings = []
     for instrument, frame in bars.items():
         schedule = schedules.get(instrument)
-        if not schedule or frame.empty:
+        contracts = roll_data.traded_contracts(frame, schedule)
+        if contracts is None or frame.empty:
             continue
         source = "contract column" if "contract" in frame.columns else "roll schedule"
         warnings += deadline_warnings(
             instrument,
-            roll_data.contracts_for_bars(frame, schedule),
+            contracts,
             frame["trading_day"].to_numpy(),
             calendar,
             config.contracts.exit_days_before_delivery,

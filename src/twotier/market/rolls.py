@@ -467,6 +467,17 @@ def contracts_for_bars(frame: pd.DataFrame, schedule: RollSchedule) -> np.ndarra
     return names[np.searchsorted(roll_days, _days(frame), side="right")]
 
 
+def traded_contracts(frame: pd.DataFrame, schedule: RollSchedule | None) -> np.ndarray | None:
+    """The contract traded at each bar, where known: the schedule's when it has rolls,
+    else the bars' own contract column (one contract throughout has no roll, and its
+    delivery deadline still applies); None when neither names a contract."""
+    if schedule:
+        return contracts_for_bars(frame, schedule)
+    if "contract" in frame.columns:
+        return frame["contract"].to_numpy(dtype=str)
+    return None
+
+
 def located_rolls(frame: pd.DataFrame, schedule: RollSchedule) -> list[tuple[int, Roll]]:
     """(bar index, roll) for each roll inside the data: the index of the first bar of the
     roll's trading day, or of the first bar after it when that day has no bar. A roll on
@@ -592,6 +603,7 @@ __all__ = [
     "schedule_from_contracts",
     "session_opens",
     "suspected_rolls",
+    "traded_contracts",
     "validate_schedule",
     "write_schedule",
 ]

@@ -20,6 +20,7 @@ from twotier.market.rolls import (
     located_rolls,
     schedule_from_contracts,
     suspected_rolls,
+    traded_contracts,
 )
 from twotier.market.sessions import NIGHT_START_MINUTE, session_minutes
 
@@ -264,14 +265,15 @@ def _roll_fields(
             f"{outside} of {len(rolls)} rolls are not inside the data (on or before its first "
             "trading day, or after its last)"
         )
-    if rolls:
+    contracts = traded_contracts(frame, rolls)
+    if contracts is not None:
         warnings += deadline_warnings(
             loaded.instrument.key,
-            contracts_for_bars(frame, rolls),
+            contracts,
             frame["trading_day"].to_numpy(),
             calendar,
             days_before,
-            "contract column" if from_column else "roll schedule",
+            "contract column" if from_column or not rolls else "roll schedule",
         )
     return {
         "roll_source": roll_source or "roll schedule",
