@@ -163,3 +163,24 @@ def test_an_auction_folds_into_a_file_with_a_word_among_its_volumes(write_csv):
     loaded = read_bars(path, "DCE/i", on_bad_bar="drop")
     assert loaded.frame["volume"].tolist() == [50, 10]
     assert [p.line for p in loaded.dropped] == [4]
+
+
+def test_an_auction_of_another_contract_than_the_session_it_opens_is_a_bad_bar(write_csv):
+    # A roll at the night open: the 20:59 auction still says i2411, the 21:00 bar i2501.
+    # The night belongs to the next trading day, so folding it would change the contract
+    # inside a trading day (RULES.md 10.6 item 17) and give i2501 i2411's open.
+    header = "datetime,open,high,low,close,volume,symbol"
+    day = [f"{r.rsplit(',', 1)[0]},i2411" for r in minute_rows("2024-03-05 14:58", 2, 810.0)]
+    auction = "2024-03-05 20:59:00,830,830,830,830,10,i2411"
+    night = [f"{r.rsplit(',', 1)[0]},i2501" for r in minute_rows("2024-03-05 21:00", 2)]
+    path = write_csv([header, *day, auction, *night])
+    with pytest.raises(BadBarsError) as info:
+        read_bars(path, "DCE/i", contract_column="symbol")
+    (problem,) = info.value.problems
+    assert (problem.line, problem.problem) == (
+        4,
+        "auction bar 2024-03-05 20:59:00 is of contract i2411, the bar 2024-03-05 21:00:00 "
+        "it belongs to of i2501: a contract changes only between trading days",
+    )
+    dropped = read_bars(path, "DCE/i", contract_column="symbol", on_bad_bar="drop")
+    assert dropped.frame["open"].iloc[2] == 800.0 and dropped.merged == []

@@ -13,7 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twotier.errors import BadBarsError, CalendarError, ConfigError
+from twotier.config import load_config
+from twotier.config.baskets import fit_baskets
+from twotier.engine.inputs import Environment
+from twotier.engine.runs import tier2_on_table
+from twotier.errors import BadBarsError, CalendarError, ConfigError, DataError
 from twotier.market.bars import read_bars
 from twotier.market.calendar import (
     TradingCalendar,
@@ -22,6 +26,7 @@ from twotier.market.calendar import (
     trading_day_of,
 )
 from twotier.market.instruments import InstrumentRegistry, get_instrument
+from twotier.tier1.package import validate_packages
 
 IRON = get_instrument("DCE/i")
 COPPER = get_instrument("SHFE/cu")
@@ -147,8 +152,6 @@ def test_a_night_bar_on_the_eve_of_a_holiday_is_a_bad_bar_naming_the_evening(wri
 
 
 def test_a_file_of_only_suspended_nights_has_no_valid_bars(write_csv):
-    from twotier.errors import DataError
-
     path = write_csv([HEADER, "2020-03-16 21:05:00,700,701,699,700,10"])
     with pytest.raises(DataError, match=r"no valid bars.*lists it under no_night"):
         read_bars(path, "DCE/i", label="end", bar_minutes=5, on_bad_bar="drop")
@@ -293,3 +296,58 @@ def test_bars_are_placed_as_each_would_be_alone(quarters):
     alone = [place_and_locate(times[k : k + 1], IRON, calendar, 15) for k in range(len(times))]
     for column, parts in zip(together, zip(*alone, strict=True), strict=True):
         assert column.astype("int64").tolist() == np.concatenate(parts).astype("int64").tolist()
+
+
+def test_a_night_bar_on_the_calendars_last_day_says_its_trading_day_is_past_it(write_csv):
+    # 2026-12-31 is the shipped calendar's last day: its day bars are fine, its night
+    # belongs to a trading day the calendar does not have.
+    path = write_csv([HEADER, "2026-12-31 14:45:00,800,801,799,800,5",
+                      "2026-12-31 21:00:00,800,801,799,800,5"])  # fmt: skip
+    with pytest.raises(BadBarsError) as info:
+        read_bars(path, "DCE/i", bar_minutes=15)
+    (problem,) = info.value.problems
+    assert problem.line == 3
+    assert problem.problem == (
+        "bar 2026-12-31 21:00:00 is a night of 2026-12-31, the trading calendar's last day: "
+        "its trading day is past the calendar (1995-01-03 to 2026-12-31)"
+    )
+
+
+def package_table(times: list[str]) -> pd.DataFrame:
+    return validate_packages(
+        pd.DataFrame({"time": times, "instrument": "DCE/i", "signal": 0, "confidence": 0.0,
+                      "signal_strength": 0.0, "regime": 3, "open": 800.0, "close": 800.0}),
+        "packages.csv",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("night", "reason"),
+    [
+        ("2024-09-30 21:00", "the eve of a holiday (next trading day 2024-10-08)"),
+        ("2020-02-10 21:00", "the calendar lists it under no_night"),
+    ],
+)
+def test_a_package_on_an_evening_without_a_night_names_the_reason(night, reason):
+    from twotier.errors import DataError
+
+    day = night[:10]
+    table = package_table([f"{day} 14:30", f"{day} 14:45", night])
+    config = load_config()
+    fitted = fit_baskets(config, ["DCE/i"], what="packages", fix="")
+    with pytest.raises(DataError) as info:
+        env = Environment.from_config(fitted.config)
+        tier2_on_table(table, fitted, env, start=None, end=None, source="p.csv", rolls={})
+    evening = pd.Timestamp(day)
+    assert str(info.value) == (
+        f"p.csv: package at {night} of DCE/i is not in a trading session: no night session on "
+        f"the evening of {evening:%Y-%m-%d (%A)}: {reason}"
+    )
+
+
+def test_packages_past_the_calendar_name_their_file():
+    table = package_table(["2026-12-31 14:45", "2027-01-04 09:00"])
+    fitted = fit_baskets(load_config(), ["DCE/i"], what="packages", fix="")
+    with pytest.raises(DataError, match=r"^p\.csv: DCE/i: dates 2026-12-31 to 2027-01-04 are "):
+        env = Environment.from_config(fitted.config)
+        tier2_on_table(table, fitted, env, start=None, end=None, source="p.csv", rolls={})

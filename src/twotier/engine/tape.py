@@ -16,9 +16,13 @@ import pandas as pd
 
 from twotier.config.model import MarketParams, SizingParams
 from twotier.engine.market import BasketMarket, basket_market
-from twotier.errors import DataError
+from twotier.errors import CalendarError, DataError
 from twotier.market import rolls as roll_data
-from twotier.market.calendar import TradingCalendar, place_bars
+from twotier.market.calendar import (
+    TradingCalendar,
+    closed_reason,
+    place_and_locate,
+)
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.rolls import Roll, RollSchedule
 from twotier.money import PriceError, price_units_array
@@ -175,14 +179,18 @@ def basket_tape(
     market: MarketParams | None = None,
 ) -> BasketTape:
     times = pd.DatetimeIndex(packages["time"])
-    day, segment = place_bars(times, spec, calendar, length=15)
+    try:
+        day, segment, hours = place_and_locate(times, spec, calendar, length=15)
+    except CalendarError as exc:
+        raise DataError(source, f"{spec.key}: {exc}") from None
     if (segment < 0).any():
-        bad = times[np.argmax(segment < 0)]
-        raise DataError(
-            source,
-            f"package at {bad} of {spec.key} is outside its sessions "
-            f"({spec.sessions.describe()}) or not on a trading day",
-        )
+        first = int(np.argmax(segment < 0))
+        bad = times[first]
+        where = f"package at {bad:%Y-%m-%d %H:%M} of {spec.key}"
+        if hours[first] >= 0:  # in the instrument's hours, on a day or evening without them
+            raise DataError(source, f"{where} is not in a trading session: "
+                            f"{closed_reason(bad, calendar)}")  # fmt: skip
+        raise DataError(source, f"{where} is outside its sessions ({spec.sessions.describe()})")
     close = packages["close"].to_numpy(dtype=np.float64)
     if "open" in packages.columns:
         open_ = packages["open"].to_numpy(dtype=np.float64)

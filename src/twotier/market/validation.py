@@ -359,6 +359,16 @@ def _place(
     beyond |= (evening == calendar.last) & night_clock
     out = np.zeros(n, dtype=bool)
     out[idx[beyond]] = True
+    last_night = np.zeros(n, dtype=bool)
+    last_night[idx[(evening == calendar.last) & night_clock]] = True
+    problems.flag(
+        last_night,
+        lambda i: (
+            f"bar {shown[i]} is a night of {calendar.last}, the trading calendar's last day: "
+            f"its trading day is past the calendar ({calendar.first} to {calendar.last})"
+        ),
+        kind="calendar",
+    )
     problems.flag(
         out,
         lambda i: (
@@ -599,6 +609,31 @@ def _orphans(
     return held, stray
 
 
+def _merges_across_contracts(
+    merges: auction.Merges, contract: np.ndarray, problems: _Problems, shown: _Cells
+) -> None:
+    """An auction bar or closing tick of another contract than the bar it would fold into
+    is a contract change inside a trading day (RULES.md 10.6 item 17): flagged, and not
+    folded (its open would become the other contract's)."""
+    rows = np.flatnonzero(merges.folded)
+    across = rows[contract[rows] != contract[merges.into[rows]]]
+    if not len(across):
+        return
+    mask = np.zeros(len(contract), dtype=bool)
+    mask[across] = True
+
+    def message(i: int) -> str:
+        what = "auction bar" if merges.opening[i] else "closing tick"
+        j = merges.into[i]
+        return (
+            f"{what} {shown[i]} is of contract {contract[i]}, the bar {shown[j]} it belongs "
+            f"to of {contract[j]}: a contract changes only between trading days"
+        )
+
+    problems.flag(mask, message, kind="contract")
+    merges.into[across] = -1
+
+
 def _merge_notes(
     merges: auction.Merges, lines: np.ndarray, shown: _Cells, unit: str
 ) -> list[BarProblem]:
@@ -669,6 +704,8 @@ def validate_rows(
         merges = auction.find_merges(
             stamps, starts, ~problems.bad, prices, spec, calendar, label=label, bar_minutes=minutes
         )
+    if contract is not None:
+        _merges_across_contracts(merges, contract.to_numpy(dtype=str), problems, shown)
     held, stray = _orphans(merges, problems, shown, hold_last_auction)
     auction.fold(values, merges)
     aside = merges.folded | np.isin(np.arange(n), held + stray)
