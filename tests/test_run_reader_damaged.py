@@ -47,6 +47,8 @@ def refusal(folder: Path) -> RunFolderError:
         ("fills.csv", "price", "", "column price: not a number"),
         ("fills.csv", "basket", "x", "column basket: not a number"),
         ("equity.csv", "pv", "1e400", "column pv: not a number"),
+        ("trades.csv", "reason", "", "column reason: empty"),
+        ("fills.csv", "side", "", "column side: empty"),
     ],
 )
 def test_an_edited_cell_is_refused_with_its_file_and_line(tmp_path, name, column, value, problem):
@@ -78,3 +80,17 @@ def test_equity_rows_repeated_or_out_of_order_are_refused(tmp_path, how):
 
     error = refusal(edited(tmp_path, "equity.csv", edit))
     assert (error.line, error.problem) == (6, "time not after the row before's")
+
+
+def test_the_folder_of_a_run_without_a_trade_reads_back_and_its_report_is_rebuilt(tmp_path):
+    # trades.csv and fills.csv are a header alone; pandas reads such a table as text
+    # columns, which the report's join on trade_id refused (an internal error).
+    folder = tmp_path / "run"
+    shutil.copytree(shared_run().folder, folder)
+    for name in ("trades.csv", "fills.csv"):
+        path = folder / name
+        path.write_text(path.read_text().splitlines()[0] + "\n")
+    again = load_run(folder)
+    assert again.trades.empty and again.trades["trade_id"].dtype == "int64"
+    write_analysis(again, folder)
+    assert (folder / "report.html").stat().st_size > 0

@@ -29,7 +29,9 @@ TRADE_NUMBERS = (
     "effective_leverage", "committed", "stop", "target", "return_pct", "gross_pnl", "fees",
     "net_pnl",
 )  # fmt: skip
+TRADE_TEXTS = ("instrument", "side", "reason")
 FILL_COUNTS = ("basket", "contracts")
+FILL_TEXTS = ("instrument", "side", "reason")
 FILL_NUMBERS = ("price", "slippage", "fee")
 _LINE = re.compile(
     r"^\[(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d)\] (?P<word>[A-Z]+)"
@@ -145,6 +147,25 @@ def _numbers(
             raise RunFolderError(str(path), f"column {column}: {what}", line=line)
 
 
+def _texts(frame: pd.DataFrame, columns, path: Path) -> None:
+    """Every cell of ``columns`` written (the writer never leaves them empty)."""
+    for column in columns:
+        empty = frame[column].isna().to_numpy()
+        if empty.any():
+            line = int(empty.argmax()) + 2  # the header is line 1
+            raise RunFolderError(str(path), f"column {column}: empty", line=line)
+
+
+def _typed_if_empty(frame: pd.DataFrame, counts, numbers) -> None:
+    """A table of no rows (a run without a trade) read as the writer's types: pandas
+    reads a header alone as text columns, which the analysis cannot join on."""
+    if frame.empty:
+        for column in counts:
+            frame[column] = frame[column].astype(np.int64)
+        for column in numbers:
+            frame[column] = frame[column].astype(np.float64)
+
+
 def _rising(frame: pd.DataFrame, path: Path) -> None:
     """One row per step: times rising (a row repeated or moved is caught here)."""
     ns = pd.DatetimeIndex(frame["time"]).asi8
@@ -173,6 +194,8 @@ def read_trades(path: Path) -> pd.DataFrame:
     frame = read_table(path, REQUIRED_TRADES)
     _numbers(frame, TRADE_COUNTS, path, whole=True)
     _numbers(frame, TRADE_NUMBERS, path, blanks=True)
+    _texts(frame, TRADE_TEXTS, path)
+    _typed_if_empty(frame, TRADE_COUNTS, TRADE_NUMBERS)
     _times(frame, ["entry_time", "exit_time", "exit_decided_at"], path)
     return frame
 
@@ -181,6 +204,8 @@ def read_fills(path: Path) -> pd.DataFrame:
     frame = read_table(path, REQUIRED_FILLS)
     _numbers(frame, FILL_COUNTS, path, whole=True)
     _numbers(frame, FILL_NUMBERS, path)
+    _texts(frame, FILL_TEXTS, path)
+    _typed_if_empty(frame, FILL_COUNTS, FILL_NUMBERS)
     _times(frame, ["time", "decided_at"], path)
     if "trading_day" in frame.columns:
         _days(frame, "trading_day", path)
