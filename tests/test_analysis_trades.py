@@ -120,3 +120,26 @@ def shared():
     from test_report_run import shared_run
 
     return shared_run()
+
+
+def test_a_position_cut_whose_rest_is_still_open_is_not_a_closed_trade():
+    # Position 6: a derisk cut (+70) and the rest open at the end. The cut is an exit
+    # (exit reasons count it) but the position is not a closed trade: the summary and
+    # the metrics count the four positions of BOOK closed whole, as `holding` does.
+    from twotier.config import load_config
+    from twotier.run.result import summarize
+
+    book = pd.concat(
+        [BOOK, trades([(6, 6, "daily_loss_derisk", 70.0, 2.0), (6, 10, "open", 5.0, 2.0)])],
+        ignore_index=True,
+    )
+    stats = trade_stats(book)
+    assert (stats["trades"], stats["wins"], stats["win_rate"]) == (4, 2, 0.5)
+    assert list(positions(book)["trade_id"]) == [1, 2, 3, 4]
+    assert any(r["reason"] == "daily_loss_derisk" and r["count"] == 2 for r in exit_reasons(book))
+    fills = pd.DataFrame({"fee": [1.0], "basket": [0]})
+    equity = pd.DataFrame({"pv": [1.0], "drawdown": [0.0], "time": [T0], "equity_0": [1.0]})
+    one = load_config(overrides=['portfolio.baskets=[{instrument="DCE/i", capital_fraction=1}]'])
+    summary = summarize(one, ["DCE/i"], book, fills, equity)
+    assert (summary["trades"], summary["win_rate"], summary["open_positions"]) == (4, 0.5, 2)
+    assert summary["baskets"][0]["trades"] == 4

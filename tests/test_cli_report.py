@@ -163,3 +163,28 @@ def test_corrupted_summary_is_a_clear_error(runs):
 
 def test_corrupted_equity_file_is_a_clear_error(runs):
     assert_clean_error(runs["bad_equity"], "equity.csv", "columns missing")
+
+
+def _copy_with_rate(tmp_path: Path, name: str, rate: float) -> Path:
+    folder = tmp_path / name
+    shutil.copytree(shared_run().folder, folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["risk_free"] = rate
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def test_compare_uses_the_rate_the_runs_share_and_refuses_to_guess_between_two(tmp_path):
+    a, b = _copy_with_rate(tmp_path, "a", 0.03), _copy_with_rate(tmp_path, "b", 0.03)
+    out = tmp_path / "both.html"
+    result = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert {m["risk_free"] for m in json.loads(result.stdout)["runs"].values()} == {0.03}
+    c = _copy_with_rate(tmp_path, "c", 0.0)
+    result = CliRunner().invoke(app, ["compare", str(a), str(c), "--out", str(out)])
+    assert result.exit_code != 0
+    assert "different risk-free rates" in str(result.exception)
+    given = ["compare", str(a), str(c), "--out", str(out), "--json", "--risk-free", "0.01"]
+    result = CliRunner().invoke(app, given)
+    assert result.exit_code == 0, result.output
+    assert {m["risk_free"] for m in json.loads(result.stdout)["runs"].values()} == {0.01}

@@ -4,7 +4,8 @@ trades.csv holds one row per exit: a position cut by a daily-loss derisk has two
 cut and the rest) under one ``trade_id``. Statistics of *trades* count a position once,
 with its rows' net P&L added up (as the run summary's win rate does); the exit-reason
 breakdown counts *exits*, each row under its own reason. Rows with reason ``open`` are
-positions still open at the end of the run and are left out of both.
+positions still open at the end of the run and are left out of both; a derisk cut of such
+a position is an exit, but its position is not a closed trade.
 """
 
 from __future__ import annotations
@@ -20,13 +21,20 @@ OPEN = "open"
 
 
 def closed_rows(trades: pd.DataFrame) -> pd.DataFrame:
+    """The exits: every row but those of positions still open."""
     return trades[trades["reason"] != OPEN]
+
+
+def closed_positions(trades: pd.DataFrame) -> pd.DataFrame:
+    """The rows of positions closed whole (none of their rows still open)."""
+    still = trades.loc[trades["reason"] == OPEN, "trade_id"]
+    return trades[~trades["trade_id"].isin(still)]
 
 
 def positions(trades: pd.DataFrame) -> pd.DataFrame:
     """One row per closed position (trade_id), in the order of its last exit: its first
     row's description, the last row's reason and exit, the rows' P&L and fees added up."""
-    rows = closed_rows(trades).sort_values(["exit_time", "trade_id"], kind="stable")
+    rows = closed_positions(trades).sort_values(["exit_time", "trade_id"], kind="stable")
     if rows.empty:
         return pd.DataFrame(columns=[*trades.columns, "exits"])
     grouped = rows.groupby("trade_id", sort=False)
@@ -54,7 +62,7 @@ def position_totals(trades: pd.DataFrame) -> pd.DataFrame:
     """The money of each closed position (net and gross P&L, fees added over its rows),
     in the order of its last exit: what the statistics need of ``positions``, quickly."""
     money = ["gross_pnl", "fees", "net_pnl"]
-    rows = closed_rows(trades)[["trade_id", "exit_time", *money]]
+    rows = closed_positions(trades)[["trade_id", "exit_time", *money]]
     rows = rows.sort_values(["exit_time", "trade_id"], kind="stable")
     grouped = rows.groupby("trade_id", sort=False)
     out = grouped[money].sum()

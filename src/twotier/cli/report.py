@@ -29,6 +29,21 @@ def _risk_free(folder: Path, given: float | None) -> float:
         return 0.0
 
 
+def _common_risk_free(folders: list[Path], given: float | None) -> float:
+    """The rate asked for, else the one every run's metrics were computed with: Sharpe
+    and Sortino side by side must share their rate."""
+    if given is not None:
+        return given
+    rates = {folder: _risk_free(folder, None) for folder in folders}
+    if len(set(rates.values())) > 1:
+        each = ", ".join(f"{folder}: {rate:g}" for folder, rate in rates.items())
+        raise UsageError(
+            f"the runs' metrics use different risk-free rates ({each}); give --risk-free "
+            "RATE to compare them at one"
+        )
+    return next(iter(rates.values()))
+
+
 def report_command(
     run_dir: Path = RUN_DIR,
     risk_free: float | None = typer.Option(
@@ -56,14 +71,19 @@ def report_command(
 def compare_command(
     run_dirs: list[Path] = typer.Argument(..., help="Two or more run folders."),
     out: Path = typer.Option(Path("compare.html"), "--out", "-o", help="HTML file to write."),
-    risk_free: float = typer.Option(
-        0.0, "--risk-free", callback=check_rate, metavar="RATE", help="Yearly risk-free rate."
+    risk_free: float | None = typer.Option(
+        None,
+        "--risk-free",
+        callback=check_rate,
+        metavar="RATE",
+        help="Yearly risk-free rate (default: the runs' own, when they share one, else 0).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Compare runs: metrics side by side, equity curves overlaid in one HTML file."""
     if len(run_dirs) < 2:
         raise UsageError("compare needs at least two run folders")
+    risk_free = _common_risk_free(run_dirs, risk_free)
     from twotier.report.compare import write_compare
 
     names = [str(d) for d in run_dirs]

@@ -148,8 +148,8 @@ def summarize(
         "final_pv": final_pv,
         "total_return": final_pv / initial - 1,
         "max_drawdown": float(equity["drawdown"].max()) if len(equity) else 0.0,
-        "trades": t.count(t.closed),
-        "win_rate": t.win_rate(t.closed),
+        "trades": t.count(t.done),
+        "win_rate": t.win_rate(t.done),
         "gross_pnl": round(_total(t.gross), 2),
         "fees": round(_total(fee), 2),
         "open_positions": int(np.count_nonzero(~t.closed)),
@@ -163,7 +163,7 @@ def summarize(
         summary["market"] = market_counts(fills, equity, decisions)
     for i, instrument in enumerate(instruments):
         rows = t.basket == i
-        mine = rows & t.closed
+        mine = rows & t.done
         column = f"equity_{i}"
         start = float(config.portfolio.baskets[i].capital_fraction) * initial
         end = float(equity[column].iloc[-1]) if len(equity) else start
@@ -191,6 +191,9 @@ class _TradeColumns:
         self.basket = trades["basket"].to_numpy()
         self.gross = trades["gross_pnl"].to_numpy()
         self.trade_id = trades["trade_id"].to_numpy()
+        # rows of positions closed whole: a derisk cut of a position still open is not
+        # a closed trade (docs/metrics.md)
+        self.done = ~np.isin(self.trade_id, self.trade_id[~self.closed])
         self.net = trades["net_pnl"].to_numpy()
 
     def count(self, rows: np.ndarray) -> int:
