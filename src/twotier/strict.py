@@ -28,6 +28,18 @@ def as_tuples(value: Any) -> Any:
 LISTS = BeforeValidator(as_tuples)
 
 
+def not_boolean(value: Any) -> Any:
+    """A number as written: pydantic's lax mode takes ``true`` as 1 (a margin rate of
+    100%), where the data files' models must take numbers written as text."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {str(value).lower()}")
+    return value
+
+
+# Annotated[float, NUMBER]: a number in a lax model (instrument data), never a boolean.
+NUMBER = BeforeValidator(not_boolean)
+
+
 def as_lists(value: Any) -> Any:
     """A model dump (python mode) with its tuples as lists: a tree the command line's
     ``--set a.0.b=...`` can index and TOML can hold."""

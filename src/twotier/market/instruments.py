@@ -13,26 +13,40 @@ from decimal import Decimal
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from twotier.errors import ConfigError, UnknownInstrumentError
 from twotier.io import read_toml
-from twotier.market.schedule import Schedule, ScheduleRow, merged_rows
+from twotier.market.schedule import (
+    FeeRow,
+    Schedule,
+    ScheduleRow,
+    check_fee_sizes,
+    merged_rows,
+)
 from twotier.market.sessions import SessionHours, SessionSchedule
+from twotier.strict import NUMBER
 
 
 class FeeScheme(BaseModel):
     """Exchange fees: a fraction of turnover, or CNY per lot; close-today may differ."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     basis: Literal["turnover", "per_lot"]
-    open: Decimal = Field(ge=0)
-    close: Decimal = Field(ge=0)
-    close_today: Decimal = Field(ge=0)
+    open: Annotated[Decimal, NUMBER, Field(ge=0)]
+    close: Annotated[Decimal, NUMBER, Field(ge=0)]
+    close_today: Annotated[Decimal, NUMBER, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _sizes(self) -> FeeScheme:
+        largest = max(self.open, self.close, self.close_today)
+        zero = Decimal(0)
+        check_fee_sizes(*((largest, zero) if self.basis == "turnover" else (zero, largest)))
+        return self
 
 
 def _parse_hhmm(value: object) -> time:
@@ -90,15 +104,15 @@ class EarlierSessions(BaseModel):
 class InstrumentSpec(BaseModel):
     """One tradable product, e.g. ``DCE/i`` (DCE iron ore)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     key: str
     market: str
     product: str
     name: str = ""
-    multiplier: int = Field(gt=0)
-    tick: Decimal = Field(gt=0)
-    margin_rate: float = Field(gt=0, le=1)
+    multiplier: Annotated[int, NUMBER, Field(gt=0)]
+    tick: Annotated[Decimal, NUMBER, Field(gt=0)]
+    margin_rate: Annotated[float, NUMBER, Field(gt=0, le=1)]
     fee: FeeScheme
     day_sessions: tuple[tuple[time, time], ...]
     night_session: tuple[time, time] | None = None
@@ -111,8 +125,8 @@ class InstrumentSpec(BaseModel):
     # than ``plausible_move`` (a fraction) from its neighbours' is a bad bar, and so is a
     # volume or open interest above ``max_bar_volume``; a file whose median close lies
     # outside ``price_range`` gets a warning (prices of another instrument?).
-    plausible_move: float | None = Field(None, gt=0)
-    max_bar_volume: float = Field(1e9, gt=0)
+    plausible_move: Annotated[float | None, NUMBER, Field(None, gt=0)] = None
+    max_bar_volume: Annotated[float, NUMBER, Field(1e9, gt=0)] = 1e9
     price_range: tuple[float, float] | None = None
 
     @field_validator("day_sessions", mode="before")
@@ -187,17 +201,40 @@ class InstrumentSpec(BaseModel):
         return self.key.replace("/", "_")
 
 
-def _describe(error: dict) -> str:
+def _user_rows(rows: object, where: str) -> list[dict]:
+    """A user file's schedule rows, each checked on its own (numbered as the file has
+    them) before they are added to the shipped ones; ``from`` as a date."""
+    example = "{ from = 2024-01-02, margin_rate = 0.12 }"
+    if not isinstance(rows, list):
+        raise ConfigError(f"{where}: schedule must be a list of rows like [{example}]")
+    checked = []
+    for k, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise ConfigError(f"{where}: schedule row {k} must be a table like {example}, "
+                              f"not {row!r}")  # fmt: skip
+        try:
+            parsed = ScheduleRow.model_validate(row)
+        except ValidationError as exc:
+            problems = "; ".join(_describe(e, ScheduleRow) for e in exc.errors())
+            raise ConfigError(f"{where}: schedule row {k}: {problems}") from None
+        checked.append({**row, "from": parsed.start})
+    return checked
+
+
+def _describe(error: dict, top: type[BaseModel] | None = None) -> str:
     """One pydantic error as 'field: problem'; an unknown key lists the known ones."""
     where = ".".join(str(p) for p in error["loc"])
     if error["type"] == "extra_forbidden":
-        model = {"fee": FeeScheme, "earlier_sessions": EarlierSessions}.get(
-            str(error["loc"][0]), InstrumentSpec
-        )
+        if top is ScheduleRow:  # the row's own keys, or a fee table's
+            model = FeeRow if len(error["loc"]) > 1 else ScheduleRow
+        else:
+            model = {"fee": FeeScheme, "earlier_sessions": EarlierSessions}.get(
+                str(error["loc"][0]), InstrumentSpec
+            )
         known = ", ".join(name for name in model.model_fields if name != "key")
         return f"unknown key {where!r}; known keys: {known}"
     message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}"
+    return f"{where}: {message}" if where else message
 
 
 def _shipped_table() -> dict:
@@ -260,10 +297,9 @@ class InstrumentRegistry:
                     )
                 shipped = table.get(key, {})
                 merged = _merge(shipped, fields)
-                if "schedule" in fields and isinstance(fields["schedule"], list):
-                    merged["schedule"] = merged_rows(
-                        shipped.get("schedule", []), fields["schedule"]
-                    )
+                if "schedule" in fields:
+                    rows = _user_rows(fields["schedule"], f"{path}: instrument {key!r}")
+                    merged["schedule"] = merged_rows(shipped.get("schedule", []), rows)
                 table[key] = merged
             source = str(path)
         specs = {}

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from functools import cached_property
+from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from twotier.strict import NUMBER
 
 FEE_PARTS = (
     "open_rate",
@@ -31,26 +34,58 @@ FEE_PARTS = (
 )
 
 
+# Far above any exchange's (about 0.0001 of turnover, a few CNY a lot), and below what a
+# rate written where an amount was meant would be: 2 (CNY a lot) as a rate is 200%.
+MAX_FEE_RATE = Decimal("0.01")
+MAX_FEE_PER_LOT = Decimal(1000)
+Fee = Annotated[Decimal | None, NUMBER, Field(None, ge=0)]
+
+
 class FeeRow(BaseModel):
     """Fee parts a schedule row sets: rates of turnover and CNY per lot."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    open: Decimal | None = Field(None, ge=0)
-    close: Decimal | None = Field(None, ge=0)
-    close_today: Decimal | None = Field(None, ge=0)
+    open: Fee = None
+    close: Fee = None
+    close_today: Fee = None
+
+    def largest(self) -> Decimal:
+        return max((v for v in (self.open, self.close, self.close_today) if v is not None),
+                   default=Decimal(0))  # fmt: skip
+
+
+def check_fee_sizes(rates: Decimal, per_lot: Decimal) -> None:
+    """A fee part beyond any exchange's is refused: most likely an amount per lot written
+    as a rate of turnover."""
+    if rates > MAX_FEE_RATE:
+        raise ValueError(
+            f"a fee rate of turnover of {rates} is more than {MAX_FEE_RATE} (1%); a rate is a "
+            "share of turnover (0.0001 is one basis point): an amount in CNY a lot goes under "
+            "fee_per_lot (or basis = 'per_lot')"
+        )
+    if per_lot > MAX_FEE_PER_LOT:
+        raise ValueError(f"a fee of {per_lot} CNY a lot is more than {MAX_FEE_PER_LOT}")
 
 
 class ScheduleRow(BaseModel):
     """One dated row: the fields it sets apply from ``from`` on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     start: dt.date = Field(alias="from")
-    limit_rate: float | None = Field(None, gt=0, lt=1)
-    margin_rate: float | None = Field(None, gt=0, le=1)
+    limit_rate: Annotated[float | None, NUMBER, Field(None, gt=0, lt=1)] = None
+    margin_rate: Annotated[float | None, NUMBER, Field(None, gt=0, le=1)] = None
     fee: FeeRow | None = None  # rates of turnover
     fee_per_lot: FeeRow | None = None  # CNY per lot
+
+    @model_validator(mode="after")
+    def _fee_sizes(self) -> ScheduleRow:
+        parts = (Decimal(0) if f is None else f.largest() for f in (self.fee, self.fee_per_lot))
+        check_fee_sizes(*parts)
+        return self
 
     def parts(self) -> dict[str, object]:
         """The fields this row sets, by name (fee parts as in FEE_PARTS)."""
