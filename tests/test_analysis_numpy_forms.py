@@ -360,14 +360,16 @@ def test_episode_bounds_match_unique_over_every_bar(signal):
 
 def pandas_summary_counts(trades: pd.DataFrame, fills: pd.DataFrame) -> dict:
     """The run summary's trade and fee figures as they were written on pandas: each scope
-    filtered from the whole tables, a trade's rows added up by groupby."""
+    filtered from the whole tables, a trade's rows added up by groupby; trades are the
+    positions closed whole (docs/metrics.md)."""
 
     def win_rate(rows):
         if rows.empty:
             return None
         return float(np.mean(rows.groupby("trade_id")["net_pnl"].sum() > 0))
 
-    closed, still_open = trades[trades["reason"] != OPEN], trades[trades["reason"] == OPEN]
+    still_open = trades[trades["reason"] == OPEN]
+    closed = trades[~trades["trade_id"].isin(still_open["trade_id"])]  # positions closed whole
     out = {
         "trades": int(closed["trade_id"].nunique()),
         "win_rate": win_rate(closed),

@@ -184,6 +184,10 @@ def test_compare_uses_the_rate_the_runs_share_and_refuses_to_guess_between_two(t
     result = CliRunner().invoke(app, ["compare", str(a), str(c), "--out", str(out)])
     assert result.exit_code != 0
     assert "different risk-free rates" in str(result.exception)
+    (c / "metrics.json").unlink()  # no rate to say: the other run's is taken
+    result = CliRunner().invoke(app, ["compare", str(a), str(c), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert {m["risk_free"] for m in json.loads(result.stdout)["runs"].values()} == {0.03}
     given = ["compare", str(a), str(c), "--out", str(out), "--json", "--risk-free", "0.01"]
     result = CliRunner().invoke(app, given)
     assert result.exit_code == 0, result.output

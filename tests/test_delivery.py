@@ -302,3 +302,20 @@ def test_data_check_warns_about_bars_of_one_contract_kept_past_its_deadline(writ
     assert result.exit_code == 0, result.output
     warnings = json.loads(result.stdout)["warnings"]
     assert any("keeps i2411 until 2024-10-30" in w for w in warnings), warnings
+
+
+def test_each_bars_contract_comes_from_the_rolls_else_from_a_column_they_were_read_off():
+    from twotier.market.rolls import schedule_from_contracts, traded_contracts
+
+    days = pd.to_datetime(["2024-10-29", "2024-10-30"]).astype("datetime64[s]")
+    frame = pd.DataFrame(
+        {"open": 800.0, "close": 800.0, "trading_day": days, "contract": "i2411"},
+        index=pd.DatetimeIndex(["2024-10-29 09:00", "2024-10-30 09:00"], tz="Asia/Shanghai"),
+    )
+    read_off = schedule_from_contracts(frame)
+    assert len(read_off) == 0 and read_off.from_column
+    assert traded_contracts(frame, read_off).tolist() == ["i2411", "i2411"]
+    assert traded_contracts(frame, None).tolist() == ["i2411", "i2411"]
+    # A schedule given empty names no contract, as in paper trading (live.rolls).
+    assert traded_contracts(frame, RollSchedule()) is None
+    assert traded_contracts(frame.drop(columns="contract"), None) is None

@@ -182,6 +182,10 @@ def test_unknown_fee_field_lists_the_fee_fields(tmp_path):
          "schedule row 1: unknown key 'fee.basis'; known keys: open, close, close_today"),
         ("schedule = [{ from = 2023-01-01, fee = { close = 2 } }]",
          "an amount in CNY a lot goes under fee_per_lot"),
+        ("schedule = [{ start = 2023-01-01, margin_rate = 0.2 }]",
+         "schedule row 1: from: Field required; unknown key 'start'; known keys: from, "
+         "limit_rate"),
+        ("price_range = [true, 5000]", "price_range.0: expected a number, not true"),
     ],
 )  # fmt: skip
 def test_bad_values_are_config_errors_naming_file_instrument_and_field(tmp_path, fields, message):

@@ -48,6 +48,20 @@ def test_a_settlement_on_a_half_tick_rounds_up():
     assert settle.tolist() == [price_units(769.0)]
 
 
+def test_fractional_volumes_weigh_as_the_decimals_written():
+    # 768 x 0.1 + 769 x 0.3 over 0.4 is 768.75 exactly: 769.0 (the floats 0.1 and 0.3
+    # are a hair off their decimals, and put the mean below the half tick).
+    settle = day_settlements(
+        np.array([0]),
+        units(768.0, 769.0),
+        units(768.0, 769.0),
+        units(768.0, 769.0),
+        np.array([0.1, 0.3]),
+        price_units(0.5),
+    )
+    assert settle.tolist() == [price_units(769.0)]
+
+
 def test_a_blank_volume_is_no_value_in_the_settlement():
     # The second bar's volume is unknown: the first bar alone weighs, 800.0 (not the
     # day's last close, 810.0, which a day without any volume takes).

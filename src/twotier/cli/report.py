@@ -23,25 +23,32 @@ def _risk_free(folder: Path, given: float | None) -> float:
     """The rate asked for, else the one the folder's metrics were computed with, else 0."""
     if given is not None:
         return given
+    recorded = _recorded_rate(folder)
+    return 0.0 if recorded is None else recorded
+
+
+def _recorded_rate(folder: Path) -> float | None:
+    """The rate of the folder's metrics.json; None without one (not written, unreadable)."""
     try:
         return float(json.loads((folder / "metrics.json").read_text("utf-8"))["risk_free"])
     except (OSError, ValueError, KeyError, TypeError):
-        return 0.0
+        return None
 
 
 def _common_risk_free(folders: list[Path], given: float | None) -> float:
-    """The rate asked for, else the one every run's metrics were computed with: Sharpe
-    and Sortino side by side must share their rate."""
+    """The rate asked for, else the one every run's metrics were computed with (runs
+    without metrics.json have none to say; 0 if none has): Sharpe and Sortino side by
+    side must share their rate."""
     if given is not None:
         return given
-    rates = {folder: _risk_free(folder, None) for folder in folders}
+    rates = {folder: rate for folder in folders if (rate := _recorded_rate(folder)) is not None}
     if len(set(rates.values())) > 1:
         each = ", ".join(f"{folder}: {rate:g}" for folder, rate in rates.items())
         raise UsageError(
             f"the runs' metrics use different risk-free rates ({each}); give --risk-free "
             "RATE to compare them at one"
         )
-    return next(iter(rates.values()))
+    return next(iter(rates.values()), 0.0)
 
 
 def report_command(
@@ -76,7 +83,7 @@ def compare_command(
         "--risk-free",
         callback=check_rate,
         metavar="RATE",
-        help="Yearly risk-free rate (default: the runs' own, when they share one, else 0).",
+        help="Yearly risk-free rate (default: the one the runs' metrics share; else refused).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:

@@ -12,7 +12,6 @@ batch of steps in a catch-up), ``outputs``,
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -24,6 +23,7 @@ from typing import TextIO
 import pandas as pd
 
 from twotier.errors import CalendarError
+from twotier.json_text import json_text
 from twotier.live.session import StepReport
 from twotier.market.calendar import TIMEZONE, TradingCalendar, place_bars
 from twotier.market.instruments import InstrumentSpec
@@ -42,7 +42,7 @@ class _JsonLines(logging.Formatter):
             "message": record.getMessage(),
             **getattr(record, "fields", {}),
         }
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return json_text(line, default=str, ensure_ascii=False)
 
 
 def _exchange_time(seconds: float | None):

@@ -127,7 +127,7 @@ class InstrumentSpec(BaseModel):
     # outside ``price_range`` gets a warning (prices of another instrument?).
     plausible_move: Annotated[float | None, NUMBER, Field(None, gt=0)] = None
     max_bar_volume: Annotated[float, NUMBER, Field(1e9, gt=0)] = 1e9
-    price_range: tuple[float, float] | None = None
+    price_range: tuple[Annotated[float, NUMBER], Annotated[float, NUMBER]] | None = None
 
     @field_validator("day_sessions", mode="before")
     @classmethod
@@ -213,7 +213,7 @@ def _user_rows(rows: object, where: str) -> list[dict]:
             raise ConfigError(f"{where}: schedule row {k} must be a table like {example}, "
                               f"not {row!r}")  # fmt: skip
         try:
-            parsed = ScheduleRow.model_validate(row)
+            parsed = ScheduleRow.model_validate(row, by_alias=True, by_name=False)
         except ValidationError as exc:
             problems = "; ".join(_describe(e, ScheduleRow) for e in exc.errors())
             raise ConfigError(f"{where}: schedule row {k}: {problems}") from None
@@ -231,7 +231,8 @@ def _describe(error: dict, top: type[BaseModel] | None = None) -> str:
             model = {"fee": FeeScheme, "earlier_sessions": EarlierSessions}.get(
                 str(error["loc"][0]), InstrumentSpec
             )
-        known = ", ".join(name for name in model.model_fields if name != "key")
+        fields = model.model_fields.items()
+        known = ", ".join(f.alias or name for name, f in fields if name != "key")
         return f"unknown key {where!r}; known keys: {known}"
     message = error["msg"].removeprefix("Value error, ")
     return f"{where}: {message}" if where else message

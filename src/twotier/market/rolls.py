@@ -18,7 +18,7 @@ import io
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
@@ -58,9 +58,11 @@ class Roll:
 
 @dataclass(frozen=True)
 class RollSchedule:
-    """An instrument's rolls, in time order."""
+    """An instrument's rolls, in time order; ``from_column``: read off the bars' own
+    contract column (which then names the contract even where there is no roll)."""
 
     rolls: tuple[Roll, ...] = ()
+    from_column: bool = field(default=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.rolls)
@@ -127,7 +129,8 @@ def schedule_from_contracts(frame: pd.DataFrame, source: str = "<bars>") -> Roll
                 float(open_[i]),
             )
             for i in contract_changes(contracts)
-        )
+        ),
+        from_column=True,
     )
 
 
@@ -469,11 +472,13 @@ def contracts_for_bars(frame: pd.DataFrame, schedule: RollSchedule) -> np.ndarra
 
 def traded_contracts(frame: pd.DataFrame, schedule: RollSchedule | None) -> np.ndarray | None:
     """The contract traded at each bar, where known: the schedule's when it has rolls,
-    else the bars' own contract column (one contract throughout has no roll, and its
-    delivery deadline still applies); None when neither names a contract."""
+    else the bars' own contract column when the rolls are read off it (one contract
+    throughout has no roll, and its delivery deadline still applies); None when neither
+    names a contract. A schedule given empty names none, as in paper trading."""
     if schedule:
         return contracts_for_bars(frame, schedule)
-    if "contract" in frame.columns:
+    read_off_bars = schedule is None or schedule.from_column
+    if read_off_bars and "contract" in frame.columns:
         return frame["contract"].to_numpy(dtype=str)
     return None
 

@@ -66,8 +66,9 @@ def day_settlements(
 
 def _half_up_ticks(triple: np.ndarray, volume: np.ndarray, tick: int) -> int:
     """The volume-weighted mean of ``triple / 3`` in ticks, rounded half up, in exact
-    rational arithmetic (prices are whole price units; volumes as the floats hold them)."""
-    volumes = [Fraction(v) for v in volume.tolist()]
+    rational arithmetic (prices are whole price units; volumes as the decimals written:
+    0.1 is a tenth, not the binary float nearest it)."""
+    volumes = [Fraction(repr(v)) for v in volume.tolist()]
     value = sum((Fraction(int(t)) * v for t, v in zip(triple.tolist(), volumes, strict=True)))
     mean = value / (3 * sum(volumes) * tick)
     return math.floor(mean + Fraction(1, 2))

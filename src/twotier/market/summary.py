@@ -273,7 +273,7 @@ def _roll_fields(
             frame["trading_day"].to_numpy(),
             calendar,
             days_before,
-            "contract column" if from_column or not rolls else "roll schedule",
+            "contract column" if from_column else "roll schedule",
         )
     return {
         "roll_source": roll_source or "roll schedule",

@@ -75,7 +75,10 @@ class BacktestResult:
 
     @property
     def closed_trades(self) -> pd.DataFrame:
-        return self.trades[self.trades["reason"] != "open"]
+        """The rows of positions closed whole (docs/metrics.md)."""
+        from twotier.analysis.trades import closed_positions
+
+        return closed_positions(self.trades)
 
     @property
     def metrics(self) -> dict:
