@@ -86,6 +86,13 @@ def test_optimize_wants_bars_or_the_sample_and_one_kind_of_cluster(space_file, t
     args = ["optimize", "--space", space_file, "--sample", "--out", tmp_path, "--workers", 2]
     code, _, err = run_cli([*args, "--scheduler", "tcp://127.0.0.1:1"], capsys)
     assert code == 1 and "not both" in err
+    # Before any bars are read: no worker is no cluster, windows need --walk-forward.
+    args = ["optimize", "--space", space_file, "--sample", "--out", tmp_path / "s2"]
+    code, _, err = run_cli([*args, "--workers", 0], capsys)
+    assert code == 1 and "--workers must be at least 1, not 0" in err
+    code, _, err = run_cli([*args, "--train", 40, "--test", 10], capsys)
+    assert code == 1 and "--train and --test are the windows of --walk-forward" in err
+    assert not (tmp_path / "s2").exists()
 
 
 def free_port() -> int:

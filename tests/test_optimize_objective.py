@@ -58,7 +58,10 @@ def test_command_line_values_take_precedence_over_the_space_file():
     [
         ({"name": "profit"}, "unknown objective 'profit'"),
         ({"max_drawdown": 1.5}, "max_drawdown must be in (0, 1]"),
-        ({"min_trades": -1}, "min_trades must be >= 0"),
+        ({"min_trades": -1}, "min_trades must be a whole number >= 0"),
+        ({"min_trades": 2.5}, "min_trades must be a whole number >= 0, not 2.5"),
+        ({"min_trades": True}, "min_trades must be a whole number >= 0, not True"),
+        ({"max_drawdown": "ten"}, "max_drawdown must be in (0, 1], not 'ten'"),
         ({"target": 1}, "unknown field(s) target"),
     ],
 )

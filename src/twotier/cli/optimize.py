@@ -87,6 +87,10 @@ def optimize_command(
         raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --sample")
     if workers is not None and scheduler:
         raise UsageError("give --workers (a local cluster) or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}")
+    if walk_forward is None and (train is not None or test is not None):
+        raise UsageError("--train and --test are the windows of --walk-forward rolling|anchored")
     check_output(out, OPTIMIZE, force=force)  # before any work; marked when the sweep starts
     base = load_config(config_file, overrides)
     files = parse_bars_options(bars)
@@ -111,7 +115,7 @@ def optimize_command(
     plan = plan_sweep(request, prepared)
     _print_plan(plan, goal.describe())
     claim_folder(out, OPTIMIZE, force=force)
-    with dask_client(workers or DEFAULT_WORKERS, scheduler) as client:
+    with dask_client(DEFAULT_WORKERS if workers is None else workers, scheduler) as client:
         where = scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])}"
         console.print(f"Dask: {where} workers; dashboard {dashboard(client)}", soft_wrap=True)
         with _SweepProgress() as progress:

@@ -26,10 +26,14 @@ class Objective:
             raise ConfigError(
                 f"unknown objective {self.name!r}; choose one of {', '.join(OBJECTIVES)}"
             )
-        if self.max_drawdown is not None and not 0 < self.max_drawdown <= 1:
+        if self.max_drawdown is not None and not (
+            _is_number(self.max_drawdown) and 0 < self.max_drawdown <= 1
+        ):
             raise ConfigError(f"max_drawdown must be in (0, 1], not {self.max_drawdown!r}")
-        if self.min_trades is not None and self.min_trades < 0:
-            raise ConfigError(f"min_trades must be >= 0, not {self.min_trades!r}")
+        if self.min_trades is not None and not (
+            _is_number(self.min_trades) and self.min_trades >= 0 and self.min_trades % 1 == 0
+        ):
+            raise ConfigError(f"min_trades must be a whole number >= 0, not {self.min_trades!r}")
 
     def score(self, metrics: Mapping[str, Any] | None) -> float:
         """The objective's value; -inf where there is none (failed run, NaN)."""
@@ -64,6 +68,11 @@ class Objective:
         if self.min_trades is not None:
             parts.append(f"trades >= {self.min_trades}")
         return ", ".join(parts)
+
+
+def _is_number(value: Any) -> bool:
+    """A number as written: not a boolean, not text, finite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def objective_from(
