@@ -5,10 +5,12 @@ address. Either way the workers must run this twotier version."""
 from __future__ import annotations
 
 import importlib.util
+import signal
 import socket
 import struct
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import dask
@@ -34,18 +36,53 @@ def dask_client(
         return
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
-    with (
-        dask.config.set(LOCAL_WORKERS),
-        LocalCluster(
+    with dask.config.set(LOCAL_WORKERS), _children_ignore_interrupts():
+        cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address="127.0.0.1:0",  # a free port: never clash with another cluster
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+        )
+    with cluster, Client(cluster) as client:
         check_workers(client)
         yield client
+
+
+@contextmanager
+def _children_ignore_interrupts() -> Iterator[None]:
+    """Processes started meanwhile (the local cluster's nannies and workers) ignore
+    SIGINT: a terminal's Ctrl-C goes to the whole process group, and workers killed by it
+    printed their tracebacks and failed the runs in flight, which a sweep whose own
+    interrupt Python had dropped went on to rank. The sweep's process alone takes it and
+    closes the cluster. (A Ctrl-C while the cluster starts is ignored.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def interrupts_noted() -> Iterator[Callable[[], bool]]:
+    """A Ctrl-C raises KeyboardInterrupt as usual and is noted: Python drops one raised
+    inside a finalizer (a Dask future's, say), so a loop asks ``interrupted()`` too."""
+    noted: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+
+    def note(signum, frame) -> None:
+        noted.append(True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: bool(noted)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager

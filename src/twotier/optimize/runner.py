@@ -21,6 +21,7 @@ from distributed import Client, Future, as_completed
 
 from twotier.config.model import Config
 from twotier.engine.inputs import Environment
+from twotier.optimize.cluster import interrupts_noted
 from twotier.optimize.objective import Objective
 from twotier.optimize.space import BASE_SET, ParameterSet
 from twotier.optimize.store import Outcome, ResultStore, bars_fingerprint, digest, run_key
@@ -112,14 +113,19 @@ class SweepRunner:
         self._schedule([self._run(s, w, phase) for w in self.windows for s in self.sets])
         for window in self.windows:
             self._select_when_trained(window)
-        for future in self._queue:
-            batch = self._waiting.pop(future)
-            for runs, payload in zip(batch, _collect(future, len(batch)), strict=True):
-                self._by_key.pop(runs[0].key, None)
-                for run in runs:
-                    self._record(run, payload, reused=False)
-            if self.walk_forward and batch[0][0].phase == "train":
-                self._select_when_trained(batch[0][0].window)
+        with interrupts_noted() as interrupted:
+            for future in self._queue:
+                if interrupted():  # raised where Python dropped it: stop, rank nothing
+                    raise KeyboardInterrupt
+                batch = self._waiting.pop(future)
+                for runs, payload in zip(batch, _collect(future, len(batch)), strict=True):
+                    self._by_key.pop(runs[0].key, None)
+                    for run in runs:
+                        self._record(run, payload, reused=False)
+                if self.walk_forward and batch[0][0].phase == "train":
+                    self._select_when_trained(batch[0][0].window)
+            if interrupted():
+                raise KeyboardInterrupt
         self._tier1.clear()  # let the workers drop the packages
         return sorted(self._outcomes.values(), key=_order)
 
