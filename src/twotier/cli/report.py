@@ -35,6 +35,17 @@ def _recorded_rate(folder: Path) -> float | None:
         return None
 
 
+def _rate_option(default: str):
+    """``--risk-free``: the rate given, else what the folders' metrics say."""
+    return typer.Option(
+        None,
+        "--risk-free",
+        callback=check_rate,
+        metavar="RATE",
+        help=f"Yearly risk-free rate (default: {default}).",
+    )
+
+
 def _common_risk_free(folders: list[Path], given: float | None) -> float:
     """The rate asked for, else the one every run's metrics were computed with (runs
     without metrics.json have none to say; 0 if none has): Sharpe and Sortino side by
@@ -53,13 +64,7 @@ def _common_risk_free(folders: list[Path], given: float | None) -> float:
 
 def report_command(
     run_dir: Path = RUN_DIR,
-    risk_free: float | None = typer.Option(
-        None,
-        "--risk-free",
-        callback=check_rate,
-        metavar="RATE",
-        help="Yearly risk-free rate (default: the run's, else 0).",
-    ),
+    risk_free: float | None = _rate_option("the run's, else 0"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors."),
 ) -> None:
     """Rebuild report.html and metrics.json of a run folder from its data files."""
@@ -78,13 +83,7 @@ def report_command(
 def compare_command(
     run_dirs: list[Path] = typer.Argument(..., help="Two or more run folders."),
     out: Path = typer.Option(Path("compare.html"), "--out", "-o", help="HTML file to write."),
-    risk_free: float | None = typer.Option(
-        None,
-        "--risk-free",
-        callback=check_rate,
-        metavar="RATE",
-        help="Yearly risk-free rate (default: the one the runs' metrics share; else refused).",
-    ),
+    risk_free: float | None = _rate_option("the one the runs' metrics share; else refused"),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Compare runs: metrics side by side, equity curves overlaid in one HTML file."""
