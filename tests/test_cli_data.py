@@ -207,7 +207,7 @@ def test_missing_file_is_a_clear_error(tmp_path, capsys):
     assert err.strip() == f"error: {tmp_path / 'nope.csv'}: file not found"
 
 
-@pytest.mark.parametrize("to", ["15m", "0min", "min"])
+@pytest.mark.parametrize("to", ["15m", "0min", "min", "\u00b2min", "0015min"])
 def test_resample_refuses_a_target_that_is_not_minutes(tmp_path, capsys, to):
     args = ["data", "resample", tmp_path / "x.csv", "-i", "DCE/i", "--to", to, "--out", "x.pq"]
     code, _, err = run_in_process(args, capsys)
@@ -339,3 +339,18 @@ def test_resample_writes_a_readable_parquet_file_of_fifteen_minute_bars(real_run
     assert {"open", "high", "low", "close", "volume", "trading_day"} <= set(table.columns)
     again = read_bars(out, "DCE/i")  # and the loader reads it back
     assert (len(again.frame), again.bar_minutes) == (5_232, 15)
+
+
+def test_resample_keeps_a_contract_column_given_as_the_column_contract(tmp_path, capsys):
+    # A roll at the night open of 2024-03-05: the column must come through, named
+    # 'contract' as the loader names it, for data check or a backtest to read.
+    day = [f"2024-03-05 14:{m:02d}:00,800,801,799,800,5,100,i2405" for m in range(30, 60, 5)]
+    night = [f"2024-03-05 21:{m:02d}:00,800,801,799,800,5,100,i2409" for m in range(0, 30, 5)]
+    path = tmp_path / "roll.csv"
+    path.write_text("\n".join(["datetime,open,high,low,close,volume,hold,symbol", *day, *night]))
+    out_file = tmp_path / "out.parquet"
+    args = ["data", "resample", path, "-i", "DCE/i", "--contract-column", "symbol"]
+    code, _, err = run_in_process([*args, "--out", out_file], capsys)
+    assert code == 0, err
+    table = pd.read_parquet(out_file)
+    assert table["contract"].tolist() == ["i2405", "i2405", "i2409", "i2409"]

@@ -144,7 +144,7 @@ def test_bar_outside_the_sessions_is_refused_by_resample():
     stray = frame.iloc[:1].copy()
     stray.index = pd.DatetimeIndex([shanghai("2024-03-05 12:00")])
     with pytest.raises(DataError, match="outside the sessions of DCE/i"):
-        resample(pd.concat([frame, stray]), get_instrument("DCE/i"), 5)
+        resample(pd.concat([frame, stray]).sort_index(), get_instrument("DCE/i"), 5)
 
 
 def test_bar_straddling_a_bucket_boundary_is_refused():
@@ -198,3 +198,11 @@ def test_real_iron_ore_five_minute_bars_make_whole_fifteen_minute_bars(real_bars
     loaded = real_bars("DCE.i.HOT.m5.csv")
     bars = resample(loaded.frame, loaded.instrument, 5)
     assert len(bars) * 3 == len(loaded.frame) == 15_696
+
+
+def test_resample_refuses_bars_not_as_the_loader_gives_them():
+    bars = one_trading_day("DCE/i", 5)
+    with pytest.raises(DataError, match="a time index and a trading_day column"):
+        resample(bars.drop(columns="trading_day"), get_instrument("DCE/i"), 5, 15)
+    with pytest.raises(DataError, match="not in time order"):
+        resample(bars.iloc[::-1], get_instrument("DCE/i"), 5, 15)

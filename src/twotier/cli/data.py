@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -251,9 +252,12 @@ def resample_command(
     calendar_file: Path | None = CALENDAR_FILE,
     auction: str = AUCTION,
     night_date: str = NIGHT_DATE,
+    contract_column: str | None = CONTRACT_COLUMN,
 ) -> None:
-    """Resample bars to 15 minutes on session edges (bars never span a break)."""
-    if not to.endswith("min") or not to[:-3].isdigit() or int(to[:-3]) == 0:
+    """Resample bars to 15 minutes on session edges (bars never span a break).
+
+    A contract column (--contract-column) is kept, as the column 'contract'."""
+    if re.fullmatch(r"[1-9][0-9]*min", to) is None:  # ASCII digits only: int() wants them
         raise UsageError(f"--to expects minutes such as 15min, got {to!r}")
     check_output_file(out, "--out", BARS, reading=[file])
     loaded = read_bars(
@@ -265,6 +269,7 @@ def resample_command(
         calendar=_calendar(calendar_file),
         auction=_choice(auction, "--auction", ("merge", "refuse")),
         night_date=_choice(night_date, "--night-date", ("calendar", "trading_day")),
+        contract_column=contract_column,
     )
     bars = resample(
         loaded.frame, loaded.instrument, loaded.bar_minutes, int(to[:-3]), loaded.source

@@ -51,6 +51,11 @@ def resample(
             f"cannot resample {bar_minutes}-minute bars to {to_minutes} minutes "
             f"({to_minutes} is not a multiple of {bar_minutes})",
         )
+    if "trading_day" not in frame.columns or not isinstance(frame.index, pd.DatetimeIndex):
+        raise DataError(source, "resample takes bars as read_bars or bars_from_frame give them "
+                                "(a time index and a trading_day column)")  # fmt: skip
+    if not frame.index.is_monotonic_increasing:
+        raise DataError(source, "the bars are not in time order (read_bars gives them so)")
     if bar_minutes == to_minutes or frame.empty:
         return frame.copy()
     times = frame.index
