@@ -319,3 +319,33 @@ def test_each_bars_contract_comes_from_the_rolls_else_from_a_column_they_were_re
     # A schedule given empty names no contract, as in paper trading (live.rolls).
     assert traded_contracts(frame, RollSchedule()) is None
     assert traded_contracts(frame.drop(columns="contract"), None) is None
+
+
+def test_a_contract_code_is_spelled_as_its_product_whatever_the_case_written():
+    from twotier.market.contracts import canonical
+
+    assert canonical("I2105", "i") == "i2105" and canonical("ma205", "MA") == "MA205"
+    assert canonical("m2105", "i") == "m2105"  # another product's: left as written
+
+
+def test_a_contract_column_in_two_cases_is_one_contract_and_cannot_come_back(write_csv):
+    from twotier.market.bars import read_bars
+
+    header = "datetime,open,high,low,close,volume,symbol"
+    same = [header, "2024-03-05 09:00:00,800,801,799,800,5,I2405",
+            "2024-03-06 09:00:00,800,801,799,800,5,i2405"]  # fmt: skip
+    loaded = read_bars(write_csv(same), "DCE/i", contract_column="symbol", bar_minutes=15)
+    assert loaded.frame["contract"].tolist() == ["i2405", "i2405"]  # no roll
+    back = [*same, "2024-03-07 09:00:00,800,801,799,800,5,i2409",
+            "2024-03-08 09:00:00,800,801,799,800,5,I2405"]  # fmt: skip
+    with pytest.raises(DataError, match="contract i2405 comes back after being replaced"):
+        read_bars(write_csv(back), "DCE/i", contract_column="symbol", bar_minutes=15)
+
+
+def test_a_schedule_whose_contract_comes_back_in_another_case_is_refused(tmp_path):
+    path = tmp_path / "rolls.csv"
+    rows = ["trading_day,old_contract,new_contract,old_price,new_price",
+            "2021-03-08,I2105,i2109,677.5,680", "2021-03-15,i2109,i2105,649,643"]  # fmt: skip
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match="contract i2105 comes back after being replaced"):
+        read_schedule(path)

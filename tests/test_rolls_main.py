@@ -131,6 +131,20 @@ def test_a_main_contract_that_stops_trading_is_replaced_that_day():
     assert spliced["contract"].tolist() == ["x2405"] * 12 + ["x2409"] * 8
 
 
+def test_a_main_contract_that_stops_trading_is_replaced_even_while_a_roll_waits():
+    # x2409 leads on day 1 (confirm 1: a roll to it waits for its next bar). On day 2
+    # neither x2405, the main, nor x2409 trades; x2501 does: it takes over that day. The
+    # waiting roll used to keep the main contract, leaving day 2 without bars.
+    a = contract_frame(100, [9, 1, None, None, None, None, None, None, None, None])
+    b = contract_frame(200, [5, 5, None, 5, 5, 5, 5, 5, 5, 5])
+    c = contract_frame(300, [1] * 10)
+    schedule, spliced = main_contract({"x2405": a, "x2409": b, "x2501": c}, confirm_days=1)
+    assert [(r.trading_day, r.old_contract, r.new_contract) for r in schedule.rolls] == [
+        (day(2), "x2405", "x2501")
+    ]
+    assert spliced["trading_day"].nunique() == 10
+
+
 def test_spliced_bars_keep_the_columns_every_contract_has_and_add_the_contract():
     a = contract_frame(100, OI_A)
     b = contract_frame(200, OI_B).drop(columns="open_interest")
@@ -174,7 +188,7 @@ def test_main_contract_refuses_inputs_it_cannot_rank(contracts, options, error, 
         ("cu2202.csv", "cu2202"),
         ("SHFE.cu2202.m1.csv", "cu2202"),
         ("SHFE_cu2202_1min.csv.gz", "cu2202"),
-        ("CU2203.parquet", "CU2203"),
+        ("CU2203.parquet", "cu2203"),  # spelled as the product is: one contract, one name
         ("SHFE.cu.HOT.m1.csv.gz", None),
         ("DCE.i2009.m5.csv", None),  # another product
         ("cu.csv", None),

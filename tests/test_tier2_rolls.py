@@ -19,6 +19,7 @@ from helpers.scenario import (
     check_ledger,
     config,
     day_bars,
+    lines,
     packages,
 )
 from helpers.scenario import basket as make_basket
@@ -122,6 +123,11 @@ def test_targets_and_stops_see_the_basis_carried_by_the_roll_ratio():
     assert (r.trades["reason"] == "open").all()  # -1.1% on the carried basis
     r = run(iron(MONDAY_UP, [729.0, 705.0]), "execution.fill=close", "execution.fees=false")
     assert r.trades.iloc[0]["reason"] == "stop_loss_1.5pct"  # -2.1%
+    # The log's P&L is the exit rules' (and return_pct's): against the carried basis.
+    assert lines(r, "CLOSE") == [
+        "[2024-10-22 09:15] CLOSE basket 0 [stop_loss_1.5pct]: DCE/i, LONG, basis=720.00 "
+        "(the entry carried by rolls), exit=705.00, P&L=-2.08% (-84,000.00)"
+    ]
 
 
 def test_an_exit_decided_at_the_roll_bars_close_fills_on_the_new_contract():

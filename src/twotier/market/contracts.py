@@ -68,6 +68,16 @@ def belongs_to(code: str, product: str) -> bool:
     return match is not None and match.group(1).lower() == product.lower()
 
 
+def canonical(code: str, product: str) -> str:
+    """A code of the product spelled as the product is (``I2105`` of product ``i`` is
+    ``i2105``, ``ma205`` of ``MA`` is ``MA205``): one contract, one name, whatever case a
+    file or a vendor wrote it in. Other text is returned as it is."""
+    match = _CODE.fullmatch(code.strip())
+    if match is None or match.group(1).lower() != product.lower():
+        return code
+    return product + match.group(2)
+
+
 def contract_problem(code: str, product: str, near: date, instrument: str = "") -> str | None:
     """What is wrong with a contract code of an instrument whose product is ``product``:
     not a code, another product's, or no delivery month. None when it is sound."""
@@ -101,7 +111,9 @@ def contract_in_file_name(name: str, product: str | None = None) -> str | None:
     ]
     if len(set(found)) > 1:
         raise ValueError(f"file name {name!r} holds several contract codes: {', '.join(found)}")
-    return found[0] if found else None
+    if not found:
+        return None
+    return found[0] if product is None else canonical(found[0], product)
 
 
 def contract_changes(contracts: np.ndarray) -> np.ndarray:
@@ -117,20 +129,21 @@ def sequence_problem(contracts: np.ndarray, trading_days: np.ndarray) -> tuple[i
     day, RULES.md 9). None when the column is sound. Bars in time order."""
     contracts = np.asarray(contracts)
     days = np.asarray(trading_days).astype("datetime64[D]")
-    replaced: dict[str, int] = {}  # contract -> position of the bar that replaced it
+    replaced: dict[str, int] = {}  # contract (lower case) -> position of the bar replacing it
     for i in contract_changes(contracts):
         old, new = str(contracts[i - 1]), str(contracts[i])
-        if new in replaced:
+        if new.lower() in replaced:
+            at = replaced[new.lower()]
             return i, (
                 f"contract {new} comes back after being replaced "
-                f"(by {contracts[replaced[new]]} from trading day {days[replaced[new]]})"
+                f"(by {contracts[at]} from trading day {days[at]})"
             )
         if days[i] == days[i - 1]:
             return i, (
                 f"contract changes from {old} to {new} inside trading day {days[i]}: "
                 "a roll must take effect at the first bar of a trading day"
             )
-        replaced[old] = i
+        replaced[old.lower()] = i
     return None
 
 
@@ -138,6 +151,7 @@ __all__ = [
     "BAR_FILE_SUFFIXES",
     "ContractCode",
     "belongs_to",
+    "canonical",
     "contract_changes",
     "contract_in_file_name",
     "contract_problem",

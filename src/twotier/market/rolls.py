@@ -139,13 +139,13 @@ def schedule_from_contracts(frame: pd.DataFrame, source: str = "<bars>") -> Roll
 
 def _sequence_problem(rolls: list[Roll]) -> tuple[int, str] | None:
     """The first roll (index and problem) that breaks the chain of a schedule."""
-    replaced: dict[str, Roll] = {}  # contract -> the roll that replaced it
+    replaced: dict[str, Roll] = {}  # contract (lower case) -> the roll that replaced it
     for k, roll in enumerate(rolls):
         for name in ("old_price", "new_price"):
             value = getattr(roll, name)
             if not (math.isfinite(value) and value > 0):
                 return k, f"{name} must be a number > 0, not {value}"
-        if roll.new_contract == roll.old_contract:
+        if roll.new_contract.lower() == roll.old_contract.lower():
             return k, f"old and new contract are both {roll.old_contract}"
         if k:
             previous = rolls[k - 1]
@@ -154,17 +154,17 @@ def _sequence_problem(rolls: list[Roll]) -> tuple[int, str] | None:
                     f"trading day {roll.trading_day} is not after the previous roll's "
                     f"{previous.trading_day}"
                 )
-            if roll.old_contract != previous.new_contract:
+            if roll.old_contract.lower() != previous.new_contract.lower():
                 return k, (
                     f"old contract {roll.old_contract} is not the previous roll's new "
                     f"contract {previous.new_contract}"
                 )
-        if roll.new_contract in replaced:
+        if roll.new_contract.lower() in replaced:
             return k, (
                 f"contract {roll.new_contract} comes back after being replaced on "
-                f"{replaced[roll.new_contract].trading_day}"
+                f"{replaced[roll.new_contract.lower()].trading_day}"
             )
-        replaced[roll.old_contract] = roll
+        replaced[roll.old_contract.lower()] = roll
     return None
 
 
@@ -318,14 +318,15 @@ def _daily_measure(
         frame = contracts[code]
         grouped = pd.Series(frame[by].to_numpy(dtype=float), index=_days(frame)).groupby(level=0)
         columns[code] = grouped.last() if by == "open_interest" else grouped.sum()
-    return pd.concat(columns, axis=1).sort_index()
+    return pd.concat(columns, axis=1, sort=True)  # the days in order
 
 
 def _main_sequence(measure: np.ndarray, confirm_days: int) -> list[tuple[int, int]]:
     """(day index, contract index) where each main contract starts; contracts in expiry
     order. The first day's leader starts; a later contract that leads ``confirm_days``
     trading days running takes over on the next day it trades; a main contract with no
-    bar on a day others trade (expired) is replaced at once by that day's later leader."""
+    bar on a day others trade (expired) is replaced at once by that day's later leader,
+    whether or not a confirmed roll is waiting for its new contract to trade."""
     has = ~np.isnan(measure)
     leader = np.argmax(np.where(has, measure, -np.inf), axis=1)  # ties: the nearer expiry
     main = int(leader[0])
@@ -335,7 +336,7 @@ def _main_sequence(measure: np.ndarray, confirm_days: int) -> list[tuple[int, in
         take = None
         if pending is not None and has[d, pending]:
             take = pending
-        elif pending is None and not has[d, main] and has[d, main + 1 :].any():
+        elif not has[d, main] and has[d, main + 1 :].any():
             later = np.where(has[d, main + 1 :], measure[d, main + 1 :], -np.inf)
             take = main + 1 + int(np.argmax(later))
         if take is not None:

@@ -41,7 +41,7 @@ from twotier.market.calendar import (
     place_and_locate,
     session_dates,
 )
-from twotier.market.contracts import contract_problem, sequence_problem
+from twotier.market.contracts import canonical, contract_problem, sequence_problem
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.plausible import implausible_moves, price_range_warning
 from twotier.market.sessions import (
@@ -312,6 +312,10 @@ def _contracts(
     contract, empty = _stripped(raw[columns["contract"]])
     problems.flag(empty, f"empty value in column {columns['contract']!r}", kind="contract")
     problems.flag(*_foreign_contracts(contract, empty, stamps, spec), kind="contract")
+    # one contract, one name: I2105 and i2105 are one (a case change is no roll)
+    spelled = {code: canonical(code, spec.product) for code in contract[~empty].unique()}
+    if any(code != name for code, name in spelled.items()):
+        contract = contract.map(lambda code: spelled.get(code, code))
     return contract
 
 

@@ -360,19 +360,20 @@ class Composite:
             b.index, b.instrument, p.side, contracts, reason, inp.time, p.entry_day, p.contract
         )
         pkg = inp.packages.get(b.index)
-        held, entry, side = p.contracts, p.entry_price, p.side
+        held, entry, side, basis = p.contracts, p.entry_price, p.side, p.basis
         p.closing += contracts
         if pkg is not None and self.fill_at == "close":
             outcome = self.broker.execute(order, fills.held_quote(self, b, pkg), "close")
             gross = None if outcome.fill is None else self.book.close(state, b, outcome.fill)
             self.journal.close(inp.time, b.index, b.instrument, side, reason, entry, pkg.close,
-                               contracts, held, gross)  # fmt: skip
+                               contracts, held, gross, basis)  # fmt: skip
             fills.keep_rest(self, b, PendingClose(order), outcome, inp.time)
             return
         last = (pkg or b.last).close
         self.journal.close(
-            inp.time, b.index, b.instrument, side, reason, entry, last, contracts, held, None
-        )
+            inp.time, b.index, b.instrument, side, reason, entry, last, contracts, held, None,
+            basis,
+        )  # fmt: skip
         b.close_orders.append(PendingClose(order))
 
     # -- entries -------------------------------------------------------------------------
@@ -432,7 +433,7 @@ class Composite:
                 p.entry_day,
                 p.contract,
             )
-            side, entry, held = p.side, p.entry_price, p.contracts
+            side, entry, held, basis = p.side, p.entry_price, p.contracts, p.basis
             outcome = self.broker.execute(order, fills.held_quote(self, b, b.last), "close")
             gross = self.book.close(state, b, outcome.fill) if outcome.fill else None
             self.journal.close(
@@ -446,6 +447,7 @@ class Composite:
                 held,
                 held,
                 gross,
+                basis,
             )
             b.close_orders = []
             b.pending_roll = None

@@ -88,18 +88,27 @@ class Journal:
         contracts: int,
         held: int,
         pnl: int | None,
+        basis: float | None = None,
     ) -> None:
-        move = side * (exit_ - entry) / entry
+        """``basis``: the entry price as stops and targets see it, carried by rolls (price
+        units); the P&L is against it, as the exit rules and ``return_pct`` are."""
+        rolled = basis is not None and basis != entry
+        base = basis if rolled else entry
+        move = side * (exit_ - base) / base
         part = "" if contracts == held else f", contracts={contracts} of {held}"
         money = f" ({format_cny(pnl, sign=True)})" if pnl is not None else ""
+        start = (
+            f"basis={price_of(base):.2f} (the entry carried by rolls)"
+            if rolled
+            else f"entry={price_text(entry)}"
+        )
         self.write(
             time,
             "CLOSE",
             basket,
             reason,
             f"CLOSE basket {basket} [{reason}]: {instrument}, {SIDE[side]}{part}, "
-            f"entry={price_text(entry)}, exit={price_text(exit_)}, "
-            f"P&L={move:+.2%}{money}",
+            f"{start}, exit={price_text(exit_)}, P&L={move:+.2%}{money}",
         )
 
     @decision_line
