@@ -175,3 +175,28 @@ def test_no_report_writes_the_run_folder_without_its_page_and_says_how_to_write_
     assert document["report"] is None
     run(["report", str(folder), "--quiet"], capsys)
     assert (folder / "report.html").is_file()
+
+
+def test_how_bars_were_read_is_in_config_toml_and_a_rerun_from_it_repeats_the_run(tmp_path, capsys):
+    # --label, --on-bad-bar and one --contract-column for every file are configuration
+    # (data.*): the run's config.toml used to keep the defaults, and a rerun from it read
+    # these end-stamped bars as start-stamped and refused them.
+    bars = load_sample("DCE/i")
+    bars = bars[bars["trading_day"] <= pd.Timestamp("2023-02-28")].copy()
+    bars.index = bars.index + pd.Timedelta(minutes=15)  # stamped by their end
+    bars["symbol"] = "i2309"
+    path = tmp_path / "i.csv"
+    write_bar_csv(bars, path)
+    reading = ["--label", "end", "--on-bad-bar", "drop", "--contract-column", "symbol"]
+    code, _, err = invoke(["backtest", "--bars", f"DCE/i={path}", *reading, "--out",
+                           tmp_path / "a", "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    config = (tmp_path / "a" / "config.toml").read_text()
+    for line in ('label = "end"', 'on_bad_bar = "drop"', 'contract_column = "symbol"'):
+        assert f"\n{line}\n" in config
+    code, _, err = invoke(["backtest", "--bars", f"DCE/i={path}", "--config",
+                           tmp_path / "a" / "config.toml", "--out", tmp_path / "b",
+                           "--quiet"], capsys)  # fmt: skip
+    assert code == 0, err
+    for name in ("trades.csv", "fills.csv", "equity.csv", "decisions.log"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -141,6 +141,7 @@ def backtest(
         config,
         overrides,
         **{"execution.fill": fill, "data.label": label, "data.on_bad_bar": on_bad_bar},
+        **{"data.contract_column": contract_column if isinstance(contract_column, str) else None},
     )
     env = Environment.from_config(cfg)
     schedules = _schedules(rolls)

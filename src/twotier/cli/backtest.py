@@ -25,7 +25,7 @@ from twotier.cli.common import (
 )
 from twotier.collector import settle
 from twotier.config.baskets import fit_baskets
-from twotier.config.load import load_config
+from twotier.config.load import load_config, override
 from twotier.engine.backtest import run_backtest, trading_period
 from twotier.engine.inputs import (
     Environment,
@@ -123,8 +123,13 @@ def backtest_command(
         raise UsageError("give either --bars INSTRUMENT=FILE (repeatable) or --signals TABLE")
     if signals:
         _bars_only(label=label, on_bad_bar=on_bad_bar, contract_column=contract_column)
-    if fill is not None:
-        overrides = [*overrides, f"execution.fill={fill}"]
+    columns = parse_contract_columns(contract_column)
+    # How the run reads its bars is configuration, so that its config.toml repeats it
+    # (a contract column per instrument has no key: it is not recorded).
+    given = {"execution.fill": fill, "data.label": label, "data.on_bad_bar": on_bad_bar}
+    if isinstance(columns, str):
+        given["data.contract_column"] = columns
+    overrides = [*overrides, *(override(k, v) for k, v in given.items() if v is not None)]
     check_output(out, BACKTEST, force=force)  # before any work: a refusal costs nothing
     trading_period(start, end)
     config = load_config(config_file, overrides)
@@ -140,7 +145,7 @@ def backtest_command(
                 rolls,
                 config,
                 env,
-                (label, on_bad_bar, parse_contract_columns(contract_column)),
+                columns,
                 (start, end),
                 phases,
                 files,
@@ -196,9 +201,10 @@ def _tier2_alone(signals, rolls, config, env, start, end, phases) -> BacktestRes
 
 
 def _from_bars(
-    files, rolls, config, env, reading, period, phases, signal_files: SignalFiles
+    files, rolls, config, env, contract_column, period, phases, signal_files: SignalFiles
 ) -> BacktestResult:
-    label, on_bad_bar, contract_column = reading
+    """``contract_column``: one name for every file or one per instrument; the rest of
+    how bars are read is ``config.data``."""
     start, end = period
     unknown = [k for k in files if k not in env.instruments]
     if unknown:  # before any file is read
@@ -212,7 +218,7 @@ def _from_bars(
     with phases.step("loading bars", total=len(traded)) as advance:
         for instrument, path in traded.items():
             one, column = {instrument: path}, columns.get(instrument)
-            inputs |= load_bar_files(one, config, env, label, on_bad_bar, column)
+            inputs |= load_bar_files(one, config, env, contract_column=column)
             advance()
     note(bad_bar_notes(inputs)[0])
     return backtest_bar_inputs(

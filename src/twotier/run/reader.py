@@ -1,6 +1,9 @@
-"""A finished run folder read back into a ``BacktestResult``, with the tables typed as the
-engine made them (times in Asia/Shanghai, trading days as dates), so that metrics and the
-report come out the same from a folder as from a run in memory."""
+"""A finished run folder read back into a ``BacktestResult``: times in Asia/Shanghai,
+numbers as the files hold them (money to the cent, other floats to 10 significant digits,
+as the writer writes them), so that the report comes out the same from a folder as from
+a run in memory, and the metrics to about the 10th significant digit (the exposure and
+leverage figures are averaged from the rounded columns). The tables' types follow the
+files (a contract never given is NaN, not None; trading days are datetime64)."""
 
 from __future__ import annotations
 
