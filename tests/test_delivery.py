@@ -349,3 +349,28 @@ def test_a_schedule_whose_contract_comes_back_in_another_case_is_refused(tmp_pat
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(DataError, match="contract i2105 comes back after being replaced"):
         read_schedule(path)
+
+
+def test_tier2_alone_warns_about_a_deadline_as_the_backtest_on_bars_does():
+    # The packages of the one-contract run above carry the contract: Tier-2 alone on them
+    # (`backtest --signals`) warns as the run on bars did (it said nothing).
+    from twotier.config.baskets import fit_baskets
+    from twotier.engine.backtest import run_backtest
+    from twotier.engine.inputs import Environment
+    from twotier.engine.runs import tier2_on_table
+    from twotier.market.sample import load_sample
+
+    bars = load_sample("DCE/i")
+    days = bars["trading_day"]
+    bars = bars[(days >= "2024-08-01") & (days <= "2024-10-31")].assign(contract="i2411")
+    config = load_config(overrides=HOLD)
+    on_bars = run_backtest({"DCE/i": bars}, config)
+    table = pd.concat(
+        [p.assign(instrument=k) for k, p in on_bars.packages.items()], ignore_index=True
+    )
+    fitted = fit_baskets(config, ["DCE/i"], what="packages", fix="")
+    env = Environment.from_config(fitted.config)
+    alone = tier2_on_table(table, fitted, env, start=None, end=None, source="p", rolls=None)
+    late = [w for w in alone.warnings if "delivery deadline" in w]
+    assert late == [w for w in on_bars.warnings if "delivery deadline" in w] and late
+    assert alone.trades["reason"].tolist() == on_bars.trades["reason"].tolist()

@@ -115,7 +115,8 @@ def delivery_warnings(
         contracts = roll_data.traded_contracts(frame, schedule)
         if contracts is None or frame.empty:
             continue
-        source = "contract column" if "contract" in frame.columns else "roll schedule"
+        given = schedule is not None and not schedule.from_column
+        source = "roll schedule" if given else "contract column"
         warnings += deadline_warnings(
             instrument,
             contracts,

@@ -17,7 +17,9 @@ from twotier.engine.backtest import (
     run_tier2,
     split_packages,
 )
+from twotier.engine.continuous import delivery_warnings
 from twotier.engine.inputs import BarInput, Environment, bad_bar_notes, shared_days_warnings
+from twotier.market.calendar import place_bars
 from twotier.market.rolls import RollSchedule
 from twotier.run.result import BacktestResult
 
@@ -65,9 +67,11 @@ def tier2_on_table(
     rolls: Mapping[str, RollSchedule] | None,
 ) -> BacktestResult:
     """Tier-2 alone on a validated package table, with the configuration fitted to its
-    instruments."""
+    instruments; warned, as a backtest on bars is, about roll information that keeps a
+    contract past its delivery deadline (RULES.md 11)."""
+    split = split_packages(table, fitted.config, source)
     result = run_tier2(
-        split_packages(table, fitted.config, source),
+        split,
         fitted.config,
         instruments=env.instruments,
         calendar=env.calendar,
@@ -77,4 +81,18 @@ def tier2_on_table(
         rolls=rolls,
     )
     result.warnings[:0] = fitted.warnings
+    days = {k: _with_days(p, env.instruments[k], env.calendar) for k, p in split.items()}
+    schedules = {k: (rolls or {}).get(k) for k in split}
+    result.warnings.extend(delivery_warnings(days, schedules, fitted.config, env.calendar))
     return result
+
+
+def _with_days(packages: pd.DataFrame, spec, calendar) -> pd.DataFrame:
+    """A basket's packages as the delivery warnings read bars: each one's trading day, and
+    its contract where every package names one."""
+    times = pd.DatetimeIndex(packages["time"])
+    day, _ = place_bars(times, spec, calendar, length=15)
+    frame = pd.DataFrame({"trading_day": day}, index=times)
+    if "contract" in packages.columns and packages["contract"].notna().all():
+        frame["contract"] = packages["contract"].astype(str).to_numpy()
+    return frame
