@@ -96,3 +96,24 @@ def test_a_signal_file_that_fails_to_encode_fails_the_run_folder_whole(bars, tmp
         write_run(result, tmp_path / "run")
     assert not (tmp_path / "run").exists()
     assert list(tmp_path.iterdir()) == []  # no temporary folder left behind either
+
+
+def test_tier2_alone_names_the_generator_that_made_its_packages_not_its_own(bars, tmp_path):
+    # Packages made with ema_fast 10, given to Tier-2 alone under the default (12): the
+    # run's signal files used to say 12. A CSV table says nothing, so "unknown".
+    import pandas as pd
+
+    import twotier
+    from twotier.tier1.package import UNKNOWN_GENERATOR, package_metadata
+
+    made = load_config(overrides=["tier1.indicators.ema_fast=10"])
+    source = write_run(run_backtest(bars, made), tmp_path / "made")
+    alone = twotier.backtest(signals=source, out=tmp_path / "alone")
+    meta = package_metadata(tmp_path / "alone" / "signals" / "DCE_i.parquet")
+    assert meta["params"]["indicators"]["ema_fast"] == 10
+    assert meta == package_metadata(source / "signals" / "DCE_i.parquet")
+    table = pd.concat([p.assign(instrument=k) for k, p in alone.packages.items()])
+    table.to_csv(tmp_path / "packages.csv", index=False)
+    twotier.backtest(signals=tmp_path / "packages.csv", out=tmp_path / "from_csv")
+    meta = package_metadata(tmp_path / "from_csv" / "signals" / "DCE_i.parquet")
+    assert (meta["generator"], meta["params"]) == (UNKNOWN_GENERATOR, {})

@@ -39,7 +39,7 @@ from twotier.run.folder import check as check_output
 from twotier.run.reader import load_run
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
-from twotier.tier1.package import read_package_sources, validate_packages
+from twotier.tier1.package import package_origins, read_package_sources, validate_packages
 
 BarsSource = str | Path | pd.DataFrame
 
@@ -164,6 +164,7 @@ def backtest(
 def _tier2_alone(signals, cfg, env, start, end, schedules) -> BacktestResult:
     need_open = cfg.execution.fill == "next_open"
     known = env.instruments.keys()
+    paths = []
     if isinstance(signals, pd.DataFrame):
         source = "<packages DataFrame>"
         table = validate_packages(signals, source, require_open=need_open, instruments=known)
@@ -174,7 +175,11 @@ def _tier2_alone(signals, cfg, env, start, end, schedules) -> BacktestResult:
     fitted = fit_baskets(
         cfg, list(table["instrument"].unique()), what="packages", fix="packages of {instrument}"
     )
-    return tier2_on_table(table, fitted, env, start=start, end=end, source=source, rolls=schedules)
+    result = tier2_on_table(
+        table, fitted, env, start=start, end=end, source=source, rolls=schedules
+    )
+    result.package_origins = package_origins(paths, result.packages)
+    return result
 
 
 __all__ = ["BacktestResult", "Config", "backtest", "load_config", "load_run", "signals"]

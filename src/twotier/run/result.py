@@ -72,6 +72,9 @@ class BacktestResult:
     decisions: pd.DataFrame
     summary: dict
     warnings: list[str] = field(default_factory=list)
+    # packages given to Tier-2 alone: the generator and parameters that made them
+    # (``tier1.package.package_origins``); empty where the run's own Tier-1 made them
+    package_origins: dict[str, tuple[str, dict]] = field(default_factory=dict)
 
     @property
     def closed_trades(self) -> pd.DataFrame:

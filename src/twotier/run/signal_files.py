@@ -29,18 +29,23 @@ class SignalFiles:
         self._config: Config | None = None
         self._encoded: dict[str, Future] = {}
 
-    def start(self, packages: Mapping[str, pd.DataFrame], config: Config) -> None:
+    def start(
+        self,
+        packages: Mapping[str, pd.DataFrame],
+        config: Config,
+        origins: Mapping[str, tuple[str, dict]] | None = None,
+    ) -> None:
         """Make each basket's package table (its generator and parameters named in the
-        file) and start its encoding on the background thread (``twotier.background``)."""
+        file: the configuration's, or ``origins``' for packages given to Tier-2 alone) and
+        start its encoding on the background thread (``twotier.background``)."""
         self._config = config
         for instrument, frame in packages.items():
             self._packages[instrument] = frame
-            table = package_table(
-                frame,
-                instrument,
+            generator, params = (origins or {}).get(instrument) or (
                 config.generator_name(instrument),
                 config.tier1_params(instrument).model_dump(mode="json"),
             )
+            table = package_table(frame, instrument, generator, params)
             self._encoded[instrument] = background().submit(parquet_bytes, table)
 
     def made_for(self, packages: Mapping[str, pd.DataFrame], config: Config) -> bool:

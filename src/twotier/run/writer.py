@@ -145,7 +145,7 @@ def _write_contents(result: BacktestResult, folder: Path, signals: SignalFiles |
     (folder / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
     if signals is None or not signals.made_for(result.packages, config):
         signals = SignalFiles()  # encoded on a thread while this one formats the CSV files
-        signals.start(result.packages, config)
+        signals.start(result.packages, config, result.package_origins)
     _write_csv(result.trades, folder / "trades.csv")
     _write_csv(result.fills, folder / "fills.csv")
     _write_csv(result.equity, folder / "equity.csv")

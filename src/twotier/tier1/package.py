@@ -175,6 +175,30 @@ def read_packages(
     )
 
 
+UNKNOWN_GENERATOR = "unknown (packages given to Tier-2)"
+
+
+def package_origins(
+    paths: Sequence[str | Path], instruments: Collection[str]
+) -> dict[str, tuple[str, dict]]:
+    """The generator and parameters that made each instrument's packages, as their files'
+    metadata says (a run folder, its signals/, a package file of twotier's), else
+    ``UNKNOWN_GENERATOR``: what a Tier-2-alone run writes into its own signal files,
+    rather than its configuration's Tier-1, which did not make them."""
+    origins = dict.fromkeys(instruments, (UNKNOWN_GENERATOR, {}))
+    for path in map(Path, paths):
+        if path.is_dir():
+            inner = path / "signals"
+            files = sorted((inner if inner.is_dir() else path).glob("*.parquet"))
+        else:
+            files = [path] if path.suffix.lower() in (".parquet", ".pq") else []
+        for file in files:
+            meta = package_metadata(file)
+            if meta.get("instrument") in origins and "generator" in meta:
+                origins[meta["instrument"]] = (str(meta["generator"]), meta.get("params") or {})
+    return origins
+
+
 def read_package_folder(
     folder: Path, *, require_open: bool = False, instruments: Collection[str] | None = None
 ) -> pd.DataFrame:
