@@ -146,6 +146,7 @@ class GatewayBroker:
         self.unclaimed: list = []  # trades of orders not matched yet, while starting
         self._open: dict[tuple[str, int], bool] = {}
         self._days: dict[int, date] = {}
+        self._cancel_asked: dict[str, int] = {}  # gateway id -> when its cancel was sent
         self._load()
 
     # -- the LiveBroker contract ---------------------------------------------------------
@@ -218,6 +219,13 @@ class GatewayBroker:
         self.work()
         for w in list(self.working.values()):
             if w.phase == "done" and self.reported.get(w.order_id, 0) >= w.round:
+                if any(r.status in ACTIVE for r in w.requests):
+                    for r in w.requests:  # its cancel is not confirmed: it may still fill
+                        if r.status in ACTIVE[1:] and r.gateway_id:
+                            self._cancel_request(r)
+                    continue  # no new round beside it (both would fill)
+                if self._filled(w):  # filled after its round was booked unfilled: the
+                    continue  # next question about it books the fill, not a new round
                 self.working[w.order_id] = Working(w.order_id, w.order, w.round + 1)
         self.work()
 
@@ -303,7 +311,8 @@ class GatewayBroker:
         if self.journal.trade(row):
             self.trades.setdefault((r.order_id, r.round), []).append(row)
             w = self.working.get(r.order_id)
-            if w is not None and w.phase == "closed":
+            booked = self.reported.get(r.order_id, 0) >= r.round
+            if w is not None and (w.phase == "closed" or booked):
                 self.alert(
                     "trade",
                     f"order {r.order_id} filled {row.volume} after twotier cancelled it: "
@@ -343,7 +352,10 @@ class GatewayBroker:
 
     def _follow(self, w: Working, now: int) -> None:
         live = [r for r in w.requests if r.status in ACTIVE]
-        rest = w.order.contracts - self._filled(w)
+        # the exchange's count of an order can come before its trades: never send again
+        # what it says has traded
+        traded = max(self._filled(w), sum(r.traded for r in w.requests))
+        rest = w.order.contracts - traded
         if rest <= 0:
             w.phase = "done"
             for r in live:
@@ -357,11 +369,12 @@ class GatewayBroker:
         if live:
             if now - max(r.sent_ns for r in live) >= self.rules.order_timeout * NS:
                 for r in live:
-                    self._cancel_request(r)
-                    self.note(
-                        f"order {w.order_id} attempt {r.attempt}: {r.volume} {r.symbol} at "
-                        f"{r.price:g} not filled in {self.rules.order_timeout:g} s: cancelled"
-                    )
+                    if self._cancel_request(r):
+                        self.note(
+                            f"order {w.order_id} attempt {r.attempt}: {r.volume} {r.symbol} "
+                            f"at {r.price:g} not filled in {self.rules.order_timeout:g} s: "
+                            "cancelled"
+                        )
             return
         contract = w.requests[-1].symbol
         if w.attempts <= self.rules.order_retries:
@@ -402,10 +415,11 @@ class GatewayBroker:
             )  # fmt: skip
             w.requests.append(r)
             self.journal.sending(r)
+            logged = len(self.view.logs)  # the gateway's reason is a line logged after this
             gateway_id = self.gateway.send_order(req)
             if not gateway_id:
                 r.status = "REJECTED"
-                r.rejected_at = len(self.view.logs) - 1
+                r.rejected_at = logged
                 self.journal.sent(r)
                 continue
             self.note(
@@ -421,15 +435,23 @@ class GatewayBroker:
             if known is not None:  # the gateway answered inside send_order
                 self._on_order(known)
 
-    def _cancel_request(self, r: Request) -> None:
+    def _cancel_request(self, r: Request) -> bool:
+        """Ask the gateway to cancel the request (once per order timeout while it is
+        slow to answer); whether it was asked now."""
         from vnpy.trader.constant import Exchange
         from vnpy.trader.object import CancelRequest
 
         order = self.view.orders.get(r.gateway_id)
-        if order is None or order.is_active():
-            self.gateway.cancel_order(
-                CancelRequest(orderid=r.gateway_id, symbol=r.symbol, exchange=Exchange(r.exchange))
-            )
+        if order is not None and not order.is_active():
+            return False
+        now, asked = self.clock(), self._cancel_asked.get(r.gateway_id)
+        if asked is not None and now - asked < self.rules.order_timeout * NS:
+            return False  # asked already: not again on every pass while the exchange is slow
+        self._cancel_asked[r.gateway_id] = now
+        self.gateway.cancel_order(
+            CancelRequest(orderid=r.gateway_id, symbol=r.symbol, exchange=Exchange(r.exchange))
+        )
+        return True
 
     def _limit_price(self, order: Order, contract: str) -> float:
         """The best opposite price plus ``order_ticks`` ticks, within the day's limits."""

@@ -1,0 +1,91 @@
+"""The live broker against a gateway whose events come in awkward orders (found by an
+independent check of docs/live.md's promises): nothing is sent twice, no fill is lost
+silently, a slow cancel is not asked for again on every pass, and a rejection carries the
+gateway's own text."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from vnpy.trader.constant import Direction, Exchange
+
+from helpers.gateway_script import NS, Session, quote
+from twotier.broker.base import Order
+
+DECIDED = pd.Timestamp("2024-09-04 09:45", tz="Asia/Shanghai")
+BAR = quote("2024-09-04 10:00", "2024-09-04", 800.0)
+
+
+def iron_entry(contracts: int = 5) -> Order:
+    return Order.entry(0, "DCE/i", +1, contracts, DECIDED, "i2501")
+
+
+def test_an_orders_traded_count_before_its_trade_never_sends_what_traded_again():
+    # The first request times out; the exchange then says "traded 3, cancelled" before
+    # the trade itself arrives. The retry is for the 2 left, not all 5 (8 filled in all).
+    s = Session("live.order_retries=1")
+    s.gateway.answer_cancels = False
+    s.gateway.tick("i2501", Exchange.DCE, s.clock.t, 799.5, 800.0)
+    s.broker.pump(0)
+    order = iron_entry()
+    s.broker.submit("5-1", order)
+    first = next(iter(s.gateway.orders))
+    held = []
+
+    def exchange():
+        if s.gateway.cancels and not held:
+            held.append(s.gateway.fill(first, 3, 800.0, s.clock.t, trade=False))
+            s.gateway.cancel_now(first)
+        elif held and len(s.gateway.sent) == 2 and held[0] is not None:
+            s.gateway.on_trade(held[0])
+            held[0] = None
+            s.gateway.fill(list(s.gateway.orders)[1], s.gateway.sent[1].volume, 800.5, s.clock.t)
+
+    s.script = exchange
+    outcome = s.broker.execute("5-1", order, BAR, "open")
+    assert [r.volume for r in s.gateway.sent] == [5, 2]
+    assert outcome.fill is not None and outcome.fill.contracts == 5
+
+
+def test_a_close_whose_cancel_is_unanswered_is_not_sent_again_and_its_late_fill_is_booked():
+    # The exchange never answers the cancel: the round ends unfilled while its request
+    # may still fill. Another round beside it would close the position twice; it waits,
+    # its cancel asked once per order timeout. When the old request fills after all, an
+    # alert says so and the next question about the close books the fill.
+    s = Session("live.order_retries=0")
+    s.gateway.answer_cancels = False
+    s.gateway.position("i2501", Exchange.DCE, Direction.LONG, 5, 5)
+    s.gateway.tick("i2501", Exchange.DCE, s.clock.t, 799.5, 800.0)
+    s.broker.pump(0)
+    close = Order.close(0, "DCE/i", +1, 5, "stop_loss_2.5pct", DECIDED, date(2024, 9, 3), "i2501")
+    s.broker.submit("5-1", close)
+    first = s.broker.execute("5-1", close, BAR, "open")
+    assert first.status == "unfilled"
+    waited = s.clock.t - pd.Timestamp("2024-09-04 10:00", tz="Asia/Shanghai").value
+    timeout = s.broker.rules.order_timeout
+    assert len(s.gateway.cancels) <= waited / (timeout * NS) + 1  # not one every pass
+    s.broker.committed()
+    assert len(s.gateway.sent) == 1  # no second close beside the first
+    s.gateway.fill(next(iter(s.gateway.orders)), 5, 799.5, s.clock.t)
+    s.broker.pump(0)
+    assert [kind for kind, _ in s.alerts] == ["trade"]
+    s.broker.committed()
+    assert len(s.gateway.sent) == 1
+    later = s.broker.execute("5-1", close, quote("2024-09-04 10:15", "2024-09-04", 801.0), "open")
+    assert later.fill is not None and later.fill.contracts == 5
+
+
+def test_a_send_the_gateway_refuses_is_reported_with_the_line_it_logged_for_it():
+    # vnpy_ctp's send_order logs its failure and returns no id; the reason is that line,
+    # not the line before it (another order's rejection, here).
+    s = Session()
+    s.gateway.tick("i2501", Exchange.DCE, s.clock.t, 799.5, 800.0)
+    s.broker.pump(0)
+    s.gateway.write_log("交易委托失败，代码：31，信息：资金不足")
+    s.broker.pump(0)
+    s.gateway.fail_next = "委托请求发送失败，错误代码：-3"
+    order = iron_entry(3)
+    s.broker.submit("5-2", order)
+    outcome = s.broker.execute("5-2", order, BAR, "open")
+    assert (outcome.status, outcome.reason) == ("rejected", "委托请求发送失败，错误代码：-3")
