@@ -57,6 +57,13 @@ def test_turnover_is_traded_notional_per_year_over_the_average_value():
     traded = 4 * 700 * 100 + 4 * 710 * 100 + 2 * 70_000 * 5
     turnover = annual_turnover(FILLS, MULTIPLIERS, average_value=1_000_000, days=121)
     assert turnover == pytest.approx(traded / 1_000_000 * 243 / 121)
+    assert annual_turnover(FILLS.iloc[:0], MULTIPLIERS, 1_000_000, 121) == 0.0  # no trading
+    assert annual_turnover(FILLS, MULTIPLIERS, average_value=-5.0, days=121) is None
+
+
+def test_leverage_in_the_market_is_undefined_for_a_run_never_in_it():
+    flat = pd.DataFrame({"active_positions": [0, 0], "exposure": [0.0, 0.0], "leverage": 0.0})
+    assert exposure_stats(flat)["average_leverage"] is None
 
 
 DAILY = pd.Series(

@@ -180,6 +180,7 @@ def test_compare_uses_the_rate_the_runs_share_and_refuses_to_guess_between_two(t
     result = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     assert {m["risk_free"] for m in json.loads(result.stdout)["runs"].values()} == {0.03}
+    assert "at a risk-free rate of 3.00%" in out.read_text(encoding="utf-8")  # the page says
     c = _copy_with_rate(tmp_path, "c", 0.0)
     result = CliRunner().invoke(app, ["compare", str(a), str(c), "--out", str(out)])
     assert result.exit_code != 0

@@ -56,3 +56,15 @@ def test_the_folder_reads_back_and_its_report_is_rebuilt(ruined, capsys):
     assert np.isinf(again.equity["risk_degree"]).any()
     code, _, err = invoke(["report", out], capsys)
     assert code == 0, err
+
+
+def test_forced_liquidation_fires_only_while_something_is_held_and_turnover_is_undefined(ruined):
+    # Below zero with nothing left to close (the one position's close was decided before
+    # the ruinous fill), the risk degree is still infinite; forced liquidation used to
+    # "fire" at every such step, closing nothing, and the summary counted each.
+    result, out = ruined
+    liquidations = int((result.trades["reason"] == "forced_liquidation").sum())
+    assert result.summary["market"]["forced_liquidations"] == liquidations
+    assert not result.decisions["text"].str.contains("closing ;").any()
+    # The turnover of a capital that is negative on average is undefined: null, not 0.
+    assert strict_json(out / "metrics.json")["portfolio"]["turnover"] is None

@@ -25,7 +25,7 @@ def exposure_stats(equity: pd.DataFrame) -> dict:
     return {
         "average_exposure": float(equity["exposure"].mean()) if len(equity) else 0.0,
         "max_exposure": float(equity["exposure"].max()) if len(equity) else 0.0,
-        "average_leverage": float(leverage[held].mean()) if held.any() else 0.0,
+        "average_leverage": float(leverage[held].mean()) if held.any() else None,  # never in
         "max_leverage": float(leverage.max()) if len(leverage) else 0.0,
     }
 
@@ -54,10 +54,12 @@ def slippage_paid(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> floa
 
 def annual_turnover(
     fills: pd.DataFrame, multipliers: Mapping[str, float], average_value: float, days: int
-) -> float:
+) -> float | None:
     """Traded notional per year over the average value (PV or basket equity): how many
     times the capital is traded in a year (entries and exits both count)."""
-    if fills.empty or days == 0 or average_value <= 0:
+    if average_value <= 0:
+        return None  # no capital to turn over (a ruined run): undefined, not 0
+    if fills.empty or days == 0:
         return 0.0
     multiplier = _multiplier_of_each(fills, multipliers)
     contracts = fills["contracts"].to_numpy(dtype=float)

@@ -31,7 +31,10 @@ def compare_html(runs: dict[str, object], metrics_by_run: dict[str, dict]) -> st
         page.section("Metrics", "metrics", compare_metrics_table(metrics_by_run)),
         page.section("Equity curves", "charts", page.chart_div("chart-compare")),
     ]
+    rates = {m.get("risk_free", 0.0) for m in metrics_by_run.values()}
     subtitle = " · ".join(metrics_by_run)
+    if len(rates) == 1:  # compare gives every run one rate (cli.report)
+        subtitle += f" · Sharpe and Sortino at a risk-free rate of {rates.pop():.2%}"
     nav = [("metrics", "metrics"), ("charts", "equity curves")]
     return page.document(COMPARE_TITLE, subtitle, body, figures, nav)
 

@@ -211,8 +211,8 @@ class Composite:
         for the rest of the trading day (RULES.md 10.4, 10.6 item 12)."""
         level = self.config.market.force_close_level
         _, unclosed_total, held, unclosed = self.margins(state, inp.trading_day)
-        if not liquidation_fires(unclosed_total, pv, level):
-            return False
+        if unclosed_total <= 0 or not liquidation_fires(unclosed_total, pv, level):
+            return False  # nothing held to close (a ruined book's PV alone is no trigger)
         chosen = liquidation_order(held, unclosed, pv, level)
         risk = float(risk_degree(unclosed_total, pv))
         names = ", ".join(f"basket {i} (margin {held[i]:,.2f})" for i in chosen)
