@@ -58,13 +58,18 @@ def test_the_folder_reads_back_and_its_report_is_rebuilt(ruined, capsys):
     assert code == 0, err
 
 
-def test_forced_liquidation_fires_only_while_something_is_held_and_turnover_is_undefined(ruined):
+def test_forced_liquidations_are_counted_when_they_close_something(ruined):
     # Below zero with nothing left to close (the one position's close was decided before
-    # the ruinous fill), the risk degree is still infinite; forced liquidation used to
-    # "fire" at every such step, closing nothing, and the summary counted each.
-    result, out = ruined
+    # the ruinous fill), the risk degree is infinite and forced liquidation fires at every
+    # step (RULES.md 10.6 item 12), closing nothing; the summary counted each of them.
+    result, _ = ruined
+    fired = result.decisions[result.decisions["reason"] == "forced_liquidation"]
+    assert (fired["kind"] == "BREAKER").sum() > 1
+    assert fired["text"].str.endswith("nothing left to close; no entries for the rest of "
+                                      "the trading day").all()  # fmt: skip
     liquidations = int((result.trades["reason"] == "forced_liquidation").sum())
-    assert result.summary["market"]["forced_liquidations"] == liquidations
-    assert not result.decisions["text"].str.contains("closing ;").any()
-    # The turnover of a capital that is negative on average is undefined: null, not 0.
+    assert result.summary["market"]["forced_liquidations"] == liquidations == 0
+
+def test_the_turnover_of_a_capital_negative_on_average_is_undefined(ruined):
+    _, out = ruined
     assert strict_json(out / "metrics.json")["portfolio"]["turnover"] is None

@@ -237,8 +237,11 @@ def market_counts(fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataF
         "entries_cut": int(reasons.str.startswith("entry_cut_").sum()),
         "exits_delayed": _exits_delayed(fills),
         "bars_waited": int(((decisions["kind"] == "WAIT")).sum()),
-        "forced_liquidations": int(((decisions["kind"] == "BREAKER")
-                                    & (reasons == "forced_liquidation")).sum()),
+        # liquidations that closed something: one time of the closes it decided (a
+        # ruined book with nothing left to close still fires, and halts entries)
+        "forced_liquidations": int(decisions["time"][(decisions["kind"] == "CLOSE")
+                                                     & (reasons == "forced_liquidation")]
+                                   .nunique()),
         # JSON has no infinity: null where PV fell to 0 or below (RULES.md 10.6 item 12).
         "max_risk_degree": _finite(float(risk.max())) if len(risk) else None,
     }  # fmt: skip

@@ -211,16 +211,17 @@ class Composite:
         for the rest of the trading day (RULES.md 10.4, 10.6 item 12)."""
         level = self.config.market.force_close_level
         _, unclosed_total, held, unclosed = self.margins(state, inp.trading_day)
-        if unclosed_total <= 0 or not liquidation_fires(unclosed_total, pv, level):
-            return False  # nothing held to close (a ruined book's PV alone is no trigger)
+        if not liquidation_fires(unclosed_total, pv, level):
+            return False
         chosen = liquidation_order(held, unclosed, pv, level)
         risk = float(risk_degree(unclosed_total, pv))
         names = ", ".join(f"basket {i} (margin {held[i]:,.2f})" for i in chosen)
+        closing = f"closing {names}" if chosen else "nothing left to close"  # a ruined book
         self.journal.breaker(
             inp.time,
             "forced_liquidation",
             f"PV={format_cny(pv)}, margin={unclosed_total:,.2f}, risk degree {risk:.2%} > "
-            f"{level:.0%}; closing {names}; no entries for the rest of the trading day",
+            f"{level:.0%}; {closing}; no entries for the rest of the trading day",
         )
         if state.halted_day != inp.trading_day:
             state.halted_day, state.halt_reason = inp.trading_day, "forced_liquidation_halt"
