@@ -70,6 +70,7 @@ def test_forced_liquidations_are_counted_when_they_close_something(ruined):
     liquidations = int((result.trades["reason"] == "forced_liquidation").sum())
     assert result.summary["market"]["forced_liquidations"] == liquidations == 0
 
+
 def test_the_turnover_of_a_capital_negative_on_average_is_undefined(ruined):
     _, out = ruined
     assert strict_json(out / "metrics.json")["portfolio"]["turnover"] is None
