@@ -89,3 +89,30 @@ def test_a_send_the_gateway_refuses_is_reported_with_the_line_it_logged_for_it()
     s.broker.submit("5-2", order)
     outcome = s.broker.execute("5-2", order, BAR, "open")
     assert (outcome.status, outcome.reason) == ("rejected", "委托请求发送失败，错误代码：-3")
+
+
+def test_a_close_split_by_shfe_offsets_pays_each_trades_own_rate():
+    # 3 long cu2410 at the exchange, 1 of them yesterday's: vn.py's converter closes the 2
+    # of today first (CLOSETODAY) and 1 of yesterday's. The fee is each trade's, by its
+    # offset; one flag for the whole fill (the position opened yesterday) undercharged.
+    from twotier.broker.fees import fee_units
+    from twotier.money import price_units
+
+    s = Session()
+    s.gateway.position("cu2410", Exchange.SHFE, Direction.LONG, 3, 1)
+    s.gateway.tick("cu2410", Exchange.SHFE, s.clock.t, 75000.0, 75010.0)
+    s.broker.pump(0)
+    close = Order.close(1, "SHFE/cu", +1, 3, "profit_target_7pct", DECIDED, date(2024, 9, 3),
+                        "cu2410")  # fmt: skip
+    s.broker.submit("5-1", close)
+    assert [(r.offset.name, int(r.volume)) for r in s.gateway.sent] == [
+        ("CLOSETODAY", 2), ("CLOSEYESTERDAY", 1)
+    ]  # fmt: skip
+    for orderid, request in zip(list(s.gateway.orders), s.gateway.sent, strict=True):
+        s.gateway.fill(orderid, int(request.volume), 75000.0, s.clock.t)
+    outcome = s.broker.execute("5-1", close, quote("2024-09-04 10:00", "2024-09-04", 75010.0),
+                               "open")  # fmt: skip
+    spec, units, day = s.broker.specs["SHFE/cu"], price_units(75000.0), date(2024, 9, 4)
+    expected = fee_units(spec, 2, units, False, True, day) + fee_units(spec, 1, units, False,
+                                                                        False, day)  # fmt: skip
+    assert outcome.fill is not None and outcome.fill.fee == expected

@@ -542,7 +542,10 @@ class GatewayBroker:
         fee = 0
         if self.fees:
             day, times = quote.trading_day, self.fee_multiplier
-            fee = sum(fee_units(spec, v, p, order.opens, close_today, day, times) for v, p in units)
+            fee = sum(
+                fee_units(spec, t.volume, p, order.opens, _close_today(t, close_today), day, times)
+                for t, (_, p) in zip(trades, units, strict=True)
+            )
         base = quote.open if at == "open" else quote.close
         slippage = order.action * (price - base)
         return Fill(
@@ -619,3 +622,12 @@ class GatewayBroker:
                 )
             if lost and not w.attempts:
                 w.phase = "waiting"
+
+
+def _close_today(trade: TradeRow, decided: bool) -> bool:
+    """Whether a trade pays the close-today rate: as the exchange split it where it does
+    (SHFE's CLOSETODAY and CLOSEYESTERDAY, by vn.py's OffsetConverter: it may close
+    today's contracts of a position Tier-2 opened before), else as the order was decided."""
+    if trade.offset in ("CLOSETODAY", "CLOSEYESTERDAY"):
+        return trade.offset == "CLOSETODAY"
+    return decided
