@@ -116,3 +116,30 @@ def test_a_close_split_by_shfe_offsets_pays_each_trades_own_rate():
     expected = fee_units(spec, 2, units, False, True, day) + fee_units(spec, 1, units, False,
                                                                         False, day)  # fmt: skip
     assert outcome.fill is not None and outcome.fill.fee == expected
+
+
+def test_contracts_adopted_on_the_day_they_were_opened_are_yesterdays_the_next_day():
+    # The broker holds 3 i2501 opened by hand today; --adopt takes them. The next trading
+    # day the broker counts them as yesterday's, and so must the adopted record: it kept
+    # "0 of them yesterday's" and the next reconciliation stopped the run.
+    from types import SimpleNamespace
+
+    from twotier.live.gateway_reconcile import Reconciler
+    from twotier.money import money_units
+
+    s = Session()
+    s.gateway.position("i2501", Exchange.DCE, Direction.LONG, 3, 0)
+    s.broker.pump(0)
+    flat = SimpleNamespace(baskets=[], last_pv=money_units(s.config.portfolio.initial_capital))
+    alerts, events = [], []
+    reconciler = Reconciler(
+        s.config, s.store, s.broker, lambda key, day: "i2501",
+        lambda kind, text: alerts.append(text), lambda kind, text: events.append(text),
+    )  # fmt: skip
+    reconciler.check(flat, adopt=True, when="start")
+    assert "adopted" in alerts[-1]
+    s.clock.t = pd.Timestamp("2024-09-05 10:00", tz="Asia/Shanghai").value  # next day
+    s.gateway.position("i2501", Exchange.DCE, Direction.LONG, 3, 3)
+    s.broker.pump(0)
+    reconciler.check(flat, adopt=False, when="next day")
+    assert events[-1].startswith("reconciled (next day)")

@@ -124,6 +124,8 @@ class Session:
         config = load_config(overrides=list(overrides))
         env = Environment.from_config(config)
         folder = Path(tempfile.mkdtemp(prefix="twotier-gateway-"))
+        self.config = config
+        self.store = Store(folder / "state.db", synchronous="OFF")
         self.events = GatewayEvents()
         self.gateway = ScriptedGateway(self.events)
         self.clock = Clock(start)
@@ -131,7 +133,7 @@ class Session:
         self.notes: list[str] = []
         self.broker = GatewayBroker(
             self.gateway, self.events, config, [env.instruments[k] for k in config.instruments],
-            env.calendar, GatewayJournal(Store(folder / "state.db", synchronous="OFF")),
+            env.calendar, GatewayJournal(self.store),
             clock=self.clock, contract_for=lambda key, day: CONTRACTS[key],
             alert=lambda kind, text: self.alerts.append((kind, text)), log=lambda line: None,
             note=self.notes.append,

@@ -110,7 +110,7 @@ class Reconciler:
         today = self.broker.trading_day(self.broker.clock())
         mine = with_unbooked_fills(state_holding(state, self.contract_for, today), self.broker)
         theirs = broker_holding(self.broker)
-        adopted = self._adopted()
+        adopted = self._adopted(today)
         problems = differences(mine, theirs, adopted)
         account = self.broker.view.account
         pnl = state.last_pv - money_units(self.config.portfolio.initial_capital)
@@ -137,7 +137,7 @@ class Reconciler:
         detail = "; ".join(problems + ([equity] if equity else []))
         short = [p for p in problems if self._short(p, mine, theirs, adopted)]
         if adopt and not short:
-            self._adopt(mine, theirs, account, pnl)
+            self._adopt(mine, theirs, account, pnl, today)
             self.alert("reconcile", f"{when}: adopted (--adopt): {detail}")
             return
         self.alert("reconcile", f"{when}: the state and the broker differ: {detail}")
@@ -158,19 +158,24 @@ class Reconciler:
                 return theirs.get(key, (0, 0))[0] < want
         return False
 
-    def _adopted(self) -> Holding:
+    def _adopted(self, today: date) -> Holding:
+        """The contracts adopted, as the broker counts them today: all of them
+        yesterday's from the trading day after the adoption on."""
         body = self.store.meta("live_adopted")
         if body is None:
             return {}
-        return {(s, d): (v, y) for s, d, v, y in json.loads(body)}
+        day = self.store.meta("live_adopted_day")
+        later = day is not None and date.fromisoformat(json.loads(day)) < today
+        return {(s, d): (v, v if later else y) for s, d, v, y in json.loads(body)}
 
-    def _adopt(self, mine: Holding, theirs: Holding, account, pnl: int) -> None:
+    def _adopt(self, mine: Holding, theirs: Holding, account, pnl: int, today: date) -> None:
         extra = []
         for key, (volume, yd) in sorted(theirs.items()):
             own = mine.get(key, (0, 0))
             if (volume, yd) != own:
                 extra.append([*key, volume - own[0], yd - own[1]])
         self._keep("live_adopted", json.dumps(extra))
+        self._keep("live_adopted_day", json.dumps(today.isoformat()))
         if account is not None:
             self._keep("live_baseline", json.dumps(account.balance - cny(pnl)))
 
