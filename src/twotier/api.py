@@ -39,7 +39,7 @@ from twotier.run.folder import check as check_output
 from twotier.run.reader import load_run
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
-from twotier.tier1.package import package_origins, read_package_sources, validate_packages
+from twotier.tier1.package import read_package_sources, validate_packages
 
 BarsSource = str | Path | pd.DataFrame
 
@@ -175,11 +175,9 @@ def _tier2_alone(signals, cfg, env, start, end, schedules) -> BacktestResult:
     fitted = fit_baskets(
         cfg, list(table["instrument"].unique()), what="packages", fix="packages of {instrument}"
     )
-    result = tier2_on_table(
-        table, fitted, env, start=start, end=end, source=source, rolls=schedules
+    return tier2_on_table(
+        table, fitted, env, start=start, end=end, source=source, rolls=schedules, paths=paths
     )
-    result.package_origins = package_origins(paths, result.packages)
-    return result
 
 
 __all__ = ["BacktestResult", "Config", "backtest", "load_config", "load_run", "signals"]

@@ -45,7 +45,7 @@ from twotier.run.folder import check as check_output
 from twotier.run.result import BacktestResult
 from twotier.run.signal_files import SignalFiles
 from twotier.run.writer import write_run
-from twotier.tier1.package import package_origins, read_package_sources
+from twotier.tier1.package import read_package_sources
 
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and warnings.")
 AS_JSON = typer.Option(False, "--json", help="Print the summary and metrics as JSON.")
@@ -195,11 +195,10 @@ def _tier2_alone(signals, rolls, config, env, start, end, phases) -> BacktestRes
         )
     schedules = load_roll_files(parse_rolls_options(rolls, fitted.config.instruments))
     with phases.step("Tier-2"):
-        result = tier2_on_table(
-            table, fitted, env, start=start, end=end, source=source, rolls=schedules
-        )
-    result.package_origins = package_origins(signals, result.packages)
-    return result
+        return tier2_on_table(
+            table, fitted, env, start=start, end=end, source=source, rolls=schedules,
+            paths=signals,
+        )  # fmt: skip
 
 
 def _from_bars(

@@ -5,7 +5,8 @@ fitting's warnings come first in the result's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -22,6 +23,7 @@ from twotier.engine.inputs import BarInput, Environment, bad_bar_notes, shared_d
 from twotier.market.calendar import place_bars
 from twotier.market.rolls import RollSchedule
 from twotier.run.result import BacktestResult
+from twotier.tier1.package import package_origins
 
 
 def backtest_bar_inputs(
@@ -65,10 +67,12 @@ def tier2_on_table(
     end,
     source: str,
     rolls: Mapping[str, RollSchedule] | None,
+    paths: Sequence[str | Path] = (),
 ) -> BacktestResult:
     """Tier-2 alone on a validated package table, with the configuration fitted to its
     instruments; warned, as a backtest on bars is, about roll information that keeps a
-    contract past its delivery deadline (RULES.md 11)."""
+    contract past its delivery deadline (RULES.md 11). ``paths``: the files or folders
+    the table was read from, whose metadata says what made the packages."""
     split = split_packages(table, fitted.config, source)
     result = run_tier2(
         split,
@@ -84,6 +88,7 @@ def tier2_on_table(
     days = {k: _with_days(p, env.instruments[k], env.calendar) for k, p in split.items()}
     schedules = {k: (rolls or {}).get(k) for k in split}
     result.warnings.extend(delivery_warnings(days, schedules, fitted.config, env.calendar))
+    result.package_origins = package_origins(paths, result.packages)
     return result
 
 

@@ -188,8 +188,7 @@ def package_origins(
     origins = dict.fromkeys(instruments, (UNKNOWN_GENERATOR, {}))
     for path in map(Path, paths):
         if path.is_dir():
-            inner = path / "signals"
-            files = sorted((inner if inner.is_dir() else path).glob("*.parquet"))
+            files = package_files(path)
         else:
             files = [path] if path.suffix.lower() in (".parquet", ".pq") else []
         for file in files:
@@ -199,12 +198,17 @@ def package_origins(
     return origins
 
 
+def package_files(folder: Path) -> list[Path]:
+    """The package files of a run folder (its ``signals/``) or of a ``signals/`` folder."""
+    inner = folder / "signals"
+    return sorted((inner if inner.is_dir() else folder).glob("*.parquet"))
+
+
 def read_package_folder(
     folder: Path, *, require_open: bool = False, instruments: Collection[str] | None = None
 ) -> pd.DataFrame:
     """The packages of a run folder (its ``signals/``) or of a ``signals/`` folder."""
-    inner = folder / "signals"
-    files = sorted((inner if inner.is_dir() else folder).glob("*.parquet"))
+    files = package_files(folder)
     if not files:
         raise DataError(
             str(folder),
