@@ -40,11 +40,16 @@ def _beyond(price: float) -> PriceError:
     )
 
 
+def written(value: float) -> Fraction:
+    """A number as the decimal it was written as: 0.07 as 7/100, not the binary float
+    nearest it (a hair below 0.07), so that a limit, a cap or a half tick decided on it is
+    not one short (RULES.md 8.28)."""
+    return Fraction(repr(float(value)))
+
+
 def written_ratio(value: float) -> tuple[int, int]:
-    """A rate or share as the decimal it was written as, numerator and denominator: 0.07
-    as 7/100, not the binary float nearest it (a hair below 0.07), so that a limit or a
-    cap on a whole number of ticks or contracts is not one short (RULES.md 8.28)."""
-    fraction = Fraction(repr(float(value)))
+    """``written(value)`` as numerator and denominator (integer arithmetic on arrays)."""
+    fraction = written(value)
     return fraction.numerator, fraction.denominator
 
 

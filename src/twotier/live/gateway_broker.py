@@ -161,9 +161,7 @@ class GatewayBroker:
         w = self.working.get(order_id)
         if w is None:
             return
-        for r in w.requests:
-            if r.status in ACTIVE[1:] and r.gateway_id:
-                self._cancel_request(r)
+        self._cancel_live(w)
         w.phase = "closed"
 
     def execute(self, order_id: str, order: Order, quote: Quote, at: PriceKind) -> Outcome:
@@ -220,9 +218,7 @@ class GatewayBroker:
         for w in list(self.working.values()):
             if w.phase == "done" and self.reported.get(w.order_id, 0) >= w.round:
                 if any(r.status in ACTIVE for r in w.requests):
-                    for r in w.requests:  # its cancel is not confirmed: it may still fill
-                        if r.status in ACTIVE[1:] and r.gateway_id:
-                            self._cancel_request(r)
+                    self._cancel_live(w)  # its cancel is not confirmed: it may still fill
                     continue  # no new round beside it (both would fill)
                 if self._filled(w):  # filled after its round was booked unfilled: the
                     continue  # next question about it books the fill, not a new round
@@ -434,6 +430,12 @@ class GatewayBroker:
             known = self.view.orders.get(r.gateway_id)
             if known is not None:  # the gateway answered inside send_order
                 self._on_order(known)
+
+    def _cancel_live(self, w: Working) -> None:
+        """Ask the gateway to cancel the round's requests it knows and has not ended."""
+        for r in w.requests:
+            if r.status in ACTIVE[1:] and r.gateway_id:
+                self._cancel_request(r)
 
     def _cancel_request(self, r: Request) -> bool:
         """Ask the gateway to cancel the request (once per order timeout while it is

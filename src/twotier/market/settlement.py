@@ -23,7 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from twotier.money import written_ratio
+from twotier.money import written, written_ratio
 from twotier.numeric import where
 
 LOCKED_UP, LOCKED_DOWN, NOT_LOCKED = 1, -1, 0
@@ -68,7 +68,7 @@ def _half_up_ticks(triple: np.ndarray, volume: np.ndarray, tick: int) -> int:
     """The volume-weighted mean of ``triple / 3`` in ticks, rounded half up, in exact
     rational arithmetic (prices are whole price units; volumes as the decimals written:
     0.1 is a tenth, not the binary float nearest it)."""
-    volumes = [Fraction(repr(v)) for v in volume.tolist()]
+    volumes = [written(v) for v in volume.tolist()]
     value = sum((Fraction(int(t)) * v for t, v in zip(triple.tolist(), volumes, strict=True)))
     mean = value / (3 * sum(volumes) * tick)
     return math.floor(mean + Fraction(1, 2))

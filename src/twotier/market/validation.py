@@ -360,11 +360,12 @@ def _place(
     evening = session_dates(sub)
     night_clock = session_minutes(sub) >= NIGHT_START_MINUTE
     beyond = (evening < calendar.first) | (evening > calendar.last)
-    beyond |= (evening == calendar.last) & night_clock
+    on_last_night = (evening == calendar.last) & night_clock
+    beyond |= on_last_night
     out = np.zeros(n, dtype=bool)
     out[idx[beyond]] = True
     last_night = np.zeros(n, dtype=bool)
-    last_night[idx[(evening == calendar.last) & night_clock]] = True
+    last_night[idx[on_last_night]] = True
     problems.flag(
         last_night,
         lambda i: (

@@ -49,20 +49,26 @@ def dask_client(
 
 
 @contextmanager
-def _children_ignore_interrupts() -> Iterator[None]:
+def _on_sigint(handler) -> Iterator[None]:
+    """SIGINT taken by ``handler`` meanwhile, then as before; only the main thread can
+    set it (elsewhere nothing changes)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _children_ignore_interrupts():
     """Processes started meanwhile (the local cluster's nannies and workers) ignore
     SIGINT: a terminal's Ctrl-C goes to the whole process group, and workers killed by it
     printed their tracebacks and failed the runs in flight, which a sweep whose own
     interrupt Python had dropped went on to rank. The sweep's process alone takes it and
     closes the cluster. (A Ctrl-C while the cluster starts is ignored.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return _on_sigint(signal.SIG_IGN)
 
 
 @contextmanager
@@ -70,19 +76,13 @@ def interrupts_noted() -> Iterator[Callable[[], bool]]:
     """A Ctrl-C raises KeyboardInterrupt as usual and is noted: Python drops one raised
     inside a finalizer (a Dask future's, say), so a loop asks ``interrupted()`` too."""
     noted: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
 
     def note(signum, frame) -> None:
         noted.append(True)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, note)
-    try:
+    with _on_sigint(note):
         yield lambda: bool(noted)
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @contextmanager

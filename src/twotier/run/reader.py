@@ -145,18 +145,19 @@ def _numbers(
         what = "not a number"
         if whole and not bad.any():
             bad, what = (values.notna() & (values % 1 != 0)).to_numpy(), "not a whole number"
-        if bad.any():
-            line = int(bad.argmax()) + 2  # the header is line 1
-            raise RunFolderError(str(path), f"column {column}: {what}", line=line)
+        _refuse_first(bad, path, f"column {column}: {what}")
 
 
 def _texts(frame: pd.DataFrame, columns, path: Path) -> None:
     """Every cell of ``columns`` written (the writer never leaves them empty)."""
     for column in columns:
-        empty = frame[column].isna().to_numpy()
-        if empty.any():
-            line = int(empty.argmax()) + 2  # the header is line 1
-            raise RunFolderError(str(path), f"column {column}: empty", line=line)
+        _refuse_first(frame[column].isna().to_numpy(), path, f"column {column}: empty")
+
+
+def _refuse_first(bad: np.ndarray, path: Path, problem: str) -> None:
+    """The first bad row of a table, refused with its line (the header is line 1)."""
+    if bad.any():
+        raise RunFolderError(str(path), problem, line=int(bad.argmax()) + 2)
 
 
 def _typed_if_empty(frame: pd.DataFrame, counts, numbers) -> None:
