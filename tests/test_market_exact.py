@@ -33,47 +33,35 @@ def units(*prices: float) -> np.ndarray:
     return np.array([price_units(p) for p in prices], dtype=np.int64)
 
 
+def iron_settlement(high: tuple, low: tuple, close: tuple, volume: list) -> float:
+    """One day's settlement of iron ore bars (tick 0.5), as a price."""
+    tick = price_units(0.5)
+    settle = day_settlements(
+        np.array([0]), units(*high), units(*low), units(*close), np.array(volume), tick
+    )
+    return settle.tolist()[0] / price_units(1.0)
+
+
 def test_a_settlement_on_a_half_tick_rounds_up():
     # (751 + 750.5 + 750.5) x 1 + (773 + 770.5 + 770.5) x 7 = 18,450 over 3 x 8 lots:
     # 768.75, half of iron ore's 0.5 tick above 768.5, so 769.0. The floats made it
     # 768.74999999999989 and rounded down.
-    settle = day_settlements(
-        np.array([0]),
-        units(751.0, 773.0),
-        units(750.5, 770.5),
-        units(750.5, 770.5),
-        np.array([1.0, 7.0]),
-        price_units(0.5),
-    )
-    assert settle.tolist() == [price_units(769.0)]
+    settled = iron_settlement((751.0, 773.0), (750.5, 770.5), (750.5, 770.5), [1.0, 7.0])
+    assert settled == 769.0
 
 
 def test_fractional_volumes_weigh_as_the_decimals_written():
     # 768 x 0.1 + 769 x 0.3 over 0.4 is 768.75 exactly: 769.0 (the floats 0.1 and 0.3
     # are a hair off their decimals, and put the mean below the half tick).
-    settle = day_settlements(
-        np.array([0]),
-        units(768.0, 769.0),
-        units(768.0, 769.0),
-        units(768.0, 769.0),
-        np.array([0.1, 0.3]),
-        price_units(0.5),
-    )
-    assert settle.tolist() == [price_units(769.0)]
+    settled = iron_settlement((768.0, 769.0), (768.0, 769.0), (768.0, 769.0), [0.1, 0.3])
+    assert settled == 769.0
 
 
 def test_a_blank_volume_is_no_value_in_the_settlement():
     # The second bar's volume is unknown: the first bar alone weighs, 800.0 (not the
     # day's last close, 810.0, which a day without any volume takes).
-    settle = day_settlements(
-        np.array([0]),
-        units(801.0, 811.0),
-        units(799.0, 809.0),
-        units(800.0, 810.0),
-        np.array([5.0, np.nan]),
-        price_units(0.5),
-    )
-    assert settle.tolist() == [price_units(800.0)]
+    settled = iron_settlement((801.0, 811.0), (799.0, 809.0), (800.0, 810.0), [5.0, np.nan])
+    assert settled == 800.0
 
 
 @st.composite
