@@ -8,6 +8,10 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
+
+pytest.importorskip("vnpy", reason="vn.py is not installed here: `make live` installs it")
+
 from vnpy.trader.constant import Direction, Exchange
 
 from helpers.gateway_script import NS, Session, quote
