@@ -25,10 +25,15 @@ def closed_rows(trades: pd.DataFrame) -> pd.DataFrame:
     return trades[trades["reason"] != OPEN]
 
 
+def closed_whole(trade_id: np.ndarray, reason: np.ndarray) -> np.ndarray:
+    """Which rows belong to positions closed whole (none of their rows still open): a
+    derisk cut of a position still open is an exit, not a closed trade."""
+    return ~np.isin(trade_id, trade_id[reason == OPEN])
+
+
 def closed_positions(trades: pd.DataFrame) -> pd.DataFrame:
-    """The rows of positions closed whole (none of their rows still open)."""
-    still = trades.loc[trades["reason"] == OPEN, "trade_id"]
-    return trades[~trades["trade_id"].isin(still)]
+    """The rows of positions closed whole (``closed_whole``)."""
+    return trades[closed_whole(trades["trade_id"].to_numpy(), trades["reason"].to_numpy())]
 
 
 def positions(trades: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.trades import closed_positions, closed_whole
 from twotier.config.model import Config
 from twotier.market.calendar import TIMEZONE
 
@@ -79,8 +80,6 @@ class BacktestResult:
     @property
     def closed_trades(self) -> pd.DataFrame:
         """The rows of positions closed whole (docs/metrics.md)."""
-        from twotier.analysis.trades import closed_positions
-
         return closed_positions(self.trades)
 
     @property
@@ -197,9 +196,7 @@ class _TradeColumns:
         self.basket = trades["basket"].to_numpy()
         self.gross = trades["gross_pnl"].to_numpy()
         self.trade_id = trades["trade_id"].to_numpy()
-        # rows of positions closed whole: a derisk cut of a position still open is not
-        # a closed trade (docs/metrics.md)
-        self.done = ~np.isin(self.trade_id, self.trade_id[~self.closed])
+        self.done = closed_whole(self.trade_id, trades["reason"].to_numpy())
         self.net = trades["net_pnl"].to_numpy()
 
     def count(self, rows: np.ndarray) -> int:
