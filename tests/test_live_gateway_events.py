@@ -147,3 +147,55 @@ def test_contracts_adopted_on_the_day_they_were_opened_are_yesterdays_the_next_d
     s.broker.pump(0)
     reconciler.check(flat, adopt=False, when="next day")
     assert events[-1].startswith("reconciled (next day)")
+
+
+def test_a_later_days_trade_repeating_an_earlier_trade_id_is_booked():
+    # Exchange trade ids start again each trading day: day two's trade "77" of i2501 long
+    # is not day one's pushed again. Keyed without its time it was ignored as a repeat,
+    # and the fill never booked.
+    s = Session()
+    s.gateway.tick("i2501", Exchange.DCE, s.clock.t, 799.5, 800.0)
+    s.broker.pump(0)
+    first = iron_entry(5)
+    s.broker.submit("5-1", first)
+    s.gateway.fill(next(iter(s.gateway.orders)), 5, 800.0, s.clock.t, trade_id="77")
+    assert s.broker.execute("5-1", first, BAR, "open").fill.contracts == 5
+    s.broker.committed()
+
+    s.clock.t = pd.Timestamp("2024-09-05 10:00", tz="Asia/Shanghai").value
+    s.gateway.tick("i2501", Exchange.DCE, s.clock.t, 809.5, 810.0)
+    s.broker.pump(0)
+    decided = pd.Timestamp("2024-09-05 09:45", tz="Asia/Shanghai")
+    second = Order.entry(0, "DCE/i", +1, 2, decided, "i2501")
+    s.broker.submit("6-1", second)
+    orderid = list(s.gateway.orders)[-1]
+    trade = s.gateway.fill(orderid, 2, 810.0, s.clock.t, trade_id="77")
+    s.gateway.on_trade(trade)  # and the same trade pushed again after a reconnect
+    outcome = s.broker.execute("6-1", second, quote("2024-09-05 10:00", "2024-09-05", 810.0),
+                               "open")  # fmt: skip
+    assert outcome.fill is not None and outcome.fill.contracts == 2
+    assert [t.volume for t in s.broker.journal.trades()] == [5, 2]
+
+
+def test_trades_of_a_version_2_state_are_still_known_as_repeats_after_the_upgrade(tmp_path):
+    # A state database of twotier before trades were keyed with their time: opened by
+    # this version, its trades are recognised when the gateway pushes them again.
+    from twotier.live.gateway_journal import SCHEMA, GatewayJournal, TradeRow, trade_key
+    from twotier.live.store import SCHEMA_VERSION, Store
+
+    when = pd.Timestamp("2024-09-04 10:00:01", tz="Asia/Shanghai").value
+    old = TradeRow("i2501.77.LONG", "1_1_1", "5-1", 1, 5, 800.0, when, "OPEN")
+    store = Store(tmp_path / "state.db", synchronous="OFF")
+    store.db.executescript(SCHEMA)
+    with store.transaction() as tx:
+        tx.set_meta("schema_version", "2")
+        tx.db.execute("INSERT INTO gateway_trades VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      tuple(old.__dict__.values()))  # fmt: skip
+    store.close()
+
+    store = Store(tmp_path / "state.db", synchronous="OFF")
+    assert store.meta("schema_version") == str(SCHEMA_VERSION)
+    journal = GatewayJournal(store)
+    key = trade_key("i2501", "77", "LONG", when)
+    assert journal.trade(TradeRow(key, *tuple(old.__dict__.values())[1:])) is False
+    assert [t.trade_key for t in journal.trades()] == [key]

@@ -84,16 +84,20 @@ class ScriptedGateway(BaseGateway):
             order.status = Status.CANCELLED
             self.on_order(order)
 
-    def fill(self, orderid: str, volume: int, price: float, when: int, *, trade: bool = True):
+    def fill(
+        self, orderid: str, volume: int, price: float, when: int, *, trade: bool = True,
+        trade_id: str | None = None,
+    ):  # fmt: skip
         """The exchange fills ``volume``: the order's update, then (``trade``) its trade;
-        returns the trade (to push later when ``trade`` is off)."""
+        returns the trade (to push later when ``trade`` is off). ``trade_id``: the
+        exchange's id (by default the next number)."""
         order = self.orders[orderid]
         order.traded += volume
         order.status = Status.ALLTRADED if order.traded == order.volume else Status.PARTTRADED
         self._numbers += 1
         done = TradeData(
             symbol=order.symbol, exchange=order.exchange, orderid=orderid,
-            tradeid=str(self._numbers), direction=order.direction, offset=order.offset,
+            tradeid=trade_id or str(self._numbers), direction=order.direction, offset=order.offset,
             price=price, volume=volume, datetime=datetime.fromtimestamp(when / NS, LOCAL),
             gateway_name=self.gateway_name,
         )  # fmt: skip

@@ -55,7 +55,7 @@ from twotier.errors import CalendarError
 from twotier.live import codec
 from twotier.live.bars import ZONE
 from twotier.live.gateway import LOGIN_LINES, GatewayView
-from twotier.live.gateway_journal import GatewayJournal, Request, TradeRow
+from twotier.live.gateway_journal import GatewayJournal, Request, TradeRow, trade_key
 from twotier.live.ticks import MINUTE_NS, NS, Tick
 from twotier.market.calendar import TradingCalendar, place_bars
 from twotier.market.contracts import parse_contract
@@ -285,7 +285,7 @@ class GatewayBroker:
     def _on_trade(self, t) -> None:
         self.converter.update_trade(t)
         r = self.by_gateway_id.get(t.orderid)
-        key = f"{t.symbol}.{t.tradeid}.{t.direction.name}"
+        key = trade_key(t.symbol, t.tradeid, t.direction.name, time_ns(t.datetime))
         if r is None:
             if not self.started:  # it may be of a request restored later (settle_restart)
                 self.unclaimed.append(t)

@@ -8,8 +8,9 @@ Two tables of their own beside the session's (``live/store.py``):
                       be split into close-today and close-yesterday), the request as
                       JSON, the gateway's order id and the status
     gateway_trades    every trade of those requests, once (the key is the contract, the
-                      exchange's trade id and the direction: CTP pushes the day's trades
-                      again after a reconnect)
+                      exchange's trade id, the direction and the trade's time: CTP pushes
+                      the day's trades again after a reconnect, and the exchanges number
+                      trades afresh each trading day)
 
 A request is written (committed) as ``sending`` before the gateway is asked to send it,
 and its gateway id is written as soon as the gateway has given it; a trade is written as
@@ -38,6 +39,11 @@ CREATE TABLE IF NOT EXISTS gateway_trades (
     time_ns INTEGER NOT NULL, offset TEXT NOT NULL
 ) WITHOUT ROWID;
 """
+
+
+def trade_key(symbol: str, trade_id: str, direction: str, time_ns: int) -> str:
+    """A trade's identity in the journal: the exchange's id on the trade's own day."""
+    return f"{symbol}.{trade_id}.{direction}@{time_ns}"
 
 
 @dataclass

@@ -27,7 +27,9 @@ from pathlib import Path
 from twotier.errors import TwotierError
 from twotier.live.bars import Bar
 
-SCHEMA_VERSION = 2  # 2: bars.contract and the rolls table (added to a version 1 file)
+# 2: bars.contract and the rolls table (added to a version 1 file); 3: the gateway's trades
+# keyed with their time (live/gateway_journal.py), which a version 2 file's get from theirs.
+SCHEMA_VERSION = 3
 ROW_TABLES = ("decisions", "fills", "trades")
 
 SCHEMA = """
@@ -80,12 +82,26 @@ class Store:
             raise
 
     def _upgrade(self) -> None:
-        """A version 1 file (before rolls) gets the contract column; its bars have none."""
+        """A file of an earlier version, brought to this one in one transaction: a version
+        1 file (before rolls) gets the contract column, its bars have none; the gateway's
+        trades of a version 1 or 2 file get their time in their key, as
+        ``gateway_journal.trade_key`` makes it (a repeat of a trade carries that time)."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(bars)")}
-        if "contract" not in columns:
-            self.db.execute("ALTER TABLE bars ADD COLUMN contract TEXT")
-            if self.meta("schema_version") is not None:
+        version = self.meta("schema_version")  # None: new, or created and never started
+        stale = version is not None and int(version) < SCHEMA_VERSION
+        if "contract" in columns and not stale:
+            return
+        with self.transaction():
+            if "contract" not in columns:
+                self.db.execute("ALTER TABLE bars ADD COLUMN contract TEXT")
+            if stale and self._has_table("gateway_trades"):
+                self.db.execute("UPDATE gateway_trades SET trade_key = trade_key || '@' || time_ns")
+            if version is not None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _has_table(self, name: str) -> bool:
+        query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return self.db.execute(query, (name,)).fetchone() is not None
 
     def close(self) -> None:
         self.db.close()
