@@ -215,6 +215,9 @@ def basket_tape(
                 index=times,
             )
             schedule = roll_data.schedule_from_contracts(frame)
+    elif schedule:  # Tier-2 alone on packages without contracts: the given rolls name them
+        days = pd.DataFrame({"trading_day": day})
+        contract = roll_data.contracts_for_bars(days, schedule).tolist()
     facts = None
     if market is not None and market.any:
         facts = basket_market(packages, spec, day, contract, close_units, market, source)

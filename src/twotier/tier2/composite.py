@@ -228,9 +228,10 @@ class Composite:
         for b in state.baskets:
             self.cancel_entry(b)
         for i in chosen:
-            b = state.baskets[i]
-            b.pending_roll = None  # a close of the old contract replaces a waiting roll
-            self.close(state, b, b.unclosed, "forced_liquidation", inp)
+            # A close of the old contract replaces a waiting roll, which stays only to
+            # price that contract (the roll is not tried while a close waits).
+            self.close(state, state.baskets[i], state.baskets[i].unclosed,
+                       "forced_liquidation", inp)  # fmt: skip
         return True
 
     # -- breakers ------------------------------------------------------------------------
@@ -264,8 +265,7 @@ class Composite:
         state.peak_reset_pending = True
         for b in state.baskets:
             self.cancel_entry(b)
-            if b.unclosed > 0:
-                b.pending_roll = None  # a close of the old contract replaces a waiting roll
+            if b.unclosed > 0:  # a waiting roll is replaced as under forced liquidation
                 self.close(state, b, b.unclosed, "drawdown_breaker", inp)
 
     def daily_loss_breaker(self, state: PortfolioState, inp: StepInput, pv: int) -> None:
@@ -362,17 +362,17 @@ class Composite:
         )
         pkg = inp.packages.get(b.index)
         held, entry, side, basis = p.contracts, p.entry_price, p.side, p.basis
+        mark = b.mark_price((pkg or b.last).close)  # the held contract's (a waiting roll's old)
         p.closing += contracts
         if pkg is not None and self.fill_at == "close":
             outcome = self.broker.execute(order, fills.held_quote(self, b, pkg), "close")
             gross = None if outcome.fill is None else self.book.close(state, b, outcome.fill)
-            self.journal.close(inp.time, b.index, b.instrument, side, reason, entry, pkg.close,
+            self.journal.close(inp.time, b.index, b.instrument, side, reason, entry, mark,
                                contracts, held, gross, basis)  # fmt: skip
             fills.keep_rest(self, b, PendingClose(order), outcome, inp.time)
             return
-        last = (pkg or b.last).close
         self.journal.close(
-            inp.time, b.index, b.instrument, side, reason, entry, last, contracts, held, None,
+            inp.time, b.index, b.instrument, side, reason, entry, mark, contracts, held, None,
             basis,
         )  # fmt: skip
         b.close_orders.append(PendingClose(order))
@@ -435,6 +435,7 @@ class Composite:
                 p.contract,
             )
             side, entry, held, basis = p.side, p.entry_price, p.contracts, p.basis
+            mark = b.mark_price(b.last.close)
             outcome = self.broker.execute(order, fills.held_quote(self, b, b.last), "close")
             gross = self.book.close(state, b, outcome.fill) if outcome.fill else None
             self.journal.close(
@@ -444,7 +445,7 @@ class Composite:
                 side,
                 "end_of_data",
                 entry,
-                b.last.close,
+                mark,
                 held,
                 held,
                 gross,

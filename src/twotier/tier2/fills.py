@@ -41,8 +41,11 @@ def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
             fill_closes(c, state, b, pkg)
         if b.position is None:
             b.pending_roll = None
-        elif (pkg.roll is not None or b.pending_roll is not None) and not b.close_orders:
-            roll(c, state, b, pkg)
+        elif pkg.roll is not None or b.pending_roll is not None:
+            if not b.close_orders:
+                roll(c, state, b, pkg)
+            elif b.pending_roll is None:  # the roll waits behind a close of the old contract
+                b.pending_roll = PendingRoll(pkg.roll, 0)
         if b.entry_order is not None:
             waiting, b.entry_order = b.entry_order, None
             order = replace(waiting.order, contract=pkg.contract)
