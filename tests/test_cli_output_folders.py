@@ -5,11 +5,14 @@ temporary folders a killed run left behind are cleaned by the next run."""
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import json
 import os
 import threading
 from pathlib import Path
+
+import pytest
 
 from helpers.cli import invoke, one_line_error
 from twotier.run.folder import BACKTEST, MARKER, OPTIMIZE, remove_stale, write_marker
@@ -186,3 +189,49 @@ def test_compare_writes_its_page_again_but_never_over_a_users_file(tmp_path, cap
     (tmp_path / "link.html").symlink_to(page)
     code, _, err = invoke([*args[:-1], tmp_path / "link.html"], capsys)
     assert code == 1 and "a symbolic link; give the file itself" in one_line_error(err)
+
+
+def test_a_run_failing_in_its_report_leaves_the_earlier_run_folder_whole(
+    tmp_path, capsys, monkeypatch
+):
+    # The report is written before the folder is swapped in: a failure there (here a
+    # made-up one) keeps the earlier run as it was, not data files of the new run
+    # without their report and metrics.
+    out = tmp_path / "run"
+    assert demo(out, capsys)[0] == 0
+    before = snapshot(out)
+    import twotier.report.run_report as run_report
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device", "report.html")
+
+    monkeypatch.setattr(run_report, "write_report", broken)
+    code, _, err = invoke(["demo", "--end", "2023-01-20", "--quiet", "--out", out], capsys)
+    assert code == 1 and "No space left on device" in err
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def can_exchange(a: Path, b: Path) -> bool:
+    """Whether the system exchanges two paths in one step (Linux's renameat2)."""
+    a.mkdir(), b.mkdir()
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    return renameat2 is not None and renameat2(-100, bytes(a), -100, bytes(b), 2) == 0
+
+
+def test_replacing_a_run_folder_never_leaves_its_path_missing(tmp_path, capsys, monkeypatch):
+    # The new folder and the earlier one trade places in one step: a kill between two
+    # renames (here the first rename of the earlier folder raising) lost the earlier
+    # run, its name empty and the run hidden in a temporary folder the next run removed.
+    if not can_exchange(tmp_path / "probe_a", tmp_path / "probe_b"):
+        pytest.skip("this system cannot exchange two paths in one step")
+    out = tmp_path / "run"
+    assert demo(out, capsys)[0] == 0
+
+    def killed(self, target):
+        raise KeyboardInterrupt  # as a signal arriving between the two steps
+
+    monkeypatch.setattr(Path, "rename", killed)
+    assert demo(out, capsys, "--end", "2023-01-20")[0] == 0
+    monkeypatch.undo()
+    assert (out / "equity.csv").read_text().splitlines()[-1].startswith("2023-01-20")

@@ -33,12 +33,11 @@ from twotier.errors import UnknownInstrumentError
 from twotier.market.bars import bars_from_frame
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import RollSchedule, read_schedule
-from twotier.report.run_report import write_analysis
+from twotier.report.run_report import write_run_folder
 from twotier.run.folder import BACKTEST
 from twotier.run.folder import check as check_output
 from twotier.run.reader import load_run
 from twotier.run.result import BacktestResult
-from twotier.run.writer import write_run
 from twotier.tier1.package import read_package_sources, validate_packages
 
 BarsSource = str | Path | pd.DataFrame
@@ -157,7 +156,7 @@ def backtest(
         inputs = _bar_inputs(traded, cfg, env, contract_column)
         result = backtest_bar_inputs(inputs, fitted, env, start=start, end=end, rolls=schedules)
     if out is not None:
-        write_analysis(result, write_run(result, out, force=force, option="out"))
+        write_run_folder(result, out, force=force, option="out")
     return result
 
 

@@ -38,13 +38,12 @@ from twotier.engine.runs import backtest_bar_inputs, tier2_on_table
 from twotier.errors import UnknownInstrumentError
 from twotier.json_text import json_text
 from twotier.report.progress import Phases
-from twotier.report.run_report import write_analysis
+from twotier.report.run_report import write_run_folder
 from twotier.report.terminal import run_summary
 from twotier.run.folder import BACKTEST
 from twotier.run.folder import check as check_output
 from twotier.run.result import BacktestResult
 from twotier.run.signal_files import SignalFiles
-from twotier.run.writer import write_run
 from twotier.tier1.package import read_package_sources
 
 QUIET = typer.Option(False, "--quiet", "-q", help="Print nothing but errors and warnings.")
@@ -167,9 +166,9 @@ def _write(
     first where the process ends with the command (it lives to the end)."""
     settle()
     with phases.step("run folder and report" if with_report else "run folder"):
-        folder = write_run(result, out, force=force, signal_files=files)
-        write_analysis(result, folder, risk_free, with_report=with_report)
-    return folder
+        return write_run_folder(
+            result, out, risk_free, with_report=with_report, force=force, signal_files=files
+        )
 
 
 def _bars_only(**given) -> None:

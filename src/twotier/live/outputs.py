@@ -2,11 +2,11 @@
 
 At any moment the folder reads as a backtest that ended at the last committed step: the
 session's journal and records go through the backtest's own ``finish`` (on copies: the
-live state is not ended), ``collect`` and ``write_run``, so the files are the same bytes
-a backtest over the same bars writes, the warnings about suspected rolls (of instruments
-without roll information, on the bars seen so far) included. ``write_run`` replaces the
-folder only once the new one is complete; the database is the truth, and a restart
-writes the folder again from it.
+live state is not ended), ``collect`` and ``write_run_folder``, so the files are the same
+bytes a backtest over the same bars writes, the warnings about suspected rolls (of
+instruments without roll information, on the bars seen so far) included.
+``write_run_folder`` replaces the folder only once the new one is complete, report
+included; the database is the truth, and a restart writes the folder again from it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from twotier.live.rolls import ContractColumnRolls
 from twotier.live.session import PaperSession
 from twotier.live.signals import bars_frame
 from twotier.market.delivery import deadline_warnings
-from twotier.report.run_report import write_analysis
+from twotier.report.run_report import write_run_folder
 from twotier.run.folder import PAPER_RUN
 from twotier.run.result import BacktestResult
-from twotier.run.writer import write_run
 from twotier.tier2.composite import Composite
 from twotier.tier2.journal import Journal
 
@@ -91,6 +90,4 @@ def deadline_notes(session: PaperSession) -> list[str]:
 
 def write_outputs(session: PaperSession, out_dir: str | Path) -> Path:
     result = snapshot(session)
-    folder = write_run(result, out_dir, kind=PAPER_RUN)
-    write_analysis(result, folder)
-    return folder
+    return write_run_folder(result, out_dir, kind=PAPER_RUN)

@@ -19,6 +19,7 @@ from twotier.report import format as f
 from twotier.report.packing import resolved
 from twotier.report.signal_view import hours_held, trade_bars, view_payload
 from twotier.run.stamps import stamps
+from twotier.run.writer import write_run
 
 NAV = [
     ("summary", "summary"),
@@ -212,11 +213,25 @@ def write_daily_returns(result, folder: Path) -> None:
         table.to_parquet(tmp, index=True)
 
 
+def write_run_folder(
+    result, out: str | Path, risk_free: float = 0.0, *, with_report: bool = True, **options
+) -> Path:
+    """The whole run folder: the data files (``twotier.run.writer.write_run``, which takes
+    ``options``) and the files derived from them, all written before the folder is swapped
+    in, so that a run killed or failing on the way leaves an earlier folder whole."""
+    return write_run(
+        result,
+        out,
+        derived=lambda folder: write_analysis(result, folder, risk_free, with_report=with_report),
+        **options,
+    )
+
+
 def write_analysis(
     result, folder: str | Path, risk_free: float = 0.0, *, with_report: bool = True
 ) -> None:
     """The derived files of a run, written into its run folder after the data files
-    (``twotier.run.writer.write_run``); also rebuilds them from a folder read back:
+    (``write_run_folder``); also rebuilds them from a folder read back:
     metrics.json, the daily returns (CSV and Parquet) and report.html (unless not
     ``with_report``). ``risk_free`` is the yearly rate the Sharpe and Sortino ratios use."""
     folder = Path(folder)

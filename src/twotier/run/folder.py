@@ -15,7 +15,9 @@ run folder). A folder given as an output is used only when it is
 holding a user's files, is refused with one line saying what is there.
 
 A folder written as a whole is built in a hidden temporary folder beside it
-(``.NAME.xxxxxxxx``) and swapped in only when complete. Each temporary folder is locked
+(``.NAME.xxxxxxxx``) and swapped in only when complete: where the system can (Linux's
+``renameat2`` with ``RENAME_EXCHANGE``), the two folders trade places in one step, so that
+no moment, and no kill, leaves NAME missing. Each temporary folder is locked
 with ``flock`` while it is built, so the next run to the same target removes the ones a
 killed run left behind and never one that a live process is still building.
 """
@@ -382,15 +384,39 @@ def _locked(folder: Path, *, wait: bool) -> Iterator[bool]:
 
 
 def _swap(tmp: Path, path: Path) -> None:
-    """Put ``tmp`` where ``path`` is: the earlier folder goes aside first and is removed
-    once the new one is in place."""
+    """Put ``tmp`` where ``path`` is and remove the earlier folder: the two exchanged in
+    one step where the system can, else the earlier one moved aside first."""
     if not path.exists():
         tmp.rename(path)
+        return
+    if _exchange(tmp, path):
+        shutil.rmtree(tmp, ignore_errors=True)  # the earlier folder, now here
         return
     aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     path.rename(aside)  # over the empty folder just made
     tmp.rename(path)
     shutil.rmtree(aside, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Two paths trade places atomically (Linux 3.15 and glibc 2.28 on); False where the
+    system or the file system cannot, for the caller to do it in two steps."""
+    import ctypes  # only when a folder is replaced
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 def _remove_ours(path: Path) -> None:

@@ -9,15 +9,16 @@ configuration on the same data gives byte-identical data files.
     decisions.log    every entry, exit, fill, block, fallback and breaker
     summary.json     the headline figures (created_at is the only field that changes)
 
-The report's files (metrics.json, report.html) are derived from these and written after
-them by ``twotier.report.run_report.write_analysis``.
+The report's files (metrics.json, the daily returns, report.html) are derived from these
+and written after them, before the folder is swapped in
+(``twotier.report.run_report.write_run_folder``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -126,18 +127,21 @@ def write_run(
     force: bool = False,
     option: str = "--out",
     signal_files: SignalFiles | None = None,
+    derived: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write the run folder's data files; an earlier run folder there is replaced only
-    once the new one is complete, and nothing else ever is (``twotier.run.folder``).
-    ``signal_files``: the packages' files, started before (as the CLI starts them when
-    Tier-1 is done); used only if started from the result's own package tables."""
-    return write_folder(
-        out_dir,
-        kind,
-        lambda folder: _write_contents(result, folder, signal_files),
-        force=force,
-        option=option,
-    )
+    """Write the run folder's data files, then ``derived(folder)`` (the files derived from
+    them: ``twotier.report.run_report.write_run_folder``); an earlier run folder there is
+    replaced only once the new one is complete, and nothing else ever is
+    (``twotier.run.folder``). ``signal_files``: the packages' files, started before (as
+    the CLI starts them when Tier-1 is done); used only if started from the result's own
+    package tables."""
+
+    def fill(folder: Path) -> None:
+        _write_contents(result, folder, signal_files)
+        if derived is not None:
+            derived(folder)
+
+    return write_folder(out_dir, kind, fill, force=force, option=option)
 
 
 def _write_contents(result: BacktestResult, folder: Path, signals: SignalFiles | None) -> None:
