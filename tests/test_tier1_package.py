@@ -251,6 +251,40 @@ def test_open_price_is_checked_where_given(tmp_path):
     assert "line 2: open must be > 0, not -1" in error_of(path, require_open=True)
 
 
+BAR_HEADER = HEADER + ",open,high,low,volume,settle,limit_up,limit_down"
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ("764,766,abc,100,765,800,700", "unparsable value 'abc' in column 'low'"),
+        ("764,766,763,lots,765,800,700", "unparsable value 'lots' in column 'volume'"),
+        ("764,inf,763,100,765,800,700", "unparsable value 'inf' in column 'high'"),
+        ("764,766,763,-5,765,800,700", "negative volume -5"),
+        ("764,766,763,1e300,765,800,700", "volume 1e+300 beyond 1e+12"),
+        ("764,763,766,100,765,800,700", "high 763 below low 766"),
+        ("764,764.5,763,100,765,800,700", "close 765 above high 764.5"),
+        ("762,766,763,100,765,800,700", "open 762 below low 763"),
+        ("764,766,763,100,-765,800,700", "settle must be > 0, not -765"),
+        ("764,766,763,100,765,700,800", "limit_up 700 below limit_down 800"),
+    ],
+)
+def test_a_packages_bar_values_are_checked_where_given(tmp_path, cells, message):
+    # What the market rules read of each bar (volume, high, low, settlement, limits) was
+    # taken as it came: text became "no value", a negative volume cancelled every entry,
+    # and a text cell ended in an internal error in the report.
+    good = GOOD + ",764,766,763,100,765,800,700"
+    bad = GOOD.replace("09:00", "09:15") + "," + cells
+    path = write_text(tmp_path, [BAR_HEADER, good, bad])
+    assert error_of(path).startswith(f"{path}: line 3: {message}")
+
+
+def test_blank_bar_values_are_no_value(tmp_path):
+    path = write_text(tmp_path, [BAR_HEADER, GOOD + ",764,,,,,,"])
+    table = read_packages(path)
+    assert table[["high", "low", "volume", "settle"]].isna().all(axis=None)
+
+
 def test_bad_values_in_parquet_are_named_by_row(tmp_path, iron_packages):
     table = iron_packages.copy()
     table.loc[7, "confidence"] = 1.5

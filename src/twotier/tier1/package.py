@@ -343,7 +343,10 @@ def validate_packages(
                     f"{c} {v[i]:g} is beyond the largest price twotier carries ({MAX_PRICE:.0e})"
                 ),
             )
+    market = _market_values(table, where)
     _check_order(table, where)
+    for column, values in market.items():
+        table[column] = values
     table["signal"] = sig.astype(np.int8)
     table["regime"] = reg.astype(np.int8)
     for column in ("confidence", "signal_strength", "close", "open"):
@@ -410,6 +413,66 @@ def _check_empty(table: pd.DataFrame, columns, where: _Where) -> None:
         if values.dtype == object or pd.api.types.is_string_dtype(values):
             empty = empty | (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
         where.check(empty, lambda i, c=column: f"empty value in column {c!r}")
+
+
+# The bar's own values a package may carry for the market rules (RULES.md 10): a blank
+# cell is no value (10.6 item 4); anything else must be a number a bar could have.
+BAR_COLUMNS = ("volume", *MARKET_COLUMNS)
+MAX_VOLUME = 1e12
+
+
+def _market_values(table: pd.DataFrame, where: _Where) -> dict[str, np.ndarray]:
+    """The bar columns present, as floats with NaN where blank: prices > 0 and within what
+    twotier carries, volume >= 0, high >= low with the open and close between them, and
+    limit up >= limit down, where both are given."""
+    values = {c: _optional_numeric(table[c], c, where) for c in BAR_COLUMNS if c in table}
+    for column, v in values.items():
+        if column == "volume":
+            where.check(v < 0, lambda i, v=v: f"negative volume {v[i]:g}")
+            where.check(v > MAX_VOLUME, lambda i, v=v: f"volume {v[i]:g} beyond {MAX_VOLUME:.0e}")
+            continue
+        where.check(v <= 0, lambda i, v=v, c=column: f"{c} must be > 0, not {v[i]:g}")
+        where.check(
+            v > MAX_PRICE,
+            lambda i, v=v, c=column: (
+                f"{c} {v[i]:g} is beyond the largest price twotier carries ({MAX_PRICE:.0e})"
+            ),
+        )
+    high, low = values.get("high"), values.get("low")
+    if high is not None and low is not None:
+        where.check(high < low, lambda i: f"high {high[i]:g} below low {low[i]:g}")
+    for column in ("open", "close"):
+        if column not in table:
+            continue
+        price = table[column].to_numpy(dtype=float)
+        if high is not None:
+            where.check(price > high, lambda i, p=price, c=column: f"{c} {p[i]:g} above high "
+                        f"{high[i]:g}")  # fmt: skip
+        if low is not None:
+            where.check(price < low, lambda i, p=price, c=column: f"{c} {p[i]:g} below low "
+                        f"{low[i]:g}")  # fmt: skip
+    up, down = values.get("limit_up"), values.get("limit_down")
+    if up is not None and down is not None:
+        where.check(up < down, lambda i: f"limit_up {up[i]:g} below limit_down {down[i]:g}")
+    return values
+
+
+def _optional_numeric(values: pd.Series, column: str, where: _Where) -> np.ndarray:
+    """A column whose blank cells are no value (NaN); any other cell must be a finite
+    number."""
+    blank = values.isna().to_numpy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        blank = blank | (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
+    if values.dtype == bool:
+        where.check(np.ones(len(values), bool), lambda i: f"{column!r} holds true/false, "
+                    "not numbers")  # fmt: skip
+    parsed = pd.to_numeric(values.where(~blank), errors="coerce").to_numpy(dtype=float)
+    text = values.astype(str).to_numpy()
+    where.check(
+        ~blank & ~np.isfinite(parsed),
+        lambda i: f"unparsable value {cell_text(text[i])!r} in column {column!r}",
+    )
+    return parsed
 
 
 def _numeric(values: pd.Series, column: str, where: _Where) -> np.ndarray:
