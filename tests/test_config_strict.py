@@ -144,3 +144,32 @@ def test_config_show_lists_the_data_keys_left_unset(capsys):
     for key in ("label", "on_bad_bar", "contract_column", "instruments_file", "calendar_file"):
         assert f"{key} = " in data, key
     assert '# contract_column = ""  # unset: column of bar files naming' in data
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/null"), reason="no /dev/null here")
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["config", "check", "/dev/null"], "the configuration file is not a file"),
+        ("instruments_file", "the instrument file is not a file"),
+        ("calendar_file", "the calendar file is not a file"),
+    ],
+)  # fmt: skip
+def test_a_device_given_as_a_configuration_input_is_refused(args, what, capsys, tmp_path):
+    # /dev/zero was read to the end (never), /dev/null as an empty file; a device or a
+    # pipe is refused as a bar file is.
+    if isinstance(args, str):  # a file the configuration names
+        config = tmp_path / "config.toml"
+        config.write_text(f'[data]\n{args} = "/dev/null"\n')
+        args = ["config", "check", str(config)]
+    code, _, err = invoke(args, capsys)
+    assert code == 1 and what in one_line_error(err)
+
+
+def test_a_toml_file_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes('\ufeff[execution]\nfill = "close"\n'.encode())
+    assert load_config(path).execution.fill == "close"
+    space = tmp_path / "space.toml"
+    space.write_bytes('\ufeff[space]\n"exits.stop_loss_above" = [0.01, 0.02]\n'.encode())
+    assert load_space(space)

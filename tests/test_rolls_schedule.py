@@ -251,3 +251,9 @@ def test_the_documented_schedule_example_reads(tmp_path):
     path = tmp_path / "rolls.csv"
     path.write_text(block)
     assert read_schedule(path) == IRON_ROLLS
+
+
+def test_a_device_given_as_a_roll_schedule_is_refused():
+    # /dev/zero was read to the end (never); /dev/null read as an empty schedule.
+    with pytest.raises(DataError, match="the roll schedule is not a file"):
+        read_schedule(Path("/dev/null"))

@@ -47,15 +47,19 @@ def write_text_atomic(path: str | Path, text: str | Iterable[str]) -> None:
 
 
 def read_toml(path: str | Path, what: str) -> dict:
-    """A TOML file as a dict; a missing or unreadable file, or bad TOML, is a ConfigError
-    naming the file (``what``: "configuration file", "calendar file", ...)."""
+    """A TOML file as a dict; a missing or unreadable file, one that is not a regular file
+    (a device, a pipe: it may never end), or bad TOML, is a ConfigError naming the file
+    (``what``: "configuration file", "calendar file", ...). A byte-order mark is read past,
+    as editors on Windows write one."""
     import tomllib
 
     from twotier.errors import ConfigError
 
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text("utf-8"))
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{path}: the {what} is not a file")
+        return tomllib.loads(path.read_text("utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: {what} not found") from None
     except tomllib.TOMLDecodeError as exc:

@@ -226,6 +226,8 @@ def _parse_roll(cells: dict[str, str], source: str, line: int) -> Roll:
 
 def _schedule_rows(path: Path, source: str) -> tuple[list[Roll], list[int]]:
     """The rolls of a schedule file and the line of each (blank lines skipped)."""
+    if path.exists() and not path.is_file():  # a device or a pipe may never end
+        raise DataError(source, "the roll schedule is not a file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

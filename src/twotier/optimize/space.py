@@ -15,7 +15,6 @@ import difflib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 from twotier.config.load import load_config, override
 from twotier.config.model import Config
 from twotier.errors import ConfigError
+from twotier.io import read_toml
 
 BASE_SET = 0  # the id of the base configuration, which runs beside every sweep
 METHODS = ("grid", "random")
@@ -108,14 +108,7 @@ class SearchSpace:
 
 
 def load_space(path: str | Path) -> SearchSpace:
-    path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: search space file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_space(doc, str(path))
+    return parse_space(read_toml(path, "search space file"), str(path))
 
 
 def parse_space(doc: dict[str, Any], source: str = "<space>") -> SearchSpace:
