@@ -184,3 +184,25 @@ def test_an_auction_of_another_contract_than_the_session_it_opens_is_a_bad_bar(w
     )
     dropped = read_bars(path, "DCE/i", contract_column="symbol", on_bad_bar="drop")
     assert dropped.frame["open"].iloc[2] == 800.0 and dropped.merged == []
+
+
+def test_a_backtest_says_which_auction_bars_it_folded_in(write_csv, tmp_path, capsys):
+    # `data check` said so; a backtest folded them without a word. It notes one line per
+    # file and keeps the counts in summary.json.
+    import json
+
+    from helpers.cli import invoke
+
+    auction = "2024-03-05 08:59:00,795,806,794,796,40,480"
+    path = write_csv([HEADER, auction, *minute_rows("2024-03-05 09:00", 45)])
+    code, _, err = invoke(["backtest", "--bars", f"DCE/i={path}", "--out", tmp_path / "run",
+                           "--quiet"], capsys)  # fmt: skip
+    assert code == 0
+    assert (
+        f"note: DCE/i {path}: 1 auction bar(s) and 0 closing tick(s) folded into their "
+        "sessions' bars (data.auction = merge), the first at line 2"
+    ) in " ".join(err.split())
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["merged_bars"] == {
+        "DCE/i": {"file": str(path), "auction_bars": 1, "closing_ticks": 0, "first_line": 2}
+    }

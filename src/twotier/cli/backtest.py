@@ -29,10 +29,10 @@ from twotier.config.load import load_config, override
 from twotier.engine.backtest import run_backtest, trading_period
 from twotier.engine.inputs import (
     Environment,
-    bad_bar_notes,
     contract_columns,
     load_bar_files,
     load_roll_files,
+    loading_notes,
 )
 from twotier.engine.runs import backtest_bar_inputs, tier2_on_table
 from twotier.errors import UnknownInstrumentError
@@ -220,7 +220,7 @@ def _from_bars(
             one, column = {instrument: path}, columns.get(instrument)
             inputs |= load_bar_files(one, config, env, contract_column=column)
             advance()
-    note(bad_bar_notes(inputs)[0])
+    note(loading_notes(inputs))
     return backtest_bar_inputs(
         inputs,
         fitted,

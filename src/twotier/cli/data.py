@@ -13,7 +13,7 @@ from twotier.cli.common import UsageError, console, note, warn
 from twotier.cli.output_file import BARS, ROLL_SCHEDULE, check_output_file
 from twotier.errors import DataError
 from twotier.json_text import json_text
-from twotier.market.bars import LoadedBars, read_bars, write_bars
+from twotier.market.bars import LoadedBars, merged_counts, read_bars, write_bars
 from twotier.market.calendar import TradingCalendar
 from twotier.market.contracts import contract_in_file_name, is_bar_file
 from twotier.market.instruments import InstrumentRegistry, InstrumentSpec
@@ -180,11 +180,11 @@ def _print_summary(s: DataSummary) -> None:
         table.add_row(f"session {seg.segment}", f"{kind}: {seg.bars:,} bars on {seg.days:,} days")
     table.add_row("problems", Text(_problems(s)))
     if s.merged:
-        auctions = sum(m.problem.startswith("auction bar") for m in s.merged)
+        auctions, ticks = merged_counts(s.merged)
         table.add_row(
             "merged",
-            f"{auctions} auction bar(s), {len(s.merged) - auctions} closing tick(s) folded "
-            "into their sessions' bars (--auction merge)",
+            f"{auctions} auction bar(s), {ticks} closing tick(s) folded into their sessions' "
+            "bars (--auction merge)",
         )
     _roll_rows(table, s)
     console.print(table)

@@ -22,8 +22,8 @@ from twotier.config.baskets import fit_baskets
 from twotier.config.load import load_config
 from twotier.engine.inputs import (
     Environment,
-    bad_bar_notes,
     load_bar_files,
+    loading_notes,
     shared_days_warnings,
 )
 from twotier.run.folder import OPTIMIZE, claim_folder
@@ -133,7 +133,7 @@ def _load_bars(files: dict[str, Path], config, label, on_bad_bar) -> dict:
         return {key: load_sample(key) for key in config.instruments}
     env = Environment.from_config(config)
     inputs = load_bar_files(files, config, env, label, on_bad_bar)
-    note(bad_bar_notes(inputs)[0])
+    note(loading_notes(inputs))
     frames = {k: v.bars for k, v in inputs.items()}
     warn(shared_days_warnings(frames))
     return frames

@@ -18,7 +18,7 @@ from twotier.cli.common import (
 )
 from twotier.config.load import load_config
 from twotier.engine.backtest import instrument_signals
-from twotier.engine.inputs import Environment, bad_bar_notes, load_bar_files, load_roll_files
+from twotier.engine.inputs import Environment, load_bar_files, load_roll_files, loading_notes
 from twotier.run.folder import SIGNALS, write_folder
 from twotier.run.folder import check as check_output
 from twotier.tier1.generator import SignalGenerator, generator_for
@@ -77,7 +77,7 @@ def signals_command(
             blocks.append(format_stats(instrument, generator.name, path.name, stats))
 
     write_folder(out, SIGNALS, fill, force=force)
-    note(bad_bar_notes(inputs)[0])
+    note(loading_notes(inputs))
     console.print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
     for block in blocks:
         console.print("", *block, sep="\n")

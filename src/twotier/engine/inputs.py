@@ -11,7 +11,7 @@ import pandas as pd
 
 from twotier.config.model import Config
 from twotier.errors import ConfigError
-from twotier.market.bars import LoadedBars, read_bars
+from twotier.market.bars import LoadedBars, merged_counts, read_bars
 from twotier.market.calendar import TradingCalendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.resample import BAR_MINUTES, resample
@@ -116,25 +116,55 @@ def contract_columns(
     return dict(given)
 
 
-def bad_bar_notes(inputs: Mapping[str, BarInput]) -> tuple[list[str], dict]:
-    """What the loader dropped or repaired (``on_bad_bar`` drop or repair): one line per
-    bar, and the record a run's summary keeps."""
-    lines, record = [], {}
+def loading_notes(inputs: Mapping[str, BarInput]) -> list[str]:
+    """What the loader changed: one line per bar dropped or repaired (``on_bad_bar`` drop
+    or repair), one per file whose auction bars or closing ticks it folded in."""
+    lines = []
     for instrument, given in inputs.items():
-        loaded = given.loaded
-        if not (loaded.dropped or loaded.repaired):
-            continue
-        source = loaded.source
+        loaded, source = given.loaded, given.loaded.source
         lines += [
             f"{instrument} {source}: dropped line {p.line}: {p.problem}" for p in loaded.dropped
         ]
         lines += [f"{instrument} {source}: line {p.line}: {p.problem}" for p in loaded.repaired]
-        record[instrument] = {
-            "file": source,
-            "dropped": [{"line": p.line, "problem": p.problem} for p in loaded.dropped],
-            "repaired": [{"line": p.line, "problem": p.problem} for p in loaded.repaired],
-        }
-    return lines, record
+        if loaded.merged:
+            auctions, ticks = merged_counts(loaded.merged)
+            lines.append(
+                f"{instrument} {source}: {auctions} auction bar(s) and {ticks} closing tick(s) "
+                f"folded into their sessions' bars (data.auction = merge), the first at line "
+                f"{loaded.merged[0].line}"
+            )
+    return lines
+
+
+def bad_bar_record(inputs: Mapping[str, BarInput]) -> dict:
+    """The bars the loader dropped or repaired, as a run's summary keeps them."""
+    record = {}
+    for instrument, given in inputs.items():
+        loaded = given.loaded
+        if loaded.dropped or loaded.repaired:
+            record[instrument] = {
+                "file": loaded.source,
+                "dropped": [{"line": p.line, "problem": p.problem} for p in loaded.dropped],
+                "repaired": [{"line": p.line, "problem": p.problem} for p in loaded.repaired],
+            }
+    return record
+
+
+def merged_bar_record(inputs: Mapping[str, BarInput]) -> dict:
+    """The auction bars and closing ticks the loader folded in, as a run's summary keeps
+    them (counts: a real file has two a day)."""
+    record = {}
+    for instrument, given in inputs.items():
+        loaded = given.loaded
+        if loaded.merged:
+            auctions, ticks = merged_counts(loaded.merged)
+            record[instrument] = {
+                "file": loaded.source,
+                "auction_bars": auctions,
+                "closing_ticks": ticks,
+                "first_line": loaded.merged[0].line,
+            }
+    return record
 
 
 def shared_days_warnings(bars: Mapping[str, pd.DataFrame]) -> list[str]:

@@ -19,7 +19,13 @@ from twotier.engine.backtest import (
     split_packages,
 )
 from twotier.engine.continuous import delivery_warnings
-from twotier.engine.inputs import BarInput, Environment, bad_bar_notes, shared_days_warnings
+from twotier.engine.inputs import (
+    BarInput,
+    Environment,
+    bad_bar_record,
+    merged_bar_record,
+    shared_days_warnings,
+)
 from twotier.market.calendar import place_bars
 from twotier.market.rolls import RollSchedule
 from twotier.run.result import BacktestResult
@@ -52,9 +58,10 @@ def backtest_bar_inputs(
         on_signals=on_signals,
     )
     result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
-    record = bad_bar_notes(inputs)[1]
-    if record:
-        result.summary["bad_bars"] = record
+    for key, record in (("bad_bars", bad_bar_record(inputs)),
+                        ("merged_bars", merged_bar_record(inputs))):  # fmt: skip
+        if record:
+            result.summary[key] = record
     return result
 
 

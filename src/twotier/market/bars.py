@@ -76,6 +76,13 @@ class LoadedBars:
         )  # fmt: skip
 
 
+def merged_counts(merged: list[BarProblem]) -> tuple[int, int]:
+    """(opening auction bars, closing ticks) of what the loader folded into their
+    sessions' bars."""
+    auctions = sum(m.problem.startswith("auction bar") for m in merged)
+    return auctions, len(merged) - auctions
+
+
 def resolve_columns(
     names: list[str], mapping: dict[str, str] | None, source: str, line: int | None = 1
 ) -> dict[str, str]:
