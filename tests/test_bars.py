@@ -551,6 +551,17 @@ def test_parquet_bad_row_is_refused_naming_the_row(tmp_path):
     assert "row 4: price <= 0: open=-1" in str(error)
 
 
+def test_a_parquet_column_of_true_and_false_is_not_numbers(tmp_path):
+    # A CSV's "True" is refused; Parquet's booleans were read as 1 and 0 (a volume of one
+    # lot on every bar, an open of 1 that "repair" then took the low down to).
+    table = parquet_table(["2024-03-05 09:00", "2024-03-05 09:05"], [800, 801])
+    table["volume"] = [True, True]
+    path = tmp_path / "bars.parquet"
+    table.to_parquet(path)
+    error = refused(path)
+    assert (error.line, error.problem) == (1, "unparsable value 'True' in column 'volume'")
+
+
 def test_parquet_missing_time_is_an_empty_value(tmp_path):
     table = parquet_table(["2024-03-05 09:00", None, "2024-03-05 09:10"], [800, 801, 802])
     path = tmp_path / "bars.parquet"

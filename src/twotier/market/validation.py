@@ -178,6 +178,9 @@ def _parse_times(text: pd.Series, empty: np.ndarray, time_format: str | None) ->
 
 def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Values as float, and masks of empty and unparsable cells."""
+    if pd.api.types.is_bool_dtype(raw):  # true/false, not numbers (as in a CSV file)
+        empty = raw.isna().to_numpy(dtype=bool)
+        return np.full(len(raw), np.nan), empty, ~empty
     if pd.api.types.is_numeric_dtype(raw):
         # A copy: pandas may hand out a read-only view, and repairs write to the values.
         values = np.array(raw.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
