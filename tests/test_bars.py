@@ -724,3 +724,16 @@ def test_repair_works_on_parquet_float_columns(tmp_path):
         (2, "repaired: high 800.5 below open 801")
     ]
     assert loaded.frame["high"].tolist() == [801.0, 801.0]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["datetime,time,open,high,low,close,volume", "time,open,high,low,close,volume,time"],
+)
+def test_two_columns_that_can_each_be_the_time_are_refused(write_csv, header):
+    # The first was taken silently (a `datetime` of other dates beside `time`; `time`
+    # twice, the second full of anything).
+    cells = {"datetime": "2024-03-05 09:00", "time": "2024-03-05 09:00"}
+    row = ",".join(cells.get(name, "800") for name in header.split(","))
+    with pytest.raises(DataError, match=r"line 1: columns .* can each be 'time'"):
+        read_bars(write_csv([header, row]), "DCE/i")

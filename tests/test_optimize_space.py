@@ -230,3 +230,14 @@ def test_a_grid_of_tables_is_written_as_toml_the_configuration_reads():
     assert sets_of({"space": {"portfolio.baskets": {"grid": [baskets]}}}) == [
         {"portfolio.baskets": baskets}
     ]
+
+
+def test_one_key_written_both_quoted_and_nested_is_refused(tmp_path):
+    # Both forms mean the same key: one grid was dropped without a word.
+    path = tmp_path / "space.toml"
+    path.write_text(
+        '[space]\n"sizing.min_conviction" = {grid = [0.2]}\n'
+        "[space.sizing]\nmin_conviction = {grid = [0.3]}\n"
+    )
+    with pytest.raises(ConfigError, match=r"\[space\] 'sizing.min_conviction' is given twice"):
+        load_space(path)

@@ -257,3 +257,11 @@ def test_a_device_given_as_a_roll_schedule_is_refused():
     # /dev/zero was read to the end (never); /dev/null read as an empty schedule.
     with pytest.raises(DataError, match="the roll schedule is not a file"):
         read_schedule(Path("/dev/null"))
+
+
+def test_a_schedule_column_written_twice_is_refused(write_csv):
+    # Which old_price is meant cannot be told; the first was taken silently.
+    path = write_csv(["trading_day,old_contract,new_contract,old_price,new_price,old_price",
+                      ROW1 + ",1"])  # fmt: skip
+    with pytest.raises(DataError, match="line 1: column 'old_price' appears more than once"):
+        read_schedule(path)

@@ -105,6 +105,7 @@ def resolve_columns(
             )
         resolved[canonical] = own
     if "time" not in resolved:
+        _refuse_ambiguous(names, "time", source, line)
         time_col = next((lower[a] for a in ALIASES["time"] if a in lower), None)
         date_col = resolved.pop("date", None) or lower.get("date")
         if date_col is not None and time_col is not None and time_col == lower.get("time"):

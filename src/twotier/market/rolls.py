@@ -251,6 +251,9 @@ def _rows(reader, source: str) -> tuple[list[Roll], list[int]]:
     missing = [c for c in SCHEDULE_COLUMNS if c not in names]
     if missing:
         raise DataError(source, f"missing column(s) {', '.join(missing)}; columns are {header}", 1)
+    repeated = [c for c in SCHEDULE_COLUMNS if names.count(c) > 1]
+    if repeated:  # which one is meant cannot be told
+        raise DataError(source, f"column {repeated[0]!r} appears more than once", 1)
     rolls, lines = [], []
     for cells in reader:
         if not any(c.strip() for c in cells):

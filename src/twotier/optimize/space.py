@@ -128,7 +128,7 @@ def parse_space(doc: dict[str, Any], source: str = "<space>") -> SearchSpace:
     samples = search.get("samples")
     if method == "random" and (not _is_int(samples) or samples < 1):
         raise ConfigError(f"{source}: [search] method = 'random' needs samples = N (N >= 1)")
-    entries = _flatten(_table(doc, "space", source))
+    entries = _flatten(_table(doc, "space", source), source=source)
     if not entries:
         raise ConfigError(f'{source}: [space] is empty; add e.g. "sizing.min_conviction" = ...')
     dimensions = tuple(_dimension(key, spec, method, source) for key, spec in entries.items())
@@ -152,16 +152,20 @@ def _only(table: dict, allowed: tuple[str, ...], where: str, source: str) -> Non
         )
 
 
-def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+def _flatten(table: dict, prefix: str = "", source: str = "") -> dict[str, Any]:
     """``[space]`` entries by dotted key. Quoted keys (``"sizing.min_conviction" = ...``)
-    and nested tables (``[space.sizing] min_conviction = ...``) mean the same."""
+    and nested tables (``[space.sizing] min_conviction = ...``) mean the same, so one key
+    written both ways is refused (one of the two would be dropped)."""
     flat = {}
     for name, spec in table.items():
         key = f"{prefix}{name}"
         if isinstance(spec, dict) and not set(spec) & set(KINDS):
-            flat.update(_flatten(spec, f"{key}."))
+            entries = _flatten(spec, f"{key}.", source)
         else:
-            flat[key] = spec
+            entries = {key: spec}
+        for twice in entries.keys() & flat.keys():
+            raise ConfigError(f"{source}: [space] {twice!r} is given twice")
+        flat.update(entries)
     return flat
 
 
