@@ -175,9 +175,7 @@ def test_a_toml_file_with_a_byte_order_mark_is_read(tmp_path):
     assert load_space(space)
 
 
-def test_a_file_a_configuration_names_is_read_from_the_configurations_folder(
-    tmp_path, monkeypatch
-):
+def test_a_file_a_configuration_names_is_read_from_the_configurations_folder(tmp_path, monkeypatch):
     # It was read from the current folder, and a run's config.toml named it as written:
     # `--config RUN/config.toml` from elsewhere failed, or read another file of that name.
     folder = tmp_path / "cfg"

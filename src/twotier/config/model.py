@@ -372,8 +372,7 @@ class DataParams(_Section):
     )
     calendar_file: str | None = Field(
         None,
-        description="TOML adding holidays / trading days (a relative path as for "
-        "instruments_file)",
+        description="TOML adding holidays / trading days (a relative path as for instruments_file)",
     )
 
 
