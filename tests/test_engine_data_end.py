@@ -119,6 +119,20 @@ def test_close_at_end_under_next_open_closes_at_the_last_close():
     assert t["reason"] == "end_of_data"
 
 
+def test_close_at_end_that_cannot_fill_says_so_and_leaves_the_rest_open():
+    # The last bar has no volume: the close at the data's end cannot fill. The log said
+    # CLOSE and nothing more, as if the position were closed; it stays open, and says so.
+    iron = basket(IRON, T[:3], [800.0, 805.0, 810.0], **STRONG)
+    iron["high"], iron["low"] = iron["close"] + 1, iron["close"] - 1
+    iron["volume"] = [1000.0, 1000.0, 0.0]
+    r = run(packages(iron), "execution.fill=close", "execution.close_at_end=true")
+    assert only_trade(r, 0)["reason"] == "open"
+    assert lines(r, "CANCEL") == [
+        "[2024-10-21 09:30] CANCEL basket 0 [end_of_data_unfilled]: DCE/i, SELL 37 of 37 "
+        "(end_of_data) not filled: not enough volume; open at the data's end"
+    ]
+
+
 # -- the start of a run (8.32) ------------------------------------------------------------
 
 

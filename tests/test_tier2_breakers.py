@@ -398,6 +398,11 @@ def test_breaker_cancels_an_entry_not_yet_filled():
     assert list(meal_fills["time"]) == [at(WED, "09:15")]
     assert reasons(r, "BLOCK", basket=2) == ["daily_loss_halt", "daily_loss_halt"]
     assert only_trade(r, 2)["entry_time"] == at(WED, "09:15")
+    # The log says so (the LONG line was followed by nothing).
+    assert lines(r, "CANCEL", basket=2) == [
+        "[2024-10-21 23:30] CANCEL basket 2 [entry_cancelled_daily_loss_derisk]: DCE/m, "
+        "LONG 99 cancelled before its fill (daily_loss_derisk)"
+    ]
 
 
 # -- hard blocks: chaos and equity --------------------------------------------------------

@@ -226,7 +226,7 @@ class Composite:
         if state.halted_day != inp.trading_day:
             state.halted_day, state.halt_reason = inp.trading_day, "forced_liquidation_halt"
         for b in state.baskets:
-            self.cancel_entry(b)
+            self.cancel_entry(b, inp.time, "forced_liquidation")
         for i in chosen:
             # A close of the old contract replaces a waiting roll, which stays only to
             # price that contract (the roll is not tried while a close waits).
@@ -264,7 +264,7 @@ class Composite:
         state.caps_halved_through = state.day_number + rules.drawdown_cooldown_days
         state.peak_reset_pending = True
         for b in state.baskets:
-            self.cancel_entry(b)
+            self.cancel_entry(b, inp.time, "drawdown_breaker")
             if b.unclosed > 0:  # a waiting roll is replaced as under forced liquidation
                 self.close(state, b, b.unclosed, "drawdown_breaker", inp)
 
@@ -287,7 +287,7 @@ class Composite:
         if state.halted_day != today:
             state.halted_day, state.halt_reason = today, "daily_loss_halt"
         for b in state.baskets:
-            self.cancel_entry(b)
+            self.cancel_entry(b, inp.time, "daily_loss_derisk")
         for b in held:
             remaining = b.unclosed
             keep = math.floor(decided(remaining * rules.derisk_keep_fraction))
@@ -295,9 +295,11 @@ class Composite:
                 b.position.committed *= keep / remaining  # RULES.md 8.5
                 self.close(state, b, remaining - keep, "daily_loss_derisk", inp)
 
-    def cancel_entry(self, b: BasketState) -> None:
-        """A breaker cancels entries not yet filled; the episode may be traded later."""
+    def cancel_entry(self, b: BasketState, time, why: str) -> None:
+        """A breaker (``why``) cancels entries not yet filled; the episode may be traded
+        later."""
         if b.entry_order is not None:
+            self.journal.entry_cancelled(time, b.index, b.instrument, b.entry_order.order, why)
             b.traded_episode = -1
             b.entry_order = None
 
@@ -451,8 +453,9 @@ class Composite:
                 gross,
                 basis,
             )
-            b.close_orders = []
-            b.pending_roll = None
+            if outcome.filled < held:  # no bar after the last to try again on
+                self.journal.left_open(b.last.time, b.index, b.instrument, order, outcome)
+            b.close_orders = []  # (a waiting roll of what is left still prices it)
             changed = True
         if changed:
             last = self.recorder.last_row()

@@ -191,6 +191,35 @@ class Journal:
         )
 
     @decision_line
+    def left_open(self, time, basket: int, instrument: str, order: Order, outcome: Outcome):
+        """A close at the data's end (``close_at_end``) that did not fill whole: the rest
+        of the position stays open, reported as such."""
+        verb = "BUY" if order.action > 0 else "SELL"
+        rest = order.contracts - outcome.filled
+        self.write(
+            time,
+            "CANCEL",
+            basket,
+            "end_of_data_unfilled",
+            f"CANCEL basket {basket} [end_of_data_unfilled]: {instrument}, {verb} {rest} of "
+            f"{order.contracts} ({order.reason}) not filled: "
+            f"{WHY_NOT_FILLED.get(outcome.reason, outcome.reason)}; open at the data's end",
+        )
+
+    @decision_line
+    def entry_cancelled(self, time, basket: int, instrument: str, order: Order, why: str):
+        """An entry not yet filled that a breaker cancels (its episode may be traded
+        later)."""
+        self.write(
+            time,
+            "CANCEL",
+            basket,
+            f"entry_cancelled_{why}",
+            f"CANCEL basket {basket} [entry_cancelled_{why}]: {instrument}, "
+            f"{SIDE[order.action]} {order.contracts} cancelled before its fill ({why})",
+        )
+
+    @decision_line
     def breaker(self, time, reason: str, text: str) -> None:
         self.write(time, "BREAKER", None, reason, f"BREAKER {reason}: {text}")
 
