@@ -128,6 +128,18 @@ def test_no_volume_cancels_an_entry_and_makes_an_exit_wait():
     assert trades_of(r, 0).iloc[0]["exit_time"] == T[5]
 
 
+def test_an_exit_still_waiting_at_the_data_end_counts_as_delayed():
+    # The close decided at T3 finds no volume on T4 and T5, the last bars: it never
+    # fills. The summary counted only delayed closes that filled in the end (0 here).
+    confidence = [1.0, 1.0, 1.0, 0.1, 0.1, 0.1]
+    frame = basket(IRON, T[:6], 800.0, signal=1, confidence=confidence, strength=1.0)
+    volume = [1000.0, 1000.0, 1000.0, 1000.0, 0.0, 0.0]
+    r = run(packages(with_market(frame, volume=volume)), *NEXT_OPEN)
+    assert reasons(r, "WAIT") == ["exit_delayed_volume", "exit_delayed_volume"]
+    assert trades_of(r, 0).iloc[0]["reason"] == "open"
+    assert (r.summary["market"]["exits_delayed"], r.summary["market"]["bars_waited"]) == (1, 2)
+
+
 def test_the_participation_cap_cuts_an_entry_and_splits_an_exit():
     # Cap 1% of a bar's volume. T1: 2,000 lots -> 20 of the 37 decided fill (the entry
     # is cut; committed 299,400 x 20/37 = 161,837.84). The close decided at T3 tries T4:

@@ -230,7 +230,9 @@ def collect(
         ("time", "kind", "basket", "reason", "text"),
     )
     logged = decisions if journal.log_decisions else None  # no log, no market counts
-    summary = summarize(config, config.instruments, trades, fills, equity, logged)
+    summary = summarize(
+        config, config.instruments, trades, fills, equity, logged, composite.waiting_at_end
+    )
     return BacktestResult(config, dict(packages), trades, fills, equity, decisions, summary)
 
 

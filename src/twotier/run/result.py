@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,8 +137,11 @@ def summarize(
     fills: pd.DataFrame,
     equity: pd.DataFrame,
     decisions: pd.DataFrame | None = None,
+    waiting: Sequence[tuple] = (),
 ) -> dict:
-    """The headline figures (docs/run-folder.md). ``gross_pnl`` and ``fees`` count the
+    """The headline figures (docs/run-folder.md). ``waiting``: the closes (and rolls) that
+    had waited and were still waiting at the data's end, as (basket, decided_at,
+    reason). ``gross_pnl`` and ``fees`` count the
     same trades, those still open at the end included (marked at the last close, with the
     fees paid so far), so that final_pv = initial_capital + gross_pnl - fees.
 
@@ -165,7 +169,7 @@ def summarize(
         "baskets": [],
     }
     if config.market.any and decisions is not None:  # RULES.md 10.5: with the rules on only
-        summary["market"] = market_counts(fills, equity, decisions)
+        summary["market"] = market_counts(fills, equity, decisions, waiting)
     for i, instrument in enumerate(instruments):
         rows = t.basket == i
         mine = rows & t.done
@@ -221,7 +225,9 @@ def _total(values: np.ndarray) -> float:
     return float(np.nansum(values)) if len(values) else 0.0
 
 
-def market_counts(fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataFrame) -> dict:
+def market_counts(
+    fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataFrame, waiting=()
+) -> dict:
     """What the market rules did (RULES.md 10.5): entries cancelled (not filled at all)
     and cut (filled in part), exits (and rolls) that waited and the bars they waited in
     all, forced liquidations, the largest risk degree reached."""
@@ -232,7 +238,7 @@ def market_counts(fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataF
         "entries_cancelled": int((reasons.str.startswith("entry_unfilled_")
                                   | (reasons == "entry_rejected")).sum()),
         "entries_cut": int(reasons.str.startswith("entry_cut_").sum()),
-        "exits_delayed": _exits_delayed(fills),
+        "exits_delayed": _exits_delayed(fills, waiting),
         "bars_waited": int(((decisions["kind"] == "WAIT")).sum()),
         # liquidations that closed something: one time of the closes it decided (a
         # ruined book with nothing left to close still fires, and halts entries)
@@ -244,14 +250,17 @@ def market_counts(fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataF
     }  # fmt: skip
 
 
-def _exits_delayed(fills: pd.DataFrame) -> int:
+def _exits_delayed(fills: pd.DataFrame, waiting=()) -> int:
     """Closes (and rolls) that waited at least one bar, each counted once: a close the
     participation cap split fills in parts, all of one decision (basket, decided_at,
-    reason)."""
-    if "bars_waited" not in fills.columns or not len(fills):
-        return 0
-    closing = fills[~fills["opens"].astype(bool) & (fills["bars_waited"] > 0)]
-    return len(closing.drop_duplicates(["basket", "decided_at", "reason"]))
+    reason); one still waiting at the data's end counts too."""
+    delayed = set(waiting)
+    if "bars_waited" in fills.columns and len(fills):
+        closing = fills[~fills["opens"].astype(bool) & (fills["bars_waited"] > 0)]
+        delayed.update(
+            zip(closing["basket"], closing["decided_at"], closing["reason"], strict=True)
+        )
+    return len(delayed)
 
 
 def _finite(value: float) -> float | None:

@@ -86,6 +86,7 @@ class Composite:
         self.fill_at = "open" if config.execution.fill == "next_open" else "close"
         self.journal = Journal()
         self.recorder = EquityRecorder(len(specs))
+        self.waiting_at_end: list[tuple] = []  # closes and rolls still waiting (``finish``)
         fixed = config.sizing.leverage_mode == "fixed"
         self.fixed_reserve = float(config.portfolio.reserve_fraction()) if fixed else None
 
@@ -420,6 +421,7 @@ class Composite:
         """Data end (RULES.md 8.23): entries not filled are dropped; positions are closed
         at their last close (``close_at_end``) or reported open."""
         changed = any(b.entry_order is not None for b in state.baskets)
+        self.waiting_at_end = waiting(state)
         for b in state.baskets:
             b.entry_order = None
         for b in state.baskets if self.config.execution.close_at_end else ():
@@ -477,3 +479,15 @@ class Composite:
     def open_trades(self, state: PortfolioState) -> list[dict]:
         """Positions still open at data end, as trade rows with reason ``open``."""
         return [open_trade(b) for b in state.baskets if b.position and b.last is not None]
+
+
+def waiting(state: PortfolioState) -> list[tuple]:
+    """The closes and rolls that had waited and still wait, as (basket, decided_at,
+    reason): a close by its decision, a roll by its trading day."""
+    found = []
+    for b in state.baskets:
+        found += [(b.index, w.order.decided_at, w.order.reason) for w in b.close_orders
+                  if w.tries > 0]  # fmt: skip
+        if b.pending_roll is not None and b.pending_roll.tries > 0:
+            found.append((b.index, b.pending_roll.roll.trading_day, "roll"))
+    return found
