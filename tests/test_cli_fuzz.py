@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import twotier
-from helpers.cli import invoke
+from helpers.cli import invoke, one_line_error
 from test_live_parity import write_bar_csv
 from twotier.market.sample import load_sample
 
@@ -417,3 +417,18 @@ def test_no_bad_input_gets_a_traceback_or_changes_a_file_it_does_not_own(
         for name in case.files:
             (workspace / name).unlink()
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--fill", "open", "--fill must be next_open or close, not 'open'"),
+        ("--label", "middle", "--label must be start or end, not 'middle'"),
+        ("--on-bad-bar", "fix", "--on-bad-bar must be refuse, drop or repair, not 'fix'"),
+    ],
+)
+def test_a_backtest_option_of_no_known_value_is_named(option, value, message, capsys, tmp_path):
+    # It was reported as a configuration error of "defaults + --set".
+    code, _, err = invoke(["backtest", "--bars", "DCE/i=x.csv", option, value, "--out",
+                           tmp_path / "run"], capsys)  # fmt: skip
+    assert code == 1 and message in one_line_error(err)

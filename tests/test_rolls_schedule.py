@@ -71,6 +71,11 @@ BAD_SCHEDULES = [
     (["2020-03-31,i2005,i2009,645.5,-1"], 2, "new_price must be > 0, not -1"),
     (["2020-03-31,i2005,i2009,645.5,abc"], 2, "new_price 'abc' is not a number"),
     (["2020-03-31,i2005,i2009,nan,576.5"], 2, "old_price must be > 0, not nan"),
+    (
+        ["2020-03-31,i2005,i2009,1e308,576.5"],
+        2,
+        "old_price 1e308 is beyond the largest price twotier carries (1e+08)",
+    ),
     (["2020-03-31,i2005,i2005,645.5,576.5"], 2, "old and new contract are both i2005"),
     (
         [ROW1, "2020-03-31,i2009,i2101,896,817"],

@@ -356,3 +356,8 @@ def test_writing_replaces_an_earlier_file_atomically(tmp_path, iron_packages):
     assert len(read_packages(path)) == 10
     assert [p.name for p in (tmp_path / "signals").iterdir()] == ["DCE_i.parquet"]
     assert pa.types.is_int8(pq.read_schema(path).field("signal").type)
+
+
+def test_a_row_of_an_unknown_instrument_is_named_as_written(tmp_path):
+    path = write_text(tmp_path, [HEADER, GOOD.replace("DCE/i", "DCE/zz")])
+    assert "line 2: unknown instrument 'DCE/zz'; known: DCE/i" in error_of(path, instruments=["DCE/i"])

@@ -9,12 +9,14 @@ terminal and neither mode is chosen.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import typer
 
 from twotier.cli.common import (
     UsageError,
     check_rate,
+    choice,
     console,
     err_console,
     note,
@@ -37,6 +39,7 @@ from twotier.engine.inputs import (
 from twotier.engine.runs import backtest_bar_inputs, tier2_on_table
 from twotier.errors import UnknownInstrumentError
 from twotier.json_text import json_text
+from twotier.market.bars import BadBarPolicy
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_run_folder
 from twotier.report.terminal import run_summary
@@ -125,7 +128,12 @@ def backtest_command(
     columns = parse_contract_columns(contract_column)
     # How the run reads its bars is configuration, so that its config.toml repeats it
     # (a contract column per instrument has no key: it is not recorded).
-    given = {"execution.fill": fill, "data.label": label, "data.on_bad_bar": on_bad_bar}
+    given = {
+        "execution.fill": fill and choice(fill, "--fill", ("next_open", "close")),
+        "data.label": label and choice(label, "--label", ("start", "end")),
+        "data.on_bad_bar": on_bad_bar
+        and choice(on_bad_bar, "--on-bad-bar", get_args(BadBarPolicy)),
+    }
     if isinstance(columns, str):
         given["data.contract_column"] = columns
     overrides = [*overrides, *(override(k, v) for k, v in given.items() if v is not None)]

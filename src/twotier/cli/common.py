@@ -100,6 +100,14 @@ def parse_contract_columns(values: list[str]) -> str | dict[str, str] | None:
     return columns
 
 
+def choice(value: str, option: str, allowed: tuple[str, ...]) -> str:
+    """An option's value, one of ``allowed`` (the option named in the error)."""
+    if value not in allowed:
+        listed = f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+        raise UsageError(f"{option} must be {listed}, not {value!r}")
+    return value
+
+
 def check_rate(value: float | None) -> float | None:
     """A yearly risk-free rate: a finite fraction (0.02 for 2%)."""
     if value is not None and not (math.isfinite(value) and -1 < value < 1):

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from twotier.cli.common import UsageError, console, note, warn
+from twotier.cli.common import UsageError, choice, console, note, warn
 from twotier.cli.output_file import BARS, ROLL_SCHEDULE, check_output_file
 from twotier.errors import DataError
 from twotier.json_text import json_text
@@ -77,12 +77,6 @@ def _spec(instrument: str, instruments_file: Path | None):
     return InstrumentRegistry.load(instruments_file)[instrument]
 
 
-def _choice(value: str, option: str, allowed: tuple[str, ...]):
-    if value not in allowed:
-        raise UsageError(f"{option} must be {' or '.join(allowed)}, not {value!r}")
-    return value
-
-
 def _calendar(calendar_file: Path | None) -> TradingCalendar | None:
     return None if calendar_file is None else TradingCalendar.load(calendar_file)
 
@@ -131,8 +125,8 @@ def check(
         bar_minutes=bar_minutes,
         calendar=calendar,
         contract_column=contract_column,
-        auction=_choice(auction, "--auction", ("merge", "refuse")),
-        night_date=_choice(night_date, "--night-date", ("calendar", "trading_day")),
+        auction=choice(auction, "--auction", ("merge", "refuse")),
+        night_date=choice(night_date, "--night-date", ("calendar", "trading_day")),
     )
     schedule = None if rolls_file is None else read_schedule(rolls_file, spec.product)
     source = f"file {rolls_file}" if rolls_file else f"contract column {contract_column!r}"
@@ -267,8 +261,8 @@ def resample_command(
         on_bad_bar=on_bad_bar,
         bar_minutes=bar_minutes,
         calendar=_calendar(calendar_file),
-        auction=_choice(auction, "--auction", ("merge", "refuse")),
-        night_date=_choice(night_date, "--night-date", ("calendar", "trading_day")),
+        auction=choice(auction, "--auction", ("merge", "refuse")),
+        night_date=choice(night_date, "--night-date", ("calendar", "trading_day")),
         contract_column=contract_column,
     )
     bars = resample(

@@ -36,6 +36,7 @@ from twotier.market.contracts import (
     sequence_problem,
 )
 from twotier.market.sessions import session_minutes
+from twotier.money import MAX_PRICE
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,11 @@ def _cell_price(name: str, text: str, source: str, line: int) -> float:
         raise DataError(source, f"{name} {text!r} is not a number", line) from None
     if not (math.isfinite(value) and value > 0):
         raise DataError(source, f"{name} must be > 0, not {text}", line)
+    if value > MAX_PRICE:
+        raise DataError(
+            source, f"{name} {text} is beyond the largest price twotier carries ({MAX_PRICE:.0e})",
+            line,
+        )  # fmt: skip
     return value
 
 

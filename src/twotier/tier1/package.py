@@ -315,7 +315,9 @@ def validate_packages(
         names = table["instrument"].to_numpy(dtype=str)
         where.check(
             ~np.isin(names, list(instruments)),
-            lambda i: f"unknown instrument {names[i]!r}; known: {', '.join(sorted(instruments))}",
+            lambda i: (
+                f"unknown instrument {str(names[i])!r}; known: {', '.join(sorted(instruments))}"
+            ),
         )
     numbers = {}
     for column in ("signal", "confidence", "signal_strength", "regime", "close", "open"):
