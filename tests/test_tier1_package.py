@@ -360,4 +360,5 @@ def test_writing_replaces_an_earlier_file_atomically(tmp_path, iron_packages):
 
 def test_a_row_of_an_unknown_instrument_is_named_as_written(tmp_path):
     path = write_text(tmp_path, [HEADER, GOOD.replace("DCE/i", "DCE/zz")])
-    assert "line 2: unknown instrument 'DCE/zz'; known: DCE/i" in error_of(path, instruments=["DCE/i"])
+    message = error_of(path, instruments=["DCE/i"])
+    assert "line 2: unknown instrument 'DCE/zz'; known: DCE/i" in message
