@@ -185,6 +185,7 @@ def test_a_run_folder_holding_a_users_files_is_refused(feed, tmp_path, capsys):
     code, _, err = paper(feed, tmp_path / "state", capsys, *args)
     assert code == 1 and "twotier did not write (notes.txt)" in one_line_error(err)
     assert contents(out) == {"notes.txt": b"n"}
+    assert not (tmp_path / "state").exists()  # refused before a state was made
 
 
 def test_the_lock_holds_when_its_file_is_deleted(tmp_path):

@@ -11,6 +11,7 @@ from twotier.cli.common import (
     STEP_WAIT,
     UsageError,
     check_interval,
+    choice,
     console,
     parse_instrument_files,
     seconds_option,
@@ -74,8 +75,7 @@ def paper_command(
     contract column (docs/live.md)."""
     from twotier.live.loop import PaperSettings, run_paper
 
-    if durability not in ("full", "normal"):
-        raise UsageError(f"--durability is full or normal, not {durability!r}")
+    choice(durability, "--durability", ("full", "normal"))
     if contract_column is not None and "=" in contract_column:
         raise UsageError(
             f"--contract-column {contract_column}: paper trading takes one column name for "

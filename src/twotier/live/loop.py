@@ -40,7 +40,13 @@ from twotier.live.outputs import write_outputs
 from twotier.live.rolls import RollInfo, read_roll_files
 from twotier.live.session import PaperSession, StepReport
 from twotier.live.stepping import StepClock
-from twotier.live.store import Store, check_state_folder, mark_state_folder, state_damaged
+from twotier.live.store import (
+    Store,
+    check_state_folder,
+    make_state_folder,
+    mark_state_folder,
+    state_damaged,
+)
 from twotier.market.calendar import TIMEZONE
 from twotier.market.instruments import InstrumentRegistry
 from twotier.market.validation import PAPER_HINTS
@@ -99,6 +105,9 @@ def run_paper(
 ) -> PaperOutcome:
     state_dir = Path(settings.state_dir)
     check_state_folder(state_dir)
+    # Before anything is created: a refused --out leaves no new state folder behind.
+    check_output(settings.run_dir, PAPER_RUN, option=RUN_OPTION, force_hint=False)
+    make_state_folder(state_dir)
     shutdown = Shutdown()
     with StateLock(state_dir):
         # The database first: one that cannot be resumed is refused before the log or
@@ -109,7 +118,6 @@ def run_paper(
         if handle_signals:
             shutdown.install()
         try:
-            check_output(settings.run_dir, PAPER_RUN, option=RUN_OPTION, force_hint=False)
             settings = as_started(settings, store)
             session, env, restored = open_session(settings, store, ops)
             reader = BarReader(

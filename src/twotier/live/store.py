@@ -232,7 +232,8 @@ def check_state_folder(folder: Path) -> None:
     """A state folder to resume or to start in: new, empty, or a twotier state folder
     with its database. One that holds an earlier state without its database, a user's
     files or another kind of twotier folder is refused. Nothing is written: the folder is
-    marked once its database has been found sound (``mark_state_folder``)."""
+    marked once its database has been found sound (``mark_state_folder``), and made by
+    ``make_state_folder`` once the run's other checks have passed."""
     from twotier.run.folder import MARKER, PAPER_STATE, check
 
     names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
@@ -246,6 +247,9 @@ def check_state_folder(folder: Path) -> None:
                 f"{FRESH_HINT}"
             )
     check(folder, PAPER_STATE, option="--state", force_hint=False)
+
+
+def make_state_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
