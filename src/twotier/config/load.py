@@ -124,32 +124,16 @@ def load_config(
     elif path is not None:
         path = Path(path)
         user = read_toml(path, "configuration file")
-        tree = _deep_merge(tree, _files_from(user, path.parent))
+        tree = _deep_merge(tree, user)
         source = str(path)
     if overrides:
         overrides = list(overrides)
         tree = apply_overrides(tree, overrides)
         source += " + --set"
-    tree = _files_from(tree, Path.cwd())
     try:
         return Config.model_validate(tree)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from None
-
-
-FILE_KEYS = ("instruments_file", "calendar_file")  # of [data]
-
-
-def _files_from(tree: dict, folder: Path) -> dict:
-    """The tree with the files it names made absolute: a relative path in a configuration
-    file is read from that file's folder, one given with --set (or in a Config) from the
-    current folder; a run's config.toml then names the same files wherever it is read."""
-    data = tree.get("data")
-    if not isinstance(data, dict):
-        return tree
-    given = {k: data[k] for k in FILE_KEYS if isinstance(data.get(k), str) and data[k]}
-    absolute = {k: str(folder / v) for k, v in given.items() if not Path(v).is_absolute()}
-    return {**tree, "data": {**data, **absolute}} if absolute else tree
 
 
 def plain(value: Any) -> Any:
