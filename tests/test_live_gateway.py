@@ -78,9 +78,12 @@ def test_live_run_on_the_real_iron_ore_file_makes_the_backtests_decisions_and_fi
     real_file, tmp_path
 ):
     source = real_file("DCE.i.HOT.m5.csv")
+    # The live run makes its bars of ticks, stamped by their start: its config.toml says
+    # so, however the file the backtest reads was stamped.
     expected = backtest_folder(
-        {"DCE/i": source}, tmp_path / "backtest", IRON_ORE, MARKETABLE, label="end"
-    )
+        {"DCE/i": source}, tmp_path / "backtest", IRON_ORE, MARKETABLE, label="end",
+        recorded=False,
+    )  # fmt: skip
     connect = write_market(
         tmp_path / "exchange", {"DCE/i": (source, "end", "i2009")}, persist=False
     )

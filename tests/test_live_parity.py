@@ -19,9 +19,8 @@ from twotier.live.loop import PaperSettings, run_paper
 from twotier.market.sample import load_sample
 from twotier.market.settlement import day_settlements, estimated_limits
 from twotier.money import price_units, price_units_array
-from twotier.report.run_report import write_analysis
+from twotier.report.run_report import write_run_folder
 from twotier.run.folder import MARKER
-from twotier.run.writer import write_run
 
 IRON_ORE = 'portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]'
 DATA_FILES = ("trades.csv", "fills.csv", "equity.csv", "decisions.log", "config.toml")
@@ -50,15 +49,23 @@ def write_bar_csv(bars: pd.DataFrame, path: Path) -> None:
 
 
 def backtest_folder(
-    files: dict[str, Path], out: Path, *overrides: str, label="start", contract_column=None, **kw
+    files: dict[str, Path],
+    out: Path,
+    *overrides: str,
+    label="start",
+    contract_column=None,
+    recorded=True,
+    **kw,
 ):
-    config = load_config(None, list(overrides))
+    """The run folder `twotier backtest` writes; with ``recorded``, its config.toml holds
+    how the bars were read, as `--label` and `--contract-column` record it."""
+    read = [f"data.label={label}"] + ([f"data.contract_column={contract_column}"]
+                                      if contract_column else [])  # fmt: skip
+    config = load_config(None, [*overrides, *(read if recorded else [])])
     env = Environment.from_config(config)
     inputs = load_bar_files(files, config, env, label, contract_column=contract_column)
     result = run_backtest({k: v.bars for k, v in inputs.items()}, config, **kw)
-    folder = write_run(result, out)
-    write_analysis(result, folder)  # as `twotier backtest` does
-    return folder
+    return write_run_folder(result, out)  # as `twotier backtest` writes it
 
 
 def paper(feed: str, state: Path, *overrides: str, **settings) -> Path:

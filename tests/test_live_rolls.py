@@ -123,9 +123,7 @@ def test_a_paper_run_on_json_lines_with_a_contract_column_equals_the_backtest(
     assert sorted(set(roll_fills(got)["trading_day"])) == ["2020-03-31", "2020-08-10"]
 
 
-def test_restarts_just_after_and_just_before_a_roll_resume_identically(
-    spliced, spliced_backtest, schedule, tmp_path
-):
+def test_restarts_just_after_and_just_before_a_roll_resume_identically(spliced, schedule, tmp_path):
     """A growing file, stopped after the first 15-minute bar of the 2020-03-31 roll (a
     position rolled, Tier-1 re-adjusted) and after the last bar before the 2020-08-10 roll
     (its night session starts on 08-07 at 21:00), ends as one run; the schedule given at
@@ -139,7 +137,11 @@ def test_restarts_just_after_and_just_before_a_roll_resume_identically(
         given = {None: schedule} if cut.startswith("2020-03") else {}
         paper(f"folder:{feed}", state, *HOLD, **FIVE_MINUTES, rolls=given)
     growing.write_text("".join(lines))
-    assert_same_run_folders(spliced_backtest, paper(f"folder:{feed}", state, **FIVE_MINUTES))
+    expected = backtest_folder(
+        {"DCE/i": spliced}, tmp_path / "backtest", *HOLD, label="end",
+        rolls={"DCE/i": read_schedule(schedule)},
+    )  # fmt: skip
+    assert_same_run_folders(expected, paper(f"folder:{feed}", state, **FIVE_MINUTES))
     # On restart a schedule may gain a roll ahead, not change one already made.
     changed = tmp_path / "changed.csv"
     changed.write_text(SCHEDULE.replace("896,817", "896,818"))

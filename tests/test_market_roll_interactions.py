@@ -145,3 +145,26 @@ def test_what_a_waiting_cut_leaves_on_the_old_contract_is_rolled_once_the_cut_ha
     assert fills_of(r, "roll") == [(U[1], "SELL", "i2501", 790.5), (U[1], "BUY", "i2505", 701.5)]
     rolled = r.fills[r.fills["reason"] == "roll"]
     assert rolled["contracts"].tolist() == [14, 14]
+    assert rolled["bars_waited"].tolist() == [1, 1]  # due at 09:00, behind the cut
+
+
+def test_a_position_open_at_the_end_while_its_roll_waits_is_reported_at_the_old_price():
+    # The data ends on Tuesday's locked 09:00, the roll waiting: the open trade's row
+    # showed the new contract's 700 (and its return) beside a P&L marked at 778.0.
+    table = rolled_bars()
+    table = table[table["time"] <= U[0]]
+    r = run_with_roll(table, "exits.stop_loss=false")
+    row = trades_of(r, 0).iloc[0]
+    assert (row["reason"], row["contract"], row["exit_price"]) == ("open", "i2501", 778.0)
+    assert row["gross_pnl"] == pytest.approx(row["contracts"] * 100 * (778.0 - 800.5))
+
+
+def test_a_roll_a_forced_liquidation_replaced_is_not_counted_as_an_exit_delayed():
+    # The data ends at 09:00, where the roll failed its try and forced liquidation
+    # replaced it: the close is what waits, not yet tried. Counted or not, the roll
+    # depended on where the data ended (not once the close had filled).
+    table = rolled_bars()
+    table = table[table["time"] <= U[0]]
+    r = run_with_roll(table, "exits.stop_loss=false", "market.force_close_level=0.32")
+    assert reasons(r, "BREAKER") == ["forced_liquidation"]
+    assert r.summary["market"]["exits_delayed"] == 0

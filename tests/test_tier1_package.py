@@ -362,3 +362,17 @@ def test_a_row_of_an_unknown_instrument_is_named_as_written(tmp_path):
     path = write_text(tmp_path, [HEADER, GOOD.replace("DCE/i", "DCE/zz")])
     message = error_of(path, instruments=["DCE/i"])
     assert "line 2: unknown instrument 'DCE/zz'; known: DCE/i" in message
+
+
+@pytest.mark.parametrize("values", [[True, True], [True, None]], ids=["bool", "with-a-null"])
+def test_a_parquet_bar_column_of_true_and_false_is_refused(tmp_path, values):
+    # A volume of true/false was read as 1 and 0 (with a null among them, as object).
+    times = pd.to_datetime(["2024-10-21 09:00", "2024-10-21 09:15"])
+    table = pa.table({
+        "time": pa.array(times), "instrument": ["DCE/i"] * 2, "signal": [1, 1],
+        "confidence": [0.9, 0.9], "signal_strength": [0.8, 0.8], "regime": [1, 1],
+        "close": [800.0, 801.0], "volume": pa.array(values, pa.bool_()),
+    })  # fmt: skip
+    path = tmp_path / "packages.parquet"
+    pq.write_table(table, path)
+    assert "row 1: 'volume' holds true/false, not numbers" in error_of(path)

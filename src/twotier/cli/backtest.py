@@ -63,6 +63,14 @@ RISK_FREE = typer.Option(
 )
 
 
+# The options that are configuration keys: the option and the values it takes.
+OPTION_VALUES = {
+    "execution.fill": ("--fill", ("next_open", "close")),
+    "data.label": ("--label", ("start", "end")),
+    "data.on_bad_bar": ("--on-bad-bar", get_args(BadBarPolicy)),
+}
+
+
 def backtest_command(
     bars: list[str] = typer.Option(
         [], "--bars", metavar="INSTRUMENT=FILE", help="A bar file of an instrument; repeatable."
@@ -129,11 +137,13 @@ def backtest_command(
     # How the run reads its bars is configuration, so that its config.toml repeats it
     # (a contract column per instrument has no key: it is not recorded).
     given = {
-        "execution.fill": fill and choice(fill, "--fill", ("next_open", "close")),
-        "data.label": label and choice(label, "--label", ("start", "end")),
-        "data.on_bad_bar": on_bad_bar
-        and choice(on_bad_bar, "--on-bad-bar", get_args(BadBarPolicy)),
+        "execution.fill": fill,
+        "data.label": label,
+        "data.on_bad_bar": on_bad_bar,
     }
+    for key, value in given.items():
+        if value is not None:
+            choice(value, *OPTION_VALUES[key])
     if isinstance(columns, str):
         given["data.contract_column"] = columns
     overrides = [*overrides, *(override(k, v) for k, v in given.items() if v is not None)]

@@ -20,7 +20,12 @@ from twotier.errors import DataError
 from twotier.market.bars import resolve_columns
 from twotier.market.calendar import TIMEZONE, TradingCalendar
 from twotier.market.instruments import InstrumentRegistry
-from twotier.market.validation import PAPER_HINTS, ValidationResult, validate_rows
+from twotier.market.validation import (
+    MARKET_COLUMNS,
+    PAPER_HINTS,
+    ValidationResult,
+    validate_rows,
+)
 
 HORIZON_WARNING_DAYS = 30  # paper warns every trading day from this many days before
 FEED_TRADING_DAY = ("trading_day", "tradingday")  # a feed's own trading day column
@@ -96,6 +101,7 @@ class BarReader:
         self.night_date = night_date
         self.held: dict[tuple[str, str], tuple[pd.DataFrame, int]] = {}
         self._days_seen: set[date] = set()
+        self._unread_said: set[str] = set()
 
     def read(
         self, instrument: str, table: pd.DataFrame, lines: Sequence[int], source: str
@@ -178,10 +184,18 @@ class BarReader:
                     "newer exchange-calendars"
                 )
 
+    def _unread(self, columns: dict[str, str], source: str) -> None:
+        """Said once per source: market columns this loop does not carry yet."""
+        found = [c for c in UNREAD_COLUMNS if c in columns]
+        if found and source not in self._unread_said:
+            self._unread_said.add(source)
+            self.warn(_unread_warning(found, source))
+
     def _columns(self, names: list[str], source: str) -> dict[str, str]:
         """The loader's columns, the contract column when one is named, and the feed's
         trading day when it carries one."""
         columns = resolve_columns(names, None, source, None)
+        self._unread(columns, source)
         day = next((n for n in names if n.strip().lower() in FEED_TRADING_DAY), None)
         if day is not None:
             columns["trading_day"] = day
@@ -192,6 +206,18 @@ class BarReader:
                 source, f"contract column {self.contract_column!r} not found; columns are {names}"
             )
         return {**columns, "contract": self.contract_column}
+
+
+UNREAD_COLUMNS = MARKET_COLUMNS  # settle, limit_up, limit_down: not carried by ``Bar`` yet
+
+
+def _unread_warning(found: list[str], source: str) -> str:
+    return (
+        f"{source}: paper trading does not read the {', '.join(found)} column(s): it "
+        "computes each day's settlement from the bars and estimates the price limits from "
+        "it (RULES.md 10.1); a backtest on these bars reads them, so margins and fills at a "
+        "limit may differ"
+    )
 
 
 def frame_to_bars(

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from twotier.broker import simulated_broker
+from twotier.config.model import Config
 from twotier.engine.backtest import collect
 from twotier.engine.continuous import suspected_roll_warnings
 from twotier.live.rolls import ContractColumnRolls
@@ -49,11 +50,27 @@ def snapshot(session: PaperSession) -> BacktestResult:
     state = copy.deepcopy(session.state)
     ended.finish(state)
     packages = {live.instrument: live.frame() for live in session.instruments}
-    result = collect(ended, state, config, packages)
+    result = collect(ended, state, recorded_config(session), packages)
     result.warnings.extend(json.loads(session.store.meta("warnings") or "[]"))  # as it started
     result.warnings.extend(roll_warnings(session))
     result.warnings.extend(deadline_notes(session))
     return result
+
+
+def recorded_config(session: PaperSession) -> Config:
+    """The configuration as the run folder records it: with the label the feed is read
+    with (the state's, from ``--label`` when it began) and the contract column, as a
+    backtest's config.toml holds them, so that ``backtest --config RUN/config.toml`` on
+    the feed's bars reads them the same way."""
+    config = session.config
+    feed = json.loads(session.store.meta("feed") or "{}")
+    data = config.data.model_copy(
+        update={
+            "label": feed.get("label", config.data.label),
+            "contract_column": session.rolls.contract_column,
+        }
+    )
+    return config.model_copy(update={"data": data})
 
 
 def roll_warnings(session: PaperSession) -> list[str]:

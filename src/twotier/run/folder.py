@@ -414,7 +414,7 @@ def _exchange(a: Path, b: Path) -> bool:
     if done == 0:
         return True
     code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM):  # EPERM: seccomp
         return False
     raise OSError(code, os.strerror(code), str(b))
 

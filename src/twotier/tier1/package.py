@@ -406,15 +406,19 @@ def _check_grid(times: pd.Series, where: _Where) -> None:
     )
 
 
+def _blank(values: pd.Series) -> np.ndarray:
+    """Cells with nothing in them: missing, or text of spaces only."""
+    empty = values.isna().to_numpy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        empty = empty | (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
+    return empty
+
+
 def _check_empty(table: pd.DataFrame, columns, where: _Where) -> None:
     for column in columns:
-        if column not in table.columns:
-            continue
-        values = table[column]
-        empty = values.isna().to_numpy()
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            empty = empty | (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
-        where.check(empty, lambda i, c=column: f"empty value in column {c!r}")
+        if column in table.columns:
+            empty = _blank(table[column])
+            where.check(empty, lambda i, c=column: f"empty value in column {c!r}")
 
 
 # The bar's own values a package may carry for the market rules (RULES.md 10): a blank
@@ -462,12 +466,10 @@ def _market_values(table: pd.DataFrame, where: _Where) -> dict[str, np.ndarray]:
 def _optional_numeric(values: pd.Series, column: str, where: _Where) -> np.ndarray:
     """A column whose blank cells are no value (NaN); any other cell must be a finite
     number."""
-    blank = values.isna().to_numpy()
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        blank = blank | (values.astype(str).str.strip() == "").to_numpy(dtype=bool)
-    if values.dtype == bool:
-        where.check(np.ones(len(values), bool), lambda i: f"{column!r} holds true/false, "
-                    "not numbers")  # fmt: skip
+    blank = _blank(values)
+    if pd.api.types.is_bool_dtype(values) or values.dtype == object:  # true/false: no number
+        truth = values.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+        where.check(truth, lambda i: f"{column!r} holds true/false, not numbers")
     parsed = pd.to_numeric(values.where(~blank), errors="coerce").to_numpy(dtype=float)
     text = values.astype(str).to_numpy()
     where.check(

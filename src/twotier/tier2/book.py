@@ -150,13 +150,14 @@ class Book:
 
 def open_trade(b: BasketState) -> dict:
     """A position still open at data end as a trade row with reason ``open``, marked at
-    its latest close."""
+    its latest close (the old contract's price while its roll waits)."""
     p, last = b.position, b.last
     assert p is not None and last is not None
     order = Order.close(
         b.index, b.instrument, p.side, p.contracts, "open", last.time, p.entry_day, p.contract
     )
-    mark = Fill(order, p.contracts, last.time, last.trading_day, last.close, "close", 0, 0, False)
+    price = b.mark_price(last.close)
+    mark = Fill(order, p.contracts, last.time, last.trading_day, price, "close", 0, 0, False)
     return trade_row(b, p, mark, b.open_pnl() + p.carried_pnl, p.entry_fee + p.carried_fees)
 
 

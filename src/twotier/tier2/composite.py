@@ -488,6 +488,7 @@ def waiting(state: PortfolioState) -> list[tuple]:
     for b in state.baskets:
         found += [(b.index, w.order.decided_at, w.order.reason) for w in b.close_orders
                   if w.tries > 0]  # fmt: skip
-        if b.pending_roll is not None and b.pending_roll.tries > 0:
-            found.append((b.index, b.pending_roll.roll.trading_day, "roll"))
+        roll = b.pending_roll  # behind a close (or replaced by one), the close is what waits
+        if roll is not None and roll.tries > 0 and not b.close_orders:
+            found.append((b.index, roll.roll.trading_day, "roll"))
     return found

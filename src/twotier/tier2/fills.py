@@ -44,8 +44,10 @@ def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
         elif pkg.roll is not None or b.pending_roll is not None:
             if not b.close_orders:
                 roll(c, state, b, pkg)
-            elif b.pending_roll is None:  # the roll waits behind a close of the old contract
-                b.pending_roll = PendingRoll(pkg.roll, 0)
+            else:  # it waits behind a close of the old contract: a bar waited
+                waiting = b.pending_roll
+                the_roll = pkg.roll if waiting is None else waiting.roll
+                b.pending_roll = PendingRoll(the_roll, 1 if waiting is None else waiting.tries + 1)
         if b.entry_order is not None:
             waiting, b.entry_order = b.entry_order, None
             order = replace(waiting.order, contract=pkg.contract)

@@ -118,9 +118,11 @@ class PendingClose:
 
 @dataclass
 class PendingRoll:
-    """A roll that could not fill on its bar: both legs are tried again at each next
-    bar (RULES.md 10.6 item 14). Meanwhile the old contract is priced at the new one's
-    price divided by the roll ratio, to the tick."""
+    """A roll that could not fill on its bar, or waits behind a close of the old contract:
+    both legs are tried at each next bar with no close waiting (RULES.md 10.6 item 14);
+    ``tries``: the bars it has waited. Meanwhile the old contract is priced at the new
+    one's price divided by the roll ratio, to the tick (also once a breaker or forced
+    liquidation has replaced the roll by a close)."""
 
     roll: Roll
     tries: int = 0
