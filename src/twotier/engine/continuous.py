@@ -14,6 +14,7 @@ from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.delivery import deadline_warnings
 from twotier.market.rolls import RollSchedule
 from twotier.tier1.generator import SignalGenerator
+from twotier.tier1.package import MARKET_COLUMNS  # what a package carries of its bar
 
 
 def schedule_for(
@@ -63,9 +64,6 @@ def with_traded_prices(
     if schedule:  # the generator saw back-adjusted prices
         packages = packages.assign(open=frame["open"].to_numpy(), close=frame["close"].to_numpy())
     return packages.assign(contract=contracts)
-
-
-MARKET_COLUMNS = ("high", "low", "settle", "limit_up", "limit_down")
 
 
 def with_market_columns(packages: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
