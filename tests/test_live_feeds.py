@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from twotier.errors import BadBarsError, DataError
@@ -181,23 +180,3 @@ def test_json_lines_refuse_a_line_that_is_not_json_naming_the_line():
     with pytest.raises(DataError, match=r"^<stdin>, line 2: not valid JSON"):
         feed.poll(1.0)
     os.close(fd)
-
-
-def test_settlement_and_limit_columns_of_a_feed_are_said_to_be_unread():
-    # A backtest reads them; paper trading does not carry them yet, and said nothing, so
-    # its fills at a limit differed from the backtest's without a word. Said once a feed.
-    warnings: list[str] = []
-    bars = reader(warnings)
-    table = pd.DataFrame(
-        {"time": ["2024-03-05 09:00", "2024-03-05 09:15"], "open": ["800", "801"],
-         "high": ["802", "803"], "low": ["799", "800"], "close": ["801", "802"],
-         "volume": ["10", "12"], "settle": ["801", "801"], "limit_up": ["860", "860"]}
-    )  # fmt: skip
-    for _ in range(2):
-        bars.read("DCE/i", table, [2, 3], "feed.csv")
-    assert warnings == [
-        "feed.csv: paper trading does not read the settle, limit_up column(s): it computes "
-        "each day's settlement from the bars and estimates the price limits from it "
-        "(RULES.md 10.1); a backtest on these bars reads them, so margins and fills at a "
-        "limit may differ"
-    ]

@@ -246,3 +246,44 @@ def test_paper_run_with_a_delivery_deadline_close_equals_the_backtest(tmp_path):
     assert list(closed["exit_decided_at"]) == ["2024-04-26 21:00:00"]
     log = (tmp_path / "state" / "paper.log").read_text()
     assert "ALERT deadline: DCE/i: the position on i2405 is closed at its delivery deadline" in log
+
+
+def test_paper_run_reads_a_feeds_settle_and_limit_columns_as_the_backtest_does(tmp_path):
+    """The data's own settlement and limits (RULES.md 10.1): each day's settle column is
+    its last close plus 2 (not the volume-weighted price the bars would give), its limits
+    the previous day's settle +- 9%. Trading day 2024-04-29 is one price at its limit
+    down from the data, which the estimated limit (of the settlement computed from the
+    bars) would not call locked. Paper trading read neither column."""
+    bars = load_sample("DCE/i")
+    bars = bars[(bars["trading_day"] >= "2024-03-01") & (bars["trading_day"] <= "2024-05-10")]
+    bars = bars.copy()
+    day = bars["trading_day"]
+    last_close = bars.groupby("trading_day")["close"].transform("last")
+    bars["settle"] = last_close + 2
+    daily = bars.groupby("trading_day")["settle"].last()
+    previous = day.map(daily.shift(1)).fillna(daily.iloc[0]).to_numpy()
+    bars["limit_up"] = np.round(previous * 1.09 * 2) / 2
+    bars["limit_down"] = np.round(previous * 0.91 * 2) / 2
+    locked = day == pd.Timestamp("2024-04-29")
+    for column in ("open", "high", "low", "close"):
+        bars.loc[locked, column] = bars.loc[locked, "limit_down"]
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    write_bar_csv(bars, feed / "DCE_i.csv")
+    overrides = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.3}]',)
+    expected = backtest_folder({"DCE/i": feed / "DCE_i.csv"}, tmp_path / "backtest", *overrides)
+    got = paper(f"folder:{feed}", tmp_path / "state", *overrides)
+    assert_same_run_folders(expected, got)
+    log = (got / "decisions.log").read_text()
+    assert "[2024-04-29 09:00] WAIT basket 0 [exit_delayed_limit]" in log
+    signals = pd.read_parquet(got / "signals" / "DCE_i.parquet")
+    assert {"settle", "limit_up", "limit_down"} <= set(signals.columns)
+    # Stopped in the middle of the locked day and resumed: the stored bars keep them.
+    lines = (feed / "DCE_i.csv").read_text().splitlines(keepends=True)
+    growing = tmp_path / "growing"
+    growing.mkdir()
+    cut = [x for x in lines if x < "2024-04-29 10:00" or x.startswith("time")]
+    (growing / "DCE_i.csv").write_text("".join(cut))
+    paper(f"folder:{growing}", tmp_path / "resumed", *overrides)
+    (growing / "DCE_i.csv").write_text("".join(lines))
+    assert_same_run_folders(expected, paper(f"folder:{growing}", tmp_path / "resumed", *overrides))

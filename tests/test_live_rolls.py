@@ -241,6 +241,7 @@ def test_a_state_database_from_before_rolls_gets_the_contract_column(tmp_path):
     store = Store(tmp_path / "state.db")
     (old,) = [b for b, _ in store.bars()]
     assert old.contract is None and store.meta("schema_version") == str(SCHEMA_VERSION)
+    assert (old.settle, old.limit_up, old.limit_down) == (None, None, None)  # nor these
     with store.transaction() as tx:
         tx.add_bars([replace(old, time_ns=2, contract="i2501")], "live", 2)
     assert [b.contract for b, _ in store.bars()] == [None, "i2501"]

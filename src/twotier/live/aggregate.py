@@ -48,14 +48,27 @@ class _Bucket:
     close: float
     volumes: list[float]
     open_interest: float | None
+    market: tuple  # settle, limit_up, limit_down: the last given of the bucket's bars
 
     def bar(self, start_ns: int) -> Bar:
         volume = float(np.add.reduceat(np.asarray(self.volumes, dtype=np.float64), [0])[0])
         f = self.first
         return Bar(
             f.instrument, start_ns, f.trading_day, f.open, self.high, self.low, self.close,
-            volume, self.open_interest, f.source, f.line, f.contract,
+            volume, self.open_interest, f.source, f.line, f.contract, *self.market,
         )  # fmt: skip
+
+
+def market_values(bar: Bar) -> tuple:
+    return bar.settle, bar.limit_up, bar.limit_down
+
+
+def last_given(current, new):
+    """A value of a later bar of the bucket over the earlier one, unless blank (as
+    ``market.resample`` takes a bucket's settle and limits)."""
+    if new is None or (new != new and current is not None):  # absent, or blank: kept
+        return current
+    return new
 
 
 class Aggregator:
@@ -163,8 +176,9 @@ class Aggregator:
         if b is None:
             self._start_ns = start_ns
             self._bucket = _Bucket(
-                bar, end_ns, bar.high, bar.low, bar.close, [bar.volume], bar.open_interest
-            )
+                bar, end_ns, bar.high, bar.low, bar.close, [bar.volume], bar.open_interest,
+                market_values(bar),
+            )  # fmt: skip
             return
         if bar.contract != b.first.contract:  # one bucket is inside one trading day
             raise DataError(
@@ -178,6 +192,7 @@ class Aggregator:
         b.close = bar.close
         b.volumes.append(bar.volume)
         b.open_interest = bar.open_interest
+        b.market = tuple(map(last_given, b.market, market_values(bar)))
 
     def _close(self) -> Bar:
         assert self._bucket is not None

@@ -49,6 +49,11 @@ class Bar:
     source: str
     line: int
     contract: str | None = None  # from the feed's contract column, when it has one
+    # The data's own settlement and limits (RULES.md 10.1), where the feed has the column:
+    # NaN for a blank cell, None without the column.
+    settle: float | None = None
+    limit_up: float | None = None
+    limit_down: float | None = None
 
     @property
     def time(self) -> pd.Timestamp:
@@ -101,7 +106,6 @@ class BarReader:
         self.night_date = night_date
         self.held: dict[tuple[str, str], tuple[pd.DataFrame, int]] = {}
         self._days_seen: set[date] = set()
-        self._unread_said: set[str] = set()
 
     def read(
         self, instrument: str, table: pd.DataFrame, lines: Sequence[int], source: str
@@ -184,18 +188,10 @@ class BarReader:
                     "newer exchange-calendars"
                 )
 
-    def _unread(self, columns: dict[str, str], source: str) -> None:
-        """Said once per source: market columns this loop does not carry yet."""
-        found = [c for c in UNREAD_COLUMNS if c in columns]
-        if found and source not in self._unread_said:
-            self._unread_said.add(source)
-            self.warn(_unread_warning(found, source))
-
     def _columns(self, names: list[str], source: str) -> dict[str, str]:
         """The loader's columns, the contract column when one is named, and the feed's
         trading day when it carries one."""
         columns = resolve_columns(names, None, source, None)
-        self._unread(columns, source)
         day = next((n for n in names if n.strip().lower() in FEED_TRADING_DAY), None)
         if day is not None:
             columns["trading_day"] = day
@@ -206,18 +202,6 @@ class BarReader:
                 source, f"contract column {self.contract_column!r} not found; columns are {names}"
             )
         return {**columns, "contract": self.contract_column}
-
-
-UNREAD_COLUMNS = MARKET_COLUMNS  # settle, limit_up, limit_down: not carried by ``Bar`` yet
-
-
-def _unread_warning(found: list[str], source: str) -> str:
-    return (
-        f"{source}: paper trading does not read the {', '.join(found)} column(s): it "
-        "computes each day's settlement from the bars and estimates the price limits from "
-        "it (RULES.md 10.1); a backtest on these bars reads them, so margins and fills at a "
-        "limit may differ"
-    )
 
 
 def frame_to_bars(
@@ -231,10 +215,11 @@ def frame_to_bars(
     columns = [frame[c].to_numpy(dtype=np.float64).tolist() for c in PRICES]
     oi = optional_column(frame, "open_interest", np.float64)
     contracts = optional_column(frame, "contract", str)
+    market = [optional_column(frame, c, np.float64) for c in MARKET_COLUMNS]
     return [
-        Bar(instrument, t, d, o, h, lo, c, v, i, source, n, k)
-        for t, d, o, h, lo, c, v, i, n, k in zip(
-            times, days, *columns, oi, lines, contracts, strict=True
+        Bar(instrument, t, d, o, h, lo, c, v, i, source, n, k, *m)
+        for t, d, o, h, lo, c, v, i, n, k, *m in zip(
+            times, days, *columns, oi, lines, contracts, *market, strict=True
         )
     ]
 

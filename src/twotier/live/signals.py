@@ -24,13 +24,13 @@ import pandas as pd
 
 from twotier.errors import DataError
 from twotier.live.bars import Bar
-from twotier.live.market import MarketTracker
+from twotier.live.market import NO_MARKET, MarketTracker
 from twotier.live.rolls import RollTracker
 from twotier.market.calendar import TIMEZONE
 from twotier.market.rolls import AdjustMethod, Roll, RollSchedule, back_adjust
 from twotier.money import PriceError, price_units
 from twotier.tier1.generator import SignalGenerator
-from twotier.tier1.package import CHECK_COLUMNS, PACKAGE_COLUMNS
+from twotier.tier1.package import CHECK_COLUMNS, MARKET_COLUMNS, PACKAGE_COLUMNS
 from twotier.tier2.state import Package
 
 INT8_COLUMNS = ("signal", "regime", "trigger")
@@ -99,7 +99,7 @@ class LiveInstrument:
         signal = int(row["signal"])
         try:
             open_, close = price_units(bar.open), price_units(bar.close)
-            volume, locked = (None, 0) if self.market is None else self.market.update(bar, contract)
+            market = NO_MARKET if self.market is None else self.market.update(bar, contract)
         except PriceError as exc:
             raise DataError(bar.source, f"{bar.instrument}: {exc}", bar.line) from None
         self.last = Package(
@@ -115,8 +115,10 @@ class LiveInstrument:
             episode=self.episodes.next(signal),
             contract=contract,
             roll=self._roll_for_tier2(roll, kind, bar),
-            volume=volume,
-            locked=locked,
+            volume=market.volume,
+            locked=market.locked,
+            limit_up=market.limit_up,
+            limit_down=market.limit_down,
         )
         return self.last
 
@@ -163,8 +165,10 @@ class LiveInstrument:
         if self.rolls is not None and self.rolls.names_contracts:  # as with_traded_prices
             frame["contract"] = np.array(self.contracts, dtype=str)
         if self.market is not None:  # as with_market_columns
-            frame["high"] = np.array([b.high for b in self.bars], dtype=np.float64)
-            frame["low"] = np.array([b.low for b in self.bars], dtype=np.float64)
+            for column in MARKET_COLUMNS:  # high, low; settle and limits where the feed has them
+                values = [getattr(b, column) for b in self.bars]
+                if any(v is not None for v in values):
+                    frame[column] = np.array(values, dtype=np.float64)  # None: NaN
         return frame
 
 

@@ -28,7 +28,8 @@ from twotier.errors import TwotierError
 from twotier.live.bars import Bar
 
 # 2: bars.contract and the rolls table (added to a version 1 file); 3: the gateway's trades
-# keyed with their time (live/gateway_journal.py), which a version 2 file's get from theirs.
+# keyed with their time (live/gateway_journal.py), which a version 2 file's get from theirs,
+# and the bars' own settle and limits (none in an earlier file's bars).
 SCHEMA_VERSION = 3
 ROW_TABLES = ("decisions", "fills", "trades")
 
@@ -39,6 +40,7 @@ CREATE TABLE IF NOT EXISTS bars (
     open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,
     volume REAL NOT NULL, open_interest REAL, kind TEXT NOT NULL, step INTEGER,
     source TEXT NOT NULL, line INTEGER NOT NULL, contract TEXT,
+    settle REAL, limit_up REAL, limit_down REAL,
     PRIMARY KEY (instrument, time_ns)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rolls (
@@ -83,17 +85,21 @@ class Store:
 
     def _upgrade(self) -> None:
         """A file of an earlier version, brought to this one in one transaction: a version
-        1 file (before rolls) gets the contract column, its bars have none; the gateway's
+        1 file (before rolls) gets the contract column, its bars have none; a version 1
+        or 2 file gets the settle and limit columns, its bars have none; the gateway's
         trades of a version 1 or 2 file get their time in their key, as
         ``gateway_journal.trade_key`` makes it (a repeat of a trade carries that time)."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(bars)")}
         version = self.meta("schema_version")  # None: new, or created and never started
         stale = version is not None and int(version) < SCHEMA_VERSION
-        if "contract" in columns and not stale:
+        if {"contract", "settle", "limit_up", "limit_down"} <= columns and not stale:
             return
         with self.transaction():
             if "contract" not in columns:
                 self.db.execute("ALTER TABLE bars ADD COLUMN contract TEXT")
+            for name in ("settle", "limit_up", "limit_down"):
+                if name not in columns:
+                    self.db.execute(f"ALTER TABLE bars ADD COLUMN {name} REAL")
             if stale and self._has_table("gateway_trades"):
                 self.db.execute("UPDATE gateway_trades SET trade_key = trade_key || '@' || time_ns")
             if version is not None:
@@ -124,12 +130,12 @@ class Store:
 
     def add_bars(self, bars: list[Bar], kind: str, step: int | None) -> None:
         self.db.executemany(
-            "INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO bars VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     b.instrument, b.time_ns, b.trading_day.isoformat(), b.open, b.high,
                     b.low, b.close, b.volume, b.open_interest, kind, step, b.source, b.line,
-                    b.contract,
+                    b.contract, b.settle, b.limit_up, b.limit_down,
                 )
                 for b in bars
             ],
@@ -182,10 +188,11 @@ class Store:
         """Every stored bar with its kind, each instrument's in time order."""
         rows = self.db.execute(
             "SELECT instrument, time_ns, trading_day, open, high, low, close, volume, "
-            "open_interest, source, line, contract, kind FROM bars ORDER BY instrument, time_ns"
+            "open_interest, source, line, contract, settle, limit_up, limit_down, kind "
+            "FROM bars ORDER BY instrument, time_ns"
         )
-        for r in rows:
-            yield Bar(r[0], r[1], date.fromisoformat(r[2]), *r[3:12]), r[12]
+        for r in rows:  # (a blank settle or limit, NaN, was stored as NULL: no value)
+            yield Bar(r[0], r[1], date.fromisoformat(r[2]), *r[3:15]), r[15]
 
     def rolls(self) -> list[tuple[str, int, str]]:
         """The rolls stored, each instrument's in time order (as ``add_rolls`` takes them)."""
