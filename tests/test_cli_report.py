@@ -193,3 +193,15 @@ def test_compare_uses_the_rate_the_runs_share_and_refuses_to_guess_between_two(t
     result = CliRunner().invoke(app, given)
     assert result.exit_code == 0, result.output
     assert {m["risk_free"] for m in json.loads(result.stdout)["runs"].values()} == {0.01}
+
+
+def test_compare_refuses_one_run_given_twice_by_two_paths(tmp_path):
+    # Only the same path text was caught: a symbolic link or `runs/../runs/a` compared a
+    # run with itself.
+    a = _copy_with_rate(tmp_path, "a", 0.03)
+    (tmp_path / "link").symlink_to(a)
+    for again in (tmp_path / "link", tmp_path / ".." / tmp_path.name / "a"):
+        result = CliRunner().invoke(app, ["compare", str(a), str(again), "--out",
+                                          str(tmp_path / "both.html")])  # fmt: skip
+        assert result.exit_code != 0
+        assert "a run folder is given twice" in str(result.exception)

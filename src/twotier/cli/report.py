@@ -93,7 +93,7 @@ def compare_command(
     from twotier.report.compare import write_compare
 
     names = [str(d) for d in run_dirs]
-    if len(set(names)) < len(names):
+    if len({Path(d).resolve() for d in run_dirs}) < len(run_dirs):  # by any path to it
         raise UsageError("a run folder is given twice")
     check_output_file(out, "--out", _compare_page())
     with Phases(err_console, enabled=not as_json) as phases:
