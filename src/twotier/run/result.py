@@ -139,11 +139,11 @@ def summarize(
     decisions: pd.DataFrame | None = None,
     waiting: Sequence[tuple] = (),
 ) -> dict:
-    """The headline figures (docs/run-folder.md). ``waiting``: the closes (and rolls) that
-    had waited and were still waiting at the data's end, as (basket, decided_at,
-    reason). ``gross_pnl`` and ``fees`` count the
+    """The headline figures (docs/run-folder.md). ``gross_pnl`` and ``fees`` count the
     same trades, those still open at the end included (marked at the last close, with the
     fees paid so far), so that final_pv = initial_capital + gross_pnl - fees.
+    ``waiting``: the closes (and rolls) that had waited and still waited at the data's
+    end, as (basket, decided_at, reason).
 
     Computed on the columns' arrays: filtering the whole tables by basket took a few
     percent of a sweep's Tier-2. The sums are pandas' (NaN skipped, numpy's pairwise

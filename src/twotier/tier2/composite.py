@@ -231,8 +231,8 @@ class Composite:
         for i in chosen:
             # A close of the old contract replaces a waiting roll, which stays only to
             # price that contract (the roll is not tried while a close waits).
-            self.close(state, state.baskets[i], state.baskets[i].unclosed,
-                       "forced_liquidation", inp)  # fmt: skip
+            b = state.baskets[i]
+            self.close(state, b, b.unclosed, "forced_liquidation", inp)
         return True
 
     # -- breakers ------------------------------------------------------------------------
