@@ -110,3 +110,36 @@ def test_a_state_with_a_field_this_version_does_not_know_is_refused(steps, tmp_p
     tree["baskets"][0]["surprise"] = 1
     with pytest.raises(codec.StateFormatError, match=r"field\(s\) surprise of BasketState"):
         codec.decode(json.loads(json.dumps(tree)), session._spec)
+
+
+def test_a_bars_settle_and_limits_come_back_from_the_database_as_they_went_in(tmp_path):
+    # A blank cell (NaN) was stored as NULL and came back as "no such column": a column
+    # blank on every bar then vanished from the signal files after a restart.
+    import math
+    from datetime import date
+
+    from twotier.live.bars import Bar
+
+    store = Store(tmp_path / "state.db", synchronous="OFF")
+    given = Bar("DCE/i", 1, date(2024, 3, 5), 800.0, 801.0, 799.0, 800.5, 10.0, None,
+                "feed.csv", 2, None, 801.0, math.nan, None)  # fmt: skip
+    with store.transaction() as tx:
+        tx.add_bars([given], "live", 1)
+    ((back, _),) = store.bars()
+    assert (back.settle, back.limit_down) == (801.0, None) and math.isnan(back.limit_up)
+
+
+def test_a_limit_beyond_what_prices_carry_is_read_as_the_backtest_reads_it():
+    # 2e8 in a limit column: the backtest rounds it like any value, paper stopped.
+    from datetime import date
+
+    from twotier.live.bars import Bar
+    from twotier.live.market import MarketTracker
+    from twotier.market.instruments import default_registry
+
+    config = load_config()
+    tracker = MarketTracker(default_registry()["DCE/i"], config.market)
+    bar = Bar("DCE/i", 1, date(2024, 3, 5), 800.0, 801.0, 799.0, 800.5, 10.0, None,
+              "feed.csv", 2, None, None, 2e8, 700.0)  # fmt: skip
+    market = tracker.update(bar, None)
+    assert (market.limit_up, market.limit_down) == (2_000_000_000_000, 7_000_000)

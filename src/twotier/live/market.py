@@ -39,9 +39,9 @@ NO_MARKET = BarMarket(None, 0, None, None)  # the market rules off
 
 
 def _units(value: float | None) -> int | None:
-    """A price of the data in price units; None where blank or missing (as a backtest's
-    ``engine.market`` reads a column: blank is no value)."""
-    return None if value is None or value != value else price_units(value)
+    """A price of the data in price units; None where blank or missing. As a backtest's
+    ``engine.market`` converts a column: rounded, not refused beyond what prices carry."""
+    return None if value is None or value != value else int(np.rint(value * 10_000))
 
 
 class MarketTracker:

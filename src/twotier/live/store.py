@@ -19,6 +19,7 @@ are, and a restart replays them through fresh generators.
 from __future__ import annotations
 
 import contextlib
+import math
 import sqlite3
 from collections.abc import Iterator
 from datetime import date
@@ -28,9 +29,10 @@ from twotier.errors import TwotierError
 from twotier.live.bars import Bar
 
 # 2: bars.contract and the rolls table (added to a version 1 file); 3: the gateway's trades
-# keyed with their time (live/gateway_journal.py), which a version 2 file's get from theirs,
-# and the bars' own settle and limits (none in an earlier file's bars).
-SCHEMA_VERSION = 3
+# keyed with their time (live/gateway_journal.py), which a version 2 file's get from theirs;
+# 4: the bars' own settle and limits (none in an earlier file's bars).
+SCHEMA_VERSION = 4
+BLANK = -1.0  # a blank settle or limit cell as stored (prices are > 0; SQLite has no NaN)
 ROW_TABLES = ("decisions", "fills", "trades")
 
 SCHEMA = """
@@ -85,8 +87,8 @@ class Store:
 
     def _upgrade(self) -> None:
         """A file of an earlier version, brought to this one in one transaction: a version
-        1 file (before rolls) gets the contract column, its bars have none; a version 1
-        or 2 file gets the settle and limit columns, its bars have none; the gateway's
+        1 file (before rolls) gets the contract column, its bars have none; a file before
+        version 4 gets the settle and limit columns, its bars have none; the gateway's
         trades of a version 1 or 2 file get their time in their key, as
         ``gateway_journal.trade_key`` makes it (a repeat of a trade carries that time)."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(bars)")}
@@ -94,13 +96,14 @@ class Store:
         stale = version is not None and int(version) < SCHEMA_VERSION
         if {"contract", "settle", "limit_up", "limit_down"} <= columns and not stale:
             return
+        untimed = version is not None and int(version) < 3
         with self.transaction():
             if "contract" not in columns:
                 self.db.execute("ALTER TABLE bars ADD COLUMN contract TEXT")
             for name in ("settle", "limit_up", "limit_down"):
                 if name not in columns:
                     self.db.execute(f"ALTER TABLE bars ADD COLUMN {name} REAL")
-            if stale and self._has_table("gateway_trades"):
+            if untimed and self._has_table("gateway_trades"):
                 self.db.execute("UPDATE gateway_trades SET trade_key = trade_key || '@' || time_ns")
             if version is not None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
@@ -135,7 +138,7 @@ class Store:
                 (
                     b.instrument, b.time_ns, b.trading_day.isoformat(), b.open, b.high,
                     b.low, b.close, b.volume, b.open_interest, kind, step, b.source, b.line,
-                    b.contract, b.settle, b.limit_up, b.limit_down,
+                    b.contract, *(_stored(v) for v in (b.settle, b.limit_up, b.limit_down)),
                 )
                 for b in bars
             ],
@@ -191,8 +194,9 @@ class Store:
             "open_interest, source, line, contract, settle, limit_up, limit_down, kind "
             "FROM bars ORDER BY instrument, time_ns"
         )
-        for r in rows:  # (a blank settle or limit, NaN, was stored as NULL: no value)
-            yield Bar(r[0], r[1], date.fromisoformat(r[2]), *r[3:15]), r[15]
+        for r in rows:
+            market = (_read(v) for v in r[12:15])
+            yield Bar(r[0], r[1], date.fromisoformat(r[2]), *r[3:12], *market), r[15]
 
     def rolls(self) -> list[tuple[str, int, str]]:
         """The rolls stored, each instrument's in time order (as ``add_rolls`` takes them)."""
@@ -233,6 +237,15 @@ class Store:
 # What a state folder holds besides its database once a run has used it (the lock and
 # the marker aside): a folder holding any of these but no database cannot be resumed.
 EARLIER_STATE = ("state.db-wal", "state.db-journal", "config.toml", "paper.log", "run")
+
+
+def _stored(value: float | None) -> float | None:
+    """A settle or limit as stored: NULL without the column, ``BLANK`` for a blank cell."""
+    return BLANK if value is not None and value != value else value
+
+
+def _read(value: float | None) -> float | None:
+    return math.nan if value == BLANK else value
 
 
 def check_state_folder(folder: Path) -> None:
