@@ -184,6 +184,21 @@ def test_history_warm_up_starts_flat_as_a_backtest_from_a_start_day(two_months, 
     assert pd.read_csv(got / "equity.csv")["trading_day"].iloc[0] == start
 
 
+IRON_AT_30 = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.3}]',)
+
+
+def iron_ore_paper_and_backtest(bars: pd.DataFrame, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """Iron ore bars written as a feed, paper-traded and backtested with one basket of 30%:
+    the run folders must be the same. Returns paper's, the backtest's and the feed."""
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    write_bar_csv(bars, feed / "DCE_i.csv")
+    expected = backtest_folder({"DCE/i": feed / "DCE_i.csv"}, tmp_path / "backtest", *IRON_AT_30)
+    got = paper(f"folder:{feed}", tmp_path / "state", *IRON_AT_30)
+    assert_same_run_folders(expected, got)
+    return got, expected, feed
+
+
 def test_paper_run_with_an_exit_waiting_through_a_locked_day_equals_the_backtest(tmp_path):
     """RULES.md 10 live as in a backtest: the sample's iron ore of April 2024, with every
     bar of trading day 2024-04-29 (its night of 04-26 included) one price at the
@@ -207,13 +222,7 @@ def test_paper_run_with_an_exit_waiting_through_a_locked_day_equals_the_backtest
     locked = day == pd.Timestamp("2024-04-29")
     for column in ("open", "high", "low", "close"):
         bars.loc[locked, column] = down / 10_000
-    feed = tmp_path / "feed"
-    feed.mkdir()
-    write_bar_csv(bars, feed / "DCE_i.csv")
-    overrides = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.3}]',)
-    expected = backtest_folder({"DCE/i": feed / "DCE_i.csv"}, tmp_path / "backtest", *overrides)
-    got = paper(f"folder:{feed}", tmp_path / "state", *overrides)
-    assert_same_run_folders(expected, got)
+    got = iron_ore_paper_and_backtest(bars, tmp_path)[0]
     log = (got / "decisions.log").read_text().splitlines()
     waits = [line for line in log if "WAIT basket 0 [exit_delayed_limit]" in line]
     assert len(waits) >= 10 and all(w.startswith(("[2024-04-26 2", "[2024-04-29")) for w in waits)
@@ -267,13 +276,7 @@ def test_paper_run_reads_a_feeds_settle_and_limit_columns_as_the_backtest_does(t
     locked = day == pd.Timestamp("2024-04-29")
     for column in ("open", "high", "low", "close"):
         bars.loc[locked, column] = bars.loc[locked, "limit_down"]
-    feed = tmp_path / "feed"
-    feed.mkdir()
-    write_bar_csv(bars, feed / "DCE_i.csv")
-    overrides = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.3}]',)
-    expected = backtest_folder({"DCE/i": feed / "DCE_i.csv"}, tmp_path / "backtest", *overrides)
-    got = paper(f"folder:{feed}", tmp_path / "state", *overrides)
-    assert_same_run_folders(expected, got)
+    got, expected, feed = iron_ore_paper_and_backtest(bars, tmp_path)
     log = (got / "decisions.log").read_text()
     assert "[2024-04-29 09:00] WAIT basket 0 [exit_delayed_limit]" in log
     signals = pd.read_parquet(got / "signals" / "DCE_i.parquet")
@@ -284,6 +287,6 @@ def test_paper_run_reads_a_feeds_settle_and_limit_columns_as_the_backtest_does(t
     growing.mkdir()
     cut = [x for x in lines if x < "2024-04-29 10:00" or x.startswith("time")]
     (growing / "DCE_i.csv").write_text("".join(cut))
-    paper(f"folder:{growing}", tmp_path / "resumed", *overrides)
+    paper(f"folder:{growing}", tmp_path / "resumed", *IRON_AT_30)
     (growing / "DCE_i.csv").write_text("".join(lines))
-    assert_same_run_folders(expected, paper(f"folder:{growing}", tmp_path / "resumed", *overrides))
+    assert_same_run_folders(expected, paper(f"folder:{growing}", tmp_path / "resumed", *IRON_AT_30))
