@@ -206,3 +206,17 @@ def test_a_backtest_says_which_auction_bars_it_folded_in(write_csv, tmp_path, ca
     assert summary["merged_bars"] == {
         "DCE/i": {"file": str(path), "auction_bars": 1, "closing_ticks": 0, "first_line": 2}
     }
+
+
+def test_a_closing_tick_carrying_the_days_settle_keeps_it(write_csv):
+    # The vendor's 15:00:00 tick gives the settlement; folded in, it was dropped, and the
+    # day settled at the price the bars give. The latest value given stands, as when bars
+    # are resampled; an auction bar's limit stands where the bar it joins has none.
+    header = HEADER + ",settle,limit_up"
+    rows = [f"{r},,860" for r in minute_rows("2024-03-05 14:57", 3)]
+    auction = "2024-03-05 08:59:00,795,806,794,796,40,480,,855"
+    first = [f"{r},," for r in minute_rows("2024-03-05 09:00", 2)]
+    tick = "2024-03-05 15:00:00,803.5,803.5,803.5,803.5,2,510,801.5,"
+    loaded = read_bars(write_csv([header, auction, *first, *rows, tick]), "DCE/i")
+    assert (loaded.frame.iloc[-1]["settle"], loaded.frame.iloc[-1]["limit_up"]) == (801.5, 860)
+    assert loaded.frame.iloc[0]["limit_up"] == 855

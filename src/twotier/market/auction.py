@@ -140,10 +140,12 @@ def find_merges(
     return merges
 
 
-def fold(values: dict[str, np.ndarray], merges: Merges) -> None:
+def fold(values: dict[str, np.ndarray], merges: Merges, latest_given: tuple = ()) -> None:
     """Fold the merged rows into their targets, in place: an auction's open becomes the
     open (the earliest auction's when several), a closing tick's close the close (the
-    latest's) and its open interest the open interest; volumes add, high and low widen."""
+    latest's) and its open interest the open interest; volumes add, high and low widen.
+    ``latest_given``: columns (the data's settle and limits) whose latest value given
+    among the merged rows stands, as when bars are resampled."""
     o, h, low, c = (values[k] for k in ("open", "high", "low", "close"))
     volume = values["volume"]
     oi = values.get("open_interest")
@@ -160,6 +162,9 @@ def fold(values: dict[str, np.ndarray], merges: Merges) -> None:
             c[j] = c[i]
             if oi is not None:
                 oi[j] = oi[i]
+        later, earlier = (j, i) if merges.opening[i] else (i, j)
+        for v in (values[k] for k in latest_given if k in values):
+            v[j] = v[earlier] if np.isnan(v[later]) else v[later]  # blank: the earlier's
 
 
 __all__ = ["Merges", "find_merges", "fold"]

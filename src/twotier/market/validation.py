@@ -715,7 +715,7 @@ def validate_rows(
     if contract is not None:
         _merges_across_contracts(merges, contract.to_numpy(dtype=str), problems, shown)
     held, stray = _orphans(merges, problems, shown, hold_last_auction)
-    auction.fold(values, merges)
+    auction.fold(values, merges, latest_given=MARKET_COLUMNS)
     aside = merges.folded | np.isin(np.arange(n), held + stray)
 
     trading_day, segment = _place(
