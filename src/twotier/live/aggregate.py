@@ -59,10 +59,6 @@ class _Bucket:
         )  # fmt: skip
 
 
-def market_values(bar: Bar) -> tuple:
-    return bar.settle, bar.limit_up, bar.limit_down
-
-
 def last_given(current, new):
     """A value of a later bar of the bucket over the earlier one, unless blank (as
     ``market.resample`` takes a bucket's settle and limits)."""
@@ -177,7 +173,7 @@ class Aggregator:
             self._start_ns = start_ns
             self._bucket = _Bucket(
                 bar, end_ns, bar.high, bar.low, bar.close, [bar.volume], bar.open_interest,
-                market_values(bar),
+                bar.market,
             )  # fmt: skip
             return
         if bar.contract != b.first.contract:  # one bucket is inside one trading day
@@ -192,7 +188,7 @@ class Aggregator:
         b.close = bar.close
         b.volumes.append(bar.volume)
         b.open_interest = bar.open_interest
-        b.market = tuple(map(last_given, b.market, market_values(bar)))
+        b.market = tuple(map(last_given, b.market, bar.market))
 
     def _close(self) -> Bar:
         assert self._bucket is not None

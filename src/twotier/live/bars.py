@@ -56,6 +56,11 @@ class Bar:
     limit_down: float | None = None
 
     @property
+    def market(self) -> tuple:
+        """The data's settle, limit up and limit down (``MARKET_COLUMNS``' order)."""
+        return self.settle, self.limit_up, self.limit_down
+
+    @property
     def time(self) -> pd.Timestamp:
         return pd.Timestamp(self.time_ns, tz=ZONE)
 

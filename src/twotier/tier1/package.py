@@ -337,15 +337,8 @@ def validate_packages(
     )
     for column in ("close", "open"):
         if column in numbers:
-            v = numbers[column]
-            where.check(v <= 0, lambda i, v=v, c=column: f"{c} must be > 0, not {v[i]:g}")
-            where.check(
-                v > MAX_PRICE,
-                lambda i, v=v, c=column: (
-                    f"{c} {v[i]:g} is beyond the largest price twotier carries ({MAX_PRICE:.0e})"
-                ),
-            )
-    market = _market_values(table, where)
+            _check_prices(numbers[column], column, where)
+    market = _market_values(table, numbers, where)
     _check_order(table, where)
     for column, values in market.items():
         table[column] = values
@@ -427,30 +420,37 @@ BAR_COLUMNS = ("volume", *MARKET_COLUMNS)
 MAX_VOLUME = 1e12
 
 
-def _market_values(table: pd.DataFrame, where: _Where) -> dict[str, np.ndarray]:
+def _check_prices(v: np.ndarray, column: str, where: _Where) -> None:
+    """Prices > 0 and within what twotier carries (NaN, a blank, passes)."""
+    where.check(v <= 0, lambda i: f"{column} must be > 0, not {v[i]:g}")
+    where.check(
+        v > MAX_PRICE,
+        lambda i: (
+            f"{column} {v[i]:g} is beyond the largest price twotier carries ({MAX_PRICE:.0e})"
+        ),
+    )
+
+
+def _market_values(
+    table: pd.DataFrame, numbers: dict[str, np.ndarray], where: _Where
+) -> dict[str, np.ndarray]:
     """The bar columns present, as floats with NaN where blank: prices > 0 and within what
-    twotier carries, volume >= 0, high >= low with the open and close between them, and
-    limit up >= limit down, where both are given."""
+    twotier carries, volume >= 0, high >= low with the open and close (``numbers``, as
+    parsed) between them, and limit up >= limit down, where both are given."""
     values = {c: _optional_numeric(table[c], c, where) for c in BAR_COLUMNS if c in table}
     for column, v in values.items():
         if column == "volume":
             where.check(v < 0, lambda i, v=v: f"negative volume {v[i]:g}")
             where.check(v > MAX_VOLUME, lambda i, v=v: f"volume {v[i]:g} beyond {MAX_VOLUME:.0e}")
-            continue
-        where.check(v <= 0, lambda i, v=v, c=column: f"{c} must be > 0, not {v[i]:g}")
-        where.check(
-            v > MAX_PRICE,
-            lambda i, v=v, c=column: (
-                f"{c} {v[i]:g} is beyond the largest price twotier carries ({MAX_PRICE:.0e})"
-            ),
-        )
+        else:
+            _check_prices(v, column, where)
     high, low = values.get("high"), values.get("low")
     if high is not None and low is not None:
         where.check(high < low, lambda i: f"high {high[i]:g} below low {low[i]:g}")
     for column in ("open", "close"):
-        if column not in table:
+        if column not in numbers:
             continue
-        price = table[column].to_numpy(dtype=float)
+        price = numbers[column]
         if high is not None:
             where.check(price > high, lambda i, p=price, c=column: f"{c} {p[i]:g} above high "
                         f"{high[i]:g}")  # fmt: skip
