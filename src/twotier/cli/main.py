@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import atexit
 import errno
 import gc
 import os
 import sys
+import threading
 
+from twotier.background import background
 from twotier.collector import collector_paused, command_process
 
 # pyarrow's own allocator (mimalloc) keeps what it frees for later; the C library's gives
@@ -158,8 +161,31 @@ def console() -> None:
     command_process()
     try:
         run()
+    except SystemExit as done:
+        if isinstance(done.code, int | None):
+            _leave(done.code or 0)
+        raise
     finally:
         gc.freeze()
+
+
+def _leave(code: int) -> None:
+    """End the process now that the command is done, without the interpreter's teardown:
+    it frees the command's objects one by one (0.02 s after a ten-year backtest) for a
+    process about to lose all its memory at once. Only once the background thread's work
+    is done and no other thread runs; the exit functions run and the output is flushed
+    as at any exit. Otherwise (or if flushing fails) the usual exit."""
+    if background.cache_info().currsize:
+        background().shutdown(wait=True)
+    if threading.active_count() > 1:
+        return
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
 
 
 def _bad_bars(exc: BadBarsError) -> None:
