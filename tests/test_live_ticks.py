@@ -3,11 +3,14 @@ into the first minute, the closing tick into the last, the trading day, the volu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pandas as pd
 import pytest
 
+from twotier.config.model import Config
+from twotier.live.market import MarketTracker
 from twotier.live.ticks import MinuteBars, Tick
 from twotier.market.calendar import default_calendar
 from twotier.market.instruments import get_instrument
@@ -121,3 +124,48 @@ def test_a_tick_for_a_minute_already_closed_is_dropped(bars, warnings):
     bars.add(tick("2024-10-09 10:01:05", 770.0, 20))
     assert bars.add(tick("2024-10-09 10:00:50", 770.0, 20)) == []
     assert "came after its minute was closed" in warnings[-1]
+
+
+def limited(at: str, price: float, up: float, down: float) -> Tick:
+    ns = pd.Timestamp(at, tz="Asia/Shanghai").value
+    return Tick("DCE/i", "i2501", ns, price, 100, 0.0, price - 0.5, price, up, down)
+
+
+def test_a_minute_takes_the_exchanges_limits_from_its_last_tick_that_gives_them(bars):
+    out = feed(
+        bars,
+        [
+            limited("2024-10-09 09:00:05", 800.0, 850.0, 750.0),
+            limited("2024-10-09 09:00:30", 801.0, 851.0, 751.0),
+            limited("2024-10-09 09:00:50", 802.0, 0.0, 0.0),  # vn.py's 0: not known
+            limited("2024-10-09 09:01:10", 802.0, 0.0, 0.0),
+            limited("2024-10-09 09:02:00", 802.0, 851.0, 751.0),
+        ],
+    )
+    first, second = out
+    assert (first.settle, first.limit_up, first.limit_down) == (None, 851.0, 751.0)
+    # No tick of the minute gave them: no limits, as a bar file without the columns.
+    assert (second.settle, second.limit_up, second.limit_down) == (None, None, None)
+
+
+def test_a_minute_at_the_exchanges_limit_is_locked_for_tier2_without_a_settlement(bars):
+    # The first trading day seen has no previous settlement, so no estimated limits: only
+    # the exchange's, which the ticks carry, show the lock (RULES.md 10.2, tolerance 0).
+    at_limit = [
+        limited("2024-10-09 09:00:05", 850.0, 850.0, 750.0),
+        limited("2024-10-09 09:00:40", 850.0, 850.0, 750.0),
+        limited("2024-10-09 09:01:00", 850.0, 850.0, 750.0),
+    ]
+    (minute,) = feed(bars, at_limit)
+    tracker = MarketTracker(get_instrument("DCE/i"), Config().market)
+    market = tracker.update(minute, "i2501")
+    assert (market.locked, market.limit_up, market.limit_down) == (1, 8_500_000, 7_500_000)
+
+    unknown = [replace(t, limit_up=0.0, limit_down=0.0) for t in at_limit]
+    (minute,) = feed(fresh_builder(), unknown)
+    tracker = MarketTracker(get_instrument("DCE/i"), Config().market)
+    assert tracker.update(minute, "i2501").locked == 0
+
+
+def fresh_builder() -> MinuteBars:
+    return MinuteBars(get_instrument("DCE/i"), default_calendar(), source="test")

@@ -22,10 +22,15 @@ whether it came from a collector's file or from the exchange.
   volume before it is unknown.
 - A minute is complete when a tick of a later minute arrives, or when the clock has
   passed its end by ``grace`` (``due``).
+- The exchange's price limits, which ticks carry: a minute's bar takes those of its last
+  tick that gives them (vn.py holds 0 for a limit it does not know), and Tier-2 then takes
+  them over the limits estimated from the settlement (RULES.md 10.2), as it takes a bar
+  file's ``limit_up`` and ``limit_down``. Ticks carry no settlement.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -76,12 +81,29 @@ class _Minute:
     close: float
     volume: float
     open_interest: float
+    # The exchange's limits as the minute's last tick giving them; None when none did (a
+    # gateway without them makes bars as a bar file without the columns).
+    limit_up: float | None
+    limit_down: float | None
+
+    def limits(self, tick: Tick) -> None:
+        self.limit_up = _given(tick.limit_up, self.limit_up)
+        self.limit_down = _given(tick.limit_down, self.limit_down)
 
     def bar(self, instrument: str, source: str) -> Bar:
+        # Ticks carry no settlement (None: no such column), the exchange's limits where
+        # the gateway gives them: RULES.md 10.2 takes the data's limits over estimated ones.
         return Bar(
             instrument, self.start_ns, self.trading_day, self.open, self.high, self.low,
             self.close, self.volume, self.open_interest, source, 0, self.contract,
+            None, self.limit_up, self.limit_down,
         )  # fmt: skip
+
+
+def _given(price: float, current: float | None) -> float | None:
+    """A tick's limit price over the current one, unless the gateway gave none (vn.py's
+    ``TickData`` holds 0 for a limit it does not know)."""
+    return price if price > 0 and price != math.inf else current
 
 
 class MinuteBars:
@@ -132,14 +154,15 @@ class MinuteBars:
         grown = self._volume(tick, day, start_ns)
         m = self.current
         if m is None:
-            self.current = _Minute(
+            m = self.current = _Minute(
                 start_ns, day, tick.contract, tick.price, tick.price, tick.price, tick.price,
-                grown, tick.open_interest,
+                grown, tick.open_interest, None, None,
             )  # fmt: skip
         else:
             m.high, m.low = max(m.high, tick.price), min(m.low, tick.price)
             m.close, m.open_interest = tick.price, tick.open_interest
             m.volume += grown
+        m.limits(tick)
         return out
 
     def due(self, now_ns: int, grace_ns: int) -> list[Bar]:
