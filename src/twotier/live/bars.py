@@ -21,8 +21,8 @@ from twotier.market.bars import resolve_columns
 from twotier.market.calendar import TIMEZONE, TradingCalendar
 from twotier.market.instruments import InstrumentRegistry
 from twotier.market.validation import (
-    MARKET_COLUMNS,
     PAPER_HINTS,
+    SETTLE_AND_LIMITS,
     ValidationResult,
     validate_rows,
 )
@@ -57,7 +57,7 @@ class Bar:
 
     @property
     def market(self) -> tuple:
-        """The data's settle, limit up and limit down (``MARKET_COLUMNS``' order)."""
+        """The data's settle, limit up and limit down (``SETTLE_AND_LIMITS``' order)."""
         return self.settle, self.limit_up, self.limit_down
 
     @property
@@ -220,7 +220,7 @@ def frame_to_bars(
     columns = [frame[c].to_numpy(dtype=np.float64).tolist() for c in PRICES]
     oi = optional_column(frame, "open_interest", np.float64)
     contracts = optional_column(frame, "contract", str)
-    market = [optional_column(frame, c, np.float64) for c in MARKET_COLUMNS]
+    market = [optional_column(frame, c, np.float64) for c in SETTLE_AND_LIMITS]
     return [
         Bar(instrument, t, d, o, h, lo, c, v, i, source, n, k, *m)
         for t, d, o, h, lo, c, v, i, n, k, *m in zip(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from twotier.errors import TwotierError
 from twotier.live.bars import Bar
-from twotier.market.validation import MARKET_COLUMNS  # settle, limit_up, limit_down
+from twotier.market.validation import SETTLE_AND_LIMITS
 
 # 2: bars.contract and the rolls table (added to a version 1 file); 3: the gateway's trades
 # keyed with their time (live/gateway_journal.py), which a version 2 file's get from theirs;
@@ -95,13 +95,13 @@ class Store:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(bars)")}
         version = self.meta("schema_version")  # None: new, or created and never started
         stale = version is not None and int(version) < SCHEMA_VERSION
-        if {"contract", *MARKET_COLUMNS} <= columns and not stale:
+        if {"contract", *SETTLE_AND_LIMITS} <= columns and not stale:
             return
         untimed = version is not None and int(version) < 3
         with self.transaction():
             if "contract" not in columns:
                 self.db.execute("ALTER TABLE bars ADD COLUMN contract TEXT")
-            for name in MARKET_COLUMNS:
+            for name in SETTLE_AND_LIMITS:
                 if name not in columns:
                     self.db.execute(f"ALTER TABLE bars ADD COLUMN {name} REAL")
             if untimed and self._has_table("gateway_trades"):

@@ -25,7 +25,7 @@ from twotier.csv_files import READ_ERRORS, first_long_row, read_error
 from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentSpec, get_instrument
-from twotier.market.validation import MARKET_COLUMNS, Hints, ValidationResult, validate_rows
+from twotier.market.validation import SETTLE_AND_LIMITS, Hints, ValidationResult, validate_rows
 
 Label = Literal["start", "end"]
 BadBarPolicy = Literal["refuse", "drop", "repair"]
@@ -36,7 +36,7 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
 # Optional columns, where the data has them: open interest, and the exchange's settlement
 # price and daily limits (RULES.md 10; a blank cell is no value for its bar).
-OPTIONAL = ("open_interest", *MARKET_COLUMNS)
+OPTIONAL = ("open_interest", *SETTLE_AND_LIMITS)
 NUMERIC = (*BAR_COLUMNS, *OPTIONAL)
 
 # Column names vendors use, tried in order when no mapping is given.

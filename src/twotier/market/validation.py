@@ -55,8 +55,8 @@ from twotier.market.sessions import (
 from twotier.market.times import OUTSIDE_RANGE, in_exchange_time, outside_range, parse_times
 
 # The exchange's settlement price and daily limits, where the data has them (RULES.md 10).
-MARKET_COLUMNS = ("settle", "limit_up", "limit_down")
-NUMERIC = ("open", "high", "low", "close", "volume", "open_interest", *MARKET_COLUMNS)
+SETTLE_AND_LIMITS = ("settle", "limit_up", "limit_down")  # the data's own (RULES.md 10)
+NUMERIC = ("open", "high", "low", "close", "volume", "open_interest", *SETTLE_AND_LIMITS)
 NIGHT_DATES = ("calendar", "trading_day")
 
 
@@ -250,7 +250,7 @@ def _values(
         number, empty, bad = _numbers(cells)
         values[name] = number
         own = columns[name]
-        if name not in MARKET_COLUMNS:  # a blank settle or limit is no value for its bar
+        if name not in SETTLE_AND_LIMITS:  # a blank settle or limit is no value for its bar
             problems.flag(empty, f"empty value in column {own!r}", kind="value")
         text = _Cells(cells)
         problems.flag(
@@ -262,7 +262,7 @@ def _values(
 def _check_values(values: dict[str, np.ndarray], problems: _Problems, spec: InstrumentSpec) -> None:
     """Prices > 0, volume and open interest >= 0 and plausible, high >= low."""
     h, low = values["high"], values["low"]
-    for name in ("open", "high", "low", "close", *MARKET_COLUMNS):
+    for name in ("open", "high", "low", "close", *SETTLE_AND_LIMITS):
         if name not in values:
             continue
         v = values[name]
@@ -715,7 +715,7 @@ def validate_rows(
     if contract is not None:
         _merges_across_contracts(merges, contract.to_numpy(dtype=str), problems, shown)
     held, stray = _orphans(merges, problems, shown, hold_last_auction)
-    auction.fold(values, merges, latest_given=MARKET_COLUMNS)
+    auction.fold(values, merges, latest_given=SETTLE_AND_LIMITS)
     aside = merges.folded | np.isin(np.arange(n), held + stray)
 
     trading_day, segment = _place(

@@ -25,6 +25,7 @@ from twotier.errors import DataError, cell_text
 from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
 from twotier.market.times import OUTSIDE_RANGE, in_exchange_time, outside_range, parse_times
+from twotier.market.validation import SETTLE_AND_LIMITS
 from twotier.money import MAX_PRICE
 
 SCHEMA_VERSION = 1
@@ -58,7 +59,7 @@ PACKAGE_COLUMNS = (
 # A package table may also name the contract of each bar (RULES.md 9) and carry what the
 # market rules read of each bar (RULES.md 10): its high and low, and the settlement and
 # limits where the data has them.
-MARKET_COLUMNS = ("high", "low", "settle", "limit_up", "limit_down")
+MARKET_COLUMNS = ("high", "low", *SETTLE_AND_LIMITS)
 KNOWN_COLUMNS = (*PACKAGE_COLUMNS, "contract", *MARKET_COLUMNS)
 
 
