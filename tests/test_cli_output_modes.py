@@ -200,3 +200,33 @@ def test_how_bars_were_read_is_in_config_toml_and_a_rerun_from_it_repeats_the_ru
     assert code == 0, err
     for name in ("trades.csv", "fills.csv", "equity.csv", "decisions.log"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_a_run_whose_configuration_names_a_calendar_repeats_from_any_folder(
+    bars, tmp_path, capsys, monkeypatch
+):
+    # The calendar named relative in cfg/config.toml is cfg/calendar.toml, and the run's
+    # config.toml names it absolute: a rerun from it in another folder reads the same file
+    # (it read calendar.toml of the folder it ran in, or failed), and so does `report`.
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "calendar.toml").write_text('holidays = ["2023-02-06"]\n')  # a Monday: closed
+    (cfg / "config.toml").write_text('[data]\ncalendar_file = "calendar.toml"\n')
+    monkeypatch.chdir(tmp_path)
+    first = ["backtest", "--bars", f"DCE/i={bars['DCE/i']}", "--set", IRON_ORE, "--quiet",
+             "--on-bad-bar", "drop"]  # fmt: skip
+    code, _, err = invoke([*first, "--config", "cfg/config.toml", "--out", "a"], capsys)
+    assert code == 0, err
+    assert f'calendar_file = "{cfg / "calendar.toml"}"' in Path("a/config.toml").read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    again = ["backtest", "--bars", f"DCE/i={bars['DCE/i']}", "--config", tmp_path / "a" /
+             "config.toml", "--out", "b", "--quiet"]  # fmt: skip
+    code, _, err = invoke(again, capsys)
+    assert code == 0, err
+    assert "2023-02-06" not in Path("b/equity.csv").read_text()  # the holiday's bars dropped
+    for name in ("trades.csv", "fills.csv", "equity.csv", "decisions.log"):
+        assert (tmp_path / "a" / name).read_bytes() == (elsewhere / "b" / name).read_bytes()
+    code, _, err = invoke(["report", tmp_path / "a", "--quiet"], capsys)
+    assert code == 0, err

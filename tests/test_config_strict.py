@@ -173,3 +173,22 @@ def test_a_toml_file_with_a_byte_order_mark_is_read(tmp_path):
     space = tmp_path / "space.toml"
     space.write_bytes('\ufeff[space]\n"exits.stop_loss_above" = [0.01, 0.02]\n'.encode())
     assert load_space(space)
+
+
+def test_a_file_a_configuration_names_is_read_from_the_configurations_folder(tmp_path, monkeypatch):
+    # It was read from the current folder, and a run's config.toml named it as written:
+    # `--config RUN/config.toml` from elsewhere failed, or read another file of that name.
+    folder = tmp_path / "cfg"
+    folder.mkdir()
+    (folder / "calendar.toml").write_text("holidays = []\n")
+    (folder / "config.toml").write_text('[data]\ncalendar_file = "calendar.toml"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(folder / "config.toml")
+    assert config.data.calendar_file == str(folder / "calendar.toml")
+    given = load_config(overrides=["data.instruments_file=../cfg/instruments.toml"])
+    assert given.data.instruments_file == str(elsewhere / "../cfg/instruments.toml")
+    assert load_config(folder / "config.toml", files_from=elsewhere).data.calendar_file == str(
+        elsewhere / "calendar.toml"
+    )

@@ -194,3 +194,30 @@ def test_the_lock_holds_when_its_file_is_deleted(tmp_path):
         with pytest.raises(StateLockedError, match="in use by another twotier process"):
             StateLock(tmp_path).acquire()
     StateLock(tmp_path).acquire()  # released with its holder
+
+
+def test_a_state_that_named_its_calendar_relative_resumes_from_the_folder_it_ran_in(
+    feed, tmp_path, capsys, monkeypatch
+):
+    # States started before twotier named a configuration's files absolute kept them as
+    # given, read from the current folder: they resume, with the same --set too, and
+    # their run folder's config.toml names the file absolute.
+    monkeypatch.chdir(tmp_path)
+    Path("calendar.toml").write_text("holidays = []\n")
+    relative = "data.calendar_file=calendar.toml"
+    code, _, err = paper(feed, tmp_path / "state", capsys, "--set", IRON_ORE, "--set", relative)
+    assert code == 0, err
+    db = sqlite3.connect(tmp_path / "state" / "state.db")
+    (stored,) = db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()
+    absolute = f'calendar_file = "{tmp_path / "calendar.toml"}"'
+    assert absolute in stored
+    with db:  # as a state of before stored it
+        db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'config'",
+            (stored.replace(absolute, 'calendar_file = "calendar.toml"'),),
+        )
+    db.close()
+    for extra in ([], ["--set", IRON_ORE, "--set", relative]):
+        code, _, err = paper(feed, tmp_path / "state", capsys, *extra)
+        assert code == 0, err
+    assert absolute in (tmp_path / "state" / "run" / "config.toml").read_text()

@@ -111,10 +111,16 @@ def _describe(exc: ValidationError, source: str) -> str:
 
 
 def load_config(
-    path: str | Path | Config | None = None, overrides: list[str] | None = None
+    path: str | Path | Config | None = None,
+    overrides: list[str] | None = None,
+    *,
+    files_from: Path | None = None,
 ) -> Config:
     """Defaults (or a given Config), then the file, then ``--set`` overrides; validated as
-    a whole."""
+    a whole. A relative file the configuration names (``FILE_KEYS``) is read from the
+    configuration file's folder (or ``files_from``), one given with ``--set`` from the
+    current folder; the configuration names them absolute, so that a run's config.toml
+    names the same files wherever it is read."""
     tree = as_lists(Config().model_dump())  # python values: Decimals stay Decimals
     source = "defaults"
     if isinstance(path, Config):
@@ -124,16 +130,47 @@ def load_config(
     elif path is not None:
         path = Path(path)
         user = read_toml(path, "configuration file")
-        tree = _deep_merge(tree, user)
+        tree = _deep_merge(
+            tree, _files_from(user, path.parent if files_from is None else files_from)
+        )
         source = str(path)
+    return _validated(tree, overrides, source)
+
+
+def stored_config(text: str, source: str) -> Config:
+    """A configuration twotier stored (a paper state's): the files it names relative, as
+    twotier named them before it made them absolute, are from the current folder, where
+    twotier read them then."""
+    try:
+        user = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not TOML: {exc}") from None
+    tree = _deep_merge(as_lists(Config().model_dump()), _files_from(user, Path.cwd()))
+    return _validated(tree, None, source)
+
+
+def _validated(tree: dict, overrides: list[str] | None, source: str) -> Config:
     if overrides:
-        overrides = list(overrides)
-        tree = apply_overrides(tree, overrides)
+        tree = apply_overrides(tree, list(overrides))
         source += " + --set"
+    tree = _files_from(tree, Path.cwd())  # from --set (or a Config made in Python)
     try:
         return Config.model_validate(tree)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, source)) from None
+
+
+FILE_KEYS = ("instruments_file", "calendar_file")  # of [data]
+
+
+def _files_from(tree: dict, folder: Path) -> dict:
+    """The tree with the relative files it names read from ``folder`` (made absolute)."""
+    data = tree.get("data")
+    if not isinstance(data, dict):
+        return tree
+    given = {k: data[k] for k in FILE_KEYS if isinstance(data.get(k), str) and data[k]}
+    absolute = {k: str(folder / v) for k, v in given.items() if not Path(v).is_absolute()}
+    return {**tree, "data": {**data, **absolute}} if absolute else tree
 
 
 def plain(value: Any) -> Any:

@@ -365,8 +365,15 @@ class DataParams(_Section):
     contract_column: str | None = Field(
         None, description="column of bar files naming the contract of each bar (e.g. i2009)"
     )
-    instruments_file: str | None = Field(None, description="TOML adding/overriding instruments")
-    calendar_file: str | None = Field(None, description="TOML adding holidays / trading days")
+    instruments_file: str | None = Field(
+        None,
+        description="TOML adding/overriding instruments (a relative path: from the "
+        "configuration file's folder, or the current folder for --set)",
+    )
+    calendar_file: str | None = Field(
+        None,
+        description="TOML adding holidays / trading days (a relative path as for instruments_file)",
+    )
 
 
 class LiveParams(_Section):

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from twotier.config.baskets import fit_baskets
-from twotier.config.load import config_to_toml, load_config
+from twotier.config.load import config_to_toml, load_config, stored_config
 from twotier.config.model import Config
 from twotier.engine.inputs import Environment, load_bar_files
 from twotier.errors import ConfigError
@@ -287,13 +287,14 @@ def resolve_config(settings: PaperSettings, store: Store, ops: Ops) -> tuple[Con
             ops.warn(warning)
         write_text_atomic(copy, config_to_toml(fitted.config))
         return fitted.config, fitted.warnings
-    if given is not None and stored not in _as_started(given, stored):
+    started = stored_config(stored, str(copy))
+    if given is not None and config_to_toml(started) not in _as_started(given, stored):
         raise ConfigError(
             f"the state folder {settings.state_dir} was started with another configuration "
             f"(kept in {copy}); resume without --config/--set, or use a new --state folder"
         )
     write_text_atomic(copy, stored)
-    return load_config(copy), []
+    return started, []
 
 
 def _as_started(given: Config, stored: str) -> set[str]:

@@ -71,7 +71,9 @@ def load_run(folder: str | Path) -> BacktestResult:
 def _config(folder: Path):
     path = _existing(folder / "config.toml")
     try:
-        return load_config(path)
+        # Its files as the run named them: absolute, or (run folders written before
+        # twotier made them absolute) from the folder twotier ran in.
+        return load_config(path, files_from=Path.cwd())
     except TwotierError as exc:
         raise RunFolderError(str(path), f"configuration not readable: {exc}") from None
 
