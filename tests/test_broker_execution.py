@@ -7,6 +7,8 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers.scenario import (
     CLOSE_NO_FEES,
@@ -67,6 +69,17 @@ def test_slippage_ticks_setting_multiplies_the_tick():
     broker = SimulatedBroker(SPECS, TickSlippage(3))
     fill = fill_on(broker, order(IRON, +1), quote(800.0, 790.0), "open")
     assert fill.price == price_units(801.5)
+
+
+@given(st.integers(0, 10_000), st.integers(1, 10_000), st.sampled_from([+1, -1]))
+def test_more_slippage_never_fills_at_a_better_price(ticks, more, action):
+    # A sell slipped through zero fills at one tick; it filled at the open itself.
+    def price(n: int) -> int:
+        broker = SimulatedBroker(SPECS, TickSlippage(n))
+        return fill_on(broker, order(IRON, action), quote(600.5, 600.0), "open").price
+
+    assert action * price(ticks + more) >= action * price(ticks)
+    assert price(ticks + more) >= price_units(0.5)
 
 
 @pytest.mark.parametrize("action", [+1, -1])

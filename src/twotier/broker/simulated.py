@@ -99,8 +99,8 @@ class SimulatedBroker:
         spec = self.instruments[order.instrument]
         base = quote.open if at == "open" else quote.close
         price = base + order.action * self.slippage.slip(order, quote, at, spec)
-        if price <= 0:  # slippage can never push a price through zero
-            price = base
+        if price <= 0:  # a sell slipped through zero fills at the lowest price, one tick
+            price = min(base, spec.tick_units)
         if self.price_limits:  # slippage that would cross a limit stops at it
             if quote.limit_up is not None:
                 price = min(price, max(base, quote.limit_up))
