@@ -52,6 +52,15 @@ from twotier.optimize.sweep import prepare_sets
         ("sizing.max_leverage=1e300", "sizing.max_leverage: Input should be less than or equal"),
         ("sizing.fixed_leverage=1e300", "fixed_leverage: Input should be less than or equal"),
         ("exits.trailing_activation=inf", "exits.trailing_activation: Input should be a finite"),
+        ("market.max_participation=0.1", ""),  # valid: volume fills are on by default
+        (
+            "market.max_participation=0.1\nmarket.volume_fills=false",
+            "market: max_participation caps fills by volume: it needs volume_fills = true",
+        ),
+        (
+            'portfolio.baskets.0.sizing={leverage_mode = "fixed", fixed_leverage = 20}',
+            "portfolio.baskets.0.sizing (DCE/i): fixed_leverage must not exceed",
+        ),
         (
             'generators."dce/i".params.min_confidence=0.3',
             "generators.dce/i: no basket trades 'dce/i'",
@@ -63,10 +72,28 @@ from twotier.optimize.sweep import prepare_sets
     ],
 )
 def test_a_value_the_rules_cannot_mean_is_refused(override, message):
+    overrides = override.split("\n")
+    if not message:
+        load_config(None, overrides)
+        return
     with pytest.raises(ConfigError) as info:
-        load_config(None, [override])
+        load_config(None, overrides)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+    assert "Value error" not in str(info.value) and "(value)" not in str(info.value)
+
+
+def test_an_invalid_configuration_names_the_options_that_changed_it(tmp_path, capsys):
+    # --label and --contract-column are overrides too: the error blamed a --set not given.
+    bars = tmp_path / "i.csv"
+    bars.write_text("time,open,high,low,close,volume\n")
+    (tmp_path / "bad.toml").write_text('[sizing]\nleverage_mode = "fixed"\nmax_leverage = 1.0\n')
+    args = ["backtest", "--bars", f"DCE/i={bars}", "--config", tmp_path / "bad.toml"]
+    code, _, err = invoke([*args, "--label", "end", "--contract-column", "c"], capsys)
+    assert code == 1
+    assert "bad.toml + --label --contract-column: invalid configuration" in one_line_error(err)
+    code, _, err = invoke([*args, "--set", "execution.fill=close"], capsys)
+    assert "bad.toml + --set: invalid configuration" in one_line_error(err)
 
 
 def test_fixed_leverage_within_the_caps_in_fixed_mode_only():

@@ -37,6 +37,12 @@ def test_csv_formats_times_money_floats_and_leaves_missing_values_empty():
     ]
 
 
+def test_a_negative_zero_is_written_as_zero():
+    # A ratio to a negative PV (exposure 0 / PV -648,383.17) is -0.0: it was written -0.
+    frame = pd.DataFrame({"pv": [-0.0, -648_383.17], "exposure": [-0.0, 0.0]})
+    assert _csv_text(frame).splitlines() == ["pv,exposure", "0.00,0", "-648383.17,0"]
+
+
 def test_csv_of_an_empty_table_is_its_header():
     frame = pd.DataFrame({"time": pd.DatetimeIndex([], tz="Asia/Shanghai"), "pv": []})
     assert _csv_text(frame) == "time,pv\n"
@@ -53,6 +59,7 @@ def _csv_module_text(frame: pd.DataFrame) -> str:
         if isinstance(value, pd.Timestamp):
             return value.strftime("%Y-%m-%d %H:%M:%S" if value.tz else "%Y-%m-%d")
         if isinstance(value, float):
+            value += 0.0  # a negative zero is written 0
             return f"{value:.2f}" if name == "pv" else f"{value:.10g}"
         return value
 
@@ -80,8 +87,8 @@ def _csv_module_text(frame: pd.DataFrame) -> str:
 )
 def test_csv_text_matches_the_csv_module_value_by_value(rows):
     """The vectorised writer (distinct values formatted once, rows joined) writes what the
-    csv module writes from values formatted one by one: -0.0, NaN, quotes and newlines
-    included, times and days written from their distinct values as strftime writes them,
+    csv module writes from values formatted one by one: NaN, quotes and newlines
+    included (-0.0 as 0), times and days written from their distinct values as strftime writes them,
     and in chunks of rows as in one."""
     stamps, days, ratio, money, count, note = zip(*rows, strict=True) if rows else ([],) * 6
     frame = pd.DataFrame(

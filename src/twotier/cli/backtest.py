@@ -69,6 +69,9 @@ OPTION_VALUES = {
     "data.label": ("--label", ("start", "end")),
     "data.on_bad_bar": ("--on-bad-bar", get_args(BadBarPolicy)),
 }
+# The options a backtest turns into configuration overrides (an invalid one is named).
+OPTION_NAMES = {k: name for k, (name, _) in OPTION_VALUES.items()}
+OPTION_NAMES["data.contract_column"] = "--contract-column"
 
 
 def backtest_command(
@@ -146,10 +149,12 @@ def backtest_command(
             choice(value, *OPTION_VALUES[key])
     if isinstance(columns, str):
         given["data.contract_column"] = columns
-    overrides = [*overrides, *(override(k, v) for k, v in given.items() if v is not None)]
+    options = {k: v for k, v in given.items() if v is not None}
+    named = [*(["--set"] if overrides else []), *(OPTION_NAMES[k] for k in options)]
+    overrides = [*overrides, *(override(k, v) for k, v in options.items())]
     check_output(out, BACKTEST, force=force)  # before any work: a refusal costs nothing
     trading_period(start, end)
-    config = load_config(config_file, overrides)
+    config = load_config(config_file, overrides, overrides_from=" ".join(named))
     env = Environment.from_config(config)
     talk = not (as_json or quiet)
     files = SignalFiles()  # started as soon as Tier-1 has made the packages

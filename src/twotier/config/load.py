@@ -115,12 +115,14 @@ def load_config(
     overrides: list[str] | None = None,
     *,
     files_from: Path | None = None,
+    overrides_from: str = "--set",
 ) -> Config:
-    """Defaults (or a given Config), then the file, then ``--set`` overrides; validated as
-    a whole. A relative file the configuration names (``FILE_KEYS``) is read from the
-    configuration file's folder (or ``files_from``), one given with ``--set`` from the
-    current folder; the configuration names them absolute, so that a run's config.toml
-    names the same files wherever it is read."""
+    """Defaults (or a given Config), then the file, then ``--set`` overrides (or those of
+    the options named by ``overrides_from``); validated as a whole. A relative file the
+    configuration names (``FILE_KEYS``) is read from the configuration file's folder (or
+    ``files_from``), one given with ``--set`` from the current folder; the configuration
+    names them absolute, so that a run's config.toml names the same files wherever it is
+    read."""
     tree = as_lists(Config().model_dump())  # python values: Decimals stay Decimals
     source = "defaults"
     if isinstance(path, Config):
@@ -134,7 +136,7 @@ def load_config(
             tree, _files_from(user, path.parent if files_from is None else files_from)
         )
         source = str(path)
-    return _validated(tree, overrides, source)
+    return _validated(tree, overrides, source, overrides_from)
 
 
 def stored_config(text: str, source: str) -> Config:
@@ -146,13 +148,13 @@ def stored_config(text: str, source: str) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not TOML: {exc}") from None
     tree = _deep_merge(as_lists(Config().model_dump()), _files_from(user, Path.cwd()))
-    return _validated(tree, None, source)
+    return _validated(tree, None, source, "")
 
 
-def _validated(tree: dict, overrides: list[str] | None, source: str) -> Config:
+def _validated(tree: dict, overrides: list[str] | None, source: str, given: str) -> Config:
     if overrides:
         tree = apply_overrides(tree, list(overrides))
-        source += " + --set"
+        source += f" + {given}"
     tree = _files_from(tree, Path.cwd())  # from --set (or a Config made in Python)
     try:
         return Config.model_validate(tree)

@@ -255,11 +255,25 @@ class MarketParams(_Section):
         0.015, ge=0, lt=1, description="locked within this share of the previous settlement"
     )
     max_participation: float = Field(
-        0.0, ge=0, le=1, description="largest share of a bar's volume filled (0: no cap)"
+        0.0,
+        ge=0,
+        le=1,
+        description="largest share of a bar's volume filled (0: no cap; needs volume_fills)",
     )
     force_close_level: float = Field(
         1.0, gt=0, description="risk degree (margin / PV) above which positions are closed"
     )
+
+    @model_validator(mode="after")
+    def _cap_needs_volume_fills(self) -> MarketParams:
+        # The cap is a rule of fills by volume (RULES.md 10.3): without them it would be
+        # ignored, and a cap the user set silently doing nothing is worse than a refusal.
+        if self.max_participation and not self.volume_fills:
+            raise ValueError(
+                "max_participation caps fills by volume: it needs volume_fills = true "
+                "(or max_participation = 0)"
+            )
+        return self
 
     @property
     def any(self) -> bool:
@@ -479,6 +493,11 @@ def _deep_merge(base: dict, override: dict) -> dict:
 
 
 def _brief(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '(value)'}: {e['msg']}" for e in exc.errors()
-    )
+    """A nested model's errors in a line: each with its key, where it has one (a check of
+    the whole section has none), in the words of the check."""
+    lines = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"])
+        message = e["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
+    return "; ".join(lines)

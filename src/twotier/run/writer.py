@@ -109,11 +109,11 @@ def _quoted(text: str) -> str:
 
 
 def _floats(values: np.ndarray, spec: str) -> list[str]:
-    """Floats formatted by ``spec`` (NaN empty). A run's columns repeat few distinct
-    values (a flat equity, a constant reserve), so each distinct bit pattern is formatted
-    once (bits, not values: -0.0 and 0.0 print differently). pandas' factorize finds them
-    by hashing, three times faster than numpy's unique, which sorts."""
-    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.int64)
+    """Floats formatted by ``spec`` (NaN empty; a negative zero, such as a ratio to a
+    negative PV, as 0). A run's columns repeat few distinct values (a flat equity, a
+    constant reserve), so each distinct bit pattern is formatted once. pandas' factorize
+    finds them by hashing, three times faster than numpy's unique, which sorts."""
+    bits = (np.asarray(values, dtype=np.float64) + 0.0).view(np.int64)  # -0.0 + 0.0 is 0.0
     where, distinct = pd.factorize(bits)
     text = [spec.format(v) if v == v else "" for v in distinct.view(np.float64).tolist()]
     return np.array(text, dtype=object)[where].tolist()
