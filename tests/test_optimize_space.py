@@ -3,6 +3,8 @@ spaces that cannot run (checked before any cluster starts)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from twotier.config import load_config
@@ -95,6 +97,45 @@ def test_random_in_a_grid_draws_count_values_once_sorted():
         and values == sorted(values)
         and values == [v["sizing.min_conviction"] for v in sets_of(doc)]
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "random", "expected"),
+    [
+        # The docs' example: 3 to 8 drew 4 twice and gave one value; 0.3 to 0.7 at one
+        # digit drew a value twice and gave two.
+        ("breakers.drawdown_cooldown_days", {"low": 3, "high": 8, "count": 2}, 2),
+        ("limits.fallback_size_factor", {"low": 0.3, "high": 0.7, "count": 3, "digits": 1}, 3),
+        ("breakers.drawdown_cooldown_days", {"low": 1, "high": 6, "count": 6}, 6),  # all
+        ("breakers.drawdown_cooldown_days", {"low": 1, "high": 100, "count": 40, "log": True}, 40),
+    ],
+)
+def test_random_in_a_grid_draws_count_different_values(key, random, expected):
+    for seed in range(20):
+        doc = {"space": {key: {"random": random}}, "search": {"seed": seed}}
+        values = [v[key] for v in sets_of(doc)]
+        assert len(set(values)) == len(values) == expected
+        assert all(random["low"] <= v <= random["high"] for v in values)
+
+
+@pytest.mark.parametrize(
+    ("key", "random", "message"),
+    [
+        (
+            "breakers.drawdown_cooldown_days",
+            {"low": 3, "high": 8, "count": 7},
+            "asks for more whole numbers than 3 to 8 holds (6)",
+        ),
+        (
+            "limits.fallback_size_factor",
+            {"low": 0.1, "high": 0.3, "count": 4, "digits": 1},
+            "only 3 different values drawn",
+        ),
+    ],
+)
+def test_a_random_axis_asking_for_more_values_than_its_range_holds_is_refused(key, random, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        sets_of({"space": {key: {"random": random}}})
 
 
 def test_random_sampling_of_a_small_discrete_space_keeps_each_set_once():

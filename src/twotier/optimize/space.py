@@ -33,6 +33,7 @@ KINDS = ("grid", "range", "random")
 SECTIONS = ("search", "space", "objective")
 MAX_SETS = 100_000
 MAX_AXIS = 10_000
+DRAW_ROUNDS = 1_000  # of drawing again the values a random axis drew twice
 # Keys that choose how bars are read: one sweep reads its bars once.
 FIXED_PREFIXES = ("data.",)
 
@@ -60,6 +61,30 @@ class Uniform:
         if self.integer:
             return [int(v) for v in rng.integers(self.low, self.high + 1, n)]
         return [round(float(v), self.digits) for v in rng.uniform(self.low, self.high, n)]
+
+    def distinct(self, rng: np.random.Generator, n: int, where: str) -> list:
+        """``n`` different values: draws of the same value are drawn again (the first ``n``
+        draws when all differ, so a space whose draws never repeat keeps its values).
+        Fewer than ``n`` values in the range is an error."""
+        if self.integer:
+            holds = int(self.high) - int(self.low) + 1
+            if n > holds:
+                raise ConfigError(
+                    f"{where}: random count {n} asks for more whole numbers than {self.low} "
+                    f"to {self.high} holds ({holds})"
+                )
+            if 2 * n > holds:  # most of them: drawing again would take long to find the rest
+                chosen = rng.choice(holds, size=n, replace=False) + int(self.low)
+                return [int(v) for v in chosen]
+        values: dict = {}
+        for _ in range(DRAW_ROUNDS):
+            values.update(dict.fromkeys(self.draw(rng, n - len(values))))
+            if len(values) == n:
+                return list(values)
+        raise ConfigError(
+            f"{where}: random count {n}: only {len(values)} different values drawn between "
+            f"{self.low} and {self.high} with {self.digits} digits; ask for fewer, or more digits"
+        )
 
 
 @dataclass(frozen=True)
@@ -295,7 +320,8 @@ def _grid_rows(space: SearchSpace, rng: np.random.Generator) -> list[tuple]:
         if dim.uniform is None:
             axes.append(dim.values)
         else:  # drawn once, in key order, then sorted: a readable axis
-            axes.append(tuple(sorted(set(dim.uniform.draw(rng, dim.uniform.count)))))
+            where = f"{space.source}: [space] {dim.key!r}"
+            axes.append(tuple(sorted(dim.uniform.distinct(rng, dim.uniform.count, where))))
     total = math.prod(len(axis) for axis in axes)
     if total > MAX_SETS:
         raise ConfigError(
