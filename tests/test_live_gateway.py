@@ -239,6 +239,15 @@ def test_an_unknown_gateway_says_how_to_install_one(tmp_path):
         load_gateway_class("nosuch", tmp_path)
 
 
+@pytest.mark.parametrize("name", ["os:path", "os.path:join", "os:sep", "os:nothing"])
+def test_a_module_and_name_that_is_no_gateway_class_is_one_error(name, tmp_path):
+    # A function given as module:Class was an internal error (issubclass of a function).
+    from twotier.live.gateway import GatewayError
+
+    with pytest.raises(GatewayError, match=r"does not name one vn\.py gateway class"):
+        load_gateway_class(name, tmp_path)
+
+
 def start_live(connect: Path, state: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "twotier", "live", "--gateway", GATEWAY, "--connect"]
     command += [str(connect), "--state", str(state), "--set", MARKETABLE]

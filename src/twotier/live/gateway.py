@@ -68,11 +68,10 @@ def load_gateway_class(name: str, state_dir: Path) -> type:
     from vnpy.trader.gateway import BaseGateway
 
     if class_name:
-        found = getattr(module, class_name, None)
-        candidates = [found] if found is not None else []
+        candidates = [getattr(module, class_name, None)]
     else:
-        exported = [getattr(module, n) for n in getattr(module, "__all__", dir(module))]
-        candidates = [c for c in exported if inspect.isclass(c)]
+        candidates = [getattr(module, n) for n in getattr(module, "__all__", dir(module))]
+    candidates = [c for c in candidates if inspect.isclass(c)]  # a function is no gateway
     gateways = [c for c in candidates if issubclass(c, BaseGateway) and c is not BaseGateway]
     if len(gateways) != 1:
         raise GatewayError(f"{module_name} does not name one vn.py gateway class ({name!r})")
