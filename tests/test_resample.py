@@ -206,3 +206,24 @@ def test_resample_refuses_bars_not_as_the_loader_gives_them():
         resample(bars.drop(columns="trading_day"), get_instrument("DCE/i"), 5, 15)
     with pytest.raises(DataError, match="not in time order"):
         resample(bars.iloc[::-1], get_instrument("DCE/i"), 5, 15)
+
+
+def test_a_file_of_longer_bars_than_a_backtest_trades_is_one_error(tmp_path, capsys):
+    # `data resample --to 30min` writes such files; a backtest refused each bar at a
+    # session break as outside the sessions (252 of them on the real iron ore), never
+    # saying that 30-minute bars are not taken.
+    from helpers.cli import invoke, one_line_error
+
+    frame = one_trading_day("DCE/i", 5)
+    thirty = resample(frame, get_instrument("DCE/i"), 5, 30, "test")
+    path = tmp_path / "i30.csv"
+    thirty.to_csv(path, index_label="time")
+    code, _, err = invoke(["backtest", "--bars", f"DCE/i={path}", "--out", tmp_path / "r"], capsys)
+    assert code == 1
+    assert one_line_error(err) == (
+        f"error: {path}: its bars are 30 minutes apart (the most common step between them); "
+        "twotier "
+        "trades 15-minute bars, made of bars of 1, 3, 5 or 15 minutes"
+    )
+    code, out, err = invoke(["data", "check", str(path), "-i", "DCE/i"], capsys)  # as before
+    assert "its bars are 30 minutes apart" not in out + err

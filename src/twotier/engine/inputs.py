@@ -75,6 +75,7 @@ def load_bar_files(
             auction=config.data.auction,
             night_date=config.data.night_date,
             hints=hints,
+            making=BAR_MINUTES,
         )
         bars = resample(loaded.frame, loaded.instrument, loaded.bar_minutes, BAR_MINUTES, str(path))
         result[instrument] = BarInput(loaded, bars)

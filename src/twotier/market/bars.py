@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -341,6 +342,24 @@ def _infer_bar_minutes(stamps: np.ndarray) -> int:
     return int(values[np.argmax(counts)])
 
 
+def _bar_minutes(making: int, source: str) -> Callable[[np.ndarray], int]:
+    """``_infer_bar_minutes``, refusing a length that does not divide ``making``."""
+
+    def infer(stamps: np.ndarray) -> int:
+        minutes = _infer_bar_minutes(stamps)
+        if making % minutes:
+            fits = [str(m) for m in range(1, making + 1) if making % m == 0]
+            raise DataError(
+                source,
+                f"its bars are {minutes} minutes apart (the most common step between them); "
+                f"twotier trades {making}-minute bars, made of bars of "
+                f"{', '.join(fits[:-1])} or {fits[-1]} minutes",
+            )
+        return minutes
+
+    return infer
+
+
 def read_bars(
     path: str | Path,
     instrument: str | InstrumentSpec,
@@ -355,12 +374,16 @@ def read_bars(
     auction: AuctionPolicy = "merge",
     night_date: NightDate = "calendar",
     hints: Hints | None = None,
+    making: int | None = None,
 ) -> LoadedBars:
     """Read and validate one instrument's bars from a file. ``contract_column`` names a
     column holding each bar's contract (e.g. i2009), kept as the text column ``contract``.
     ``auction``: fold opening auction bars and closing ticks into their sessions' bars
     (``merge``) or refuse them; ``night_date``: night bars are dated with the calendar
-    date they traded on (``calendar``) or with their trading day (``trading_day``)."""
+    date they traded on (``calendar``) or with their trading day (``trading_day``).
+    ``making``: the bar length (minutes) the caller makes of them, which the file's own
+    (found by its most common step) must divide: a file of longer bars is one error, not
+    a bad bar at every session break."""
     path = Path(path)
     source = str(path)
     spec = instrument if isinstance(instrument, InstrumentSpec) else get_instrument(instrument)
@@ -395,7 +418,7 @@ def read_bars(
         label=label,
         bar_minutes=bar_minutes,
         time_format=time_format,
-        infer_bar_minutes=_infer_bar_minutes,
+        infer_bar_minutes=_infer_bar_minutes if making is None else _bar_minutes(making, source),
         policy=on_bad_bar,
         auction_policy=auction,
         night_date=night_date,
