@@ -222,8 +222,7 @@ def test_a_file_of_longer_bars_than_a_backtest_trades_is_one_error(tmp_path, cap
     assert code == 1
     assert one_line_error(err) == (
         f"error: {path}: its bars are 30 minutes apart (the most common step between them); "
-        "twotier "
-        "trades 15-minute bars, made of bars of 1, 3, 5 or 15 minutes"
+        "twotier trades 15-minute bars, made of bars of 1, 3, 5 or 15 minutes"
     )
     code, out, err = invoke(["data", "check", str(path), "-i", "DCE/i"], capsys)  # as before
     assert "its bars are 30 minutes apart" not in out + err
