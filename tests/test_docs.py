@@ -15,7 +15,8 @@ configuration written with ``config show >``), it must create first. Blocks:
   script takes. ``twotier demo`` without ``--end`` runs on the sample's first quarter
   except on the README, whose figures are the whole demo's; ``twotier paper`` on a folder
   feed reads it with ``--once`` (the same run, stopped once the folder is read).
-- ``python``: executed, the page's blocks in one namespace.
+- ``python``: executed, the page's blocks in one namespace, as a script's
+  (``__name__ == "__main__"``, so a block under that guard runs).
 - ``toml``: a configuration (or, with ``[space]``, a search space with every set valid).
 - ``csv``: a roll schedule, written to the file the page reads it from.
 - ``json``: one line of the paper trading feed.
@@ -280,7 +281,7 @@ def run_page(page: str, folder: Path, real: Path | None) -> dict[str, str]:
     """Every block of the page in order; the stdout of each command by its line."""
     prepare(page, folder, real)
     outputs: dict[str, str] = {}
-    namespace: dict = {}
+    namespace: dict = {"__name__": "__main__"}
     for k, (language, body) in enumerate(blocks(page)):
         if language == "sh":
             for line in body.replace("\\\n", " ").splitlines():
