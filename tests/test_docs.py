@@ -401,8 +401,10 @@ def test_readme_quotes_the_demo_and_the_real_data_runs(ran):
     assert "iron ore {}, copper {}, soybean meal {}".format(*shares) in text
     assert sum("share no trading day" in w for w in summary["warnings"]) == 2
     suspected = [w for w in summary["warnings"] if "suspected roll" in w]
-    assert sum(int(w.split(": ")[1].split(" ")[0]) for w in suspected) == 7
-    assert "seven unrolled roll jumps" in text
+    counts = {w.split(": ")[0]: int(w.split(": ")[1].split(" ")[0]) for w in suspected}
+    assert counts == {"DCE/i": 5, "SHFE/cu": 1, "DCE/m": 1}
+    assert "seven suspected roll jumps (five in iron ore" in text
+    assert "one each in copper and soybean meal" in text
 
 
 def test_sample_data_page_says_what_data_check_shows(ran):
