@@ -199,3 +199,13 @@ def test_trades_of_a_version_2_state_are_still_known_as_repeats_after_the_upgrad
     key = trade_key("i2501", "77", "LONG", when)
     assert journal.trade(TradeRow(key, *tuple(old.__dict__.values())[1:])) is False
     assert [t.trade_key for t in journal.trades()] == [key]
+
+
+def test_a_missing_contract_is_asked_for_with_an_example_of_its_own_product():
+    from datetime import date
+
+    from twotier.errors import ConfigError
+    from twotier.live.gateway_feed import ContractPlan
+
+    with pytest.raises(ConfigError, match=r"--contract SHFE/cu=CODE \(e\.g\. cu2509\)"):
+        ContractPlan(fixed={"DCE/i": "i2509"}).contract_for("SHFE/cu", date(2025, 1, 2))

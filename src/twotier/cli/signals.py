@@ -56,7 +56,7 @@ def signals_command(
 ) -> None:
     """Run each instrument's Tier-1 generator and write its signal packages.
 
-    Input bars of 1, 5 or 15 minutes are resampled to 15 minutes and back-adjusted
+    Input bars of 1, 3, 5 or 15 minutes are resampled to 15 minutes and back-adjusted
     across rolls when roll information is given; packages go to OUT/signals/."""
     check_output(out, SIGNALS, force=force)
     config = load_config(config_file, overrides)

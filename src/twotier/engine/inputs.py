@@ -59,7 +59,7 @@ def load_bar_files(
     contract_column: str | Mapping[str, str] | None = None,
     hints: Hints | None = None,
 ) -> dict[str, BarInput]:
-    """Read, validate and resample each instrument's file (1-, 5- or 15-minute bars).
+    """Read, validate and resample each instrument's file (1-, 3-, 5- or 15-minute bars).
     ``contract_column``: one column name for every file, or one per instrument;
     ``hints``: how a refusal names the options (paper trading has its own)."""
     columns = contract_columns(contract_column, files)

@@ -33,7 +33,7 @@ FEED_TRADING_DAY = ("trading_day", "tradingday")  # a feed's own trading day col
 
 @dataclass(frozen=True)
 class Bar:
-    """A validated bar, labelled by its start. Raw bars (1, 5 or 15 minutes) and the
+    """A validated bar, labelled by its start. Raw bars (1, 3, 5 or 15 minutes) and the
     15-minute bars made of them share this shape; ``source`` and ``line`` say where the
     (first) raw row came from."""
 

@@ -60,7 +60,7 @@ class ContractPlan:
             return [self.fixed[instrument]], []
         raise ConfigError(
             f"which contract does {instrument} trade? give --contract {instrument}=CODE "
-            "(e.g. i2509) or a roll schedule with --rolls"
+            f"(e.g. {instrument.rpartition('/')[2]}2509) or a roll schedule with --rolls"
         )
 
 
