@@ -13,7 +13,20 @@ import math
 import numpy as np
 import pandas as pd
 
+from twotier.errors import ConfigError
+
 TRADING_DAYS_PER_YEAR = 243
+
+
+def yearly_rate(value) -> float:
+    """A yearly risk-free rate as the metrics take it: a finite fraction, 0.02 for 2%
+    (2 would be 200% a year, most likely 2% meant)."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and -1 < value < 1):
+        raise ConfigError(
+            f"risk-free rate {value!r} is not a yearly rate; give a fraction, 0.02 for 2%"
+        )
+    return float(value)
 
 
 def daily_values(equity: pd.DataFrame, column: str = "pv") -> pd.Series:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from twotier.errors import TwotierError
+from twotier.analysis.metrics import yearly_rate
+from twotier.errors import ConfigError, TwotierError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -109,9 +109,14 @@ def choice(value: str, option: str, allowed: tuple[str, ...]) -> str:
 
 
 def check_rate(value: float | None) -> float | None:
-    """A yearly risk-free rate: a finite fraction (0.02 for 2%)."""
-    if value is not None and not (math.isfinite(value) and -1 < value < 1):
-        raise typer.BadParameter(f"{value} is not a yearly rate; give a fraction, 0.02 for 2%")
+    """A yearly risk-free rate: a finite fraction (0.02 for 2%; ``yearly_rate``)."""
+    if value is not None:
+        try:
+            yearly_rate(value)
+        except ConfigError:
+            raise typer.BadParameter(
+                f"{value} is not a yearly rate; give a fraction, 0.02 for 2%"
+            ) from None
     return value
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
 
 from twotier.broker import Broker, simulated_broker
@@ -205,10 +207,11 @@ def trading_period(start, end) -> tuple[date | None, date | None]:
 def _day(value, name: str) -> date | None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError):
-        stamp = pd.NaT
+    stamp = pd.NaT
+    # A number is no day: pandas reads 20230301 as nanoseconds after 1970.
+    if isinstance(value, str | datetime | np.datetime64):
+        with suppress(ValueError, TypeError, OverflowError):
+            stamp = pd.Timestamp(value)
     if stamp is pd.NaT:
         raise ConfigError(f"{name} {value!r} is not a day (YYYY-MM-DD)")
     return stamp.date()

@@ -444,12 +444,17 @@ def bars_from_frame(
     contract_column: str | None = None,
     auction: AuctionPolicy = "merge",
     night_date: NightDate = "calendar",
+    making: int | None = None,
 ) -> LoadedBars:
-    """Validate bars given as a DataFrame: a DatetimeIndex (or a ``time`` column) and the
-    bar columns (and, if named, a contract column). Rows are numbered from 1 in errors."""
+    """Validate bars given as a DataFrame: a DatetimeIndex (or a time column, as a file
+    names it) and the bar columns (and, if named, a contract column). Rows are numbered
+    from 1 in errors. ``auction``, ``night_date`` and ``making`` as for ``read_bars``."""
     spec = instrument if isinstance(instrument, InstrumentSpec) else get_instrument(instrument)
+    if frame.empty:
+        raise DataError(source, "no rows")
     table = frame.drop(columns=["trading_day"], errors="ignore")
-    if "time" not in table.columns:
+    numbered = isinstance(table.index, pd.RangeIndex) and table.index.name is None
+    if "time" not in table.columns and not numbered:  # the times are the index
         table = table.rename_axis("time").reset_index()
     names = [str(c) for c in table.columns]
     resolved = resolve_columns(names, None, source, None)
@@ -465,7 +470,7 @@ def bars_from_frame(
         label=label,
         bar_minutes=bar_minutes,
         time_format=None,
-        infer_bar_minutes=_infer_bar_minutes,
+        infer_bar_minutes=_infer_bar_minutes if making is None else _bar_minutes(making, source),
         policy=on_bad_bar,
         auction_policy=auction,
         night_date=night_date,

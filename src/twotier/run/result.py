@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,13 +91,18 @@ class BacktestResult:
         return self.compute_metrics()
 
     def compute_metrics(self, risk_free: float = 0.0) -> dict:
-        """The metrics at a yearly risk-free rate (0.02 = 2%); computed once per rate."""
+        """The metrics at a yearly risk-free rate (0.02 = 2%); computed once per rate (on
+        the tables as they were then: a result is a record, not a worksheet), and given
+        out as a copy, so that changing one changes neither the result nor its report."""
+        from twotier.analysis.metrics import yearly_rate
+
+        risk_free = yearly_rate(risk_free)
         cache = self.__dict__.setdefault("_metrics_by_rate", {})
         if risk_free not in cache:
             from twotier.analysis.summary import compute_metrics
 
             cache[risk_free] = compute_metrics(self, risk_free)
-        return cache[risk_free]
+        return copy.deepcopy(cache[risk_free])
 
     def report(self, path: str | Path, risk_free: float = 0.0) -> Path:
         """Write the HTML report (docs/report.md) to ``path``."""
