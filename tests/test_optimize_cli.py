@@ -52,10 +52,14 @@ def test_optimize_walks_forward_on_a_local_cluster_and_writes_every_output(
     out = tmp_path / "sweep"
     args = ["optimize", "--space", space_file, "--sample", "--end", "2023-03-31", "--workers", 1]
     args += ["--walk-forward", "anchored", "--train", 30, "--test", 12, "--min-trades", 1]
+    environment = dict(os.environ)
     code, printed, err = run_cli([*args, "--out", out], capsys)
     assert code == 0, err
+    # The nannies set their workers' thread counts, hash seed ... in ours: put back.
+    assert dict(os.environ) == environment
     assert "dashboard http://127.0.0.1:" in printed
     assert "Ranking" in printed and "Walk-forward" in printed and "out of sample" in printed
+    assert err.count("too few for a test window") == 1  # with the plan, not again at the end
 
     table = pd.read_parquet(out / "results.parquet")
     assert {"sizing.min_conviction", "exits.stop_loss_above", "sortino", "trades"} <= set(table)

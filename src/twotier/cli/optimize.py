@@ -121,7 +121,7 @@ def optimize_command(
         with _SweepProgress() as progress:
             result = run_sweep(request, client, out, progress=progress, plan=plan)
     paths = write_outputs(result, out)
-    print_result(result, top)
+    print_result(result, top, shown=plan.notes)
     for name, path in paths.items():
         console.print(f"{name}: {path}", markup=False)
 
@@ -189,7 +189,8 @@ class _SweepProgress:
         self._bar.update(self._task, advance=1, status=status)
 
 
-def print_result(result, top: int) -> None:
+def print_result(result, top: int, shown: tuple[str, ...] | list[str] = ()) -> None:
+    """The ranking, the windows and the notes (but those ``shown`` with the plan)."""
     rows = result.ranked.head(top).to_dict("records")
     labels = short_labels(result.keys)
     values = [[_value(row[key]) for key in result.keys] for row in rows]
@@ -200,7 +201,7 @@ def print_result(result, top: int) -> None:
     console.print(table)
     if result.walk_forward:
         _print_windows(result)
-    note(result.notes)
+    note([n for n in result.notes if n not in shown])
     failed = result.table[result.table["status"] != "ok"]
     if len(failed):
         console.print(f"[red]{len(failed)} run(s) failed[/] (summary.json lists them)")

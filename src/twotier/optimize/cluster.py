@@ -5,6 +5,7 @@ address. Either way the workers must run this twotier version."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import signal
 import socket
 import struct
@@ -36,16 +37,33 @@ def dask_client(
         return
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
-    with dask.config.set(LOCAL_WORKERS), _children_ignore_interrupts():
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address="127.0.0.1:0",  # a free port: never clash with another cluster
-        )
-    with cluster, Client(cluster) as client:
-        check_workers(client)
-        yield client
+    with _environment_kept():
+        with dask.config.set(LOCAL_WORKERS), _children_ignore_interrupts():
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address="127.0.0.1:0",  # a free port: never clash with another
+            )
+        with cluster, Client(cluster) as client:
+            check_workers(client)
+            yield client
+
+
+@contextmanager
+def _environment_kept() -> Iterator[None]:
+    """The process's environment as it was, after a local cluster: its nannies set their
+    workers' (thread counts of the math libraries, malloc's trim threshold, the hash
+    seed) in ours, where a notebook would keep them for everything it runs after."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        for key in [k for k in os.environ if k not in before]:
+            del os.environ[key]
+        for key, value in before.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
 
 
 @contextmanager
