@@ -49,6 +49,15 @@ def refusal(folder: Path) -> RunFolderError:
         ("equity.csv", "pv", "1e400", "column pv: not a number"),
         ("trades.csv", "reason", "", "column reason: empty"),
         ("fills.csv", "side", "", "column side: empty"),
+        # Read silently before: figures of a basket or instrument the run never had.
+        ("trades.csv", "basket", "7", "basket not one of the run's 0 to 2"),
+        ("fills.csv", "basket", "-1", "basket not one of the run's 0 to 2"),
+        (
+            "trades.csv",
+            "instrument",
+            "DCE/zz",
+            "instrument not its basket's (config.toml's portfolio.baskets)",
+        ),
     ],
 )
 def test_an_edited_cell_is_refused_with_its_file_and_line(tmp_path, name, column, value, problem):

@@ -55,11 +55,14 @@ def load_run(folder: str | Path) -> BacktestResult:
         raise RunFolderError(str(folder), what)
     config = _config(folder)
     equity = read_equity(folder / "equity.csv", len(config.portfolio.baskets))
+    trades, fills = read_trades(folder / "trades.csv"), read_fills(folder / "fills.csv")
+    for name, table in (("trades.csv", trades), ("fills.csv", fills)):
+        _own_baskets(table, config.instruments, folder / name)
     result = BacktestResult(
         config=config,
         packages=read_signals(folder, config.instruments),
-        trades=read_trades(folder / "trades.csv"),
-        fills=read_fills(folder / "fills.csv"),
+        trades=trades,
+        fills=fills,
         equity=equity,
         decisions=read_decisions(folder / "decisions.log"),
         summary=read_summary(folder / "summary.json"),
@@ -170,6 +173,16 @@ def _typed_if_empty(frame: pd.DataFrame, counts, numbers) -> None:
             frame[column] = frame[column].astype(np.int64)
         for column in numbers:
             frame[column] = frame[column].astype(np.float64)
+
+
+def _own_baskets(frame: pd.DataFrame, instruments: list[str], path: Path) -> None:
+    """Rows of the run's baskets, each with its basket's instrument (config.toml's)."""
+    basket = frame["basket"].to_numpy()
+    known = (basket >= 0) & (basket < len(instruments))
+    _refuse_first(~known, path, f"basket not one of the run's 0 to {len(instruments) - 1}")
+    expected = np.asarray(instruments, dtype=object)[basket]
+    wrong = frame["instrument"].to_numpy(dtype=object) != expected
+    _refuse_first(wrong, path, "instrument not its basket's (config.toml's portfolio.baskets)")
 
 
 def _rising(frame: pd.DataFrame, path: Path) -> None:
