@@ -42,6 +42,8 @@ from twotier.run.result import BacktestResult
 from twotier.tier1.package import read_package_sources, validate_packages
 
 BarsSource = str | Path | pd.DataFrame
+# A table, a run folder or package file, several, or what ``signals`` gives
+PackagesSource = str | Path | pd.DataFrame | Sequence[str | Path] | Mapping[str, pd.DataFrame]
 
 
 def _config(config: Config | str | Path | None, overrides: Sequence[str], **values) -> Config:
@@ -155,12 +157,7 @@ def _schedules(rolls, env: Environment, instruments: list[str]) -> dict[str, Rol
 def backtest(
     bars: Mapping[str, BarsSource] | None = None,
     *,
-    signals: str
-    | Path
-    | pd.DataFrame
-    | Sequence[str | Path]
-    | Mapping[str, pd.DataFrame]
-    | None = None,
+    signals: PackagesSource | None = None,
     config: Config | str | Path | None = None,
     overrides: Sequence[str] = (),
     start=None,
