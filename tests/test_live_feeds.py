@@ -101,6 +101,17 @@ def test_a_real_vendor_file_name_belongs_to_its_instrument(tmp_path):
     assert len(folder_feed(tmp_path).poll(0).bars) == 1
 
 
+def test_an_instruments_files_are_taken_in_time_order_whatever_their_names(tmp_path):
+    # A restart reads both at once: DCE_i-20241009.csv sorts before DCE_i.csv, and its
+    # bars came first and made the older file's out of order (a state never resumed).
+    (tmp_path / "DCE_i.csv").write_text(HEADER + line("2024-10-08 09:00:00"))
+    (tmp_path / "DCE_i-20241009.csv").write_text(HEADER + line("2024-10-09 09:00:00"))
+    bars = folder_feed(tmp_path).poll(0).bars
+    assert times(bars) == ["10-08 09:00", "10-09 09:00"]
+    aggregator = Aggregator(default_registry()["DCE/i"], 15)
+    assert times(aggregator.add(bars)) == ["10-08 09:00", "10-09 09:00"]
+
+
 def test_a_bar_out_of_order_is_refused_naming_its_file_and_line(tmp_path):
     path = tmp_path / "DCE_i.csv"
     path.write_text(HEADER + line("2024-10-08 09:15:00"))
@@ -139,6 +150,42 @@ def test_a_bad_bar_is_dropped_and_reported_under_the_drop_policy(tmp_path):
     feed = FolderFeed(tmp_path, ["DCE/i"], reader(warnings, "drop"))
     assert times(feed.poll(0).bars) == ["10-08 09:00"]
     assert any("dropped line 3: unparsable value 'x'" in w for w in warnings)
+
+
+def test_under_drop_a_read_of_bad_lines_only_is_dropped_and_the_feed_goes_on(tmp_path):
+    # One bad line arriving alone stopped the run ("no valid bars: all 1 lines are bad").
+    path = tmp_path / "DCE_i.csv"
+    path.write_text(HEADER + line("2024-10-08 09:00:00"))
+    warnings: list[str] = []
+    feed = FolderFeed(tmp_path, ["DCE/i"], reader(warnings, "drop"))
+    assert times(feed.poll(0).bars) == ["10-08 09:00"]
+    with path.open("a") as f:
+        f.write(line("2024-10-08 12:00:00"))  # outside the sessions
+    assert feed.poll(0).bars == []
+    with path.open("a") as f:
+        f.write(line("2024-10-08 09:15:00"))
+    assert times(feed.poll(0).bars) == ["10-08 09:15"]
+    assert len(warnings) == 1 and "dropped line 3: bar 2024-10-08 12:00:00" in warnings[0]
+
+
+@pytest.mark.parametrize("policy", ["refuse", "drop"])
+def test_a_short_line_is_a_bad_bar_as_in_a_file_and_a_long_one_an_error(tmp_path, policy):
+    # A short line was an error whatever the policy; the file loader reads its missing
+    # cells as empty, a bad bar that drop drops (a backtest did, paper stopped).
+    path = tmp_path / "DCE_i.csv"
+    path.write_text(HEADER + line("2024-10-08 09:00:00") + "2024-10-08 09:15:00,1,2\n")
+    warnings: list[str] = []
+    feed = FolderFeed(tmp_path, ["DCE/i"], reader(warnings, policy))
+    if policy == "refuse":
+        with pytest.raises(BadBarsError, match="line 3: empty value in column 'low'"):
+            feed.poll(0)
+        return
+    assert times(feed.poll(0).bars) == ["10-08 09:00"]
+    assert any("dropped line 3: empty value in column 'low'" in w for w in warnings)
+    with path.open("a") as f:
+        f.write("2024-10-08 09:30:00,1,2,1,1,1,7\n")
+    with pytest.raises(DataError, match="line 4: 7 fields where the header has 6"):
+        feed.poll(0)
 
 
 def pipe(text: bytes) -> int:

@@ -141,6 +141,7 @@ class BarReader:
             night_date=self.night_date,
             hints=PAPER_HINTS,
             hold_last_auction=True,
+            batch=True,
         )
         for k in result.held:
             self.held[(instrument, source)] = (table.iloc[[k]], int(numbers[k]))

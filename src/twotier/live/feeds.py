@@ -119,13 +119,15 @@ class _CsvFile:
             if self.header is None:
                 self.header = [c.strip() for c in cells]
                 continue
-            if len(cells) != len(self.header):
+            if len(cells) > len(self.header):  # as the file loader refuses one
                 raise DataError(
                     str(self.path),
                     f"{len(cells)} fields where the header has {len(self.header)}",
                     number,
                 )
-            rows.append(cells)
+            # A short line's missing cells are empty, as the file loader reads them: bad
+            # bars for the policy to refuse, drop or repair, as in a backtest.
+            rows.append(cells + [""] * (len(self.header) - len(cells)))
             lines.append(number)
         return pd.DataFrame(rows, columns=self.header, dtype=object), lines
 
@@ -180,7 +182,11 @@ class FolderFeed:
             file = self.files[path]
             table, lines = file.new_rows()
             bars += self.reader.read(file.instrument, table, lines, str(path))
-        return bars
+        # An instrument's files in time order, whatever their names' order: on a restart
+        # DCE_i-20241008.csv is read before DCE_i.csv ('-' sorts before '.'), and its
+        # bars ahead of the older file's were taken as out of order. (Stable: a bar of two
+        # files stays twice, which the aggregator refuses as it should.)
+        return sorted(bars, key=lambda bar: bar.time_ns)
 
     def _ignore(self, path: Path) -> None:
         """Say that a CSV file of the folder is no traded instrument's (one added on a

@@ -680,7 +680,10 @@ def validate_rows(
     night_date: str = "calendar",
     hints: Hints | None = None,
     hold_last_auction: bool = False,
+    batch: bool = False,
 ) -> ValidationResult:
+    """Rows validated under ``policy``. ``batch``: the rows are a feed's new lines, not a
+    whole file, so none left under drop or repair is an empty batch, not a bad file."""
     n = len(raw)
     problems = _Problems(n)
     if night_date not in NIGHT_DATES:
@@ -741,7 +744,7 @@ def validate_rows(
         hint = _hint(set(problems.kind[bad]), stamps[bad], label, hints or Hints(), spec)
         raise BadBarsError(source, found, unit=unit, hint=hint)
     keep = ~bad & ~aside
-    if found and not keep.any():
+    if found and not keep.any() and not batch:
         first = found[0]
         raise DataError(
             source,
