@@ -221,3 +221,33 @@ def test_a_state_that_named_its_calendar_relative_resumes_from_the_folder_it_ran
         code, _, err = paper(feed, tmp_path / "state", capsys, *extra)
         assert code == 0, err
     assert absolute in (tmp_path / "state" / "run" / "config.toml").read_text()
+
+
+def test_a_first_start_that_did_not_finish_resumes_only_with_its_configuration(
+    feed, tmp_path, capsys
+):
+    # A first start that ends before its first commit (here its history is refused; a
+    # kill while it reads the history leaves the same) keeps its configuration's copy.
+    # Started again without its --set, it ran silently with the defaults.
+    bad = tmp_path / "history.csv"
+    bad.write_text("time,open,high,low,close,volume\n2024-10-07 12:00:00,1,2,1,1,1\n")
+    capital = "portfolio.initial_capital=2000000"
+    state = tmp_path / "state"
+    code, _, err = paper(feed, state, capsys, "--set", IRON_ORE, "--set", capital,
+                         "--history", f"DCE/i={bad}")  # fmt: skip
+    assert code == 1 and "outside the sessions" in err
+    assert (state / "config.toml").is_file()
+    line = refused_with(feed, state, capsys, "--set", IRON_ORE)
+    assert "holds a first start that did not finish (nothing was traded)" in line
+    code, _, err = paper(feed, state, capsys, "--set", IRON_ORE, "--set", capital)
+    assert code == 0, err
+    assert "initial_capital = 2000000" in (state / "run" / "config.toml").read_text()
+
+
+def test_a_feed_folder_that_does_not_exist_starts_no_state(tmp_path, capsys):
+    # It started the state, fixing --label and --bar-minutes: the corrected command was
+    # refused for another --label.
+    args = ["paper", "--feed", f"folder:{tmp_path / 'typo'}", "--once", "--state"]
+    code, _, err = invoke([*args, tmp_path / "state", "--label", "end"], capsys)
+    assert code == 1 and f"{tmp_path / 'typo'}: feed folder not found" in one_line_error(err)
+    assert not (tmp_path / "state").exists()

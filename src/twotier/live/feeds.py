@@ -304,9 +304,21 @@ def make_feed(
     stdin_fd: int = 0,
 ) -> Feed:
     """``folder:DIR`` or ``stdin``."""
+    check_feed(spec)
+    kind, _, where = spec.partition(":")
+    if kind == "folder":
+        return FolderFeed(where, instruments, reader, once=once, interval=interval, warn=warn)
+    return JsonLinesFeed(stdin_fd, instruments, reader, warn=warn)
+
+
+def check_feed(spec: str) -> None:
+    """A feed that can be read: ``stdin``, or ``folder:DIR`` of a folder that exists
+    (checked before a state folder is started: a misspelt feed started it, and fixed the
+    feed's label and bar length in it)."""
     kind, _, where = spec.partition(":")
     if kind == "folder" and where:
-        return FolderFeed(where, instruments, reader, once=once, interval=interval, warn=warn)
-    if spec == "stdin":
-        return JsonLinesFeed(stdin_fd, instruments, reader, warn=warn)
-    raise DataError(spec, "a feed is 'folder:DIR' or 'stdin'")
+        if not Path(where).is_dir():
+            raise DataError(where, "feed folder not found")
+        return
+    if spec != "stdin":
+        raise DataError(spec, "a feed is 'folder:DIR' or 'stdin'")

@@ -33,7 +33,7 @@ from twotier.live import codec
 from twotier.live.aggregate import Aggregator
 from twotier.live.bars import Bar, BarReader, frame_to_bars
 from twotier.live.broker import LiveBroker, PaperBroker, reconcile
-from twotier.live.feeds import Feed, instrument_of, make_feed
+from twotier.live.feeds import Feed, check_feed, instrument_of, make_feed
 from twotier.live.lock import StateLock
 from twotier.live.ops import Ops, Shutdown, StaleWatch
 from twotier.live.outputs import write_outputs
@@ -104,6 +104,7 @@ def run_paper(
     handle_signals: bool = True,
 ) -> PaperOutcome:
     state_dir = Path(settings.state_dir)
+    check_feed(settings.feed)
     check_state_folder(state_dir)
     # Before anything is created: a refused --out leaves no new state folder behind.
     check_output(settings.run_dir, PAPER_RUN, option=RUN_OPTION, force_hint=False)
@@ -285,7 +286,9 @@ def resolve_config(settings: PaperSettings, store: Store, ops: Ops) -> tuple[Con
         )
         for warning in fitted.warnings:
             ops.warn(warning)
-        write_text_atomic(copy, config_to_toml(fitted.config))
+        text = config_to_toml(fitted.config)
+        _unfinished_start(copy, text, settings.state_dir)
+        write_text_atomic(copy, text)
         return fitted.config, fitted.warnings
     started = stored_config(stored, str(copy))
     if given is not None and config_to_toml(started) not in _as_started(given, stored):
@@ -295,6 +298,20 @@ def resolve_config(settings: PaperSettings, store: Store, ops: Ops) -> tuple[Con
         )
     write_text_atomic(copy, stored)
     return started, []
+
+
+def _unfinished_start(copy: Path, text: str, state_dir) -> None:
+    """A first start that ended before its first commit (killed while it read its
+    history, say) left its configuration's copy and nothing else: nothing was traded, so
+    this start may be the first, but with that configuration only. A start without the
+    options it was given (``--config`` may be left out on a resume) would otherwise run
+    silently with others."""
+    if copy.is_file() and copy.read_text(encoding="utf-8") != text:
+        raise ConfigError(
+            f"the state folder {state_dir} holds a first start that did not finish (nothing "
+            f"was traded) with another configuration (kept in {copy}): give its options "
+            "again (--config/--set, and --history), or use a new --state folder"
+        )
 
 
 def _as_started(given: Config, stored: str) -> set[str]:
