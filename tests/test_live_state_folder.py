@@ -251,3 +251,32 @@ def test_a_feed_folder_that_does_not_exist_starts_no_state(tmp_path, capsys):
     code, _, err = invoke([*args, tmp_path / "state", "--label", "end"], capsys)
     assert code == 1 and f"{tmp_path / 'typo'}: feed folder not found" in one_line_error(err)
     assert not (tmp_path / "state").exists()
+
+
+def test_bars_a_restart_reads_that_were_never_processed_are_said_not_skipped(tmp_path, capsys):
+    # A collector wrote a day's last bars after the next day's file began: a live run
+    # stops on them (out of order); a restart, reading the files afresh, took them as
+    # "already processed" and left them out silently.
+    feed = tmp_path / "feed"
+    files = write_sample_feed(feed, "2024-10-08", "2024-10-09")
+    for path in files.values():
+        if path.name != "DCE_i.csv":
+            path.unlink()
+    header, *rows = files["DCE/i"].read_text().splitlines(keepends=True)
+    first_day = [r for r in rows if r < "2024-10-08 15"]  # the night of 10-07 and 10-08
+    held, kept = first_day[-2:], first_day[:-2]
+    files["DCE/i"].unlink()
+    (feed / "DCE_i-1.csv").write_text(header + "".join(kept))
+    (feed / "DCE_i-2.csv").write_text(header + "".join(rows[len(first_day) :]))
+    state = tmp_path / "state"
+    code, _, err = paper(feed, state, capsys, "--set", IRON_ORE)
+    assert code == 0, err
+    with (feed / "DCE_i-1.csv").open("a") as f:
+        f.write("".join(held))
+    code, _, err = paper(feed, state, capsys)
+    assert code == 0, err
+    log = (state / "paper.log").read_text()
+    for row in held:
+        stamp = row[:16]
+        assert f"DCE/i bar {stamp} ({feed / 'DCE_i-1.csv'}" in log
+    assert log.count("was never processed itself: left out") == 2

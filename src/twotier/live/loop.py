@@ -464,6 +464,13 @@ class LiveLoop:
     def route(self, bar: Bar) -> None:
         session, key = self.session, bar.instrument
         if bar.time_ns <= session.last_bar_ns.get(key, -1):
+            if session.never_seen(bar):  # not processed: it cannot be, after later bars
+                self.ops.alert(
+                    "late_bar",
+                    f"{key} bar {bar.time:%Y-%m-%d %H:%M} ({bar.where()}) is before bars "
+                    "already processed and was never processed itself: left out",
+                    instrument=key,
+                )
             self.skipped += 1  # processed before a restart, or part of the history
             return
         if session.last_step_ns is not None and bar.time_ns <= session.last_step_ns:

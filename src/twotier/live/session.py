@@ -91,6 +91,10 @@ class PaperSession:
         self.step_number = 0
         self.last_step_ns: int | None = None
         self.last_bar_ns: dict[str, int] = {}
+        # The times of each instrument's bars Tier-1 has seen since the history: a bar a
+        # restart reads again at or before the last is skipped only if it is one of them.
+        self.history_end_ns: dict[str, int] = {}
+        self.seen_ns: dict[str, set[int]] = {}
         self.deadline_alerted: set[str] = set()
         self._equity_kinds: dict[str, str] | None = None
         # Decisions of the live run's own after Tier-2's step (the kill switch's closes).
@@ -251,6 +255,13 @@ class PaperSession:
             if live.market is not None:
                 live.market.settle_before(day)
 
+    def never_seen(self, bar: Bar) -> bool:
+        """A bar at or before its instrument's last that Tier-1 never saw, after the
+        history: one that came after later bars (a run stopped on it as out of order)."""
+        key = bar.instrument
+        after_history = bar.time_ns > self.history_end_ns.get(key, -1)
+        return after_history and bar.time_ns not in self.seen_ns.get(key, ())
+
     def late(self, bar: Bar) -> None:
         """A bar for a time already stepped: Tier-1 sees it, Tier-2 does not."""
         _, rolls = self._tier1(bar, "late")
@@ -261,6 +272,10 @@ class PaperSession:
 
     def _tier1(self, bar: Bar, kind: BarKind) -> tuple[Package, list[tuple[str, int, str]]]:
         """Tier-1 on one bar: its package, and the roll made at it as the store keeps it."""
+        if kind == "history":
+            self.history_end_ns[bar.instrument] = bar.time_ns
+        else:
+            self.seen_ns.setdefault(bar.instrument, set()).add(bar.time_ns)
         live = self.instruments[self.index[bar.instrument]]
         package = live.update(bar, kind)
         roll = live.roll_here
