@@ -14,7 +14,7 @@ import pytest
 
 from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
-from twotier.engine.inputs import Environment, load_bar_files
+from twotier.engine.inputs import Environment, load_bar_files, loading_records
 from twotier.live.loop import PaperSettings, run_paper
 from twotier.market.sample import load_sample
 from twotier.market.settlement import day_settlements, estimated_limits
@@ -65,6 +65,7 @@ def backtest_folder(
     env = Environment.from_config(config)
     inputs = load_bar_files(files, config, env, label, contract_column=contract_column)
     result = run_backtest({k: v.bars for k, v in inputs.items()}, config, **kw)
+    result.summary.update(loading_records({k: v.loaded for k, v in inputs.items()}))
     return write_run_folder(result, out)  # as `twotier backtest` writes it
 
 
@@ -187,14 +188,17 @@ def test_history_warm_up_starts_flat_as_a_backtest_from_a_start_day(two_months, 
 IRON_AT_30 = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.3}]',)
 
 
-def iron_ore_paper_and_backtest(bars: pd.DataFrame, tmp_path: Path) -> tuple[Path, Path, Path]:
+def iron_ore_paper_and_backtest(
+    bars: pd.DataFrame, tmp_path: Path, *overrides: str
+) -> tuple[Path, Path, Path]:
     """Iron ore bars written as a feed, paper-traded and backtested with one basket of 30%:
     the run folders must be the same. Returns paper's, the backtest's and the feed."""
     feed = tmp_path / "feed"
     feed.mkdir()
     write_bar_csv(bars, feed / "DCE_i.csv")
-    expected = backtest_folder({"DCE/i": feed / "DCE_i.csv"}, tmp_path / "backtest", *IRON_AT_30)
-    got = paper(f"folder:{feed}", tmp_path / "state", *IRON_AT_30)
+    given = [*IRON_AT_30, *overrides]
+    expected = backtest_folder({"DCE/i": feed / "DCE_i.csv"}, tmp_path / "backtest", *given)
+    got = paper(f"folder:{feed}", tmp_path / "state", *given)
     assert_same_run_folders(expected, got)
     return got, expected, feed
 
@@ -290,3 +294,19 @@ def test_paper_run_reads_a_feeds_settle_and_limit_columns_as_the_backtest_does(t
     paper(f"folder:{growing}", tmp_path / "resumed", *IRON_AT_30)
     (growing / "DCE_i.csv").write_text("".join(lines))
     assert_same_run_folders(expected, paper(f"folder:{growing}", tmp_path / "resumed", *IRON_AT_30))
+
+
+def test_what_the_loader_dropped_repaired_or_folded_in_is_in_paper_summary_too(tmp_path):
+    # summary.json's bad_bars and merged_bars: a backtest recorded them, paper did not.
+    bars = load_sample("DCE/i")
+    bars = bars[bars["trading_day"] <= pd.Timestamp("2023-02-28")].copy()
+    opens = bars.index[bars.index.strftime("%H:%M") == "09:00"]
+    auction = bars.loc[[opens[3]]].copy()  # a day session's first bar, a minute early
+    auction.index = auction.index - pd.Timedelta(minutes=1)
+    bars = pd.concat([bars, auction]).sort_index()
+    row = bars.index[100]
+    bars.loc[row, "close"] = bars.loc[row, "high"] + 1  # repaired: the envelope widened
+    got, _, _ = iron_ore_paper_and_backtest(bars, tmp_path, "data.on_bad_bar=repair")
+    summary = json.loads((got / "summary.json").read_text())
+    assert summary["merged_bars"]["DCE/i"]["auction_bars"] == 1
+    assert len(summary["bad_bars"]["DCE/i"]["repaired"]) == 1

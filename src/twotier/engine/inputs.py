@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from twotier.config.model import Config
-from twotier.errors import ConfigError
+from twotier.errors import BarProblem, ConfigError
 from twotier.market.bars import LoadedBars, merged_counts, read_bars
 from twotier.market.calendar import TradingCalendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
@@ -137,35 +138,49 @@ def loading_notes(inputs: Mapping[str, BarInput]) -> list[str]:
     return lines
 
 
-def bad_bar_record(inputs: Mapping[str, BarInput]) -> dict:
+class WhatWasRead(Protocol):
+    """What the loader did with an instrument's bars: ``LoadedBars`` of a file, or a
+    paper feed's ``twotier.live.bars.FeedRecord``."""
+
+    source: str
+    dropped: list[BarProblem]
+    repaired: list[BarProblem]
+    merged: list[BarProblem]
+
+
+def bad_bar_record(loaded: Mapping[str, WhatWasRead]) -> dict:
     """The bars the loader dropped or repaired, as a run's summary keeps them."""
     record = {}
-    for instrument, given in inputs.items():
-        loaded = given.loaded
-        if loaded.dropped or loaded.repaired:
+    for instrument, read in loaded.items():
+        if read.dropped or read.repaired:
             record[instrument] = {
-                "file": loaded.source,
-                "dropped": [{"line": p.line, "problem": p.problem} for p in loaded.dropped],
-                "repaired": [{"line": p.line, "problem": p.problem} for p in loaded.repaired],
+                "file": read.source,
+                "dropped": [{"line": p.line, "problem": p.problem} for p in read.dropped],
+                "repaired": [{"line": p.line, "problem": p.problem} for p in read.repaired],
             }
     return record
 
 
-def merged_bar_record(inputs: Mapping[str, BarInput]) -> dict:
+def merged_bar_record(loaded: Mapping[str, WhatWasRead]) -> dict:
     """The auction bars and closing ticks the loader folded in, as a run's summary keeps
     them (counts: a real file has two a day)."""
     record = {}
-    for instrument, given in inputs.items():
-        loaded = given.loaded
-        if loaded.merged:
-            auctions, ticks = merged_counts(loaded.merged)
+    for instrument, read in loaded.items():
+        if read.merged:
+            auctions, ticks = merged_counts(read.merged)
             record[instrument] = {
-                "file": loaded.source,
+                "file": read.source,
                 "auction_bars": auctions,
                 "closing_ticks": ticks,
-                "first_line": loaded.merged[0].line,
+                "first_line": read.merged[0].line,
             }
     return record
+
+
+def loading_records(loaded: Mapping[str, WhatWasRead]) -> dict:
+    """``bad_bars`` and ``merged_bars`` of a run's summary, where there are any."""
+    records = {"bad_bars": bad_bar_record(loaded), "merged_bars": merged_bar_record(loaded)}
+    return {key: record for key, record in records.items() if record}
 
 
 def shared_days_warnings(bars: Mapping[str, pd.DataFrame]) -> list[str]:

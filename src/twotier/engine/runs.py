@@ -22,8 +22,7 @@ from twotier.engine.continuous import delivery_warnings
 from twotier.engine.inputs import (
     BarInput,
     Environment,
-    bad_bar_record,
-    merged_bar_record,
+    loading_records,
     shared_days_warnings,
 )
 from twotier.market.calendar import place_bars
@@ -58,10 +57,7 @@ def backtest_bar_inputs(
         on_signals=on_signals,
     )
     result.warnings[:0] = [*fitted.warnings, *shared_days_warnings(frames)]
-    for key, record in (("bad_bars", bad_bar_record(inputs)),
-                        ("merged_bars", merged_bar_record(inputs))):  # fmt: skip
-        if record:
-            result.summary[key] = record
+    result.summary.update(loading_records({k: v.loaded for k, v in inputs.items()}))
     return result
 
 

@@ -9,14 +9,14 @@ is the aggregator's business (``twotier.live.aggregate``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from twotier.errors import DataError
+from twotier.errors import BarProblem, DataError
 from twotier.market.bars import resolve_columns
 from twotier.market.calendar import TIMEZONE, TradingCalendar
 from twotier.market.instruments import InstrumentRegistry
@@ -72,6 +72,29 @@ class Bar:
         return f"{self.source}, line {self.line}"
 
 
+@dataclass
+class FeedRecord:
+    """What a feed's reader did with an instrument's lines, for the run's summary as a
+    backtest's loader records it (``engine.inputs.loading_records``): the lines dropped or
+    repaired, the auction bars and closing ticks folded in, and the files they were in."""
+
+    sources: list[str] = field(default_factory=list)
+    dropped: list[BarProblem] = field(default_factory=list)
+    repaired: list[BarProblem] = field(default_factory=list)
+    merged: list[BarProblem] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return " + ".join(self.sources)
+
+    def add(self, result: ValidationResult, source: str) -> None:
+        if (result.dropped or result.repaired or result.merged) and source not in self.sources:
+            self.sources.append(source)
+        self.dropped += result.dropped
+        self.repaired += result.repaired
+        self.merged += result.merged
+
+
 class BarReader:
     """Validates batches of raw rows of one instrument, as the file loader does (with
     ``contract_column``, the loader's contract checks too, within a batch), for a feed:
@@ -110,6 +133,7 @@ class BarReader:
         self.auction = auction
         self.night_date = night_date
         self.held: dict[tuple[str, str], tuple[pd.DataFrame, int]] = {}
+        self.records: dict[str, FeedRecord] = {}  # of the lines read by this process
         self._days_seen: set[date] = set()
 
     def read(
@@ -145,6 +169,7 @@ class BarReader:
         )
         for k in result.held:
             self.held[(instrument, source)] = (table.iloc[[k]], int(numbers[k]))
+        self.records.setdefault(instrument, FeedRecord()).add(result, source)
         self._report(result, source)
         kept = numbers[result.rows].tolist()
         bars = frame_to_bars(instrument, result.frame, kept, source)

@@ -132,6 +132,8 @@ def run_paper(
                 auction=session.config.data.auction,
                 night_date=session.config.data.night_date,
             )
+            if settings.feed.startswith("folder:"):  # a stdin feed is not read again
+                session.feed_records = reader.records
             feed = make_feed(
                 settings.feed,
                 session.config.instruments,

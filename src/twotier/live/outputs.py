@@ -21,6 +21,7 @@ from twotier.broker import simulated_broker
 from twotier.config.model import Config
 from twotier.engine.backtest import collect
 from twotier.engine.continuous import suspected_roll_warnings
+from twotier.engine.inputs import loading_records
 from twotier.live.rolls import ContractColumnRolls
 from twotier.live.session import PaperSession
 from twotier.live.signals import bars_frame
@@ -51,6 +52,7 @@ def snapshot(session: PaperSession) -> BacktestResult:
     ended.finish(state)
     packages = {live.instrument: live.frame() for live in session.instruments}
     result = collect(ended, state, recorded_config(session), packages)
+    result.summary.update(loading_records(session.feed_records))
     result.warnings.extend(json.loads(session.store.meta("warnings") or "[]"))  # as it started
     result.warnings.extend(roll_warnings(session))
     result.warnings.extend(deadline_notes(session))

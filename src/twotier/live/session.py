@@ -24,7 +24,7 @@ from twotier.config.load import config_to_toml
 from twotier.config.model import Config
 from twotier.engine.inputs import Environment
 from twotier.live import codec
-from twotier.live.bars import ZONE, Bar
+from twotier.live.bars import ZONE, Bar, FeedRecord
 from twotier.live.broker import LiveBroker
 from twotier.live.market import MarketTracker
 from twotier.live.orders import OrderBook, RoutedBroker
@@ -96,6 +96,9 @@ class PaperSession:
         self.history_end_ns: dict[str, int] = {}
         self.seen_ns: dict[str, set[int]] = {}
         self.deadline_alerted: set[str] = set()
+        # What a folder feed's reader dropped, repaired or folded in (the files are read
+        # from their start by every process, so it holds all their lines).
+        self.feed_records: Mapping[str, FeedRecord] = {}
         self._equity_kinds: dict[str, str] | None = None
         # Decisions of the live run's own after Tier-2's step (the kill switch's closes).
         self.after_decide: Callable[[PortfolioState, StepInput], None] | None = None
