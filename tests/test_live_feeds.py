@@ -124,8 +124,8 @@ def test_a_bar_out_of_order_is_refused_naming_its_file_and_line(tmp_path):
         aggregator.add(feed.poll(0).bars)
     message = str(caught.value)
     assert f"{path}, line 3" in message
-    assert "2024-10-08 09:00 of DCE/i is out of order" in message
-    assert f"10-08 09:15 ({path}, line 2)" in message
+    assert "2024-10-08 09:00 (start) of DCE/i is out of order" in message
+    assert f"10-08 09:15 (start) ({path}, line 2)" in message
 
 
 def test_a_bar_out_of_order_within_one_read_is_refused_by_the_loaders_checks(tmp_path):

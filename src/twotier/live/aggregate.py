@@ -135,9 +135,9 @@ class Aggregator:
         if last is None or bar.time_ns > last.time_ns:
             self.last_raw = bar
             return True
-        problem = (
-            f"bar {bar.time:%Y-%m-%d %H:%M} of {bar.instrument} is out of order: it is not "
-            f"after the bar of {last.time:%Y-%m-%d %H:%M} ({last.where()})"
+        problem = (  # times of the bars' starts, whatever the feed stamps (--label end)
+            f"bar {bar.time:%Y-%m-%d %H:%M} (start) of {bar.instrument} is out of order: it "
+            f"is not after the bar of {last.time:%Y-%m-%d %H:%M} (start) ({last.where()})"
         )
         if self.policy == "refuse":
             raise OutOfOrderError(bar.source, problem, bar.line)
