@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _program(prelude: str, *args: str) -> subprocess.CompletedProcess:
     code = (
@@ -49,25 +51,17 @@ def test_an_error_keeps_its_exit_code_and_message():
     assert "Traceback" not in done.stderr
 
 
-def test_a_thread_still_working_is_waited_for(tmp_path: Path):
+@pytest.mark.parametrize(
+    "start",
+    [
+        "import threading\nthreading.Thread(target=work).start()",  # waited for
+        "from twotier.background import background\nbackground().submit(work)",  # finished
+    ],
+)
+def test_work_still_running_in_another_thread_is_done_before_the_end(tmp_path: Path, start):
     mark = tmp_path / "written"
-    prelude = (
-        "import threading, time\n"
-        f"def work():\n    time.sleep(0.5)\n    open({str(mark)!r}, 'w').write('done')\n"
-        "threading.Thread(target=work).start()"
-    )
-    done = _program(prelude, "--version")
-    assert done.returncode == 0
-    assert mark.read_text() == "done"
-
-
-def test_the_background_threads_work_is_finished_before_the_end(tmp_path: Path):
-    mark = tmp_path / "written"
-    prelude = (
-        "import time\nfrom twotier.background import background\n"
-        f"def work():\n    time.sleep(0.5)\n    open({str(mark)!r}, 'w').write('done')\n"
-        "background().submit(work)"
-    )
+    write = f"open({str(mark)!r}, 'w').write('done')"
+    prelude = f"import time\ndef work():\n    time.sleep(0.5)\n    {write}\n{start}"
     done = _program(prelude, "--version")
     assert done.returncode == 0
     assert mark.read_text() == "done"
