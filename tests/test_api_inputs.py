@@ -61,6 +61,8 @@ def test_a_frame_read_from_a_bar_file_runs_as_the_file(iron, run, tmp_path: Path
     got = twotier.backtest(bars={"DCE/i": frame})
     assert got.summary["final_pv"] == twotier.backtest(bars={"DCE/i": path}).summary["final_pv"]
     assert got.summary["final_pv"] == run.summary["final_pv"]
+    # Rows left out by a filter leave row numbers, not a RangeIndex: still numbers.
+    assert twotier.backtest(bars={"DCE/i": frame.drop(index=[5, 6])}).summary["steps"]
 
 
 def test_an_empty_frame_is_refused_as_an_empty_file_is(iron):

@@ -65,3 +65,12 @@ def test_work_still_running_in_another_thread_is_done_before_the_end(tmp_path: P
     done = _program(prelude, "--version")
     assert done.returncode == 0
     assert mark.read_text() == "done"
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr"])
+def test_a_program_started_with_its_output_closed_keeps_its_exit_code(closed):
+    # Started with fd 1 or 2 closed (a cron job's `>&-`), Python has no sys.stdout or
+    # sys.stderr: flushing them ended the program with a traceback and exit code 1.
+    done = _program(f"sys.{closed} = None", "--version")
+    assert done.returncode == 0
+    assert "Traceback" not in done.stderr

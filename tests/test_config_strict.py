@@ -12,6 +12,7 @@ import pytest
 
 from helpers.cli import invoke, one_line_error
 from twotier.config import load_config
+from twotier.config.baskets import fit_baskets
 from twotier.errors import ConfigError
 from twotier.optimize.space import load_space
 from twotier.optimize.sweep import prepare_sets
@@ -52,11 +53,6 @@ from twotier.optimize.sweep import prepare_sets
         ("sizing.max_leverage=1e300", "sizing.max_leverage: Input should be less than or equal"),
         ("sizing.fixed_leverage=1e300", "fixed_leverage: Input should be less than or equal"),
         ("exits.trailing_activation=inf", "exits.trailing_activation: Input should be a finite"),
-        ("market.max_participation=0.1", ""),  # valid: volume fills are on by default
-        (
-            "market.max_participation=0.1\nmarket.volume_fills=false",
-            "market: max_participation caps fills by volume: it needs volume_fills = true",
-        ),
         (
             'portfolio.baskets.0.sizing={leverage_mode = "fixed", fixed_leverage = 20}',
             "portfolio.baskets.0.sizing (DCE/i): fixed_leverage must not exceed",
@@ -72,15 +68,22 @@ from twotier.optimize.sweep import prepare_sets
     ],
 )
 def test_a_value_the_rules_cannot_mean_is_refused(override, message):
-    overrides = override.split("\n")
-    if not message:
-        load_config(None, overrides)
-        return
     with pytest.raises(ConfigError) as info:
-        load_config(None, overrides)
+        load_config(None, [override])
     assert message in str(info.value)
     assert "\n" not in str(info.value)
     assert "Value error" not in str(info.value) and "(value)" not in str(info.value)
+
+
+def test_a_participation_cap_without_volume_fills_is_warned_about_not_refused():
+    # It was ignored silently. Refused, it broke sweeps pairing the two keys, and paper
+    # states and run folders that hold them: a warning in the run's, on stderr too.
+    config = load_config(None, ["market.max_participation=0.1", "market.volume_fills=false"])
+    assert fit_baskets(config, config.instruments).warnings == [
+        "market.max_participation = 0.1 does nothing with market.volume_fills = false: no "
+        "fill is capped by volume"
+    ]
+    assert fit_baskets(load_config(), ["DCE/i", "SHFE/cu", "DCE/m"]).warnings == []
 
 
 def test_an_invalid_configuration_names_the_options_that_changed_it(tmp_path, capsys):

@@ -3,6 +3,8 @@ into the first minute, the closing tick into the last, the trading day, the volu
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import replace
 from datetime import date
 
@@ -169,3 +171,19 @@ def test_a_minute_at_the_exchanges_limit_is_locked_for_tier2_without_a_settlemen
 
 def fresh_builder() -> MinuteBars:
     return MinuteBars(get_instrument("DCE/i"), default_calendar(), source="test")
+
+
+@pytest.mark.parametrize("unknown", [0.0, math.nan, math.inf, sys.float_info.max])
+def test_a_limit_the_gateway_does_not_know_is_none(bars, unknown):
+    # CTP's unknown price, DBL_MAX, reaches vn.py's limits as it is: the tracker's price
+    # units overflowed on it and stopped live trading.
+    (minute,) = feed(
+        bars,
+        [
+            limited("2024-10-09 09:00:05", 800.0, unknown, unknown),
+            limited("2024-10-09 09:01:00", 800.0, 850.0, 750.0),
+        ],
+    )
+    assert (minute.limit_up, minute.limit_down) == (None, None)
+    tracker = MarketTracker(get_instrument("DCE/i"), Config().market)
+    assert tracker.update(minute, "i2501").locked == 0

@@ -181,8 +181,9 @@ def _leave(code: int) -> None:
         return
     atexit._run_exitfuncs()
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the program was started with it closed
+                stream.flush()
     except (OSError, ValueError):
         return
     os._exit(code)

@@ -44,7 +44,7 @@ def fit_baskets(
     given = list(dict.fromkeys(given))
     baskets = config.portfolio.baskets
     traded = [b.instrument for b in baskets]
-    warnings = [
+    warnings = config.market.unused() + [
         f"{what} given for {key}, which no basket trades: not used (add a basket for it in "
         "portfolio.baskets to trade it)"
         for key in given

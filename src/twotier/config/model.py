@@ -264,16 +264,16 @@ class MarketParams(_Section):
         1.0, gt=0, description="risk degree (margin / PV) above which positions are closed"
     )
 
-    @model_validator(mode="after")
-    def _cap_needs_volume_fills(self) -> MarketParams:
-        # The cap is a rule of fills by volume (RULES.md 10.3): without them it would be
-        # ignored, and a cap the user set silently doing nothing is worse than a refusal.
+    def unused(self) -> list[str]:
+        """Warnings for settings these switches leave without effect: the participation
+        cap is a rule of fills by volume (RULES.md 10.3). A warning, not a refusal: a
+        sweep may pair them, and states and run folders of before hold such settings."""
         if self.max_participation and not self.volume_fills:
-            raise ValueError(
-                "max_participation caps fills by volume: it needs volume_fills = true "
-                "(or max_participation = 0)"
-            )
-        return self
+            return [
+                f"market.max_participation = {self.max_participation:g} does nothing with "
+                "market.volume_fills = false: no fill is capped by volume"
+            ]
+        return []
 
     @property
     def any(self) -> bool:

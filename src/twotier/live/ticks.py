@@ -30,7 +30,6 @@ whether it came from a collector's file or from the exchange.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,6 +41,7 @@ from twotier.live.bars import ZONE, Bar
 from twotier.market.calendar import TradingCalendar, place_bars
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import DAY_CUTOFF_MINUTE, MINUTES_PER_DAY
+from twotier.money import MAX_PRICE
 
 AUCTION_MINUTES = 5  # a tick this close before a segment opens is the opening auction's
 CLOSING_SECONDS = 60  # a tick this close after a segment ends is its closing tick
@@ -101,9 +101,10 @@ class _Minute:
 
 
 def _given(price: float, current: float | None) -> float | None:
-    """A tick's limit price over the current one, unless the gateway gave none (vn.py's
-    ``TickData`` holds 0 for a limit it does not know)."""
-    return price if price > 0 and price != math.inf else current
+    """A tick's limit price over the current one, unless the gateway gave none: vn.py's
+    ``TickData`` holds 0 for a limit it does not know, and CTP's unknown price, DBL_MAX,
+    reaches the limits as it is (vnpy_ctp clears it from the other prices only)."""
+    return price if 0 < price <= MAX_PRICE else current
 
 
 class MinuteBars:

@@ -453,7 +453,9 @@ def bars_from_frame(
     if frame.empty:
         raise DataError(source, "no rows")
     table = frame.drop(columns=["trading_day"], errors="ignore")
-    numbered = isinstance(table.index, pd.RangeIndex) and table.index.name is None
+    # Row numbers (pd.read_csv's, or what is left of them after filtering rows): the
+    # times are a column, as in the file.
+    numbered = table.index.name is None and pd.api.types.is_integer_dtype(table.index)
     if "time" not in table.columns and not numbered:  # the times are the index
         table = table.rename_axis("time").reset_index()
     names = [str(c) for c in table.columns]
