@@ -107,3 +107,34 @@ def test_a_raw_bar_of_a_bucket_already_closed_is_dropped_as_late():
     assert len(aggregator.due(end + 60 * SECOND, 30 * SECOND)) == 1
     assert aggregator.add(bars[2:]) == []
     assert "late bar 2024-10-09 09:10 of SHFE/cu dropped" in warnings[0]
+
+
+def morning(day: str) -> list[str]:
+    """The 5-minute bars of a morning, its break left out."""
+    return grid(day, "09:00", "10:10") + grid(day, "10:30", "11:25")
+
+
+def test_bars_never_their_length_apart_in_a_day_are_said_to_be_longer_once():
+    # 15-minute bars read as 5-minute bars (or 30 as 15) pass every check as bars with
+    # gaps and make wrong 15-minute bars, silently.
+    days = [morning(day)[::3] for day in ("2024-03-05", "2024-03-06")]
+    said: list[str] = []
+    aggregator = Aggregator(COPPER, 5, warn=said.append)
+    aggregator.add(bars_of(five_minute_bars([*days[0], *days[1], "2024-03-07 09:00:00"])))
+    assert said == [
+        "SHFE/cu: no two bars of trading day 2024-03-05 are 5 minutes apart (most are 15): "
+        "are the feed's bars 15-minute bars? They are read as 5-minute bars (--bar-minutes), "
+        "with gaps; twotier takes bars of 1, 3, 5 or 15 minutes (said once)"
+    ]
+
+
+def test_bars_with_gaps_but_some_their_length_apart_are_not_said_to_be_longer():
+    times = morning("2024-03-05")
+    sparse = [t for k, t in enumerate(times) if k % 3 != 1]  # every third missing
+    said: list[str] = []
+    aggregator = Aggregator(COPPER, 5, warn=said.append)
+    aggregator.add(bars_of(five_minute_bars([*sparse, "2024-03-06 09:00:00"])))
+    assert said == []
+    quiet = Aggregator(COPPER, 5, warn=said.append, watch_length=False)
+    quiet.add(bars_of(five_minute_bars([*times[::3], "2024-03-06 09:00:00"])))
+    assert said == []  # a gateway's minutes: a quiet market leaves gaps

@@ -21,8 +21,10 @@ warning.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -67,6 +69,49 @@ def last_given(current, new):
     return new
 
 
+def _quiet(_: str) -> None:
+    pass
+
+
+class LengthWatch:
+    """Says once when no two bars of a trading day are ``bar_minutes`` apart: a feed of
+    30-minute bars read with the default 15 (or of 15-minute bars read with 5) passes
+    every check as bars with gaps, and makes wrong 15-minute bars. Judged at a trading
+    day's end, on a day of at least ``MIN_BARS`` bars."""
+
+    MIN_BARS = 4
+
+    def __init__(self, key: str, bar_minutes: int, warn: Callable[[str], None]):
+        self.key, self.bar_minutes, self.warn = key, bar_minutes, warn
+        self.day: date | None = None
+        self.bars = self.steady = 0
+        self.gaps: Counter[int] = Counter()
+        self.said = False
+
+    def see(self, last: Bar | None, bar: Bar) -> None:
+        if bar.trading_day != self.day:
+            self._judge()
+            self.day, self.bars, self.steady = bar.trading_day, 0, 0
+            self.gaps.clear()
+        self.bars += 1
+        if last is not None and last.trading_day == bar.trading_day:
+            gap = (bar.time_ns - last.time_ns) // NS_PER_MINUTE
+            self.steady += gap == self.bar_minutes
+            self.gaps[gap] += 1
+
+    def _judge(self) -> None:
+        if self.said or self.bars < self.MIN_BARS or self.steady or not self.gaps:
+            return
+        self.said = True
+        gap = self.gaps.most_common(1)[0][0]
+        self.warn(
+            f"{self.key}: no two bars of trading day {self.day} are {self.bar_minutes} "
+            f"minutes apart (most are {gap}): are the feed's bars {gap}-minute bars? They "
+            f"are read as {self.bar_minutes}-minute bars (--bar-minutes), with gaps; twotier "
+            "takes bars of 1, 3, 5 or 15 minutes (said once)"
+        )
+
+
 class Aggregator:
     """Raw bars of one instrument in, complete 15-minute bars out."""
 
@@ -77,7 +122,10 @@ class Aggregator:
         *,
         policy: str = "refuse",
         warn: Callable[[str], None] = lambda _: None,
+        watch_length: bool = True,
     ):
+        """``watch_length``: say when the bars seem longer than ``bar_minutes`` (not for a
+        gateway's minutes, which a quiet market leaves with gaps)."""
         if BAR_MINUTES % bar_minutes:
             raise DataError(spec.key, f"cannot make 15-minute bars of {bar_minutes}-minute bars")
         self.spec = spec
@@ -88,6 +136,7 @@ class Aggregator:
         self.last_emitted_ns: int | None = None
         self._start_ns = 0
         self._bucket: _Bucket | None = None
+        self.lengths = LengthWatch(spec.key, bar_minutes, warn if watch_length else _quiet)
 
     @property
     def frontier(self) -> int | None:
@@ -133,6 +182,7 @@ class Aggregator:
     def _in_order(self, bar: Bar) -> bool:
         last = self.last_raw
         if last is None or bar.time_ns > last.time_ns:
+            self.lengths.see(last, bar)
             self.last_raw = bar
             return True
         problem = (  # times of the bars' starts, whatever the feed stamps (--label end)

@@ -393,8 +393,11 @@ class LiveLoop:
         self.now = now
         self.monotonic = monotonic
         policy = session.config.data.on_bad_bar
+        feed_bars = not settings.feed.startswith("gateway:")  # a gateway's: its own minutes
         self.aggregators = {
-            s.key: Aggregator(s, settings.bar_minutes, policy=policy, warn=ops.warn)
+            s.key: Aggregator(
+                s, settings.bar_minutes, policy=policy, warn=ops.warn, watch_length=feed_bars
+            )
             for s in session.specs
         }
         alert = lambda message: ops.alert("missing_bar", message)  # noqa: E731
