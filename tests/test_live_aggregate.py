@@ -114,26 +114,51 @@ def morning(day: str) -> list[str]:
     return grid(day, "09:00", "10:10") + grid(day, "10:30", "11:25")
 
 
-def test_bars_never_their_length_apart_in_a_day_are_said_to_be_longer_once():
+LONGER = (
+    "SHFE/cu: most bars of trading day 2024-03-05 are 15 minutes apart, not 5: are the "
+    "feed's bars 15-minute bars? They are read as 5-minute bars (--bar-minutes), with "
+    "gaps; twotier takes bars of 1, 3, 5 or 15 minutes (said once a run)"
+)
+
+
+def test_bars_mostly_further_apart_than_their_length_are_said_to_be_longer_once():
     # 15-minute bars read as 5-minute bars (or 30 as 15) pass every check as bars with
     # gaps and make wrong 15-minute bars, silently.
     days = [morning(day)[::3] for day in ("2024-03-05", "2024-03-06")]
     said: list[str] = []
     aggregator = Aggregator(COPPER, 5, warn=said.append)
     aggregator.add(bars_of(five_minute_bars([*days[0], *days[1], "2024-03-07 09:00:00"])))
+    assert said == [LONGER]
+
+
+def test_thirty_minute_bars_stamped_at_their_end_read_as_15_are_said_too():
+    # By their ends 09:30, 10:00, 10:15 (a short bar before the break): read as 15-minute
+    # bars their starts are 09:15, 09:45, 10:00, one pair 15 minutes apart. The feed's
+    # end judges the last day.
+    ends = ["09:30", "10:00", "10:15", "11:00", "11:30", "14:00", "14:30", "15:00"]
+    starts = [pd.Timestamp(f"2024-03-05 {t}") - pd.Timedelta(minutes=15) for t in ends]
+    said: list[str] = []
+    aggregator = Aggregator(COPPER, 15, warn=said.append)
+    aggregator.add(bars_of(five_minute_bars([str(t) for t in starts])))
+    assert said == []  # the day may go on
+    aggregator.finish()
     assert said == [
-        "SHFE/cu: no two bars of trading day 2024-03-05 are 5 minutes apart (most are 15): "
-        "are the feed's bars 15-minute bars? They are read as 5-minute bars (--bar-minutes), "
-        "with gaps; twotier takes bars of 1, 3, 5 or 15 minutes (said once)"
+        LONGER.replace("are 15 minutes", "are 30 minutes")
+        .replace("not 5: are the feed's bars 15", "not 15: are the feed's bars 30")
+        .replace("read as 5-minute", "read as 15-minute")
     ]
 
 
-def test_bars_with_gaps_but_some_their_length_apart_are_not_said_to_be_longer():
+def test_bars_with_gaps_but_mostly_their_length_apart_are_not_said_to_be_longer():
     times = morning("2024-03-05")
     sparse = [t for k, t in enumerate(times) if k % 3 != 1]  # every third missing
     said: list[str] = []
     aggregator = Aggregator(COPPER, 5, warn=said.append)
     aggregator.add(bars_of(five_minute_bars([*sparse, "2024-03-06 09:00:00"])))
+    quiet_minutes = ["09:00", "09:02", "09:05", "09:06", "09:10", "09:14", "09:15", "09:19"]
+    thin = Aggregator(COPPER, 1, warn=said.append)  # a quiet contract: gaps of all sizes
+    thin.add(bars_of(five_minute_bars([f"2024-03-05 {t}:00" for t in quiet_minutes])))
+    thin.finish()
     assert said == []
     quiet = Aggregator(COPPER, 5, warn=said.append, watch_length=False)
     quiet.add(bars_of(five_minute_bars([*times[::3], "2024-03-06 09:00:00"])))

@@ -20,7 +20,7 @@ from twotier.optimize.cluster import dask_client
 from twotier.optimize.outputs import write_outputs
 from twotier.optimize.runner import SweepRunner
 from twotier.optimize.space import parse_space
-from twotier.optimize.sweep import SweepRequest, run_sweep
+from twotier.optimize.sweep import SweepRequest, plan_sweep, run_sweep
 from twotier.optimize.tasks import backtest_batch, backtest_window
 
 LAST_DAY = dt.date(2023, 4, 28)
@@ -289,3 +289,15 @@ def test_the_local_clusters_workers_do_not_profile_themselves(client):
         return dask.config.get("distributed.worker.profile.enabled")
 
     assert set(client.run(profiling).values()) == {False}
+
+
+def test_a_set_whose_market_settings_do_nothing_is_noted(bars):
+    # Pairing the two keys was refused outright, then silently let through.
+    space = {"space": {"market.volume_fills": {"grid": [True, False]}}}
+    request = SweepRequest(
+        parse_space(space), bars, load_config(None, ["market.max_participation=0.1"])
+    )
+    assert plan_sweep(request).notes == [
+        "market.max_participation = 0.1 does nothing with market.volume_fills = false: no "
+        "fill is capped by volume (parameter set(s) 2)"
+    ]

@@ -74,41 +74,46 @@ def _quiet(_: str) -> None:
 
 
 class LengthWatch:
-    """Says once when no two bars of a trading day are ``bar_minutes`` apart: a feed of
-    30-minute bars read with the default 15 (or of 15-minute bars read with 5) passes
-    every check as bars with gaps, and makes wrong 15-minute bars. Judged at a trading
-    day's end, on a day of at least ``MIN_BARS`` bars."""
+    """Says when most of a trading day's bars are further apart than ``bar_minutes``, a
+    whole number of times it: a feed of 30-minute bars read with the default 15 (or of
+    15-minute bars read with 5) passes every check as bars with gaps, and makes wrong
+    15-minute bars. Judged at the end of each trading day and of the feed, on a day of at
+    least ``MIN_BARS`` bars; once a run."""
 
     MIN_BARS = 4
 
     def __init__(self, key: str, bar_minutes: int, warn: Callable[[str], None]):
         self.key, self.bar_minutes, self.warn = key, bar_minutes, warn
         self.day: date | None = None
-        self.bars = self.steady = 0
-        self.gaps: Counter[int] = Counter()
+        self.gaps: Counter[int] = Counter()  # minutes between the day's consecutive bars
         self.said = False
 
     def see(self, last: Bar | None, bar: Bar) -> None:
         if bar.trading_day != self.day:
-            self._judge()
-            self.day, self.bars, self.steady = bar.trading_day, 0, 0
+            self.judge()
+            self.day = bar.trading_day
             self.gaps.clear()
-        self.bars += 1
         if last is not None and last.trading_day == bar.trading_day:
-            gap = (bar.time_ns - last.time_ns) // NS_PER_MINUTE
-            self.steady += gap == self.bar_minutes
-            self.gaps[gap] += 1
+            self.gaps[(bar.time_ns - last.time_ns) // NS_PER_MINUTE] += 1
 
-    def _judge(self) -> None:
-        if self.said or self.bars < self.MIN_BARS or self.steady or not self.gaps:
+    def judge(self) -> None:
+        """The day seen so far (its end, or the feed's)."""
+        if self.said or sum(self.gaps.values()) < self.MIN_BARS - 1:
+            return
+        gap, count = self.gaps.most_common(1)[0]
+        total = sum(self.gaps.values())
+        # Most gaps alike and longer, few of the bars' length: a quiet contract's minutes
+        # have gaps of all sizes; bars with gaps, many of their length; longer bars run
+        # short before a break (09:30, 10:00, 10:15 by their ends: one gap of 15).
+        longer = gap > self.bar_minutes and not gap % self.bar_minutes
+        if not longer or 2 * count <= total or 4 * self.gaps[self.bar_minutes] >= total:
             return
         self.said = True
-        gap = self.gaps.most_common(1)[0][0]
         self.warn(
-            f"{self.key}: no two bars of trading day {self.day} are {self.bar_minutes} "
-            f"minutes apart (most are {gap}): are the feed's bars {gap}-minute bars? They "
-            f"are read as {self.bar_minutes}-minute bars (--bar-minutes), with gaps; twotier "
-            "takes bars of 1, 3, 5 or 15 minutes (said once)"
+            f"{self.key}: most bars of trading day {self.day} are {gap} minutes apart, not "
+            f"{self.bar_minutes}: are the feed's bars {gap}-minute bars? They are read as "
+            f"{self.bar_minutes}-minute bars (--bar-minutes), with gaps; twotier takes bars "
+            "of 1, 3, 5 or 15 minutes (said once a run)"
         )
 
 
@@ -175,6 +180,7 @@ class Aggregator:
 
     def finish(self) -> list[Bar]:
         """The open 15-minute bar, at the end of the feed."""
+        self.lengths.judge()
         return [self._close()] if self._bucket is not None else []
 
     # -- inside ---------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def plan_sweep(
     sets, configs = prepared or prepare_sets(request.space, request.base)
     _check_bars(configs, request.bars)
     days = trading_days(request.bars, request.start, request.end)
-    notes = []
+    notes = _unused_settings(configs)
     if request.walk_forward:
         if request.train is None or request.test is None:
             raise ConfigError("--walk-forward needs --train DAYS and --test DAYS")
@@ -125,6 +125,16 @@ def plan_sweep(
     # Later bars cannot change a causal Tier-1; earlier ones are the warm-up.
     bars = {k: v[v["trading_day"].dt.date <= last] for k, v in request.bars.items() if k in used}
     return SweepPlan(sets, configs, windows, days, bars, objective, request.space, notes)
+
+
+def _unused_settings(configs: dict[int, Config]) -> list[str]:
+    """A note for each warning of ``MarketParams.unused`` and the parameter sets it holds
+    for (the base configuration's is warned about as any run's, ``fit_baskets``)."""
+    sets: dict[str, list[int]] = {}
+    for set_id, config in configs.items():
+        for warning in config.market.unused() if set_id != BASE_SET else []:
+            sets.setdefault(warning, []).append(set_id)
+    return [f"{w} (parameter set(s) {', '.join(map(str, ids))})" for w, ids in sets.items()]
 
 
 def _check_bars(configs: dict[int, Config], bars: dict[str, pd.DataFrame]) -> None:
