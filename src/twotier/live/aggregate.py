@@ -98,10 +98,10 @@ class LengthWatch:
 
     def judge(self) -> None:
         """The day seen so far (its end, or the feed's)."""
-        if self.said or sum(self.gaps.values()) < self.MIN_BARS - 1:
+        total = sum(self.gaps.values())
+        if self.said or total < self.MIN_BARS - 1:
             return
         gap, count = self.gaps.most_common(1)[0]
-        total = sum(self.gaps.values())
         # Most gaps alike and longer, few of the bars' length: a quiet contract's minutes
         # have gaps of all sizes; bars with gaps, many of their length; longer bars run
         # short before a break (09:30, 10:00, 10:15 by their ends: one gap of 15).
