@@ -184,6 +184,28 @@ def test_other_data_or_periods_never_reuse_a_result(bars, client, tmp_path):
     assert other.stats.reused == 0
 
 
+def test_an_instruments_file_edited_in_place_never_reuses_a_result(bars, client, tmp_path):
+    """The configuration names data.instruments_file by its path: the file's contents
+    (fees, margins) decide the result too."""
+    space = {"space": {"sizing.min_conviction": {"grid": [0.3]}}}
+    spec = tmp_path / "instruments.toml"
+
+    def request(fee: float) -> SweepRequest:
+        spec.write_text(
+            '[instruments."DCE/i"]\n'
+            f'fee = {{ basis = "turnover", open = {fee}, close = {fee}, close_today = {fee} }}\n'
+        )
+        base = load_config(overrides=[f"data.instruments_file={spec}"])
+        return SweepRequest(parse_space(space), bars, base, start="2023-04-20")
+
+    out = tmp_path / "sweep"
+    first = run_sweep(request(0.0001), client, out)
+    assert run_sweep(request(0.0001), client, out).stats.reused == 2
+    dearer = run_sweep(request(0.001), client, out)
+    assert dearer.stats.reused == 0
+    assert (dearer.table["fees"] > first.table["fees"]).all()
+
+
 def test_a_generator_key_recomputes_only_that_instruments_packages(bars, client, tmp_path):
     space = {"space": {"generators.DCE/i.params.checks.volume_ratio": {"grid": [1.2, 1.5]}}}
     result = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path)

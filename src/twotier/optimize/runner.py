@@ -24,7 +24,14 @@ from twotier.engine.inputs import Environment
 from twotier.optimize.cluster import interrupts_noted
 from twotier.optimize.objective import Objective
 from twotier.optimize.space import BASE_SET, ParameterSet
-from twotier.optimize.store import Outcome, ResultStore, bars_fingerprint, digest, run_key
+from twotier.optimize.store import (
+    Outcome,
+    ResultStore,
+    bars_fingerprint,
+    digest,
+    environment_fingerprint,
+    run_key,
+)
 from twotier.optimize.tasks import backtest_batch, backtest_window, compute_packages, failure
 from twotier.optimize.windows import Span, Window
 from twotier.tier1.generator import generator_for
@@ -95,6 +102,7 @@ class SweepRunner:
         # the same runs before this one, on a shared cluster) can race with its release.
         self._token = uuid.uuid4().hex[:12]
         self._data = {k: bars_fingerprint(v) for k, v in self.bars.items()}
+        self._env_fp = environment_fingerprint(self.env)
         self._outcomes: dict[tuple[int, int, str], Outcome] = {}
         # Each task's batch: the runs of each of its configurations (equal keys share one).
         self._waiting: dict[Future, list[list[Run]]] = {}
@@ -134,7 +142,7 @@ class SweepRunner:
     def _run(self, pset: ParameterSet, window: Window, phase: str) -> Run:
         span = window.test if phase == "test" else window.train
         config = self.configs[pset.set_id]
-        key = run_key(pset.overrides, config, self._data, span, steps=phase == "test")
+        key = run_key(pset.overrides, config, self._data, span, phase == "test", self._env_fp)
         return Run(key, pset, config, window, phase, span)
 
     def _schedule(self, runs: list[Run]) -> None:

@@ -13,10 +13,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twotier import __version__
 from twotier.config.model import Config
+from twotier.engine.inputs import Environment
 from twotier.io import write_text_atomic
 from twotier.optimize.windows import Span
 
@@ -57,11 +59,34 @@ def bars_fingerprint(frame: pd.DataFrame) -> str:
     return h.hexdigest()[:24]
 
 
+def environment_fingerprint(env: Environment) -> str:
+    """A hash of the instruments (specs, fees, margins, schedules) and the trading calendar
+    a run uses: the configuration names data.instruments_file and data.calendar_file by
+    path only, and a file edited in place must not reuse a result."""
+    h = hashlib.sha256()
+    for key in sorted(env.instruments.keys()):
+        spec = env.instruments[key].model_dump(mode="json")
+        h.update(json.dumps([key, spec], sort_keys=True, default=str).encode("utf-8"))
+    calendar = env.calendar
+    h.update(np.asarray(calendar.days, "datetime64[D]").astype("int64").tobytes())
+    h.update(b"|")
+    h.update(np.asarray(calendar.no_night, "datetime64[D]").astype("int64").tobytes())
+    h.update(str(calendar.assumed_from).encode("utf-8"))
+    return h.hexdigest()[:24]
+
+
 def run_key(
-    overrides: Iterable[str], config: Config, data: dict[str, str], span: Span, steps: bool
+    overrides: Iterable[str],
+    config: Config,
+    data: dict[str, str],
+    span: Span,
+    steps: bool,
+    environment: str = "",
 ) -> str:
     """What decides a run's result file: a test period keeps its step curve, so it is not
-    the same file as a training run over the same days."""
+    the same file as a training run over the same days. ``environment``: the
+    instruments and calendar (environment_fingerprint), whose files the configuration
+    names only by path."""
     return digest(
         list(overrides),
         config.model_dump(mode="json"),
@@ -69,6 +94,7 @@ def run_key(
         [str(span.start), str(span.end)],
         steps,
         __version__,
+        environment,
     )
 
 
