@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from twotier.cli.common import UsageError, console, note, parse_bars_options, warn
-from twotier.config.baskets import fit_baskets
+from twotier.config.baskets import fit_baskets, in_basket_order
 from twotier.config.load import load_config
 from twotier.engine.inputs import (
     Environment,
@@ -132,7 +132,7 @@ def _load_bars(files: dict[str, Path], config, label, on_bad_bar) -> dict:
 
         return {key: load_sample(key) for key in config.instruments}
     env = Environment.from_config(config)
-    inputs = load_bar_files(files, config, env, label, on_bad_bar)
+    inputs = in_basket_order(load_bar_files(files, config, env, label, on_bad_bar), config)
     note(loading_notes(inputs))
     frames = {k: v.bars for k, v in inputs.items()}
     warn(shared_days_warnings(frames))

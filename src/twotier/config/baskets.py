@@ -8,22 +8,35 @@ the CLI, the Python API, paper trading and sweeps alike:
   is an error naming the instrument and the fix (paper trading, whose bars may come
   later, lets it wait).
 - Data for an instrument that no basket trades is a warning, never silently dropped.
+- What a run says of its instruments follows the baskets' order, not the order the data
+  was given in (``in_basket_order``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from twotier.config.model import Config, PortfolioParams
 from twotier.errors import ConfigError
 from twotier.strict import as_lists
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class FittedBaskets:
     config: Config  # the configuration the run trades
     warnings: list[str] = field(default_factory=list)
+
+
+def in_basket_order(by_instrument: Mapping[str, T], config: Config) -> dict[str, T]:
+    """The baskets' instruments first, in the baskets' order, then any other in the order
+    given: a run's warnings and records come out the same whatever the order of its
+    ``--bars``."""
+    ordered = {k: by_instrument[k] for k in config.instruments if k in by_instrument}
+    return {**ordered, **by_instrument}
 
 
 def uses_default_baskets(config: Config) -> bool:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from twotier.broker import Broker, simulated_broker
 from twotier.collector import collector_paused
+from twotier.config.baskets import in_basket_order
 from twotier.config.model import Config
 from twotier.engine.continuous import (
     causal_signals,
@@ -152,8 +153,26 @@ def run_tier2(
         run_events(composite, state, tape, first, last, progress)
     composite.finish(state)
     result = collect(composite, state, config, packages)
+    result.warnings.extend(idle_basket_warnings(tape, config, first, last))
     result.warnings.extend(note for t in tapes if t.market for note in t.market.notes)
     return result
+
+
+def idle_basket_warnings(tape: Tape, config: Config, first: int, last: int) -> list[str]:
+    """A warning for each basket without a bar from step ``first`` to ``last``: its bars
+    all lie outside the period traded, so it trades nothing."""
+    period = f"{tape.trading_day[first]} to {tape.trading_day[last]}"
+    warnings = []
+    for i, instrument in enumerate(config.instruments):
+        if (tape.bar_at[i, first : last + 1] < 0).all():
+            days = tape.baskets[i].trading_day
+            bars = (
+                f"its bars run from {days[0]} to {days[-1]}" if len(days) else "its bars come later"
+            )
+            warnings.append(
+                f"{instrument}: no bar from {period} ({bars}): its basket trades nothing"
+            )
+    return warnings
 
 
 class SharedTapes:
@@ -256,13 +275,14 @@ def run_backtest(
     roll information per instrument where the series is spliced from several contracts.
     ``on_signals``: called with Tier-1's packages (the result's) and the configuration
     before Tier-2 runs (the CLI starts encoding the run folder's signal files then)."""
+    bars = in_basket_order(bars, config)
     start, end = trading_period(start, end)
     if end is not None:
         cut = {k: v[v["trading_day"].dt.date <= end] for k, v in bars.items()}
-        if any(v.empty for k, v in cut.items() if k in config.instruments):
+        if all(cut[k].empty for k in config.instruments if k in cut):
             first = min(v["trading_day"].iloc[0].date() for v in bars.values() if len(v))
             raise ConfigError(f"end {end} is before the data's first trading day {first}")
-        bars = cut
+        bars = cut  # an instrument whose bars all come later: its basket trades nothing
     registry = instruments or default_registry()
     schedules = {
         k: schedule_for(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from twotier.config.baskets import FittedBaskets
+from twotier.config.baskets import FittedBaskets, in_basket_order
 from twotier.engine.backtest import (
     Progress,
     SignalsHook,
@@ -44,6 +44,7 @@ def backtest_bar_inputs(
 ) -> BacktestResult:
     """Tier-1 and Tier-2 on loaded bars, with the configuration fitted to them. What the
     loader dropped or repaired goes into the summary. ``on_signals``: ``run_backtest``'s."""
+    inputs = in_basket_order(inputs, fitted.config)
     frames = {k: v.bars for k, v in inputs.items()}
     result = run_backtest(
         frames,

@@ -278,6 +278,11 @@ def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
     # portfolio view of every step at once (the packages alone decide it).
     regimes, signals, convictions = [], [], []
     for i, b in enumerate(baskets):
+        if not len(b.step):  # no bars in the period: a basket that never trades
+            regimes.append(np.full(n, NO_REGIME))
+            signals.append(np.zeros(n, dtype=b.signal.dtype))
+            convictions.append(np.zeros(n, dtype=b.conviction.dtype))
+            continue
         seen = latest[i] >= 0
         at = np.maximum(latest[i], 0)
         regimes.append(np.where(seen, b.regime[at], NO_REGIME))

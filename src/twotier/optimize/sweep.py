@@ -110,7 +110,7 @@ def plan_sweep(
     sets, configs = prepared or prepare_sets(request.space, request.base)
     _check_bars(configs, request.bars)
     days = trading_days(request.bars, request.start, request.end)
-    notes = _unused_settings(configs)
+    notes = _unused_settings(configs) + _idle_instruments(request.bars, configs, days)
     if request.walk_forward:
         if request.train is None or request.test is None:
             raise ConfigError("--walk-forward needs --train DAYS and --test DAYS")
@@ -135,6 +135,20 @@ def _unused_settings(configs: dict[int, Config]) -> list[str]:
         for warning in config.market.unused() if set_id != BASE_SET else []:
             sets.setdefault(warning, []).append(set_id)
     return [f"{w} (parameter set(s) {', '.join(map(str, ids))})" for w, ids in sets.items()]
+
+
+def _idle_instruments(
+    bars: dict[str, pd.DataFrame], configs: dict[int, Config], days: list
+) -> list[str]:
+    """A note for each traded instrument without a bar in the sweep's period: its basket
+    trades nothing in any set (a backtest warns of it as ``idle_basket_warnings``)."""
+    used = dict.fromkeys(k for config in configs.values() for k in config.instruments)
+    first, last = pd.Timestamp(days[0]), pd.Timestamp(days[-1])
+    return [
+        f"{k}: no bar from {days[0]} to {days[-1]}: its basket trades nothing"
+        for k in used
+        if not bars[k]["trading_day"].between(first, last).any()
+    ]
 
 
 def _check_bars(configs: dict[int, Config], bars: dict[str, pd.DataFrame]) -> None:
