@@ -323,3 +323,13 @@ def test_a_set_whose_market_settings_do_nothing_is_noted(bars):
         "market.max_participation = 0.1 does nothing with market.volume_fills = false: no "
         "fill is capped by volume (parameter set(s) 2)"
     ]
+
+
+def test_a_swept_amount_of_money_is_a_number_in_the_table_the_base_set_included(
+    bars, client, tmp_path
+):
+    space = {"space": {"portfolio.initial_capital": {"grid": [300_000, 2_000_000.5]}}}
+    result = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path)
+    column = result.table.set_index("set_id")["portfolio.initial_capital"]
+    assert pd.api.types.is_float_dtype(column)
+    assert column.to_dict() == {0: 1_000_000, 1: 300_000, 2: 2_000_000.5}

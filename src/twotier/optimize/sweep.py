@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic_core import to_jsonable_python
 
 from twotier.config.load import load_config
 from twotier.config.model import Config
@@ -258,15 +260,17 @@ def window_table(result: SweepResult) -> pd.DataFrame:
 
 def config_value(config: Config, key: str) -> Any:
     """The value of a dotted key in a configuration, or None. A generator's or a basket's
-    own key that the configuration leaves unset has the shared section's value."""
+    own key that the configuration leaves unset has the shared section's value. As JSON
+    would hold it, but an amount of money (a Decimal) as a number, as the space gives it:
+    the results table's column has one type."""
     parts = key.split(".")
-    tree: Any = config.model_dump(mode="json")
+    tree: Any = config.model_dump()
     if parts[:1] == ["generators"] and len(parts) > 3 and parts[2] == "params":
-        tree, parts = config.tier1_params(parts[1]).model_dump(mode="json"), parts[3:]
+        tree, parts = config.tier1_params(parts[1]).model_dump(), parts[3:]
     elif parts[:2] == ["portfolio", "baskets"] and len(parts) > 4 and parts[2].isdigit():
         section = {"sizing": config.basket_sizing, "exits": config.basket_exits}.get(parts[3])
         if section is not None and int(parts[2]) < len(config.portfolio.baskets):
-            tree, parts = section(int(parts[2])).model_dump(mode="json"), parts[4:]
+            tree, parts = section(int(parts[2])).model_dump(), parts[4:]
     for part in parts:
         if isinstance(tree, list) and part.isdigit() and int(part) < len(tree):
             tree = tree[int(part)]
@@ -274,4 +278,6 @@ def config_value(config: Config, key: str) -> Any:
             tree = tree[part]
         else:
             return None
-    return tree
+    if isinstance(tree, Decimal):
+        return int(tree) if tree == tree.to_integral_value() else float(tree)
+    return to_jsonable_python(tree)
