@@ -220,3 +220,33 @@ def test_a_closing_tick_carrying_the_days_settle_keeps_it(write_csv):
     loaded = read_bars(write_csv([header, auction, *first, *rows, tick]), "DCE/i")
     assert (loaded.frame.iloc[-1]["settle"], loaded.frame.iloc[-1]["limit_up"]) == (801.5, 860)
     assert loaded.frame.iloc[0]["limit_up"] == 855
+
+
+def test_edges_are_those_of_the_bars_own_session_hours(write_csv, tmp_path):
+    """An instrument whose hours changed has session edges only in its own years: DCE's
+    night ran to 23:30 before 2019-03-29, so a quiet (one-price) minute from 23:00 is a
+    bar of that night, not a closing tick of today's 23:00 end; CFFEX opened at 09:15
+    until 2015, so a bar stamped 09:30 by its end was no auction bar then."""
+    night = minute_rows("2019-02-28 21:00", 150, price=600.0)
+    night[120] = "2019-02-28 23:00:00,650,650,650,650,10,500"  # one price, mid-session
+    path = write_csv([HEADER, *night, *minute_rows("2019-03-01 09:00", 75, price=600.0)])
+    loaded = read_bars(path, "DCE/i")
+    assert loaded.merged == [] and len(loaded.frame) == 225
+    assert shanghai("2019-02-28 23:00") in loaded.frame.index
+
+    from twotier.market.instruments import InstrumentRegistry
+
+    spec_file = tmp_path / "if.toml"
+    spec_file.write_text(
+        '[instruments."CFFEX/IF"]\nmarket = "CFFEX"\nproduct = "IF"\nmultiplier = 300\n'
+        "tick = 0.2\nmargin_rate = 0.12\n"
+        'fee = { basis = "turnover", open = 0.000023, close = 0.000023, close_today = 0.00023 }\n'
+        'day_sessions = [["09:30", "11:30"], ["13:00", "15:00"]]\nsessions_from = 2016-01-01\n'
+        'earlier_sessions = [{ day_sessions = [["09:15", "11:30"], ["13:00", "15:15"]] }]\n',
+        encoding="utf-8",
+    )
+    spec = InstrumentRegistry.load(spec_file)["CFFEX/IF"]
+    stamps = pd.date_range("2015-12-31 09:20", periods=5, freq="5min")  # 09:20 ... 09:40
+    rows = [f"{t:%Y-%m-%d %H:%M:%S},3600,3601,3599,3600,10,500" for t in stamps]
+    loaded = read_bars(write_csv([HEADER, *rows]), spec, label="end")
+    assert loaded.merged == [] and len(loaded.frame) == 5

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twotier.market.calendar import TradingCalendar, hour_segments, session_dates
+from twotier.market.calendar import TradingCalendar, _Clock, hour_segments, session_dates
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import DAY_CUTOFF_MINUTE, wall_ns
 
@@ -48,17 +48,26 @@ class Merges:
         return cls(np.full(n, -1), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
 
 
-def _edges(spec: InstrumentSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Session minutes where a session opens (the first day segment and the night, in
-    every schedule the instrument has had) and where a segment ends."""
+def _edges(schedule) -> tuple[np.ndarray, np.ndarray]:
+    """Session minutes where a session of one schedule opens (the first day segment and
+    the night) and where a segment ends."""
     opens, ends = set(), set()
-    for _, schedule in spec.sessions.eras:
-        day = [s for s in schedule.segments if not s.night]
-        opens.update(s.start for s in schedule.segments if s.night)
-        if day:
-            opens.add(min(s.start for s in day))
-        ends.update(s.end for s in schedule.segments)
+    day = [s for s in schedule.segments if not s.night]
+    opens.update(s.start for s in schedule.segments if s.night)
+    if day:
+        opens.add(min(s.start for s in day))
+    ends.update(s.end for s in schedule.segments)
     return np.array(sorted(opens), dtype=np.int64), np.array(sorted(ends), dtype=np.int64)
+
+
+def _eras(stamps: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar):
+    """The session schedule (era) in force on the trading day of each stamp: a bar is an
+    auction or a closing tick only at an edge of its own day's hours (an instrument whose
+    hours changed has other edges in other years: CFFEX's 09:15 open until 2015, DCE's
+    23:30 night end until 2019-03)."""
+    if not spec.sessions.changes:
+        return np.zeros(len(stamps), dtype=np.int64)
+    return spec.sessions.era_of(_Clock(stamps, calendar).day)
 
 
 def _clock_seconds(stamps: pd.DatetimeIndex) -> np.ndarray:
@@ -103,13 +112,19 @@ def find_merges(
     rows = np.flatnonzero(usable)
     if len(rows) == 0:
         return merges
-    opens, ends = _edges(spec)
     seconds = _clock_seconds(stamps[rows])
     by_end = label == "end"
-    opening_at = _near(seconds, opens, before=True, inclusive=by_end)
     o, h, low, c = (p[rows] for p in prices)
     one_price = (o == h) & (h == low) & (low == c)
-    closing_at = np.where(one_price, _near(seconds, ends, before=False, inclusive=not by_end), -1)
+    era = _eras(stamps[rows], spec, calendar)
+    opening_at = np.full(len(rows), -1, dtype=np.int64)
+    closing_at = np.full(len(rows), -1, dtype=np.int64)
+    for k in np.unique(era):
+        sel = era == k
+        opens, ends = _edges(spec.sessions.eras[int(k)][1])
+        opening_at[sel] = _near(seconds[sel], opens, before=True, inclusive=by_end)
+        near_end = _near(seconds[sel], ends, before=False, inclusive=not by_end)
+        closing_at[sel] = np.where(one_price[sel], near_end, -1)
     closing_at = np.where(opening_at >= 0, -1, closing_at)
     edge_rows = (opening_at >= 0) | (closing_at >= 0)
     if not edge_rows.any():
