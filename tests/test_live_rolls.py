@@ -245,3 +245,28 @@ def test_a_state_database_from_before_rolls_gets_the_contract_column(tmp_path):
     with store.transaction() as tx:
         tx.add_bars([replace(old, time_ns=2, contract="i2501")], "live", 2)
     assert [b.contract for b, _ in store.bars()] == [None, "i2501"]
+
+
+def test_a_roll_file_of_another_product_is_refused_for_a_user_instrument(tmp_path):
+    """Paper and live trading check a --rolls file's product with the configuration's
+    instruments, the user's included, as a backtest does."""
+    from twotier.live.rolls import read_roll_files
+    from twotier.market.instruments import InstrumentRegistry
+
+    spec = tmp_path / "rb.toml"
+    spec.write_text(
+        '[instruments."SHFE/rb"]\nmarket = "SHFE"\nproduct = "rb"\nmultiplier = 10\n'
+        'tick = 1\nmargin_rate = 0.13\nfee = { basis = "turnover", open = 0.0001, '
+        "close = 0.0001, close_today = 0.0003 }\n"
+        'day_sessions = [["09:00", "10:15"], ["10:30", "11:30"], ["13:30", "15:00"]]\n',
+        encoding="utf-8",
+    )
+    rolls = tmp_path / "rolls.csv"
+    rolls.write_text(
+        "trading_day,old_contract,new_contract,old_price,new_price\n"
+        "2020-03-31,i2005,i2009,645.5,576.5\n",
+        encoding="utf-8",
+    )
+    registry = InstrumentRegistry.load(spec)
+    with pytest.raises(DataError, match="not a product 'rb' contract"):
+        read_roll_files({"SHFE/rb": rolls}, ["SHFE/rb"], registry)

@@ -175,7 +175,7 @@ def open_session(
     env = Environment.from_config(config)
     specs = [env.instruments[k] for k in config.instruments]
     broker = make_broker(config, env) if make_broker else PaperBroker(config, specs)
-    schedules = read_roll_files(settings.rolls, config.instruments)
+    schedules = read_roll_files(settings.rolls, config.instruments, env.instruments)
     if store.meta("config") is None:
         rolls = RollInfo(schedules, settings.contract_column or config.data.contract_column)
         session = PaperSession(config, env, store, broker, rolls)

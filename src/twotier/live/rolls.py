@@ -26,6 +26,7 @@ from typing import Protocol
 from twotier.engine.inputs import product_of
 from twotier.errors import ConfigError, DataError
 from twotier.live.bars import Bar
+from twotier.market.instruments import InstrumentRegistry
 from twotier.market.rolls import Roll, RollSchedule, read_schedule
 
 
@@ -165,7 +166,9 @@ def extended(
 
 
 def read_roll_files(
-    files: Mapping[str | None, Path], instruments: list[str]
+    files: Mapping[str | None, Path],
+    instruments: list[str],
+    registry: InstrumentRegistry | None = None,
 ) -> dict[str, RollSchedule]:
     """{instrument: schedule} of ``--rolls`` files; the key None (``--rolls FILE``) is the
     only basket's instrument."""
@@ -181,5 +184,5 @@ def read_roll_files(
             raise ConfigError(f"--rolls for {key}: no basket trades it")
         if key in schedules:
             raise ConfigError(f"--rolls given twice for {key}")
-        schedules[key] = read_schedule(path, product_of(key))
+        schedules[key] = read_schedule(path, product_of(key, registry))
     return schedules

@@ -186,7 +186,7 @@ class Start:
 
     def broker(self, config: Config, env: Environment) -> GatewayBroker:
         specs = [env.instruments[k] for k in config.instruments]
-        plan = ContractPlan(self._schedules(config), self._contracts(config))
+        plan = ContractPlan(self._schedules(config, env), self._contracts(config))
         broker = GatewayBroker(
             self.gateway,
             self.events,
@@ -256,9 +256,10 @@ class Start:
                 break
         self.ops.event("start", f"gateway {self.settings.gateway} ready")
 
-    def _schedules(self, config: Config):
+    def _schedules(self, config: Config, env: Environment):
         stored = stored_rolls(self.store).schedules
-        return {**stored, **read_roll_files(self.settings.rolls, config.instruments)}
+        given = read_roll_files(self.settings.rolls, config.instruments, env.instruments)
+        return {**stored, **given}
 
     def _contracts(self, config: Config) -> dict[str, str]:
         stored = json.loads(self.store.meta("live_contracts") or "{}")
