@@ -27,3 +27,16 @@ def test_a_run_without_the_decision_log_gives_the_same_trades_fills_equity_and_s
     assert "market" in logged.summary and "market" not in quiet.summary
     assert quiet.summary == {k: v for k, v in logged.summary.items() if k != "market"}
     assert logged.summary["trades"] > 0
+
+
+def test_log_prices_keep_the_decimals_of_the_tick():
+    """A treasury future's tick is 0.005: its fills are logged at their price, not one
+    rounded to the cent (100.675 is not 100.67 or 100.68)."""
+    from twotier.money import price_units
+    from twotier.tier2.journal import number_text, price_text
+
+    assert price_text(price_units(100.675)) == "100.675"
+    assert price_text(price_units(0.005)) == "0.005"
+    assert price_text(price_units(765)) == "765.00"
+    assert price_text(price_units(3910.6412)) == "3910.6412"
+    assert number_text(345.52) == "345.52"

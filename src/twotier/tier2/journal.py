@@ -24,7 +24,14 @@ def stamp(t: pd.Timestamp) -> str:
 
 
 def price_text(units: int) -> str:
-    return f"{price_of(units):.2f}"
+    return number_text(price_of(units))
+
+
+def number_text(price: float) -> str:
+    """A price with two decimals, or as many more (up to the four that prices carry) as
+    it has: 765.00, 100.675 (a tick of 0.005), 3910.6412 (a basis carried by rolls)."""
+    text = f"{price:.4f}"
+    return text[:-2] + text[-2:].rstrip("0")
 
 
 @dataclass(frozen=True)
@@ -71,7 +78,8 @@ class Journal:
             f"{SIDE[plan.side]} basket {basket} [{plan.tier}]: {instrument}, "
             f"contracts={plan.contracts}, size={plan.size_fraction:.0%}, lev={plan.leverage:.2f}x "
             f"(eff {plan.effective_leverage:.2f}x), stop={pct(plan.stop)}%, "
-            f"target={pct(plan.target)}%, price={plan.price:.2f}, conv={plan.conviction:.2f} "
+            f"target={pct(plan.target)}%, price={number_text(plan.price)}, "
+            f"conv={plan.conviction:.2f} "
             f"(conf={conf:.2f}, str={strength:.2f})",
         )
 
@@ -98,7 +106,7 @@ class Journal:
         part = "" if contracts == held else f", contracts={contracts} of {held}"
         money = f" ({format_cny(pnl, sign=True)})" if pnl is not None else ""
         start = (
-            f"basis={price_of(base):.2f} (the entry carried by rolls)"
+            f"basis={price_text(base)} (the entry carried by rolls)"
             if rolled
             else f"entry={price_text(entry)}"
         )
@@ -153,8 +161,8 @@ class Journal:
             basket,
             "roll",
             f"ROLL basket {basket}: {instrument}, {SIDE[side]} {contracts}, "
-            f"{roll.old_contract} -> {roll.new_contract}, old={roll.old_price:.2f}, "
-            f"new={roll.new_price:.2f}, ratio={roll.ratio:.6f}",
+            f"{roll.old_contract} -> {roll.new_contract}, old={number_text(roll.old_price)}, "
+            f"new={number_text(roll.new_price)}, ratio={roll.ratio:.6f}",
         )
 
     @decision_line
