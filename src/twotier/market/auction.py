@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twotier.market.calendar import TradingCalendar, _Clock, hour_segments, session_dates
+from twotier.market.calendar import TradingCalendar, hour_segments, session_dates, session_days
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import DAY_CUTOFF_MINUTE, wall_ns
 
@@ -67,7 +67,7 @@ def _eras(stamps: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalen
     23:30 night end until 2019-03)."""
     if not spec.sessions.changes:
         return np.zeros(len(stamps), dtype=np.int64)
-    return spec.sessions.era_of(_Clock(stamps, calendar).day)
+    return spec.sessions.era_of(session_days(stamps, calendar))
 
 
 def _clock_seconds(stamps: pd.DatetimeIndex) -> np.ndarray:

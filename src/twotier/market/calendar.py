@@ -313,6 +313,12 @@ def place_bars(
     return trading_day, segment
 
 
+def session_days(times: pd.DatetimeIndex, calendar: TradingCalendar) -> np.ndarray:
+    """The trading day of each time's session (datetime64[D]): a night's is the next
+    trading day after its evening; NaT past the calendar's end."""
+    return _Clock(times, calendar).day
+
+
 def place_and_locate(
     times: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar, length: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
