@@ -8,6 +8,8 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from twotier.cli.main import app
@@ -141,6 +143,51 @@ def test_a_backtest_warns_about_prices_of_another_instrument():
     one = 'portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]'
     result = run_backtest({"DCE/i": as_copper}, load_config(overrides=[one]))
     assert any("DCE/i: the median close" in w for w in result.warnings)
+
+
+def test_prices_off_the_tick_are_warned_about_naming_the_first_line(write_csv):
+    rows = [*GOOD[:2], "2024-03-05 09:10:00,801,803,800.3,802,9", GOOD[3]]
+    loaded = read_bars(write_csv([HEADER, *rows]), "DCE/i", bar_minutes=5)
+    assert loaded.warnings == [
+        f"{loaded.source}: 1 bar(s) with prices off the tick of 0.5 of DCE/i (first: line 4: "
+        "low 800.3): is the instrument's tick right?"
+    ]
+    assert read_bars(write_csv([HEADER, *GOOD]), "DCE/i", bar_minutes=5).warnings == []
+
+
+def test_a_backtest_warns_about_prices_off_the_tick():
+    from twotier.config import load_config
+    from twotier.engine.backtest import run_backtest
+    from twotier.market.sample import load_sample
+
+    iron = load_sample("DCE/i").iloc[:300]
+    config = load_config(
+        overrides=['portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.9}]']
+    )
+    on_tick = run_backtest({"DCE/i": iron}, config)
+    assert not any("off the tick" in w for w in on_tick.warnings)
+    shifted = iron.assign(close=iron["close"] + 0.25)
+    result = run_backtest({"DCE/i": shifted}, config)
+    assert any(w.startswith("DCE/i: 300 bar(s) with prices off the tick") for w in result.warnings)
+
+
+@given(
+    tick=st.sampled_from([0.001, 0.005, 0.02, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
+    steps=st.lists(st.integers(1, 5_000_000), min_size=4, max_size=4),
+)
+def test_prices_on_the_tick_are_never_warned_about_whatever_the_tick(tick, steps):
+    """Prices made as whole numbers of ticks in floating point (0.2 * 18001 is
+    3600.2000000000003) are on the tick."""
+    from twotier.market.instruments import default_registry
+    from twotier.market.plausible import off_tick_warning
+
+    shipped = default_registry()["DCE/i"]
+    spec = type(shipped).model_validate({**shipped.model_dump(exclude_none=True), "tick": tick})
+    prices = [k * tick for k in steps]
+    frame = pd.DataFrame([prices], columns=["open", "high", "low", "close"])
+    assert off_tick_warning(frame, spec, "f") == []
+    nudged = frame.assign(low=frame["low"] + tick / 2)
+    assert off_tick_warning(nudged, spec, "f") != []
 
 
 # Two columns for one value.

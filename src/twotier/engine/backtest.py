@@ -26,8 +26,8 @@ from twotier.engine.tape import BasketTape, Tape, basket_tape, build_tape
 from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
+from twotier.market.plausible import off_tick_warning, price_range_warning
 from twotier.market.rolls import RollSchedule
-from twotier.market.validation import price_range_warning
 from twotier.run.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
 from twotier.tier1.generator import generator_for
 from twotier.tier2.composite import Composite
@@ -310,6 +310,7 @@ def run_backtest(
     for key, given in bars.items():
         if key in registry:
             result.warnings.extend(price_range_warning(given, registry[key], key))
+            result.warnings.extend(off_tick_warning(given, registry[key], key))
     result.warnings.extend(suspected_roll_warnings(bars, schedules, config))
     result.warnings.extend(delivery_warnings(bars, schedules, config, calendar))
     return result

@@ -1,7 +1,8 @@
 """Plausibility of prices (issue 12, docs/data.md "Validation"): a bar whose prices lie
 further than the instrument's ``plausible_move`` from the previous good bar is a bad bar,
 and a file whose prices lie outside the instrument's ``price_range`` is warned about
-(the prices of another instrument?)."""
+(the prices of another instrument?), and so is a file whose prices are not on the
+instrument's tick (is ``tick`` right?)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from twotier.market.instruments import InstrumentSpec
+from twotier.money import PRICE_SCALE
 
 
 def _moves(prices: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -89,4 +91,31 @@ def price_range_warning(frame: pd.DataFrame, spec: InstrumentSpec, source: str) 
     ]
 
 
-__all__ = ["implausible_moves", "price_range_warning"]
+def off_tick_warning(
+    frame: pd.DataFrame,
+    spec: InstrumentSpec,
+    source: str,
+    at: Callable[[int], str] | None = None,
+) -> list[str]:
+    """A warning when bars' prices are not multiples of the instrument's tick: fills are
+    the bars' prices moved by whole ticks, so a wrong ``tick`` would go unseen (a file of
+    another instrument, or a tick mistyped in an instrument file). ``at(row)`` names a
+    row (its line in the file); by default, its time."""
+    columns = ("open", "high", "low", "close")
+    tick = spec.tick_units
+    units = np.rint(frame[list(columns)].to_numpy(dtype=np.float64) * PRICE_SCALE)
+    off = np.fmod(units, tick) != 0
+    rows = np.flatnonzero(off.any(axis=1))
+    if not len(rows):
+        return []
+    first = int(rows[0])
+    column = columns[int(off[first].argmax())]
+    where = at(first) if at else f"the bar of {frame.index[first]}"
+    return [
+        f"{source}: {len(rows)} bar(s) with prices off the tick of {spec.tick:g} of "
+        f"{spec.key} (first: {where}: {column} {frame[column].iat[first]:g}): is the "
+        "instrument's tick right?"
+    ]
+
+
+__all__ = ["implausible_moves", "off_tick_warning", "price_range_warning"]

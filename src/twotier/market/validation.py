@@ -43,7 +43,7 @@ from twotier.market.calendar import (
 )
 from twotier.market.contracts import canonical, contract_problem, sequence_problem
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.plausible import implausible_moves, price_range_warning
+from twotier.market.plausible import implausible_moves, off_tick_warning, price_range_warning
 from twotier.market.sessions import (
     DAY_CUTOFF_MINUTE,
     NIGHT_START_MINUTE,
@@ -758,6 +758,7 @@ def validate_rows(
     if contract is not None:
         frame["contract"] = contract.to_numpy(dtype=str)[keep]
         _check_contract_sequence(frame, lines[keep], source)
+    kept_lines = lines[keep]
     return ValidationResult(
         frame,
         minutes,
@@ -771,6 +772,7 @@ def validate_rows(
                 for i in stray
             ),
             *price_range_warning(frame, spec, source),
+            *off_tick_warning(frame, spec, source, lambda i: f"{unit} {int(kept_lines[i])}"),
         ],
         held=held,
         rows=np.flatnonzero(keep),
