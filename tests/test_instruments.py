@@ -128,6 +128,7 @@ def test_unknown_instrument_is_an_error_listing_the_known_ones(tmp_path):
     assert "'DCE/x'" in str(info.value)
     assert "known instruments: DCE/i, DCE/m, SHFE/cu" in str(info.value)
     assert info.value.known == ["DCE/i", "DCE/m", "SHFE/cu"]
+    assert "data.instruments_file" in str(info.value) and "--instruments FILE" in str(info.value)
 
 
 def test_unknown_field_in_user_file_is_an_error_listing_the_known_fields(tmp_path):
@@ -186,6 +187,12 @@ def test_unknown_fee_field_lists_the_fee_fields(tmp_path):
          "schedule row 1: from: Field required; unknown key 'start'; known keys: from, "
          "limit_rate"),
         ("price_range = [true, 5000]", "price_range.0: expected a number, not true"),
+        ('market = "SHFE"', "the key 'DCE/i' names the market 'DCE', but market = 'SHFE'"),
+        ('day_sessions = [["09:00", "10:10"]]',
+         "session 09:00-10:10 does not open and close on the quarter hour"),
+        ('night_session = ["21:05", "23:00"]', "does not open and close on the quarter hour"),
+        ('earlier_sessions = [{ night_session = ["21:00", "23:20"] }]\nsessions_from = 2019-04-01',
+         "does not open and close on the quarter hour"),
     ],
 )  # fmt: skip
 def test_bad_values_are_config_errors_naming_file_instrument_and_field(tmp_path, fields, message):

@@ -22,7 +22,11 @@ class UnknownInstrumentError(ConfigError):
     def __init__(self, key: str, known: list[str]):
         self.key = key
         self.known = sorted(known)
-        super().__init__(f"unknown instrument {key!r}; known instruments: {', '.join(self.known)}")
+        super().__init__(
+            f"unknown instrument {key!r}; known instruments: {', '.join(self.known)} (describe "
+            "another in an instruments file: data.instruments_file in the configuration, "
+            "--instruments FILE for twotier data; docs/data.md, 'Adding an instrument')"
+        )
 
 
 class CalendarError(TwotierError):

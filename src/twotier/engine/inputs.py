@@ -37,7 +37,8 @@ class Environment:
             if key not in instruments:
                 raise ConfigError(
                     f"portfolio.baskets.{i}: unknown instrument {key!r}; known instruments: "
-                    f"{', '.join(sorted(instruments.keys()))} (add one with data.instruments_file)"
+                    f"{', '.join(sorted(instruments.keys()))} (describe another in "
+                    "data.instruments_file: docs/data.md, 'Adding an instrument')"
                 )
         calendar = (
             TradingCalendar.load(data.calendar_file) if data.calendar_file else default_calendar()

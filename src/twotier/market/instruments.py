@@ -151,6 +151,16 @@ class InstrumentSpec(BaseModel):
         self._session_hours()  # raises ValueError
         return self
 
+    @model_validator(mode="after")
+    def _key_names_the_market(self) -> InstrumentSpec:
+        """``SHFE/rb`` is SHFE's: a live gateway routes orders by ``market``."""
+        named = self.key.split("/", 1)[0] if "/" in self.key else None
+        if named is not None and named != self.market:
+            raise ValueError(
+                f"the key {self.key!r} names the market {named!r}, but market = {self.market!r}"
+            )
+        return self
+
     def _session_hours(self) -> SessionHours:
         current = SessionSchedule.from_times(self.day_sessions, self.night_session)
         if not self.earlier_sessions:

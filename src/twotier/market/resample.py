@@ -12,9 +12,9 @@ import pandas as pd
 
 from twotier.errors import DataError
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.sessions import session_minutes
+from twotier.market.sessions import STEP_MINUTES, session_minutes
 
-BAR_MINUTES = 15
+BAR_MINUTES = STEP_MINUTES
 
 
 def _last_given(values: np.ndarray, first_rows: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ import pandas as pd
 DAY_CUTOFF_MINUTE = 6 * 60  # times before 06:00 belong to the previous evening's night
 NIGHT_START_MINUTE = 18 * 60  # on the session clock, later minutes are a night session
 MINUTES_PER_DAY = 24 * 60
+STEP_MINUTES = 15  # RULES.md 1: the bars Tier-2 steps on; sessions open and close on their grid
 
 
 def clock_minute(t: time) -> int:
@@ -75,6 +76,12 @@ class SessionSchedule:
                     "and end by 06:00"
                 )
             segments.append(Segment(a, b, night=True))
+        for segment in segments:
+            if segment.start % STEP_MINUTES or segment.end % STEP_MINUTES:
+                raise ValueError(
+                    f"session {segment} does not open and close on the quarter hour: the "
+                    f"{STEP_MINUTES}-minute bars of RULES.md 1 would not fit it"
+                )
         segments.sort(key=lambda s: s.start)
         for left, right in itertools.pairwise(segments):
             if right.start < left.end:
