@@ -116,15 +116,23 @@ def find_merges(
     by_end = label == "end"
     o, h, low, c = (p[rows] for p in prices)
     one_price = (o == h) & (h == low) & (low == c)
-    era = _eras(stamps[rows], spec, calendar)
     opening_at = np.full(len(rows), -1, dtype=np.int64)
     closing_at = np.full(len(rows), -1, dtype=np.int64)
+    # Near an edge of any era's hours first (cheap), then each of those few rows at the
+    # edges of its own trading day's hours.
+    edges = [_edges(schedule) for _, schedule in spec.sessions.eras]
+    any_open = np.unique(np.concatenate([opens for opens, _ in edges]))
+    any_end = np.unique(np.concatenate([ends for _, ends in edges]))
+    near = _near(seconds, any_open, before=True, inclusive=by_end) >= 0
+    near |= one_price & (_near(seconds, any_end, before=False, inclusive=not by_end) >= 0)
+    candidates = np.flatnonzero(near)
+    era = _eras(stamps[rows[candidates]], spec, calendar)
     for k in np.unique(era):
-        sel = era == k
-        opens, ends = _edges(spec.sessions.eras[int(k)][1])
-        opening_at[sel] = _near(seconds[sel], opens, before=True, inclusive=by_end)
-        near_end = _near(seconds[sel], ends, before=False, inclusive=not by_end)
-        closing_at[sel] = np.where(one_price[sel], near_end, -1)
+        mine = candidates[era == k]
+        opens, ends = edges[int(k)]
+        opening_at[mine] = _near(seconds[mine], opens, before=True, inclusive=by_end)
+        near_end = _near(seconds[mine], ends, before=False, inclusive=not by_end)
+        closing_at[mine] = np.where(one_price[mine], near_end, -1)
     closing_at = np.where(opening_at >= 0, -1, closing_at)
     edge_rows = (opening_at >= 0) | (closing_at >= 0)
     if not edge_rows.any():

@@ -102,9 +102,7 @@ def off_tick_warning(
     another instrument, or a tick mistyped in an instrument file). ``at(row)`` names a
     row (its line in the file); by default, its time."""
     columns = ("open", "high", "low", "close")
-    tick = spec.tick_units
-    units = np.rint(frame[list(columns)].to_numpy(dtype=np.float64) * PRICE_SCALE)
-    off = np.fmod(units, tick) != 0
+    off = np.column_stack([_off_tick(frame[c].to_numpy(np.float64), spec) for c in columns])
     rows = np.flatnonzero(off.any(axis=1))
     if not len(rows):
         return []
@@ -116,6 +114,14 @@ def off_tick_warning(
         f"{spec.key} (first: {where}: {column} {frame[column].iat[first]:g}): is the "
         "instrument's tick right?"
     ]
+
+
+def _off_tick(prices: np.ndarray, spec: InstrumentSpec) -> np.ndarray:
+    """Whether each price is not a whole number of ticks. In price units both are whole
+    numbers below 2**53, so a multiple of the tick divides exactly (and faster than
+    ``np.fmod``, which takes ten times as long)."""
+    ticks = np.rint(prices * PRICE_SCALE) / spec.tick_units
+    return ticks != np.rint(ticks)
 
 
 __all__ = ["implausible_moves", "off_tick_warning", "price_range_warning"]
