@@ -20,7 +20,7 @@ from twotier.optimize.cluster import dask_client
 from twotier.optimize.outputs import write_outputs
 from twotier.optimize.runner import SweepRunner
 from twotier.optimize.space import parse_space
-from twotier.optimize.sweep import SweepRequest, plan_sweep, run_sweep
+from twotier.optimize.sweep import SweepRequest, config_value, plan_sweep, run_sweep
 from twotier.optimize.tasks import backtest_batch, backtest_window
 
 LAST_DAY = dt.date(2023, 4, 28)
@@ -333,3 +333,21 @@ def test_a_swept_amount_of_money_is_a_number_in_the_table_the_base_set_included(
     column = result.table.set_index("set_id")["portfolio.initial_capital"]
     assert pd.api.types.is_float_dtype(column)
     assert column.to_dict() == {0: 1_000_000, 1: 300_000, 2: 2_000_000.5}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("portfolio.initial_capital", 1_000_000),
+        ("portfolio.baskets.0.capital_fraction", 0.3),
+        ("portfolio.baskets.1.instrument", "SHFE/cu"),
+        ("exits.stop_losses.0", [2.0, 0.03]),
+        ("portfolio.baskets.0.sizing.min_conviction", 0.2),
+        ("generators.DCE/i.params.checks.volume_ratio", 1.2),
+        ("portfolio.baskets.7.capital_fraction", None),
+        ("sizing.no_such_key", None),
+    ],
+)
+def test_a_base_value_is_read_as_the_table_holds_it(key, value):
+    """Lists (tuples in the configuration) are indexed, money is a number."""
+    assert config_value(load_config(), key) == value

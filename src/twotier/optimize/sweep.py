@@ -272,7 +272,7 @@ def config_value(config: Config, key: str) -> Any:
         if section is not None and int(parts[2]) < len(config.portfolio.baskets):
             tree, parts = section(int(parts[2])).model_dump(), parts[4:]
     for part in parts:
-        if isinstance(tree, list) and part.isdigit() and int(part) < len(tree):
+        if isinstance(tree, list | tuple) and part.isdigit() and int(part) < len(tree):
             tree = tree[int(part)]
         elif isinstance(tree, dict) and part in tree:
             tree = tree[part]
