@@ -132,7 +132,7 @@ def run_live(
             session, env, restored = open_session(paper, store, ops, start.broker, start.check)
             broker, plan = start.made
             builders = {
-                s.key: MinuteBars(s, env.calendar, source=f"gateway {settings.gateway}",
+                s.key: MinuteBars(s, env.calendar.assuming_weekdays(), source=f"gateway {settings.gateway}",
                                   warn=ops.warn)
                 for s in session.specs
             }  # fmt: skip
@@ -192,7 +192,7 @@ class Start:
             self.events,
             config,
             specs,
-            env.calendar,
+            env.calendar.assuming_weekdays(),  # past the horizon, as paper (RULES.md 11)
             GatewayJournal(self.store),
             clock=self.clock,
             contract_for=plan.contract_for,

@@ -128,8 +128,12 @@ class TradingCalendar:
         source: str = "XSHG",
         no_night: np.ndarray | None = None,
         assumed_from: np.datetime64 | None = None,
+        holidays: np.ndarray | None = None,
     ):
         self.days = np.unique(np.asarray(days, dtype="datetime64[D]"))
+        # Closures the calendar files list: kept, so that weekdays assumed past the last
+        # recorded day (live trading, deadlines) do not trade a holiday the user wrote.
+        self.holidays = np.unique(np.asarray([] if holidays is None else holidays, "datetime64[D]"))
         self.source = source
         self.no_night = np.unique(np.asarray([] if no_night is None else no_night, "datetime64[D]"))
         self.assumed_from = assumed_from
@@ -152,7 +156,8 @@ class TradingCalendar:
                 until = added["weekdays_until"][0]
                 days = np.union1d(days, weekdays(days.max() + ONE_DAY, until))
             days = np.union1d(np.setdiff1d(days, added["holidays"]), added["trading_days"])
-        return cls(days, source=source, no_night=no_night)
+        holidays = np.concatenate([a["holidays"] for a in additions])
+        return cls(days, source=source, no_night=no_night, holidays=holidays)
 
     @property
     def first(self) -> np.datetime64:
@@ -176,9 +181,13 @@ class TradingCalendar:
         if self.assumed_from is not None:
             return self
         start = self.last + ONE_DAY
-        extra = weekdays(start, start + np.timedelta64(366 * years, "D"))
+        extra = np.setdiff1d(weekdays(start, start + np.timedelta64(366 * years, "D")), self.holidays)
         return TradingCalendar(
-            np.concatenate([self.days, extra]), self.source, self.no_night, assumed_from=start
+            np.concatenate([self.days, extra]),
+            self.source,
+            self.no_night,
+            assumed_from=start,
+            holidays=self.holidays,
         )
 
     def is_trading_day(self, dates: np.ndarray) -> np.ndarray:

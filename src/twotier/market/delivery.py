@@ -25,7 +25,8 @@ def _days_through(calendar: TradingCalendar, last: np.datetime64) -> np.ndarray:
     """The calendar's trading days, with weekdays after its last day up to ``last``."""
     if last <= calendar.last:
         return calendar.days
-    return np.concatenate([calendar.days, weekdays(calendar.last + ONE_DAY, last)])
+    assumed = np.setdiff1d(weekdays(calendar.last + ONE_DAY, last), calendar.holidays)
+    return np.concatenate([calendar.days, assumed])
 
 
 def deadline_of(
