@@ -252,6 +252,14 @@ def test_other_problems_hint_drop(write_csv):
     )
 
 
+def test_bars_past_the_calendar_hint_a_calendar_file(write_csv):
+    rows = [f"2027-01-04 09:{m:02d}:00,800,801,799,800.5,10" for m in range(0, 20, 5)]
+    error = refused(write_csv([HEADER, *rows]))
+    assert "is outside the trading calendar" in str(error)
+    assert "give a calendar file with the year's trading days and holidays" in str(error)
+    assert "data.calendar_file, or --calendar for twotier data" in str(error)
+
+
 def test_paper_hints_name_only_options_paper_has():
     frame = pd.DataFrame(
         {"open": [800.0], "high": [799.0], "low": [799.0], "close": [800.0], "volume": [1.0]},

@@ -36,8 +36,10 @@ def test_minute_bars_of_ticks_without_a_trading_day_past_the_horizon():
 
 def test_holidays_listed_past_the_last_recorded_day_are_not_assumed_trading_days(tmp_path: Path):
     path = tmp_path / "cal.toml"
-    path.write_text("holidays = [2027-01-01, 2027-02-05, 2027-02-08, 2027-02-09, 2027-02-10, "
-                    "2027-02-11, 2027-02-12]\n")
+    path.write_text(
+        "holidays = [2027-01-01, 2027-02-05, 2027-02-08, 2027-02-09, 2027-02-10, "
+        "2027-02-11, 2027-02-12]\n"
+    )
     calendar = TradingCalendar.load(path)
     assumed = calendar.assuming_weekdays()
     assert not assumed.is_trading_day(np.array(["2027-01-01"], "datetime64[D]"))[0]

@@ -26,12 +26,14 @@ from test_live_parity import (
     IRON_ORE,
     assert_same_run_folders,
     backtest_folder,
+    write_bar_csv,
     write_sample_feed,
 )
 from twotier.errors import ConfigError
 from twotier.live.broker import ReconcileError
 from twotier.live.gateway import load_gateway_class, read_connect_settings
 from twotier.live.trading import LiveSettings, run_live
+from twotier.market.sample import load_sample
 
 GATEWAY = "helpers.exchange:ReplayGateway"
 CONTRACTS = {"DCE/i": "i2501", "SHFE/cu": "cu2410", "DCE/m": "m2501"}
@@ -384,3 +386,45 @@ def test_a_crash_inside_send_order_neither_loses_nor_repeats_the_order(
     book = json.loads((tmp_path / "ex" / "exchange.json").read_text())
     fills = len((got / "fills.csv").read_text().splitlines()) - 1
     assert len(book["orders"]) == len(book["trades"]) == fills
+
+
+def test_live_trading_goes_on_past_the_calendars_horizon_warning_each_day(tmp_path):
+    """RULES.md 11: the shipped calendar ends on 2026-12-31. A live run from its last days
+    into 2027 takes the exchange's days, warning every trading day from 30 days before
+    the horizon and every day past it, naming the fix (it stopped at 2026-12-31 15:00)."""
+    # One sample trading day (the night of 2024-09-02, then 2024-09-03) laid onto each
+    # of these days; 2027-01-01 is New Year's Day, so the evening before has no night.
+    sample = load_sample("DCE/i")
+    one = sample[sample["trading_day"] == pd.Timestamp("2024-09-03")]
+    night = one.index.hour >= 21
+    evenings = {
+        "2026-12-29": "2026-12-28",
+        "2026-12-30": "2026-12-29",
+        "2026-12-31": "2026-12-30",
+        "2027-01-04": None,
+        "2027-01-05": "2027-01-04",
+    }
+    parts = []
+    for day, evening in evenings.items():
+        moved = one[~night].copy()
+        moved.index += pd.Timestamp(day) - pd.Timestamp("2024-09-03")
+        parts.append(moved)
+        if evening is not None:
+            moved = one[night].copy()
+            moved.index += pd.Timestamp(evening) - pd.Timestamp("2024-09-02")
+            parts.insert(-1, moved)
+    bars = pd.concat(parts)
+    write_bar_csv(bars, tmp_path / "i.csv")
+    calendar = tmp_path / "2027.toml"
+    calendar.write_text("weekdays_until = 2027-01-31\nholidays = [2027-01-01]\n")
+    connect = write_market(
+        tmp_path / "exchange", {"DCE/i": (tmp_path / "i.csv", "start", "i2705")}, calendar=calendar
+    )
+    run = live(connect, tmp_path / "state", IRON_ORE, contracts={"DCE/i": "i2705"})
+    days = pd.read_csv(run / "equity.csv")["trading_day"].unique().tolist()
+    assert days == list(evenings)
+    warned = [x["message"] for x in log_lines(tmp_path / "state")]
+    near = [m for m in warned if "the trading calendar (XSHG) ends on 2026-12-31" in m]
+    past = [m for m in warned if "is past the trading calendar" in m]
+    assert len(near) == 3 and len(past) == 2
+    assert "trading day 2027-01-04 is past the trading calendar" in past[0]

@@ -54,6 +54,7 @@ from vnpy.trader.object import (
 
 from twotier.broker.fees import fee_units
 from twotier.market.bars import read_bars
+from twotier.market.calendar import TradingCalendar
 from twotier.market.instruments import default_registry
 from twotier.money import price_units
 
@@ -70,9 +71,12 @@ def write_market(
     spread_ticks: int = 1,
     balance: float = 1_000_000.0,
     persist: bool = True,
+    calendar: Path | None = None,
 ) -> Path:
     """The exchange's description and the gateway's connect.json (private) in ``folder``;
-    ``instruments``: {key: (bar file, label, contract)}. Returns connect.json."""
+    ``instruments``: {key: (bar file, label, contract)}; ``calendar``: a calendar file
+    the exchange reads its bars by (one that knows days past twotier's). Returns
+    connect.json."""
     folder.mkdir(parents=True, exist_ok=True)
     market = {
         "instruments": {k: [str(p), label, c] for k, (p, label, c) in instruments.items()},
@@ -81,6 +85,7 @@ def write_market(
         "spread_ticks": spread_ticks,
         "balance": balance,
         "persist": persist,
+        "calendar": None if calendar is None else str(calendar),
     }
     (folder / "market.json").write_text(json.dumps(market), encoding="utf-8")
     connect = folder / "connect.json"
@@ -95,11 +100,12 @@ class Moment:
     ticks: list[tuple]  # (key, contract, day, price, cumulative volume)
 
 
-def market_moments(instruments: dict[str, list]) -> list[Moment]:
+def market_moments(instruments: dict[str, list], calendar: str | None = None) -> list[Moment]:
     """Four ticks per bar of every instrument, on one time line."""
     rows = []
+    known = TradingCalendar.load(calendar) if calendar else None
     for key, (path, label, contract) in instruments.items():
-        loaded = read_bars(path, key, label=label, on_bad_bar="drop")
+        loaded = read_bars(path, key, label=label, on_bad_bar="drop", calendar=known)
         frame = loaded.frame
         step = loaded.bar_minutes * 60 * 1_000_000_000 // 4
         starts = frame.index.as_unit("ns").asi8
@@ -149,7 +155,7 @@ class ReplayGateway(BaseGateway):
         self.products = {}
         for key, (_, _, contract) in market["instruments"].items():
             self.products[contract] = key
-        self.moments = market_moments(market["instruments"])
+        self.moments = market_moments(market["instruments"], market.get("calendar"))
         if self.path.exists():
             self.state = json.loads(self.path.read_text(encoding="utf-8"))
         else:

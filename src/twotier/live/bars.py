@@ -95,6 +95,39 @@ class FeedRecord:
         self.merged += result.merged
 
 
+class HorizonWatch:
+    """The calendar's horizon (RULES.md 11), for a paper or live feed: a warning once per
+    trading day past the calendar's last recorded day (taken as a trading day because it
+    is a weekday, or because the feed says so), or within ``HORIZON_WARNING_DAYS`` of it;
+    each names the fix."""
+
+    def __init__(self, calendar: TradingCalendar, warn: Callable[[str], None]):
+        self.calendar = calendar
+        self.warn = warn
+        self._days_seen: set[date] = set()
+
+    def see(self, bars: list[Bar]) -> None:
+        horizon = pd.Timestamp(self.calendar.horizon).date()
+        for day in sorted({b.trading_day for b in bars} - self._days_seen):
+            self._days_seen.add(day)
+            left = (horizon - day).days
+            if left < 0:
+                self.warn(
+                    f"trading day {day} is past the trading calendar ({self.calendar.source}, "
+                    f"recorded to {horizon}): taken as a trading day because it is a weekday "
+                    "(or the feed says so); add a calendar file with the year's holidays "
+                    "(weekdays_until and holidays, docs/data.md) or install a newer "
+                    "exchange-calendars"
+                )
+            elif left <= HORIZON_WARNING_DAYS:
+                self.warn(
+                    f"the trading calendar ({self.calendar.source}) ends on {horizon}, "
+                    f"{left} days after trading day {day}: add a calendar file with the next "
+                    "year's holidays (weekdays_until and holidays, docs/data.md) or install a "
+                    "newer exchange-calendars"
+                )
+
+
 class BarReader:
     """Validates batches of raw rows of one instrument, as the file loader does (with
     ``contract_column``, the loader's contract checks too, within a batch), for a feed:
@@ -134,7 +167,7 @@ class BarReader:
         self.night_date = night_date
         self.held: dict[tuple[str, str], tuple[pd.DataFrame, int]] = {}
         self.records: dict[str, FeedRecord] = {}  # of the lines read by this process
-        self._days_seen: set[date] = set()
+        self.horizon = HorizonWatch(self.calendar, warn)
 
     def read(
         self, instrument: str, table: pd.DataFrame, lines: Sequence[int], source: str
@@ -173,7 +206,7 @@ class BarReader:
         self._report(result, source)
         kept = numbers[result.rows].tolist()
         bars = frame_to_bars(instrument, result.frame, kept, source)
-        self._horizon(bars)
+        self.horizon.see(bars)
         return bars
 
     def _with_held(
@@ -196,28 +229,6 @@ class BarReader:
             self.warn(f"{source}: line {problem.line}: {problem.problem}")
         for warning in result.warnings:
             self.warn(warning)
-
-    def _horizon(self, bars: list[Bar]) -> None:
-        """Warn once per trading day past the calendar's horizon, or near it."""
-        horizon = pd.Timestamp(self.calendar.horizon).date()
-        for day in sorted({b.trading_day for b in bars} - self._days_seen):
-            self._days_seen.add(day)
-            left = (horizon - day).days
-            if left < 0:
-                self.warn(
-                    f"trading day {day} is past the trading calendar ({self.calendar.source}, "
-                    f"recorded to {horizon}): taken as a trading day because it is a weekday "
-                    "(or the feed says so); add a calendar file with the year's holidays "
-                    "(weekdays_until and holidays, docs/data.md) or install a newer "
-                    "exchange-calendars"
-                )
-            elif left <= HORIZON_WARNING_DAYS:
-                self.warn(
-                    f"the trading calendar ({self.calendar.source}) ends on {horizon}, "
-                    f"{left} days after trading day {day}: add a calendar file with the next "
-                    "year's holidays (weekdays_until and holidays, docs/data.md) or install a "
-                    "newer exchange-calendars"
-                )
 
     def _columns(self, names: list[str], source: str) -> dict[str, str]:
         """The loader's columns, the contract column when one is named, and the feed's

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from twotier.errors import ConfigError
-from twotier.live.bars import Bar
+from twotier.live.bars import Bar, HorizonWatch
 from twotier.live.feeds import Batch
 from twotier.live.gateway_broker import GatewayBroker
 from twotier.live.ticks import NS, MinuteBars
@@ -83,6 +83,7 @@ class GatewayFeed:
         plan: ContractPlan,
         clock: FeedClock,
         *,
+        horizon: HorizonWatch | None = None,
         grace: float,
         on_reconnect: Callable[[], None] = lambda: None,
         reconnect_settle: float = 0.0,
@@ -92,6 +93,7 @@ class GatewayFeed:
         self.builders = builders
         self.plan = plan
         self.clock = clock
+        self.horizon = horizon
         self.replay = hasattr(self.gateway, "replay_next")
         self.grace_ns = 0 if self.replay else int(grace * NS)
         self.on_reconnect = on_reconnect
@@ -161,6 +163,8 @@ class GatewayFeed:
         now = self.clock()
         for builder in self.builders.values():
             out += builder.due(now, self.grace_ns)
+        if self.horizon is not None:
+            self.horizon.see(out)
         return out
 
     def _after_reconnect(self) -> None:

@@ -28,7 +28,7 @@ import pandas as pd
 from twotier.config.model import Config
 from twotier.engine.inputs import Environment
 from twotier.errors import ConfigError
-from twotier.live.bars import ZONE
+from twotier.live.bars import ZONE, HorizonWatch
 from twotier.live.gateway import (
     READY_LINES,
     GatewayError,
@@ -131,16 +131,17 @@ def run_live(
                 paper.flush_gap = paper.flush_every
             session, env, restored = open_session(paper, store, ops, start.broker, start.check)
             broker, plan = start.made
+            calendar = env.calendar.assuming_weekdays()  # past the horizon (RULES.md 11)
+            source = f"gateway {settings.gateway}"
             builders = {
-                s.key: MinuteBars(s, env.calendar.assuming_weekdays(), source=f"gateway {settings.gateway}",
-                                  warn=ops.warn)
-                for s in session.specs
-            }  # fmt: skip
+                s.key: MinuteBars(s, calendar, source=source, warn=ops.warn) for s in session.specs
+            }
             feed = GatewayFeed(
                 broker,
                 builders,
                 plan,
                 clock,
+                horizon=HorizonWatch(calendar, ops.warn),
                 grace=settings.tick_grace,
                 on_reconnect=lambda: start.reconcile(session, "after a reconnect"),
                 reconnect_settle=0.0 if replay else RECONNECT_SETTLE,

@@ -181,7 +181,9 @@ class TradingCalendar:
         if self.assumed_from is not None:
             return self
         start = self.last + ONE_DAY
-        extra = np.setdiff1d(weekdays(start, start + np.timedelta64(366 * years, "D")), self.holidays)
+        extra = np.setdiff1d(
+            weekdays(start, start + np.timedelta64(366 * years, "D")), self.holidays
+        )
         return TradingCalendar(
             np.concatenate([self.days, extra]),
             self.source,

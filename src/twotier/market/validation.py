@@ -69,6 +69,7 @@ class Hints:
     drop: str = "--on-bad-bar drop (on_bad_bar='drop')"
     repair: str = "--on-bad-bar repair (on_bad_bar='repair')"
     night_date: str = "--night-date trading_day (data.night_date = 'trading_day')"
+    calendar: str = "data.calendar_file, or --calendar for twotier data"
 
 
 PAPER_HINTS = Hints(
@@ -375,7 +376,7 @@ def _place(
             f"bar {shown[i]} is a night of {calendar.last}, the trading calendar's last day: "
             f"its trading day is past the calendar ({calendar.first} to {calendar.last})"
         ),
-        kind="calendar",
+        kind="beyond_calendar",
     )
     problems.flag(
         out,
@@ -383,7 +384,7 @@ def _place(
             f"date {shown[i]!r} is outside the trading calendar "
             f"({calendar.first} to {calendar.last})"
         ),
-        kind="calendar",
+        kind="beyond_calendar",
     )
     inside = idx[~beyond]
     if not len(inside):
@@ -580,6 +581,12 @@ def _hint(
         return (
             f"{seen}: does the file date nights with their trading day? "
             f"({hints.night_date}); else {hints.drop}"
+        )
+    if kinds == {"beyond_calendar"}:
+        return (
+            "the trading calendar does not know these days: give a calendar file with the "
+            f"year's trading days and holidays ({hints.calendar}: docs/data.md, \"The "
+            f"calendar's horizon\"), or use {hints.drop} to leave them out"
         )
     if kinds == {"envelope"}:
         return f"use {hints.repair} to widen the high/low envelope of such bars, or {hints.drop}"
