@@ -46,3 +46,12 @@ def test_holidays_listed_past_the_last_recorded_day_are_not_assumed_trading_days
     assert not assumed.has_night(np.array(["2026-12-31"], "datetime64[D]"))[0]
     assert deadline_of("i2703", calendar, days_before=10) == date(2027, 2, 4)
     assert deadline_of("i2702", calendar, days_before=20) == date(2026, 12, 31)
+
+
+def test_a_deadline_alert_past_the_horizon_says_what_it_rests_on():
+    from twotier.live.session import past_horizon_note
+
+    calendar = default_calendar().assuming_weekdays()
+    assert past_horizon_note(date(2026, 12, 30), calendar) == ""
+    note = past_horizon_note(date(2027, 1, 28), calendar)
+    assert "counted on weekdays past the trading calendar's last recorded day, 2026-12-31" in note

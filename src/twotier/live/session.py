@@ -245,10 +245,11 @@ class PaperSession:
             if ahead is None or ahead > ALERT_DAYS or contract in self.deadline_alerted:
                 continue
             self.deadline_alerted.add(contract)
+            deadline = deadlines.of(contract, day)
             notices.append(
                 f"{b.instrument}: the position on {contract} is closed at its delivery "
-                f"deadline {deadlines.of(contract, day)} ({ahead} trading day(s) from "
-                f"{day}) unless it is rolled before"
+                f"deadline {deadline} ({ahead} trading day(s) from {day}) unless it is "
+                f"rolled before{past_horizon_note(deadline, deadlines.calendar)}"
             )
         return notices
 
@@ -321,3 +322,15 @@ class PaperSession:
                 tx.set_order_status(event.order_id, event.kind, codec.dumps(event.fill))
             else:
                 tx.set_order_status(event.order_id, "cancel")
+
+
+def past_horizon_note(deadline, calendar) -> str:
+    """What a deadline past the calendar's last recorded day rests on (RULES.md 10.6.16:
+    weekdays, less the holidays a calendar file lists)."""
+    horizon = pd.Timestamp(calendar.horizon).date()
+    if deadline is None or deadline <= horizon:
+        return ""
+    return (
+        f" (counted on weekdays past the trading calendar's last recorded day, {horizon}: "
+        "check it against the exchanges' holidays)"
+    )
