@@ -37,8 +37,8 @@ def test_an_instrument_whose_bars_all_come_after_the_end_trades_nothing(bars):
     three = api.backtest(bars=later, start=START, end=END)
     two = api.backtest(bars={k: bars[k] for k in ("DCE/i", "DCE/m")}, start=START, end=END)
     assert (
-        "SHFE/cu: no bar from 2023-03-01 to 2023-09-28 (its bars come later): its basket "
-        "trades nothing"
+        "SHFE/cu: no bar from 2023-03-01 to 2023-09-28 (its bars run from 2023-10-09 to "
+        f"{bars['SHFE/cu']['trading_day'].iloc[-1]:%Y-%m-%d}): its basket trades nothing"
     ) in three.warnings
     assert (three.equity["position_1"] == 0).all()
     assert (three.equity["equity_1"] == 300_000).all()
@@ -96,3 +96,18 @@ def test_the_order_of_the_bars_options_changes_no_file_of_the_run(bars, tmp_path
     assert first == second
     for name in ("report.html", "trades.csv", "fills.csv", "equity.csv", "decisions.log"):
         assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+
+
+def test_a_run_folder_with_an_idle_basket_is_repeated_from_its_signals(bars, tmp_path, capsys):
+    """The run folder's signals/ of a basket without a bar in the period can be read back
+    with --signals (it was an empty table, refused: 'no packages in the table')."""
+    later = {**bars, "DCE/m": from_day(bars["DCE/m"], "2023-10-09")}
+    first = api.backtest(bars=later, start=START, end=END, out=tmp_path / "run")
+    with pytest.raises(SystemExit) as done:
+        cli(["backtest", "--signals", str(tmp_path / "run" / "signals"), "--config",
+             str(tmp_path / "run" / "config.toml"), "--start", START, "--end", END,
+             "--out", str(tmp_path / "again"), "--quiet"])  # fmt: skip
+    assert done.value.code == 0, capsys.readouterr().err
+    again = json.loads((tmp_path / "again" / "summary.json").read_text())
+    assert again["final_pv"] == first.summary["final_pv"]
+    assert any(w.startswith("DCE/m: no bar from 2023-03-01") for w in again["warnings"])

@@ -282,7 +282,10 @@ def run_backtest(
         if all(cut[k].empty for k in config.instruments if k in cut):
             first = min(v["trading_day"].iloc[0].date() for v in bars.values() if len(v))
             raise ConfigError(f"end {end} is before the data's first trading day {first}")
-        bars = cut  # an instrument whose bars all come later: its basket trades nothing
+        # An instrument whose bars all come later keeps them: its basket trades nothing in
+        # the period, and its packages (the run folder's signals file, which --signals
+        # reads back) are not an empty table.
+        bars = {k: v if len(v) else bars[k] for k, v in cut.items()}
     registry = instruments or default_registry()
     schedules = {
         k: schedule_for(
