@@ -270,3 +270,26 @@ def test_a_roll_file_of_another_product_is_refused_for_a_user_instrument(tmp_pat
     registry = InstrumentRegistry.load(spec)
     with pytest.raises(DataError, match="not a product 'rb' contract"):
         read_roll_files({"SHFE/rb": rolls}, ["SHFE/rb"], registry)
+
+
+def test_paper_checks_a_roll_files_product_with_a_user_instrument(tmp_path):
+    """The wiring, not only read_roll_files: a paper run passes the configuration's
+    instruments (data.instruments_file) to the check."""
+    spec = tmp_path / "rb.toml"
+    spec.write_text(
+        '[instruments."SHFE/rb"]\nmarket = "SHFE"\nproduct = "rb"\nmultiplier = 10\n'
+        'tick = 1\nmargin_rate = 0.13\nfee = { basis = "turnover", open = 0.0001, '
+        "close = 0.0001, close_today = 0.0003 }\n"
+        'day_sessions = [["09:00", "10:15"], ["10:30", "11:30"], ["13:30", "15:00"]]\n',
+        encoding="utf-8",
+    )
+    rolls = tmp_path / "rolls.csv"
+    rolls.write_text(SCHEDULE, encoding="utf-8")  # iron ore's
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    with pytest.raises(DataError, match="not a product 'rb' contract"):
+        paper(
+            f"folder:{feed}", tmp_path / "state", f"data.instruments_file={spec}",
+            'portfolio.baskets=[{instrument="SHFE/rb", capital_fraction=0.9}]',
+            rolls={None: rolls},
+        )  # fmt: skip
