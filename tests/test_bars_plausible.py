@@ -171,6 +171,17 @@ def test_a_backtest_warns_about_prices_off_the_tick():
     assert any(w.startswith("DCE/i: 300 bar(s) with prices off the tick") for w in result.warnings)
 
 
+@pytest.mark.parametrize("price", [3910.0001, 123456.5, 100.6775])
+def test_the_off_tick_price_is_shown_as_it_is(price):
+    """Not rounded to six digits (:g showed 3910.0001 as 3910, on the tick)."""
+    from twotier.market.instruments import default_registry
+    from twotier.market.plausible import off_tick_warning
+
+    frame = pd.DataFrame({"open": [price], "high": [price], "low": [price], "close": [price]})
+    (warning,) = off_tick_warning(frame, default_registry()["DCE/m"], "f")
+    assert f"open {price:.4f}".rstrip("0") in warning
+
+
 @given(
     tick=st.sampled_from([0.001, 0.005, 0.02, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]),
     steps=st.lists(st.integers(1, 5_000_000), min_size=4, max_size=4),

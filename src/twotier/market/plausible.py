@@ -111,9 +111,15 @@ def off_tick_warning(
     where = at(first) if at else f"the bar of {frame.index[first]}"
     return [
         f"{source}: {len(rows)} bar(s) with prices off the tick of {spec.tick:g} of "
-        f"{spec.key} (first: {where}: {column} {frame[column].iat[first]:g}): is the "
+        f"{spec.key} (first: {where}: {column} {_shown(frame[column].iat[first])}): is the "
         "instrument's tick right?"
     ]
+
+
+def _shown(price: float) -> str:
+    """A price with the decimals it has (prices carry at most 4): 3910.0001, not the
+    3910 of ``:g``, which shows an off-tick price as if it were on the tick."""
+    return f"{price:.4f}".rstrip("0").rstrip(".")
 
 
 def _off_tick(prices: np.ndarray, spec: InstrumentSpec) -> np.ndarray:
