@@ -40,3 +40,32 @@ def test_log_prices_keep_the_decimals_of_the_tick():
     assert price_text(price_units(765)) == "765.00"
     assert price_text(price_units(3910.6412)) == "3910.6412"
     assert number_text(345.52) == "345.52"
+
+
+def test_entry_close_and_roll_lines_keep_the_decimals_of_a_fine_tick():
+    """A treasury future (tick 0.005): each price the log shows is the one traded."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from twotier.money import price_units
+    from twotier.tier2.journal import Journal
+
+    at = pd.Timestamp("2024-03-05 09:30")
+    plan = SimpleNamespace(
+        side=1, tier="full", contracts=2, size_fraction=0.5, leverage=3.0,
+        effective_leverage=2.9, stop=0.02, target=0.05, price=100.675, conviction=0.6,
+    )  # fmt: skip
+    roll = SimpleNamespace(
+        old_contract="T2403", new_contract="T2406", old_price=100.675, new_price=100.125,
+        ratio=0.994537,
+    )  # fmt: skip
+    journal = Journal()
+    journal.entry(at, 0, "CFFEX/T", plan, 0.7, 0.4)
+    journal.close(at, 0, "CFFEX/T", 1, "stop_loss", price_units(100.675),
+                  price_units(100.005), 2, 2, -13_400)  # fmt: skip
+    journal.roll(at, 0, "CFFEX/T", 1, 2, roll)
+    entry, close, rolled = (d.text for d in journal.decisions)
+    assert "price=100.675," in entry
+    assert "entry=100.675, exit=100.005," in close
+    assert "old=100.675, new=100.125," in rolled

@@ -183,6 +183,8 @@ class GatewayFeed:
         out: list[Bar] = []
         for builder in self.builders.values():
             out += builder.due(2**62, 0)
+        if self.horizon is not None:
+            self.horizon.see(out)
         return out
 
     def close(self) -> None:

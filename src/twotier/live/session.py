@@ -325,8 +325,9 @@ class PaperSession:
 
 
 def past_horizon_note(deadline, calendar) -> str:
-    """What a deadline past the calendar's last recorded day rests on (RULES.md 10.6.16:
-    weekdays, less the holidays a calendar file lists)."""
+    """What a deadline past the calendar's last recorded day rests on: weekdays taken as
+    trading days, less the holidays a calendar file lists (docs/data.md, "The calendar's
+    horizon")."""
     horizon = pd.Timestamp(calendar.horizon).date()
     if deadline is None or deadline <= horizon:
         return ""

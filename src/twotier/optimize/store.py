@@ -71,6 +71,7 @@ def environment_fingerprint(env: Environment) -> str:
     h.update(np.asarray(calendar.days, "datetime64[D]").astype("int64").tobytes())
     h.update(b"|")
     h.update(np.asarray(calendar.no_night, "datetime64[D]").astype("int64").tobytes())
+    h.update(np.asarray(calendar.holidays, "datetime64[D]").astype("int64").tobytes())
     h.update(str(calendar.assumed_from).encode("utf-8"))
     return h.hexdigest()[:24]
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pydantic_core import to_jsonable_python
 
-from twotier.config.load import load_config
+from twotier.config.load import load_config, plain
 from twotier.config.model import Config
 from twotier.engine.inputs import Environment
 from twotier.errors import ConfigError
@@ -260,9 +259,9 @@ def window_table(result: SweepResult) -> pd.DataFrame:
 
 def config_value(config: Config, key: str) -> Any:
     """The value of a dotted key in a configuration, or None. A generator's or a basket's
-    own key that the configuration leaves unset has the shared section's value. As JSON
-    would hold it, but an amount of money (a Decimal) as a number, as the space gives it:
-    the results table's column has one type."""
+    own key that the configuration leaves unset has the shared section's value. As a
+    configuration file holds it (``plain``: an amount of money as a number, as the space
+    gives it, so that the results table's column has one type), dates as text."""
     parts = key.split(".")
     tree: Any = config.model_dump()
     if parts[:1] == ["generators"] and len(parts) > 3 and parts[2] == "params":
@@ -278,6 +277,4 @@ def config_value(config: Config, key: str) -> Any:
             tree = tree[part]
         else:
             return None
-    if isinstance(tree, Decimal):
-        return int(tree) if tree == tree.to_integral_value() else float(tree)
-    return to_jsonable_python(tree)
+    return to_jsonable_python(plain(tree))
