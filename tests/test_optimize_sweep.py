@@ -213,6 +213,27 @@ def test_a_generator_key_recomputes_only_that_instruments_packages(bars, client,
     assert list(result.table["generators.DCE/i.params.checks.volume_ratio"]) == [1.2, 1.2, 1.5]
 
 
+def test_a_full_sweep_lets_packages_go_once_the_last_batch_reading_them_is_submitted(
+    bars, client, tmp_path, monkeypatch
+):
+    # A sweep over Tier-1 keys held every configuration's packages on the workers to the
+    # end: 300 ten-year sets of distinct volume ratios took each worker to 5 GB.
+    space = {"space": {"tier1.checks.volume_ratio": {"grid": [1.1, 1.3, 1.5]}}}
+    held, submit = [], SweepRunner._submit
+
+    def noting(self, batch):
+        submit(self, batch)
+        held.append(sorted(self._tier1))
+
+    monkeypatch.setattr(SweepRunner, "_submit", noting)
+    result = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path / "a")
+    assert result.stats.tier1_tasks == 4 * 3 and held == [[]] * result.stats.tier2_tasks
+    monkeypatch.setattr(SweepRunner, "_submit", submit)
+    again = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path / "b")
+    pd.testing.assert_frame_equal(result.table, again.table)
+    assert (result.table["status"] == "ok").all()
+
+
 def test_without_shared_tier1_every_run_computes_its_own_packages(bars, client, tmp_path):
     space = {"space": {"exits.stop_loss_above": {"grid": [0.008, 0.012]}}}
     shared = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path / "a")

@@ -108,6 +108,11 @@ class SweepRunner:
         self._waiting: dict[Future, list[list[Run]]] = {}
         self._by_key: dict[str, list[Run]] = {}  # the runs waiting for a key's result
         self._tier1: dict[str, Future] = {}
+        # Batches scheduled but not yet submitted that read each Tier-1 key: a full sweep
+        # lets a key's packages go once its last batch is submitted (the batch's task
+        # holds them until it has run), so that the workers keep the packages of the
+        # batches in flight, not of every Tier-1 configuration the sweep has seen.
+        self._readers: dict[str, int] = {}
         self._scattered: dict[str, Future] | None = None
         self._env_future: Future | None = None
         self._queue = as_completed()
@@ -161,10 +166,15 @@ class SweepRunner:
         for run in fresh:  # runs over the same packages and period can share a task
             shape = (tuple(self._package_keys(run).items()), run.span, run.phase)
             groups.setdefault(shape, []).append(run)
+        batches = []
         for group in groups.values():
             size = self._batch_size(len(group))
-            for at in range(0, len(group), size):
-                self._submit(group[at : at + size])
+            batches += [group[at : at + size] for at in range(0, len(group), size)]
+        for batch in batches:
+            for key in self._package_keys(batch[0]).values():
+                self._readers[key] = self._readers.get(key, 0) + 1
+        for batch in batches:
+            self._submit(batch)
 
     def _batch_size(self, runs: int) -> int:
         """Few tasks (each shares its tapes and costs Dask's overhead once), but enough of
@@ -191,9 +201,13 @@ class SweepRunner:
         self.stats.tier2_runs += len(batch)
         self._waiting[future] = [self._by_key[key] for key in keys]
         self._queue.add(future)
-        if not self.share_tier1:  # the run's own packages: the task holds them now
-            for tier1 in packages.values():
-                self._tier1.pop(tier1.key)
+        for key in self._package_keys(first).values():
+            self._readers[key] -= 1
+            # The run's own packages (sharing off), or a full sweep's shared ones that no
+            # batch still to submit reads: the task holds them now. (A walk-forward keeps
+            # them: the best set of each window is tested later on the same packages.)
+            if not self.share_tier1 or (not self.walk_forward and not self._readers[key]):
+                self._tier1.pop(key)
 
     def _package_keys(self, run: Run) -> dict[str, str]:
         """The Dask key of each instrument's Tier-1 packages: one per distinct Tier-1
