@@ -205,3 +205,22 @@ def test_compare_refuses_one_run_given_twice_by_two_paths(tmp_path):
                                           str(tmp_path / "both.html")])  # fmt: skip
         assert result.exit_code != 0
         assert "a run folder is given twice" in str(result.exception)
+
+
+def test_compare_keeps_of_each_run_only_what_its_page_draws(tmp_path):
+    # Every run folder was held whole (packages, decisions, every step's columns) until
+    # the page was written: 16 ten-year runs took compare to 1 GB.
+    from twotier.cli.report import _as_compared
+    from twotier.report.compare import compare_html
+    from twotier.run.reader import load_run
+
+    second = tmp_path / "second"
+    shutil.copytree(shared_run().folder, second)
+    whole = {str(f): load_run(f) for f in (shared_run().folder, second)}
+    metrics = {name: run.compute_metrics() for name, run in whole.items()}
+    kept = {name: _as_compared(run) for name, run in whole.items()}
+    assert compare_html(kept, metrics) == compare_html(whole, metrics)
+    for name, run in kept.items():
+        assert not run.packages and run.trades.empty and run.decisions.empty
+        assert list(run.equity.columns) == ["trading_day", "pv"]
+        assert run.warnings == whole[name].warnings
