@@ -3,6 +3,7 @@ folders) and ``twotier config reference``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -120,8 +121,6 @@ def _as_compared(run):
     and drawdown (``charts.compare_chart``), its configuration and warnings. A run folder
     read whole (signal packages, decisions, trades, every step's columns) held 55 MB for
     ten years of three instruments, so that comparing 16 of them took 1 GB."""
-    import dataclasses
-
     return dataclasses.replace(
         run,
         packages={},
