@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -310,3 +311,29 @@ def test_what_the_loader_dropped_repaired_or_folded_in_is_in_paper_summary_too(t
     summary = json.loads((got / "summary.json").read_text())
     assert summary["merged_bars"]["DCE/i"]["auction_bars"] == 1
     assert len(summary["bad_bars"]["DCE/i"]["repaired"]) == 1
+
+
+def test_a_state_resumed_on_a_folder_without_its_finished_files_ends_the_same(tmp_path):
+    """docs/live.md: a collector's finished daily files may be moved out of the feed
+    folder (a restart reads every file there again); their bars are in the state."""
+    bars = load_sample("DCE/i")
+    bars = bars[(bars["trading_day"] >= "2024-03-01") & (bars["trading_day"] <= "2024-04-30")]
+    days = sorted(bars["trading_day"].unique())
+    whole, feed = tmp_path / "whole", tmp_path / "feed"
+    for folder in (whole, feed):
+        folder.mkdir()
+    for day in days:
+        name = f"DCE_i-{pd.Timestamp(day):%Y%m%d}.csv"
+        write_bar_csv(bars[bars["trading_day"] == day], whole / name)
+    one = ('portfolio.baskets=[{instrument="DCE/i", capital_fraction=0.3}]',)
+    expected = paper(f"folder:{whole}", tmp_path / "one_go", *one)
+    files = sorted(whole.iterdir())
+    for path in files[:30]:
+        shutil.copy(path, feed)
+    paper(f"folder:{feed}", tmp_path / "state", *one)
+    for path in feed.iterdir():
+        path.unlink()  # finished: moved elsewhere
+    for path in files[30:]:
+        shutil.copy(path, feed)
+    got = paper(f"folder:{feed}", tmp_path / "state")
+    assert_same_run_folders(expected, got)
