@@ -247,13 +247,9 @@ def test_a_state_database_from_before_rolls_gets_the_contract_column(tmp_path):
     assert [b.contract for b, _ in store.bars()] == [None, "i2501"]
 
 
-def test_a_roll_file_of_another_product_is_refused_for_a_user_instrument(tmp_path):
-    """Paper and live trading check a --rolls file's product with the configuration's
-    instruments, the user's included, as a backtest does."""
-    from twotier.live.rolls import read_roll_files
-    from twotier.market.instruments import InstrumentRegistry
-
-    spec = tmp_path / "rb.toml"
+def rebar_file(folder: Path) -> Path:
+    """An instruments file adding SHFE rebar, an instrument the package does not ship."""
+    spec = folder / "rb.toml"
     spec.write_text(
         '[instruments."SHFE/rb"]\nmarket = "SHFE"\nproduct = "rb"\nmultiplier = 10\n'
         'tick = 1\nmargin_rate = 0.13\nfee = { basis = "turnover", open = 0.0001, '
@@ -261,6 +257,16 @@ def test_a_roll_file_of_another_product_is_refused_for_a_user_instrument(tmp_pat
         'day_sessions = [["09:00", "10:15"], ["10:30", "11:30"], ["13:30", "15:00"]]\n',
         encoding="utf-8",
     )
+    return spec
+
+
+def test_a_roll_file_of_another_product_is_refused_for_a_user_instrument(tmp_path):
+    """Paper and live trading check a --rolls file's product with the configuration's
+    instruments, the user's included, as a backtest does."""
+    from twotier.live.rolls import read_roll_files
+    from twotier.market.instruments import InstrumentRegistry
+
+    spec = rebar_file(tmp_path)
     rolls = tmp_path / "rolls.csv"
     rolls.write_text(
         "trading_day,old_contract,new_contract,old_price,new_price\n"
@@ -275,14 +281,7 @@ def test_a_roll_file_of_another_product_is_refused_for_a_user_instrument(tmp_pat
 def test_paper_checks_a_roll_files_product_with_a_user_instrument(tmp_path):
     """The wiring, not only read_roll_files: a paper run passes the configuration's
     instruments (data.instruments_file) to the check."""
-    spec = tmp_path / "rb.toml"
-    spec.write_text(
-        '[instruments."SHFE/rb"]\nmarket = "SHFE"\nproduct = "rb"\nmultiplier = 10\n'
-        'tick = 1\nmargin_rate = 0.13\nfee = { basis = "turnover", open = 0.0001, '
-        "close = 0.0001, close_today = 0.0003 }\n"
-        'day_sessions = [["09:00", "10:15"], ["10:30", "11:30"], ["13:30", "15:00"]]\n',
-        encoding="utf-8",
-    )
+    spec = rebar_file(tmp_path)
     rolls = tmp_path / "rolls.csv"
     rolls.write_text(SCHEDULE, encoding="utf-8")  # iron ore's
     feed = tmp_path / "feed"
