@@ -22,11 +22,13 @@ UNITS_PER_CENT = MONEY_SCALE // 100
 MAX_PRICE_DECIMALS = 4
 
 # What the arithmetic carries: amounts are int64 money units (up to about 9.2e14 CNY).
-# Prices up to 1e8 and capital up to 1e12 CNY leave room for any position the sizing
-# rules can open (leverage at most 20) to be marked, summed and charged without
-# overflow; beyond them an input is refused rather than computed wrong.
+# Prices are at most 1e8 and capital at most 1e12 CNY; a position's value can still grow
+# past what int64 holds (a price that rises a thousandfold on a leveraged position of
+# that capital), so marking checks each amount against MAX_MONEY_UNITS and refuses to go
+# on rather than compute it wrong (``check_carried``).
 MAX_PRICE = 10**8
 MAX_CAPITAL = 10**12  # CNY
+MAX_MONEY_UNITS = 2**62  # PV and the equities summed into it stay below int64's limit
 
 
 class PriceError(TwotierError, ValueError):
@@ -103,9 +105,36 @@ def money_units(cny: Decimal | int | str) -> int:
     return int(value)
 
 
+class MoneyRangeError(TwotierError):
+    """An amount beyond what the int64 money units carry."""
+
+
+def check_carried(units: int, what: str) -> None:
+    """Refuse an amount (money units, a Python int) beyond MAX_MONEY_UNITS."""
+    if abs(units) > MAX_MONEY_UNITS:
+        raise MoneyRangeError(
+            f"{what} reaches {units / MONEY_SCALE:.3g} CNY, beyond what twotier carries "
+            f"exactly (about {MAX_MONEY_UNITS / MONEY_SCALE:.2g} CNY): a smaller capital, "
+            "leverage or multiplier keeps the run within it"
+        )
+
+
 def cny(units):
     """Money units as CNY (a float); one amount or an array of them."""
     return units / MONEY_SCALE
+
+
+def to_cent(units):
+    """Money units rounded to the cent, half away from zero (as fees are), as money
+    units; one amount (a Python int) or an int64 array. Amounts of prices on the tick are
+    whole cents already; those of prices off it are not, and the files show them so."""
+    if isinstance(units, np.ndarray):
+        half = UNITS_PER_CENT // 2
+        cents = np.where(
+            units >= 0, (units + half) // UNITS_PER_CENT, -((half - units) // UNITS_PER_CENT)
+        )
+        return cents * UNITS_PER_CENT
+    return share_to_cent(int(units), 1, 1)
 
 
 def cny_decimal(units: int) -> Decimal:

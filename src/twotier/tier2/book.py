@@ -15,7 +15,7 @@ from twotier.broker.base import Fill, Order, PriceKind
 from twotier.errors import TwotierError
 from twotier.market.calendar import TIMEZONE
 from twotier.market.rolls import Roll
-from twotier.money import cny, price_of, share_to_cent
+from twotier.money import check_carried, cny, price_of, share_to_cent, to_cent
 from twotier.tier2.journal import SIDE, Journal
 from twotier.tier2.sizing import EntryPlan
 from twotier.tier2.state import BasketState, PortfolioState, Position
@@ -188,9 +188,9 @@ def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_sha
         "target": p.target,
         "reason": fill.order.reason,
         "return_pct": p.side * (fill.price - p.basis) / p.basis,
-        "gross_pnl": cny(gross),
-        "fees": cny(fees),
-        "net_pnl": cny(gross - fees),
+        "gross_pnl": cny(to_cent(gross)),  # a fraction of a cent with prices off the tick
+        "fees": cny(fees),  # whole cents: each charge is rounded
+        "net_pnl": cny(to_cent(gross) - fees),
     }
 
 
@@ -198,16 +198,27 @@ def marked_equities(state: PortfolioState, closes: list) -> tuple[list, object]:
     """Each basket's equity with its position marked at ``closes[i]`` (one value, or an
     array over steps), and PV = reserve + the equities."""
     equities = []
+    largest = abs(state.reserve)
     for b, close in zip(state.baskets, closes, strict=True):
         p = b.position
         if p is None:
             equities.append(b.cash)
+            largest += abs(b.cash)
         else:
             price = close if b.pending_roll is None else b.mark_price(close)
-            equities.append(
-                b.cash + p.side * p.contracts * b.spec.multiplier * (price - p.entry_price)
-            )
+            size = p.contracts * b.spec.multiplier
+            largest += abs(b.cash) + size * _largest_move(price, p.entry_price)
+            equities.append(b.cash + p.side * size * (price - p.entry_price))
+    check_carried(largest, "the portfolio's value")
     return equities, state.reserve + sum(equities)
+
+
+def _largest_move(price, entry: int) -> int:
+    """The largest distance of the marked prices (one, or an array) from the entry, as a
+    Python int: int64 arrays would wrap around silently past their limit."""
+    if isinstance(price, np.ndarray):
+        return max(abs(int(price.max()) - entry), abs(int(price.min()) - entry))
+    return abs(int(price) - entry)
 
 
 def check_ledger(state: PortfolioState, time) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from twotier.market.calendar import TIMEZONE
-from twotier.money import cny
+from twotier.money import cny, to_cent
 from twotier.tier2.book import check_ledger, marked_equities
 from twotier.tier2.breakers import drawdown
 from twotier.tier2.margin import risk_degree
@@ -149,8 +149,8 @@ class EquityRecorder:
         utc = pd.DatetimeIndex(frame["time"].to_numpy().view("datetime64[ns]"), tz="UTC")
         frame["time"] = utc.tz_convert(TIMEZONE)
         money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
-        for name in money:
-            frame[name] = cny(frame[name])
+        for name in money:  # to the cent, as the files show money
+            frame[name] = cny(to_cent(frame[name].to_numpy()))
         return frame
 
 

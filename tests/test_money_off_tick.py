@@ -1,0 +1,61 @@
+"""Prices off the tick (accepted with a warning) give amounts with fractions of a cent.
+The files show each amount rounded to the cent half away from zero, as fees are, and the
+figures that are sums or differences of others are made of the rounded ones, so that
+they add up as printed: a trade's net is its gross less its fees, the summary's totals
+the sums of the trades' rows, its final values the equity's last row."""
+
+from __future__ import annotations
+
+import csv
+import json
+from decimal import Decimal
+
+import pytest
+
+from twotier.cli.main import run as cli
+from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
+from twotier.money import to_cent
+
+
+def test_to_cent_rounds_half_away_from_zero_like_the_fees():
+    import numpy as np
+
+    units = [0, 49, 50, 150, -49, -50, -150, 10**17 + 50]
+    expected = [0, 0, 100, 200, 0, -100, -200, 10**17 + 100]
+    assert [to_cent(u) for u in units] == expected
+    assert to_cent(np.array(units, dtype=np.int64)).tolist() == expected
+
+
+def decimals(path, column):
+    with open(path, newline="") as f:
+        return [Decimal(row[column]) for row in csv.DictReader(f) if row[column]]
+
+
+def test_amounts_of_prices_off_the_tick_add_up_as_printed(tmp_path, capsys):
+    options = []
+    for key in SAMPLE_INSTRUMENTS:
+        bars = load_sample(key)
+        bars = bars[bars["trading_day"] <= "2023-12-29"]
+        prices = ["open", "high", "low", "close"]
+        bars = bars.assign(**{c: (bars[c] * 1.0000123).round(4) for c in prices})
+        path = tmp_path / f"{key.replace('/', '_')}.csv"
+        bars.reset_index()[["time", *prices, "volume"]].to_csv(path, index=False)
+        options.append(f"--bars={key}={path}")
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as done:
+        cli(["backtest", *options, "--out", str(out), "--quiet", "--no-report"])
+    assert done.value.code == 0, capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert any("off the tick" in w for w in summary["warnings"])
+
+    gross, fees = decimals(out / "trades.csv", "gross_pnl"), decimals(out / "trades.csv", "fees")
+    net = decimals(out / "trades.csv", "net_pnl")
+    assert len(gross) > 50 and any(g % Decimal("0.05") for g in gross)  # sub-tick P&L
+    assert net == [g - f for g, f in zip(gross, fees, strict=True)]
+    assert Decimal(str(summary["gross_pnl"])) == sum(gross)
+    assert Decimal(str(summary["fees"])) == sum(fees)
+    pv = decimals(out / "equity.csv", "pv")
+    assert Decimal(str(summary["final_pv"])) == pv[-1]
+    for basket in summary["baskets"]:
+        last = decimals(out / "equity.csv", f"equity_{basket['basket']}")[-1]
+        assert Decimal(str(basket["final_equity"])) == last
