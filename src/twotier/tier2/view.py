@@ -58,13 +58,28 @@ def commitments(
             close = closes[b.index] if closes is not None else b.last.close
             if b.pending_roll is not None:
                 close = b.mark_price(close)
-            notional = price_of(b.unclosed * b.spec.multiplier * close)
+            notional = notional_of(b.unclosed * b.spec.multiplier, close)
             margin = notional * rate if position_margins is None else position_margins[b.index]
             total = total.plus(p.committed, notional, margin)
         if b.entry_order is not None:
             plan = b.entry_order.plan
             total = total.plus(plan.committed, plan.notional, plan.notional * rate)
     return total
+
+
+INT64_MAX = np.iinfo(np.int64).max
+
+
+def notional_of(size: int, close):
+    """``size`` (contracts x multiplier) at ``close`` (price units; one, or an array over
+    steps) in CNY. A position's value can pass what int64 holds (a basket leveraged 10x
+    on a PV of 1e14 CNY) while its P&L and PV stay within it: such an array is multiplied
+    in Python integers (int64 would wrap around silently)."""
+    if isinstance(close, np.ndarray):
+        if len(close) and size * int(close.max()) > INT64_MAX:
+            return np.array([price_of(size * c) for c in close.tolist()], dtype=np.float64)
+        return price_of(size * close)
+    return price_of(size * int(close))
 
 
 def chaos_count(regimes):
