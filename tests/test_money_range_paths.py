@@ -44,3 +44,25 @@ def test_a_notional_past_int64_is_not_wrapped_while_pv_is_within_the_range():
     held = result.equity[result.equity["position_0"] != 0]
     assert (held["leverage"] > 0).all() and (held["exposure"] > 0).all()
 
+
+def test_a_stretch_is_not_refused_for_steps_after_a_breaker_closed_the_position():
+    # A short at 1e12 CNY loses 10% (the drawdown breaker closes it at that close), and
+    # iron ore then trades a thousand times higher: the position never sees it, and
+    # stepping runs through. The event engine marked the whole quiet stretch first and
+    # stopped with MoneyRangeError.
+    times = day_bars(MON)[:8]
+    closes = [800, 800, 800, 880, 800_000, 800_000, 800_000, 800_000]
+    table = packages(make_basket(IRON, times, closes, signal=-1, confidence=0.9,
+                                 strength=0.8, regime=2))  # fmt: skip
+    cfg = config(
+        "execution.fill=close",
+        "portfolio.initial_capital=1e12",
+        'portfolio.baskets=[{instrument="DCE/i", capital_fraction=1.0}]',
+        "sizing.leverage_mode=fixed",
+        "limits.exposure_limit=false",
+        "limits.cash_reserve_limit=false",
+        "market.price_limits=false",
+        "exits.stop_loss=false",
+    )
+    result = both_engines(table, cfg)
+    assert list(result.trades["reason"]) == ["drawdown_breaker"]

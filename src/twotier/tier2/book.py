@@ -15,7 +15,7 @@ from twotier.broker.base import Fill, Order, PriceKind
 from twotier.errors import TwotierError
 from twotier.market.calendar import TIMEZONE
 from twotier.market.rolls import Roll
-from twotier.money import check_carried, cny, price_of, share_to_cent, to_cent
+from twotier.money import MAX_MONEY_UNITS, check_carried, cny, price_of, share_to_cent, to_cent
 from twotier.tier2.journal import SIDE, Journal
 from twotier.tier2.sizing import EntryPlan
 from twotier.tier2.state import BasketState, PortfolioState, Position
@@ -211,6 +211,24 @@ def marked_equities(state: PortfolioState, closes: list) -> tuple[list, object]:
             equities.append(b.cash + p.side * size * (price - p.entry_price))
     check_carried(largest, "the portfolio's value")
     return equities, state.reserve + sum(equities)
+
+
+def steps_in_range(state: PortfolioState, closes: list) -> int:
+    """How many of the first steps of a stretch (``closes[i]``: arrays over its steps)
+    ``marked_equities`` can mark: a step past the range ends the stretch there, so that
+    it is refused only if the run reaches it (a breaker or a forced liquidation at an
+    earlier step may close the position first), as stepping refuses it."""
+    bound = np.full(len(closes[0]), float(abs(state.reserve)))
+    for b, close in zip(state.baskets, closes, strict=True):
+        bound += float(abs(b.cash))
+        p = b.position
+        if p is not None:
+            price = close if b.pending_roll is None else b.mark_price(close)
+            move = np.abs(price.astype(np.float64) - float(p.entry_price))
+            bound += float(p.contracts * b.spec.multiplier) * move
+    # floats: a relative error of 1e-15 at most, well inside the margin below int64's limit
+    beyond = bound > MAX_MONEY_UNITS * (1 - 1e-9)
+    return int(beyond.argmax()) if beyond.any() else len(bound)
 
 
 def _largest_move(price, entry: int) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from twotier.tier2.book import marked_equities
+from twotier.tier2.book import marked_equities, steps_in_range
 from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
 from twotier.tier2.days import day_marks
 from twotier.tier2.exits import trail
@@ -58,12 +58,28 @@ class Stretch:
     def __len__(self) -> int:
         return len(self.time_ns)
 
+    def head(self, n: int) -> Stretch:
+        """The stretch's first ``n`` steps."""
+        return Stretch(
+            self.time_ns[:n],
+            self.trading_day[:n],
+            self.days[:n],
+            self.day_begins[:n],
+            [c[:n] for c in self.closes],
+            self.latest[:, :n],
+            self.reserve_target[:n],
+        )
+
 
 def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars: BarSource):
     """Move the state through the stretch and record its steps, up to (not including) the
     first step where a breaker or forced liquidation fires. Returns the number of steps
     advanced."""
-    n = len(stretch)
+    n = steps_in_range(state, stretch.closes)
+    if n == 0:  # the first step's marks pass the range: the full step says so
+        return 0
+    if n < len(stretch):  # a later step's would: stop before it, as a breaker does
+        stretch = stretch.head(n)
     equities, pv = marked_equities(state, stretch.closes)
     if not isinstance(pv, np.ndarray):  # every basket flat: PV does not move
         pv = np.full(n, pv)
