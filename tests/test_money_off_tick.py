@@ -59,3 +59,14 @@ def test_amounts_of_prices_off_the_tick_add_up_as_printed(tmp_path, capsys):
     for basket in summary["baskets"]:
         last = decimals(out / "equity.csv", f"equity_{basket['basket']}")[-1]
         assert Decimal(str(basket["final_equity"])) == last
+
+
+def test_the_decision_log_rounds_amounts_as_the_files_do():
+    # format_cny rounded half to even (Decimal's format): a trade's -400.005 CNY was
+    # -400.00 in decisions.log's CLOSE line and -400.01 in trades.csv.
+    from twotier.money import format_cny
+
+    for units in (8250, -8250, 10253598250, -4000050, 49, -49):
+        assert format_cny(units).replace(",", "") == f"{to_cent(units) / 10_000:.2f}".replace(
+            "-0.00", "0.00"
+        )

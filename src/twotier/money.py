@@ -157,12 +157,12 @@ def round_to_cent(amount: Decimal) -> int:
 
 
 def format_cny(units: int, sign: bool = False) -> str:
-    """1,234,567.89 (with a + for gains when ``sign``)."""
-    whole_cents, rest = divmod(abs(units), UNITS_PER_CENT)
-    if rest == 0:
-        text = f"{whole_cents // 100:,}.{whole_cents % 100:02d}"
-    else:
-        text = f"{abs(cny_decimal(units)):,.2f}"
+    """1,234,567.89 (with a + for gains when ``sign``), rounded to the cent half away
+    from zero as the files show amounts (``to_cent``; Decimal's own format rounds half to
+    even: 0.825 CNY would be 0.82 here and 0.83 in trades.csv)."""
+    units = to_cent(units)
+    whole_cents = abs(units) // UNITS_PER_CENT
+    text = f"{whole_cents // 100:,}.{whole_cents % 100:02d}"
     if units < 0:
         return f"-{text}"
     return f"+{text}" if sign else text
