@@ -56,6 +56,9 @@ def test_amounts_of_prices_off_the_tick_add_up_as_printed(tmp_path, capsys):
     assert Decimal(str(summary["fees"])) == sum(fees)
     pv = decimals(out / "equity.csv", "pv")
     assert Decimal(str(summary["final_pv"])) == pv[-1]
+    # The documented identity (docs/run-folder.md), to the cent.
+    total = Decimal(str(summary["initial_capital"])) + sum(gross) - sum(fees)
+    assert Decimal(str(summary["final_pv"])) == total
     for basket in summary["baskets"]:
         last = decimals(out / "equity.csv", f"equity_{basket['basket']}")[-1]
         assert Decimal(str(basket["final_equity"])) == last

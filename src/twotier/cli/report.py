@@ -117,7 +117,7 @@ def compare_command(
 
 
 def _as_compared(run):
-    """What the comparison page draws of a run once its metrics are made: the daily PV
+    """What the comparison page draws of a run once its metrics are made: PV by step
     and drawdown (``charts.compare_chart``), its configuration and warnings. A run folder
     read whole (signal packages, decisions, trades, every step's columns) held 55 MB for
     ten years of three instruments, so that comparing 16 of them took 1 GB."""

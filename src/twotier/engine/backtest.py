@@ -30,6 +30,7 @@ from twotier.market.plausible import off_tick_warning, price_range_warning
 from twotier.market.rolls import RollSchedule
 from twotier.run.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
 from twotier.tier1.generator import generator_for
+from twotier.tier2.book import in_cents
 from twotier.tier2.composite import Composite
 from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.state import PortfolioState
@@ -240,7 +241,7 @@ def collect(
     composite: Composite, state: PortfolioState, config: Config, packages
 ) -> BacktestResult:
     journal = composite.journal
-    trades = frame(journal.trades + composite.open_trades(state), TRADE_COLUMNS)
+    trades = frame(in_cents(journal.trades + composite.open_trades(state)), TRADE_COLUMNS)
     waits = ("bars_waited",) if config.market.any else ()  # RULES.md 10.5
     fills = frame(journal.fills, (*FILL_COLUMNS, *waits))
     equity = composite.recorder.frame()

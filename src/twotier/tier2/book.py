@@ -15,7 +15,15 @@ from twotier.broker.base import Fill, Order, PriceKind
 from twotier.errors import TwotierError
 from twotier.market.calendar import TIMEZONE
 from twotier.market.rolls import Roll
-from twotier.money import MAX_MONEY_UNITS, check_carried, cny, price_of, share_to_cent, to_cent
+from twotier.money import (
+    MAX_MONEY_UNITS,
+    MONEY_SCALE,
+    check_carried,
+    cny,
+    price_of,
+    share_to_cent,
+    to_cent,
+)
 from twotier.tier2.journal import SIDE, Journal
 from twotier.tier2.sizing import EntryPlan
 from twotier.tier2.state import BasketState, PortfolioState, Position
@@ -191,26 +199,59 @@ def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_sha
         "gross_pnl": cny(to_cent(gross)),  # a fraction of a cent with prices off the tick
         "fees": cny(fees),  # whole cents: each charge is rounded
         "net_pnl": cny(to_cent(gross) - fees),
+        "gross_units": gross,  # exact: the table's rows are rounded in order (in_cents)
     }
 
 
-def marked_equities(state: PortfolioState, closes: list) -> tuple[list, object]:
+def in_cents(rows: list[dict]) -> list[dict]:
+    """Trade rows in the order they happened, each one's gross P&L the change of the
+    running total rounded to the cent (half away from zero), so that the rows add up to
+    the exact total rounded as PV is: ``final_pv = initial + gross - fees`` to the cent,
+    and each row's net is its gross less its fees. Prices on the tick give whole cents,
+    and the rows their own P&L; off it, a row's P&L can be a cent from its own, rounded.
+    Rows of a paper state written before carry no exact P&L: their rounded one stands."""
+    out, total, shown = [], 0, 0
+    for row in rows:
+        units = row.get("gross_units")
+        total += round(row["gross_pnl"] * MONEY_SCALE) if units is None else units
+        gross, shown = to_cent(total) - shown, to_cent(total)
+        fees = round(row["fees"] * MONEY_SCALE)
+        out.append({**row, "gross_pnl": cny(gross), "net_pnl": cny(gross - fees)})
+    return out
+
+
+def marked_equities(
+    state: PortfolioState, closes: list, bounded: bool = False
+) -> tuple[list, object]:
     """Each basket's equity with its position marked at ``closes[i]`` (one value, or an
-    array over steps), and PV = reserve + the equities."""
+    array over steps), and PV = reserve + the equities. ``bounded``: the closes are known
+    to stay within the money range (a stretch cut by ``steps_in_range``)."""
+    if not bounded:
+        check_carried(_largest_value(state, closes), "the portfolio's value")
     equities = []
-    largest = abs(state.reserve)
     for b, close in zip(state.baskets, closes, strict=True):
         p = b.position
         if p is None:
             equities.append(b.cash)
-            largest += abs(b.cash)
         else:
             price = close if b.pending_roll is None else b.mark_price(close)
-            size = p.contracts * b.spec.multiplier
-            largest += abs(b.cash) + size * _largest_move(price, p.entry_price)
-            equities.append(b.cash + p.side * size * (price - p.entry_price))
-    check_carried(largest, "the portfolio's value")
+            equities.append(
+                b.cash + p.side * p.contracts * b.spec.multiplier * (price - p.entry_price)
+            )
     return equities, state.reserve + sum(equities)
+
+
+def _largest_value(state: PortfolioState, closes: list) -> int:
+    """A bound on every amount ``marked_equities`` adds up at these closes, as a Python
+    int."""
+    largest = abs(state.reserve)
+    for b, close in zip(state.baskets, closes, strict=True):
+        largest += abs(b.cash)
+        p = b.position
+        if p is not None:
+            price = close if b.pending_roll is None else b.mark_price(close)
+            largest += p.contracts * b.spec.multiplier * _largest_move(price, p.entry_price)
+    return largest
 
 
 def steps_in_range(state: PortfolioState, closes: list) -> int:
@@ -218,6 +259,8 @@ def steps_in_range(state: PortfolioState, closes: list) -> int:
     ``marked_equities`` can mark: a step past the range ends the stretch there, so that
     it is refused only if the run reaches it (a breaker or a forced liquidation at an
     earlier step may close the position first), as stepping refuses it."""
+    if _largest_value(state, closes) <= MAX_MONEY_UNITS:  # nearly always: no step beyond
+        return len(closes[0])
     bound = np.full(len(closes[0]), float(abs(state.reserve)))
     for b, close in zip(state.baskets, closes, strict=True):
         bound += float(abs(b.cash))

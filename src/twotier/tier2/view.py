@@ -79,7 +79,7 @@ def notional_of(size: int, close):
         if len(close) and size * int(close.max()) > INT64_MAX:
             return np.array([price_of(size * c) for c in close.tolist()], dtype=np.float64)
         return price_of(size * close)
-    return price_of(size * int(close))
+    return price_of(size * close)  # a Python int (or float): no limit to pass
 
 
 def chaos_count(regimes):
