@@ -9,7 +9,6 @@ from helpers.scenario import basket as make_basket
 from twotier.broker.simulated import SimulatedBroker
 from twotier.engine.backtest import run_tier2, split_packages
 from twotier.market.instruments import default_registry
-from twotier.money import MoneyRangeError
 from twotier.tier2.book import LedgerError
 from twotier.tier2.composite import Composite
 
@@ -55,29 +54,3 @@ def test_fees_not_booked_to_the_ledger_stop_the_run():
     assert SimulatedBroker({IRON: spec}).fees  # fees are charged by default
     with pytest.raises(LedgerError):
         run_with(forget_fees)
-
-
-@pytest.mark.parametrize("every_step", [False, True])
-def test_a_value_beyond_the_int64_money_units_is_refused_not_wrapped(every_step):
-    """Capital 1e12 (the largest allowed) long iron ore at leverage 15, then a price a
-    thousand times higher (legal: prices go to 1e8): the position's value passes what
-    int64 money units hold. The run stops with an error saying so; it wrote a wrapped,
-    negative day-start PV, or stopped with an internal OverflowError."""
-    times = day_bars(MON)[:6]
-    closes = [800, 800, 800, 800_000, 800_000, 800_000]
-    table = packages(make_basket(IRON, times, closes, signal=1, confidence=0.9,
-                                 strength=0.8, regime=1))  # fmt: skip
-    cfg = config(
-        "execution.fill=close",
-        "portfolio.initial_capital=1e12",
-        'portfolio.baskets=[{instrument="DCE/i", capital_fraction=1.0}]',
-        "sizing.leverage_mode=fixed",
-        "sizing.fixed_leverage=15",
-        "breakers.daily_loss_breaker=false",
-        "breakers.drawdown_breaker=false",
-        "exits.profit_target=false",
-        "exits.trailing_stop=false",
-        "exits.profit_protect=false",
-    )
-    with pytest.raises(MoneyRangeError, match="beyond what twotier carries exactly"):
-        run_tier2(split_packages(table, cfg, "<range>"), cfg, every_step=every_step)
