@@ -196,10 +196,10 @@ def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_sha
         "target": p.target,
         "reason": fill.order.reason,
         "return_pct": p.side * (fill.price - p.basis) / p.basis,
-        "gross_pnl": cny(to_cent(gross)),  # a fraction of a cent with prices off the tick
-        "fees": cny(fees),  # whole cents: each charge is rounded
-        "net_pnl": cny(to_cent(gross) - fees),
-        "gross_units": gross,  # exact: the table's rows are rounded in order (in_cents)
+        "gross_pnl": cny(gross),  # rounded to the cent in the table (in_cents)
+        "fees": cny(fees),
+        "net_pnl": cny(gross - fees),
+        "gross_units": gross,  # exact, for in_cents
     }
 
 
@@ -214,7 +214,8 @@ def in_cents(rows: list[dict]) -> list[dict]:
     for row in rows:
         units = row.get("gross_units")
         total += round(row["gross_pnl"] * MONEY_SCALE) if units is None else units
-        gross, shown = to_cent(total) - shown, to_cent(total)
+        before, shown = shown, to_cent(total)
+        gross = shown - before
         fees = round(row["fees"] * MONEY_SCALE)
         out.append({**row, "gross_pnl": cny(gross), "net_pnl": cny(gross - fees)})
     return out

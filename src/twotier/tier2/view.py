@@ -75,11 +75,10 @@ def notional_of(size: int, close):
     steps) in CNY. A position's value can pass what int64 holds (a basket leveraged 10x
     on a PV of 1e14 CNY) while its P&L and PV stay within it: such an array is multiplied
     in Python integers (int64 would wrap around silently)."""
-    if isinstance(close, np.ndarray):
-        if len(close) and size * int(close.max()) > INT64_MAX:
-            return np.array([price_of(size * c) for c in close.tolist()], dtype=np.float64)
-        return price_of(size * close)
-    return price_of(size * close)  # a Python int (or float): no limit to pass
+    wraps = isinstance(close, np.ndarray) and len(close) and size * int(close.max()) > INT64_MAX
+    if wraps:
+        return np.array([price_of(size * c) for c in close.tolist()], dtype=np.float64)
+    return price_of(size * close)  # one close is a Python int or float: no limit to pass
 
 
 def chaos_count(regimes):
