@@ -23,6 +23,11 @@ money = st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: round(x, 2))
 leverage = st.one_of(st.floats(0, 20, allow_nan=False), st.just(float("nan")))
 
 
+def cents(total) -> float:
+    """A money total as the metrics give it: to the cent (docs/metrics.md)."""
+    return round(float(total), 2) + 0.0
+
+
 def same(a, b) -> bool:
     """Equal to the bit, NaN equal to NaN, through dicts and lists."""
     if isinstance(a, dict):
@@ -107,9 +112,9 @@ def pandas_trade_stats(trades: pd.DataFrame, whole: pd.DataFrame | None = None) 
         "expectancy": mean(net),
         "longest_winning_streak": streak((net > 0).to_numpy()),
         "longest_losing_streak": streak((net < 0).to_numpy()),
-        "gross_pnl": float(done["gross_pnl"].sum()),
-        "net_pnl": float(net.sum()),
-        "trade_fees": float(done["fees"].sum()),
+        "gross_pnl": cents(done["gross_pnl"].sum()),
+        "net_pnl": cents(net.sum()),
+        "trade_fees": cents(done["fees"].sum()),
         "open_positions": int((trades["reason"] == OPEN).sum()),
         "average_effective_leverage": mean(entered),
         "max_effective_leverage": float(entered.max()) if len(entered) else None,
@@ -144,7 +149,7 @@ def pandas_position_rows(trades: pd.DataFrame) -> pd.DataFrame:
     for column in ("exit_time", "exit_price", "exit_decided_at"):
         out[column] = last.get(column, pd.NaT)
     out["open"] = (ordered["reason"] == OPEN).groupby(ordered["trade_id"], sort=True).any()
-    out["net_pnl"] = grouped["net_pnl"].sum()
+    out["net_pnl"] = grouped["net_pnl"].sum().round(2)
     return out.reset_index()
 
 
@@ -313,7 +318,7 @@ def test_exit_reasons_match_the_groupby_form(trades, missing):
                 "reason": str(reason),
                 "count": len(group),
                 "win_rate": float(np.mean(net > 0)),
-                "net_pnl": float(net.sum()),
+                "net_pnl": cents(net.sum()),
                 "average_pnl": float(net.mean()),
             }
         )
@@ -341,7 +346,7 @@ def test_costs_match_the_column_forms(fills):
         return
     multiplier = table["instrument"].map(multipliers).astype(float)
     cost = table["slippage"].astype(float) * table["contracts"].astype(float) * multiplier
-    assert same(activity.slippage_paid(table, multipliers), float(cost.sum()))
+    assert same(activity.slippage_paid(table, multipliers), cents(cost.sum()))
     traded = float(activity.fill_notional(table, multipliers).sum())
     want = traded / 1e6 * metrics.TRADING_DAYS_PER_YEAR / 243
     assert same(activity.annual_turnover(table, multipliers, 1e6, 243), want)
@@ -366,7 +371,7 @@ def pandas_summary_counts(trades: pd.DataFrame, fills: pd.DataFrame) -> dict:
     def win_rate(rows):
         if rows.empty:
             return None
-        return float(np.mean(rows.groupby("trade_id")["net_pnl"].sum() > 0))
+        return float(np.mean(rows.groupby("trade_id")["net_pnl"].sum().round(2) > 0))
 
     still_open = trades[trades["reason"] == OPEN]
     closed = trades[~trades["trade_id"].isin(still_open["trade_id"])]  # positions closed whole

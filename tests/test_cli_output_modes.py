@@ -161,6 +161,23 @@ def test_paper_log_lines_on_stderr_carry_exchange_time(tmp_path):
     assert before <= stamp <= before + pd.Timedelta(seconds=5)
 
 
+def test_the_heartbeat_logs_the_pv_to_the_cent_as_its_line_shows_it(tmp_path):
+    import io
+    from datetime import date
+
+    from twotier.live.ops import Ops
+    from twotier.live.session import StepReport
+
+    stream = io.StringIO()
+    ops = Ops(tmp_path, stderr=stream)
+    when = pd.Timestamp("2024-03-04 09:15")
+    ops.heartbeat([StepReport(7, when, date(2024, 3, 4), ["DCE/i"], 10_000_123_450, {}, [], 0.01)])
+    ops.close()
+    logged = json.loads((tmp_path / "paper.log").read_text().splitlines()[-1])
+    assert logged["pv"] == 1_000_012.35  # 1,000,012.345 off the tick
+    assert "PV 1,000,012.35 " in stream.getvalue()
+
+
 def test_no_report_writes_the_run_folder_without_its_page_and_says_how_to_write_it(
     bars, tmp_path, capsys
 ):

@@ -184,6 +184,24 @@ def test_start_begins_flat_at_the_initial_capital():
     assert (first["pv"], first["day_start"], first["peak"]) == (1_000_000, 1_000_000, 1_000_000)
 
 
+def test_baskets_take_their_capital_to_the_cent_below_and_the_reserve_the_rest():
+    # Rounded half up, 1,000.05 split 0.5 + 0.5 gave each basket 500.03: the baskets held
+    # more than the capital, and the reserve was -0.01.
+    from decimal import Decimal
+
+    from twotier.config.model import BasketConfig, PortfolioParams
+
+    halves = PortfolioParams(
+        initial_capital=Decimal("1000.05"),
+        baskets=[BasketConfig(instrument=k, capital_fraction=0.5) for k in ("DCE/i", "DCE/m")],
+    )
+    assert [halves.basket_capital(i) for i in (0, 1)] == [Decimal("500.02")] * 2
+    r = run(start_scenario(), *CLOSE_NO_FEES, "portfolio.initial_capital=1000000.05", start=TUE)
+    first = r.equity.iloc[0]
+    assert [first[f"equity_{i}"] for i in range(3)] == [300_000.01] * 3
+    assert first["pv"] == 1_000_000.05  # the reserve keeps 100,000.02
+
+
 def test_start_includes_the_night_session_of_the_first_trading_day():
     """The Monday 21:00 bar belongs to Tuesday: with start=Tuesday it is the first step, and
     an episode starting there is fresh."""

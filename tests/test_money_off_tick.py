@@ -31,7 +31,10 @@ def decimals(path, column):
         return [Decimal(row[column]) for row in csv.DictReader(f) if row[column]]
 
 
-def test_amounts_of_prices_off_the_tick_add_up_as_printed(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def off_tick_run(tmp_path_factory):
+    """A backtest of the sample's bars moved off the tick: its run folder."""
+    tmp_path = tmp_path_factory.mktemp("off_tick")
     options = []
     for key in SAMPLE_INSTRUMENTS:
         bars = load_sample(key)
@@ -44,7 +47,12 @@ def test_amounts_of_prices_off_the_tick_add_up_as_printed(tmp_path, capsys):
     out = tmp_path / "run"
     with pytest.raises(SystemExit) as done:
         cli(["backtest", *options, "--out", str(out), "--quiet", "--no-report"])
-    assert done.value.code == 0, capsys.readouterr().err
+    assert done.value.code == 0
+    return out
+
+
+def test_amounts_of_prices_off_the_tick_add_up_as_printed(off_tick_run):
+    out = off_tick_run
     summary = json.loads((out / "summary.json").read_text())
     assert any("off the tick" in w for w in summary["warnings"])
 
@@ -62,6 +70,40 @@ def test_amounts_of_prices_off_the_tick_add_up_as_printed(tmp_path, capsys):
     for basket in summary["baskets"]:
         last = decimals(out / "equity.csv", f"equity_{basket['basket']}")[-1]
         assert Decimal(str(basket["final_equity"])) == last
+
+
+MONEY_TOTALS = ("fees", "slippage", "gross_pnl", "net_pnl", "trade_fees", "day_pnl", "night_pnl")
+
+
+def money_totals(figures):
+    """Every money total in metrics.json, wherever it is nested."""
+    if isinstance(figures, dict):
+        for key, value in figures.items():
+            if key in MONEY_TOTALS and value is not None:
+                yield key, value
+            yield from money_totals(value)
+    elif isinstance(figures, list):
+        for value in figures:
+            yield from money_totals(value)
+
+
+def test_the_metrics_money_totals_are_whole_cents_and_add_up(off_tick_run):
+    # Added as binary floats, the fees read 16625.649999999998 where trades.csv says
+    # 16,625.65, and a position closed at +0.10, +0.20 and -0.30 counted as a win.
+    metrics = json.loads((off_tick_run / "metrics.json").read_text())
+    totals = list(money_totals(metrics))
+    assert len(totals) > 30
+    for key, value in totals:
+        assert Decimal(str(value)).as_tuple().exponent >= -2, (key, value)
+    fees = decimals(off_tick_run / "fills.csv", "fee")
+    assert Decimal(str(metrics["portfolio"]["fees"])) == sum(fees)
+    day_and_night = metrics["sessions"][0]
+    change = Decimal(str(metrics["portfolio"]["final"])) - Decimal(
+        str(metrics["portfolio"]["initial"])
+    )
+    assert (
+        Decimal(str(day_and_night["day_pnl"])) + Decimal(str(day_and_night["night_pnl"])) == change
+    )
 
 
 def test_the_decision_log_rounds_amounts_as_the_files_do():

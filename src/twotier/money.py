@@ -9,7 +9,7 @@ and PV add up to the cent without rounding. Fees are rounded to the cent when ch
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -148,12 +148,6 @@ def share_to_cent(units: int, numerator: int, denominator: int) -> int:
     d = denominator * UNITS_PER_CENT
     cents = (2 * q + d) // (2 * d) if q >= 0 else -((-2 * q + d) // (2 * d))
     return cents * UNITS_PER_CENT
-
-
-def round_to_cent(amount: Decimal) -> int:
-    """An amount in CNY rounded to the cent (half up), as money units."""
-    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return int(cents * MONEY_SCALE)
 
 
 def format_cny(units: int, sign: bool = False) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -270,7 +270,10 @@ def check_ledger(result: BacktestResult) -> None:
     registry = default_registry()
     specs = [registry[k] for k in cfg.instruments]
     initial = Decimal(str(cfg.portfolio.initial_capital))
-    capitals = [half_up(initial * Decimal(str(b.capital_fraction))) for b in cfg.portfolio.baskets]
+    capitals = [  # to the cent below: the baskets never take more than the capital
+        (initial * Decimal(str(b.capital_fraction))).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+        for b in cfg.portfolio.baskets
+    ]
     reserve = initial - sum(capitals)
     equity = result.equity
     fills = result.fills

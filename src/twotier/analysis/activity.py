@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.columns import nan_sum
+from twotier.analysis.columns import money_total, nan_sum
 from twotier.analysis.metrics import TRADING_DAYS_PER_YEAR
 
 
@@ -49,7 +49,7 @@ def slippage_paid(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> floa
         return 0.0
     multiplier = _multiplier_of_each(fills, multipliers)
     slippage = fills["slippage"].to_numpy(dtype=float)
-    return nan_sum(slippage * fills["contracts"].to_numpy(dtype=float) * multiplier)
+    return money_total(slippage * fills["contracts"].to_numpy(dtype=float) * multiplier)
 
 
 def annual_turnover(

@@ -74,7 +74,7 @@ def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
         out[column] = pick(column, last_of_each) if column in trades else pd.NaT
     out["open"] = any_of_each(group, (trades["reason"] == OPEN).to_numpy(dtype=bool), len(ids))
     net = trades["net_pnl"].iloc[order].reset_index(drop=True)
-    out["net_pnl"] = net.groupby(ordered_group).sum().to_numpy()  # pandas' sums, bit for bit
+    out["net_pnl"] = net.groupby(ordered_group).sum().round(2).to_numpy()  # see money_total
     out.insert(0, "trade_id", ids)
     return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.columns import money_total
 from twotier.market.sessions import DAY_CUTOFF_MINUTE
 
 NIGHT_START_MINUTE = 18 * 60
@@ -40,8 +41,8 @@ def session_pnl(
     night = night_steps(equity["time"]) if night is None else night
     pnl = step_pnl(equity[column], initial)
     return {
-        "day_pnl": float(pnl[~night].sum()),
-        "night_pnl": float(pnl[night].sum()),
+        "day_pnl": money_total(pnl[~night]),
+        "night_pnl": money_total(pnl[night]),
         "day_steps": int((~night).sum()),
         "night_steps": int(night.sum()),
     }

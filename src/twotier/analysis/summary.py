@@ -28,6 +28,7 @@ from twotier.analysis import (
     trades,
     triggers,
 )
+from twotier.analysis.columns import money_total
 from twotier.config.model import Config
 from twotier.json_text import plain
 
@@ -76,7 +77,7 @@ def value_metrics(
 
 def _costs(fills: pd.DataFrame, multipliers: Mapping[str, float], average: float, days: int):
     return {
-        "fees": float(fills["fee"].sum()) if len(fills) else 0.0,
+        "fees": money_total(fills["fee"].to_numpy(dtype=float)),
         "slippage": activity.slippage_paid(fills, multipliers),
         "turnover": activity.annual_turnover(fills, multipliers, average, days),
     }
@@ -102,7 +103,7 @@ def basket_metrics(
 ) -> dict:
     config, equity = run.config, run.equity
     basket = config.portfolio.baskets[i]
-    initial = float(config.portfolio.initial_capital) * float(basket.capital_fraction)
+    initial = float(config.portfolio.basket_capital(i))
     column = f"equity_{i}"
     fills = run.fills[run.fills["basket"] == i]
     days = metrics.trading_day_count(equity)
@@ -254,7 +255,7 @@ def _sessions(run: RunTables) -> list[dict]:
         }
     ]
     for i, basket in enumerate(run.config.portfolio.baskets):
-        start = initial * float(basket.capital_fraction)
+        start = float(run.config.portfolio.basket_capital(i))
         split = sessions.session_pnl(run.equity, f"equity_{i}", start, night)
         rows.append({"basket": i, "instrument": basket.instrument, **split})
     return rows

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.columns import nan_max, nan_mean, nan_sum
+from twotier.analysis.columns import money_total, nan_max, nan_mean
 
 OPEN = "open"
 
@@ -47,8 +47,9 @@ def positions(trades: pd.DataFrame) -> pd.DataFrame:
     out = first.copy()
     for column in ("exit_time", "exit_price", "reason"):
         out[column] = last[column]
-    for column in ("gross_pnl", "fees", "net_pnl", "contracts"):
-        out[column] = grouped[column].sum()
+    for column in ("gross_pnl", "fees", "net_pnl"):
+        out[column] = grouped[column].sum().round(2)  # to the cent: see money_total
+    out["contracts"] = grouped["contracts"].sum()
     out["exits"] = grouped.size()
     out = out.reset_index().sort_values(["exit_time", "trade_id"], kind="stable")
     return out.reset_index(drop=True)
@@ -70,7 +71,7 @@ def position_totals(trades: pd.DataFrame) -> pd.DataFrame:
     rows = closed_positions(trades)[["trade_id", "exit_time", *money]]
     rows = rows.sort_values(["exit_time", "trade_id"], kind="stable")
     grouped = rows.groupby("trade_id", sort=False)
-    out = grouped[money].sum()
+    out = grouped[money].sum().round(2)  # to the cent: see money_total
     out["last_exit"] = grouped["exit_time"].last()
     out = out.reset_index().sort_values(["last_exit", "trade_id"], kind="stable")
     return out.reset_index(drop=True)
@@ -185,9 +186,9 @@ def book_stats(book: PositionBook) -> dict:
         "expectancy": _mean(net),
         "longest_winning_streak": longest_streak(net > 0),
         "longest_losing_streak": longest_streak(net < 0),
-        "gross_pnl": float(book.gross.sum()),
-        "net_pnl": float(net.sum()),
-        "trade_fees": float(book.fees.sum()),
+        "gross_pnl": money_total(book.gross),
+        "net_pnl": money_total(net),
+        "trade_fees": money_total(book.fees),
         "open_positions": len(book.open_rows.basket),
         "average_effective_leverage": nan_mean(book.leverage),
         "max_effective_leverage": nan_max(book.leverage),
@@ -209,7 +210,7 @@ def exit_reasons(trades: pd.DataFrame) -> list[dict]:
                 "reason": str(reason),
                 "count": len(net),
                 "win_rate": float(np.mean(net > 0)),
-                "net_pnl": nan_sum(net),
+                "net_pnl": money_total(net),
                 "average_pnl": nan_mean(net),
             }
         )

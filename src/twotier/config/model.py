@@ -4,7 +4,7 @@ snake_case (``min_confidence``, ``max_basket_leverage``)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, ValidationError, model_validator
@@ -338,6 +338,13 @@ class PortfolioParams(_Section):
 
     def reserve_fraction(self) -> Decimal:
         return 1 - sum(Decimal(str(b.capital_fraction)) for b in self.baskets)
+
+    def basket_capital(self, index: int) -> Decimal:
+        """Basket ``index``'s starting equity in CNY: its fraction of the initial capital,
+        to the cent below, so that the baskets never take more than the capital (a
+        fraction of a cent stays in the reserve, which is never negative)."""
+        share = self.initial_capital * Decimal(str(self.baskets[index].capital_fraction))
+        return share.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
 
 
 class RollParams(_Section):

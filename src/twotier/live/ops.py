@@ -28,7 +28,7 @@ from twotier.live.session import StepReport
 from twotier.market.calendar import TIMEZONE, TradingCalendar, place_bars
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import session_minutes
-from twotier.money import cny, format_cny
+from twotier.money import cny, format_cny, to_cent
 
 _instances = count()
 
@@ -108,7 +108,7 @@ class Ops:
             bar_time=str(r.time),
             trading_day=str(r.trading_day),
             instruments=r.instruments,
-            pv=cny(r.pv),
+            pv=cny(to_cent(r.pv)),  # to the cent, as the line shows it
             positions=r.positions,
             decisions=decisions,
             ms=round(seconds * 1000, 3),

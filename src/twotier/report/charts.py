@@ -155,10 +155,10 @@ def roll_marks(run, pv: pd.Series, in_run: dict[str, pd.DataFrame]) -> dict | No
 def instrument_pnl_chart(run) -> dict:
     """Each instrument's P&L through the run: its baskets' equity less their starting
     equity at each trading day's end (closed and open P&L, after fees)."""
-    initial = float(run.config.portfolio.initial_capital)
+    portfolio = run.config.portfolio
     totals: dict[str, pd.Series] = {}
-    for i, basket in enumerate(run.config.portfolio.baskets):
-        start = initial * float(basket.capital_fraction)
+    for i, basket in enumerate(portfolio.baskets):
+        start = float(portfolio.basket_capital(i))
         pnl = s.by_day(run.equity, f"equity_{i}") - start
         before = totals.get(basket.instrument)
         totals[basket.instrument] = pnl if before is None else before + pnl

@@ -180,7 +180,7 @@ def summarize(
         rows = t.basket == i
         mine = rows & t.done
         column = f"equity_{i}"
-        start = float(config.portfolio.baskets[i].capital_fraction) * initial
+        start = float(config.portfolio.basket_capital(i))
         end = float(equity[column].iloc[-1]) if len(equity) else start
         summary["baskets"].append(
             {
@@ -214,15 +214,15 @@ class _TradeColumns:
         return len(np.unique(self.trade_id[rows]))
 
     def win_rate(self, rows: np.ndarray) -> float | None:
-        """The share of the rows' trades whose net P&L, summed over a trade's rows, is
-        positive; None without trades."""
+        """The share of the rows' trades whose net P&L, summed over a trade's rows to the
+        cent, is positive; None without trades."""
         ids, net = self.trade_id[rows], self.net[rows]
         if len(ids) == 0:
             return None
         _, first, count = np.unique(ids, return_index=True, return_counts=True)
         won = net[first] > 0
-        if (count > 1).any():  # a trade of several rows: their sum as pandas' groupby gives it
-            won = pd.Series(net).groupby(ids).sum().to_numpy() > 0
+        if (count > 1).any():  # a trade of several rows: +0.10 +0.20 -0.30 is not a win
+            won = pd.Series(net).groupby(ids).sum().round(2).to_numpy() > 0
         return float(np.mean(won))
 
 

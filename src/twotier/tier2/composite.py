@@ -14,7 +14,6 @@ for one step and for arrays of steps alike; the book (``book.py``) does the acco
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from twotier.broker.base import Broker, Order
 from twotier.config.model import Config
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.settlement import SettlementHistory
-from twotier.money import format_cny, money_units, round_to_cent
+from twotier.money import format_cny, money_units
 from twotier.numeric import decided
 from twotier.tier2 import entries, fills
 from twotier.tier2.book import Book, marked_equities, open_trade
@@ -104,8 +103,8 @@ class Composite:
         p = self.config.portfolio
         initial = money_units(p.initial_capital)
         baskets = []
-        for i, (spec, basket) in enumerate(zip(self.specs, p.baskets, strict=True)):
-            capital = round_to_cent(p.initial_capital * Decimal(str(basket.capital_fraction)))
+        for i, spec in enumerate(self.specs):
+            capital = money_units(p.basket_capital(i))
             baskets.append(BasketState(i, spec, capital, capital))
         reserve = initial - sum(b.capital for b in baskets)
         return PortfolioState(baskets, reserve, initial, initial, initial, initial)
