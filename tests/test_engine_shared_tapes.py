@@ -56,9 +56,14 @@ def test_runs_sharing_their_tapes_give_what_each_gives_alone():
 )
 def test_the_time_axis_is_the_sorted_union_of_the_baskets_times(times):
     stamps = [np.array(t, dtype=np.int64) for t in times]
-    union = sorted_union(stamps)
+    union, steps = sorted_union(stamps)
     assert union.dtype == np.int64
     assert np.array_equal(union, np.unique(np.concatenate(stamps)))
+    # each basket's bars at their steps: where a binary search of the axis finds them
+    assert len(steps) == len(stamps)
+    for stamp, step in zip(stamps, steps, strict=True):
+        assert step.dtype == np.int64
+        assert np.array_equal(step, np.searchsorted(union, stamp))
 
 
 def test_a_bar_is_made_a_package_once_and_kept_as_made():

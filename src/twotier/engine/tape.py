@@ -264,13 +264,13 @@ def roll_points(days: np.ndarray, schedule: RollSchedule | None) -> dict[int, Ro
 def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
     """The baskets' packages on one time axis; ``reserve_target(chaos, average
     conviction)`` is Tier-2's rule for the cash-reserve target, applied to every step."""
-    all_times = sorted_union([b.time.as_unit("ns").asi8 for b in baskets])
+    all_times, steps = sorted_union([b.time_ns for b in baskets])
     n = len(all_times)
     bar_at = np.full((len(baskets), n), -1, dtype=np.int64)
     latest = np.full((len(baskets), n), -1, dtype=np.int64)
     trading_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     for i, b in enumerate(baskets):
-        b.step = np.searchsorted(all_times, b.time.as_unit("ns").asi8)
+        b.step = steps[i]
         bar_at[i, b.step] = np.arange(len(b.step))
         latest[i] = np.maximum.accumulate(bar_at[i]) if n else bar_at[i]
         trading_day[b.step] = b.trading_day
@@ -296,16 +296,20 @@ def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
     return Tape(times, trading_day, baskets, bar_at, latest, chaos, average, targets)
 
 
-def sorted_union(stamps: list[np.ndarray]) -> np.ndarray:
-    """The distinct values of sorted arrays, sorted: ``np.unique`` of their concatenation,
-    by a stable sort (it merges the sorted runs) instead of ``np.unique``'s hashing, which
-    costs tens of times more on a ten-year series."""
+def sorted_union(stamps: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct values of sorted arrays, sorted (``np.unique`` of their
+    concatenation), and where each array's values lie in them. A stable argsort merges
+    the sorted runs (``np.unique``'s hashing costs tens of times more on a ten-year
+    series), and its order places each value without a binary search per value."""
     if not stamps:
-        return np.array([], dtype=np.int64)
-    merged = np.sort(np.concatenate(stamps), kind="stable")
-    if len(merged) == 0:
-        return merged
+        return np.array([], dtype=np.int64), []
+    joined = np.concatenate(stamps)
+    order = np.argsort(joined, kind="stable")
+    merged = joined[order]
     first = np.empty(len(merged), dtype=bool)
-    first[0] = True
+    first[:1] = True
     np.not_equal(merged[1:], merged[:-1], out=first[1:])
-    return merged[first]
+    position = np.empty(len(joined), dtype=np.int64)
+    position[order] = np.cumsum(first) - 1
+    ends = np.cumsum([len(s) for s in stamps])[:-1]
+    return merged[first], np.split(position, ends)
