@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import time
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from twotier.errors import ConfigError, UnknownInstrumentError
@@ -231,3 +232,12 @@ def test_badly_shaped_user_file_is_a_config_error(tmp_path, text, message):
 def test_missing_user_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="instrument file not found"):
         InstrumentRegistry.load(tmp_path / "nope.toml")
+
+
+def test_the_schedules_present_among_bars_are_numpys_unique_of_their_eras():
+    hours = get_instrument("DCE/i").sessions
+    assert hours.changes  # nights to 23:00 since 2019, to 23:30 before
+    days = np.array(["2018-06-01", "NaT", "2020-01-02", "2018-06-04"], dtype="datetime64[D]")
+    for picked in ([], [0], [1], [3, 0], [2, 1], [0, 1, 2, 3, 3]):
+        era = hours.era_of(days[picked])
+        assert np.array_equal(hours.eras_present(era), np.unique(era))

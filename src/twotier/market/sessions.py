@@ -173,6 +173,12 @@ class SessionHours:
         era = np.clip(era, 0, len(self.eras) - 1)
         return np.where(np.isnat(days), len(self.eras) - 1, era)
 
+    def eras_present(self, era: np.ndarray) -> np.ndarray:
+        """The schedules that occur among ``era`` (indices as ``era_of`` gives them),
+        ascending: ``np.unique``'s values, found by counting (numpy 2's ``unique`` hashes
+        every bar's index)."""
+        return np.flatnonzero(np.bincount(era, minlength=len(self.eras)))
+
     def locate(self, minutes: np.ndarray, length: int = 1, days=None) -> np.ndarray:
         """Segment index of each bar starting at session minute ``minutes`` and lasting
         ``length`` minutes, in the schedule of its trading day ``days`` (the current
@@ -182,7 +188,7 @@ class SessionHours:
             return self.current.locate(minutes, length)
         era = self.era_of(days)
         out = np.full(len(minutes), -1, dtype=np.int64)
-        for k in np.unique(era):
+        for k in self.eras_present(era):
             rows = era == k
             found = self.eras[k][1].locate(minutes[rows], length)
             out[rows] = np.where(found >= 0, found + self._offset[k], -1)
