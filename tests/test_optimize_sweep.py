@@ -118,9 +118,16 @@ def test_stitched_out_of_sample_curve_chains_each_windows_return(walked):
         assert piece["trading_day"].dt.date.min() >= test_days[window].start
 
 
-def test_tier1_packages_are_computed_once_per_distinct_tier1_configuration(walked):
-    # two volume ratios (the base shares 1.2) x three instruments, whatever the windows
-    assert walked.stats.tier1_tasks == 2 * 3
+def test_tier1_packages_are_computed_once_per_distinct_configuration_and_again_to_test(
+    walked,
+):
+    # two volume ratios (the base shares 1.2) x three instruments, whatever the windows;
+    # a window whose chosen set has the other ratio makes its packages again to test it
+    ratios = [
+        walked.plan.configs[chosen].tier1.checks.volume_ratio for chosen in walked.choices.values()
+    ]
+    again = sum(ratio != 1.2 for ratio in ratios)
+    assert again and walked.stats.tier1_tasks == 2 * 3 + 3 * again
     assert walked.stats.tier2_runs == 5 * 3 + 2 * 3
     assert walked.stats.tier2_tasks <= walked.stats.tier2_runs
 
@@ -232,6 +239,31 @@ def test_a_full_sweep_lets_packages_go_once_the_last_batch_reading_them_is_submi
     again = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path / "b")
     pd.testing.assert_frame_equal(result.table, again.table)
     assert (result.table["status"] == "ok").all()
+
+
+def test_a_walk_forward_lets_packages_go_after_their_configurations_last_batch(
+    bars, client, walked, tmp_path, monkeypatch
+):
+    # Trained window by window, every Tier-1 configuration's packages were held on the
+    # workers to the end: 100 ten-year sets took each worker to 1.95 GB. Each
+    # configuration's batches of every window now go one after the other, and besides the
+    # base configuration's packages (every window tests it) only theirs are held.
+    submitted, submit = [], SweepRunner._submit
+
+    def noting(self, batch):
+        submit(self, batch)
+        packages = tuple(self._package_keys(batch[0]).values())
+        sets = {run.pset.set_id for run in batch}
+        submitted.append((batch[0].phase, packages, sets, set(self._tier1)))
+
+    monkeypatch.setattr(SweepRunner, "_submit", noting)
+    result = run_sweep(walk_forward_request(bars), client, tmp_path)
+    base = next(packages for _, packages, sets, _ in submitted if 0 in sets)
+    assert all(held <= {*base, *packages} for _, packages, _, held in submitted)
+    trained = [packages for phase, packages, *_ in submitted if phase == "train"]
+    assert len(trained) == 5 * 3 and trained == sorted(trained, key=trained.index)
+    pd.testing.assert_frame_equal(result.table, walked.table)
+    pd.testing.assert_frame_equal(result.oos, walked.oos)
 
 
 def test_without_shared_tier1_every_run_computes_its_own_packages(bars, client, tmp_path):

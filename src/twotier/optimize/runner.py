@@ -2,7 +2,11 @@
 task per instrument and distinct Tier-1 configuration, shared by every parameter set with
 that configuration; parameter sets with the same packages and period run in one Tier-2
 task over a batch (``tasks.backtest_batch``: one set after the other, sharing the tapes),
-a few batches per worker so that the workers stay evenly busy. Results are handled as
+a few batches per worker so that the workers stay evenly busy. The runner holds a Tier-1
+configuration's packages only while a batch it has still to submit reads them (each
+batch's task holds its own until it has run; a walk-forward keeps the base
+configuration's, which every window tests), so that the workers keep the packages of the
+work in flight, not of every configuration the sweep has seen. Results are handled as
 they arrive (saved at once, for resume), but nothing depends on their order: outcomes are
 returned sorted, and a walk-forward window picks its best set only once all its training
 runs are in.
@@ -108,11 +112,12 @@ class SweepRunner:
         self._waiting: dict[Future, list[list[Run]]] = {}
         self._by_key: dict[str, list[Run]] = {}  # the runs waiting for a key's result
         self._tier1: dict[str, Future] = {}
-        # Batches scheduled but not yet submitted that read each Tier-1 key: a full sweep
-        # lets a key's packages go once its last batch is submitted (the batch's task
-        # holds them until it has run), so that the workers keep the packages of the
-        # batches in flight, not of every Tier-1 configuration the sweep has seen.
+        # Batches scheduled but not yet submitted that read each Tier-1 key: a key's
+        # packages are let go once its last batch is submitted.
         self._readers: dict[str, int] = {}
+        # Keys let go only at the end: a walk-forward tests the base configuration in
+        # every window.
+        self._held_to_end: set[str] = set()
         self._scattered: dict[str, Future] | None = None
         self._env_future: Future | None = None
         self._queue = as_completed()
@@ -123,6 +128,9 @@ class SweepRunner:
 
     def run(self) -> list[Outcome]:
         phase = "train" if self.walk_forward else "full"
+        if self.walk_forward and self.share_tier1:
+            base = self._run(self.sets[0], self.windows[0], phase)
+            self._held_to_end = set(self._package_keys(base).values())
         self._schedule([self._run(s, w, phase) for w in self.windows for s in self.sets])
         for window in self.windows:
             self._select_when_trained(window)
@@ -162,19 +170,30 @@ class SweepRunner:
             else:
                 self._by_key[run.key] = [run]
                 fresh.append(run)
-        groups: dict[tuple, list[Run]] = {}
-        for run in fresh:  # runs over the same packages and period can share a task
-            shape = (tuple(self._package_keys(run).items()), run.span, run.phase)
-            groups.setdefault(shape, []).append(run)
-        batches = []
-        for group in groups.values():
-            size = self._batch_size(len(group))
-            batches += [group[at : at + size] for at in range(0, len(group), size)]
+        batches = self._batches(fresh)
         for batch in batches:
             for key in self._package_keys(batch[0]).values():
                 self._readers[key] = self._readers.get(key, 0) + 1
         for batch in batches:
             self._submit(batch)
+
+    def _batches(self, runs: list[Run]) -> list[list[Run]]:
+        """Runs over the same packages and period, in batches that share a task; the
+        batches of one Tier-1 configuration one after the other, whatever their period.
+        Dask runs tasks in about the order they are submitted: a walk-forward's packages
+        are then made, read by every window's batches and let go before the next
+        configuration's are made (window by window, each worker held every
+        configuration's packages until the last window: 1.95 GB at 100 ten-year sets)."""
+        groups: dict[tuple, dict[tuple, list[Run]]] = {}
+        for run in runs:
+            packages = tuple(self._package_keys(run).items())
+            groups.setdefault(packages, {}).setdefault((run.span, run.phase), []).append(run)
+        batches = []
+        for periods in groups.values():
+            for group in periods.values():
+                size = self._batch_size(len(group))
+                batches += [group[at : at + size] for at in range(0, len(group), size)]
+        return batches
 
     def _batch_size(self, runs: int) -> int:
         """Few tasks (each shares its tapes and costs Dask's overhead once), but enough of
@@ -203,10 +222,9 @@ class SweepRunner:
         self._queue.add(future)
         for key in self._package_keys(first).values():
             self._readers[key] -= 1
-            # The run's own packages (sharing off), or a full sweep's shared ones that no
-            # batch still to submit reads: the task holds them now. (A walk-forward keeps
-            # them: the best set of each window is tested later on the same packages.)
-            if not self.share_tier1 or (not self.walk_forward and not self._readers[key]):
+            # The run's own packages (sharing off), or shared ones that no batch still to
+            # submit reads: the task holds them now.
+            if not self.share_tier1 or not (self._readers[key] or key in self._held_to_end):
                 self._tier1.pop(key)
 
     def _package_keys(self, run: Run) -> dict[str, str]:
@@ -229,7 +247,12 @@ class SweepRunner:
     def _packages(self, run: Run) -> dict[str, Future]:
         """The run's Tier-1 futures, submitted when a batch first needs them: Dask runs
         tasks in about the order they were submitted, so packages made just before the
-        batches that read them are not all held in the workers' memory at once."""
+        batches that read them are not all held in the workers' memory at once. A
+        walk-forward's chosen set is known only once its window is trained, after its
+        packages were let go: they are submitted again under the same key (Dask reuses
+        them if a batch still holds them, else makes them again, as Tier-1 is a function
+        of the bars and the configuration; about 45 ms for three ten-year instruments,
+        against 35 MB held for every configuration)."""
         packages = {}
         for instrument, key in self._package_keys(run).items():
             if key not in self._tier1:
