@@ -118,6 +118,7 @@ class SweepRunner:
         # Keys let go only at the end: a walk-forward tests the base configuration in
         # every window.
         self._held_to_end: set[str] = set()
+        self._made: dict[str, int] = {}  # how many times each key's packages were submitted
         self._scattered: dict[str, Future] | None = None
         self._env_future: Future | None = None
         self._queue = as_completed()
@@ -249,17 +250,20 @@ class SweepRunner:
         tasks in about the order they were submitted, so packages made just before the
         batches that read them are not all held in the workers' memory at once. A
         walk-forward's chosen set is known only once its window is trained, after its
-        packages were let go: they are submitted again under the same key (Dask reuses
-        them if a batch still holds them, else makes them again, as Tier-1 is a function
-        of the bars and the configuration; about 45 ms for three ten-year instruments,
-        against 35 MB held for every configuration)."""
+        packages were let go: they are made again (Tier-1 is a function of the bars and
+        the configuration; about 45 ms for three ten-year instruments, against 35 MB held
+        for every configuration), under a Dask key of their own: a key the client has
+        just released can race with its release (see ``_scatter``)."""
         packages = {}
         for instrument, key in self._package_keys(run).items():
             if key not in self._tier1:
                 bars = self._bar_futures()[instrument]
+                made = self._made.get(key, 0)
+                self._made[key] = made + 1
                 self._tier1[key] = self.client.submit(
-                    compute_packages, bars, instrument, run.config, key=key, pure=False
-                )
+                    compute_packages, bars, instrument, run.config,
+                    key=f"{key}-{made}" if made else key, pure=False,
+                )  # fmt: skip
                 self.stats.tier1_tasks += 1
             packages[instrument] = self._tier1[key]
         return packages
