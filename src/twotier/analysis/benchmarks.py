@@ -90,7 +90,11 @@ def buy_and_hold_of(bars: pd.DataFrame, risk_free: float = 0.0) -> dict | None:
 
 def growth(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.Series:
     """Daily close over the first close of the run (rolled): the growth of 1 CNY held."""
-    bars = in_run(packages, equity)
+    return growth_of(in_run(packages, equity))
+
+
+def growth_of(bars: pd.DataFrame) -> pd.Series:
+    """``growth`` of the packages of the run (``in_run``)."""
     if bars.empty:
         return pd.Series(dtype=float)
     base, closes = _held_closes(bars)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twotier.analysis.benchmarks import growth
+from twotier.analysis.benchmarks import growth_of
 from twotier.analysis.rolled import roll_points
 from twotier.report import series as s
 
@@ -74,10 +74,10 @@ def equity_chart(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict:
     days = s.day_text(pv.index)
     data = [line_trace(days, s.rounded(pv, 2), "portfolio value", COLORS[0])]
     for k, instrument in enumerate(run.config.instruments):
-        packages = run.packages.get(instrument)
-        if packages is None:
+        if run.packages.get(instrument) is None:
             continue
-        held = growth(packages, equity) * initial
+        bars = in_run.get(instrument)  # None where the packages are empty
+        held = (pd.Series(dtype=float) if bars is None else growth_of(bars)) * initial
         data.append(
             line_trace(
                 s.day_text(held.index),
