@@ -12,8 +12,6 @@ and a single day draw equally fast.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pandas as pd
 
@@ -115,21 +113,31 @@ def _levels(first: pd.DataFrame, last: pd.DataFrame, bars: pd.DataFrame, bars_ns
     target = first["target"].to_numpy(dtype=float)
     price = first["entry_price"].to_numpy(dtype=float)
     trade = first["trade_id"].to_numpy(dtype=np.int64)
-    out = {"trade": [], "from": [], "to": [], "stop": [], "target": []}
-    for k, entry in enumerate(entries):
-        if entry < 0 or np.isnan(stop[k]) or np.isnan(target[k]):
-            continue
-        basis = price[k] * factors[entry]  # on the latest contract's scale
-        inside = changes[(changes > entry) & (changes <= ends[k])]
-        cuts = [int(entry), *inside.tolist(), int(ends[k])]
-        for a, b in itertools.pairwise(cuts):
-            raw = basis / factors[a]
-            out["trade"].append(int(trade[k]))
-            out["from"].append(a)
-            out["to"].append(b)
-            out["stop"].append(round(raw * (1 - side[k] * stop[k]), 4))
-            out["target"].append(round(raw * (1 + side[k] * target[k]), 4))
-    return out
+    shown = np.flatnonzero((entries >= 0) & ~np.isnan(stop) & ~np.isnan(target))
+    row, start, end = _segments(entries[shown], ends[shown], changes)
+    k = shown[row]
+    basis = price[k] * factors[entries[k]]  # on the latest contract's scale
+    raw = basis / factors[start]
+    return {
+        "trade": trade[k].tolist(),
+        "from": start.tolist(),
+        "to": end.tolist(),
+        "stop": np.round(raw * (1 - side[k] * stop[k]), 4).tolist(),
+        "target": np.round(raw * (1 + side[k] * target[k]), 4).tolist(),
+    }
+
+
+def _segments(starts: np.ndarray, ends: np.ndarray, cuts: np.ndarray) -> tuple:
+    """Each span [start, end] cut at the ``cuts`` (rising) inside (start, end]: the
+    span's row, first and last bar of every piece, in order."""
+    first_cut = np.searchsorted(cuts, starts, side="right")
+    pieces = 1 + np.maximum(np.searchsorted(cuts, ends, side="right") - first_cut, 0)
+    row = np.repeat(np.arange(len(starts)), pieces)
+    nth = np.arange(len(row)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    cut_at = np.append(cuts, -1)  # the indices past either end land here, never picked
+    start = np.where(nth == 0, starts[row], cut_at[first_cut[row] + nth - 1])
+    end = np.where(nth == pieces[row] - 1, ends[row], cut_at[first_cut[row] + nth])
+    return row, start, end
 
 
 def hours_held(trades: pd.DataFrame, bars: pd.DataFrame) -> pd.Series:
