@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twotier.analysis import activity, drawdowns, excursions, metrics, periods, triggers
-from twotier.analysis.benchmarks import _held_closes, _rows_of
+from twotier.analysis.benchmarks import _held_closes, rows_of
 from twotier.analysis.rolled import rolled_closes
 from twotier.analysis.trades import OPEN, exit_reasons, position_totals, trade_stats
 from twotier.tier1.state import episodes
@@ -276,7 +276,7 @@ def test_rows_of_the_steps_match_get_indexer(steps_at, times_at, shuffled):
         [pd.NaT if m is None else T0 + pd.Timedelta(minutes=15 * m) for m in times_at]
     ).as_unit("ns")
     times = times.tz_localize(TZ) if times.tz is None else times
-    assert np.array_equal(_rows_of(steps_index, times), steps_index.get_indexer(times))
+    assert np.array_equal(rows_of(steps_index, times), steps_index.get_indexer(times))
 
 
 @settings(max_examples=50, deadline=None)

@@ -21,7 +21,7 @@ def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
     times = pd.DatetimeIndex(packages["time"]).as_unit("ns")
     if steps.tz is not None and times.tz is not None:
         times = times.tz_convert(steps.tz)
-    where = _rows_of(steps, times)
+    where = rows_of(steps, times)
     found = where >= 0
     # pandas copies on write: a shallow copy keeps the packages safe and costs nothing
     out = packages.copy(deep=False) if found.all() else packages.loc[found].copy()
@@ -29,7 +29,7 @@ def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _rows_of(steps: pd.DatetimeIndex, times: pd.DatetimeIndex) -> np.ndarray:
+def rows_of(steps: pd.DatetimeIndex, times: pd.DatetimeIndex) -> np.ndarray:
     """``steps.get_indexer(times)``: each time's row among the steps, -1 where it is not
     one. The steps of a run rise strictly, so a binary search finds them without the
     hash table pandas would build over every step."""
