@@ -7,6 +7,7 @@ lowest reserve)."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,15 @@ def day_text(days) -> list[str]:
     index = pd.DatetimeIndex(days)
     if index.tz is not None or index.hasnans:
         return index.strftime("%Y-%m-%d").tolist()
-    return stamps(index.to_numpy(), "D")
+    values = index.to_numpy()
+    return list(_naive_day_text(values.tobytes(), values.dtype.str))
+
+
+@lru_cache(maxsize=8)
+def _naive_day_text(days: bytes, dtype: str) -> tuple[str, ...]:
+    """``day_text`` of days given as their bytes: a report writes the same ~2,400 days
+    of a ten-year run for a dozen series, each 0.5 ms."""
+    return tuple(stamps(np.frombuffer(days, dtype=dtype), "D"))
 
 
 def rounded(values, digits: int) -> list[float | None]:
