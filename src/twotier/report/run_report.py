@@ -81,7 +81,8 @@ def signal_views(
     run, metrics: dict, in_run: dict[str, pd.DataFrame], triggers: dict[str, pd.DataFrame]
 ) -> SignalViews:
     """``in_run`` and ``triggers``: the run's ``DerivedTables.bars`` and ``.triggers``."""
-    out = SignalViews(hours=pd.Series(np.nan, index=run.trades.index))
+    out = SignalViews()
+    hours = np.full(len(run.trades), np.nan)
     counts = {t["instrument"]: t for t in metrics.get("triggers", [])}
     for k, instrument in enumerate(dict.fromkeys(run.config.instruments)):
         bars = in_run.get(instrument)
@@ -93,10 +94,12 @@ def signal_views(
         )
         if instrument in counts:
             out.notes[view_id] = tables.triggers_line(counts[instrument])
-        mine = run.trades[run.trades["instrument"] == instrument]
+        rows = (run.trades["instrument"] == instrument).to_numpy()
+        mine = run.trades[rows]
         for trade, (a, b) in trade_bars(mine, bars).items():
             out.links[trade] = (view_id, a, b)
-        out.hours.loc[mine.index] = hours_held(mine, bars)
+        hours[rows] = hours_held(mine, bars).to_numpy()
+    out.hours = pd.Series(hours, index=run.trades.index)
     return out
 
 

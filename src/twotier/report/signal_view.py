@@ -15,6 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.groups import (
+    NAT,
+    any_of_each,
+    by_position_then_time,
+    first_of_each,
+    last_of_each,
+)
 from twotier.analysis.rolled import roll_points, scale_factors
 from twotier.analysis.triggers import BLOCKED, SKIPPED, TRADED
 from twotier.report.packing import pack_columns
@@ -48,8 +55,16 @@ def _minutes(times: pd.Series) -> np.ndarray:
 
 def _bars_at(bars_ns: np.ndarray, times) -> np.ndarray:
     """The bar starting at each time (else the one before it); -1 before the first."""
-    stamps = pd.DatetimeIndex(pd.Series(times)).as_unit("ns").asi8
-    return np.searchsorted(bars_ns, stamps, side="right") - 1
+    return _bar_of(bars_ns, _ns(times))
+
+
+def _bar_of(bars_ns: np.ndarray, ns: np.ndarray) -> np.ndarray:
+    """``_bars_at`` of times as nanoseconds (NaT's are before every bar)."""
+    return np.searchsorted(bars_ns, ns, side="right") - 1
+
+
+def _ns(times) -> np.ndarray:
+    return pd.DatetimeIndex(pd.Series(times)).as_unit("ns").asi8
 
 
 def _round(values, digits: int = 4) -> list:
@@ -154,16 +169,21 @@ def hours_held(trades: pd.DataFrame, bars: pd.DataFrame) -> pd.Series:
 def trade_bars(trades: pd.DataFrame, bars: pd.DataFrame) -> dict[int, tuple[int, int]]:
     """Each position's first and last bar in ``bars``: its entry's fill bar and its last
     exit's fill bar (the last bar while it is open); what a click in the trades table
-    zooms to."""
+    zooms to. Grouped on arrays (``analysis.groups``): a few hundred rows."""
     bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
-    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
-    grouped = ordered.groupby("trade_id", sort=True)
-    entry = _bars_at(bars_ns, grouped["entry_time"].first())
-    exit_ = _bars_at(bars_ns, grouped["exit_time"].last())
-    still = (ordered["reason"] == "open").groupby(ordered["trade_id"], sort=True).any()
-    exit_ = np.where(still.to_numpy() | (exit_ < 0), len(bars_ns) - 1, exit_)
+    ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
+    entry_ns, exit_ns = _ns(trades["entry_time"]), _ns(trades["exit_time"])
+    order = by_position_then_time(group, exit_ns)
+    group, entry_ns, exit_ns = group[order], entry_ns[order], exit_ns[order]
+    first = first_of_each(group, entry_ns != NAT, len(ids))
+    last = last_of_each(group, exit_ns != NAT, len(ids))
+    entry = _bar_of(bars_ns, np.where(first >= 0, entry_ns[first], NAT))
+    exit_ = _bar_of(bars_ns, np.where(last >= 0, exit_ns[last], NAT))
+    still = any_of_each(group, (trades["reason"] == "open").to_numpy()[order], len(ids))
+    exit_ = np.where(still | (exit_ < 0), len(bars_ns) - 1, exit_)
     return {
-        int(t): (int(a), int(b)) for t, a, b in zip(grouped.size().index, entry, exit_, strict=True)
+        int(t): (int(a), int(b))
+        for t, a, b in zip(ids, entry.tolist(), exit_.tolist(), strict=True)
     }
 
 
