@@ -270,3 +270,27 @@ def test_with_limits_from_the_data_the_price_must_equal_the_limit():
     # The data's limits win over the estimate, side by side.
     lock = bar_limits(u(2914), u(2914), u(2806), 0.04, u(1), 0.015, up, NO_PRICE)[2]
     assert lock == NOT_LOCKED  # the estimate with its tolerance would have said locked up
+
+
+def test_locks_worked_out_on_one_price_bars_alone_match_bar_limits_on_every_bar():
+    # The backtest's market arrays work limits out for one-price bars only; every bar's
+    # lock must be what bar_limits gives it (blank highs and lows never one-price).
+    from twotier.engine.market import _locks
+
+    rng = np.random.default_rng(7)
+    n = 400
+    starts = np.arange(0, n, 20)
+    day = np.repeat(np.datetime64("2020-02-03") + np.arange(len(starts)), 20)
+    prev = np.where(rng.random(len(starts)) < 0.2, NO_PRICE, u(659.0))
+    low = u(600.0) + u(0.5) * rng.integers(0, 240, n)
+    high = np.where(rng.random(n) < 0.5, low, low + u(0.5))
+    high[::37], low[::41], high[5], low[5] = NO_PRICE, NO_PRICE, NO_PRICE, NO_PRICE
+    up = np.where(rng.random(n) < 0.3, u(700.0), NO_PRICE)
+    down = np.full(n, NO_PRICE, dtype=np.int64)
+    got = _locks(high, low, starts, day, prev, IRON, 0.015, up, down)
+    rate = IRON.terms.rates("limit_rate", day)
+    blank_high, blank_low = np.where(high > 0, high, NO_PRICE), np.where(low > 0, low, -2)
+    bar_prev = np.repeat(prev, 20)
+    want = bar_limits(blank_high, blank_low, bar_prev, rate, u(0.5), 0.015, up, down)[2]
+    assert got.tolist() == want.tolist()
+    assert {LOCKED_UP, LOCKED_DOWN, NOT_LOCKED} <= set(got.tolist())

@@ -56,8 +56,8 @@ def basket_market(
         _prices(packages, k) for k in ("high", "low", "settle", "limit_up", "limit_down")
     )
     volume = _column(packages, "volume")
-    contracts = _contracts(contract, day, n, spec, source)
     starts = np.flatnonzero(np.concatenate([[True], day[1:] != day[:-1]])) if n else np.array([0])
+    day_contracts = _day_contracts(contract, day, starts, spec, source)
     has_range = high is not None and low is not None
     # A bar without its own high or low takes its close (for the settlement's typical
     # price; it is never one-price at a limit).
@@ -65,14 +65,13 @@ def basket_market(
     lo = close if low is None else np.where(low > 0, low, close)
     day_settle = None
     if n and (has_range and volume is not None):
-        lots = np.nan_to_num(volume)
         settled = None if settle is None else np.where(settle > 0, settle, np.nan)
-        day_settle = day_settlements(starts, hi, lo, close, lots, price_units(spec.tick), settled)
+        day_settle = day_settlements(starts, hi, lo, close, volume, price_units(spec.tick), settled)
     elif n and settle is not None:
         day_settle = _last_per_day(starts, settle)
     settlements = SettlementHistory()
     if day_settle is not None:
-        settlements = SettlementHistory.of_days(contracts[starts], day[starts], day_settle)
+        settlements = SettlementHistory.of_days(day_contracts, day[starts], day_settle)
     elif n and market.forced_liquidation:
         notes.append(
             f"{spec.key}: no settle column, nor high, low and volume: margin is taken on the "
@@ -87,14 +86,8 @@ def basket_market(
                 "limits are off"
             )
         else:
-            prev = _previous_settlements(starts, contracts, day_settle, n)
-            rate = spec.terms.rates("limit_rate", day)
-            one_price_high = np.where(high > 0, high, NO_PRICE)  # blank: never one-price
-            one_price_low = np.where(low > 0, low, -2)
-            _, _, locked = bar_limits(
-                one_price_high, one_price_low, prev, rate, price_units(spec.tick),
-                market.limit_tolerance, up, down,
-            )  # fmt: skip
+            prev = _previous_settlements(day_contracts, day_settle)
+            locked = _locks(high, low, starts, day, prev, spec, market.limit_tolerance, up, down)
     if market.volume_fills and volume is None and n:
         notes.append(f"{spec.key}: packages have no volume: volume fills are off")
     fills_volume = volume if market.volume_fills else None  # NaN: no value, no refusal nor cap
@@ -117,16 +110,18 @@ def _prices(packages: pd.DataFrame, name: str) -> np.ndarray | None:
     values = _column(packages, name)
     if values is None:
         return None
-    units = np.rint(np.nan_to_num(values, nan=-1.0) * 10_000).astype(np.int64)
-    return np.where(np.isnan(values), NO_PRICE, units)
+    units = np.rint(values * 10_000)
+    units[np.isnan(values)] = NO_PRICE
+    return units.astype(np.int64)
 
 
-def _contracts(contract, day, n: int, spec: InstrumentSpec, source: str) -> np.ndarray:
-    """Each bar's contract (None where unknown), checked constant within a trading day
-    (RULES.md 10.6 item 17)."""
+def _day_contracts(contract, day, starts, spec: InstrumentSpec, source: str) -> np.ndarray:
+    """Each trading day's contract (None where unknown; the days start at the bars
+    ``starts``), checked constant within a trading day (RULES.md 10.6 item 17)."""
     if contract is None:  # one unknown contract throughout: nothing to check
-        return np.full(n, None, dtype=object)
+        return np.full(len(starts), None, dtype=object)
     contracts = np.array(contract, dtype=object)
+    n = len(contracts)
     if n > 1:
         changes = (contracts[1:] != contracts[:-1]) & (day[1:] == day[:-1])
         if changes.any():
@@ -136,7 +131,7 @@ def _contracts(contract, day, n: int, spec: InstrumentSpec, source: str) -> np.n
                 f"{spec.key}: the contract changes inside trading day {day[at + 1]} "
                 f"({contracts[at]} -> {contracts[at + 1]}); rolls happen between trading days",
             )
-    return contracts
+    return contracts[starts] if n else contracts
 
 
 def _or_none(values, n: int) -> np.ndarray:
@@ -151,12 +146,25 @@ def _last_per_day(starts, values) -> np.ndarray:
     return out
 
 
-def _previous_settlements(starts, contracts, day_settle, n: int) -> np.ndarray:
-    """Each bar's previous trading day's settlement where that day traded the same
-    contract (NO_PRICE otherwise, and without settlements)."""
-    if day_settle is None:
-        return np.full(n, NO_PRICE, dtype=np.int64)
-    day_contract = contracts[starts]
-    prev = np.full(len(starts), NO_PRICE, dtype=np.int64)
-    prev[1:] = same_contract_settlement(day_contract[:-1], day_settle[:-1], day_contract[1:])
-    return np.repeat(prev, np.diff(np.append(starts, n)))
+def _previous_settlements(day_contracts, day_settle) -> np.ndarray:
+    """Each trading day's previous trading day's settlement where that day traded the
+    same contract (NO_PRICE otherwise, and without settlements)."""
+    prev = np.full(len(day_contracts), NO_PRICE, dtype=np.int64)
+    if day_settle is not None:
+        prev[1:] = same_contract_settlement(day_contracts[:-1], day_settle[:-1], day_contracts[1:])
+    return prev
+
+
+def _locks(high, low, starts, day, prev, spec: InstrumentSpec, tolerance, up, down) -> np.ndarray:
+    """Each bar's lock (``bar_limits``; ``prev`` each trading day's previous settlement).
+    Only a one-price bar (high equal to low, neither blank) can be locked, so the limits
+    are worked out for those few bars alone, not for every bar."""
+    locked = np.zeros(len(high), dtype=np.int8)
+    bars = np.flatnonzero((high == low) & (high > 0))
+    bar_prev = prev[np.searchsorted(starts, bars, side="right") - 1]
+    rate = spec.terms.rates("limit_rate", day[bars])
+    tick = price_units(spec.tick)
+    _, _, locked[bars] = bar_limits(
+        high[bars], low[bars], bar_prev, rate, tick, tolerance, up[bars], down[bars]
+    )
+    return locked
