@@ -241,3 +241,44 @@ def test_the_schedules_present_among_bars_are_numpys_unique_of_their_eras():
     for picked in ([], [0], [1], [3, 0], [2, 1], [0, 1, 2, 3, 3]):
         era = hours.era_of(days[picked])
         assert np.array_equal(hours.eras_present(era), np.unique(era))
+
+
+def test_locate_looks_up_what_a_search_of_each_schedule_finds():
+    # The table of every session-clock minute gives each bar what searching its day's
+    # schedule gives; minutes off the clock are searched.
+    hours = get_instrument("DCE/i").sessions
+    rng = np.random.default_rng(3)
+    days = np.datetime64("2017-01-01") + rng.integers(0, 2000, 3000)
+    days[::11] = np.datetime64("NaT")
+    minutes = rng.integers(0, 24 * 60 + 6 * 60, 3000)
+    for length in (1, 15, 60):
+        for on in (days, None):
+            searched = hours._search(minutes, length, on)
+            assert np.array_equal(hours.locate(minutes, length, days=on), searched)
+        assert np.array_equal(
+            hours.locate(minutes - 400, length, days), hours._search(minutes - 400, length, days)
+        )
+    assert (hours.locate(minutes, 15, days=days) >= 0).any()
+    assert set(hours.era_of(days).tolist()) == {0, 1}
+
+
+def test_the_schedule_of_a_day_counts_the_schedules_begun_by_it():
+    hours = get_instrument("DCE/i").sessions
+    _, (change, _) = hours.eras
+    days = np.array([change - 1, change, change + 400, "NaT", "1990-01-01"], dtype="datetime64[D]")
+    assert hours.era_of(days).tolist() == [0, 1, 1, 1, 0]
+
+
+def test_the_session_clock_puts_times_before_six_on_the_evening_before():
+    from twotier.market.sessions import NS_PER_DAY, NS_PER_MINUTE, clock_minutes, session_clock
+
+    rng = np.random.default_rng(5)
+    wall = rng.integers(-3 * NS_PER_DAY, 20_000 * NS_PER_DAY, 5000)
+    wall[:4] = [0, 6 * 60 * NS_PER_MINUTE - 1, 6 * 60 * NS_PER_MINUTE, -1]
+    minutes, evenings = session_clock(wall)
+    minute = clock_minutes(wall)
+    dates = (wall // NS_PER_DAY).astype("datetime64[D]")
+    early = minute < 6 * 60
+    assert np.array_equal(minutes, np.where(early, minute + 24 * 60, minute))
+    assert np.array_equal(evenings, np.where(early, dates - np.timedelta64(1, "D"), dates))
+    assert minutes[:4].tolist() == [24 * 60, 24 * 60 + 359, 6 * 60, 24 * 60 - 1]

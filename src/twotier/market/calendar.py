@@ -29,10 +29,8 @@ from twotier.errors import CalendarError, ConfigError
 from twotier.io import read_toml
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import (
-    DAY_CUTOFF_MINUTE,
     NIGHT_START_MINUTE,
-    NS_PER_DAY,
-    clock_minutes,
+    session_clock,
     session_minutes,
     wall_ns,
 )
@@ -269,9 +267,7 @@ def default_calendar() -> TradingCalendar:
 def session_dates(times: pd.DatetimeIndex) -> np.ndarray:
     """The calendar date on which each bar's session clock began (the evening's date for
     bars after midnight)."""
-    wall = wall_ns(times)
-    dates = (wall // NS_PER_DAY).astype("datetime64[D]")
-    return np.where(clock_minutes(wall) < DAY_CUTOFF_MINUTE, dates - ONE_DAY, dates)
+    return session_clock(wall_ns(times))[1]
 
 
 def night_clock(times: pd.DatetimeIndex) -> np.ndarray:
@@ -293,11 +289,7 @@ class _Clock:
     day after its evening; NaT past the calendar's end), which picks the session hours."""
 
     def __init__(self, times: pd.DatetimeIndex, calendar: TradingCalendar):
-        wall = wall_ns(times)
-        minute = clock_minutes(wall)
-        self.minutes = np.where(minute < DAY_CUTOFF_MINUTE, minute + 24 * 60, minute)
-        dates = (wall // NS_PER_DAY).astype("datetime64[D]")
-        self.evening = np.where(minute < DAY_CUTOFF_MINUTE, dates - ONE_DAY, dates)
+        self.minutes, self.evening = session_clock(wall_ns(times))
         self.night = self.minutes >= NIGHT_START_MINUTE
         # Bars come a day's worth at a time: the calendar is asked once per run of bars
         # of one evening (a day's session and the night after it), not once per bar.

@@ -151,6 +151,7 @@ class SessionHours:
         self._starts = np.array([s.start for s in self.all_segments], dtype=np.int64)
         self._ends = np.array([s.end for s in self.all_segments], dtype=np.int64)
         self._nights = np.array([s.night for s in self.all_segments], dtype=bool)
+        self._tables: dict[int, np.ndarray] = {}  # ``locate``'s, by bar length
         self._era_starts = np.array(
             [np.datetime64("NaT") if day is None else day for day, _ in eras],
             dtype="datetime64[D]",
@@ -168,10 +169,13 @@ class SessionHours:
         """The index of the schedule in force on each trading day (the earliest before
         its first day; the current one where the day is unknown, NaT)."""
         days = np.asarray(days, dtype="datetime64[D]")
-        starts = np.where(np.isnat(self._era_starts), np.datetime64("1900-01-01"), self._era_starts)
-        era = np.searchsorted(starts, days, side="right") - 1
-        era = np.clip(era, 0, len(self.eras) - 1)
-        return np.where(np.isnat(days), len(self.eras) - 1, era)
+        # The later schedules' first days on or before each day, counted: a comparison per
+        # schedule costs a fraction of a binary search per day.
+        era = np.zeros(len(days), dtype=np.intp)
+        for first in self._era_starts[1:]:
+            era += days >= first
+        era[np.isnat(days)] = len(self.eras) - 1
+        return era
 
     def eras_present(self, era: np.ndarray) -> np.ndarray:
         """The schedules that occur among ``era`` (indices as ``era_of`` gives them),
@@ -182,17 +186,41 @@ class SessionHours:
     def locate(self, minutes: np.ndarray, length: int = 1, days=None) -> np.ndarray:
         """Segment index of each bar starting at session minute ``minutes`` and lasting
         ``length`` minutes, in the schedule of its trading day ``days`` (the current
-        schedule without days); -1 where the bar is not wholly inside one segment."""
+        schedule without days); -1 where the bar is not wholly inside one segment.
+        Looked up in a table of every minute of the session clock (a search per bar
+        costs several times more); minutes off that clock are searched."""
         minutes = np.asarray(minutes, dtype=np.int64)
+        table = self._minute_table(length)
+        if len(minutes) and (minutes.min() < 0 or minutes.max() >= table.shape[1]):
+            return self._search(minutes, length, days)
+        if days is None or not self.changes:
+            return table[-1][minutes]
+        return table[self.era_of(days), minutes]
+
+    def _minute_table(self, length: int) -> np.ndarray:
+        """(schedules, minutes of the session clock): ``locate`` of each minute in each
+        schedule, made once per bar length."""
+        table = self._tables.get(length)
+        if table is None:
+            clock = np.arange(MINUTES_PER_DAY + DAY_CUTOFF_MINUTE, dtype=np.int64)
+            rows = [self._in_era(k, clock, length) for k in range(len(self.eras))]
+            table = self._tables[length] = np.stack(rows)
+        return table
+
+    def _search(self, minutes: np.ndarray, length: int, days) -> np.ndarray:
         if days is None or not self.changes:
             return self.current.locate(minutes, length)
         era = self.era_of(days)
         out = np.full(len(minutes), -1, dtype=np.int64)
         for k in self.eras_present(era):
             rows = era == k
-            found = self.eras[k][1].locate(minutes[rows], length)
-            out[rows] = np.where(found >= 0, found + self._offset[k], -1)
+            out[rows] = self._in_era(k, minutes[rows], length)
         return out
+
+    def _in_era(self, k: int, minutes: np.ndarray, length: int) -> np.ndarray:
+        """``locate`` in schedule ``k``, numbered as ``all_segments`` numbers them."""
+        found = self.eras[k][1].locate(minutes, length)
+        return np.where(found >= 0, found + self._offset[k], -1)
 
     def is_night(self, segment_index: np.ndarray) -> np.ndarray:
         index = np.asarray(segment_index)
@@ -251,8 +279,16 @@ def clock_minutes(wall: np.ndarray) -> np.ndarray:
     return (wall // NS_PER_MINUTE) % MINUTES_PER_DAY
 
 
+def session_clock(wall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Session minute of wall-clock nanoseconds (past 24:00 before 06:00) and the date
+    its session clock began (the evening's date before 06:00): the wall clock read six
+    hours back, then put forward again, without a choice per time."""
+    shifted = wall - DAY_CUTOFF_MINUTE * NS_PER_MINUTE
+    dates = (shifted // NS_PER_DAY).astype("datetime64[D]")
+    return clock_minutes(shifted) + DAY_CUTOFF_MINUTE, dates
+
+
 def session_minutes(times) -> np.ndarray:
     """Session minute of each time stamp (a pandas DatetimeIndex; zone-aware stamps are
     read in exchange local time, naive ones are taken as local)."""
-    minute = clock_minutes(wall_ns(times))
-    return np.where(minute < DAY_CUTOFF_MINUTE, minute + MINUTES_PER_DAY, minute)
+    return session_clock(wall_ns(times))[0]
