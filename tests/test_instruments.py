@@ -7,6 +7,7 @@ from datetime import time
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from twotier.errors import ConfigError, UnknownInstrumentError
@@ -269,6 +270,14 @@ def test_the_schedule_of_a_day_counts_the_schedules_begun_by_it():
     assert hours.era_of(days).tolist() == [0, 1, 1, 1, 0]
 
 
+def test_locate_and_the_schedule_of_a_day_take_one_value_too():
+    hours = get_instrument("DCE/i").sessions
+    _, (change, _) = hours.eras
+    assert hours.era_of(change) == 1 and hours.era_of(np.datetime64("1990-01-01")) == 0
+    assert hours.locate(np.int64(9 * 60), 15) == hours.locate(np.array([9 * 60]), 15)[0] >= 0
+    assert hours.locate(9 * 60, 15, days=change) == hours.locate([9 * 60], 15, [change])[0]
+
+
 def test_the_session_clock_puts_times_before_six_on_the_evening_before():
     from twotier.market.sessions import NS_PER_DAY, NS_PER_MINUTE, clock_minutes, session_clock
 
@@ -282,3 +291,8 @@ def test_the_session_clock_puts_times_before_six_on_the_evening_before():
     assert np.array_equal(minutes, np.where(early, minute + 24 * 60, minute))
     assert np.array_equal(evenings, np.where(early, dates - np.timedelta64(1, "D"), dates))
     assert minutes[:4].tolist() == [24 * 60, 24 * 60 + 359, 6 * 60, 24 * 60 - 1]
+    # The earliest time pandas holds, and NaT: the clock must not wrap around int64.
+    first = np.array([pd.Timestamp.min.value, pd.Timestamp.min.value + 5 * 3600 * 10**9])
+    minutes, evenings = session_clock(np.append(first, np.iinfo(np.int64).min))
+    assert minutes.tolist() == [1452, 1752, 1452]  # 00:12 and 05:12 past midnight
+    assert evenings[:2].tolist() == [np.datetime64("1677-09-20", "D")] * 2

@@ -48,7 +48,7 @@ def positions(trades: pd.DataFrame) -> pd.DataFrame:
     for column in ("exit_time", "exit_price", "reason"):
         out[column] = last[column]
     for column in ("gross_pnl", "fees", "net_pnl"):
-        out[column] = grouped[column].sum().round(2)  # to the cent: see money_total
+        out[column] = grouped[column].sum().round(2) + 0.0  # to the cent: see money_total
     out["contracts"] = grouped["contracts"].sum()
     out["exits"] = grouped.size()
     out = out.reset_index().sort_values(["exit_time", "trade_id"], kind="stable")
@@ -71,7 +71,7 @@ def position_totals(trades: pd.DataFrame) -> pd.DataFrame:
     rows = closed_positions(trades)[["trade_id", "exit_time", *money]]
     rows = rows.sort_values(["exit_time", "trade_id"], kind="stable")
     grouped = rows.groupby("trade_id", sort=False)
-    out = grouped[money].sum().round(2)  # to the cent: see money_total
+    out = grouped[money].sum().round(2) + 0.0  # to the cent: see money_total
     out["last_exit"] = grouped["exit_time"].last()
     out = out.reset_index().sort_values(["last_exit", "trade_id"], kind="stable")
     return out.reset_index(drop=True)

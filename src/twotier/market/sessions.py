@@ -171,7 +171,7 @@ class SessionHours:
         days = np.asarray(days, dtype="datetime64[D]")
         # The later schedules' first days on or before each day, counted: a comparison per
         # schedule costs a fraction of a binary search per day.
-        era = np.zeros(len(days), dtype=np.intp)
+        era = np.zeros(days.shape, dtype=np.intp)
         for first in self._era_starts[1:]:
             era += days >= first
         era[np.isnat(days)] = len(self.eras) - 1
@@ -191,7 +191,7 @@ class SessionHours:
         costs several times more); minutes off that clock are searched."""
         minutes = np.asarray(minutes, dtype=np.int64)
         table = self._minute_table(length)
-        if len(minutes) and (minutes.min() < 0 or minutes.max() >= table.shape[1]):
+        if minutes.size and (minutes.min() < 0 or minutes.max() >= table.shape[1]):
             return self._search(minutes, length, days)
         if days is None or not self.changes:
             return table[-1][minutes]
@@ -282,10 +282,11 @@ def clock_minutes(wall: np.ndarray) -> np.ndarray:
 def session_clock(wall: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Session minute of wall-clock nanoseconds (past 24:00 before 06:00) and the date
     its session clock began (the evening's date before 06:00): the wall clock read six
-    hours back, then put forward again, without a choice per time."""
-    shifted = wall - DAY_CUTOFF_MINUTE * NS_PER_MINUTE
-    dates = (shifted // NS_PER_DAY).astype("datetime64[D]")
-    return clock_minutes(shifted) + DAY_CUTOFF_MINUTE, dates
+    hours back, then put forward again, without a choice per time. Counted in minutes,
+    so that the earliest times int64 nanoseconds hold (and NaT) do not wrap around."""
+    minutes = wall // NS_PER_MINUTE - DAY_CUTOFF_MINUTE
+    dates = (minutes // MINUTES_PER_DAY).astype("datetime64[D]")
+    return minutes % MINUTES_PER_DAY + DAY_CUTOFF_MINUTE, dates
 
 
 def session_minutes(times) -> np.ndarray:
