@@ -88,13 +88,9 @@ def buy_and_hold_of(bars: pd.DataFrame, risk_free: float = 0.0) -> dict | None:
     }
 
 
-def growth(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.Series:
-    """Daily close over the first close of the run (rolled): the growth of 1 CNY held."""
-    return growth_of(in_run(packages, equity))
-
-
-def growth_of(bars: pd.DataFrame) -> pd.Series:
-    """``growth`` of the packages of the run (``in_run``)."""
+def growth(bars: pd.DataFrame) -> pd.Series:
+    """Daily close over the first close of the run (rolled): the growth of 1 CNY held;
+    ``bars``: the instrument's packages of the run's steps (``in_run``)."""
     if bars.empty:
         return pd.Series(dtype=float)
     base, closes = _held_closes(bars)

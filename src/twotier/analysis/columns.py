@@ -16,7 +16,8 @@ def money_total(values: np.ndarray) -> float:
     """A total of CNY amounts (NaN as 0) to the cent. The amounts are whole cents, but
     their binary sum is not: 16625.649999999998 for 16,625.65, or 5.6e-17 for a position
     closed at +0.10, +0.20 and -0.30, which would count as a win."""
-    return round(nan_sum(values), 2) + 0.0  # + 0.0: a total of -0.004 is 0, not -0
+    total = nan_sum(np.asarray(values, dtype=float))  # an empty column may be of objects
+    return round(total, 2) + 0.0  # + 0.0: a total of -0.004 is 0, not -0
 
 
 def nan_mean(values: np.ndarray) -> float | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from twotier.analysis.benchmarks import growth_of
+from twotier.analysis.benchmarks import growth
 from twotier.analysis.rolled import roll_points
 from twotier.report import series as s
 
@@ -77,7 +77,7 @@ def equity_chart(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict:
         if run.packages.get(instrument) is None:
             continue
         bars = in_run.get(instrument)  # None where the packages are empty
-        held = (pd.Series(dtype=float) if bars is None else growth_of(bars)) * initial
+        held = (pd.Series(dtype=float) if bars is None else growth(bars)) * initial
         data.append(
             line_trace(
                 s.day_text(held.index),

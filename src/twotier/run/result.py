@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.columns import money_total
 from twotier.analysis.trades import closed_positions, closed_whole
 from twotier.config.model import Config
 from twotier.market.calendar import TIMEZONE
@@ -165,10 +166,10 @@ def summarize(
         "max_drawdown": float(equity["drawdown"].max()) if len(equity) else 0.0,
         "trades": t.count(t.done),
         "win_rate": t.win_rate(t.done),
-        "gross_pnl": round(_total(t.gross), 2),
-        "fees": round(_total(fee), 2),
+        "gross_pnl": money_total(t.gross),
+        "fees": money_total(fee),
         "open_positions": int(np.count_nonzero(~t.closed)),
-        "open_pnl": round(_total(t.gross[~t.closed]), 2),
+        "open_pnl": money_total(t.gross[~t.closed]),
         "start": str(equity["time"].iloc[0]) if len(equity) else None,
         "end": str(equity["time"].iloc[-1]) if len(equity) else None,
         "steps": len(equity),
@@ -186,13 +187,13 @@ def summarize(
             {
                 "basket": i,
                 "instrument": instrument,
-                "initial_equity": round(start, 2),
+                "initial_equity": start,  # whole cents (basket_capital)
                 "final_equity": end,
                 "return": end / start - 1 if start else 0.0,
                 "trades": t.count(mine),
                 "win_rate": t.win_rate(mine),
-                "gross_pnl": round(_total(t.gross[rows]), 2),
-                "fees": round(_total(fee[fill_basket == i]), 2),
+                "gross_pnl": money_total(t.gross[rows]),
+                "fees": money_total(fee[fill_basket == i]),
             }
         )
     return summary
@@ -224,11 +225,6 @@ class _TradeColumns:
         if (count > 1).any():  # a trade of several rows: +0.10 +0.20 -0.30 is not a win
             won = pd.Series(net).groupby(ids).sum().round(2).to_numpy() > 0
         return float(np.mean(won))
-
-
-def _total(values: np.ndarray) -> float:
-    """``Series.sum``: NaN counts as 0, the rest summed in numpy's order."""
-    return float(np.nansum(values)) if len(values) else 0.0
 
 
 def market_counts(
