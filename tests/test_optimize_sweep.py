@@ -213,6 +213,23 @@ def test_an_instruments_file_edited_in_place_never_reuses_a_result(bars, client,
     assert (dearer.table["fees"] > first.table["fees"]).all()
 
 
+def test_a_calendar_day_moved_from_no_night_to_the_holidays_changes_the_result_key():
+    from types import SimpleNamespace
+
+    from twotier.optimize.store import environment_fingerprint
+
+    def env(no_night, holidays):
+        days = ["2024-01-02", "2024-01-03"]
+        calendar = SimpleNamespace(
+            days=days, no_night=no_night, holidays=holidays, assumed_from=None
+        )
+        return SimpleNamespace(instruments={}, calendar=calendar)
+
+    nights = environment_fingerprint(env(["2024-01-03"], []))
+    assert nights != environment_fingerprint(env([], ["2024-01-03"]))
+    assert nights == environment_fingerprint(env(["2024-01-03"], []))
+
+
 def test_a_generator_key_recomputes_only_that_instruments_packages(bars, client, tmp_path):
     space = {"space": {"generators.DCE/i.params.checks.volume_ratio": {"grid": [1.2, 1.5]}}}
     result = run_sweep(request_for(bars, space, start="2023-04-20"), client, tmp_path)

@@ -68,10 +68,9 @@ def environment_fingerprint(env: Environment) -> str:
         spec = env.instruments[key].model_dump(mode="json")
         h.update(json.dumps([key, spec], sort_keys=True, default=str).encode("utf-8"))
     calendar = env.calendar
-    h.update(np.asarray(calendar.days, "datetime64[D]").astype("int64").tobytes())
-    h.update(b"|")
-    h.update(np.asarray(calendar.no_night, "datetime64[D]").astype("int64").tobytes())
-    h.update(np.asarray(calendar.holidays, "datetime64[D]").astype("int64").tobytes())
+    for days in (calendar.days, calendar.no_night, calendar.holidays):
+        # each list ends with a separator: a day moved from one list to the next differs
+        h.update(np.asarray(days, "datetime64[D]").astype("int64").tobytes() + b"|")
     h.update(str(calendar.assumed_from).encode("utf-8"))
     return h.hexdigest()[:24]
 
