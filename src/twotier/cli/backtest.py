@@ -42,7 +42,6 @@ from twotier.json_text import json_text
 from twotier.market.bars import BadBarPolicy
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_run_folder
-from twotier.report.terminal import run_summary
 from twotier.run.folder import BACKTEST
 from twotier.run.folder import check as check_output
 from twotier.run.result import BacktestResult
@@ -280,6 +279,8 @@ def report(
         }
         typer.echo(json_text(document, indent=2))
     elif not quiet:
+        from twotier.report.terminal import run_summary
+
         for table in run_summary(metrics):
             console.print(table)
     warn(result.warnings)

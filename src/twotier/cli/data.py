@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from twotier.cli.common import UsageError, choice, console, note, warn
 from twotier.cli.output_file import BARS, ROLL_SCHEDULE, check_output_file
@@ -20,6 +19,9 @@ from twotier.market.instruments import InstrumentRegistry, InstrumentSpec
 from twotier.market.resample import resample
 from twotier.market.rolls import RollSchedule, main_contract, read_schedule, write_schedule
 from twotier.market.summary import SUSPECTED_ROLL_ATRS, DataSummary, summarize
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(
     help="Check and resample bar files; find the rolls of per-contract files.",
@@ -146,6 +148,9 @@ def check(
 
 
 def _print_summary(s: DataSummary) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(
         title=Text(f"{s.source}: {s.instrument}, {s.bar_minutes}-minute bars"), show_header=False
     )
@@ -186,6 +191,8 @@ def _print_summary(s: DataSummary) -> None:
 
 
 def _roll_rows(table: Table, s: DataSummary) -> None:
+    from rich.text import Text
+
     if s.roll_source is not None:
         table.add_row(
             "rolls",
@@ -316,6 +323,9 @@ def _report_repairs(loaded: LoadedBars) -> None:
 
 
 def _print_rolls(schedule: RollSchedule, title: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=Text(title))
     for name in ("trading day", "old", "new", "old price", "new price", "ratio"):
         table.add_column(name, justify="right" if "price" in name or name == "ratio" else "left")

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import typer
-from rich import box
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from twotier.cli.common import UsageError, console, note, parse_bars_options, warn
 from twotier.config.baskets import fit_baskets, in_basket_order
@@ -28,6 +19,9 @@ from twotier.engine.inputs import (
 )
 from twotier.run.folder import OPTIMIZE, claim_folder
 from twotier.run.folder import check as check_output
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 DEFAULT_WORKERS = 2
 
@@ -153,6 +147,15 @@ class _SweepProgress:
     """A rich progress bar; each failed run is printed as it arrives."""
 
     def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self._bar = Progress(
             TextColumn("sweep"),
             BarColumn(),
@@ -240,6 +243,9 @@ def _ranking_table(result, rows: list[dict], labels: list[str], values: list[lis
 
 
 def _table(title: str, caption: str | None = None) -> Table:
+    from rich import box
+    from rich.table import Table
+
     return Table(
         title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
     )

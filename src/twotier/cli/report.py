@@ -14,7 +14,6 @@ from twotier.cli.output_file import FileKind, check_output_file, page_titled
 from twotier.json_text import json_text
 from twotier.report.progress import Phases
 from twotier.report.run_report import write_analysis
-from twotier.report.terminal import compare_table, run_summary, trades_table
 from twotier.run.reader import RunFolderError, load_run
 
 RUN_DIR = typer.Argument(..., help="A run folder (twotier backtest --out).")
@@ -76,6 +75,8 @@ def report_command(
         with phases.step("metrics and report"):
             write_analysis(run, run_dir, rate)
     if not quiet:
+        from twotier.report.terminal import run_summary
+
         for table in run_summary(run.compute_metrics(rate)):
             console.print(table)
         console.print(f"report: {run_dir / 'report.html'}", markup=False)
@@ -112,6 +113,8 @@ def compare_command(
         document = {"report": str(path), "runs": metrics, "warnings": warnings}
         typer.echo(json_text(document, indent=2))
         return
+    from twotier.report.terminal import compare_table
+
     console.print(compare_table(metrics))
     console.print(f"report: {path}", markup=False)
 
@@ -175,6 +178,8 @@ def trades_command(
     if trades.empty:
         console.print("no trades match")
         return
+    from twotier.report.terminal import trades_table
+
     title = f"{len(trades):,} trade rows of {run_dir}"
     console.print(trades_table(trades, title))
 
