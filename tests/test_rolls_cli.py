@@ -195,7 +195,8 @@ def test_rolls_outputs_are_never_a_contract_file_or_a_users_file(tmp_path, capsy
 
 
 def test_check_table_shows_the_suspected_rolls_of_the_real_iron_ore(real_file, capsys, monkeypatch):
-    monkeypatch.setattr("twotier.cli.data.console", Console(width=200, highlight=False))
+    wide = Console(width=200, highlight=False)
+    monkeypatch.setattr("twotier.cli.data.console", lambda: wide)
     args = ["data", "check", real_file(IRON), "-i", "DCE/i", "--label", "end"]
     code, out, _ = run_in_process(args, capsys)
     assert code == 0

@@ -282,15 +282,15 @@ def report(
         from twotier.report.terminal import run_summary
 
         for table in run_summary(metrics):
-            console.print(table)
+            console().print(table)
     warn(result.warnings)
     if not (as_json or quiet):
-        console.print(f"run folder: {folder}", markup=False)
+        console().print(f"run folder: {folder}", markup=False)
         if with_report:
-            console.print(f"report: {report_path}", markup=False)
+            console().print(f"report: {report_path}", markup=False)
         else:
             how = f"report: not written (twotier report {folder} writes it)"
-            console.print(how, markup=False, soft_wrap=True)
+            console().print(how, markup=False, soft_wrap=True)
 
 
 def demo_command(
@@ -322,7 +322,7 @@ def demo_command(
                 advance()
         if talk:
             for key, frame in bars.items():
-                console.print(
+                console().print(
                     f"sample {key}: {len(frame):,} bars, {frame.index[0]:%Y-%m-%d} to "
                     f"{frame.index[-1]:%Y-%m-%d}"
                 )

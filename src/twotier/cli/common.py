@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from twotier.analysis.metrics import yearly_rate
 from twotier.errors import ConfigError, TwotierError
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@cache
+def console() -> Console:
+    """Standard output's console, made when first printed to: rich loads only in a
+    command that prints with it (not with --quiet or --json but for warnings)."""
+    return _console(stderr=False)
+
+
+@cache
+def err_console() -> Console:
+    """Standard error's console: errors, warnings, notes, progress."""
+    return _console(stderr=True)
+
+
+def _console(stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
 
 
 class UsageError(TwotierError):
@@ -150,12 +170,12 @@ STALE_AFTER = seconds_option(60.0, "--stale-after", "Seconds before a stale aler
 def warn(messages: list[str]) -> None:
     """Warnings, on stderr whatever the output mode."""
     for message in messages:
-        err_console.print("[yellow]warning:[/] ", end="")
-        err_console.print(message, markup=False, soft_wrap=True)
+        err_console().print("[yellow]warning:[/] ", end="")
+        err_console().print(message, markup=False, soft_wrap=True)
 
 
 def note(messages: list[str]) -> None:
     """Notes (what the run did with its input), on stderr whatever the output mode."""
     for message in messages:
-        err_console.print("note: ", end="")
-        err_console.print(message, markup=False, soft_wrap=True)
+        err_console().print("note: ", end="")
+        err_console().print(message, markup=False, soft_wrap=True)

@@ -186,7 +186,7 @@ def _print_summary(s: DataSummary) -> None:
             "bars (--auction merge)",
         )
     _roll_rows(table, s)
-    console.print(table)
+    console().print(table)
     warn(s.warnings)
 
 
@@ -281,7 +281,7 @@ def resample_command(
         merged = len(loaded.merged)
         note([f"{merged} auction bar(s) and closing tick(s) merged into their sessions' bars"])
     warn(loaded.warnings)
-    console.print(
+    console().print(
         f"{len(loaded.frame):,} {loaded.bar_minutes}-minute bars -> {len(bars):,} {to} bars "
         f"(bar start labels) written to {out}",
         soft_wrap=True,
@@ -338,7 +338,7 @@ def _print_rolls(schedule: RollSchedule, title: str) -> None:
             f"{r.new_price:g}",
             f"{r.ratio:.6f}",
         )
-    console.print(table)
+    console().print(table)
 
 
 @app.command("rolls")
@@ -391,7 +391,7 @@ def rolls_command(
         frames, by, confirm_days, sources={code: str(path) for code, path in files.items()}
     )
     if skipped:
-        console.print(f"skipped (no {spec.product} contract in the name): {', '.join(skipped)}",
+        console().print(f"skipped (no {spec.product} contract in the name): {', '.join(skipped)}",
                       markup=False, soft_wrap=True)  # fmt: skip
     measure = by.replace("_", " ")
     _print_rolls(
@@ -401,10 +401,10 @@ def rolls_command(
     )
     if out is not None:
         write_schedule(schedule, out)
-        console.print(f"roll schedule written to {out}", markup=False, soft_wrap=True)
+        console().print(f"roll schedule written to {out}", markup=False, soft_wrap=True)
     if spliced is not None:
         write_bars(bars, spliced)
-        console.print(
+        console().print(
             f"{len(bars):,} spliced bars (bar start labels, contract column 'contract') "
             f"written to {spliced}",
             markup=False,

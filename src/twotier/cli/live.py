@@ -84,7 +84,7 @@ def live_command(
         quiet=quiet,
     )
     outcome = run_live(settings)
-    console.print(
+    console().print(
         f"live run stopped ({outcome.reason}): {outcome.steps} steps this run, "
         f"{outcome.total_steps} in all; run folder {outcome.run_dir}"
     )

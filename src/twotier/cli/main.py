@@ -132,7 +132,7 @@ def run(argv: list[str] | None = None) -> None:
         _error(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        err_console().print("interrupted")
         sys.exit(130)
     except OSError as exc:  # a file the user named that cannot be read or written
         if _state["debug"] or debug or exc.errno == errno.EPIPE:
@@ -198,11 +198,11 @@ def _bad_bars(exc: BadBarsError) -> None:
         f"{first.problem} ({exc.hint})"
     )
     for p in exc.problems[1:10]:
-        err_console.print(f"note: {exc.unit} {p.line}: {p.problem}", markup=False, soft_wrap=True)
+        err_console().print(f"note: {exc.unit} {p.line}: {p.problem}", markup=False, soft_wrap=True)
     if len(exc.problems) > 10:
-        err_console.print(f"note: ... and {len(exc.problems) - 10} more", markup=False)
+        err_console().print(f"note: ... and {len(exc.problems) - 10} more", markup=False)
 
 
 def _error(message: str) -> None:
-    err_console.print("error: ", style="bold red", end="")
-    err_console.print(message, markup=False, soft_wrap=True)
+    err_console().print("error: ", style="bold red", end="")
+    err_console().print(message, markup=False, soft_wrap=True)

@@ -111,13 +111,13 @@ def optimize_command(
     claim_folder(out, OPTIMIZE, force=force)
     with dask_client(DEFAULT_WORKERS if workers is None else workers, scheduler) as client:
         where = scheduler or f"a local cluster of {len(client.scheduler_info()['workers'])}"
-        console.print(f"Dask: {where} workers; dashboard {dashboard(client)}", soft_wrap=True)
+        console().print(f"Dask: {where} workers; dashboard {dashboard(client)}", soft_wrap=True)
         with _SweepProgress() as progress:
             result = run_sweep(request, client, out, progress=progress, plan=plan)
     paths = write_outputs(result, out)
     print_result(result, top, shown=plan.notes)
     for name, path in paths.items():
-        console.print(f"{name}: {path}", markup=False)
+        console().print(f"{name}: {path}", markup=False)
 
 
 def _load_bars(files: dict[str, Path], config, label, on_bad_bar) -> dict:
@@ -137,7 +137,7 @@ def _print_plan(plan, objective: str) -> None:
     sets, windows = len(plan.sets) - 1, len(plan.windows)
     wf = plan.windows[0].test is not None
     what = f"{windows} walk-forward window(s)" if wf else f"{plan.days[0]} to {plan.days[-1]}"
-    console.print(
+    console().print(
         f"{sets} parameter set(s) + the base configuration, {what}; objective: {objective}"
     )
     note(plan.notes)
@@ -163,7 +163,7 @@ class _SweepProgress:
             TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=console,
+            console=console(),
         )
         self._task = self._bar.add_task("sweep", total=0, status="")
         self._reused = self._failed = 0
@@ -198,18 +198,18 @@ def print_result(result, top: int, shown: tuple[str, ...] | list[str] = ()) -> N
     labels = short_labels(result.keys)
     values = [[_value(row[key]) for key in result.keys] for row in rows]
     table = _ranking_table(result, rows, labels, values)
-    if console.measure(table).maximum > console.width:  # one wrapped column of key=value
+    if console().measure(table).maximum > console().width:  # one wrapped column of key=value
         joined = [[" ".join(f"{k}={v}" for k, v in zip(labels, r, strict=True))] for r in values]
         table = _ranking_table(result, rows, ["values"], joined)
-    console.print(table)
+    console().print(table)
     if result.walk_forward:
         _print_windows(result)
     note([n for n in result.notes if n not in shown])
     failed = result.table[result.table["status"] != "ok"]
     if len(failed):
-        console.print(f"[red]{len(failed)} run(s) failed[/] (summary.json lists them)")
+        console().print(f"[red]{len(failed)} run(s) failed[/] (summary.json lists them)")
     stats = result.stats
-    console.print(
+    console().print(
         f"tasks: {stats.tier1_tasks} Tier-1, {stats.tier2_tasks} Tier-2 "
         f"({stats.tier2_runs} backtests); "
         f"{stats.reused} result(s) reused from an earlier run"
@@ -267,9 +267,9 @@ def _print_windows(result) -> None:
             _num(w[f"oos_{name}"], "{:.3f}"),
             _num(w["oos_total_return"], "{:+.2%}"),
         )
-    console.print(table)
+    console().print(table)
     oos, base = result.oos_metrics or {}, result.oos_base_metrics or {}
-    console.print(
+    console().print(
         f"out of sample, stitched: {name} {_num(oos.get(name), '{:.3f}')}, return "
         f"{_num(oos.get('total_return'), '{:+.2%}')}, max drawdown "
         f"{_num(oos.get('max_drawdown'), '{:.2%}')}; base configuration: {name} "

@@ -102,7 +102,7 @@ def paper_command(
         quiet=quiet,
     )
     outcome = run_paper(settings)
-    console.print(
+    console().print(
         f"paper run stopped ({outcome.reason}): {outcome.steps} steps this run, "
         f"{outcome.total_steps} in all; run folder {outcome.run_dir}"
     )

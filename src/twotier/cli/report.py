@@ -78,8 +78,8 @@ def report_command(
         from twotier.report.terminal import run_summary
 
         for table in run_summary(run.compute_metrics(rate)):
-            console.print(table)
-        console.print(f"report: {run_dir / 'report.html'}", markup=False)
+            console().print(table)
+        console().print(f"report: {run_dir / 'report.html'}", markup=False)
 
 
 def compare_command(
@@ -115,8 +115,8 @@ def compare_command(
         return
     from twotier.report.terminal import compare_table
 
-    console.print(compare_table(metrics))
-    console.print(f"report: {path}", markup=False)
+    console().print(compare_table(metrics))
+    console().print(f"report: {path}", markup=False)
 
 
 def _as_compared(run):
@@ -176,12 +176,12 @@ def trades_command(
         typer.echo(json_text(rows, indent=2, ensure_ascii=False))
         return
     if trades.empty:
-        console.print("no trades match")
+        console().print("no trades match")
         return
     from twotier.report.terminal import trades_table
 
     title = f"{len(trades):,} trade rows of {run_dir}"
-    console.print(trades_table(trades, title))
+    console().print(trades_table(trades, title))
 
 
 def config_reference_command() -> None:

@@ -33,9 +33,9 @@ def sample_command(
     for key in SAMPLE_INSTRUMENTS:  # a user's own DCE_i.parquet stays as it is
         check_output_file(out / sample_file_name(key), "--out", BARS, fix="give another folder")
     written = write_sample(out, start=start, end=end, seed=seed)
-    console.print(f"synthetic sample bars (seed {seed}) written to {out}:", markup=False)
+    console().print(f"synthetic sample bars (seed {seed}) written to {out}:", markup=False)
     for item in written.values():
-        console.print(
+        console().print(
             f"  {item.instrument:<8} {item.path.name:<16} {item.rows:>7,} bars, "
             f"{item.trading_days} trading days {item.first_day:%Y-%m-%d} to "
             f"{item.last_day:%Y-%m-%d} (bars {item.first_bar:%Y-%m-%d %H:%M} to "

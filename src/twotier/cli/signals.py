@@ -78,9 +78,9 @@ def signals_command(
 
     write_folder(out, SIGNALS, fill, force=force)
     note(loading_notes(inputs))
-    console.print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
+    console().print(f"Tier-1 signal packages -> {out / 'signals'}", markup=False)
     for block in blocks:
-        console.print("", *block, sep="\n")
+        console().print("", *block, sep="\n")
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ class Phases:
     a step without a total shows a spinner and its elapsed time. Where nothing is shown,
     no progress bar is made (nor rich's progress module imported)."""
 
-    def __init__(self, console: Console, enabled: bool = True):
-        shown = enabled and console.is_terminal
-        self.progress = _progress_bars(console) if shown else None
+    def __init__(self, console: Callable[[], Console], enabled: bool = True):
+        """``console``: gives the console to draw on, asked for only if ``enabled``."""
+        shown = enabled and console().is_terminal
+        self.progress = _progress_bars(console()) if shown else None
 
     def __enter__(self) -> Phases:
         if self.progress is not None:
