@@ -1,5 +1,6 @@
 """What the ``twotier`` program loads: rich only in a command that prints with it, its
-tables and progress bars only where they are drawn. Each test runs Python in a fresh
+tables and progress bars only where they are drawn; the sample generator and the data
+summary only in the commands that use them. Each test runs Python in a fresh
 interpreter, as a user does."""
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ def _printed(code: str) -> list[str]:
 
 def test_the_commands_load_without_rich():
     assert _printed(f"import twotier.cli.main\n{RICH_LOADED}") == []
+
+
+def test_the_commands_load_without_the_sample_generator_or_the_data_summary():
+    loaded = _printed("import twotier.cli.main\nprint(*sys.modules)")
+    assert "twotier.market.sample" not in loaded and "twotier.market.summary" not in loaded
 
 
 def test_a_quiet_backtest_with_nothing_to_warn_about_loads_no_rich(tmp_path: Path):

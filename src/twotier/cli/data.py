@@ -17,11 +17,18 @@ from twotier.market.calendar import TradingCalendar
 from twotier.market.contracts import contract_in_file_name, is_bar_file
 from twotier.market.instruments import InstrumentRegistry, InstrumentSpec
 from twotier.market.resample import resample
-from twotier.market.rolls import RollSchedule, main_contract, read_schedule, write_schedule
-from twotier.market.summary import SUSPECTED_ROLL_ATRS, DataSummary, summarize
+from twotier.market.rolls import (
+    SUSPECTED_ROLL_ATRS,
+    RollSchedule,
+    main_contract,
+    read_schedule,
+    write_schedule,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from twotier.market.summary import DataSummary
 
 app = typer.Typer(
     help="Check and resample bar files; find the rolls of per-contract files.",
@@ -117,6 +124,8 @@ def check(
 
     Rows, range, trading days, sessions, gaps, problems, and the rolls (given, or
     suspected where none are given)."""
+    from twotier.market.summary import summarize
+
     calendar = _calendar(calendar_file)
     spec = _spec(instrument, instruments_file)
     loaded = read_bars(

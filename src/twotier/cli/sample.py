@@ -8,13 +8,12 @@ import typer
 
 from twotier.cli.common import UsageError, console
 from twotier.cli.output_file import BARS, check_output_file
-from twotier.market.sample import (
+from twotier.market.sample_files import (
     SAMPLE_END,
     SAMPLE_INSTRUMENTS,
     SAMPLE_SEED,
     SAMPLE_START,
     sample_file_name,
-    write_sample,
 )
 
 
@@ -32,6 +31,8 @@ def sample_command(
         raise UsageError(f"--out {out}: a file is there, not a folder")
     for key in SAMPLE_INSTRUMENTS:  # a user's own DCE_i.parquet stays as it is
         check_output_file(out / sample_file_name(key), "--out", BARS, fix="give another folder")
+    from twotier.market.sample import write_sample
+
     written = write_sample(out, start=start, end=end, seed=seed)
     console().print(f"synthetic sample bars (seed {seed}) written to {out}:", markup=False)
     for item in written.values():

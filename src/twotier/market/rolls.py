@@ -545,6 +545,8 @@ def back_adjust(
 
 # --- Without roll information: suspected rolls ------------------------------------------
 
+SUSPECTED_ROLL_ATRS = 10.0  # a session-open jump above this many ATRs is a suspected roll
+
 
 @dataclass(frozen=True)
 class SuspectedRoll:
@@ -573,7 +575,7 @@ def session_opens(frame: pd.DataFrame) -> np.ndarray:
 
 
 def suspected_rolls(
-    frame: pd.DataFrame, atr_multiple: float = 10.0, atr_period: int = 14
+    frame: pd.DataFrame, atr_multiple: float = SUSPECTED_ROLL_ATRS, atr_period: int = 14
 ) -> list[SuspectedRoll]:
     """Jumps |open - previous close| larger than ``atr_multiple`` x ATR(``atr_period``) at
     the first bar of a session (night or day open). The ATR (TA-Lib) is of the bars given,

@@ -57,7 +57,6 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -68,12 +67,16 @@ from twotier.errors import CalendarError, ConfigError, DataError
 from twotier.indicators.params import IndicatorParams
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentSpec, get_instrument
+from twotier.market.sample_files import (
+    SAMPLE_END,
+    SAMPLE_INSTRUMENTS,
+    SAMPLE_SEED,
+    SAMPLE_START,
+    sample_file_name,
+    sample_paths,
+)
 from twotier.market.sessions import Segment
 
-SAMPLE_SEED = 20240101
-SAMPLE_START = "2023-01-03"
-SAMPLE_END = "2025-12-31"
-SAMPLE_INSTRUMENTS = ("DCE/i", "SHFE/cu", "DCE/m")
 BAR_MINUTES = 15
 COLUMNS = ("open", "high", "low", "close", "volume", "open_interest", "trading_day")
 
@@ -545,17 +548,6 @@ class WrittenSample:
     last_bar: pd.Timestamp
     first_day: pd.Timestamp
     last_day: pd.Timestamp
-
-
-def sample_file_name(key: str) -> str:
-    """``DCE/i`` -> ``DCE_i.parquet``."""
-    return key.replace("/", "_") + ".parquet"
-
-
-def sample_paths() -> dict[str, Path]:
-    """The bundled sample files by instrument key."""
-    folder = resources.files("twotier.resources").joinpath("sample")
-    return {key: Path(str(folder.joinpath(sample_file_name(key)))) for key in SAMPLE_INSTRUMENTS}
 
 
 # Byte-stream-split floats and delta-coded times: a third of the plain zstd size.

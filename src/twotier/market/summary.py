@@ -13,6 +13,7 @@ from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.delivery import deadline_warnings
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import (
+    SUSPECTED_ROLL_ATRS,
     Roll,
     RollSchedule,
     SuspectedRoll,
@@ -23,8 +24,6 @@ from twotier.market.rolls import (
     traded_contracts,
 )
 from twotier.market.sessions import NIGHT_START_MINUTE, session_minutes
-
-SUSPECTED_ROLL_ATRS = 10.0
 
 
 @dataclass
