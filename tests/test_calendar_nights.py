@@ -26,6 +26,7 @@ from twotier.market.calendar import (
     trading_day_of,
 )
 from twotier.market.instruments import InstrumentRegistry, get_instrument
+from twotier.market.sessions import SessionTimes, wall_ns
 from twotier.tier1.package import validate_packages
 
 IRON = get_instrument("DCE/i")
@@ -296,6 +297,28 @@ def test_bars_are_placed_as_each_would_be_alone(quarters):
     alone = [place_and_locate(times[k : k + 1], IRON, calendar, 15) for k in range(len(times))]
     for column, parts in zip(together, zip(*alone, strict=True), strict=True):
         assert column.astype("int64").tolist() == np.concatenate(parts).astype("int64").tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(0, 4 * 24 * 40), min_size=1, max_size=40),
+    st.lists(st.integers(0, 39), max_size=10),
+)
+def test_times_read_once_on_the_session_clock_are_placed_as_the_times(quarters, picked):
+    """The validator reads its times on the session clock once (``SessionTimes``): those,
+    or any rows of them, are placed as the times themselves are."""
+    times = pd.DatetimeIndex(
+        [pd.Timestamp("2020-01-20 00:00") + pd.Timedelta(minutes=15 * q) for q in quarters],
+        tz="Asia/Shanghai",
+    )
+    rows = np.array([k for k in picked if k < len(times)], dtype=np.int64)
+    clock = SessionTimes.of_wall(wall_ns(times))
+    calendar = default_calendar()
+    for given_times, read in ((times, clock), (times[rows], clock[rows])):
+        expected = place_and_locate(given_times, IRON, calendar, 15)
+        found = place_and_locate(read, IRON, calendar, 15)
+        for a, b in zip(expected, found, strict=True):
+            assert a.astype("int64").tolist() == b.astype("int64").tolist()
 
 
 def test_a_night_bar_on_the_calendars_last_day_says_its_trading_day_is_past_it(write_csv):

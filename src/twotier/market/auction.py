@@ -20,11 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from twotier.market.calendar import TradingCalendar, hour_segments, session_dates, session_days
+from twotier.market.calendar import TradingCalendar, hour_segments, session_days
 from twotier.market.instruments import InstrumentSpec
-from twotier.market.sessions import DAY_CUTOFF_MINUTE, wall_ns
+from twotier.market.sessions import DAY_CUTOFF_MINUTE, SessionTimes
 
 EDGE_SECONDS = 60  # an auction or closing tick lies within a minute of the session's edge
 
@@ -60,19 +59,19 @@ def _edges(schedule) -> tuple[np.ndarray, np.ndarray]:
     return np.array(sorted(opens), dtype=np.int64), np.array(sorted(ends), dtype=np.int64)
 
 
-def _eras(stamps: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar):
+def _eras(stamps: SessionTimes, spec: InstrumentSpec, calendar: TradingCalendar):
     """The session schedule (era) in force on the trading day of each stamp: a bar is an
     auction or a closing tick only at an edge of its own day's hours (an instrument whose
     hours changed has other edges in other years: CFFEX's 09:15 open until 2015, DCE's
     23:30 night end until 2019-03)."""
     if not spec.sessions.changes:
-        return np.zeros(len(stamps), dtype=np.int64)
+        return np.zeros(len(stamps.minutes), dtype=np.int64)
     return spec.sessions.era_of(session_days(stamps, calendar))
 
 
-def _clock_seconds(stamps: pd.DatetimeIndex) -> np.ndarray:
-    """Seconds on the session clock (after midnight: the night's, past 24:00)."""
-    wall = wall_ns(stamps)
+def _clock_seconds(wall: np.ndarray) -> np.ndarray:
+    """Seconds on the session clock (after midnight: the night's, past 24:00) of
+    wall-clock nanoseconds."""
     seconds = (wall // 1_000_000_000) % (24 * 3600)
     return np.where(seconds < DAY_CUTOFF_MINUTE * 60, seconds + 24 * 3600, seconds)
 
@@ -94,8 +93,8 @@ def _near(seconds: np.ndarray, edges: np.ndarray, before: bool, inclusive: bool)
 
 
 def find_merges(
-    stamps: pd.DatetimeIndex,
-    starts: pd.DatetimeIndex,
+    written: np.ndarray,
+    starts: SessionTimes,
     usable: np.ndarray,
     prices: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     spec: InstrumentSpec,
@@ -105,14 +104,15 @@ def find_merges(
     bar_minutes: int,
 ) -> Merges:
     """The auction bars and closing ticks among the ``usable`` rows (a time and sound
-    values), and the rows they fold into. ``stamps`` are the times as written, ``starts``
-    the bar starts; ``prices`` open, high, low, close."""
-    n = len(stamps)
+    values), and the rows they fold into. ``written`` are the times as written, as
+    wall-clock nanoseconds (``wall_ns``), ``starts`` the bar starts on the session clock;
+    ``prices`` open, high, low, close."""
+    n = len(written)
     merges = Merges.none(n)
     rows = np.flatnonzero(usable)
     if len(rows) == 0:
         return merges
-    seconds = _clock_seconds(stamps[rows])
+    seconds = _clock_seconds(written[rows])
     by_end = label == "end"
     o, h, low, c = (p[rows] for p in prices)
     one_price = (o == h) & (h == low) & (low == c)
@@ -126,7 +126,7 @@ def find_merges(
     near = _near(seconds, any_open, before=True, inclusive=by_end) >= 0
     near |= one_price & (_near(seconds, any_end, before=False, inclusive=not by_end) >= 0)
     candidates = np.flatnonzero(near)
-    era = _eras(stamps[rows[candidates]], spec, calendar)
+    era = _eras(SessionTimes.of_wall(written[rows[candidates]]), spec, calendar)
     for k in np.unique(era):
         mine = candidates[era == k]
         opens, ends = edges[int(k)]
@@ -143,10 +143,11 @@ def find_merges(
     segment = np.full(n, -1, dtype=np.int64)
     segment[plain] = hour_segments(starts[plain], spec, calendar, length=bar_minutes)
     evening = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    evening[plain] = session_dates(starts[plain])
-    for k in np.flatnonzero(edge_rows):
+    evening[plain] = starts.evening[plain]
+    at_edge = np.flatnonzero(edge_rows)
+    own_evenings = SessionTimes.of_wall(written[rows[at_edge]]).evening
+    for k, own_evening in zip(at_edge, own_evenings, strict=True):
         i = int(rows[k])
-        own_evening = session_dates(stamps[i : i + 1])[0]
         if opening_at[k] >= 0:
             after = int(np.searchsorted(plain, i))
             j = int(plain[after]) if after < len(plain) else -1

@@ -30,6 +30,7 @@ from twotier.io import read_toml
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.sessions import (
     NIGHT_START_MINUTE,
+    SessionTimes,
     session_clock,
     session_minutes,
     wall_ns,
@@ -283,13 +284,18 @@ def runs_of(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values[starts], np.cumsum(starts) - 1
 
 
+Times = pd.DatetimeIndex | SessionTimes  # local times, or already read on the session clock
+
+
 class _Clock:
     """Times on the session clock: session minutes, the date the session began, whether
     it is a night, and the trading day the bar would have (a night's: the next trading
     day after its evening; NaT past the calendar's end), which picks the session hours."""
 
-    def __init__(self, times: pd.DatetimeIndex, calendar: TradingCalendar):
-        self.minutes, self.evening = session_clock(wall_ns(times))
+    def __init__(self, times: Times, calendar: TradingCalendar):
+        if not isinstance(times, SessionTimes):
+            times = SessionTimes.of_wall(wall_ns(times))
+        self.minutes, self.evening = times.minutes, times.evening
         self.night = self.minutes >= NIGHT_START_MINUTE
         # Bars come a day's worth at a time: the calendar is asked once per run of bars
         # of one evening (a day's session and the night after it), not once per bar.
@@ -316,17 +322,18 @@ def place_bars(
     return trading_day, segment
 
 
-def session_days(times: pd.DatetimeIndex, calendar: TradingCalendar) -> np.ndarray:
+def session_days(times: Times, calendar: TradingCalendar) -> np.ndarray:
     """The trading day of each time's session (datetime64[D]): a night's is the next
     trading day after its evening; NaT past the calendar's end."""
     return _Clock(times, calendar).day
 
 
 def place_and_locate(
-    times: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar, length: int = 1
+    times: Times, spec: InstrumentSpec, calendar: TradingCalendar, length: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``place_bars``, and the segment each bar lies in by the clock alone (whatever the
-    calendar says of its day: ``hour_segments``)."""
+    calendar says of its day: ``hour_segments``). ``times`` may be given as read on the
+    session clock (``SessionTimes``), as for ``session_days`` and ``hour_segments``."""
     clock = _Clock(times, calendar)
     calendar.check_range(clock.evenings)
     hours = clock.segments(spec, length)
@@ -369,7 +376,7 @@ def trading_day_of(timestamp, spec: InstrumentSpec, calendar: TradingCalendar | 
 
 
 def hour_segments(
-    times: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar, length: int = 1
+    times: Times, spec: InstrumentSpec, calendar: TradingCalendar, length: int = 1
 ) -> np.ndarray:
     """The session segment each bar lies in by the clock (in the hours in force on the
     trading day it would have), whatever the calendar says of that day; -1 outside."""

@@ -293,3 +293,20 @@ def session_minutes(times) -> np.ndarray:
     """Session minute of each time stamp (a pandas DatetimeIndex; zone-aware stamps are
     read in exchange local time, naive ones are taken as local)."""
     return session_clock(wall_ns(times))[0]
+
+
+@dataclass(frozen=True)
+class SessionTimes:
+    """Times read on the session clock once, for several look-ups (the validator's): the
+    session minute of each and the date its session clock began (``session_clock``)."""
+
+    minutes: np.ndarray
+    evening: np.ndarray  # datetime64[D]
+
+    @classmethod
+    def of_wall(cls, wall: np.ndarray) -> SessionTimes:
+        """The times of wall-clock nanoseconds (``wall_ns``)."""
+        return cls(*session_clock(wall))
+
+    def __getitem__(self, rows) -> SessionTimes:
+        return SessionTimes(self.minutes[rows], self.evening[rows])

@@ -35,12 +35,7 @@ import pyarrow.compute as pc
 
 from twotier.errors import BadBarsError, BarProblem, DataError, cell_text
 from twotier.market import auction
-from twotier.market.calendar import (
-    TradingCalendar,
-    closed_reason,
-    place_and_locate,
-    session_dates,
-)
+from twotier.market.calendar import TradingCalendar, closed_reason, place_and_locate
 from twotier.market.contracts import canonical, contract_problem, sequence_problem
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.plausible import implausible_moves, off_tick_warning, price_range_warning
@@ -48,6 +43,7 @@ from twotier.market.sessions import (
     DAY_CUTOFF_MINUTE,
     NIGHT_START_MINUTE,
     NS_PER_MINUTE,
+    SessionTimes,
     clock_minutes,
     session_minutes,
     wall_ns,
@@ -324,17 +320,18 @@ def _contracts(
 
 
 def _redate_nights(
-    stamps: pd.DatetimeIndex, ok: np.ndarray, calendar: TradingCalendar
+    stamps: pd.DatetimeIndex, wall: np.ndarray, ok: np.ndarray, calendar: TradingCalendar
 ) -> pd.DatetimeIndex:
     """Night stamps dated with their trading day (``night_date="trading_day"``: DCE's
     ActionDay in CTP) moved to the calendar date they traded on: the evening is the
-    trading day before the stamp's date (after midnight, the day after that evening)."""
-    minutes = clock_minutes(wall_ns(stamps))
+    trading day before the stamp's date (after midnight, the day after that evening).
+    ``wall``: the stamps' wall-clock nanoseconds."""
+    minutes = clock_minutes(wall)
     after_midnight = minutes < DAY_CUTOFF_MINUTE
     night = ok & ((minutes >= NIGHT_START_MINUTE) | after_midnight)
     if not night.any():
         return stamps
-    dates = np.asarray(stamps[night].tz_localize(None).values.astype("datetime64[D]"))
+    dates = wall[night].view("datetime64[ns]").astype("datetime64[D]")
     evening = calendar.previous_trading_day(dates)
     real = evening + after_midnight[night].astype("timedelta64[D]")
     shift = np.zeros(len(stamps), dtype="timedelta64[D]")
@@ -344,6 +341,7 @@ def _redate_nights(
 
 def _place(
     starts: pd.DatetimeIndex,
+    clock: SessionTimes,
     ok: np.ndarray,
     problems: _Problems,
     shown: _Cells,
@@ -353,16 +351,16 @@ def _place(
     minutes: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Trading day and segment of each row (NaT / -1 where there is none), flagging rows
-    outside the calendar, outside the sessions, or in hours the calendar closes."""
+    outside the calendar, outside the sessions, or in hours the calendar closes.
+    ``clock``: the ``starts`` on the session clock."""
     n = len(starts)
     trading_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     segment = np.full(n, -1, dtype=np.int64)
     idx = np.flatnonzero(ok)
     if not len(idx):
         return trading_day, segment
-    sub = starts[idx]
-    evening = session_dates(sub)
-    night_clock = session_minutes(sub) >= NIGHT_START_MINUTE
+    evening = clock.evening[idx]
+    night_clock = clock.minutes[idx] >= NIGHT_START_MINUTE
     beyond = (evening < calendar.first) | (evening > calendar.last)
     on_last_night = (evening == calendar.last) & night_clock
     beyond |= on_last_night
@@ -389,7 +387,7 @@ def _place(
     inside = idx[~beyond]
     if not len(inside):
         return trading_day, segment
-    day, seg, clock_segment = place_and_locate(starts[inside], spec, calendar, length=minutes)
+    day, seg, clock_segment = place_and_locate(clock[inside], spec, calendar, length=minutes)
     trading_day[inside], segment[inside] = day, seg
     hours = clock_segment >= 0
     closed = np.zeros(n, dtype=bool)
@@ -458,8 +456,8 @@ def _believe_feed(
 
 
 def _off_grid(
-    stamps: pd.DatetimeIndex,
-    starts: pd.DatetimeIndex,
+    written: np.ndarray,
+    starts: SessionTimes,
     segment: np.ndarray,
     problems: _Problems,
     shown: _Cells,
@@ -467,13 +465,14 @@ def _off_grid(
     minutes: int,
 ) -> None:
     """Rows in the sessions whose time is off the file's grid: seconds in the stamp, or a
-    start that is not a whole number of bars from its segment's start."""
+    start that is not a whole number of bars from its segment's start. ``written``: the
+    stamps as written, as wall-clock nanoseconds."""
     rows = np.flatnonzero((segment >= 0) & ~problems.bad)
     if not len(rows):
         return
-    within_minute = wall_ns(stamps[rows]) % NS_PER_MINUTE  # seconds and below
-    offset = session_minutes(starts[rows]) - spec.sessions.segment_start(segment[rows])
-    off = np.zeros(len(stamps), dtype=bool)
+    within_minute = written[rows] % NS_PER_MINUTE  # seconds and below
+    offset = starts.minutes[rows] - spec.sessions.segment_start(segment[rows])
+    off = np.zeros(len(written), dtype=bool)
     off[rows] = (within_minute != 0) | (offset % minutes != 0)
     problems.flag(
         off,
@@ -515,15 +514,17 @@ def _repair(values, problems: _Problems, lines, shown: _Cells) -> list[BarProble
 
 def _order(
     starts: pd.DatetimeIndex,
+    start_wall: np.ndarray,
     good: np.ndarray,
     problems: _Problems,
     shown: _Cells,
     lines: np.ndarray,
     unit: str,
 ) -> None:
-    """Among the ``good`` rows: strictly increasing times."""
+    """Among the ``good`` rows: strictly increasing times (``start_wall``: the
+    ``starts`` as wall-clock nanoseconds)."""
     n = len(starts)
-    t = np.asarray(starts.tz_localize(None).values.astype("datetime64[m]").astype(np.int64))
+    t = start_wall // NS_PER_MINUTE
     t_good = np.where(good, t, np.iinfo(np.int64).min)
     prev_max = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], t_good[:-1]]))
     # Row holding that running maximum (the latest bar so far), for messages.
@@ -707,12 +708,17 @@ def validate_rows(
 
     # Bar start and length.
     ok_time = ~np.asarray(stamps.isna())
-    minutes = bar_minutes or infer_bar_minutes(np.asarray(stamps[ok_time].tz_localize(None).values))
+    # The stamps' wall-clock time, read once (each reading converts every stamp's zone).
+    written = wall_ns(stamps)
+    minutes = bar_minutes or infer_bar_minutes(written[ok_time].view("datetime64[ns]"))
     if minutes <= 0 or minutes > 60:
         raise DataError(source, f"bar length must be 1-60 minutes, not {minutes}")
     if night_date == "trading_day":
-        stamps = _redate_nights(stamps, ok_time, calendar)
+        stamps = _redate_nights(stamps, written, ok_time, calendar)
+        written = wall_ns(stamps)
     starts = stamps - pd.Timedelta(minutes=minutes) if label == "end" else stamps
+    start_wall = wall_ns(starts) if label == "end" else written
+    clock = SessionTimes.of_wall(start_wall)
     how = "end" if label == "end" else "start"
 
     # Auction bars and closing ticks, folded into their sessions' bars.
@@ -720,7 +726,7 @@ def validate_rows(
     if auction_policy == "merge":
         prices = tuple(values[k] for k in ("open", "high", "low", "close"))
         merges = auction.find_merges(
-            stamps, starts, ~problems.bad, prices, spec, calendar, label=label, bar_minutes=minutes
+            written, clock, ~problems.bad, prices, spec, calendar, label=label, bar_minutes=minutes
         )
     if contract is not None:
         _merges_across_contracts(merges, contract.to_numpy(dtype=str), problems, shown)
@@ -729,15 +735,16 @@ def validate_rows(
     aside = merges.folded | np.isin(np.arange(n), held + stray)
 
     trading_day, segment = _place(
-        starts, ok_time & ~aside & ~problems.bad, problems, shown, how, spec, calendar, minutes
-    )
+        starts, clock, ok_time & ~aside & ~problems.bad, problems, shown, how, spec, calendar,
+        minutes,
+    )  # fmt: skip
     if "trading_day" in columns:
         column = columns["trading_day"]
         _believe_feed(raw[column], column, trading_day, problems, calendar)
-    _off_grid(stamps, starts, segment, problems, shown, spec, minutes)
+    _off_grid(written, clock, segment, problems, shown, spec, minutes)
     _envelope(values, problems)
     repaired = _repair(values, problems, lines, shown) if policy == "repair" else []
-    _order(starts, ~problems.bad & ~aside, problems, shown, lines, unit)
+    _order(starts, start_wall, ~problems.bad & ~aside, problems, shown, lines, unit)
     problems.flag(
         *implausible_moves(values, ~problems.bad & ~aside, lines, unit, spec), kind="move"
     )
