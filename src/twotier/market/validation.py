@@ -390,8 +390,9 @@ def _place(
     day, seg, clock_segment = place_and_locate(clock[inside], spec, calendar, length=minutes)
     trading_day[inside], segment[inside] = day, seg
     hours = clock_segment >= 0
+    closed_rows = inside[hours & (seg < 0)]
     closed = np.zeros(n, dtype=bool)
-    closed[inside[hours & (seg < 0)]] = True
+    closed[closed_rows] = True
     outside = np.zeros(n, dtype=bool)
     outside[inside[~hours]] = True
     problems.flag(
@@ -402,8 +403,6 @@ def _place(
         ),
         kind="outside",
     )
-    weekend_night = np.zeros(n, dtype=bool)
-    weekend_night[idx] = night_clock & (pd.DatetimeIndex(evening).day_of_week >= 5)
     problems.flag(
         closed,
         lambda i: (
@@ -412,7 +411,10 @@ def _place(
         ),
         kind="closed",
     )
-    problems.kind[closed & weekend_night] = "weekend_night"
+    # Nights of a weekend evening (dated with their trading day?), among the closed bars.
+    weekend = ~np.is_busday(clock.evening[closed_rows])
+    night = clock.minutes[closed_rows] >= NIGHT_START_MINUTE
+    problems.kind[closed_rows[weekend & night]] = "weekend_night"
     return trading_day, segment
 
 
