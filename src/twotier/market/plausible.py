@@ -14,12 +14,15 @@ import pandas as pd
 from twotier.market.instruments import InstrumentSpec
 from twotier.money import PRICE_SCALE
 
+_PRICES = ("open", "high", "low", "close")
+
 
 def _moves(prices: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """The largest relative distance of each bar's prices (rows of open, high, low,
-    close) from a reference price."""
+    """The largest relative distance of each bar's prices (a column of the rows open,
+    high, low and close: the maximum of four long rows, not of many rows of four) from a
+    reference price."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.abs(prices / reference[:, None] - 1).max(axis=1)
+        return np.abs(prices / reference - 1).max(axis=0)
 
 
 def implausible_moves(
@@ -38,14 +41,14 @@ def implausible_moves(
     none = np.zeros(len(good), dtype=bool)
     if bound is None or len(rows) < 2:
         return none, str
-    prices = np.column_stack([values[k][rows] for k in ("open", "high", "low", "close")])
-    close = prices[:, 3]
+    prices = np.stack([values[k][rows] for k in _PRICES])
+    close = prices[3]
     first_ref = float(np.median(close[1:4]))
-    bad_first = _moves(prices[:1], np.array([first_ref]))[0] > bound
+    bad_first = _moves(prices[:, :1], np.array([first_ref]))[0] > bound
     start = 1
-    moves = _moves(prices[1:], close[:-1])
+    moves = _moves(prices[:, 1:], close[:-1])
     if bad_first:
-        start, moves = 2, _moves(prices[2:], close[1:-1])
+        start, moves = 2, _moves(prices[:, 2:], close[1:-1])
     flagged: dict[int, tuple[float, int]] = {}  # row -> (reference close, its row)
     if bad_first:
         flagged[int(rows[0])] = (first_ref, -1)
@@ -53,7 +56,7 @@ def implausible_moves(
     if len(suspects):
         last = start - 1 + int(suspects[0])  # the last good bar before the first suspect
         for k in range(last + 1, len(rows)):
-            if _moves(prices[k : k + 1], np.array([close[last]]))[0] > bound:
+            if _moves(prices[:, k : k + 1], np.array([close[last]]))[0] > bound:
                 flagged[int(rows[k])] = (float(close[last]), int(rows[last]))
             else:
                 last = k
@@ -64,12 +67,12 @@ def implausible_moves(
 
     def message(i: int) -> str:
         ref, ref_row = flagged[i]
-        row = np.array([[values[k][i] for k in ("open", "high", "low", "close")]])
-        furthest = row[0, np.argmax(np.abs(row[0] / ref - 1))]
+        bar = np.array([[values[k][i]] for k in _PRICES])  # one column
+        furthest = bar[np.argmax(np.abs(bar[:, 0] / ref - 1)), 0]
         where = "the next bars' closes" if ref_row < 0 else f"{unit} {int(lines[ref_row])}"
         return (
             f"price {furthest:g} is "
-            f"{_moves(row, np.array([ref]))[0]:.0%} from the close {ref:g} ({where}): "
+            f"{_moves(bar, np.array([ref]))[0]:.0%} from the close {ref:g} ({where}): "
             f"more than the plausible move of {spec.key} ({bound:.0%}, plausible_move)"
         )
 
@@ -101,13 +104,13 @@ def off_tick_warning(
     the bars' prices moved by whole ticks, so a wrong ``tick`` would go unseen (a file of
     another instrument, or a tick mistyped in an instrument file). ``at(row)`` names a
     row (its line in the file); by default, its time."""
-    columns = ("open", "high", "low", "close")
-    off = np.column_stack([_off_tick(frame[c].to_numpy(np.float64), spec) for c in columns])
-    rows = np.flatnonzero(off.any(axis=1))
+    # A row per column: "any" of four long rows, not of many rows of four.
+    off = np.stack([_off_tick(frame[c].to_numpy(np.float64), spec) for c in _PRICES])
+    rows = np.flatnonzero(off.any(axis=0))
     if not len(rows):
         return []
     first = int(rows[0])
-    column = columns[int(off[first].argmax())]
+    column = _PRICES[int(off[:, first].argmax())]
     where = at(first) if at else f"the bar of {frame.index[first]}"
     return [
         f"{source}: {len(rows)} bar(s) with prices off the tick of {spec.tick:g} of "
