@@ -114,8 +114,8 @@ def find_merges(
         return merges
     seconds = _clock_seconds(written[rows])
     by_end = label == "end"
-    o, h, low, c = (p[rows] for p in prices)
-    one_price = (o == h) & (h == low) & (low == c)
+    o, h, low, c = prices
+    one_price = ((o == h) & (h == low) & (low == c))[rows]  # one look-up, not four
     opening_at = np.full(len(rows), -1, dtype=np.int64)
     closing_at = np.full(len(rows), -1, dtype=np.int64)
     # Near an edge of any era's hours first (cheap), then each of those few rows at the
@@ -124,7 +124,8 @@ def find_merges(
     any_open = np.unique(np.concatenate([opens for opens, _ in edges]))
     any_end = np.unique(np.concatenate([ends for _, ends in edges]))
     near = _near(seconds, any_open, before=True, inclusive=by_end) >= 0
-    near |= one_price & (_near(seconds, any_end, before=False, inclusive=not by_end) >= 0)
+    ticks = np.flatnonzero(one_price)  # a closing tick has one price: only those are looked at
+    near[ticks] |= _near(seconds[ticks], any_end, before=False, inclusive=not by_end) >= 0
     candidates = np.flatnonzero(near)
     era = _eras(SessionTimes.of_wall(written[rows[candidates]]), spec, calendar)
     for k in np.unique(era):
