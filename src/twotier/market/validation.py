@@ -93,7 +93,8 @@ class _Problems:
 
     def __init__(self, n: int):
         self.message = np.full(n, None, dtype=object)
-        self.kind = np.full(n, "", dtype=object)
+        self.kind = np.empty(n, dtype=object)
+        self.kind.fill("")  # np.full(n, "") converts the text for every row
         self.repairable = np.zeros(n, dtype=bool)
         self.bad = np.zeros(n, dtype=bool)
 
