@@ -225,6 +225,27 @@ def test_daily_values_match_the_groupby_form(equity):
 
 
 @settings(max_examples=80, deadline=None)
+@given(
+    days_at=st.lists(st.one_of(st.integers(0, 20), st.none()), max_size=30),
+    ordered=st.booleans(),
+)
+def test_the_last_step_of_each_day_is_found_only_where_the_days_are_in_order_and_whole(
+    days_at, ordered
+):
+    if ordered:  # a missing day sorts first: the one place an order check cannot see it
+        days_at = sorted(days_at, key=lambda d: -1 if d is None else d)
+    base = pd.Timestamp("2016-01-04")
+    days = pd.Series(
+        pd.DatetimeIndex([pd.NaT if d is None else base + pd.Timedelta(days=d) for d in days_at])
+    ).astype("datetime64[s]")
+    got = metrics.last_step_of_each_day(days)
+    if days.isna().any() or not days.is_monotonic_increasing:
+        assert got is None and metrics.ordered_days(days) is None
+    else:
+        assert np.array_equal(got, np.flatnonzero(~days.duplicated(keep="last").to_numpy()))
+
+
+@settings(max_examples=80, deadline=None)
 @given(equity=steps())
 def test_the_benchmarks_daily_closes_match_the_groupby_form(equity):
     bars = equity.rename(columns={"pv": "close"})

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from twotier.analysis.groups import NAT
 from twotier.errors import ConfigError
 
 TRADING_DAYS_PER_YEAR = 243
@@ -50,21 +51,27 @@ def last_step_of_each_day(days: pd.Series) -> np.ndarray | None:
     """Rows of the last step of each trading day, where the days are in order (as a run's
     are) and none is missing; else None. A groupby over the steps costs several times
     more."""
-    ordinal = ordered_days(days)
-    if ordinal is None:
+    raw = np.asarray(days)
+    if raw.dtype.kind != "M":
         return None
-    changes = ordinal[1:] != ordinal[:-1]
-    return np.flatnonzero(np.append(changes, True) if len(ordinal) else changes)  # no steps
+    ordinal = raw.view(np.int64)
+    last = np.flatnonzero(ordinal[1:] != ordinal[:-1])
+    last = np.append(last, len(ordinal) - 1) if len(ordinal) else last  # no steps, no days
+    return last if _rising(ordinal[last]) else None
+
+
+def _rising(days: np.ndarray) -> bool:
+    """Each day after the one before and the first not missing (NaT, the smallest
+    integer): the days of the steps between them being equal, all of them are then in
+    order and none is missing, which one look at each day tells."""
+    return not len(days) or (days[0] != NAT and bool(np.all(days[1:] > days[:-1])))
 
 
 def ordered_days(days) -> np.ndarray | None:
     """The days (naive datetime64) as integers, where none is missing and they are in
     order (as a run's are); else None, and the caller groups them as pandas does."""
     raw = np.asarray(days)
-    if raw.dtype.kind != "M" or np.isnat(raw).any():
-        return None
-    ordinal = raw.view(np.int64)
-    return None if np.any(ordinal[1:] < ordinal[:-1]) else ordinal
+    return raw.view(np.int64) if last_step_of_each_day(raw) is not None else None
 
 
 def daily_returns(equity: pd.DataFrame, initial: float, column: str = "pv") -> pd.Series:
