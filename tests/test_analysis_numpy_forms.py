@@ -11,7 +11,15 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twotier.analysis import activity, drawdowns, excursions, metrics, periods, triggers
+from twotier.analysis import (
+    activity,
+    drawdowns,
+    excursions,
+    metrics,
+    periods,
+    sessions,
+    triggers,
+)
 from twotier.analysis.benchmarks import _held_closes, rows_of
 from twotier.analysis.rolled import rolled_closes
 from twotier.analysis.trades import OPEN, exit_reasons, position_totals, trade_stats
@@ -457,6 +465,23 @@ def test_the_reports_daily_points_match_the_groupby_form(equity, how):
     want_dd = frame.groupby("trading_day", sort=True)["dd"].max()
     pd.testing.assert_series_equal(series.daily_drawdown(equity), want_dd)
     assert series.day_text(want.index) == list(want.index.strftime("%Y-%m-%d"))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    minutes=st.lists(st.one_of(st.integers(-3 * 1440, 3 * 1440), st.none()), max_size=30),
+    zone=st.sampled_from([None, TZ, "UTC"]),
+    unit=st.sampled_from(["s", "us", "ns"]),
+)
+def test_night_steps_match_the_hour_and_minute_form(minutes, zone, unit):
+    base = pd.Timestamp("1970-01-01 03:00")  # steps before 1970 too
+    times = pd.DatetimeIndex(
+        [pd.NaT if m is None else base + pd.Timedelta(minutes=m) for m in minutes]
+    ).as_unit(unit)
+    times = times.tz_localize(zone) if zone else times
+    minute = times.hour * 60 + times.minute
+    want = np.asarray((minute >= 18 * 60) | (minute < 6 * 60))
+    assert np.array_equal(sessions.night_steps(pd.Series(times)), want)
 
 
 def test_steps_of_no_day_have_no_daily_values_as_groupby_has_none():

@@ -14,16 +14,22 @@ import numpy as np
 import pandas as pd
 
 from twotier.analysis.columns import money_total
-from twotier.market.sessions import DAY_CUTOFF_MINUTE
+from twotier.analysis.groups import NAT
+from twotier.market.sessions import DAY_CUTOFF_MINUTE, MINUTES_PER_DAY
 
 NIGHT_START_MINUTE = 18 * 60
 
 
 def night_steps(times: pd.Series) -> np.ndarray:
-    """True where a step's bar starts in a night session."""
+    """True where a step's bar starts in a night session (never where its time is
+    missing). The minute of the day is read off the wall times in whole minutes: the hour
+    and the minute of zone-aware times would each convert every time to the wall clock."""
     stamps = pd.DatetimeIndex(times)
-    minute = stamps.hour * 60 + stamps.minute
-    return np.asarray((minute >= NIGHT_START_MINUTE) | (minute < DAY_CUTOFF_MINUTE))
+    wall = stamps.tz_localize(None) if stamps.tz is not None else stamps
+    minutes = wall.to_numpy().astype("datetime64[m]").view(np.int64)  # NaT: NAT
+    minute = minutes % MINUTES_PER_DAY
+    night = (minute >= NIGHT_START_MINUTE) | (minute < DAY_CUTOFF_MINUTE)
+    return night & (minutes != NAT)
 
 
 def step_pnl(values: pd.Series, initial: float) -> np.ndarray:
