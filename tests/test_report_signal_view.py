@@ -56,6 +56,15 @@ def test_a_missing_value_after_a_large_one_wraps_around_and_back():
     assert MISSING == -(2**31)
 
 
+def test_infinities_pack_as_missing_values_and_a_value_past_int32_is_refused():
+    values = [1.0, float("inf"), -float("inf"), 2.5]
+    out = unpack_columns(pack_columns({"v": values}, {}, exact=("v",)), len(values))
+    assert np.isnan(out["v"][[1, 2]]).all() and out["v"][[0, 3]].tolist() == [1.0, 2.5]
+    for too_large in (2.0**31 - 1, -(2.0**31 - 1)):
+        with pytest.raises(ValueError, match="too large to pack"):
+            pack_columns({"v": [0.0, too_large, float("nan")]}, {}, exact=("v",))
+
+
 def test_indicators_keep_five_significant_digits():
     packed = pack_columns({"rsi": [12.3456789, 99.9]}, {})
     assert packed["numbers"] == [["rsi", 3]]

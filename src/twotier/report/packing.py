@@ -66,9 +66,13 @@ def _put_deltas(values: np.ndarray, decimals: int, out: np.ndarray) -> None:
     scaled = values * 10.0**decimals
     np.round(scaled, out=scaled)
     finite = np.isfinite(scaled)
-    if np.any(np.abs(_finite(scaled)) >= INT32_MAX):
+    every = bool(finite.all())
+    kept = scaled if every else scaled[finite]
+    if len(kept) and max(kept.max(), -kept.min()) >= INT32_MAX:
         raise ValueError("a value is too large to pack at its decimals")
-    ints = np.where(finite, scaled, MISSING).astype(np.int32)
+    if not every:
+        scaled[~finite] = MISSING
+    ints = scaled.astype(np.int32)
     out[:1] = ints[:1]
     np.subtract(ints[1:], ints[:-1], out=out[1:])
 
