@@ -72,18 +72,20 @@ def _round(values, digits: int = 4) -> list:
     return [None if np.isnan(v) else float(v) for v in array]
 
 
-def _texts(values) -> list[str]:
-    return ["" if pd.isna(v) else str(v) for v in values]
+def _texts(values: pd.Series) -> list[str]:
+    return ["" if pd.isna(v) else str(v) for v in values.tolist()]
 
 
 def _triggers(table: pd.DataFrame) -> tuple[dict, list[str]]:
-    reasons = sorted({r for r in table["reason"] if r})
+    # the columns as lists: a pandas column of text yields its values at a cost each
+    status_of, reason_of = table["status"].tolist(), table["reason"].tolist()
+    reasons = sorted({r for r in reason_of if r})
     code = {r: k for k, r in enumerate(reasons)}
     out = {
         "bar": table["bar"].astype(int).tolist(),
         "dir": table["direction"].astype(int).tolist(),
-        "status": [STATUS_CODES[s] for s in table["status"]],
-        "reason": [code.get(r, -1) for r in table["reason"]],
+        "status": [STATUS_CODES[s] for s in status_of],
+        "reason": [code.get(r, -1) for r in reason_of],
     }
     return out, reasons
 

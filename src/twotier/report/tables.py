@@ -3,6 +3,7 @@ signal quality and the trade list. Every value passes through ``html.escape``.""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
@@ -206,9 +207,13 @@ def _times_text(values: pd.Series) -> list[str]:
 
 
 def _column_cells(frame: pd.DataFrame, key: str, fmt, numeric: bool) -> list[str]:
-    """The cells of a column, one per row."""
-    values = [_plain(v) for v in frame[key].tolist()]
-    texts = _times_text(frame[key]) if fmt is None else [fmt(v) for v in values]
+    """The cells of a column, one per row. A column of times is written straight from
+    the column: its values one by one would be Timestamps, made at a cost of their own."""
+    if fmt is None:
+        values, texts = None, _times_text(frame[key])
+    else:
+        values = [_plain(v) for v in frame[key].tolist()]
+        texts = [fmt(v) for v in values]
     names = " ".join(c for c in (CELL_CLASSES.get(key, ""), "n" if numeric else "") if c)
     if fmt is f.text:  # numbers and times have nothing to escape
         texts = [escape(t) for t in texts]
@@ -239,11 +244,10 @@ def trades_table(trades: pd.DataFrame, links: dict[int, tuple[str, int, int]] | 
     and a text box above. ``links``: trade id -> (signal view id, first bar, last bar),
     what a click on its row zooms to."""
     links = links or {}
-    frame = trades.assign(
-        basket_name=[
-            f"{b} {k}" for b, k in zip(trades["basket"], trades["instrument"], strict=True)
-        ]
-    )
+    # columns as lists: a pandas column yields its values one at a time at a cost each
+    basket_of, instrument_of = trades["basket"].tolist(), trades["instrument"].tolist()
+    names = [f"{b} {k}" for b, k in zip(basket_of, instrument_of, strict=True)]
+    frame = trades.assign(basket_name=names)
     for derived in ("hours_held", "mae", "mfe"):
         if derived not in frame.columns:
             frame[derived] = None
@@ -262,14 +266,13 @@ def trades_table(trades: pd.DataFrame, links: dict[int, tuple[str, int, int]] | 
         f'<th data-type="{"num" if numeric else "text"}" title="sort">{escape(label)}</th>'
         for label, _, _, numeric in TRADE_COLUMNS
     )
-    baskets = sorted(
-        {(int(b), f"{b} {k}") for b, k in zip(trades["basket"], trades["instrument"], strict=True)}
-    )
+    baskets = sorted({(int(b), name) for b, name in zip(basket_of, names, strict=True)})
+    reasons = trades["reason"].astype(str).tolist()
     filters = (
         '<div class="filters">'
         + _select("basket", "basket", [(str(b), name) for b, name in baskets])
         + _select("side", "side", [("LONG", "long"), ("SHORT", "short")])
-        + _select("reason", "reason", [(r, r) for r in sorted(set(trades["reason"].astype(str)))])
+        + _select("reason", "reason", [(r, r) for r in sorted(set(reasons))])
         + '<input id="trade-filter" type="search" placeholder="search, e.g. 2024-03 or STRONG" '
         'aria-label="search the trades">'
         '<span id="trade-count" class="note"></span></div>'
@@ -282,8 +285,7 @@ def trades_table(trades: pd.DataFrame, links: dict[int, tuple[str, int, int]] | 
 
 
 def _plain(value):
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if value is pd.NaT:
+    """A cell's value as a plain Python one; None where it is missing (None, NaN, NaT)."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
     return value.item() if hasattr(value, "item") else value

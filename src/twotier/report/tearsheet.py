@@ -169,7 +169,8 @@ def excursions_chart(excursions: pd.DataFrame) -> dict | None:
         return None
     data = []
     for mine, name, color in _won(done):
-        custom = [[int(t), float(r)] for t, r in zip(mine["trade_id"], mine["return"], strict=True)]
+        ids, returns = mine["trade_id"].tolist(), mine["return"].tolist()
+        custom = [[int(t), float(r)] for t, r in zip(ids, returns, strict=True)]
         for x_column, axis, show in (("mae", "", True), ("mfe", "2", False)):
             data.append(
                 {
