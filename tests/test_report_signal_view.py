@@ -60,6 +60,9 @@ def test_infinities_pack_as_missing_values_and_a_value_past_int32_is_refused():
     values = [1.0, float("inf"), -float("inf"), 2.5]
     out = unpack_columns(pack_columns({"v": values}, {}, exact=("v",)), len(values))
     assert np.isnan(out["v"][[1, 2]]).all() and out["v"][[0, 3]].tolist() == [1.0, 2.5]
+    nan = float("nan")
+    shown = pack_columns({"v": values, "none": [nan] * 4, "w": [nan, 12.5, nan, -250.0]}, {})
+    assert shown["numbers"] == [["v", 4], ["none", 0], ["w", 2]]  # of the finite values
     for too_large in (2.0**31 - 1, -(2.0**31 - 1)):
         with pytest.raises(ValueError, match="too large to pack"):
             pack_columns({"v": [0.0, too_large, float("nan")]}, {}, exact=("v",))

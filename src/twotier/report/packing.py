@@ -46,8 +46,8 @@ def display_decimals(values: np.ndarray) -> int:
     """Decimals that keep five significant digits of the largest value (at most 8), and
     whole numbers at least while they fit the int32 a column is packed in; beyond it
     (a Bollinger band billions wide, say) fewer than none: tens, hundreds and so on."""
-    finite = _finite(values)
-    largest = max(abs(float(finite.max())), abs(float(finite.min()))) if len(finite) else 0.0
+    bounds = _finite_bounds(values)
+    largest = max(abs(bounds[0]), abs(bounds[1])) if bounds else 0.0
     if largest == 0:
         return 0
     decimals = min(8, SIGNIFICANT - 1 - math.floor(math.log10(largest)))
@@ -60,17 +60,30 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return values if finite.all() else values[finite]
 
 
+def _finite_bounds(values: np.ndarray) -> tuple[float, float] | None:
+    """The smallest and the largest finite value; None where none is. fmin and fmax skip
+    NaN, so only a column with an infinity (or nothing but NaN) has its finite values
+    picked out: an indicator's missing values, scattered, cost more to pick out than the
+    rest of its packing."""
+    if not len(values):
+        return None
+    low, high = float(np.fmin.reduce(values)), float(np.fmax.reduce(values))
+    if math.isfinite(low) and math.isfinite(high):
+        return low, high
+    finite = _finite(values)
+    return (float(finite.min()), float(finite.max())) if len(finite) else None
+
+
 def _put_deltas(values: np.ndarray, decimals: int, out: np.ndarray) -> None:
     """The column's integers at ``decimals`` as differences from the one before, into
     ``out`` (int32: a difference wraps around 2**32, as the browser's addition does)."""
     scaled = values * 10.0**decimals
     np.round(scaled, out=scaled)
-    finite = np.isfinite(scaled)
-    every = bool(finite.all())
-    kept = scaled if every else scaled[finite]
-    if len(kept) and max(kept.max(), -kept.min()) >= INT32_MAX:
+    bounds = _finite_bounds(scaled)
+    if bounds and max(bounds[1], -bounds[0]) >= INT32_MAX:
         raise ValueError("a value is too large to pack at its decimals")
-    if not every:
+    finite = np.isfinite(scaled)
+    if not finite.all():
         scaled[~finite] = MISSING
     ints = scaled.astype(np.int32)
     out[:1] = ints[:1]
