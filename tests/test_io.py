@@ -25,6 +25,13 @@ def test_text_written_in_parts_and_chunks_is_the_joined_text_in_utf8(
     assert path.read_bytes() == "".join(parts).encode("utf-8")
 
 
+def test_parts_given_as_bytes_are_written_as_they_are_between_the_text(tmp_path):
+    parts = ["<p>≥ 中文</p>\n", "µ 一 \ufffd".encode(), "<script>", b"", "→ end\n"]
+    write_text_atomic(tmp_path / "page.html", parts)
+    want = "<p>≥ 中文</p>\nµ 一 \ufffd<script>→ end\n".encode()
+    assert (tmp_path / "page.html").read_bytes() == want
+
+
 def test_one_string_is_written_as_it_is(tmp_path):
     text = "date,returns\n2024-01-02,0.01\n≥ 中文\n"
     write_text_atomic(tmp_path / "a.csv", text)

@@ -25,7 +25,7 @@ from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.report.charts import run_charts
-from twotier.report.page import plotly_js
+from twotier.report.page import plotly_js, plotly_js_utf8
 from twotier.report.run_report import report_html, write_analysis
 from twotier.report.tearsheet import tearsheet_charts
 from twotier.run.result import BacktestResult
@@ -175,6 +175,14 @@ def test_lines_are_one_point_per_trading_day(run, figures):
 
 def test_same_run_gives_the_same_report_bytes(run, html):
     assert report_html(run.result, run.result.metrics) == html
+
+
+def test_the_page_inlines_plotlys_own_library_as_its_file_holds_it(run, html):
+    from plotly.offline import get_plotlyjs
+
+    assert plotly_js() == get_plotlyjs()
+    assert (run.folder / "report.html").read_bytes().count(plotly_js_utf8()) == 1
+    assert report_html(run.result, run.result.metrics).count(get_plotlyjs()) == 1
 
 
 def test_report_stays_small(html):

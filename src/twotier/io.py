@@ -35,13 +35,18 @@ def _umask() -> int:
 TEXT_CHUNK = 1 << 20  # characters encoded at a time
 
 
-def write_text_atomic(path: str | Path, text: str | Iterable[str]) -> None:
+def write_text_atomic(path: str | Path, text: str | Iterable[str | bytes]) -> None:
     """``text`` (or its parts, one after the other) as UTF-8, whole or not at all, encoded
     a chunk at a time: a report of ten years is 19 MB of text in memory (two bytes a
-    character), and its bytes all at once would add another 10 MB at the run's peak."""
+    character), and its bytes all at once would add another 10 MB at the run's peak. A
+    part given as bytes is text in UTF-8 already, written as it is."""
     parts = [text] if isinstance(text, str) else text
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as out:
         for part in parts:
+            if isinstance(part, bytes):
+                out.flush()  # the text before it goes first
+                out.buffer.write(part)
+                continue
             for at in range(0, len(part), TEXT_CHUNK):
                 out.write(part[at : at + TEXT_CHUNK])
 

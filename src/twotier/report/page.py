@@ -10,6 +10,7 @@ drawn: a page whose first window holds only tables shows them without waiting fo
 from __future__ import annotations
 
 import json
+import pkgutil
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -70,11 +71,19 @@ td.pos { color: #2e7d32; } td.neg { color: #c62828; } td.n { text-align: right; 
 """
 
 
-@cache
-def plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
+PLOTLY_JS = "package_data/plotly.min.js"  # in plotly's package, as get_plotlyjs reads it
 
-    return get_plotlyjs()
+
+@cache
+def plotly_js_utf8() -> bytes:
+    """plotly.js as its file holds it (UTF-8): a report is written with these bytes as they
+    are (``document_parts``); decoding the 4.8 MB and encoding them again cost as much as
+    the metrics of a ten-year run (70M instructions)."""
+    return pkgutil.get_data("plotly", PLOTLY_JS)
+
+
+def plotly_js() -> str:
+    return plotly_js_utf8().decode("utf-8")
 
 
 @cache
@@ -116,7 +125,12 @@ def cards(items: list[tuple[str, str]]) -> str:
 
 def document(*args, **kwargs) -> str:
     """The whole page as one string: ``document_parts`` (same arguments) joined."""
-    return "".join(document_parts(*args, **kwargs))
+    return joined(document_parts(*args, **kwargs))
+
+
+def joined(parts: list[str | bytes]) -> str:
+    """Parts of a page (``document_parts``) as one string."""
+    return "".join(p.decode("utf-8") if isinstance(p, bytes) else p for p in parts)
 
 
 def document_parts(
@@ -126,10 +140,11 @@ def document_parts(
     figures: dict[str, dict],
     nav: list[tuple[str, str]] = (),
     views: dict[str, dict] | None = None,
-) -> list[str]:
+) -> list[str | bytes]:
     """The whole page in its parts, in order, to be written one after the other (a report
     of ten years is 19 MB of text, two bytes a character, better not joined at the run's
-    peak): ``body`` is HTML in order; ``figures`` the charts by div id; ``views`` the
+    peak; ``io.write_text_atomic`` takes them, plotly.js as its UTF-8 bytes): ``body`` is
+    HTML in order; ``figures`` the charts by div id; ``views`` the
     signal views' payloads by div id; ``nav`` (anchor, title) links at the top."""
     links = "".join(f'<a href="#{escape(a)}">{escape(t)}</a>' for a, t in nav)
     views = views or {}
@@ -151,7 +166,7 @@ def document_parts(
         "included in this file.</p></main>\n",
         *blocks,
         '<script type="text/plain" id="plotly-js">',
-        plotly_js(),
+        plotly_js_utf8(),
         "</script>\n",
         f"<script>const FIGURES = {script_json(figures)};\n"
         f"const SIGNAL_VIEWS = {script_json(specs)};\n"

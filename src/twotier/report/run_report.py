@@ -110,10 +110,10 @@ def trades_with_excursions(run, views: SignalViews, moves: pd.DataFrame) -> pd.D
 
 
 def report_html(run, metrics: dict) -> str:
-    return "".join(report_parts(run, metrics))
+    return page.joined(report_parts(run, metrics))
 
 
-def report_parts(run, metrics: dict) -> list[str]:
+def report_parts(run, metrics: dict) -> list[str | bytes]:
     """The run's report page in its parts, in order (``page.document_parts``)."""
     derived = derived_tables(run)  # those the metrics were made of
     in_run, moves = derived.bars, derived.moves
