@@ -32,6 +32,14 @@ def test_forward_return_looks_h_bars_ahead_and_ends_with_nan():
     assert out[:2] == pytest.approx([0.1, -0.1]) and np.isnan(out[2])
 
 
+def test_forward_returns_of_some_bars_are_those_of_every_bar():
+    close = np.array([100.0, 110.0, 99.0, 101.5, 98.0])
+    bars = np.array([0, 2, 3, 4])
+    for horizon in (1, 2, 5):
+        every = forward_returns(close, horizon)
+        assert np.array_equal(forward_returns(close, horizon, bars), every[bars], equal_nan=True)
+
+
 def test_forward_returns_are_signed_by_the_trigger_direction():
     p = packages([100, 102, 101, 97], trigger=[1, -1, 0, 0])
     q = signal_quality(p, horizons=(1, 2))

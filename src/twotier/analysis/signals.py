@@ -30,11 +30,14 @@ def trigger_directions(packages: pd.DataFrame) -> np.ndarray:
     return np.where((signal != 0) & (signal != before), signal, 0)
 
 
-def forward_returns(close: np.ndarray, horizon: int) -> np.ndarray:
-    """close[t + horizon] / close[t] - 1, NaN where the data ends first."""
-    out = np.full(len(close), np.nan)
-    if horizon < len(close):
-        out[:-horizon] = close[horizon:] / close[:-horizon] - 1.0
+def forward_returns(close: np.ndarray, horizon: int, bars: np.ndarray | None = None) -> np.ndarray:
+    """close[t + horizon] / close[t] - 1 for every bar t (for ``bars`` only, where given),
+    NaN where the data ends first."""
+    bars = np.arange(len(close)) if bars is None else bars
+    later = bars + horizon
+    inside = later < len(close)
+    out = np.full(len(bars), np.nan)
+    out[inside] = close[later[inside]] / close[bars[inside]] - 1.0
     return out
 
 
@@ -62,21 +65,19 @@ def signal_quality(packages: pd.DataFrame, horizons=HORIZONS) -> dict:
     fired = np.flatnonzero(every_direction != 0)  # only the triggers' bars are summarised
     direction = every_direction[fired]
     confidence = packages["confidence"].to_numpy(dtype=float)[fired]
+    sides = (("all", direction != 0), ("long", direction > 0), ("short", direction < 0))
+    buckets = []
+    for low, high in pairwise(CONFIDENCE_EDGES):
+        last = high == CONFIDENCE_EDGES[-1]
+        inside = (confidence >= low) & ((confidence <= high) if last else (confidence < high))
+        buckets.append((bucket_label(low, high), inside))
     after, by_confidence = [], []
     for h in horizons:
-        signed = direction * forward_returns(close, h)[fired]
-        for side, mask in (
-            ("all", direction != 0),
-            ("long", direction > 0),
-            ("short", direction < 0),
-        ):
+        signed = direction * forward_returns(close, h, fired)  # the triggers' bars only
+        for side, mask in sides:
             after.append({"side": side, "horizon": h, **_summary(signed[mask])})
-        for low, high in pairwise(CONFIDENCE_EDGES):
-            last = high == CONFIDENCE_EDGES[-1]
-            inside = (confidence >= low) & ((confidence <= high) if last else (confidence < high))
-            by_confidence.append(
-                {"bucket": bucket_label(low, high), "horizon": h, **_summary(signed[inside])}
-            )
+        for bucket, inside in buckets:
+            by_confidence.append({"bucket": bucket, "horizon": h, **_summary(signed[inside])})
     return {
         "bars": len(packages),
         "triggers": len(fired),
