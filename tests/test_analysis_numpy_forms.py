@@ -230,6 +230,9 @@ def test_daily_values_match_the_groupby_form(equity):
     got = metrics.daily_values(equity)
     pd.testing.assert_series_equal(got, equity.groupby("trading_day", sort=True)["pv"].last())
     assert metrics.trading_day_count(equity) == equity["trading_day"].nunique()
+    ends = metrics.DayEnds.of(equity)  # found once, for many series
+    pd.testing.assert_series_equal(metrics.daily_values(equity, "pv", ends), got)
+    assert metrics.trading_day_count(equity, ends) == equity["trading_day"].nunique()
 
 
 @settings(max_examples=80, deadline=None)
@@ -460,6 +463,8 @@ def test_the_reports_daily_points_match_the_groupby_form(equity, how):
 
     want = equity.groupby("trading_day", sort=True)["pv"].agg(how)
     pd.testing.assert_series_equal(series.by_day(equity, "pv", how), want)
+    ends = metrics.DayEnds.of(equity)
+    pd.testing.assert_series_equal(series.by_day(equity, "pv", how, ends), want)
     dd = 1.0 - equity["pv"] / equity["pv"].cummax()
     frame = pd.DataFrame({"trading_day": equity["trading_day"], "dd": dd})
     want_dd = frame.groupby("trading_day", sort=True)["dd"].max()

@@ -9,6 +9,7 @@ Chinese futures exchanges' usual count. Formulas: docs/metrics.md.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -30,20 +31,37 @@ def yearly_rate(value) -> float:
     return float(value)
 
 
-def daily_values(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
-    """Value at the last step of each trading day, indexed by trading day."""
+@dataclass(frozen=True)
+class DayEnds:
+    """The row of each trading day's last step in a table of steps
+    (``last_step_of_each_day``: None where its days are out of order or one is
+    missing), found once where many daily series are read off the same steps: a run's
+    metrics and report read twenty (``analysis.summary.day_ends``)."""
+
+    rows: np.ndarray | None
+
+    @classmethod
+    def of(cls, steps: pd.DataFrame) -> DayEnds:
+        return cls(last_step_of_each_day(steps["trading_day"]))
+
+
+def daily_values(
+    equity: pd.DataFrame, column: str = "pv", ends: DayEnds | None = None
+) -> pd.Series:
+    """Value at the last step of each trading day, indexed by trading day (``ends``: the
+    steps' ``DayEnds``, where already found)."""
     values = equity[column]
-    last = last_step_of_each_day(equity["trading_day"])
+    last = (ends or DayEnds.of(equity)).rows
     if last is None or values.hasnans:  # groupby's last() skips NaN: let it
         return equity.groupby("trading_day", sort=True)[column].last()
     days = pd.Index(equity["trading_day"].to_numpy()[last], name="trading_day")
     return pd.Series(values.to_numpy()[last], index=days, name=column)
 
 
-def trading_day_count(equity: pd.DataFrame) -> int:
+def trading_day_count(equity: pd.DataFrame, ends: DayEnds | None = None) -> int:
     """Distinct trading days of the steps (``nunique``, counted from the day changes
     where the days are in order)."""
-    last = last_step_of_each_day(equity["trading_day"])
+    last = (ends or DayEnds.of(equity)).rows
     return len(last) if last is not None else int(equity["trading_day"].nunique())
 
 
@@ -74,17 +92,21 @@ def ordered_days(days) -> np.ndarray | None:
     return raw.view(np.int64) if last_step_of_each_day(raw) is not None else None
 
 
-def daily_returns(equity: pd.DataFrame, initial: float, column: str = "pv") -> pd.Series:
-    values = daily_values(equity, column)
+def daily_returns(
+    equity: pd.DataFrame, initial: float, column: str = "pv", ends: DayEnds | None = None
+) -> pd.Series:
+    values = daily_values(equity, column, ends)
     previous = values.shift(1)
     previous.iloc[0] = initial
     return values / previous - 1.0
 
 
-def daily_returns_table(equity: pd.DataFrame, initial: float) -> pd.DataFrame:
+def daily_returns_table(
+    equity: pd.DataFrame, initial: float, ends: DayEnds | None = None
+) -> pd.DataFrame:
     """The portfolio's daily returns as quantstats and pyfolio take them: a ``date``
     index (the trading day, no time zone) and a ``returns`` column."""
-    returns = daily_returns(equity, initial)
+    returns = daily_returns(equity, initial, ends=ends)
     index = pd.DatetimeIndex(returns.index).astype("datetime64[ns]")
     return pd.DataFrame({"returns": returns.to_numpy(dtype=float)}, index=index.rename("date"))
 

@@ -55,10 +55,15 @@ def instrument_multipliers(config: Config) -> dict[str, float]:
 
 
 def value_metrics(
-    equity: pd.DataFrame, column: str, initial: float, risk_free: float = 0.0
+    equity: pd.DataFrame,
+    column: str,
+    initial: float,
+    risk_free: float = 0.0,
+    ends: metrics.DayEnds | None = None,
 ) -> dict:
-    """Return and risk of one value column (``pv`` or ``equity_i``) on trading days."""
-    returns = metrics.daily_returns(equity, initial, column)
+    """Return and risk of one value column (``pv`` or ``equity_i``) on trading days
+    (``ends``: the steps' ``DayEnds``, where already found)."""
+    returns = metrics.daily_returns(equity, initial, column, ends)
     values = equity[column]
     mdd = metrics.max_drawdown(values)
     final = float(values.iloc[-1])
@@ -87,10 +92,10 @@ def portfolio_metrics(
     run: RunTables, book: trades.PositionBook, multipliers, risk_free: float
 ) -> dict:
     initial = float(run.config.portfolio.initial_capital)
-    equity = run.equity
-    days = metrics.trading_day_count(equity)
+    equity, ends = run.equity, day_ends(run)
+    days = metrics.trading_day_count(equity, ends)
     return {
-        **value_metrics(equity, "pv", initial, risk_free),
+        **value_metrics(equity, "pv", initial, risk_free, ends),
         "time_in_market": activity.time_in_market(equity["active_positions"]),
         **activity.exposure_stats(equity),
         **_costs(run.fills, multipliers, float(equity["pv"].mean()), days),
@@ -106,11 +111,12 @@ def basket_metrics(
     initial = float(config.portfolio.basket_capital(i))
     column = f"equity_{i}"
     fills = run.fills[run.fills["basket"] == i]
-    days = metrics.trading_day_count(equity)
+    ends = day_ends(run)
+    days = metrics.trading_day_count(equity, ends)
     return {
         "basket": i,
         "instrument": basket.instrument,
-        **value_metrics(equity, column, initial, risk_free),
+        **value_metrics(equity, column, initial, risk_free, ends),
         "time_in_market": activity.time_in_market(equity[f"position_{i}"]),
         **_costs(fills, multipliers, float(equity[column].mean()), days),
         **trades.book_stats(book.where(basket=i)),
@@ -127,7 +133,7 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
     except Exception:  # an instruments file that is gone: no multipliers, no notional
         multipliers = {}
     initial = float(run.config.portfolio.initial_capital)
-    daily = metrics.daily_returns(equity, initial)
+    daily = metrics.daily_returns(equity, initial, ends=day_ends(run))
     annual = periods.annual_returns(daily)
     book = trades.PositionBook.of(run.trades)  # the trades grouped once for every scope
     derived = derived_tables(run)
@@ -135,7 +141,7 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
     result = {
         "risk_free": risk_free,
         "trading_days_per_year": metrics.TRADING_DAYS_PER_YEAR,
-        "period": _period(equity),
+        "period": _period(equity, day_ends(run)),
         "portfolio": portfolio_metrics(run, book, multipliers, risk_free),
         "baskets": [
             basket_metrics(run, book, i, multipliers, risk_free)
@@ -164,12 +170,12 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
     return plain(result)
 
 
-def _period(equity: pd.DataFrame) -> dict:
+def _period(equity: pd.DataFrame, ends: metrics.DayEnds) -> dict:
     days = pd.DatetimeIndex(equity["trading_day"])
     return {
         "start": days[0].strftime("%Y-%m-%d"),
         "end": days[-1].strftime("%Y-%m-%d"),
-        "trading_days": int(days.nunique()),
+        "trading_days": metrics.trading_day_count(equity, ends),
         "steps": len(equity),
     }
 
@@ -200,6 +206,17 @@ def derived_tables(run: RunTables) -> DerivedTables:
             excursions.excursions(run.trades, run.packages, run.equity, bars),
         )
     return derived
+
+
+def day_ends(run: RunTables) -> metrics.DayEnds:
+    """Where each trading day of the run's steps ends (``metrics.DayEnds``), found once per
+    run object and kept on it, as ``derived_tables`` are: its metrics and report read
+    twenty daily series off the same steps."""
+    kept = getattr(run, "__dict__", {})
+    ends = kept.get("_day_ends")
+    if ends is None:
+        ends = kept["_day_ends"] = metrics.DayEnds.of(run.equity)
+    return ends
 
 
 def bars_in_run(run: RunTables) -> dict[str, pd.DataFrame]:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from twotier.analysis.benchmarks import growth
 from twotier.analysis.rolled import roll_points
+from twotier.analysis.summary import day_ends
 from twotier.report import series as s
 
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
@@ -69,8 +70,8 @@ def line_trace(x, y, name: str, color: str | None = None, **extra) -> dict:
 def equity_chart(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict:
     """PV (with buy-and-hold of each instrument on the same capital, rolled at its rolls
     and hidden until picked in the legend) over its drawdown; rolls marked."""
-    equity, initial = run.equity, metrics["portfolio"]["initial"]
-    pv = s.by_day(equity, "pv")
+    equity, initial, ends = run.equity, metrics["portfolio"]["initial"], day_ends(run)
+    pv = s.by_day(equity, "pv", ends=ends)
     days = s.day_text(pv.index)
     data = [line_trace(days, s.rounded(pv, 2), "portfolio value", COLORS[0])]
     for k, instrument in enumerate(run.config.instruments):
@@ -88,7 +89,7 @@ def equity_chart(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict:
                 line={"dash": "dot", "width": 1, "color": COLORS[(k + 1) % len(COLORS)]},
             )
         )
-    dd = s.daily_drawdown(equity)
+    dd = s.daily_drawdown(equity, ends=ends)
     data.append(
         line_trace(
             days,
@@ -159,7 +160,7 @@ def instrument_pnl_chart(run) -> dict:
     totals: dict[str, pd.Series] = {}
     for i, basket in enumerate(portfolio.baskets):
         start = float(portfolio.basket_capital(i))
-        pnl = s.by_day(run.equity, f"equity_{i}") - start
+        pnl = s.by_day(run.equity, f"equity_{i}", ends=day_ends(run)) - start
         before = totals.get(basket.instrument)
         totals[basket.instrument] = pnl if before is None else before + pnl
     data = [
@@ -180,12 +181,13 @@ def instrument_pnl_chart(run) -> dict:
 STEP_POINTS = 3000  # runs with more steps than this are drawn one point per trading day
 
 
-def _risk_series(equity: pd.DataFrame, column: str, how: str) -> tuple[list[str], pd.Series]:
+def _risk_series(run, column: str, how: str) -> tuple[list[str], pd.Series]:
     """A risk column per step for a short run, else its day's ``how`` (max, min, last)."""
+    equity = run.equity
     if len(equity) <= STEP_POINTS:
         times = pd.DatetimeIndex(equity["time"]).strftime("%Y-%m-%d %H:%M")
         return list(times), equity[column].reset_index(drop=True)
-    daily = s.by_day(equity, column, how)
+    daily = s.by_day(equity, column, how, day_ends(run))
     return s.day_text(daily.index), daily
 
 
@@ -236,7 +238,7 @@ def risk_chart(run) -> dict:
             "anchor": "x",
         }
         for column, how, name, color, dash in lines:
-            x, values = _risk_series(equity, column, how)
+            x, values = _risk_series(run, column, how)
             digits = 4 if tick.endswith("%") else 3
             data.append(
                 line_trace(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from twotier.analysis.metrics import daily_returns_table
-from twotier.analysis.summary import derived_tables
+from twotier.analysis.summary import day_ends, derived_tables
 from twotier.config.load import config_to_toml
 from twotier.io import atomic_path, write_text_atomic
 from twotier.json_text import json_text
@@ -208,7 +208,8 @@ def write_daily_returns(result, folder: Path) -> None:
     """The portfolio's daily returns, ready for quantstats or pyfolio: CSV (``date,returns``,
     each return written so that it reads back to the same float) and Parquet (a ``date``
     index and a ``returns`` column)."""
-    table = daily_returns_table(result.equity, float(result.config.portfolio.initial_capital))
+    initial = float(result.config.portfolio.initial_capital)
+    table = daily_returns_table(result.equity, initial, day_ends(result))
     days, values = stamps(table.index.to_numpy(), "D"), table["returns"].tolist()
     lines = [f"{day},{value!r}" for day, value in zip(days, values, strict=True)]
     write_text_atomic(folder / DAILY_RETURNS[0], "\n".join(["date,returns", *lines]) + "\n")

@@ -12,33 +12,39 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.metrics import daily_values, last_step_of_each_day
+from twotier.analysis.metrics import DayEnds, daily_values
 from twotier.run.stamps import stamps
 
 REDUCE = {"max": np.maximum, "min": np.minimum}
 
 
-def by_day(equity: pd.DataFrame, column: str, how: str = "last") -> pd.Series:
-    """Each trading day's ``how`` (last, max or min) of the column, indexed by day."""
+def by_day(
+    equity: pd.DataFrame, column: str, how: str = "last", ends: DayEnds | None = None
+) -> pd.Series:
+    """Each trading day's ``how`` (last, max or min) of the column, indexed by day
+    (``ends``: the steps' ``DayEnds``, where already found)."""
     if how == "last":
-        return daily_values(equity, column)
-    return _daily(equity["trading_day"], equity[column], how)
+        return daily_values(equity, column, ends)
+    return _daily(equity, equity[column], how, ends)
 
 
 def step_drawdown(values: pd.Series) -> pd.Series:
     return 1.0 - values / values.cummax()
 
 
-def daily_drawdown(equity: pd.DataFrame, column: str = "pv") -> pd.Series:
+def daily_drawdown(
+    equity: pd.DataFrame, column: str = "pv", ends: DayEnds | None = None
+) -> pd.Series:
     """The deepest drawdown reached during each trading day."""
-    return _daily(equity["trading_day"], step_drawdown(equity[column]).rename("dd"), "max")
+    return _daily(equity, step_drawdown(equity[column]).rename("dd"), "max", ends)
 
 
-def _daily(days: pd.Series, values: pd.Series, how: str) -> pd.Series:
-    """groupby(day).agg(how), read off the day boundaries for max and min where the days
-    are in order and nothing is missing (a run's steps; a quarter of groupby's time, as
-    ``daily_values`` reads the last), else groupby's."""
-    last = last_step_of_each_day(days) if len(values) else None
+def _daily(equity: pd.DataFrame, values: pd.Series, how: str, ends: DayEnds | None) -> pd.Series:
+    """groupby(day).agg(how) of values of the steps, read off the day boundaries for max
+    and min where the days are in order and nothing is missing (a run's steps; a quarter
+    of groupby's time, as ``daily_values`` reads the last), else groupby's."""
+    days = equity["trading_day"]
+    last = (ends or DayEnds.of(equity)).rows if len(values) else None
     if last is None or values.hasnans or how not in REDUCE:
         return values.groupby(days.rename("trading_day"), sort=True).agg(how)
     out = REDUCE[how].reduceat(values.to_numpy(), np.concatenate(([0], last[:-1] + 1)))

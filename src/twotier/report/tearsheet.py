@@ -13,6 +13,7 @@ import pandas as pd
 from twotier.analysis import metrics as m
 from twotier.analysis.benchmarks import rows_of
 from twotier.analysis.rolling import ROLLING_DAYS, rolling_sharpe, rolling_volatility
+from twotier.analysis.summary import day_ends
 from twotier.analysis.trades import positions
 from twotier.report import series as s
 from twotier.report.charts import COLORS, chart_layout, line_trace
@@ -65,7 +66,7 @@ def rolling_chart(run, metrics: dict) -> dict | None:
     """Rolling Sharpe over rolling volatility, each window's value at its last day; the
     whole run's figures as dashed lines. None for a run shorter than one window."""
     initial, rate = metrics["portfolio"]["initial"], metrics["risk_free"]
-    returns = m.daily_returns(run.equity, initial)
+    returns = m.daily_returns(run.equity, initial, ends=day_ends(run))
     sharpe, vol = rolling_sharpe(returns, rate), rolling_volatility(returns)
     if sharpe.empty:
         return None
@@ -120,7 +121,7 @@ def rolling_chart(run, metrics: dict) -> dict | None:
 def distributions_chart(run, metrics: dict, closed: pd.DataFrame) -> dict:
     """Histograms of the daily returns and of each closed position's net P&L
     (``closed``: the run's ``positions``)."""
-    returns = m.daily_returns(run.equity, metrics["portfolio"]["initial"])
+    returns = m.daily_returns(run.equity, metrics["portfolio"]["initial"], ends=day_ends(run))
     pnl = closed["net_pnl"].astype(float)
     data = [
         {
@@ -253,7 +254,7 @@ def sides_chart(run, done: pd.DataFrame) -> dict | None:
     (``done``: the run's ``positions``)."""
     if done.empty:
         return None
-    days = s.by_day(run.equity, "pv").index
+    days = s.by_day(run.equity, "pv", ends=day_ends(run)).index
     steps = pd.DatetimeIndex(run.equity["time"]).as_unit("ns")
     where = rows_of(steps, pd.DatetimeIndex(done["exit_time"]).as_unit("ns"))
     exit_day = run.equity["trading_day"].to_numpy()[np.maximum(where, 0)]
