@@ -78,3 +78,25 @@ def test_a_bar_is_made_a_package_once_and_kept_as_made():
     for bar in asked[:50]:
         assert basket.package(bar) is basket._made[bar]
         assert basket.package(bar) == basket._package(bar)  # what the arrays say
+
+
+def test_a_package_holds_the_bar_as_plain_python_values():
+    # As ``tolist`` gives them: int and float, never numpy's scalars (json, repr and the
+    # arithmetic of the step see the same values whichever way they are read).
+    bars = {k: load_sample(k).iloc[:400] for k in SAMPLE_INSTRUMENTS}
+    config = load_config()
+    shared = SharedTapes()
+    run_tier2(generate_signals(bars, config), config, shared=shared)
+    [basket] = [t for key, t in shared._made.items() if key[0] == "basket" and key[2] == 0]
+    assert basket.market is not None  # the market's locks and limits are read too
+    columns = {
+        "time_ns": basket.time_ns, "trading_day": basket.trading_day, "open": basket.open,
+        "close": basket.close, "signal": basket.signal, "confidence": basket.confidence,
+        "strength": basket.strength, "regime": basket.regime, "episode": basket.episode,
+        "conviction": basket.conviction, "locked": basket.market.locked,
+    }  # fmt: skip
+    for bar in (0, 17, 399):
+        package = basket._package(bar)
+        for name, column in columns.items():
+            value, expected = getattr(package, name), column.tolist()[bar]
+            assert type(value) is type(expected) and value == expected, name
