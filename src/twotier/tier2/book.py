@@ -41,6 +41,8 @@ class Book:
         self.journal = journal
         self.fill_at = fill_at
         self.count_waits = count_waits  # fills.csv says how many bars each fill waited
+        # Fills booked so far: marks of the book taken since it last changed still hold.
+        self.booked = 0
 
     def open(
         self, state: PortfolioState, b: BasketState, plan: EntryPlan, fill: Fill, episode: int
@@ -80,6 +82,7 @@ class Book:
         state.next_trade_id += 1
         b.cash -= fill.fee
         state.fees += fill.fee
+        self.booked += 1
         self.note_fill(b, fill)
 
     def close(self, state: PortfolioState, b: BasketState, fill: Fill, waited: int = 0) -> int:
@@ -114,6 +117,7 @@ class Book:
         if p.contracts == 0:
             b.position = None
             b.pending_roll = None
+        self.booked += 1
         self.note_fill(b, fill, waited)
         return gross
 
@@ -143,6 +147,7 @@ class Book:
         p.entry_price, p.entry_day, p.contract = into.price, into.trading_day, roll.new_contract
         p.basis *= roll.ratio
         p.best_close *= roll.ratio
+        self.booked += 1
         for fill in (out, into):
             self.journal.record_fill(b.index, fill, waited if self.count_waits else None)
             self.journal.fill(b.index, fill)
@@ -221,14 +226,13 @@ def in_cents(rows: list[dict]) -> list[dict]:
     return out
 
 
-def marked_equities(
-    state: PortfolioState, closes: list, bounded: bool = False
-) -> tuple[list, object]:
+def marked_equities(state: PortfolioState, closes: list, check: bool = True) -> tuple[list, object]:
     """Each basket's equity with its position marked at ``closes[i]`` (one value, or an
-    array over steps), and PV = reserve + the equities. ``bounded``: the closes are known
-    to stay within the money range (a stretch cut by ``steps_in_range``)."""
-    if not bounded:
-        check_carried(_largest_value(state, closes), "the portfolio's value")
+    array over steps), and PV = reserve + the equities. ``check``: refuse marks past the
+    money range (``check_range``); a stretch cut by ``steps_in_range`` stays within it,
+    and a step checks its marks where it records them."""
+    if check:
+        check_range(largest_value(state, closes))
     equities = []
     for b, close in zip(state.baskets, closes, strict=True):
         p = b.position
@@ -242,7 +246,18 @@ def marked_equities(
     return equities, state.reserve + sum(equities)
 
 
-def _largest_value(state: PortfolioState, closes: list) -> int:
+def check_range(largest: int) -> None:
+    """Refuse marks whose amounts reach ``largest`` (``largest_value``) past what money
+    units carry exactly."""
+    check_carried(largest, "the portfolio's value")
+
+
+def latest_closes(state: PortfolioState) -> list:
+    """Each basket's latest close (0 before its first package), where a step marks it."""
+    return [0 if b.last is None else b.last.close for b in state.baskets]
+
+
+def largest_value(state: PortfolioState, closes: list) -> int:
     """A bound on every amount ``marked_equities`` adds up at these closes, as a Python
     int."""
     largest = abs(state.reserve)
@@ -260,7 +275,7 @@ def steps_in_range(state: PortfolioState, closes: list) -> int:
     ``marked_equities`` can mark: a step past the range ends the stretch there, so that
     it is refused only if the run reaches it (a breaker or a forced liquidation at an
     earlier step may close the position first), as stepping refuses it."""
-    if _largest_value(state, closes) <= MAX_MONEY_UNITS:  # nearly always: no step beyond
+    if largest_value(state, closes) <= MAX_MONEY_UNITS:  # nearly always: no step beyond
         return len(closes[0])
     bound = np.full(len(closes[0]), float(abs(state.reserve)))
     for b, close in zip(state.baskets, closes, strict=True):

@@ -14,6 +14,7 @@ for one step and for arrays of steps alike; the book (``book.py``) does the acco
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,7 +25,14 @@ from twotier.market.settlement import SettlementHistory
 from twotier.money import format_cny, money_units
 from twotier.numeric import decided
 from twotier.tier2 import entries, fills
-from twotier.tier2.book import Book, marked_equities, open_trade
+from twotier.tier2.book import (
+    Book,
+    check_range,
+    largest_value,
+    latest_closes,
+    marked_equities,
+    open_trade,
+)
 from twotier.tier2.breakers import (
     daily_loss,
     daily_loss_fires,
@@ -57,6 +65,19 @@ from twotier.tier2.view import (
     latest_signals,
     reserve_target,
 )
+
+
+@dataclass(slots=True)
+class Marks:
+    """The book marked at a step's latest closes: what its decisions read, and what its
+    record takes again where no fill has changed the book since (``Book.booked``)."""
+
+    closes: list
+    equities: list
+    pv: int
+    largest: int  # ``largest_value``: refused past the money range where recorded
+    margins: tuple | None  # ``Composite.margins``, where forced liquidation is on
+    booked: int
 
 
 class Composite:
@@ -128,15 +149,15 @@ class Composite:
 
     def decide(self, state: PortfolioState, inp: StepInput) -> None:
         """Everything of a step after its fills (RULES.md 10.6 item 15 gives the order)."""
-        pv = self.mark(state, inp)
-        view = self.view(state, pv)
-        if self.margins_on and self.force_liquidation(state, inp, pv):
+        marks = self.mark(state, inp)
+        view = self.view(state, marks.pv)
+        if self.margins_on and self.force_liquidation(state, inp, marks):
             view.pv = state.pv()  # closes at this bar's close paid their fees
         self.breakers(state, inp, view)
         exited = self.close_at_deadlines(state, inp)
         exited |= self.exit_positions(state, inp, view)
         self.enter_positions(state, inp, view, exited)
-        self.record(state, inp, view.reserve_target)
+        self.record(state, inp, view.reserve_target, marks)
 
     def advance(self, state: PortfolioState, stretch: Stretch, bars: BarSource) -> int:
         """Steps where nothing but marking can happen, in one go (``stretch.advance``):
@@ -165,12 +186,13 @@ class Composite:
 
     # -- marking and the view ------------------------------------------------------------
 
-    def mark(self, state: PortfolioState, inp: StepInput) -> int:
-        """Latest packages, the trading day's start and the peak; returns PV. (The
+    def mark(self, state: PortfolioState, inp: StepInput) -> Marks:
+        """Latest packages, the trading day's start and the peak; returns the marks. (The
         trailing stop's best close moves with the exit tree, which reads it first.)"""
         for i, pkg in inp.packages.items():
             state.baskets[i].last = pkg
-        pv = state.pv()
+        marks = self.marks(state, inp.trading_day)
+        pv = marks.pv
         new_day = state.trading_day != inp.trading_day
         state.day_start, state.peak = day_marks(
             pv, new_day, state.last_pv, state.day_start, state.peak, state.peak_reset_pending
@@ -179,7 +201,16 @@ class Composite:
             state.trading_day = inp.trading_day
             state.day_number += 1
             state.peak_reset_pending = False
-        return pv
+        return marks
+
+    def marks(self, state: PortfolioState, day) -> Marks:
+        """The book marked at the latest closes (refused past the money range where the
+        step records them: ``record``)."""
+        closes = latest_closes(state)
+        equities, pv = marked_equities(state, closes, check=False)
+        largest = largest_value(state, closes)
+        margins = self.margins(state, day) if self.margins_on else None
+        return Marks(closes, equities, pv, largest, margins, self.book.booked)
 
     def view(self, state: PortfolioState, pv: int | None = None) -> PortfolioView:
         chaos = chaos_count(latest_regimes(state))
@@ -201,16 +232,15 @@ class Composite:
     def margins(self, state: PortfolioState, day) -> tuple:
         """The book's margin at a step (RULES.md 10.4): totals of held contracts and of
         those whose close is not decided, and each basket's."""
-        closes = [0 if b.last is None else b.last.close for b in state.baskets]
         add = self.config.broker.margin_add
-        return book_margins(state, day, closes, self.settlements, add)
+        return book_margins(state, day, latest_closes(state), self.settlements, add)
 
-    def force_liquidation(self, state: PortfolioState, inp: StepInput, pv: int) -> bool:
+    def force_liquidation(self, state: PortfolioState, inp: StepInput, marks: Marks) -> bool:
         """Above the force-close level, whole positions are closed, largest held margin
         first, until the risk degree of what is left is at most the level; no entries
         for the rest of the trading day (RULES.md 10.4, 10.6 item 12)."""
-        level = self.config.market.force_close_level
-        _, unclosed_total, held, unclosed = self.margins(state, inp.trading_day)
+        level, pv = self.config.market.force_close_level, marks.pv
+        _, unclosed_total, held, unclosed = marks.margins
         if not liquidation_fires(unclosed_total, pv, level):
             return False
         chosen = liquidation_order(held, unclosed, pv, level)
@@ -393,24 +423,25 @@ class Composite:
 
     # -- records -------------------------------------------------------------------------
 
-    def record(self, state: PortfolioState, inp: StepInput, target: float) -> None:
+    def record(self, state: PortfolioState, inp: StepInput, target: float, marks: Marks) -> None:
         """Record the step; the reserve target is the view's (packages do not change
-        within a step)."""
-        closes = [b.last.close if b.last is not None else 0 for b in state.baskets]
-        marked = marked_equities(state, closes)
-        state.last_pv = marked[1]
-        margin = self.margins(state, inp.trading_day)[0] if self.margins_on else None
+        within a step), the marks the step's unless a fill at its close changed the book
+        since."""
+        if marks.booked != self.book.booked:
+            marks = self.marks(state, inp.trading_day)
+        check_range(marks.largest)
+        state.last_pv = marks.pv
         self.recorder.append(
             *record_block(
                 state,
                 times=inp.time_ns,
                 days=np.datetime64(inp.trading_day, "D"),
-                closes=closes,
+                closes=marks.closes,
                 peak=state.peak,
                 day_start=state.day_start,
                 reserve_target=target,
-                marked=marked,
-                margin=margin,
+                marked=(marks.equities, marks.pv),
+                margin=None if marks.margins is None else marks.margins[0],
             )
         )
 
@@ -467,7 +498,7 @@ class Composite:
                 state,
                 times=int(last["time"][0]),
                 days=day,
-                closes=[b.last.close if b.last is not None else 0 for b in state.baskets],
+                closes=latest_closes(state),
                 peak=int(last["peak"][0]),
                 day_start=int(last["day_start"][0]),
                 reserve_target=float(last["reserve_target"][0]),

@@ -80,7 +80,7 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         return 0
     if n < len(stretch):  # a later step's would: stop before it, as a breaker does
         stretch = stretch.head(n)
-    equities, pv = marked_equities(state, stretch.closes, bounded=True)
+    equities, pv = marked_equities(state, stretch.closes, check=False)
     if not isinstance(pv, np.ndarray):  # every basket flat: PV does not move
         pv = np.full(n, pv)
     new_day = stretch.day_begins.copy()
