@@ -117,3 +117,15 @@ def test_tier2_alone_names_the_generator_that_made_its_packages_not_its_own(bars
     twotier.backtest(signals=tmp_path / "packages.csv", out=tmp_path / "from_csv")
     meta = package_metadata(tmp_path / "from_csv" / "signals" / "DCE_i.parquet")
     assert (meta["generator"], meta["params"]) == (UNKNOWN_GENERATOR, {})
+
+
+def test_a_signal_file_that_fails_to_write_fails_the_run_folder_whole(bars, tmp_path, monkeypatch):
+    import twotier.run.signal_files as signal_files
+
+    result = run_backtest(bars, load_config())
+    # Encoded into something the background thread cannot write: its error, raised when
+    # the run folder waits for its writes, fails the folder as a failure here would.
+    monkeypatch.setattr(signal_files, "parquet_bytes", lambda table: object())
+    with pytest.raises(TypeError, match="bytes-like"):
+        write_run(result, tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor a temporary one

@@ -12,7 +12,7 @@ import pandas as pd
 from twotier.analysis.metrics import daily_returns_table
 from twotier.analysis.summary import day_ends, derived_tables
 from twotier.config.load import config_to_toml
-from twotier.io import atomic_path, write_text_atomic
+from twotier.io import WritesBehind, atomic_path, write_text_atomic
 from twotier.json_text import json_text
 from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
@@ -195,16 +195,25 @@ def section_summary(metrics: dict, warnings: str) -> str:
     )
 
 
-def write_report(run, path: str | Path, metrics: dict) -> Path:
+def write_report(run, path: str | Path, metrics: dict, behind: WritesBehind | None = None) -> Path:
+    """report.html at ``path``: whole or not at all, or by ``behind`` in a folder built
+    whole."""
     path = Path(path)
-    write_text_atomic(path, report_parts(run, metrics))
+    _write(path, report_parts(run, metrics), behind)
     return path
+
+
+def _write(path: Path, parts, behind: WritesBehind | None) -> None:
+    if behind is None:
+        write_text_atomic(path, parts)
+    else:
+        behind.write(path, [parts] if isinstance(parts, str) else parts)
 
 
 DAILY_RETURNS = ("daily_returns.csv", "daily_returns.parquet")
 
 
-def write_daily_returns(result, folder: Path) -> None:
+def write_daily_returns(result, folder: Path, behind: WritesBehind | None = None) -> None:
     """The portfolio's daily returns, ready for quantstats or pyfolio: CSV (``date,returns``,
     each return written so that it reads back to the same float) and Parquet (a ``date``
     index and a ``returns`` column)."""
@@ -212,7 +221,7 @@ def write_daily_returns(result, folder: Path) -> None:
     table = daily_returns_table(result.equity, initial, day_ends(result))
     days, values = stamps(table.index.to_numpy(), "D"), table["returns"].tolist()
     lines = [f"{day},{value!r}" for day, value in zip(days, values, strict=True)]
-    write_text_atomic(folder / DAILY_RETURNS[0], "\n".join(["date,returns", *lines]) + "\n")
+    _write(folder / DAILY_RETURNS[0], "\n".join(["date,returns", *lines]) + "\n", behind)
     with atomic_path(folder / DAILY_RETURNS[1]) as tmp:
         table.to_parquet(tmp, index=True)
 
@@ -223,27 +232,31 @@ def write_run_folder(
     """The whole run folder: the data files (``twotier.run.writer.write_run``, which takes
     ``options``) and the files derived from them, all written before the folder is swapped
     in, so that a run killed or failing on the way leaves an earlier folder whole."""
-    return write_run(
-        result,
-        out,
-        derived=lambda folder: write_analysis(result, folder, risk_free, with_report=with_report),
-        **options,
-    )
+
+    def derived(folder: Path, behind: WritesBehind) -> None:
+        write_analysis(result, folder, risk_free, with_report=with_report, behind=behind)
+
+    return write_run(result, out, derived=derived, **options)
 
 
 def write_analysis(
-    result, folder: str | Path, risk_free: float = 0.0, *, with_report: bool = True
+    result,
+    folder: str | Path,
+    risk_free: float = 0.0,
+    *,
+    with_report: bool = True,
+    behind: WritesBehind | None = None,
 ) -> None:
-    """The derived files of a run, written into its run folder after the data files
-    (``write_run_folder``); also rebuilds them from a folder read back:
-    metrics.json, the daily returns (CSV and Parquet) and report.html (unless not
-    ``with_report``). ``risk_free`` is the yearly rate the Sharpe and Sortino ratios use."""
+    """The derived files of a run, written into its run folder beside the data files
+    (``write_run_folder``, whose ``behind`` writes them); also rebuilds them, each whole
+    or not at all, from a folder read back: metrics.json, the daily returns (CSV and
+    Parquet) and report.html (unless not ``with_report``). ``risk_free`` is the yearly
+    rate the Sharpe and Sortino ratios use."""
     folder = Path(folder)
     if not len(result.equity):
         return
     metrics = result.compute_metrics(risk_free)
-    text = json_text(metrics, indent=2) + "\n"
-    write_text_atomic(folder / "metrics.json", text)
-    write_daily_returns(result, folder)
+    _write(folder / "metrics.json", json_text(metrics, indent=2) + "\n", behind)
+    write_daily_returns(result, folder, behind)
     if with_report:
-        write_report(result, folder / "report.html", metrics)
+        write_report(result, folder / "report.html", metrics, behind)

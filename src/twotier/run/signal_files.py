@@ -17,7 +17,8 @@ import pandas as pd
 
 from twotier.background import background
 from twotier.config.model import Config
-from twotier.tier1.package import package_table, parquet_bytes, write_package_file
+from twotier.io import WritesBehind
+from twotier.tier1.package import namespace_path, package_table, parquet_bytes
 
 
 class SignalFiles:
@@ -57,9 +58,12 @@ class SignalFiles:
             and all(frame is packages[k] for k, frame in self._packages.items())
         )
 
-    def write(self, folder: Path) -> None:
-        """Write each file into ``folder``'s ``signals/`` once encoded (an encoding that
-        failed raises here, and so fails the run folder); their bytes are let go."""
+    def write(self, folder: Path, behind: WritesBehind) -> None:
+        """Hand each file, once encoded, to ``behind`` for ``folder``'s ``signals/`` (an
+        encoding that failed raises here, and so fails the run folder); their bytes are
+        let go once written."""
         for instrument, encoded in self._encoded.items():
-            write_package_file(folder, instrument, encoded.result())
+            path = namespace_path(folder, instrument)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            behind.write(path, [encoded.result()])
         self._encoded.clear()  # the run goes on to its report: 14 MB for ten years

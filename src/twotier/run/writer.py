@@ -10,8 +10,9 @@ configuration on the same data gives byte-identical data files.
     summary.json     the headline figures (created_at is the only field that changes)
 
 The report's files (metrics.json, the daily returns, report.html) are derived from these
-and written after them, before the folder is swapped in
-(``twotier.report.run_report.write_run_folder``).
+and written beside them, before the folder is swapped in
+(``twotier.report.run_report.write_run_folder``). Every text file is UTF-8 with ``\n``
+line ends, on every system.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pandas as pd
 
 from twotier import __version__
 from twotier.config.load import config_to_toml
+from twotier.io import WritesBehind, writes_behind
 from twotier.json_text import json_text
 from twotier.run.folder import BACKTEST, Kind, write_folder
 from twotier.run.result import BacktestResult
@@ -50,11 +52,6 @@ CHUNK_ROWS = 8192
 def _csv_text(frame: pd.DataFrame) -> str:
     """The frame as CSV (see ``_csv_chunks``)."""
     return "".join(_csv_chunks(frame))
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with path.open("w", encoding="utf-8") as file:
-        file.writelines(_csv_chunks(frame))
 
 
 def _csv_chunks(frame: pd.DataFrame, rows: int = CHUNK_ROWS) -> Iterator[str]:
@@ -127,38 +124,51 @@ def write_run(
     force: bool = False,
     option: str = "--out",
     signal_files: SignalFiles | None = None,
-    derived: Callable[[Path], None] | None = None,
+    derived: Callable[[Path, WritesBehind], None] | None = None,
 ) -> Path:
-    """Write the run folder's data files, then ``derived(folder)`` (the files derived from
-    them: ``twotier.report.run_report.write_run_folder``); an earlier run folder there is
-    replaced only once the new one is complete, and nothing else ever is
+    """Write the run folder's data files and ``derived(folder, behind)`` (the files
+    derived from them: ``twotier.report.run_report.write_run_folder``); an earlier run
+    folder there is replaced only once the new one is complete, and nothing else ever is
     (``twotier.run.folder``). ``signal_files``: the packages' files, started before (as
     the CLI starts them when Tier-1 is done); used only if started from the result's own
-    package tables."""
+    package tables.
+
+    The files' bytes are written by the background thread while this one makes the next
+    (``twotier.io.WritesBehind``): the signal files first (encoded during Tier-2), then
+    the derived files, then the CSV files, whose formatting is the last work here, so
+    that little is left to wait for."""
 
     def fill(folder: Path) -> None:
-        _write_contents(result, folder, signal_files)
-        if derived is not None:
-            derived(folder)
+        with writes_behind() as behind:
+            signals = _signal_files(result, signal_files)
+            signals.write(folder, behind)
+            if derived is not None:
+                derived(folder, behind)
+            _write_contents(result, folder, behind)
 
     return write_folder(out_dir, kind, fill, force=force, option=option)
 
 
-def _write_contents(result: BacktestResult, folder: Path, signals: SignalFiles | None) -> None:
+def _signal_files(result: BacktestResult, started: SignalFiles | None) -> SignalFiles:
+    """The run's signal files: those started, if started from its own package tables."""
+    if started is not None and started.made_for(result.packages, result.config):
+        return started
+    signals = SignalFiles()
+    signals.start(result.packages, result.config, result.package_origins)
+    return signals
+
+
+def _write_contents(result: BacktestResult, folder: Path, behind: WritesBehind) -> None:
+    """The data files but the signal files."""
     config = result.config
-    (folder / "config.toml").write_text(config_to_toml(config), encoding="utf-8")
-    if signals is None or not signals.made_for(result.packages, config):
-        signals = SignalFiles()  # encoded on a thread while this one formats the CSV files
-        signals.start(result.packages, config, result.package_origins)
-    _write_csv(result.trades, folder / "trades.csv")
-    _write_csv(result.fills, folder / "fills.csv")
-    _write_csv(result.equity, folder / "equity.csv")
+    behind.write(folder / "config.toml", [config_to_toml(config)])
+    behind.write(folder / "trades.csv", _csv_chunks(result.trades))
+    behind.write(folder / "fills.csv", _csv_chunks(result.fills))
+    behind.write(folder / "equity.csv", _csv_chunks(result.equity))
     lines = "".join(f"{text}\n" for text in result.decisions["text"])
-    (folder / "decisions.log").write_text(lines, encoding="utf-8")
+    behind.write(folder / "decisions.log", [lines])
     summary = dict(result.summary)
     summary["warnings"] = list(result.warnings)
     summary["twotier_version"] = __version__
     summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    text = json_text(summary, indent=2) + "\n"
-    (folder / "summary.json").write_text(text, encoding="utf-8")
-    signals.write(folder)
+    behind.write(folder / "summary.json", [json_text(summary, indent=2) + "\n"])
