@@ -5,6 +5,7 @@ interpreter, as a user does."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,3 +39,36 @@ def test_a_quiet_backtest_with_nothing_to_warn_about_loads_no_rich(tmp_path: Pat
     )
     assert (tmp_path / "report.html").is_file()
     assert loaded == []
+
+
+WARN = (
+    "from twotier.cli.common import note, warn\n"
+    "warn(['9 suspected roll(s) [bold]:smile: at 21:00:00'])\n"
+    "note(['2 bars dropped'])\n"
+)
+
+
+def _warned(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys\n{WARN}{RICH_LOADED}"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")}
+        | env,
+    )
+
+
+def test_warnings_and_notes_to_a_pipe_are_plain_lines_without_rich():
+    done = _warned({})
+    assert done.stderr == (
+        "warning: 9 suspected roll(s) [bold]:smile: at 21:00:00\nnote: 2 bars dropped\n"
+    )
+    assert done.stdout.split() == []  # rich never loaded
+
+
+def test_warnings_go_through_rich_where_rich_is_told_stderr_is_a_terminal():
+    for env in ({"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "1"}):
+        done = _warned(env)
+        assert "\x1b[33mwarning:\x1b[0m 9 suspected roll(s)" in done.stderr  # yellow label
+        assert "rich.console" in done.stdout.split()
+    assert _warned({"TTY_COMPATIBLE": "0", "FORCE_COLOR": "1"}).stdout.split() == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,12 +172,37 @@ STALE_AFTER = seconds_option(60.0, "--stale-after", "Seconds before a stale aler
 def warn(messages: list[str]) -> None:
     """Warnings, on stderr whatever the output mode."""
     for message in messages:
-        err_console().print("[yellow]warning:[/] ", end="")
-        err_console().print(message, markup=False, soft_wrap=True)
+        _say("warning:", "yellow", message)
 
 
 def note(messages: list[str]) -> None:
     """Notes (what the run did with its input), on stderr whatever the output mode."""
     for message in messages:
-        err_console().print("note: ", end="")
-        err_console().print(message, markup=False, soft_wrap=True)
+        _say("note:", None, message)
+
+
+def _say(label: str, style: str | None, message: str) -> None:
+    """``label message`` on one line of stderr: through rich on a terminal (the label in
+    its colour); elsewhere (a pipe, a file, a log) as plain text, as rich would write it
+    there, without loading rich for it (a script's quiet run that warns)."""
+    if sys.stderr is None:  # started without one (pythonw)
+        return
+    if not stderr_is_terminal():
+        sys.stderr.write(f"{label} {message}\n")
+        return
+    err_console().print(f"[{style}]{label}[/] " if style else f"{label} ", end="")
+    err_console().print(message, markup=False, soft_wrap=True)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether rich would take stderr for a terminal: told so by TTY_COMPATIBLE (1 or 0)
+    or FORCE_COLOR (set, not empty), else whether it is one."""
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    if os.environ.get("FORCE_COLOR") is not None:
+        return os.environ["FORCE_COLOR"] != ""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
