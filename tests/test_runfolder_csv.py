@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twotier.run.writer import _csv_chunks, _csv_text
+from twotier.run.csv_files import csv_chunks, csv_parts, csv_text
 
 
 def test_csv_formats_times_money_floats_and_leaves_missing_values_empty():
@@ -29,7 +29,7 @@ def test_csv_formats_times_money_floats_and_leaves_missing_values_empty():
             "text": ["a, b", ""],
         }
     )
-    assert _csv_text(frame).splitlines() == [
+    assert csv_text(frame).splitlines() == [
         "time,trading_day,pv,equity_0,leverage,contracts,basket,open,reason,text",
         "2024-01-02 01:00:00,2024-01-02,1000000.00,300000.50,0.3333333333,3,1,True,"
         'stop_loss_2pct,"a, b"',
@@ -40,12 +40,12 @@ def test_csv_formats_times_money_floats_and_leaves_missing_values_empty():
 def test_a_negative_zero_is_written_as_zero():
     # A ratio to a negative PV (exposure 0 / PV -648,383.17) is -0.0: it was written -0.
     frame = pd.DataFrame({"pv": [-0.0, -648_383.17], "exposure": [-0.0, 0.0]})
-    assert _csv_text(frame).splitlines() == ["pv,exposure", "0.00,0", "-648383.17,0"]
+    assert csv_text(frame).splitlines() == ["pv,exposure", "0.00,0", "-648383.17,0"]
 
 
 def test_csv_of_an_empty_table_is_its_header():
     frame = pd.DataFrame({"time": pd.DatetimeIndex([], tz="Asia/Shanghai"), "pv": []})
-    assert _csv_text(frame) == "time,pv\n"
+    assert csv_text(frame) == "time,pv\n"
 
 
 def _csv_module_text(frame: pd.DataFrame) -> str:
@@ -106,5 +106,52 @@ def test_csv_text_matches_the_csv_module_value_by_value(rows):
             "note": pd.array(note, dtype=object),
         }
     )
-    assert _csv_text(frame) == _csv_module_text(frame)
-    assert "".join(_csv_chunks(frame, rows=7)) == _csv_module_text(frame)
+    assert csv_text(frame) == _csv_module_text(frame)
+    assert "".join(csv_chunks(frame, rows=7)) == _csv_module_text(frame)
+
+
+def _frame(rows, notes) -> pd.DataFrame:
+    stamps, money, count = zip(*rows, strict=True) if rows else ([],) * 3
+    return pd.DataFrame(
+        {
+            "time": pd.DatetimeIndex(np.array(stamps, dtype="datetime64[ns]"))
+            .tz_localize("UTC")
+            .tz_convert("Asia/Shanghai"),
+            "pv": np.array(money, dtype=np.float64),
+            "count": np.array(count, dtype=np.int64),
+            "note": pd.array(notes[: len(rows)] + [None] * (len(rows) - len(notes)), dtype=object),
+        }
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(-(10**18), 10**18),
+            st.floats(allow_nan=True, allow_infinity=False, width=64) | st.just(-0.0),
+            st.integers(-(2**40), 2**40),
+        ),
+        max_size=30,
+    ),
+    notes=st.lists(st.text(" ab'é中", max_size=4) | st.none(), max_size=30),
+)
+def test_rows_that_need_no_quotes_are_joined_by_pyarrow_as_the_csv_module_joins_them(rows, notes):
+    frame = _frame(rows, notes)
+    parts = csv_parts(frame)
+    assert callable(parts[-1])  # pyarrow's writer, run on the background thread
+    assert csv_text(frame) == _csv_module_text(frame)
+
+
+def test_a_value_that_needs_quotes_leaves_the_rows_to_python():
+    frame = _frame([(0, 1.0, 1), (10**9, 2.0, 2)], ["plain", 'said "stop", then'])
+    parts = csv_parts(frame)
+    assert all(isinstance(p, str) for p in parts)
+    assert csv_text(frame).splitlines()[-1] == '1970-01-01 08:00:01,2.00,2,"said ""stop"", then"'
+    assert csv_text(frame) == _csv_module_text(frame)
+
+
+def test_a_lone_column_leaves_the_rows_to_python_which_quotes_an_empty_field():
+    frame = pd.DataFrame({"note": ["a", None, ""]})
+    assert all(isinstance(p, str) for p in csv_parts(frame))
+    assert csv_text(frame) == 'note\na\n""\n""\n'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -63,23 +63,25 @@ class WritesBehind:
     def __init__(self) -> None:
         self._pending: list[Future] = []
 
-    def write(self, path: Path, parts: Iterable[str | bytes]) -> None:
+    def write(self, path: Path, parts: Iterable[str | bytes | Callable[[], bytes]]) -> None:
         """``parts`` one after the other into a new file at ``path``: text as UTF-8,
         encoded here a chunk at a time (as ``write_text_atomic``), bytes (or any buffer,
-        such as pyarrow's) as they are."""
+        such as pyarrow's) as they are; a function is called on the background thread,
+        and what it returns written (work that lets go of the GIL: pyarrow's CSV
+        writer)."""
         from twotier.background import background
 
         file = open(path, "wb")  # noqa: SIM115 (closed on the background thread)
+        blocks: list[bytes | Callable[[], bytes]] = []
         try:
             for part in parts:
                 if not isinstance(part, str):
-                    self._pending.append(background().submit(file.write, part))
+                    blocks.append(part)
                     continue
                 for at in range(0, len(part), TEXT_CHUNK):
-                    chunk = part[at : at + TEXT_CHUNK].encode("utf-8")
-                    self._pending.append(background().submit(file.write, chunk))
-        finally:
-            self._pending.append(background().submit(file.close))
+                    blocks.append(part[at : at + TEXT_CHUNK].encode("utf-8"))
+        finally:  # one task a file: each task takes the GIL from this thread to start
+            self._pending.append(background().submit(_write_blocks, file, blocks))
 
     def wait(self) -> None:
         """Wait for every write given; the first that failed is raised."""
@@ -88,6 +90,12 @@ class WritesBehind:
         first = next((e for e in failed if e is not None), None)
         if first is not None:
             raise first
+
+
+def _write_blocks(file, blocks: list[bytes | Callable[[], bytes]]) -> None:
+    with file:
+        for block in blocks:
+            file.write(block() if callable(block) else block)
 
 
 @contextlib.contextmanager

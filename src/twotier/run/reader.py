@@ -17,8 +17,8 @@ import pandas as pd
 from twotier.config.load import load_config
 from twotier.errors import DataError, TwotierError
 from twotier.market.calendar import TIMEZONE
+from twotier.run.csv_files import TIME_FORMAT
 from twotier.run.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult
-from twotier.run.writer import TIME_FORMAT
 
 # Columns a table must have to be read back: the equity's that the metrics read, and
 # every column the writer writes of trades and fills (the report reads nearly all).

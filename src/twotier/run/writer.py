@@ -17,103 +17,18 @@ line ends, on every system.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 from twotier import __version__
 from twotier.config.load import config_to_toml
 from twotier.io import WritesBehind, writes_behind
 from twotier.json_text import json_text
+from twotier.run.csv_files import csv_parts
 from twotier.run.folder import BACKTEST, Kind, write_folder
 from twotier.run.result import BacktestResult
 from twotier.run.signal_files import SignalFiles
-from twotier.run.stamps import stamps
-
-MONEY_COLUMNS = {
-    "pv",
-    "peak",
-    "day_start",
-    "gross_pnl",
-    "fees",
-    "net_pnl",
-    "fee",
-    "committed",
-}
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-CHUNK_ROWS = 8192
-
-
-def _csv_text(frame: pd.DataFrame) -> str:
-    """The frame as CSV (see ``_csv_chunks``)."""
-    return "".join(_csv_chunks(frame))
-
-
-def _csv_chunks(frame: pd.DataFrame, rows: int = CHUNK_ROWS) -> Iterator[str]:
-    """The frame as CSV text, ``rows`` rows at a time: times in exchange time without the
-    zone, money to the cent, other floats with 10 significant digits, missing values
-    empty. Every value becomes its text column by column (vectorised, or once per
-    distinct value), text quoted as the csv module quotes it, and the rows are joined:
-    several times faster than pandas' to_csv with a float_format or the csv module's
-    writer. A chunk's strings are let go once written (ten years of equity.csv would
-    otherwise hold 1.4 million of them, about 80 MB)."""
-    yield _csv_line(frame.columns)
-    for first in range(0, len(frame), rows):
-        part = frame.iloc[first : first + rows]
-        columns = [_csv_values(column, part[column]) for column in part.columns]
-        if len(columns) == 1:  # the csv module quotes a lone empty field; keep its rows
-            yield "".join(_csv_line(row) for row in zip(*columns, strict=True))
-        else:
-            yield "\n".join(map(",".join, zip(*columns, strict=True))) + "\n"
-
-
-def _csv_line(values) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue()
-
-
-def _csv_values(name, series: pd.Series) -> list[str]:
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return stamps(series.dt.tz_localize(None).to_numpy(), "s")
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return stamps(series.to_numpy(), "D")
-    if name in MONEY_COLUMNS or str(name).startswith("equity_"):
-        return _floats(series.to_numpy(), "{:.2f}")
-    if pd.api.types.is_float_dtype(series) and isinstance(series.dtype, np.dtype):
-        return _floats(series.to_numpy(), "{:.10g}")
-    if pd.api.types.is_integer_dtype(series) and isinstance(series.dtype, np.dtype):
-        where, distinct = pd.factorize(series.to_numpy())
-        return np.array([str(v) for v in distinct.tolist()], dtype=object)[where].tolist()
-    # text, booleans, nullable columns: None, NaN and NA empty
-    return [_quoted("" if pd.isna(v) else str(v)) for v in series.tolist()]
-
-
-_SPECIAL = frozenset(',"\n\r')
-
-
-def _quoted(text: str) -> str:
-    """``text`` as the csv module writes a field: plain text as it is, and the csv module
-    itself asked about any with a comma, a quote or a line break."""
-    if _SPECIAL.isdisjoint(text):
-        return text
-    return _csv_line([text])[:-1]
-
-
-def _floats(values: np.ndarray, spec: str) -> list[str]:
-    """Floats formatted by ``spec`` (NaN empty; a negative zero, such as a ratio to a
-    negative PV, as 0). A run's columns repeat few distinct values (a flat equity, a
-    constant reserve), so each distinct bit pattern is formatted once. pandas' factorize
-    finds them by hashing, three times faster than numpy's unique, which sorts."""
-    bits = (np.asarray(values, dtype=np.float64) + 0.0).view(np.int64)  # -0.0 + 0.0 is 0.0
-    where, distinct = pd.factorize(bits)
-    text = [spec.format(v) if v == v else "" for v in distinct.view(np.float64).tolist()]
-    return np.array(text, dtype=object)[where].tolist()
 
 
 def write_run(
@@ -134,17 +49,17 @@ def write_run(
     package tables.
 
     The files' bytes are written by the background thread while this one makes the next
-    (``twotier.io.WritesBehind``): the signal files first (encoded during Tier-2), then
-    the derived files, then the CSV files, whose formatting is the last work here, so
-    that little is left to wait for."""
+    (``twotier.io.WritesBehind``), and so are the CSV files' rows (pyarrow's CSV writer):
+    the signal files first (encoded during Tier-2), then the data files, then the
+    derived files, while the report is made."""
 
     def fill(folder: Path) -> None:
         with writes_behind() as behind:
             signals = _signal_files(result, signal_files)
             signals.write(folder, behind)
+            _write_contents(result, folder, behind)
             if derived is not None:
                 derived(folder, behind)
-            _write_contents(result, folder, behind)
 
     return write_folder(out_dir, kind, fill, force=force, option=option)
 
@@ -162,9 +77,9 @@ def _write_contents(result: BacktestResult, folder: Path, behind: WritesBehind) 
     """The data files but the signal files."""
     config = result.config
     behind.write(folder / "config.toml", [config_to_toml(config)])
-    behind.write(folder / "trades.csv", _csv_chunks(result.trades))
-    behind.write(folder / "fills.csv", _csv_chunks(result.fills))
-    behind.write(folder / "equity.csv", _csv_chunks(result.equity))
+    behind.write(folder / "trades.csv", csv_parts(result.trades))
+    behind.write(folder / "fills.csv", csv_parts(result.fills))
+    behind.write(folder / "equity.csv", csv_parts(result.equity))
     lines = "".join(f"{text}\n" for text in result.decisions["text"])
     behind.write(folder / "decisions.log", [lines])
     summary = dict(result.summary)
