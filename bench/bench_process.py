@@ -147,7 +147,10 @@ def child(report: Path, args: list[str]) -> None:
         return wrapper
 
     started = time.perf_counter()
-    import twotier.cli.main as main  # first, as the program: it chooses pyarrow's memory pool
+    from twotier.cli import program  # first, as the program: pyarrow's memory pool chosen
+
+    program.read_bar_files_ahead(args)  # as the program does (twotier.cli.program.console)
+    import twotier.cli.main as main
     from twotier.cli import backtest as command
 
     seconds["imports"], rss["imports"] = time.perf_counter() - started, peak_mb()

@@ -1,3 +1,3 @@
-from twotier.cli.main import console
+from twotier.cli.program import console
 
 console()

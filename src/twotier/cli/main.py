@@ -11,12 +11,8 @@ import sys
 import threading
 
 from twotier.background import background
+from twotier.cli import program  # noqa: F401 (chooses pyarrow's memory pool before it loads)
 from twotier.collector import collector_paused, command_process
-
-# pyarrow's own allocator (mimalloc) keeps what it frees for later; the C library's gives
-# most of it back, so a ten-year backtest peaks about 30 MB lower (335 -> 305 MB) in the
-# same time. Read when pyarrow loads (it is not loaded yet); a pool the user chose stays.
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 # The commands' imports make some 900 modules' objects, which all live to the end: the
 # collector would walk them about 200 times on the way (0.06 s of every command), and all
@@ -152,12 +148,13 @@ def run(argv: list[str] | None = None) -> None:
 
 
 def console() -> None:
-    """The ``twotier`` program (console script and ``python -m twotier``): ``run`` in a
-    process that ends with the command (``collector.settle`` freezes a command's result
-    out of the collector's passes), then the objects the command made frozen out of the
-    interpreter's last garbage collection, which would otherwise walk all of them on the
-    way out (0.2 s after a ten-year backtest). Only for a process that ends here: ``run``
-    alone in tests."""
+    """The ``twotier`` program once its commands are imported (``twotier.cli.program``,
+    the console script and ``python -m twotier``): ``run`` in a process that ends with
+    the command (``collector.settle`` freezes a command's result out of the collector's
+    passes), then the objects the command made frozen out of the interpreter's last
+    garbage collection, which would otherwise walk all of them on the way out (0.2 s
+    after a ten-year backtest). Only for a process that ends here: ``run`` alone in
+    tests."""
     command_process()
     try:
         run()

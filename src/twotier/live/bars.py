@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from twotier.errors import BarProblem, DataError
-from twotier.market.bars import resolve_columns
 from twotier.market.calendar import TIMEZONE, TradingCalendar
+from twotier.market.columns import resolve_columns
 from twotier.market.instruments import InstrumentRegistry
 from twotier.market.validation import (
     PAPER_HINTS,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from twotier.errors import TwotierError
 from twotier.live.bars import Bar
-from twotier.market.validation import SETTLE_AND_LIMITS
+from twotier.market.columns import SETTLE_AND_LIMITS
 
 # 2: bars.contract and the rolls table (added to a version 1 file); 3: the gateway's trades
 # keyed with their time (live/gateway_journal.py), which a version 2 file's get from theirs;

@@ -10,7 +10,6 @@ line and the problem, unless the caller chooses to drop or repair bad bars.
 from __future__ import annotations
 
 import gzip
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,40 +18,19 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from twotier.csv_files import READ_ERRORS, first_long_row, read_error
 from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
+from twotier.market.columns import NUMERIC, resolve_columns
 from twotier.market.instruments import InstrumentSpec, get_instrument
-from twotier.market.validation import SETTLE_AND_LIMITS, Hints, ValidationResult, validate_rows
+from twotier.market.plain_csv import READ_FAILURES, read_plain
+from twotier.market.validation import Hints, ValidationResult, validate_rows
 
 Label = Literal["start", "end"]
 BadBarPolicy = Literal["refuse", "drop", "repair"]
 AuctionPolicy = Literal["merge", "refuse"]
 NightDate = Literal["calendar", "trading_day"]
-
-PRICE_COLUMNS = ("open", "high", "low", "close")
-BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
-# Optional columns, where the data has them: open interest, and the exchange's settlement
-# price and daily limits (RULES.md 10; a blank cell is no value for its bar).
-OPTIONAL = ("open_interest", *SETTLE_AND_LIMITS)
-NUMERIC = (*BAR_COLUMNS, *OPTIONAL)
-
-# Column names vendors use, tried in order when no mapping is given.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "time": ("time", "datetime", "timestamp", "date_time", "bar_time", "dt"),
-    "open": ("open", "o"),
-    "high": ("high", "h"),
-    "low": ("low", "l"),
-    "close": ("close", "c", "last"),
-    "volume": ("volume", "vol", "v"),
-    "open_interest": ("open_interest", "openinterest", "oi", "hold", "position"),
-    "settle": ("settle", "settlement", "settle_price", "settlement_price"),
-    "limit_up": ("limit_up", "upper_limit", "up_limit", "upperlimit"),
-    "limit_down": ("limit_down", "lower_limit", "down_limit", "lowerlimit"),
-}
 
 
 @dataclass
@@ -82,84 +60,6 @@ def merged_counts(merged: list[BarProblem]) -> tuple[int, int]:
     sessions' bars."""
     auctions = sum(m.problem.startswith("auction bar") for m in merged)
     return auctions, len(merged) - auctions
-
-
-def resolve_columns(
-    names: list[str], mapping: dict[str, str] | None, source: str, line: int | None = 1
-) -> dict[str, str]:
-    """Map canonical column names to the file's own; a missing column is an error.
-    ``line`` is the header's line in errors (None where there is no header line)."""
-    lower = {n.strip().lower(): n for n in names}
-    resolved: dict[str, str] = {}
-    mapping = dict(mapping or {})
-    for canonical, own in mapping.items():
-        if canonical not in ALIASES and canonical != "date":
-            known = ", ".join([*ALIASES, "date"])
-            raise DataError(
-                source, f"cannot map column {own!r} to {canonical!r}; known names: {known}", line
-            )
-        if own not in names:
-            raise DataError(
-                source,
-                f"column {own!r} (mapped to {canonical!r}) not found; columns are {names}",
-                line,
-            )
-        resolved[canonical] = own
-    if "time" not in resolved:
-        _refuse_ambiguous(names, "time", source, line)
-        time_col = next((lower[a] for a in ALIASES["time"] if a in lower), None)
-        date_col = resolved.pop("date", None) or lower.get("date")
-        if date_col is not None and time_col is not None and time_col == lower.get("time"):
-            resolved["date"] = date_col  # separate date and time columns
-        elif time_col is None:
-            time_col = date_col  # a "date" column holding date and time
-        if time_col is None:
-            tried = ", ".join(ALIASES["time"])
-            raise DataError(
-                source,
-                f"missing column: no time column (tried {tried}, or date + time); "
-                f"columns are {names}",
-                line,
-            )
-        resolved["time"] = time_col
-    for canonical in (*BAR_COLUMNS, *OPTIONAL):
-        if canonical in resolved:
-            continue
-        _refuse_ambiguous(names, canonical, source, line)
-        own = next((lower[a] for a in ALIASES[canonical] if a in lower), None)
-        if own is None:
-            if canonical in OPTIONAL:
-                continue
-            raise DataError(source, f"missing column {canonical!r}; columns are {names}", line)
-        resolved[canonical] = own
-    return resolved
-
-
-_REPEATED = re.compile(r"^(.*)\.\d+$")  # pandas' name for a repeated header: close.1
-
-
-def _refuse_ambiguous(names: list[str], canonical: str, source: str, line: int | None) -> None:
-    """Refuse a file in which several columns can be ``canonical`` (``close`` and ``last``,
-    ``close`` twice): the loader would pick one silently."""
-    present = set(names)
-
-    def written(name: str) -> str:
-        repeated = _REPEATED.match(name)
-        return repeated.group(1) if repeated and repeated.group(1) in present else name
-
-    found = [
-        (k, written(n))
-        for k, n in enumerate(names, 1)
-        if written(n).strip().lower() in ALIASES[canonical]
-    ]
-    if len(found) > 1:
-        shown = " and ".join(f"{n!r} (column {k})" for k, n in found)
-        raise DataError(
-            source,
-            f"columns {shown} can each be {canonical!r}: remove or rename all but one, or "
-            f"map one explicitly (columns={{{canonical!r}: ...}})",
-            line,
-        )
 
 
 def _is_parquet(path: Path) -> bool:
@@ -226,12 +126,6 @@ def _refuse_long_rows(path: Path, header: int, source: str) -> None:
         raise DataError(source, f"{fields} fields where the header has {header}", line)
 
 
-# One thread: pyarrow's threads left the ten-year backtest's peak memory 20 MB higher
-# (each thread's own malloc arena) for no gain in the whole process's time.
-_PLAIN_READ = pa_csv.ReadOptions(use_threads=False)
-_PLAIN_PARSE = pa_csv.ParseOptions(ignore_empty_lines=False)  # a blank line: not plain
-
-
 def _plain_csv(path: Path, names: list[str], numeric: set[str]) -> pd.DataFrame | None:
     """The table as pyarrow's CSV reader reads it (three times faster than pandas'), if
     the file is plain: its header as pandas reads it (``names``), every row whole, a
@@ -243,18 +137,9 @@ def _plain_csv(path: Path, names: list[str], numeric: set[str]) -> pd.DataFrame 
     them anyway."""
     if len(set(names)) != len(names):  # pandas renames a repeated name (close.1)
         return None
-    types = {name: pa.float64() if name in numeric else pa.string() for name in names}
-    convert = pa_csv.ConvertOptions(
-        column_types=types,
-        null_values=[],
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-    )
     try:
-        table = pa_csv.read_csv(
-            path, read_options=_PLAIN_READ, parse_options=_PLAIN_PARSE, convert_options=convert
-        )
-    except (pa.ArrowException, OSError, EOFError):
+        table = read_plain(path, names, numeric)
+    except READ_FAILURES:
         return None
     if table.column_names != names or table.num_rows == 0:
         return None

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 from twotier.errors import BadBarsError, BarProblem, DataError, cell_text
 from twotier.market import auction
 from twotier.market.calendar import TradingCalendar, closed_reason, place_and_locate
+from twotier.market.columns import NUMERIC, SETTLE_AND_LIMITS
 from twotier.market.contracts import canonical, contract_problem, sequence_problem
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.plausible import implausible_moves, off_tick_warning, price_range_warning
@@ -50,9 +51,6 @@ from twotier.market.sessions import (
 )
 from twotier.market.times import OUTSIDE_RANGE, in_exchange_time, outside_range, parse_times
 
-# The exchange's settlement price and daily limits, where the data has them (RULES.md 10).
-SETTLE_AND_LIMITS = ("settle", "limit_up", "limit_down")  # the data's own (RULES.md 10)
-NUMERIC = ("open", "high", "low", "close", "volume", "open_interest", *SETTLE_AND_LIMITS)
 NIGHT_DATES = ("calendar", "trading_day")
 
 

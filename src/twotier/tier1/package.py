@@ -24,8 +24,8 @@ from twotier.csv_files import READ_ERRORS, first_long_row, read_error
 from twotier.errors import DataError, cell_text
 from twotier.indicators.series import COLUMNS
 from twotier.io import atomic_path
+from twotier.market.columns import SETTLE_AND_LIMITS
 from twotier.market.times import OUTSIDE_RANGE, in_exchange_time, outside_range, parse_times
-from twotier.market.validation import SETTLE_AND_LIMITS
 from twotier.money import MAX_PRICE
 
 SCHEMA_VERSION = 1
