@@ -256,7 +256,7 @@ def write_analysis(
     if not len(result.equity):
         return
     metrics = result.compute_metrics(risk_free)
+    if with_report:  # first: its 10 MB are written while the other two are made
+        write_report(result, folder / "report.html", metrics, behind)
     _write(folder / "metrics.json", json_text(metrics, indent=2) + "\n", behind)
     write_daily_returns(result, folder, behind)
-    if with_report:
-        write_report(result, folder / "report.html", metrics, behind)
