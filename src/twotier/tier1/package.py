@@ -101,7 +101,7 @@ def package_table(
 ) -> pa.Table:
     """The Arrow table of a package file: the packages and the metadata that names them.
     Python-level work (pandas to Arrow, column by column): done on the caller's thread."""
-    table = pa.Table.from_pandas(packages, preserve_index=False, nthreads=1)
+    table = arrow_table(packages)
     meta = {
         "schema_version": SCHEMA_VERSION,
         "kind": "signal_packages",
@@ -112,6 +112,26 @@ def package_table(
     return table.replace_schema_metadata(
         {**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta, sort_keys=True).encode()}
     )
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """``pa.Table.from_pandas(frame, preserve_index=False)``: the same table and schema,
+    pandas' metadata included, in about half the time. A numpy float column is converted
+    with its NaN as the nulls' mask (from_pandas tests every value for NaN one by one);
+    numpy integers and booleans have no nulls; any other column is converted as
+    from_pandas converts it."""
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    arrays = []
+    for name, field in zip(frame.columns, schema, strict=True):
+        column = frame[name]
+        values = column.to_numpy() if isinstance(column.dtype, np.dtype) else None
+        if values is not None and values.dtype.kind == "f":
+            arrays.append(pa.array(values, type=field.type, mask=np.isnan(values)))
+        elif values is not None and values.dtype.kind in "biu":
+            arrays.append(pa.array(values, type=field.type))
+        else:
+            arrays.append(pa.array(column, type=field.type, from_pandas=True))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def parquet_bytes(table: pa.Table) -> pa.Buffer:
