@@ -75,22 +75,37 @@ def csv_chunks(frame: pd.DataFrame, rows: int = CHUNK_ROWS) -> Iterator[str]:
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table | None:
-    """Each column's text as a pyarrow column (a dictionary array where distinct values
-    were formatted once); None if pyarrow would not write the rows as the csv module
-    does: a lone column (the csv module quotes a lone empty field) or a value that needs
-    quotes (pyarrow quotes every text value or none)."""
+    """Each column as pyarrow writes its text: times as whole seconds and days (pyarrow
+    writes them as strftime does, on the background thread), the others as their text (a
+    dictionary array where distinct values were formatted once). None if pyarrow would
+    not write the rows as the csv module does: a lone column (the csv module quotes a
+    lone empty field) or a value that needs quotes (pyarrow quotes every text value or
+    none)."""
     if len(frame.columns) == 1:
         return None
     columns = {}
     for name in frame.columns:
-        codes, texts, quoted = _column_text(name, frame[name])
-        if quoted:
-            return None
-        values = pa.array(texts, pa.string())
-        columns[str(name)] = values if codes is None else pa.DictionaryArray.from_arrays(
-            pa.array(codes), values
-        )  # fmt: skip
+        column = _arrow_times(frame[name])
+        if column is None:
+            codes, texts, quoted = _column_text(name, frame[name])
+            if quoted:
+                return None
+            column = pa.array(texts, pa.string())
+            if codes is not None:
+                column = pa.DictionaryArray.from_arrays(pa.array(codes), column)
+        columns[str(name)] = column
     return pa.table(columns)
+
+
+def _arrow_times(series: pd.Series) -> pa.Array | None:
+    """A time column as pyarrow's timestamps in whole seconds (exchange time without the
+    zone) or a column of days as its dates, NaT as null (written empty): the values
+    ``stamps`` writes, truncated as it truncates them. None for any other column."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return pa.array(series.dt.tz_localize(None).to_numpy().astype("datetime64[s]"))
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return pa.array(series.to_numpy().astype("datetime64[s]").astype("datetime64[D]"))
+    return None
 
 
 def _arrow_rows(table: pa.Table) -> pa.Buffer:
