@@ -12,7 +12,13 @@ from test_report_run import shared_run
 from twotier.analysis.benchmarks import in_run
 from twotier.analysis.summary import bars_in_run, trigger_tables
 from twotier.report.packing import MISSING, pack_columns, resolved, unpack_columns
-from twotier.report.signal_view import hours_held, trade_bars, view_payload
+from twotier.report.signal_view import (
+    _first_and_last,
+    hours_held,
+    instrument_view,
+    trade_bars,
+    view_payload,
+)
 
 TZ = "Asia/Shanghai"
 
@@ -170,6 +176,32 @@ def test_a_click_in_the_trades_table_finds_each_trades_bars():
             assert first <= last < len(bars)
         held = hours_held(mine, bars)
         assert (held >= 0).all() and held.index.equals(mine.index)
+
+
+def test_one_instruments_view_links_and_hours_are_those_made_one_by_one():
+    run = shared_run().result
+    triggers, in_run = trigger_tables(run), bars_in_run(run)
+    for instrument in run.config.instruments:
+        bars = in_run[instrument]
+        mine = run.trades[run.trades["instrument"] == instrument]
+        payload, links, held = instrument_view(instrument, mine, bars, triggers[instrument])
+        assert payload == view_payload(run, instrument, bars, triggers[instrument])
+        assert links == trade_bars(mine, bars)
+        pd.testing.assert_series_equal(held, hours_held(mine, bars))
+
+
+def test_each_positions_first_and_last_row_are_those_of_a_sort_by_exit_time():
+    exits = pd.to_datetime(
+        ["2024-01-03", None, "2024-01-02", "2024-01-05", None, "2024-01-01", "2024-01-05"]
+    ).tz_localize(TZ)
+    trades = pd.DataFrame({"trade_id": [7, 3, 7, 3, 9, 3, 9], "exit_time": exits})
+    trades.index = [10, 11, 12, 13, 14, 15, 16]
+    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
+    first, last = _first_and_last(trades)
+    pd.testing.assert_frame_equal(first, ordered.drop_duplicates("trade_id", keep="first"))
+    pd.testing.assert_frame_equal(last, ordered.drop_duplicates("trade_id", keep="last"))
+    none = _first_and_last(trades.iloc[:0])
+    assert none[0].empty and none[1].empty
 
 
 # --- rolls ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from twotier.json_text import json_text
 from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
 from twotier.report.packing import resolved
-from twotier.report.signal_view import hours_held, trade_bars, view_payload
+from twotier.report.signal_view import instrument_view
 from twotier.run.stamps import stamps
 from twotier.run.writer import write_run
 
@@ -84,21 +84,22 @@ def signal_views(
     out = SignalViews()
     hours = np.full(len(run.trades), np.nan)
     counts = {t["instrument"]: t for t in metrics.get("triggers", [])}
+    instrument_of = run.trades["instrument"].to_numpy()  # compared as plain str: cheaper
     for k, instrument in enumerate(dict.fromkeys(run.config.instruments)):
         bars = in_run.get(instrument)
         if bars is None or bars.empty:
             continue
         view_id = f"signal-{k}"
-        out.payloads[view_id] = view_payload(
-            run, instrument, bars, triggers[instrument], later=True
+        rows = instrument_of == instrument
+        payload, links, held = instrument_view(
+            instrument, run.trades[rows], bars, triggers[instrument], later=True
         )
+        out.payloads[view_id] = payload
         if instrument in counts:
             out.notes[view_id] = tables.triggers_line(counts[instrument])
-        rows = (run.trades["instrument"] == instrument).to_numpy()
-        mine = run.trades[rows]
-        for trade, (a, b) in trade_bars(mine, bars).items():
+        for trade, (a, b) in links.items():
             out.links[trade] = (view_id, a, b)
-        hours[rows] = hours_held(mine, bars).to_numpy()
+        hours[rows] = held.to_numpy()
     out.hours = pd.Series(hours, index=run.trades.index)
     return out
 

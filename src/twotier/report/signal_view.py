@@ -12,6 +12,8 @@ and a single day draw equally fast.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -64,15 +66,24 @@ def _bar_of(bars_ns: np.ndarray, ns: np.ndarray) -> np.ndarray:
 
 
 def _ns(times) -> np.ndarray:
-    return pd.DatetimeIndex(pd.Series(times)).as_unit("ns").asi8
+    """Times (UTC) as nanoseconds: a column of times straight from its array (an index
+    made of it costs ten times as much, and these are a few hundred trades)."""
+    values = getattr(times, "array", None)
+    if not isinstance(values, pd.arrays.DatetimeArray):
+        values = pd.DatetimeIndex(pd.Series(times)).array
+    return values.as_unit("ns").asi8
 
 
 def _round(values, digits: int = 4) -> list:
     array = np.round(np.asarray(values, dtype=float), digits)
-    return [None if np.isnan(v) else float(v) for v in array]
+    if not np.isnan(array).any():
+        return array.tolist()
+    return [None if math.isnan(v) else v for v in array.tolist()]
 
 
 def _texts(values: pd.Series) -> list[str]:
+    if not values.hasnans:  # most columns: nothing to look for one by one
+        return [str(v) for v in values.tolist()]
     return ["" if pd.isna(v) else str(v) for v in values.tolist()]
 
 
@@ -88,6 +99,19 @@ def _triggers(table: pd.DataFrame) -> tuple[dict, list[str]]:
         "reason": [code.get(r, -1) for r in reason_of],
     }
     return out, reasons
+
+
+def _first_and_last(trades: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each position's first and last row by exit time (a missing one last), in order of
+    trade id: ``sort_values(["trade_id", "exit_time"])`` then ``drop_duplicates``, the
+    rows found on arrays and taken once."""
+    ids = trades["trade_id"].to_numpy()
+    order = by_position_then_time(ids, _ns(trades["exit_time"]))
+    ordered = ids[order]
+    change = ordered[1:] != ordered[:-1]
+    first = order[np.concatenate(([True], change))[: len(order)]]
+    last = order[np.concatenate((change, [True]))[: len(order)]]
+    return trades.iloc[first], trades.iloc[last]
 
 
 def _entries(first: pd.DataFrame, bars_ns: np.ndarray) -> dict:
@@ -157,10 +181,17 @@ def _segments(starts: np.ndarray, ends: np.ndarray, cuts: np.ndarray) -> tuple:
     return row, start, end
 
 
+def _bar_ns(bars: pd.DataFrame) -> np.ndarray:
+    return _ns(bars["time"])
+
+
 def hours_held(trades: pd.DataFrame, bars: pd.DataFrame) -> pd.Series:
     """Each trade row's hours in the market: its instrument's bars from the entry's fill
     bar to the row's exit fill bar (to the last bar while open), 15 minutes each."""
-    bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
+    return _hours_held(trades, _bar_ns(bars))
+
+
+def _hours_held(trades: pd.DataFrame, bars_ns: np.ndarray) -> pd.Series:
     entry = _bars_at(bars_ns, trades["entry_time"])
     exit_ = _bars_at(bars_ns, trades["exit_time"])
     still = (trades["reason"] == "open").to_numpy() | (exit_ < 0)
@@ -172,7 +203,10 @@ def trade_bars(trades: pd.DataFrame, bars: pd.DataFrame) -> dict[int, tuple[int,
     """Each position's first and last bar in ``bars``: its entry's fill bar and its last
     exit's fill bar (the last bar while it is open); what a click in the trades table
     zooms to. Grouped on arrays (``analysis.groups``): a few hundred rows."""
-    bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
+    return _trade_bars(trades, _bar_ns(bars))
+
+
+def _trade_bars(trades: pd.DataFrame, bars_ns: np.ndarray) -> dict[int, tuple[int, int]]:
     ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
     entry_ns, exit_ns = _ns(trades["entry_time"]), _ns(trades["exit_time"])
     order = by_position_then_time(group, exit_ns)
@@ -185,7 +219,7 @@ def trade_bars(trades: pd.DataFrame, bars: pd.DataFrame) -> dict[int, tuple[int,
     exit_ = np.where(still | (exit_ < 0), len(bars_ns) - 1, exit_)
     return {
         int(t): (int(a), int(b))
-        for t, a, b in zip(ids, entry.tolist(), exit_.tolist(), strict=True)
+        for t, a, b in zip(ids.tolist(), entry.tolist(), exit_.tolist(), strict=True)
     }
 
 
@@ -194,15 +228,38 @@ def view_payload(
 ) -> dict:
     """Everything the browser needs to draw one instrument's signal view (``later``: its
     packed columns still being compressed, see ``packing.pack_columns``)."""
-    bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
+    trades = run.trades[run.trades["instrument"] == instrument]
+    return _payload(instrument, bars, triggers, trades, _bar_ns(bars), later)
+
+
+def instrument_view(
+    instrument: str,
+    trades: pd.DataFrame,
+    bars: pd.DataFrame,
+    triggers: pd.DataFrame,
+    *,
+    later: bool = False,
+) -> tuple[dict, dict[int, tuple[int, int]], pd.Series]:
+    """``view_payload``, ``trade_bars`` and ``hours_held`` of an instrument from its rows
+    of trades.csv, its bars and triggers: the bars' times found once."""
+    bars_ns = _bar_ns(bars)
+    payload = _payload(instrument, bars, triggers, trades, bars_ns, later)
+    return payload, _trade_bars(trades, bars_ns), _hours_held(trades, bars_ns)
+
+
+def _payload(
+    instrument: str,
+    bars: pd.DataFrame,
+    triggers: pd.DataFrame,
+    trades: pd.DataFrame,
+    bars_ns: np.ndarray,
+    later: bool,
+) -> dict:
     columns = {"time": _minutes(bars["time"])}
     columns |= {c: bars[c] for c in (*PRICE_COLUMNS, *LINE_COLUMNS) if c in bars.columns}
     codes = {c: bars[c] for c in CODE_COLUMNS}
     packed = pack_columns(columns, codes, exact=("time", *PRICE_COLUMNS), later=later)
-    trades = run.trades[run.trades["instrument"] == instrument]
-    ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
-    first = ordered.drop_duplicates("trade_id", keep="first")
-    last = ordered.drop_duplicates("trade_id", keep="last")
+    first, last = _first_and_last(trades)
     trigger_events, reasons = _triggers(triggers)
     rolls = roll_points(bars)
     return {
