@@ -71,5 +71,7 @@ def _naive_day_text(days: bytes, dtype: str) -> tuple[str, ...]:
 
 def rounded(values, digits: int) -> list[float | None]:
     array = np.round(np.asarray(values, dtype=float), digits)
+    if np.isfinite(array).all():  # most series: no value to look at one by one
+        return array.tolist()
     # NaN and infinities (a risk degree where PV <= 0) as None: JSON has neither.
     return [v if math.isfinite(v) else None for v in array.tolist()]
