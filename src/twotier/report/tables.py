@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import cache
 from html import escape
 
+import numpy as np
 import pandas as pd
 
 from twotier.report import format as f
@@ -212,11 +214,11 @@ def _column_cells(frame: pd.DataFrame, key: str, fmt, numeric: bool) -> list[str
     if fmt is None:
         values, texts = None, _times_text(frame[key])
     else:
-        values = [_plain(v) for v in frame[key].tolist()]
-        texts = [fmt(v) for v in values]
+        values = _plain_values(frame[key])
+        texts = list(map(fmt, values))
     names = " ".join(c for c in (CELL_CLASSES.get(key, ""), "n" if numeric else "") if c)
     if fmt is f.text:  # numbers and times have nothing to escape
-        texts = [escape(t) for t in texts]
+        texts = list(map(_escaped(), texts))
     if key not in SIGNED:
         tag = f'<td class="{names}">' if names else "<td>"
         return [f"{tag}{t}</td>" for t in texts]
@@ -253,15 +255,17 @@ def trades_table(trades: pd.DataFrame, links: dict[int, tuple[str, int, int]] | 
             frame[derived] = None
     columns = [_column_cells(frame, key, fmt, num) for _, key, fmt, num in TRADE_COLUMNS]
     keys = (frame[name].tolist() for name in ("trade_id", "basket", "side", "reason"))
-    rows = []
-    for i, (trade_id, basket, side, reason) in enumerate(zip(*keys, strict=True)):
-        attributes = {"basket": str(basket), "side": str(side), "reason": str(reason)}
+    rows, quoted, cells_of = [], _escaped(), zip(*columns, strict=True)
+    for trade_id, basket, side, reason, cells in zip(*keys, cells_of, strict=True):
+        data = (
+            f' data-basket="{quoted(str(basket))}" data-side="{quoted(str(side))}"'
+            f' data-reason="{quoted(str(reason))}"'
+        )
         link = links.get(int(trade_id))
         if link is not None:
-            attributes |= {"view": link[0], "from": str(link[1]), "to": str(link[2])}
-        data = "".join(f' data-{k}="{escape(v)}"' for k, v in attributes.items())
-        cells = "".join(column[i] for column in columns)
-        rows.append(f"<tr{data}>{cells}</tr>")
+            view, first, last = (quoted(str(v)) for v in link)
+            data += f' data-view="{view}" data-from="{first}" data-to="{last}"'
+        rows.append(f"<tr{data}>{''.join(cells)}</tr>")
     head = "".join(
         f'<th data-type="{"num" if numeric else "text"}" title="sort">{escape(label)}</th>'
         for label, _, _, numeric in TRADE_COLUMNS
@@ -282,6 +286,23 @@ def trades_table(trades: pd.DataFrame, links: dict[int, tuple[str, int, int]] | 
         f'<table id="table-trades"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
     )
     return filters + '<div class="scroll">' + html_table + "</div>"
+
+
+def _escaped():
+    """``html.escape`` remembering its answers: a column of the trade list holds a few
+    texts many times over."""
+    return cache(escape)
+
+
+def _plain_values(column: pd.Series) -> list:
+    """``_plain`` of each value of a column; a column of numpy numbers as its list (its
+    values already plain), NaN as None."""
+    if not isinstance(column.dtype, np.dtype) or column.dtype.kind not in "iuf":
+        return [_plain(v) for v in column.tolist()]
+    values = column.tolist()
+    if column.dtype.kind == "f" and column.hasnans:
+        return [None if math.isnan(v) else v for v in values]
+    return values
 
 
 def _plain(value):
