@@ -11,7 +11,15 @@ import pytest
 from test_report_run import shared_run
 from twotier.analysis.benchmarks import in_run
 from twotier.analysis.summary import bars_in_run, trigger_tables
-from twotier.report.packing import MISSING, pack_columns, resolved, unpack_columns
+from twotier.report.packing import (
+    MISSING,
+    _finite_bounds,
+    _scaled_bounds,
+    exact_decimals,
+    pack_columns,
+    resolved,
+    unpack_columns,
+)
 from twotier.report.signal_view import (
     _first_and_last,
     hours_held,
@@ -88,6 +96,26 @@ def test_columns_compressed_on_a_thread_are_the_same_text_once_resolved():
     )
     assert not isinstance(later["data"], str)
     assert resolved(later) == now and resolved(now) == now
+
+
+def test_the_int32_check_reads_the_bounds_of_the_values_as_those_of_the_scaled_ones():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        values = rng.normal(size=50) * 10.0 ** rng.integers(-6, 300)
+        values[rng.random(50) < 0.1] = np.nan
+        values[rng.random(50) < 0.05] = rng.choice([np.inf, -np.inf])
+        for decimals in (-8, 0, 2, 4, 8):
+            scale = 10.0**decimals
+            with np.errstate(over="ignore", invalid="ignore"):
+                scaled = np.round(values * scale)
+            got = _scaled_bounds(_finite_bounds(values), scale, scaled)
+            assert got == _finite_bounds(scaled)
+
+
+def test_exact_decimals_are_those_of_every_value_past_the_first_ones():
+    values = np.array([700.0] * 300 + [700.25])
+    assert exact_decimals(values) == 2
+    assert exact_decimals(np.array([0.5, 1.0])) == 1
 
 
 # --- the payload of a run --------------------------------------------------------------------
