@@ -42,30 +42,100 @@ def _day_text(day: pd.Timestamp | None) -> str | None:
 def drawdowns(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> list[Drawdown]:
     """Every drawdown episode, deepest first (ties: earliest first). ``days`` is the
     trading day of each step."""
+    found = episodes(values, days)
+    return found.first(len(found))
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """``drawdowns`` as arrays, deepest first: the steps of each episode's peak
+    (``top``), trough and recovery (-1: none), its depth and days. The metrics read the
+    deepest, the longest and the top few of thousands of episodes, so only those become
+    ``Drawdown`` objects."""
+
+    depth: np.ndarray
+    top: np.ndarray
+    trough: np.ndarray
+    recovery: np.ndarray
+    days: np.ndarray
+    day: _Days | pd.DatetimeIndex  # the trading day of each step
+
+    def __len__(self) -> int:
+        return len(self.depth)
+
+    def episode(self, k: int) -> Drawdown:
+        after = int(self.recovery[k])
+        return Drawdown(
+            depth=float(self.depth[k]),
+            start=self.day[self.top[k]],
+            trough=self.day[self.trough[k]],
+            recovery=self.day[after] if after >= 0 else None,
+            days=int(self.days[k]),
+        )
+
+    def first(self, count: int) -> list[Drawdown]:
+        """The ``count`` deepest episodes."""
+        return [self.episode(k) for k in range(min(count, len(self)))]
+
+    def deepest_details(self) -> dict:
+        """``max_drawdown_details`` of these episodes."""
+        return deepest_details(self.first(1))
+
+    def longest_days(self) -> int:
+        """``longest_drawdown_days`` of these episodes."""
+        return int(self.days.max()) if len(self) else 0
+
+
+def episodes(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> Episodes:
+    """``drawdowns`` as ``Episodes``."""
     v = np.asarray(values, dtype=float)
-    if len(v) == 0:
-        return []
+    if not len(v):
+        none = np.zeros(0, dtype=np.int64)
+        return Episodes(v, none, none, none, none, _Days(np.asarray(days)))
     day, day_number = _numbered_days(days)
     peak = np.maximum.accumulate(v)
-    under = (v < peak).astype(np.int8)
-    edges = np.diff(np.concatenate([[0], under, [0]]))
+    under = v < peak
+    edges = np.diff(np.concatenate([[0], under.astype(np.int8), [0]]))
     firsts, afters = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    found = []
-    for first, after in zip(firsts, afters, strict=True):
-        trough = first + int(np.argmin(v[first:after]))
-        top = first - 1  # step 0 is its own peak, so a drawdown starts at step 1 or later
-        recovered = after < len(v)
-        end = after if recovered else len(v) - 1
-        found.append(
-            Drawdown(
-                depth=float(1.0 - v[trough] / peak[trough]),
-                start=day[top],
-                trough=day[trough],
-                recovery=day[after] if recovered else None,
-                days=int(day_number[end] - day_number[top]),
-            )
-        )
-    return sorted(found, key=lambda d: (-d.depth, d.start))
+    trough = _troughs(np.where(under, v, np.inf), firsts)
+    top = firsts - 1  # step 0 is its own peak, so a drawdown starts at step 1 or later
+    recovered = afters < len(v)
+    end = np.where(recovered, afters, len(v) - 1)
+    depth = 1.0 - v[trough] / peak[trough]
+    spans = day_number[end] - day_number[top]
+    order = _deepest_first(depth, top, day)
+    return Episodes(
+        depth=depth[order],
+        top=top[order],
+        trough=trough[order],
+        recovery=np.where(recovered, afters, -1)[order],
+        days=spans[order],
+        day=day,
+    )
+
+
+def _troughs(under_values: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+    """Each episode's first lowest step (``argmin`` over it), its episodes starting at
+    ``firsts`` and every step outside one +inf: the steps from an episode's end to the
+    next one's start are then never its lowest."""
+    if not len(firsts):
+        return firsts
+    n = len(under_values)
+    lowest = np.minimum.reduceat(under_values, firsts)
+    reach = np.diff(np.append(firsts, n))  # from each start to the next (or the end)
+    steps = np.arange(firsts[0], n)
+    at_lowest = np.where(under_values[firsts[0] :] == np.repeat(lowest, reach), steps, n)
+    return np.minimum.reduceat(at_lowest, firsts - firsts[0])
+
+
+def _deepest_first(depth: np.ndarray, top: np.ndarray, day) -> np.ndarray:
+    """The episodes' order by depth (deepest first), then by the day of their peak. With
+    the days in order, that day rises with the peak's step, and the episodes come in
+    that order: a stable sort by depth alone gives it."""
+    if isinstance(day, _Days):
+        return np.argsort(-depth, kind="stable")
+    keys = [(-depth[k], day[top[k]]) for k in range(len(depth))]
+    return np.array(sorted(range(len(depth)), key=keys.__getitem__), dtype=np.int64)
 
 
 def _numbered_days(days) -> tuple[np.ndarray | pd.DatetimeIndex, np.ndarray]:
@@ -93,7 +163,7 @@ class _Days:
 
 def max_drawdown_details(values, days) -> dict:
     """The deepest drawdown as a dict (depth 0 and no dates when the value never fell)."""
-    return deepest_details(drawdowns(values, days))
+    return episodes(values, days).deepest_details()
 
 
 def deepest_details(found: list[Drawdown]) -> dict:
@@ -105,7 +175,7 @@ def deepest_details(found: list[Drawdown]) -> dict:
 
 def longest_drawdown_days(values, days) -> int:
     """Trading days of the longest time spent below a previous peak."""
-    return longest_days(drawdowns(values, days))
+    return episodes(values, days).longest_days()
 
 
 def longest_days(found: list[Drawdown]) -> int:

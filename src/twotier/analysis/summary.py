@@ -67,13 +67,13 @@ def value_metrics(
     values = equity[column]
     mdd = metrics.max_drawdown(values)
     final = float(values.iloc[-1])
-    found = drawdowns.drawdowns(values, equity["trading_day"])
+    found = drawdowns.episodes(values, equity["trading_day"])
     return {
         "initial": initial,
         "final": final,
         **metrics.return_and_risk(returns, final, initial, mdd, risk_free),
-        "max_drawdown_details": drawdowns.deepest_details(found),
-        "longest_drawdown_days": drawdowns.longest_days(found),
+        "max_drawdown_details": found.deepest_details(),
+        "longest_drawdown_days": found.longest_days(),
         "best_day": float(returns.max()),
         "worst_day": float(returns.min()),
         "positive_days": float(np.mean(returns > 0)),
@@ -152,7 +152,7 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
         "annual_returns": {str(year): float(r) for year, r in annual.items()},
         "drawdowns": [
             d.as_dict()
-            for d in drawdowns.drawdowns(equity["pv"], equity["trading_day"])[:TOP_DRAWDOWNS]
+            for d in drawdowns.episodes(equity["pv"], equity["trading_day"]).first(TOP_DRAWDOWNS)
         ],
         "benchmarks": _benchmarks(run, bars, risk_free),
         "signals": _signal_quality(run, bars),
