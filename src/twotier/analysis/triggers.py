@@ -58,27 +58,66 @@ def _pick(ns: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.where(rows >= 0, ns[rows], NAT)
 
 
+class _Columns:
+    """The columns of a table that ``_Basket`` reads, as arrays made once per instrument
+    (times as nanoseconds), and each basket's rows of them: masking arrays costs a
+    fraction of filtering the table by basket."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.arrays = arrays
+
+    @classmethod
+    def of_trades(cls, trades: pd.DataFrame) -> _Columns:
+        arrays = {
+            "basket": trades["basket"].to_numpy(),
+            "trade_id": trades["trade_id"].to_numpy(),
+            "entry_ns": _ns(trades["entry_time"]),
+            "exit_ns": _ns(trades["exit_time"]),
+            "open": (trades["reason"] == "open").to_numpy(dtype=bool),
+            "price_kind": (  # no trade: the table may have no other columns
+                trades["entry_price_kind"].to_numpy(dtype=object)
+                if len(trades)
+                else np.zeros(0, dtype=object)
+            ),
+        }
+        if "exit_decided_at" in trades:
+            arrays["decided_ns"] = _ns(trades["exit_decided_at"])
+        return cls(arrays)
+
+    @classmethod
+    def of_log(cls, log: pd.DataFrame) -> _Columns:
+        return cls(
+            {
+                "basket": log["basket"].to_numpy(),
+                "kind": log["kind"].astype(str).to_numpy(dtype=object),
+                "reason": log["reason"].fillna("").astype(str).to_numpy(dtype=object),
+                "ns": _ns(log["time"]),
+            }
+        )
+
+    def of_basket(self, basket: int) -> dict[str, np.ndarray]:
+        mine = self.arrays["basket"] == basket
+        return {name: values[mine] for name, values in self.arrays.items()}
+
+
 class _Basket:
     """What one basket did on one instrument's bars: entries decided (bar), the bars it
     held a position, refusals and entry decisions logged."""
 
-    def __init__(self, index: int, bars_ns: np.ndarray, trades: pd.DataFrame, log: pd.DataFrame):
+    def __init__(self, index: int, bars_ns: np.ndarray, trades: dict, log: dict):
         def bar_of(ns: np.ndarray) -> np.ndarray:
             return np.searchsorted(bars_ns, ns, side="right") - 1
 
         self.index = index
-        ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
-        entry_ns = _ns(trades["entry_time"])
-        order = by_position_then_time(group, _ns(trades["exit_time"]))
+        ids, group = np.unique(trades["trade_id"], return_inverse=True)
+        entry_ns = trades["entry_ns"]
+        order = by_position_then_time(group, trades["exit_ns"])
         first = order[first_of_each(group[order], np.ones(len(order), dtype=bool), len(ids))]
-        if len(first):
-            at_open = trades["entry_price_kind"].to_numpy(dtype=object)[first] == "open"
-        else:  # no trade: the table may have no columns
-            at_open = np.zeros(0, dtype=bool)
+        at_open = trades["price_kind"][first] == "open"
         self.entries = np.sort(bar_of(entry_ns[first]) - at_open.astype(int))
-        still = any_of_each(group, (trades["reason"] == "open").to_numpy(dtype=bool), len(ids))
-        if "exit_decided_at" in trades:
-            decided_ns = _ns(trades["exit_decided_at"])
+        still = any_of_each(group, trades["open"], len(ids))
+        if "decided_ns" in trades:
+            decided_ns = trades["decided_ns"]
             ends = bar_of(_pick(decided_ns, last_of_each(group, decided_ns != NAT, len(ids))))
         else:
             ends = np.full(len(ids), -1)
@@ -86,19 +125,16 @@ class _Basket:
         starts = bar_of(_pick(entry_ns, first_of_each(group, entry_ns != NAT, len(ids))))
         order = np.argsort(starts, kind="stable")
         self.held_from, self.held_to = starts[order], ends[order]
-        kinds = log["kind"].astype(str).tolist()
-        reasons = log["reason"].fillna("").astype(str).tolist()
+        log_bars = bar_of(log["ns"])
+        why, kind_of = log["reason"], log["kind"]
         refusal = np.array(
             [
                 kind in REFUSALS or (kind not in KNOWN_KINDS and reason.startswith("entry_"))
-                for kind, reason in zip(kinds, reasons, strict=True)
+                for kind, reason in zip(kind_of.tolist(), why.tolist(), strict=True)
             ],
             dtype=bool,
         )
-        log_bars = bar_of(_ns(log["time"]))
-        why = np.array(reasons, dtype=object)
         self.refusals = (log_bars[refusal], why[refusal])
-        kind_of = np.array(kinds, dtype=object)
         self.decisions = log_bars[kind_of == "ENTRY"]
         self.after = (log_bars, why, kind_of)
 
@@ -127,20 +163,20 @@ class _Basket:
         return k >= 0 and self.held_to[k] >= t
 
 
-def _skip_reason(t, basket: _Basket, episode_start: int, started_inside: bool, gate) -> str:
+def _skip_reason(t, basket: _Basket, episode_start: int, started_inside: bool, below) -> str:
     if basket.holding(t):
         return IN_POSITION
     if basket.entered(episode_start, t):
         return EPISODE_TRADED
-    if gate[t]:
+    if below:
         return BELOW_MINIMUMS
     return RUNNING_AT_START if started_inside else NOT_TAKEN
 
 
-def _below_minimums(bars: pd.DataFrame, config: Config, basket: int) -> np.ndarray:
+def _below_minimums(conf: np.ndarray, strength: np.ndarray, config: Config, basket: int):
+    """Which bars (of the confidences and strengths given) are below the basket's entry
+    minimums."""
     s = config.basket_sizing(basket)
-    conf = bars["confidence"].to_numpy(dtype=float)
-    strength = bars["signal_strength"].to_numpy(dtype=float)
     return (
         (decided(conf) < s.min_confidence)
         | (decided(strength) < s.min_signal_strength)
@@ -179,11 +215,13 @@ def trigger_outcomes(
     episode = episodes(bars["signal"].to_numpy())
     bars_ns = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
     starts, ends = _episode_bounds(episode)
+    conf = bars["confidence"].to_numpy(dtype=float)[fired]
+    strength = bars["signal_strength"].to_numpy(dtype=float)[fired]
+    trade_columns, log_columns = _Columns.of_trades(trades), _Columns.of_log(decisions)
     workers = []
-    for b in baskets:
-        log = decisions[decisions["basket"] == b]
-        gate = _below_minimums(bars, config, b)
-        workers.append((_Basket(b, bars_ns, trades[trades["basket"] == b], log), gate))
+    for b in baskets:  # the gate of the triggers alone: no other bar's is read
+        mine = _Basket(b, bars_ns, trade_columns.of_basket(b), log_columns.of_basket(b))
+        workers.append((mine, _below_minimums(conf, strength, config, b)))
     rows = []
     for k, t in enumerate(fired):
         e = int(episode[t])
@@ -197,7 +235,7 @@ def trigger_outcomes(
             if refused is not None:
                 outcomes.append((1, BLOCKED, refused, basket.index))
                 continue
-            why = _skip_reason(t, basket, starts[e], starts[e] == 0 and e > 0, gate)
+            why = _skip_reason(t, basket, starts[e], starts[e] == 0 and e > 0, gate[k])
             outcomes.append((2, SKIPPED, why, basket.index))
         _, status, reason, basket_index = min(outcomes, key=lambda o: o[0])
         rows.append((basket_index, status, reason))
@@ -207,8 +245,8 @@ def trigger_outcomes(
             "bar": fired,
             "time": bars["time"].iloc[fired].reset_index(drop=True),
             "direction": direction[fired],
-            "confidence": bars["confidence"].to_numpy(dtype=float)[fired],
-            "strength": bars["signal_strength"].to_numpy(dtype=float)[fired],
+            "confidence": conf,
+            "strength": strength,
             "basket": basket_of,
             "status": status_of,
             "reason": reason_of,
