@@ -288,9 +288,9 @@ def test_monthly_and_annual_returns_match_the_groupby_form(equity):
 @settings(max_examples=80, deadline=None)
 @given(equity=steps())
 def test_drawdown_days_are_numbered_as_a_factorisation_numbers_them(equity):
-    days, number = drawdowns._numbered_days(equity["trading_day"])
+    days, number_of = drawdowns._numbered_days(equity["trading_day"])
     index = pd.DatetimeIndex(equity["trading_day"])
-    assert np.array_equal(number, pd.factorize(index, sort=True)[0])
+    assert np.array_equal(number_of(np.arange(len(index))), pd.factorize(index, sort=True)[0])
     assert all(days[i] == index[i] for i in range(len(index)))
 
 

@@ -9,12 +9,13 @@ dates are trading days.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.metrics import ordered_days
+from twotier.analysis.metrics import last_step_of_each_day
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ def drawdowns(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> l
 class Episodes:
     """``drawdowns`` as arrays, deepest first: the steps of each episode's peak
     (``top``), trough and recovery (-1: none), its depth and days. The metrics read the
-    deepest, the longest and the top few of thousands of episodes, so only those become
-    ``Drawdown`` objects."""
+    deepest, the longest and the top few episodes: only those become ``Drawdown``
+    objects."""
 
     depth: np.ndarray
     top: np.ndarray
@@ -94,15 +95,17 @@ def episodes(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> Ep
         return Episodes(v, none, none, none, none, _Days(np.asarray(days)))
     day, day_number = _numbered_days(days)
     peak = np.maximum.accumulate(v)
-    under = v < peak
-    edges = np.diff(np.concatenate([[0], under.astype(np.int8), [0]]))
+    edges = np.diff((v < peak).astype(np.int8), prepend=0, append=0)
     firsts, afters = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    trough = _troughs(np.where(under, v, np.inf), firsts)
+    trough = np.array(
+        [a + int(np.argmin(v[a:b])) for a, b in zip(firsts.tolist(), afters.tolist(), strict=True)],
+        dtype=np.int64,
+    )
     top = firsts - 1  # step 0 is its own peak, so a drawdown starts at step 1 or later
     recovered = afters < len(v)
     end = np.where(recovered, afters, len(v) - 1)
     depth = 1.0 - v[trough] / peak[trough]
-    spans = day_number[end] - day_number[top]
+    spans = day_number(end) - day_number(top)
     order = _deepest_first(depth, top, day)
     return Episodes(
         depth=depth[order],
@@ -112,20 +115,6 @@ def episodes(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> Ep
         days=spans[order],
         day=day,
     )
-
-
-def _troughs(under_values: np.ndarray, firsts: np.ndarray) -> np.ndarray:
-    """Each episode's first lowest step (``argmin`` over it), its episodes starting at
-    ``firsts`` and every step outside one +inf: the steps from an episode's end to the
-    next one's start are then never its lowest."""
-    if not len(firsts):
-        return firsts
-    n = len(under_values)
-    lowest = np.minimum.reduceat(under_values, firsts)
-    reach = np.diff(np.append(firsts, n))  # from each start to the next (or the end)
-    steps = np.arange(firsts[0], n)
-    at_lowest = np.where(under_values[firsts[0] :] == np.repeat(lowest, reach), steps, n)
-    return np.minimum.reduceat(at_lowest, firsts - firsts[0])
 
 
 def _deepest_first(depth: np.ndarray, top: np.ndarray, day) -> np.ndarray:
@@ -138,17 +127,18 @@ def _deepest_first(depth: np.ndarray, top: np.ndarray, day) -> np.ndarray:
     return np.array(sorted(range(len(depth)), key=keys.__getitem__), dtype=np.int64)
 
 
-def _numbered_days(days) -> tuple[np.ndarray | pd.DatetimeIndex, np.ndarray]:
-    """The trading day of each step (indexing one gives a Timestamp) and its number,
-    counted from the first day. A run's days are in order: numbering them is counting
-    the changes, without the sort of a factorisation."""
+def _numbered_days(days) -> tuple[_Days | pd.DatetimeIndex, Callable]:
+    """The trading day of each step (indexing one gives a Timestamp) and a function giving
+    the number of the day of the steps asked, counted from the first day. A run's days
+    are in order: a step's number is then the count of days ended before it, a binary
+    search among the day ends for the few steps asked, without numbering every step."""
     raw = np.asarray(days)
-    ordinal = ordered_days(raw)
-    if ordinal is not None:
-        changes = np.cumsum(ordinal[1:] != ordinal[:-1])
-        return _Days(raw), np.concatenate([[0], changes])
+    ends = last_step_of_each_day(raw)
+    if ends is not None:
+        return _Days(raw), lambda steps: np.searchsorted(ends, steps)
     day = pd.DatetimeIndex(raw)
-    return day, pd.factorize(day, sort=True)[0]
+    number = pd.factorize(day, sort=True)[0]
+    return day, lambda steps: number[steps]
 
 
 class _Days:
