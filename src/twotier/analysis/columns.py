@@ -8,8 +8,14 @@ import numpy as np
 
 
 def nan_sum(values: np.ndarray) -> float:
-    """``Series.sum()``: NaN counts as 0."""
-    return float(np.where(np.isnan(values), 0.0, values).sum())
+    """``Series.sum()``: NaN counts as 0. Summed as they are first: a sum that is not NaN
+    had no NaN to set to 0, and the copy with them set to 0 would be the same floats,
+    summed in the same order (both contiguous)."""
+    floats = np.ascontiguousarray(values, dtype=float)
+    total = floats.sum()
+    if np.isnan(total):
+        total = np.where(np.isnan(floats), 0.0, floats).sum()
+    return float(total)
 
 
 def money_total(values: np.ndarray) -> float:
