@@ -58,25 +58,23 @@ def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
     order = by_position_then_time(group, _times(trades["exit_time"]))
     ordered_group = group[order]
 
-    def pick(column: str, find) -> pd.Series:
-        values = trades[column].iloc[order].reset_index(drop=True)
-        rows = find(ordered_group, values.notna().to_numpy(), len(ids))
-        picked = values.take(np.maximum(rows, 0)).reset_index(drop=True)
+    def pick(column: str, find) -> pd.Series:  # one take of the column, not a reordered copy
+        values = trades[column]
+        rows = find(ordered_group, values.notna().to_numpy()[order], len(ids))
+        picked = values.take(order[np.maximum(rows, 0)]).reset_index(drop=True)
         return picked.where(rows >= 0) if (rows < 0).any() else picked
 
-    out = pd.DataFrame(
-        {c: pick(c, first_of_each) for c in ("basket", "instrument", "side", "entry_time")}
-    )
-    out["entry_price"] = pick("entry_price", first_of_each)
+    out = {"trade_id": ids}
+    for column in ("basket", "instrument", "side", "entry_time", "entry_price"):
+        out[column] = pick(column, first_of_each)
     for column, find in (("entry_contract", first_of_each), ("contract", last_of_each)):
         out[column] = pick(column, find).astype("string").fillna("") if column in trades else ""
     for column in ("exit_time", "exit_price", "exit_decided_at"):
         out[column] = pick(column, last_of_each) if column in trades else pd.NaT
     out["open"] = any_of_each(group, (trades["reason"] == OPEN).to_numpy(dtype=bool), len(ids))
-    net = trades["net_pnl"].iloc[order].reset_index(drop=True)
+    net = pd.Series(trades["net_pnl"].to_numpy()[order])
     out["net_pnl"] = net.groupby(ordered_group).sum().round(2).to_numpy()  # see money_total
-    out.insert(0, "trade_id", ids)
-    return out
+    return pd.DataFrame(out)
 
 
 def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
