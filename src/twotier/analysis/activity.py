@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,53 @@ def _multiplier_of_each(fills: pd.DataFrame, multipliers: Mapping[str, float]) -
     """Each fill's contract multiplier (NaN for an instrument without one)."""
     nan = float("nan")
     return np.array([multipliers.get(k, nan) for k in fills["instrument"].tolist()], dtype=float)
+
+
+@dataclass(frozen=True)
+class FillCosts:
+    """The fills' columns their costs are read from, as arrays (with each fill's
+    multiplier): made once for a run, and masked for each basket (``where``), which
+    costs a fraction of filtering the fills table."""
+
+    fee: np.ndarray
+    slippage: np.ndarray
+    contracts: np.ndarray
+    price: np.ndarray
+    multiplier: np.ndarray
+
+    @classmethod
+    def of(cls, fills: pd.DataFrame, multipliers: Mapping[str, float]) -> FillCosts:
+        def floats(column: str) -> np.ndarray:
+            return fills[column].to_numpy(dtype=float)
+
+        return cls(
+            floats("fee"),
+            floats("slippage"),
+            floats("contracts"),
+            floats("price"),
+            _multiplier_of_each(fills, multipliers),
+        )
+
+    def where(self, rows: np.ndarray) -> FillCosts:
+        return FillCosts(*(getattr(self, f.name)[rows] for f in fields(self)))
+
+    def fees(self) -> float:
+        return money_total(self.fee)
+
+    def slippage_paid(self) -> float:
+        """``slippage_paid`` of these fills (its formula, on the arrays)."""
+        if not len(self.fee):
+            return 0.0
+        return money_total(self.slippage * self.contracts * self.multiplier)
+
+    def annual_turnover(self, average_value: float, days: int) -> float | None:
+        """``annual_turnover`` of these fills (its formula, on the arrays)."""
+        if average_value <= 0:
+            return None  # no capital to turn over (a ruined run): undefined, not 0
+        if not len(self.fee) or days == 0:
+            return 0.0
+        traded = nan_sum(self.contracts * self.price * self.multiplier)
+        return traded / average_value * TRADING_DAYS_PER_YEAR / days
 
 
 def slippage_paid(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> float:

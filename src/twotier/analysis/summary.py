@@ -28,7 +28,6 @@ from twotier.analysis import (
     trades,
     triggers,
 )
-from twotier.analysis.columns import money_total
 from twotier.config.model import Config
 from twotier.json_text import plain
 
@@ -80,12 +79,23 @@ def value_metrics(
     }
 
 
-def _costs(fills: pd.DataFrame, multipliers: Mapping[str, float], average: float, days: int):
+def _costs(fills: activity.FillCosts, average: float, days: int):
     return {
-        "fees": money_total(fills["fee"].to_numpy(dtype=float)),
-        "slippage": activity.slippage_paid(fills, multipliers),
-        "turnover": activity.annual_turnover(fills, multipliers, average, days),
+        "fees": fills.fees(),
+        "slippage": fills.slippage_paid(),
+        "turnover": fills.annual_turnover(average, days),
     }
+
+
+def fill_costs(run: RunTables, multipliers: Mapping[str, float]) -> activity.FillCosts:
+    """The run's ``FillCosts``, made once per run object (and multipliers) and kept on
+    it, as ``day_ends`` is: the portfolio and each basket read their costs off them."""
+    kept = getattr(run, "__dict__", {})
+    key = tuple(sorted(multipliers.items()))
+    found = kept.get("_fill_costs")
+    if found is None or found[0] != key:
+        found = kept["_fill_costs"] = (key, activity.FillCosts.of(run.fills, multipliers))
+    return found[1]
 
 
 def portfolio_metrics(
@@ -98,7 +108,7 @@ def portfolio_metrics(
         **value_metrics(equity, "pv", initial, risk_free, ends),
         "time_in_market": activity.time_in_market(equity["active_positions"]),
         **activity.exposure_stats(equity),
-        **_costs(run.fills, multipliers, float(equity["pv"].mean()), days),
+        **_costs(fill_costs(run, multipliers), float(equity["pv"].mean()), days),
         **trades.book_stats(book),
     }
 
@@ -110,7 +120,7 @@ def basket_metrics(
     basket = config.portfolio.baskets[i]
     initial = float(config.portfolio.basket_capital(i))
     column = f"equity_{i}"
-    fills = run.fills[run.fills["basket"] == i]
+    fills = fill_costs(run, multipliers).where(run.fills["basket"].to_numpy() == i)
     ends = day_ends(run)
     days = metrics.trading_day_count(equity, ends)
     return {
@@ -118,7 +128,7 @@ def basket_metrics(
         "instrument": basket.instrument,
         **value_metrics(equity, column, initial, risk_free, ends),
         "time_in_market": activity.time_in_market(equity[f"position_{i}"]),
-        **_costs(fills, multipliers, float(equity[column].mean()), days),
+        **_costs(fills, float(equity[column].mean()), days),
         **trades.book_stats(book.where(basket=i)),
     }
 
@@ -284,10 +294,9 @@ def trigger_tables(
     """Each instrument's triggers with what Tier-2 did with them (``analysis.triggers``);
     ``bars``: ``bars_in_run(run)`` where already made."""
     bars = bars_in_run(run) if bars is None else bars
+    log = triggers.RunLog(run.trades, run.decisions)  # read once for every instrument
     out = {}
     for instrument, mine in bars.items():
         baskets = [i for i, k in enumerate(run.config.instruments) if k == instrument]
-        out[instrument] = triggers.trigger_outcomes(
-            mine, run.trades, run.decisions, run.config, baskets
-        )
+        out[instrument] = triggers.outcomes(mine, log, run.config, baskets)
     return out

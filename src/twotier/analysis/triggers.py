@@ -20,6 +20,7 @@ episode's next trigger or its end. It is
 from __future__ import annotations
 
 from collections import Counter
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -198,6 +199,22 @@ def _episode_bounds(episode: np.ndarray) -> tuple[dict[int, int], dict[int, int]
     return starts, ends
 
 
+class RunLog:
+    """A run's trades and decision lines as the trigger outcomes read them (``_Columns``),
+    made once for all its instruments, when first read."""
+
+    def __init__(self, trades: pd.DataFrame, decisions: pd.DataFrame):
+        self._trades, self._decisions = trades, decisions
+
+    @cached_property
+    def trades(self) -> _Columns:
+        return _Columns.of_trades(self._trades)
+
+    @cached_property
+    def decisions(self) -> _Columns:
+        return _Columns.of_log(self._decisions)
+
+
 def trigger_outcomes(
     bars: pd.DataFrame,
     trades: pd.DataFrame,
@@ -208,6 +225,11 @@ def trigger_outcomes(
     """One row per trigger of one instrument's bars of the run (``in_run`` packages): its
     bar, time, direction, confidence and strength, and per the first basket that traded
     it (else blocked it, else the first basket) its status and reason."""
+    return outcomes(bars, RunLog(trades, decisions), config, baskets)
+
+
+def outcomes(bars: pd.DataFrame, run: RunLog, config: Config, baskets: list[int]) -> pd.DataFrame:
+    """``trigger_outcomes`` of the trades and decisions of ``run``."""
     direction = trigger_directions(bars)
     fired = np.flatnonzero(direction != 0)
     if not len(fired) or not baskets:
@@ -217,10 +239,9 @@ def trigger_outcomes(
     starts, ends = _episode_bounds(episode)
     conf = bars["confidence"].to_numpy(dtype=float)[fired]
     strength = bars["signal_strength"].to_numpy(dtype=float)[fired]
-    trade_columns, log_columns = _Columns.of_trades(trades), _Columns.of_log(decisions)
     workers = []
     for b in baskets:  # the gate of the triggers alone: no other bar's is read
-        mine = _Basket(b, bars_ns, trade_columns.of_basket(b), log_columns.of_basket(b))
+        mine = _Basket(b, bars_ns, run.trades.of_basket(b), run.decisions.of_basket(b))
         workers.append((mine, _below_minimums(conf, strength, config, b)))
     rows = []
     for k, t in enumerate(fired):
