@@ -91,3 +91,25 @@ def test_deepest_episode_matches_a_brute_force_search():
     assert deepest.depth == pytest.approx(best)
     assert deepest.trough == days[pair[1]]
     assert v[days.tolist().index(deepest.start)] == pytest.approx(v[: pair[1] + 1].max())
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # the 0 peak's depth
+@pytest.mark.parametrize(
+    "values",
+    [
+        [100.0, 90.0, 95.0, 110.0, 99.0, 120.0],
+        [100.0, np.nan, 90.0, 80.0, 95.0],  # NaN: pandas' cummax skips it
+        [np.nan, 100.0, 50.0],
+        [0.0, 0.0, -1.0],  # 0 / 0 and a negative peak
+        [5.0],
+    ],
+)
+def test_the_episodes_max_drawdown_is_the_metrics_one(values):
+    from twotier.analysis.drawdowns import episodes
+    from twotier.analysis.metrics import drawdown_series
+
+    series = pd.Series(values)
+    days = pd.Series(DAYS[: len(values)])
+    got = episodes(series, days).max_drawdown
+    want = float(drawdown_series(series).max())  # as max_drawdown computed it on pandas
+    assert got == want or (np.isnan(got) and np.isnan(want))

@@ -15,7 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.metrics import last_step_of_each_day
+from twotier.analysis.metrics import (
+    DayEnds,
+    largest_drawdown,
+    last_step_of_each_day,
+    max_drawdown,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,7 @@ class Episodes:
     recovery: np.ndarray
     days: np.ndarray
     day: _Days | pd.DatetimeIndex  # the trading day of each step
+    max_drawdown: float  # metrics.max_drawdown of the values, off the same running peak
 
     def __len__(self) -> int:
         return len(self.depth)
@@ -87,14 +93,18 @@ class Episodes:
         return int(self.days.max()) if len(self) else 0
 
 
-def episodes(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> Episodes:
-    """``drawdowns`` as ``Episodes``."""
+def episodes(
+    values: pd.Series | np.ndarray, days: pd.Series | np.ndarray, day_ends: DayEnds | None = None
+) -> Episodes:
+    """``drawdowns`` as ``Episodes`` (``day_ends``: the days' ``DayEnds``, where already
+    found)."""
     v = np.asarray(values, dtype=float)
     if not len(v):
         none = np.zeros(0, dtype=np.int64)
-        return Episodes(v, none, none, none, none, _Days(np.asarray(days)))
-    day, day_number = _numbered_days(days)
-    peak = np.maximum.accumulate(v)
+        return Episodes(v, none, none, none, none, _Days(np.asarray(days)), 0.0)
+    day, day_number = _numbered_days(days, day_ends)
+    peak = np.maximum.accumulate(v)  # NaN from the first NaN on, where fmax's skips it
+    largest = max_drawdown(v) if np.isnan(peak[-1]) else largest_drawdown(v, peak)
     edges = np.diff((v < peak).astype(np.int8), prepend=0, append=0)
     firsts, afters = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     trough = np.array(
@@ -114,6 +124,7 @@ def episodes(values: pd.Series | np.ndarray, days: pd.Series | np.ndarray) -> Ep
         recovery=np.where(recovered, afters, -1)[order],
         days=spans[order],
         day=day,
+        max_drawdown=largest,
     )
 
 
@@ -127,13 +138,16 @@ def _deepest_first(depth: np.ndarray, top: np.ndarray, day) -> np.ndarray:
     return np.array(sorted(range(len(depth)), key=keys.__getitem__), dtype=np.int64)
 
 
-def _numbered_days(days) -> tuple[_Days | pd.DatetimeIndex, Callable]:
+def _numbered_days(
+    days, day_ends: DayEnds | None = None
+) -> tuple[_Days | pd.DatetimeIndex, Callable]:
     """The trading day of each step (indexing one gives a Timestamp) and a function giving
     the number of the day of the steps asked, counted from the first day. A run's days
     are in order: a step's number is then the count of days ended before it, a binary
     search among the day ends for the few steps asked, without numbering every step."""
     raw = np.asarray(days)
-    ends = last_step_of_each_day(raw)
+    ends = day_ends.rows if day_ends is not None else None
+    ends = last_step_of_each_day(raw) if ends is None else ends
     if ends is not None:
         return _Days(raw), lambda steps: np.searchsorted(ends, steps)
     day = pd.DatetimeIndex(raw)

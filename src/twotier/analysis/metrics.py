@@ -165,8 +165,13 @@ def max_drawdown(values: pd.Series) -> float:
     if not len(values):
         return 0.0
     v = np.asarray(values, dtype=float)
+    return largest_drawdown(v, np.fmax.accumulate(v))
+
+
+def largest_drawdown(values: np.ndarray, peak: np.ndarray) -> float:
+    """``max_drawdown`` of values (not empty) given their running peak, NaN skipped."""
     with np.errstate(divide="ignore", invalid="ignore"):  # pandas' division is as quiet
-        return float(np.fmax.reduce(1.0 - v / np.fmax.accumulate(v)))
+        return float(np.fmax.reduce(1.0 - values / peak))
 
 
 def calmar(returns: pd.Series, drawdown: float) -> float:

@@ -64,13 +64,12 @@ def value_metrics(
     (``ends``: the steps' ``DayEnds``, where already found)."""
     returns = metrics.daily_returns(equity, initial, column, ends)
     values = equity[column]
-    mdd = metrics.max_drawdown(values)
     final = float(values.iloc[-1])
-    found = drawdowns.episodes(values, equity["trading_day"])
+    found = drawdowns.episodes(values, equity["trading_day"], ends)
     return {
         "initial": initial,
         "final": final,
-        **metrics.return_and_risk(returns, final, initial, mdd, risk_free),
+        **metrics.return_and_risk(returns, final, initial, found.max_drawdown, risk_free),
         "max_drawdown_details": found.deepest_details(),
         "longest_drawdown_days": found.longest_days(),
         "best_day": float(returns.max()),
@@ -148,6 +147,7 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
     book = trades.PositionBook.of(run.trades)  # the trades grouped once for every scope
     derived = derived_tables(run)
     bars = derived.bars
+    deepest = drawdowns.episodes(equity["pv"], equity["trading_day"], day_ends(run))
     result = {
         "risk_free": risk_free,
         "trading_days_per_year": metrics.TRADING_DAYS_PER_YEAR,
@@ -160,10 +160,7 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
         "exit_reasons": trades.exit_reasons(run.trades),
         "monthly_returns": periods.monthly_rows(daily),
         "annual_returns": {str(year): float(r) for year, r in annual.items()},
-        "drawdowns": [
-            d.as_dict()
-            for d in drawdowns.episodes(equity["pv"], equity["trading_day"]).first(TOP_DRAWDOWNS)
-        ],
+        "drawdowns": [d.as_dict() for d in deepest.first(TOP_DRAWDOWNS)],
         "benchmarks": _benchmarks(run, bars, risk_free),
         "signals": _signal_quality(run, bars),
         "sides": _sides(run, book),
