@@ -143,6 +143,10 @@ class _Basket:
         """An entry decided in [a, b) (the entries are sorted)."""
         return bool(np.searchsorted(self.entries, a) < np.searchsorted(self.entries, b))
 
+    def entered_each(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``entered`` of each pair of bounds, in one search of each."""
+        return np.searchsorted(self.entries, a) < np.searchsorted(self.entries, b)
+
     def refusal(self, a: int, b: int) -> str | None:
         where, why = self.refusals
         inside = np.flatnonzero((where >= a) & (where < b))
@@ -243,16 +247,16 @@ def outcomes(bars: pd.DataFrame, run: RunLog, config: Config, baskets: list[int]
     for b in baskets:  # the gate of the triggers alone: no other bar's is read
         mine = _Basket(b, bars_ns, run.trades.of_basket(b), run.decisions.of_basket(b))
         workers.append((mine, _below_minimums(conf, strength, config, b)))
+    later = _answers_until(fired, episode[fired], ends)
+    traded = [basket.entered_each(fired, later) for basket, _ in workers]
     rows = []
-    for k, t in enumerate(fired):
-        e = int(episode[t])
-        later = fired[k + 1] if k + 1 < len(fired) and episode[fired[k + 1]] == e else ends[e]
+    for k, (t, e) in enumerate(zip(fired.tolist(), episode[fired].tolist(), strict=True)):
         outcomes = []
-        for basket, gate in workers:
-            if basket.entered(t, later):
+        for (basket, gate), entered in zip(workers, traded, strict=True):
+            if entered[k]:
                 outcomes.append((0, TRADED, "", basket.index))
                 continue
-            refused = basket.refusal(t, later) or basket.cancelled(t, later)
+            refused = basket.refusal(t, later[k]) or basket.cancelled(t, later[k])
             if refused is not None:
                 outcomes.append((1, BLOCKED, refused, basket.index))
                 continue
@@ -273,6 +277,14 @@ def outcomes(bars: pd.DataFrame, run: RunLog, config: Config, baskets: list[int]
             "reason": reason_of,
         }
     )
+
+
+def _answers_until(fired: np.ndarray, episode: np.ndarray, ends: dict[int, int]) -> np.ndarray:
+    """The bar each trigger answers until (not included): the next trigger of its
+    episode (``episode``: each trigger's), else the episode's end."""
+    same_next = np.append(episode[1:] == episode[:-1], False)
+    episode_end = np.array([ends[e] for e in episode.tolist()], dtype=np.int64)
+    return np.where(same_next, np.append(fired[1:], 0), episode_end)
 
 
 def outcome_counts(table: pd.DataFrame) -> dict:
