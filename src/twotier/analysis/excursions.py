@@ -77,8 +77,9 @@ def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
-    """The excursions of one instrument's positions over its bars of the run."""
+def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The excursions of one instrument's positions over its bars of the run, as the
+    arrays of the table's ``COLUMNS``."""
     times = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
     factors = scale_factors(bars)
     closes = bars["close"].to_numpy(dtype=float) * factors
@@ -109,23 +110,34 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
     side = np.where(positions["side"].to_numpy() == "LONG", 1.0, -1.0)
     mae, mfe, ret = _moves(closes, entry, decided, exit_price, basis, side)
     held = exit_bar - entry
-    return pd.DataFrame(
-        {
-            "trade_id": positions["trade_id"].astype(int).to_numpy(),
-            "basket": positions["basket"].astype(int).to_numpy(),
-            "instrument": positions["instrument"].to_numpy(),
-            "side": positions["side"].to_numpy(),
-            "open": still,
-            "entry_bar": entry,
-            "exit_bar": exit_bar,
-            "bars_held": held,
-            "hours_held": held * MINUTES_PER_BAR / 60,
-            "mae": mae,
-            "mfe": mfe,
-            "return": ret,
-            "net_pnl": positions["net_pnl"].astype(float).to_numpy(),
-        }
-    )
+    return {
+        "trade_id": positions["trade_id"].astype(int).to_numpy(),
+        "basket": positions["basket"].astype(int).to_numpy(),
+        "instrument": positions["instrument"].to_numpy(),
+        "side": positions["side"].to_numpy(),
+        "open": still,
+        "entry_bar": entry,
+        "exit_bar": exit_bar,
+        "bars_held": held,
+        "hours_held": held * MINUTES_PER_BAR / 60,
+        "mae": mae,
+        "mfe": mfe,
+        "return": ret,
+        "net_pnl": positions["net_pnl"].astype(float).to_numpy(),
+    }
+
+
+def _table(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The parts' rows as one table in the order of their trade ids (stable), made once
+    of the joined arrays. Each column's type is then the one pandas gives each part's
+    and keeps when it joins them, except where a part's text column has no text at
+    all: those parts are made tables and joined as pandas joins them."""
+    if any(pd.isna(part[c]).all() for part in parts for c in ("instrument", "side")):
+        frame = pd.concat([pd.DataFrame(part) for part in parts], ignore_index=True)
+        return frame.sort_values("trade_id", kind="stable").reset_index(drop=True)
+    joined = {c: np.concatenate([part[c] for part in parts]) for c in COLUMNS}
+    order = np.argsort(joined["trade_id"], kind="stable")
+    return pd.DataFrame({c: values[order] for c, values in joined.items()})
 
 
 def _moves(closes, entry, decided, exit_price, basis, side) -> tuple[np.ndarray, ...]:
@@ -182,8 +194,7 @@ def excursions(
     if not parts:
         empty = {c: pd.Series(dtype=float) for c in COLUMNS}
         return pd.DataFrame(empty | {"open": pd.Series(dtype=bool)})
-    frame = pd.concat(parts, ignore_index=True)[list(COLUMNS)]
-    return frame.sort_values("trade_id", kind="stable").reset_index(drop=True)
+    return _table(parts)
 
 
 def holding_summary(table: pd.DataFrame) -> dict:
