@@ -95,10 +95,17 @@ def ordered_days(days) -> np.ndarray | None:
 def daily_returns(
     equity: pd.DataFrame, initial: float, column: str = "pv", ends: DayEnds | None = None
 ) -> pd.Series:
+    """Each trading day's return against the day before (the first day's against
+    ``initial``); ``ends``: the steps' ``DayEnds``, where already found."""
     values = daily_values(equity, column, ends)
-    previous = values.shift(1)
-    previous.iloc[0] = initial
-    return values / previous - 1.0
+    if values.dtype != np.float64 or not len(values):  # as pandas shifts and divides these
+        previous = values.shift(1)
+        previous.iloc[0] = initial
+        return values / previous - 1.0
+    v = values.to_numpy()  # pandas divides the same floats: the same bits, without its Series
+    with np.errstate(divide="ignore", invalid="ignore"):  # as quiet as pandas' division
+        returns = v / np.concatenate([[initial], v[:-1]]) - 1.0
+    return pd.Series(returns, index=values.index, name=values.name)
 
 
 def daily_returns_table(
