@@ -86,11 +86,10 @@ def buy_and_hold_of(bars: pd.DataFrame, risk_free: float = 0.0) -> dict | None:
     """``buy_and_hold`` of the packages of the run (``in_run``)."""
     if bars.empty:
         return None
-    base, closes = _held_closes(bars)
-    previous = closes.shift(1)
-    previous.iloc[0] = base
-    returns = closes / previous - 1.0
-    mdd = metrics.max_drawdown(pd.concat([pd.Series([base]), closes], ignore_index=True))
+    base, closes = _held_closes(bars)  # floats
+    daily = closes.to_numpy()
+    returns = pd.Series(metrics.returns_of(daily, base), index=closes.index, name=closes.name)
+    mdd = metrics.max_drawdown(np.concatenate([[base], daily]))
     return {
         **metrics.return_and_risk(returns, float(closes.iloc[-1]), base, mdd, risk_free),
         "first_close": float(bars["close"].iloc[0]),

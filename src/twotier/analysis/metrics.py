@@ -102,10 +102,14 @@ def daily_returns(
         previous = values.shift(1)
         previous.iloc[0] = initial
         return values / previous - 1.0
-    v = values.to_numpy()  # pandas divides the same floats: the same bits, without its Series
+    return pd.Series(returns_of(values.to_numpy(), initial), index=values.index, name=values.name)
+
+
+def returns_of(values: np.ndarray, initial: float) -> np.ndarray:
+    """Each value over the one before (the first over ``initial``) - 1, on the floats
+    pandas' shift and division read: the same bits, without their Series."""
     with np.errstate(divide="ignore", invalid="ignore"):  # as quiet as pandas' division
-        returns = v / np.concatenate([[initial], v[:-1]]) - 1.0
-    return pd.Series(returns, index=values.index, name=values.name)
+        return values / np.concatenate([[initial], values[:-1]]) - 1.0
 
 
 def daily_returns_table(
