@@ -119,18 +119,20 @@ class PositionBook:
     @classmethod
     def of(cls, trades: pd.DataFrame) -> PositionBook:
         done = position_totals(trades)
-        first = trades.drop_duplicates("trade_id")
-        rows_of = pd.Index(first["trade_id"]).get_indexer(done["trade_id"])
-        entered = _scoped(first)
+        # each position's first row (drop_duplicates' rows), read off the columns
+        first = ~trades["trade_id"].duplicated().to_numpy()
+        rows_of = pd.Index(trades["trade_id"].to_numpy()[first]).get_indexer(done["trade_id"])
+        basket, side = _scoped_columns(trades)
+        entered = Scoped(basket[first], side[first])
         still = (trades["reason"] == OPEN).to_numpy(dtype=bool)
         return cls(
             net=done["net_pnl"].to_numpy(dtype=float),
             gross=done["gross_pnl"].to_numpy(dtype=float),
             fees=done["fees"].to_numpy(dtype=float),
             closed=Scoped(entered.basket[rows_of], entered.side[rows_of]),
-            leverage=first["effective_leverage"].to_numpy(dtype=float),
+            leverage=trades["effective_leverage"].to_numpy(dtype=float)[first],
             entered=entered,
-            open_rows=Scoped(*(values[still] for values in _scoped_columns(trades))),
+            open_rows=Scoped(basket[still], side[still]),
         )
 
     def where(self, basket: int | None = None, side: str | None = None) -> PositionBook:
@@ -157,10 +159,6 @@ def _scoped_columns(trades: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         else np.full(len(trades), None, dtype=object)
         for column in ("basket", "side")
     )
-
-
-def _scoped(trades: pd.DataFrame) -> Scoped:
-    return Scoped(*_scoped_columns(trades))
 
 
 def _mean(values: np.ndarray) -> float | None:
