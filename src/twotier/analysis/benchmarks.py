@@ -14,10 +14,12 @@ from twotier.analysis.groups import NAT
 from twotier.analysis.rolled import roll_points, rolled_closes
 
 
-def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
+def in_run(
+    packages: pd.DataFrame, equity: pd.DataFrame, steps: pd.DatetimeIndex | None = None
+) -> pd.DataFrame:
     """The packages of the run's steps, with each bar's trading day (from equity.csv,
-    which has one row per step)."""
-    steps = pd.DatetimeIndex(equity["time"]).as_unit("ns")
+    which has one row per step); ``steps``: ``step_times(equity)``, where already made."""
+    steps = step_times(equity) if steps is None else steps
     times = pd.DatetimeIndex(packages["time"]).as_unit("ns")
     if steps.tz is not None and times.tz is not None:
         times = times.tz_convert(steps.tz)
@@ -26,7 +28,22 @@ def in_run(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
     # pandas copies on write: a shallow copy keeps the packages safe and costs nothing
     out = packages.copy(deep=False) if found.all() else packages.loc[found].copy()
     out["trading_day"] = equity["trading_day"].to_numpy()[where[found]]
-    return out.reset_index(drop=True)
+    return out if _numbered_from_0(out.index) else out.reset_index(drop=True)
+
+
+def step_times(equity: pd.DataFrame) -> pd.DatetimeIndex:
+    """The times of the steps, in nanoseconds, as ``in_run`` finds the packages among."""
+    return pd.DatetimeIndex(equity["time"]).as_unit("ns")
+
+
+def _numbered_from_0(index: pd.Index) -> bool:
+    """An index as ``reset_index(drop=True)`` makes it: an unnamed 0, 1, 2, ..."""
+    return (
+        isinstance(index, pd.RangeIndex)
+        and index.start == 0
+        and index.step == 1
+        and index.name is None
+    )
 
 
 def rows_of(steps: pd.DatetimeIndex, times: pd.DatetimeIndex) -> np.ndarray:

@@ -229,11 +229,11 @@ def day_ends(run: RunTables) -> metrics.DayEnds:
 def bars_in_run(run: RunTables) -> dict[str, pd.DataFrame]:
     """Each instrument's packages of the run's steps (``benchmarks.in_run``), for the
     instruments with packages."""
-    out = {}
+    out, steps = {}, benchmarks.step_times(run.equity)
     for instrument in dict.fromkeys(run.config.instruments):
         packages = run.packages.get(instrument)
         if packages is not None and not packages.empty:
-            out[instrument] = benchmarks.in_run(packages, run.equity)
+            out[instrument] = benchmarks.in_run(packages, run.equity, steps)
     return out
 
 
