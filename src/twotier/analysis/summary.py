@@ -63,9 +63,19 @@ def value_metrics(
     """Return and risk of one value column (``pv`` or ``equity_i``) on trading days
     (``ends``: the steps' ``DayEnds``, where already found)."""
     returns = metrics.daily_returns(equity, initial, column, ends)
-    values = equity[column]
+    found = drawdowns.episodes(equity[column], equity["trading_day"], ends)
+    return _value_figures(equity[column], initial, returns, found, risk_free)
+
+
+def _value_figures(
+    values: pd.Series,
+    initial: float,
+    returns: pd.Series,
+    found: drawdowns.Episodes,
+    risk_free: float,
+) -> dict:
+    """``value_metrics`` of the values' daily returns and drawdown episodes."""
     final = float(values.iloc[-1])
-    found = drawdowns.episodes(values, equity["trading_day"], ends)
     return {
         "initial": initial,
         "final": final,
@@ -103,8 +113,9 @@ def portfolio_metrics(
     initial = float(run.config.portfolio.initial_capital)
     equity, ends = run.equity, day_ends(run)
     days = metrics.trading_day_count(equity, ends)
+    returns, found = pv_series(run)
     return {
-        **value_metrics(equity, "pv", initial, risk_free, ends),
+        **_value_figures(equity["pv"], initial, returns, found, risk_free),
         "time_in_market": activity.time_in_market(equity["active_positions"]),
         **activity.exposure_stats(equity),
         **_costs(fill_costs(run, multipliers), float(equity["pv"].mean()), days),
@@ -141,13 +152,11 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
         multipliers = instrument_multipliers(run.config)
     except Exception:  # an instruments file that is gone: no multipliers, no notional
         multipliers = {}
-    initial = float(run.config.portfolio.initial_capital)
-    daily = metrics.daily_returns(equity, initial, ends=day_ends(run))
+    daily, deepest = pv_series(run)
     annual = periods.annual_returns(daily)
     book = trades.PositionBook.of(run.trades)  # the trades grouped once for every scope
     derived = derived_tables(run)
     bars = derived.bars
-    deepest = drawdowns.episodes(equity["pv"], equity["trading_day"], day_ends(run))
     result = {
         "risk_free": risk_free,
         "trading_days_per_year": metrics.TRADING_DAYS_PER_YEAR,
@@ -224,6 +233,22 @@ def day_ends(run: RunTables) -> metrics.DayEnds:
     if ends is None:
         ends = kept["_day_ends"] = metrics.DayEnds.of(run.equity)
     return ends
+
+
+def pv_series(run: RunTables) -> tuple[pd.Series, drawdowns.Episodes]:
+    """The PV's daily returns and drawdown episodes, made once per run object and kept
+    on it, as ``day_ends`` is: the portfolio's figures, the monthly and annual returns
+    and the top drawdowns read them."""
+    kept = getattr(run, "__dict__", {})
+    found = kept.get("_pv_series")
+    if found is None:
+        initial = float(run.config.portfolio.initial_capital)
+        equity, ends = run.equity, day_ends(run)
+        found = kept["_pv_series"] = (
+            metrics.daily_returns(equity, initial, ends=ends),
+            drawdowns.episodes(equity["pv"], equity["trading_day"], ends),
+        )
+    return found
 
 
 def bars_in_run(run: RunTables) -> dict[str, pd.DataFrame]:
