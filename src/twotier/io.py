@@ -64,11 +64,11 @@ class WritesBehind:
         self._pending: list[Future] = []
 
     def write(self, path: Path, parts: Iterable[str | bytes | Callable[[], bytes]]) -> None:
-        """``parts`` one after the other into a new file at ``path``: text as UTF-8,
-        encoded here a chunk at a time (as ``write_text_atomic``), bytes (or any buffer,
-        such as pyarrow's) as they are; a function is called on the background thread,
-        and what it returns written (work that lets go of the GIL: pyarrow's CSV
-        writer)."""
+        """``parts`` one after the other into a new file at ``path``: text as UTF-8
+        (encoded here, a chunk at a time), bytes (or any buffer, such as pyarrow's) as
+        they are; a function is called on the background thread, and what it returns
+        written (work that lets go of the GIL: pyarrow's CSV writer). The file's parts
+        go to the background thread together, once all are made."""
         from twotier.background import background
 
         file = open(path, "wb")  # noqa: SIM115 (closed on the background thread)
