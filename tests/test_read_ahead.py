@@ -111,3 +111,16 @@ def test_bars_loaded_from_a_file_read_ahead_are_the_bars_loaded_without(tmp_path
     read_ahead(path)
     assert read_bars(path, "DCE/i").frame.equals(alone)
     assert plain_csv._ahead == {}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_not_read_ahead_nor_waited_on(tmp_path):
+    import threading
+
+    pipe = tmp_path / "bars.csv"
+    os.mkfifo(pipe)
+    done = threading.Thread(target=read_ahead, args=(pipe,), daemon=True)
+    done.start()
+    done.join(timeout=5)  # opening a pipe without a writer would wait for ever
+    assert not done.is_alive()
+    assert plain_csv._ahead == {}

@@ -50,8 +50,11 @@ def read_plain(path: Path, names: list[str], numeric: set[str]) -> pa.Table:
 def read_ahead(path: Path) -> None:
     """Start reading ``path`` on the background thread, as ``read_plain`` would read it
     if the loader finds the header and numeric columns as guessed here; nothing if they
-    cannot be guessed (a compression other than gzip, a header that does not resolve)."""
+    cannot be guessed (a compression other than gzip, a header that does not resolve),
+    nor for what is not a regular file (a pipe would wait for its writer)."""
     try:
+        if not path.is_file():
+            return
         names = _header(path)
         resolved = resolve_columns(names, None, str(path))
     except (OSError, EOFError, UnicodeDecodeError, csv.Error, DataError):
