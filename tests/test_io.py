@@ -39,7 +39,10 @@ def test_parts_given_as_bytes_are_written_as_they_are_between_the_text(tmp_path)
 def test_one_string_is_written_as_it_is(tmp_path):
     text = "date,returns\n2024-01-02,0.01\n≥ 中文\n"
     write_text_atomic(tmp_path / "a.csv", text)
+    with writes_behind() as behind:
+        behind.write(tmp_path / "b.csv", text)
     assert (tmp_path / "a.csv").read_bytes() == text.encode("utf-8")
+    assert (tmp_path / "b.csv").read_bytes() == text.encode("utf-8")
 
 
 def test_a_failure_while_writing_leaves_the_earlier_file_untouched(tmp_path):

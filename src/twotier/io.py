@@ -42,14 +42,21 @@ def write_text_atomic(path: str | Path, text: str | Iterable[str | bytes]) -> No
     character), and its bytes all at once would add another 10 MB at the run's peak. A
     part given as bytes is text in UTF-8 already, written as it is. Line ends are
     written as given (``\n``) on every system."""
-    parts = [text] if isinstance(text, str) else text
     with atomic_path(path) as tmp, tmp.open("wb") as out:
-        for part in parts:
-            if isinstance(part, bytes):
-                out.write(part)
-                continue
-            for at in range(0, len(part), TEXT_CHUNK):
-                out.write(part[at : at + TEXT_CHUNK].encode("utf-8"))
+        for block in _utf8_blocks(text):
+            out.write(block)
+
+
+def _utf8_blocks(text: str | Iterable[str | bytes]) -> Iterator:
+    """``text`` (or its parts, one after the other) as UTF-8, a chunk of ``TEXT_CHUNK``
+    characters at a time; a part that is not text (bytes, a buffer, a function for
+    ``WritesBehind``) as it is."""
+    for part in [text] if isinstance(text, str) else text:
+        if not isinstance(part, str):
+            yield part
+            continue
+        for at in range(0, len(part), TEXT_CHUNK):
+            yield part[at : at + TEXT_CHUNK].encode("utf-8")
 
 
 class WritesBehind:
@@ -63,23 +70,18 @@ class WritesBehind:
     def __init__(self) -> None:
         self._pending: list[Future] = []
 
-    def write(self, path: Path, parts: Iterable[str | bytes | Callable[[], bytes]]) -> None:
-        """``parts`` one after the other into a new file at ``path``: text as UTF-8
-        (encoded here, a chunk at a time), bytes (or any buffer, such as pyarrow's) as
-        they are; a function is called on the background thread, and what it returns
-        written (work that lets go of the GIL: pyarrow's CSV writer). The file's parts
-        go to the background thread together, once all are made."""
+    def write(self, path: Path, text: str | Iterable[str | bytes | Callable[[], bytes]]) -> None:
+        """``text`` (or its parts, one after the other) into a new file at ``path``: text
+        as UTF-8 (encoded here, a chunk at a time), bytes (or any buffer, such as
+        pyarrow's) as they are; a function is called on the background thread, and what
+        it returns written (work that lets go of the GIL: pyarrow's CSV writer). The
+        file's parts go to the background thread together, once all are made."""
         from twotier.background import background
 
         file = open(path, "wb")  # noqa: SIM115 (closed on the background thread)
         blocks: list[bytes | Callable[[], bytes]] = []
         try:
-            for part in parts:
-                if not isinstance(part, str):
-                    blocks.append(part)
-                    continue
-                for at in range(0, len(part), TEXT_CHUNK):
-                    blocks.append(part[at : at + TEXT_CHUNK].encode("utf-8"))
+            blocks.extend(_utf8_blocks(text))
         finally:  # one task a file: each task takes the GIL from this thread to start
             self._pending.append(background().submit(_write_blocks, file, blocks))
 

@@ -204,11 +204,11 @@ def write_report(run, path: str | Path, metrics: dict, behind: WritesBehind | No
     return path
 
 
-def _write(path: Path, parts, behind: WritesBehind | None) -> None:
+def _write(path: Path, text, behind: WritesBehind | None) -> None:
     if behind is None:
-        write_text_atomic(path, parts)
+        write_text_atomic(path, text)
     else:
-        behind.write(path, [parts] if isinstance(parts, str) else parts)
+        behind.write(path, text)
 
 
 DAILY_RETURNS = ("daily_returns.csv", "daily_returns.parquet")

@@ -76,14 +76,14 @@ def _signal_files(result: BacktestResult, started: SignalFiles | None) -> Signal
 def _write_contents(result: BacktestResult, folder: Path, behind: WritesBehind) -> None:
     """The data files but the signal files."""
     config = result.config
-    behind.write(folder / "config.toml", [config_to_toml(config)])
+    behind.write(folder / "config.toml", config_to_toml(config))
     behind.write(folder / "trades.csv", csv_parts(result.trades))
     behind.write(folder / "fills.csv", csv_parts(result.fills))
     behind.write(folder / "equity.csv", csv_parts(result.equity))
     lines = "".join(f"{text}\n" for text in result.decisions["text"])
-    behind.write(folder / "decisions.log", [lines])
+    behind.write(folder / "decisions.log", lines)
     summary = dict(result.summary)
     summary["warnings"] = list(result.warnings)
     summary["twotier_version"] = __version__
     summary["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    behind.write(folder / "summary.json", [json_text(summary, indent=2) + "\n"])
+    behind.write(folder / "summary.json", json_text(summary, indent=2) + "\n")
