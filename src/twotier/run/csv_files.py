@@ -98,13 +98,24 @@ def _arrow_table(frame: pd.DataFrame) -> pa.Table | None:
 
 
 def _arrow_times(series: pd.Series) -> pa.Array | None:
-    """A time column as pyarrow's timestamps in whole seconds (exchange time without the
-    zone) or a column of days as its dates, NaT as null (written empty): the values
-    ``stamps`` writes, truncated as it truncates them. None for any other column."""
+    """A time column as pyarrow's timestamps in whole seconds or a column of days as its
+    dates, NaT as null (written empty): the values ``stamps`` writes, truncated as it
+    truncates them. None for any other column."""
+    times = _naive_times(series)
+    if times is None:
+        return None
+    values, unit = times
+    seconds = values.astype("datetime64[s]")
+    return pa.array(seconds if unit == "s" else seconds.astype("datetime64[D]"))
+
+
+def _naive_times(series: pd.Series) -> tuple[np.ndarray, str] | None:
+    """A column of times (exchange time without the zone, written to the second: "s") or
+    of days ("D") as numpy's datetimes; None for any other column."""
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return pa.array(series.dt.tz_localize(None).to_numpy().astype("datetime64[s]"))
+        return series.dt.tz_localize(None).to_numpy(), "s"
     if pd.api.types.is_datetime64_any_dtype(series):
-        return pa.array(series.to_numpy().astype("datetime64[s]").astype("datetime64[D]"))
+        return series.to_numpy(), "D"
     return None
 
 
@@ -125,10 +136,9 @@ def _csv_line(values) -> str:
 
 
 def _column_text(name, series: pd.Series) -> ColumnText:
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return None, stamps(series.dt.tz_localize(None).to_numpy(), "s"), False
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return None, stamps(series.to_numpy(), "D"), False
+    times = _naive_times(series)
+    if times is not None:
+        return None, stamps(*times), False
     if name in MONEY_COLUMNS or str(name).startswith("equity_"):
         return _floats(series.to_numpy(), "{:.2f}")
     if pd.api.types.is_float_dtype(series) and isinstance(series.dtype, np.dtype):
