@@ -172,19 +172,20 @@ STALE_AFTER = seconds_option(60.0, "--stale-after", "Seconds before a stale aler
 def warn(messages: list[str]) -> None:
     """Warnings, on stderr whatever the output mode."""
     for message in messages:
-        _say("warning:", "yellow", message)
+        say("warning:", "yellow", message)
 
 
 def note(messages: list[str]) -> None:
     """Notes (what the run did with its input), on stderr whatever the output mode."""
     for message in messages:
-        _say("note:", None, message)
+        say("note:", None, message)
 
 
-def _say(label: str, style: str | None, message: str) -> None:
-    """``label message`` on one line of stderr: through rich on a terminal (the label in
-    its colour); elsewhere (a pipe, a file, a log) as plain text, as rich would write it
-    there, without loading rich for it (a script's quiet run that warns)."""
+def say(label: str, style: str | None, message: str) -> None:
+    """``label message`` on one line of stderr (an error, a warning, a note): through rich
+    on a terminal (the label in its colour); elsewhere (a pipe, a file, a log) as plain
+    text, as rich would write it there, without loading rich for it (a script's quiet run
+    that warns)."""
     if sys.stderr is None:  # started without one (pythonw)
         return
     if not stderr_is_terminal():

@@ -28,7 +28,7 @@ with collector_paused():
     from twotier.cli import config as config_commands
     from twotier.cli import data as data_commands
     from twotier.cli.backtest import backtest_command, demo_command
-    from twotier.cli.common import err_console
+    from twotier.cli.common import err_console, note, say
     from twotier.cli.live import live_command
     from twotier.cli.optimize import optimize_command
     from twotier.cli.paper import paper_command
@@ -216,12 +216,10 @@ def _bad_bars(exc: BadBarsError) -> None:
         f"{exc.source}: {len(exc.problems)} bad bar(s), the first at {exc.unit} {first.line}: "
         f"{first.problem} ({exc.hint})"
     )
-    for p in exc.problems[1:10]:
-        err_console().print(f"note: {exc.unit} {p.line}: {p.problem}", markup=False, soft_wrap=True)
+    note([f"{exc.unit} {p.line}: {p.problem}" for p in exc.problems[1:10]])
     if len(exc.problems) > 10:
-        err_console().print(f"note: ... and {len(exc.problems) - 10} more", markup=False)
+        note([f"... and {len(exc.problems) - 10} more"])
 
 
 def _error(message: str) -> None:
-    err_console().print("error: ", style="bold red", end="")
-    err_console().print(message, markup=False, soft_wrap=True)
+    say("error:", "bold red", message)
