@@ -57,16 +57,8 @@ class FillCosts:
 
     @classmethod
     def of(cls, fills: pd.DataFrame, multipliers: Mapping[str, float]) -> FillCosts:
-        def floats(column: str) -> np.ndarray:
-            return fills[column].to_numpy(dtype=float)
-
-        return cls(
-            floats("fee"),
-            floats("slippage"),
-            floats("contracts"),
-            floats("price"),
-            _multiplier_of_each(fills, multipliers),
-        )
+        columns = (_floats(fills, c) for c in ("fee", "slippage", "contracts", "price"))
+        return cls(*columns, _multiplier_of_each(fills, multipliers))
 
     def where(self, rows: np.ndarray) -> FillCosts:
         return FillCosts(*(getattr(self, f.name)[rows] for f in fields(self)))
@@ -75,29 +67,19 @@ class FillCosts:
         return money_total(self.fee)
 
     def slippage_paid(self) -> float:
-        """``slippage_paid`` of these fills (its formula, on the arrays)."""
-        if not len(self.fee):
-            return 0.0
-        return money_total(self.slippage * self.contracts * self.multiplier)
+        """``slippage_paid`` of these fills."""
+        return _slippage_cost(self.slippage, self.contracts, self.multiplier)
 
     def annual_turnover(self, average_value: float, days: int) -> float | None:
-        """``annual_turnover`` of these fills (its formula, on the arrays)."""
-        if average_value <= 0:
-            return None  # no capital to turn over (a ruined run): undefined, not 0
-        if not len(self.fee) or days == 0:
-            return 0.0
-        traded = nan_sum(self.contracts * self.price * self.multiplier)
-        return traded / average_value * TRADING_DAYS_PER_YEAR / days
+        """``annual_turnover`` of these fills."""
+        return _turnover(self.contracts, self.price, self.multiplier, average_value, days)
 
 
 def slippage_paid(fills: pd.DataFrame, multipliers: Mapping[str, float]) -> float:
     """CNY lost to slippage: the price slippage of each fill times its contracts and the
     instrument's multiplier."""
-    if fills.empty:
-        return 0.0
     multiplier = _multiplier_of_each(fills, multipliers)
-    slippage = fills["slippage"].to_numpy(dtype=float)
-    return money_total(slippage * fills["contracts"].to_numpy(dtype=float) * multiplier)
+    return _slippage_cost(_floats(fills, "slippage"), _floats(fills, "contracts"), multiplier)
 
 
 def annual_turnover(
@@ -105,11 +87,30 @@ def annual_turnover(
 ) -> float | None:
     """Traded notional per year over the average value (PV or basket equity): how many
     times the capital is traded in a year (entries and exits both count)."""
+    contracts, price = _floats(fills, "contracts"), _floats(fills, "price")
+    return _turnover(contracts, price, _multiplier_of_each(fills, multipliers), average_value, days)
+
+
+def _floats(fills: pd.DataFrame, column: str) -> np.ndarray:
+    return fills[column].to_numpy(dtype=float)
+
+
+def _slippage_cost(slippage: np.ndarray, contracts: np.ndarray, multiplier: np.ndarray) -> float:
+    if not len(slippage):
+        return 0.0
+    return money_total(slippage * contracts * multiplier)
+
+
+def _turnover(
+    contracts: np.ndarray,
+    price: np.ndarray,
+    multiplier: np.ndarray,
+    average_value: float,
+    days: int,
+) -> float | None:
     if average_value <= 0:
         return None  # no capital to turn over (a ruined run): undefined, not 0
-    if fills.empty or days == 0:
+    if not len(contracts) or days == 0:
         return 0.0
-    multiplier = _multiplier_of_each(fills, multipliers)
-    contracts = fills["contracts"].to_numpy(dtype=float)
-    traded = nan_sum(contracts * fills["price"].to_numpy(dtype=float) * multiplier)
+    traded = nan_sum(contracts * price * multiplier)
     return traded / average_value * TRADING_DAYS_PER_YEAR / days
