@@ -86,7 +86,9 @@ def _key(path: Path, names: list[str], numeric: set[str]) -> _Key | None:
 
 
 def _header(path: Path) -> list[str]:
-    """The names on a plain or gzipped CSV file's first line (OSError for others)."""
+    """The names on a plain or gzipped CSV file's first line (OSError for others). Not
+    ``twotier.csv_files.csv_rows``, which opens every compression pandas reads: it
+    imports pandas, which this runs before (a guess need not cover every file)."""
     name = path.name.lower()
     if name.endswith(".gz"):
         opened = gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # noqa: SIM115
