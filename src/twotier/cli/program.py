@@ -33,9 +33,12 @@ def console() -> None:
 
 
 def read_bar_files_ahead(args: list[str]) -> None:
-    for path in bar_files_named(args):
-        from twotier.market.plain_csv import read_ahead
+    files = bar_files_named(args)
+    if not files:  # pyarrow loads only for a command that reads bar files
+        return
+    from twotier.market.plain_csv import read_ahead
 
+    for path in files:
         read_ahead(path)
 
 
