@@ -174,13 +174,22 @@ class Tape:
         bars = self.latest[:, k].tolist()
         return [None if bar < 0 else self.package(i, bar) for i, bar in enumerate(bars)]
 
+    @cached_property
+    def _step_columns(self) -> tuple:
+        """What a step's input takes of the step arrays, as memoryviews (indexing one
+        gives a Python int or float): each basket's bar, the time, the portfolio view."""
+        bars = [memoryview(row) for row in self.bar_at]
+        columns = (self.time_ns, self.chaos, self.average_conviction, self.reserve_target)
+        return bars, *(memoryview(np.ascontiguousarray(c)) for c in columns)
+
     def step_input(self, k: int) -> StepInput:
+        bars, time_ns, chaos, average, target = self._step_columns
         packages = {}
         for i, b in enumerate(self.baskets):
-            bar = int(self.bar_at[i, k])
+            bar = bars[i][k]
             if bar >= 0:
                 packages[i] = b.package(bar)
-        return StepInput(int(self.time_ns[k]), self.days[k], packages)
+        return StepInput(time_ns[k], self.days[k], packages, (chaos[k], average[k], target[k]))
 
     def first_step_on_or_after(self, day) -> int:
         return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="left"))

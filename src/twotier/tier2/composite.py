@@ -150,7 +150,7 @@ class Composite:
     def decide(self, state: PortfolioState, inp: StepInput) -> None:
         """Everything of a step after its fills (RULES.md 10.6 item 15 gives the order)."""
         marks = self.mark(state, inp)
-        view = self.view(state, marks.pv)
+        view = self.view(state, marks.pv, inp.portfolio)
         if self.margins_on and self.force_liquidation(state, inp, marks):
             view.pv = state.pv()  # closes at this bar's close paid their fees
         self.breakers(state, inp, view)
@@ -212,12 +212,16 @@ class Composite:
         margins = self.margins(state, day) if self.margins_on else None
         return Marks(closes, equities, pv, largest, margins, self.book.booked)
 
-    def view(self, state: PortfolioState, pv: int | None = None) -> PortfolioView:
-        chaos = chaos_count(latest_regimes(state))
-        avg = average_conviction(*latest_signals(state, self.sizing))
-        return PortfolioView(
-            state.pv() if pv is None else pv, chaos, avg, self.reserve_target(chaos, avg)
-        )
+    def view(
+        self, state: PortfolioState, pv: int | None = None, known: tuple | None = None
+    ) -> PortfolioView:
+        """The portfolio view of the baskets' latest packages; ``known``: its chaos count,
+        average conviction and reserve target where a tape has them (``StepInput``)."""
+        if known is None:
+            chaos = chaos_count(latest_regimes(state))
+            avg = average_conviction(*latest_signals(state, self.sizing))
+            known = (chaos, avg, self.reserve_target(chaos, avg))
+        return PortfolioView(state.pv() if pv is None else pv, *known)
 
     # -- margin and forced liquidation ---------------------------------------------------
 

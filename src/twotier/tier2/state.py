@@ -67,6 +67,10 @@ class StepInput:
     time_ns: int
     trading_day: date
     packages: dict[int, Package]
+    # The portfolio view's (chaos count, average conviction, reserve target) of the
+    # baskets' latest packages, where a tape computed them for every step by the same
+    # rules (``Composite.view`` computes them otherwise).
+    portfolio: tuple[int, float, float] | None = None
 
     @property
     def time(self) -> pd.Timestamp:
