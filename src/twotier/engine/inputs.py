@@ -18,6 +18,7 @@ from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.resample import BAR_MINUTES, resample
 from twotier.market.rolls import RollSchedule, read_schedule
 from twotier.market.validation import Hints
+from twotier.sorted_sets import distinct
 
 
 @dataclass
@@ -209,7 +210,7 @@ def _trading_days(bars: pd.DataFrame) -> np.ndarray:
     days = bars["trading_day"].to_numpy()
     changes = np.ones(len(days), dtype=bool)
     changes[1:] = days[1:] != days[:-1]
-    return np.unique(days[changes].astype("datetime64[D]"))
+    return distinct(days[changes].astype("datetime64[D]"))
 
 
 def _span(days: np.ndarray) -> str:

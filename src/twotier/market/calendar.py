@@ -36,6 +36,7 @@ from twotier.market.sessions import (
     wall_ns,
 )
 from twotier.market.xshg import shipped_sessions, weekdays
+from twotier.sorted_sets import difference, distinct, isin, union
 
 TIMEZONE = "Asia/Shanghai"
 ONE_DAY = np.timedelta64(1, "D")
@@ -129,12 +130,12 @@ class TradingCalendar:
         assumed_from: np.datetime64 | None = None,
         holidays: np.ndarray | None = None,
     ):
-        self.days = np.unique(np.asarray(days, dtype="datetime64[D]"))
+        self.days = distinct(np.asarray(days, dtype="datetime64[D]"))
         # Closures the calendar files list: kept, so that weekdays assumed past the last
         # recorded day (live trading, deadlines) do not trade a holiday the user wrote.
-        self.holidays = np.unique(np.asarray([] if holidays is None else holidays, "datetime64[D]"))
+        self.holidays = distinct(np.asarray([] if holidays is None else holidays, "datetime64[D]"))
         self.source = source
-        self.no_night = np.unique(np.asarray([] if no_night is None else no_night, "datetime64[D]"))
+        self.no_night = distinct(np.asarray([] if no_night is None else no_night, "datetime64[D]"))
         self.assumed_from = assumed_from
         if len(self.days) == 0:
             raise CalendarError(f"calendar {source} has no trading days")
@@ -153,8 +154,8 @@ class TradingCalendar:
         for added in additions:
             if len(added["weekdays_until"]):
                 until = added["weekdays_until"][0]
-                days = np.union1d(days, weekdays(days.max() + ONE_DAY, until))
-            days = np.union1d(np.setdiff1d(days, added["holidays"]), added["trading_days"])
+                days = union(days, weekdays(days.max() + ONE_DAY, until))
+            days = union(difference(days, added["holidays"]), added["trading_days"])
         holidays = np.concatenate([a["holidays"] for a in additions])
         return cls(days, source=source, no_night=no_night, holidays=holidays)
 
@@ -180,9 +181,7 @@ class TradingCalendar:
         if self.assumed_from is not None:
             return self
         start = self.last + ONE_DAY
-        extra = np.setdiff1d(
-            weekdays(start, start + np.timedelta64(366 * years, "D")), self.holidays
-        )
+        extra = difference(weekdays(start, start + np.timedelta64(366 * years, "D")), self.holidays)
         return TradingCalendar(
             np.concatenate([self.days, extra]),
             self.source,
@@ -229,13 +228,13 @@ class TradingCalendar:
             self.is_trading_day(evenings)
             & known
             & (closed_weekdays == 0)
-            & ~np.isin(evenings, self.no_night)
+            & ~isin(evenings, self.no_night)
         )
 
     def why_no_night(self, evening: np.datetime64) -> str:
         """Why the evening of a trading day has no night session, in words."""
         evening = np.datetime64(evening, "D")
-        if np.isin(evening, self.no_night):
+        if isin(evening, self.no_night):
             return "the calendar lists it under no_night"
         if evening >= self.last:
             return f"it is the calendar's last day ({self.source})"

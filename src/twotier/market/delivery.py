@@ -17,6 +17,7 @@ import pandas as pd
 
 from twotier.market.calendar import TradingCalendar, weekdays
 from twotier.market.contracts import delivery_month
+from twotier.sorted_sets import difference
 
 ONE_DAY = np.timedelta64(1, "D")
 
@@ -25,7 +26,7 @@ def _days_through(calendar: TradingCalendar, last: np.datetime64) -> np.ndarray:
     """The calendar's trading days, with weekdays after its last day up to ``last``."""
     if last <= calendar.last:
         return calendar.days
-    assumed = np.setdiff1d(weekdays(calendar.last + ONE_DAY, last), calendar.holidays)
+    assumed = difference(weekdays(calendar.last + ONE_DAY, last), calendar.holidays)
     return np.concatenate([calendar.days, assumed])
 
 
