@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from twotier.sorted_sets import difference
+
 START = "1995-01-03"
 FILE = "xshg.toml"
 
@@ -38,8 +40,8 @@ def shipped_sessions() -> np.ndarray:
     """The trading days of the shipped file: every weekday from its first to its last day
     but the closed ones."""
     table = _shipped()
-    closed = np.asarray(table["closed_weekdays"], dtype="datetime64[D]")
-    return np.setdiff1d(weekdays(table["first"], table["last"]), closed)
+    closed = np.asarray(" ".join(table["closed_weekdays"]).split(), dtype="datetime64[D]")
+    return difference(weekdays(table["first"], table["last"]), closed)
 
 
 def computed_sessions() -> np.ndarray:
@@ -61,21 +63,28 @@ def render(sessions: np.ndarray) -> str:
     if not np.is_busday(sessions).all():  # the file lists closed weekdays only
         raise ValueError("XSHG sessions on a weekend: the file's form cannot hold them")
     first, last = sessions[0], sessions[-1]
-    closed = np.setdiff1d(weekdays(first, last), sessions)
+    closed = difference(weekdays(first, last), sessions)
     lines = [
         "# The XSHG trading days of exchange-calendars, written by `python -m",
         "# twotier.market.xshg` (twotier/market/xshg.py): every weekday from `first` to `last`",
-        "# is a trading day but the closed ones. Do not edit: add closures and days in",
-        "# calendar.toml or a calendar file of your own (docs/data.md).",
+        "# is a trading day but the closed ones, listed a year to a line. Do not edit: add",
+        "# closures and days in calendar.toml or a calendar file of your own (docs/data.md).",
         "",
         f'exchange_calendars = "{version("exchange-calendars")}"',
         f"first = {first}",
         f"last = {last}",
         "closed_weekdays = [",
-        *(f"  {day}," for day in closed),
+        *(f'  "{" ".join(map(str, days))}",' for days in _by_year(closed)),
         "]",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _by_year(days: np.ndarray) -> list[np.ndarray]:
+    """Sorted days split into their years. (Days as words of a string a year, not TOML
+    dates: a command reads the file in 0.3 ms instead of 9.)"""
+    years = days.astype("datetime64[Y]")
+    return np.split(days, np.flatnonzero(years[1:] != years[:-1]) + 1) if len(days) else []
 
 
 def main() -> None:
