@@ -2,8 +2,8 @@
 
 numpy 2's ``np.unique``, and the set functions built on it (``union1d``, ``setdiff1d``,
 ``isin``), hash their values: on the few thousand days of a trading calendar that costs
-about twenty times more than sorting them. These give the same arrays as numpy's, for
-values without NaN or NaT (which these never hold).
+about twenty times more than sorting them. These give the same arrays as numpy's, NaN and
+NaT included (kept once, last, as ``np.unique`` keeps them).
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ def distinct(values) -> np.ndarray:
     first = np.empty(len(ordered), dtype=bool)
     first[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    if ordered.dtype.kind in "fcmM":  # NaN and NaT sort last and differ from themselves
+        missing = np.isnat(ordered) if ordered.dtype.kind in "mM" else np.isnan(ordered)
+        if missing.any():
+            first[missing] = False
+            first[int(missing.argmax())] = True
     return ordered[first]
 
 
