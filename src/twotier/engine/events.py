@@ -70,8 +70,9 @@ class EventPlanner:
         self.composite = composite
         self.tape = tape
         self.candidates = [self._entry_candidates(i) for i in range(len(tape.baskets))]
-        # Plain lists: one look-up at a time is faster with bisect than with numpy.
-        self.steps = [b.step.tolist() for b in tape.baskets]
+        # Read one at a time: a memoryview gives each as a Python int, as a list does,
+        # without converting every bar's step up front.
+        self.steps = [memoryview(b.step) for b in tape.baskets]
         self.rolls = [sorted(b.rolls) for b in tape.baskets]
         self.latest = tape.latest
         # What the exit tree reads of each bar regardless of the position, made once.
