@@ -7,7 +7,7 @@ quiet steps at once; a single step appends a block of one.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
@@ -145,13 +145,15 @@ class EquityRecorder:
             column[at] = values
             _place_blocks(column, pieces, rows)
             columns[name] = column
-        frame = pd.DataFrame(with_ratios(columns), copy=False)
-        utc = pd.DatetimeIndex(frame["time"].to_numpy().view("datetime64[ns]"), tz="UTC")
-        frame["time"] = utc.tz_convert(TIMEZONE)
+        table = with_ratios(columns)
+        # Times and money in their final form before the table is made: replacing a
+        # column of a DataFrame costs more than making it.
+        utc = pd.DatetimeIndex(table["time"].view("datetime64[ns]"), tz="UTC")
+        table["time"] = utc.tz_convert(TIMEZONE)
         money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
         for name in money:  # to the cent, as the files show money
-            frame[name] = cny(to_cent(frame[name].to_numpy()))
-        return frame
+            table[name] = cny(to_cent(table[name]))
+        return pd.DataFrame(table, copy=False)
 
 
 class BlockRows:
@@ -161,6 +163,11 @@ class BlockRows:
     def __init__(self, starts: np.ndarray, lengths: np.ndarray):
         self.starts, self.lengths = starts, lengths
         self._known: dict[bytes, np.ndarray] = {}
+
+    @cached_property
+    def every(self) -> np.ndarray:
+        """The row numbers of all the blocks."""
+        return _rows_of(self.starts, self.lengths)
 
     def of(self, chosen: np.ndarray) -> np.ndarray:
         key = chosen.tobytes()
@@ -172,17 +179,23 @@ class BlockRows:
 
 def _place_blocks(column: np.ndarray, pieces: tuple, rows: BlockRows) -> None:
     """Write the blocks' values of one column into ``column`` with two vectorised
-    assignments (blocks whose value is an array; blocks with one value for all rows)."""
+    assignments (blocks whose value is an array; blocks with one value for all rows).
+    Most columns hold only arrays or only single values: those skip sorting the blocks."""
     if not pieces:
         return
+    array_kinds = [issubclass(kind, np.ndarray) for kind in set(map(type, pieces))]
+    if not any(array_kinds):
+        column[rows.every] = np.repeat(np.array(pieces).astype(column.dtype), rows.lengths)
+        return
+    if all(array_kinds):
+        column[rows.every] = np.concatenate(pieces)
+        return
     is_array = np.fromiter((isinstance(v, np.ndarray) for v in pieces), bool, len(pieces))
-    if is_array.any():
-        arrays = [v for v, a in zip(pieces, is_array, strict=True) if a]
-        column[rows.of(is_array)] = np.concatenate(arrays)
-    if not is_array.all():
-        ones = np.array([v for v, a in zip(pieces, is_array, strict=True) if not a])
-        kept = rows.lengths[~is_array]
-        column[rows.of(~is_array)] = np.repeat(ones.astype(column.dtype), kept)
+    arrays = [v for v, a in zip(pieces, is_array, strict=True) if a]
+    column[rows.of(is_array)] = np.concatenate(arrays)
+    ones = np.array([v for v, a in zip(pieces, is_array, strict=True) if not a])
+    kept = rows.lengths[~is_array]
+    column[rows.of(~is_array)] = np.repeat(ones.astype(column.dtype), kept)
 
 
 def with_ratios(columns: dict) -> dict:
