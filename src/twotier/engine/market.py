@@ -101,7 +101,11 @@ def _column(packages: pd.DataFrame, name: str) -> np.ndarray | None:
     everywhere (RULES.md 10.6 item 4)."""
     if name not in packages.columns:
         return None
-    values = pd.to_numeric(packages[name], errors="coerce").to_numpy(dtype=np.float64)
+    column = packages[name]
+    if column.dtype == np.float64:  # as Tier-1 gives them: nothing to convert
+        values = column.to_numpy()
+    else:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
     return None if np.isnan(values).all() else values
 
 
