@@ -22,7 +22,7 @@ from twotier.engine.continuous import (
     with_traded_prices,
 )
 from twotier.engine.events import run_events
-from twotier.engine.tape import BasketTape, Tape, basket_tape, build_tape
+from twotier.engine.tape import BarDays, BasketTape, Tape, basket_tape, build_tape
 from twotier.errors import ConfigError, DataError
 from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
@@ -39,20 +39,35 @@ Progress = Callable[[str, int, int], None]  # (phase "tier1" | "tier2", done, to
 SignalsHook = Callable[[dict[str, pd.DataFrame], Config], None]  # Tier-1's packages, config
 
 
+class SignalPackages(dict[str, pd.DataFrame]):
+    """Tier-1's packages of each instrument (``generate_signals``), with the trading days
+    the loader gave their bars (``bar_days``): Tier-2 takes those for the packages of
+    those bars rather than placing them on the calendar again. A plain mapping of the same
+    packages is placed (on another calendar than the loader's, say)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar_days: dict[str, BarDays] = {}
+
+
 def generate_signals(
     bars: Mapping[str, pd.DataFrame],
     config: Config,
     rolls: Mapping[str, RollSchedule | None] | None = None,
     progress: Progress | None = None,
-) -> dict[str, pd.DataFrame]:
+) -> SignalPackages:
     """Tier-1 for each basket's instrument (whole-series form), on series back-adjusted
-    across rolls where roll information is given (RULES.md 9)."""
-    packages = {}
+    across rolls where roll information is given (RULES.md 9). The bars are loaded ones
+    (each in a session of its trading day, as ``load_bar_files`` gives them)."""
+    packages = SignalPackages()
     for n, instrument in enumerate(config.instruments, start=1):
         if instrument not in bars:
             raise ConfigError(f"no bars given for basket instrument {instrument}")
         schedule = (rolls or {}).get(instrument)
         packages[instrument] = instrument_signals(instrument, bars[instrument], config, schedule)
+        days = BarDays.of_bars(bars[instrument])
+        if days is not None:
+            packages.bar_days[instrument] = days
         if progress is not None:
             progress("tier1", n, len(config.instruments))
     return packages
@@ -112,6 +127,7 @@ def run_tier2(
     calendar = calendar or default_calendar()
     specs = [registry[k] for k in config.instruments]
     shared = shared or SharedTapes()
+    bar_days = getattr(packages, "bar_days", {})  # Tier-1's packages of loaded bars
     tapes = [
         shared.basket(config, i, lambda i=i, s=s: basket_tape(
             packages[s.key],
@@ -122,6 +138,7 @@ def run_tier2(
             need_open=config.execution.fill == "next_open",
             schedule=(rolls or {}).get(s.key),
             market=config.market,
+            bar_days=bar_days.get(s.key),
         ))
         for i, s in enumerate(specs)
     ]  # fmt: skip

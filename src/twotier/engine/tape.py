@@ -198,6 +198,35 @@ class Tape:
         return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="right")) - 1
 
 
+@dataclass(frozen=True)
+class BarDays:
+    """The trading day the loader gave each of an instrument's bars, having checked that
+    each lies in a session of that day: Tier-1's packages of those bars take these days
+    rather than being placed on the calendar again (``basket_tape``). They are the days of
+    the loader's calendar and instruments, which a run on loaded bars uses too."""
+
+    times: pd.DatetimeIndex
+    days: np.ndarray  # datetime64[D]
+
+    @classmethod
+    def of_bars(cls, bars: pd.DataFrame) -> BarDays | None:
+        """The days of a frame of bars indexed by time with a ``trading_day`` column
+        (None for any other frame, or one with a bar without its day)."""
+        if not isinstance(bars.index, pd.DatetimeIndex) or "trading_day" not in bars.columns:
+            return None
+        days = bars["trading_day"].to_numpy()
+        if days.dtype.kind != "M" or np.isnat(days).any():
+            return None
+        return cls(bars.index, days.astype("datetime64[D]"))
+
+    def days_of(self, times: pd.DatetimeIndex) -> np.ndarray | None:
+        """The days of ``times`` if they are exactly these bars' times, else None."""
+        same = times.dtype == self.times.dtype and len(times) == len(self.times)
+        if same and np.array_equal(times.asi8, self.times.asi8):
+            return self.days
+        return None
+
+
 def basket_tape(
     packages: pd.DataFrame,
     spec: InstrumentSpec,
@@ -207,20 +236,15 @@ def basket_tape(
     need_open: bool,
     schedule: RollSchedule | None = None,
     market: MarketParams | None = None,
+    bar_days: BarDays | None = None,
 ) -> BasketTape:
+    """One basket's packages as Tier-2 reads them. ``bar_days``: the trading days of the
+    bars Tier-1 made the packages of, taken where the packages' times are those bars';
+    other packages (a user's) are placed on ``calendar``, and each must lie in a session."""
     times = pd.DatetimeIndex(packages["time"])
-    try:
-        day, segment, hours = place_and_locate(times, spec, calendar, length=15)
-    except CalendarError as exc:
-        raise DataError(source, f"{spec.key}: {exc}") from None
-    if (segment < 0).any():
-        first = int(np.argmax(segment < 0))
-        bad = times[first]
-        where = f"package at {bad:%Y-%m-%d %H:%M} of {spec.key}"
-        if hours[first] >= 0:  # in the instrument's hours, on a day or evening without them
-            raise DataError(source, f"{where} is not in a trading session: "
-                            f"{closed_reason(bad, calendar)}")  # fmt: skip
-        raise DataError(source, f"{where} is outside its sessions ({spec.sessions.describe()})")
+    day = None if bar_days is None else bar_days.days_of(times)
+    if day is None:
+        day = placed_days(times, spec, calendar, source)
     close = packages["close"].to_numpy(dtype=np.float64)
     if "open" in packages.columns:
         open_ = packages["open"].to_numpy(dtype=np.float64)
@@ -268,6 +292,25 @@ def basket_tape(
         roll_points(day, schedule),
         facts,
     )
+
+
+def placed_days(
+    times: pd.DatetimeIndex, spec: InstrumentSpec, calendar: TradingCalendar, source: str
+) -> np.ndarray:
+    """The trading day of packages at ``times``, each checked to lie in a session."""
+    try:
+        day, segment, hours = place_and_locate(times, spec, calendar, length=15)
+    except CalendarError as exc:
+        raise DataError(source, f"{spec.key}: {exc}") from None
+    if (segment < 0).any():
+        first = int(np.argmax(segment < 0))
+        bad = times[first]
+        where = f"package at {bad:%Y-%m-%d %H:%M} of {spec.key}"
+        if hours[first] >= 0:  # in the instrument's hours, on a day or evening without them
+            raise DataError(source, f"{where} is not in a trading session: "
+                            f"{closed_reason(bad, calendar)}")  # fmt: skip
+        raise DataError(source, f"{where} is outside its sessions ({spec.sessions.describe()})")
+    return day
 
 
 def roll_points(days: np.ndarray, schedule: RollSchedule | None) -> dict[int, Roll]:
