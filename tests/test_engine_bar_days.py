@@ -1,6 +1,6 @@
-"""Tier-1's packages take the trading days the loader gave their bars (``BarDays``) rather
-than being placed on the calendar again; packages at any other times are placed, and each
-must lie in a session."""
+"""Tier-2 takes the trading days the loader gave the bars Tier-1 made its packages of
+(``BarDays``) rather than placing the packages on the calendar again; packages at any other
+times are placed, and each must lie in a session."""
 
 from __future__ import annotations
 
@@ -28,21 +28,24 @@ def bars() -> dict[str, pd.DataFrame]:
     }
 
 
-def test_tier1_packages_carry_the_days_the_calendar_gives_their_bars(bars):
+def _bar_days(bars) -> dict[str, BarDays]:
+    return {k: BarDays.of_bars(v) for k, v in bars.items()}
+
+
+def test_the_loaders_days_are_those_the_calendar_gives_the_packages(bars):
     packages = generate_signals(bars, load_config())
-    assert set(packages.bar_days) == set(SAMPLE_INSTRUMENTS)
     registry, calendar = default_registry(), default_calendar()
     for key, frame in packages.items():
         times = pd.DatetimeIndex(frame["time"])
         placed, _ = place_bars(times, registry[key], calendar, length=15)
-        np.testing.assert_array_equal(packages.bar_days[key].days_of(times), placed)
+        np.testing.assert_array_equal(_bar_days(bars)[key].days_of(times), placed)
 
 
-def test_a_run_on_tier1_packages_is_the_run_on_the_same_packages_placed_again(bars):
+def test_a_run_with_the_bars_days_is_the_run_that_places_the_packages(bars):
     config = load_config()
     packages = generate_signals(bars, config)
-    known = run_tier2(packages, config)
-    placed = run_tier2(dict(packages), config)  # a plain mapping: placed on the calendar
+    known = run_tier2(packages, config, bar_days=_bar_days(bars))
+    placed = run_tier2(packages, config)
     for name in TABLES:
         pd.testing.assert_frame_equal(getattr(known, name), getattr(placed, name))
     assert known.summary == placed.summary
@@ -69,4 +72,4 @@ def test_packages_at_other_times_are_placed_and_checked(bars):
     moved.loc[moved.index[-1], "time"] = night
     packages["DCE/i"] = moved
     with pytest.raises(DataError, match=r"package at .* 03:00 of DCE/i is outside its sessions"):
-        run_tier2(packages, config)
+        run_tier2(packages, config, bar_days=_bar_days(bars))

@@ -39,35 +39,20 @@ Progress = Callable[[str, int, int], None]  # (phase "tier1" | "tier2", done, to
 SignalsHook = Callable[[dict[str, pd.DataFrame], Config], None]  # Tier-1's packages, config
 
 
-class SignalPackages(dict[str, pd.DataFrame]):
-    """Tier-1's packages of each instrument (``generate_signals``), with the trading days
-    the loader gave their bars (``bar_days``): Tier-2 takes those for the packages of
-    those bars rather than placing them on the calendar again. A plain mapping of the same
-    packages is placed (on another calendar than the loader's, say)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bar_days: dict[str, BarDays] = {}
-
-
 def generate_signals(
     bars: Mapping[str, pd.DataFrame],
     config: Config,
     rolls: Mapping[str, RollSchedule | None] | None = None,
     progress: Progress | None = None,
-) -> SignalPackages:
+) -> dict[str, pd.DataFrame]:
     """Tier-1 for each basket's instrument (whole-series form), on series back-adjusted
-    across rolls where roll information is given (RULES.md 9). The bars are loaded ones
-    (each in a session of its trading day, as ``load_bar_files`` gives them)."""
-    packages = SignalPackages()
+    across rolls where roll information is given (RULES.md 9)."""
+    packages = {}
     for n, instrument in enumerate(config.instruments, start=1):
         if instrument not in bars:
             raise ConfigError(f"no bars given for basket instrument {instrument}")
         schedule = (rolls or {}).get(instrument)
         packages[instrument] = instrument_signals(instrument, bars[instrument], config, schedule)
-        days = BarDays.of_bars(bars[instrument])
-        if days is not None:
-            packages.bar_days[instrument] = days
         if progress is not None:
             progress("tier1", n, len(config.instruments))
     return packages
@@ -114,6 +99,7 @@ def run_tier2(
     broker: Broker | None = None,
     shared: SharedTapes | None = None,
     decision_log: bool = True,
+    bar_days: Mapping[str, BarDays] | None = None,
 ) -> BacktestResult:
     """Tier-2 over packages (one table per basket instrument). Rolls come from ``rolls``
     or from the packages' contract column. ``broker``: the configuration's simulated
@@ -122,12 +108,13 @@ def run_tier2(
     batch of parameter sets). ``decision_log=False`` (a sweep's runs): the decision log is
     neither written nor kept; ``decisions`` is then empty and the summary has no
     ``market`` counts (RULES.md 10.5 counts them from the log); everything else is as it
-    would be."""
+    would be. ``bar_days``: the trading days the loader gave the bars Tier-1 made the
+    packages of (``BarDays.of_bars``, on this run's calendar and instruments): packages
+    at those bars' times take them rather than being placed on the calendar again."""
     registry = instruments or default_registry()
     calendar = calendar or default_calendar()
     specs = [registry[k] for k in config.instruments]
     shared = shared or SharedTapes()
-    bar_days = getattr(packages, "bar_days", {})  # Tier-1's packages of loaded bars
     tapes = [
         shared.basket(config, i, lambda i=i, s=s: basket_tape(
             packages[s.key],
@@ -138,7 +125,7 @@ def run_tier2(
             need_open=config.execution.fill == "next_open",
             schedule=(rolls or {}).get(s.key),
             market=config.market,
-            bar_days=bar_days.get(s.key),
+            bar_days=(bar_days or {}).get(s.key),
         ))
         for i, s in enumerate(specs)
     ]  # fmt: skip
@@ -291,8 +278,11 @@ def run_backtest(
 ) -> BacktestResult:
     """Bars (15-minute, one DataFrame per instrument) through Tier-1 and Tier-2, with
     roll information per instrument where the series is spliced from several contracts.
-    ``on_signals``: called with Tier-1's packages (the result's) and the configuration
-    before Tier-2 runs (the CLI starts encoding the run folder's signal files then)."""
+    The bars are loaded ones (``load_bar_files``): their ``trading_day`` column, which
+    the loader found on ``calendar`` with each bar in a session, is taken as it is (for
+    the period, the rolls and Tier-2's steps). ``on_signals``: called with Tier-1's
+    packages (the result's) and the configuration before Tier-2 runs (the CLI starts
+    encoding the run folder's signal files then)."""
     bars = in_basket_order(bars, config)
     start, end = trading_period(start, end)
     if end is not None:
@@ -317,6 +307,7 @@ def run_backtest(
     packages = generate_signals(bars, config, schedules, progress)
     if on_signals is not None:
         on_signals(packages, config)
+    days = {k: BarDays.of_bars(bars[k]) for k in config.instruments}
     result = run_tier2(
         packages,
         config,
@@ -327,6 +318,7 @@ def run_backtest(
         every_step=every_step,
         rolls=schedules,
         progress=progress,
+        bar_days={k: d for k, d in days.items() if d is not None},
     )
     for key, given in bars.items():
         if key in registry:
