@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twotier
-from twotier.json_text import json_text, plain
+from twotier.json_text import float_arrays_json, json_text, plain
 from twotier.market.sample import load_sample
 from twotier.run.writer import write_run
 
@@ -71,6 +71,36 @@ def test_any_document_reads_back_strictly_with_its_finite_numbers_exact(document
         return value
 
     assert strict(json_text(document, indent=2)) == expected(document)
+
+
+def compact(value) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+EDGES = [
+    *(0.0, -0.0, 1.0, -3.0, 0.1, 1e-4, -1e-4, 9.999e-5, 1e-5, 1e-7, 5e-324, 0.30000000000000004),
+    *(999999999.5, 9999999999.0, -9999999999.0, 1e10, -1e10, 1e15, 1e16, 1.7976931348623157e308),
+    *(float(np.nextafter(1e-4, 0.0)), float(np.nextafter(1e10, 0.0)), 123456789.0, 1e6),
+]
+
+
+@given(
+    st.lists(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=30), max_size=4)
+)
+def test_float_arrays_are_written_as_json_writes_their_lists(lists):
+    arrays = [np.array(values, dtype=np.float64) for values in lists]
+    assert float_arrays_json(arrays) == [compact(values) for values in lists]
+
+
+def test_float_arrays_are_written_as_json_writes_their_lists_at_every_scale():
+    rng = np.random.default_rng(7)
+    arrays = [np.array(EDGES), rng.uniform(-1, 1, 3000).view(np.uint64).view(np.float64)]
+    for digits in range(8):  # rounded, as the report's series are
+        scale = 10.0 ** rng.integers(-8, 14, 2000)
+        arrays.append(np.round(rng.normal(0, 1, 2000) * scale, digits))
+    arrays.append(np.round(rng.integers(-(10**12), 10**12, 2000) / 10.0 ** rng.integers(0, 3)))
+    arrays = [values[np.isfinite(values)] for values in arrays]
+    assert float_arrays_json(arrays) == [compact(values.tolist()) for values in arrays]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ report, analysis and CLI test modules too."""
 from __future__ import annotations
 
 import atexit
+import json
+import math
 import re
 import shutil
 import tempfile
@@ -15,6 +17,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -25,8 +28,9 @@ from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.report.charts import run_charts
-from twotier.report.page import plotly_js, plotly_js_utf8
+from twotier.report.page import plotly_js, plotly_js_utf8, script_json
 from twotier.report.run_report import report_html, write_analysis
+from twotier.report.series import Floats
 from twotier.report.tearsheet import tearsheet_charts
 from twotier.run.result import BacktestResult
 from twotier.run.writer import write_run
@@ -321,3 +325,20 @@ def test_the_real_iron_ore_rolls_are_marked_on_the_value_chart(real_bars):
     assert held["y"][-1] / float(result.config.portfolio.initial_capital) == pytest.approx(
         1.4044, abs=5e-4
     )
+
+
+def test_script_json_is_jsons_compact_text_with_the_series_written_apart():
+    days = [f"2024-01-{d:02d}</" for d in range(1, 80)]
+    ups = Floats(np.arange(80) / 7)
+    value = {
+        "a": {"x": days, "y": ups, "z": [1.0, 2], "w": list(ups)},
+        "b": [{"x": list(days), "y": Floats(np.zeros(70)), "n": [0] * 70, "t": [[1.0]] * 70}],
+        "c": [None, True, "text", Floats(np.array([-0.0, 1e-5, 3e12, 2.5]))],
+        "d": [{"k": [days[0], *[None] * 70]}, {"k": [days[0], *days[1:]]}],
+    }
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    assert script_json(value) == expected
+    marked = {"a": Floats(np.ones(3)), "b": "\ue000twotier list\ue000"}  # the hole's own mark
+    assert json.loads(script_json(marked)) == marked
+    with pytest.raises(ValueError, match="Out of range float"):
+        script_json({"a": [1.0] * 63 + [math.nan]})

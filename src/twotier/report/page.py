@@ -15,7 +15,11 @@ from functools import cache
 from html import escape
 from pathlib import Path
 
+import numpy as np
+
 from twotier import __version__
+from twotier.json_text import float_arrays_json
+from twotier.report.series import Floats
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False}
 SCRIPTS = ("signal_view.js", "page.js")
@@ -93,10 +97,66 @@ def page_js() -> str:
     return "\n".join((folder / name).read_text(encoding="utf-8") for name in SCRIPTS)
 
 
+LONG_TEXTS = 64  # lists of texts this long (a chart's days) are written once each
+_HOLE = "\ue000twotier list\ue000"  # where such a list's text goes in the rest's JSON
+
+
 def script_json(value) -> str:
-    """JSON that is safe inside a <script> element."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """JSON that is safe inside a <script> element: ``json.dumps``' compact text, with
+    the chart series in a dict (of dicts and lists of dicts) written apart: those of
+    floats (``series.Floats``) all together (``json_text.float_arrays_json``), long
+    lists of texts once however many series share them (the charts' days)."""
+    floats: list[np.ndarray] = []
+    holes: list[str | int] = []  # a list's text, or the number of its array in ``floats``
+    shell = _series_out(value, floats, holes, {})
+    text = _compact(shell)
+    if holes:
+        text = _filled(text, holes, floats, value)
     return text.replace("</", "<\\/")
+
+
+def _compact(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _series_out(value, floats: list, holes: list, texts: dict):
+    """``value`` with each series as ``_HOLE``, its array's place in ``floats`` or its
+    text in ``holes``, in the order ``json.dumps`` writes them. ``texts``: each list of
+    texts written so far and its JSON, by its length and first and last items."""
+    if isinstance(value, dict):
+        return {k: _series_out(v, floats, holes, texts) for k, v in value.items()}
+    if not isinstance(value, list) or not value:
+        return value
+    if isinstance(value, Floats) and len(value) == len(value.array):
+        holes.append(len(floats))
+        floats.append(value.array)
+        return _HOLE
+    if isinstance(value[0], dict):  # a figure's traces, a layout's shapes
+        return [_series_out(v, floats, holes, texts) for v in value]
+    if len(value) >= LONG_TEXTS and type(value[0]) is str:
+        key = (len(value), id(value[0]), id(value[-1]))
+        known = texts.get(key)
+        if known is None or known[0] != value:  # the same items: the same JSON
+            if set(map(type, value)) != {str}:
+                return value
+            known = texts[key] = (value, _compact(value))
+        holes.append(known[1])
+        return _HOLE
+    return value
+
+
+def _filled(text: str, holes: list[str | int], floats: list[np.ndarray], value) -> str:
+    """``text`` with each hole's series written in; ``value``'s plain JSON where the
+    hole's mark was in the value itself."""
+    parts = text.split(json.dumps(_HOLE, ensure_ascii=False))
+    if len(parts) != len(holes) + 1:
+        return _compact(value)
+    written = float_arrays_json(floats) if floats else []
+    out = [parts[0]]
+    for hole, after in zip(holes, parts[1:], strict=True):
+        out.append(hole if isinstance(hole, str) else written[hole])
+        out.append(after)
+    return "".join(out)
 
 
 def chart_div(chart_id: str) -> str:

@@ -69,9 +69,21 @@ def _naive_day_text(days: bytes, dtype: str) -> tuple[str, ...]:
     return tuple(stamps(np.frombuffer(days, dtype=dtype), "D"))
 
 
+class Floats(list):
+    """A chart series of finite floats: a list, and the float64 array it was made of,
+    which ``page.script_json`` writes in one go with the others (a series is made to be
+    written, not changed)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray):
+        super().__init__(array.tolist())
+        self.array = array
+
+
 def rounded(values, digits: int) -> list[float | None]:
     array = np.round(np.asarray(values, dtype=float), digits)
     if np.isfinite(array).all():  # most series: no value to look at one by one
-        return array.tolist()
+        return Floats(array)
     # NaN and infinities (a risk degree where PV <= 0) as None: JSON has neither.
     return [v if math.isfinite(v) else None for v in array.tolist()]
