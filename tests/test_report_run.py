@@ -99,18 +99,24 @@ CHART_IDS = [
 
 
 def test_the_metrics_and_the_report_derive_their_tables_once(run, tmp_path, monkeypatch):
-    """Excursions, trigger tables, the packages of the run's steps and where its trading
-    days end are made once per run and read by both metrics.json and report.html."""
+    """Excursions, trigger tables, the packages of the run's steps, where its trading
+    days end and its positions' book are made once per run and read by both metrics.json
+    and report.html."""
     import twotier.analysis.summary as summary
 
-    made, ends = [], []
+    made, ends, books = [], [], []
     real, real_ends = summary.bars_in_run, summary.metrics.DayEnds.of
+    real_book = summary.trades.PositionBook.of
     monkeypatch.setattr(summary, "bars_in_run", lambda r: made.append(r) or real(r))
     monkeypatch.setattr(summary.metrics.DayEnds, "of", lambda s: ends.append(s) or real_ends(s))
+    monkeypatch.setattr(
+        summary.trades.PositionBook, "of", lambda t: books.append(t) or real_book(t)
+    )
     result = replace(run.result)  # the same tables, nothing kept yet
     write_analysis(result, tmp_path)
     assert len(made) == 1 and made[0] is result
     assert len(ends) == 1 and ends[0] is result.equity  # the days of its steps: once too
+    assert len(books) == 1 and books[0] is result.trades
     assert summary.derived_tables(result) is summary.derived_tables(result)
     assert (tmp_path / "report.html").read_bytes() == (run.folder / "report.html").read_bytes()
 

@@ -107,6 +107,16 @@ def fill_costs(run: RunTables, multipliers: Mapping[str, float]) -> activity.Fil
     return found[1]
 
 
+def position_book(run: RunTables) -> trades.PositionBook:
+    """The run's ``trades.PositionBook``, made once per run object and kept on it, as
+    ``day_ends`` is: the metrics' figures and the report's tear sheet read it."""
+    kept = getattr(run, "__dict__", {})
+    book = kept.get("_position_book")
+    if book is None:
+        book = kept["_position_book"] = trades.PositionBook.of(run.trades)
+    return book
+
+
 def portfolio_metrics(
     run: RunTables, book: trades.PositionBook, multipliers, risk_free: float
 ) -> dict:
@@ -154,7 +164,7 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
         multipliers = {}
     daily, deepest = pv_series(run)
     annual = periods.annual_returns(daily)
-    book = trades.PositionBook.of(run.trades)  # the trades grouped once for every scope
+    book = position_book(run)  # the trades grouped once for every scope
     derived = derived_tables(run)
     bars = derived.bars
     result = {

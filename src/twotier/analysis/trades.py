@@ -103,14 +103,15 @@ class Scoped:
 @dataclass(frozen=True)
 class PositionBook:
     """What the trade statistics read, grouped once for every scope (the portfolio, a
-    basket, a side): the closed positions' money in the order of their last exit
-    (``position_totals``), each position's leverage at entry (its first row, open ones
+    basket, a side): the closed positions' money and last exit in the order of their last
+    exit (``position_totals``), each position's leverage at entry (its first row, open ones
     included) and whether each row is still open. A position's rows share its basket
     and side, so a scope's positions are the whole book's restricted to it."""
 
     net: np.ndarray
     gross: np.ndarray
     fees: np.ndarray
+    last_exit: pd.api.extensions.ExtensionArray  # each closed position's last exit time
     closed: Scoped
     leverage: np.ndarray
     entered: Scoped
@@ -129,6 +130,7 @@ class PositionBook:
             net=done["net_pnl"].to_numpy(dtype=float),
             gross=done["gross_pnl"].to_numpy(dtype=float),
             fees=done["fees"].to_numpy(dtype=float),
+            last_exit=done["last_exit"].array,  # pandas' own: zone-aware times kept as they are
             closed=Scoped(entered.basket[rows_of], entered.side[rows_of]),
             leverage=trades["effective_leverage"].to_numpy(dtype=float)[first],
             entered=entered,
@@ -144,6 +146,7 @@ class PositionBook:
             net=self.net[closed],
             gross=self.gross[closed],
             fees=self.fees[closed],
+            last_exit=self.last_exit[closed],
             closed=Scoped(self.closed.basket[closed], self.closed.side[closed]),
             leverage=self.leverage[entered],
             entered=Scoped(self.entered.basket[entered], self.entered.side[entered]),

@@ -13,25 +13,12 @@ import pandas as pd
 from twotier.analysis import metrics as m
 from twotier.analysis.benchmarks import rows_of
 from twotier.analysis.rolling import ROLLING_DAYS, rolling_sharpe, rolling_volatility
-from twotier.analysis.summary import day_ends
-from twotier.analysis.trades import positions
+from twotier.analysis.summary import day_ends, position_book
+from twotier.analysis.trades import PositionBook
 from twotier.report import series as s
 from twotier.report.charts import COLORS, chart_layout, line_trace
 
 WIN, LOSS = "#2e7d32", "#c62828"
-# What ``positions`` reads of trades.csv and the charts of its rows read (its side): each
-# column of the 27 is grouped, the text ones at a cost of their own.
-POSITION_COLUMNS = (
-    "trade_id",
-    "side",
-    "contracts",
-    "exit_time",
-    "exit_price",
-    "reason",
-    "gross_pnl",
-    "fees",
-    "net_pnl",
-)
 HOUR_EDGES = (0, 0.5, 1, 2, 4, 8, 16, 32, float("inf"))
 
 
@@ -131,11 +118,11 @@ def rolling_chart(run, metrics: dict) -> dict | None:
     return {"data": data, "layout": layout}
 
 
-def distributions_chart(run, metrics: dict, closed: pd.DataFrame) -> dict:
+def distributions_chart(run, metrics: dict, book: PositionBook) -> dict:
     """Histograms of the daily returns and of each closed position's net P&L
-    (``closed``: the run's ``positions``)."""
+    (``book``: the run's ``summary.position_book``)."""
     returns = m.daily_returns(run.equity, metrics["portfolio"]["initial"], ends=day_ends(run))
-    pnl = closed["net_pnl"].astype(float)
+    pnl = pd.Series(book.net)
     data = [
         {
             "type": "histogram",
@@ -262,19 +249,19 @@ def holding_chart(excursions: pd.DataFrame) -> dict | None:
     return {"data": data, "layout": layout}
 
 
-def sides_chart(run, done: pd.DataFrame) -> dict | None:
-    """Cumulative net P&L of the long positions and of the short ones, by exit day
-    (``done``: the run's ``positions``)."""
-    if done.empty:
+def sides_chart(run, book: PositionBook) -> dict | None:
+    """Cumulative net P&L of the long positions and of the short ones, by the day of
+    their last exit (``book``: the run's ``summary.position_book``)."""
+    if not len(book.net):
         return None
     days = s.by_day(run.equity, "pv", ends=day_ends(run)).index
     steps = pd.DatetimeIndex(run.equity["time"]).as_unit("ns")
-    where = rows_of(steps, pd.DatetimeIndex(done["exit_time"]).as_unit("ns"))
+    where = rows_of(steps, pd.DatetimeIndex(book.last_exit).as_unit("ns"))
     exit_day = run.equity["trading_day"].to_numpy()[np.maximum(where, 0)]
     data = []
     for k, side in enumerate(("LONG", "SHORT")):
-        mine = (done["side"].to_numpy() == side) & (where >= 0)
-        pnl = pd.Series(done["net_pnl"].to_numpy(dtype=float)[mine], index=exit_day[mine])
+        mine = (book.closed.side == side) & (where >= 0)
+        pnl = pd.Series(book.net[mine], index=exit_day[mine])
         total = pnl.groupby(level=0).sum().reindex(days, fill_value=0.0).cumsum()
         data.append(
             line_trace(
@@ -317,13 +304,13 @@ def sessions_chart(metrics: dict) -> dict:
 
 def tearsheet_charts(run, metrics: dict, excursions: pd.DataFrame) -> dict[str, dict]:
     """The tear sheet's charts by div id, in page order (those without data left out)."""
-    closed = positions(run.trades[list(POSITION_COLUMNS)])  # made once, of these alone
+    book = position_book(run)  # the metrics' own, where they were made first
     charts = {
         "chart-rolling": rolling_chart(run, metrics),
-        "chart-distributions": distributions_chart(run, metrics, closed),
+        "chart-distributions": distributions_chart(run, metrics, book),
         "chart-excursions": excursions_chart(excursions),
         "chart-holding": holding_chart(excursions),
-        "chart-sides": sides_chart(run, closed),
+        "chart-sides": sides_chart(run, book),
         "chart-sessions": sessions_chart(metrics),
     }
     return {k: v for k, v in charts.items() if v is not None}
