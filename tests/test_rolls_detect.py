@@ -102,6 +102,21 @@ def test_real_iron_ore_suspects_are_its_three_rolls_and_the_new_year_gap(iron_15
     assert len(suspected_rolls(iron_15min, atr_multiple=6)) == 6
 
 
+def test_suspects_are_the_jumps_at_every_session_open(iron_15min):
+    """Found among the jumps alone, they are the session opens' jumps over the multiple."""
+    import talib
+
+    high, low, close, open_ = (iron_15min[c].to_numpy() for c in ("high", "low", "close", "open"))
+    atr = talib.ATR(high, low, close, timeperiod=14)
+    multiple = np.abs(open_[1:] - close[:-1]) / atr[:-1]
+    for atrs in (1.0, 3.0, 10.0):
+        rows = np.flatnonzero(session_opens(iron_15min)[1:] & (multiple > atrs)) + 1
+        found = suspected_rolls(iron_15min, atr_multiple=atrs)
+        assert [s.time for s in found] == list(iron_15min.index[rows])
+        assert [s.previous_time for s in found] == list(iron_15min.index[rows - 1])
+        assert [s.atrs for s in found] == multiple[rows - 1].tolist()
+
+
 # --- The data summary --------------------------------------------------------------------
 
 

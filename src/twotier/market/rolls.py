@@ -79,11 +79,12 @@ PRICE_COLUMNS = ("open", "high", "low", "close")
 NIGHT_START_MINUTE = 18 * 60  # on the session clock, later minutes are a night session
 
 
-def _days(frame: pd.DataFrame) -> np.ndarray:
-    """The ``trading_day`` column as datetime64[D]."""
+def _days(frame: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+    """The ``trading_day`` column as datetime64[D] (at ``rows`` alone where given)."""
     if "trading_day" not in frame.columns:
         raise ValueError("the bars have no trading_day column (load them with read_bars)")
-    return np.asarray(frame["trading_day"].to_numpy()).astype("datetime64[D]")
+    days = np.asarray(frame["trading_day"].to_numpy())
+    return (days if rows is None else days[rows]).astype("datetime64[D]")
 
 
 def _as_date(day: np.datetime64) -> date:
@@ -567,11 +568,19 @@ class SuspectedRoll:
 
 def session_opens(frame: pd.DataFrame) -> np.ndarray:
     """True at each bar that opens a trading day's night or day session in the data."""
-    days = _days(frame)
-    night = session_minutes(frame.index) >= NIGHT_START_MINUTE
     opens = np.ones(len(frame), dtype=bool)
-    opens[1:] = (days[1:] != days[:-1]) | (night[1:] != night[:-1])
+    opens[1:] = _opens_at(frame, np.arange(1, len(frame)))
     return opens
+
+
+def _opens_at(frame: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """``session_opens(frame)[rows]`` for rows from 1 on: read at those bars and the ones
+    before them alone (a few jumps among a ten-year series' bars)."""
+    both = np.concatenate((rows - 1, rows))
+    days = _days(frame, both)
+    night = session_minutes(frame.index[both]) >= NIGHT_START_MINUTE
+    before, at = slice(0, len(rows)), slice(len(rows), None)
+    return (days[at] != days[before]) | (night[at] != night[before])
 
 
 def suspected_rolls(
@@ -591,18 +600,19 @@ def suspected_rolls(
     atr = talib.ATR(high, low, close, timeperiod=atr_period)
     with np.errstate(divide="ignore", invalid="ignore"):
         multiple = np.abs(open_[1:] - close[:-1]) / atr[:-1]
-    hits = np.flatnonzero(session_opens(frame)[1:] & (multiple > atr_multiple)) + 1
-    days = _days(frame)
+    jumps = np.flatnonzero(multiple > atr_multiple) + 1  # then which of them open a session
+    hits = jumps[_opens_at(frame, jumps)]
     return [
-        SuspectedRoll(
-            frame.index[i],
-            _as_date(days[i]),
-            float(close[i - 1]),
-            float(open_[i]),
-            float(multiple[i - 1]),
-            frame.index[i - 1],
+        SuspectedRoll(time, _as_date(day), previous_close, opened, atrs, previous_time)
+        for time, day, previous_close, opened, atrs, previous_time in zip(
+            frame.index[hits],  # the stamps made all at once, not one by one
+            _days(frame, hits),
+            close[hits - 1].tolist(),
+            open_[hits].tolist(),
+            multiple[hits - 1].tolist(),
+            frame.index[hits - 1],
+            strict=True,
         )
-        for i in hits
     ]
 
 
