@@ -109,14 +109,15 @@ def script_json(value) -> str:
     floats: list[np.ndarray] = []
     holes: list[str | int] = []  # a list's text, or the number of its array in ``floats``
     shell = _series_out(value, floats, holes, {})
-    text = _compact(shell)
-    if holes:
-        text = _filled(text, holes, floats, value)
+    text = _script_text(shell)
+    return _filled(text, holes, floats, value) if holes else text
+
+
+def _script_text(value) -> str:
+    """``json.dumps``' compact text, "</" escaped so that it cannot end the <script>
+    element (numbers have none: the series of floats are not looked through)."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return text.replace("</", "<\\/")
-
-
-def _compact(value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _series_out(value, floats: list, holes: list, texts: dict):
@@ -139,7 +140,7 @@ def _series_out(value, floats: list, holes: list, texts: dict):
         if known is None or known[0] != value:  # the same items: the same JSON
             if set(map(type, value)) != {str}:
                 return value
-            known = texts[key] = (value, _compact(value))
+            known = texts[key] = (value, _script_text(value))
         holes.append(known[1])
         return _HOLE
     return value
@@ -150,7 +151,7 @@ def _filled(text: str, holes: list[str | int], floats: list[np.ndarray], value) 
     hole's mark was in the value itself."""
     parts = text.split(json.dumps(_HOLE, ensure_ascii=False))
     if len(parts) != len(holes) + 1:
-        return _compact(value)
+        return _script_text(value)
     written = float_arrays_json(floats) if floats else []
     out = [parts[0]]
     for hole, after in zip(holes, parts[1:], strict=True):
