@@ -22,6 +22,11 @@ from bench_backtest import sample_bars, tiled_bars
 from twotier.config import load_config
 from twotier.engine.backtest import SharedTapes, generate_signals, run_tier2
 
+try:
+    from twotier.engine.tape import BarDays
+except ImportError:  # a tree from before Tier-2 took the bars' days (compared with one)
+    BarDays = None
+
 VARIANTS = [  # (sizing.min_conviction, exits.stop_loss_above)
     (0.25, 0.01),
     (0.3, 0.008),
@@ -56,8 +61,12 @@ def main() -> None:
     if args.mode == "setup":
         return
     shared = None if args.alone else SharedTapes()
+    # A backtest's Tier-2 takes its bars' trading days, as run_backtest gives them.
+    days = {}
+    if BarDays is not None and not args.as_sweep:
+        days = {"bar_days": {k: BarDays.of_bars(v) for k, v in bars.items()}}
     for each in configs:
-        result = run_tier2(packages, each, shared=shared, decision_log=not args.as_sweep)
+        result = run_tier2(packages, each, shared=shared, decision_log=not args.as_sweep, **days)
         print(f"trades {result.summary['trades']}, final PV {result.summary['final_pv']:,.2f}")
 
 
