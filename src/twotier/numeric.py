@@ -115,36 +115,25 @@ def not_(flags):
     return not flags
 
 
-def shifted(values, before):
-    """Each value's predecessor: ``before`` for the first (one value: ``before``)."""
-    if isinstance(values, np.ndarray):
-        out = np.empty_like(values)
-        out[0] = before
-        out[1:] = values[:-1]
-        return out
-    return before
+def only_if(flags, condition):
+    """``flags & condition``; a condition that is one plain True (on for every flag of an
+    array) leaves the flags as they are, without an array operation."""
+    return flags if condition is True else flags & condition
 
 
 def carried_previous(values, first, mask, before):
     """At each position, the value just before the latest position where ``mask`` is set
-    (``first`` before the first value), else ``before``: ``carried`` of the values shifted
-    by one, computed only where a mark exists."""
+    (``first`` before the first value), else ``before``: a forward fill from the marks of
+    the values shifted by one. Marks are few (a stretch's trading days begin a few times
+    in a hundred steps), so each run between two marks is filled with one assignment."""
     if isinstance(mask, np.ndarray):
-        if not mask.any():
-            return np.full(len(mask), before, dtype=np.result_type(values, before))
-        return carried(shifted(values, first), mask, before)
+        out = np.empty(len(mask), dtype=np.result_type(values, before))
+        out.fill(before)
+        marks = mask.nonzero()[0].tolist()
+        for mark, end in pairwise([*marks, len(mask)]):
+            out[mark:end] = values[mark - 1] if mark else first
+        return out
     return first if mask else before
-
-
-def carried(values, mask, before):
-    """At each position, the value at the latest position where ``mask`` is set (that
-    position included), else ``before``: a forward fill of ``values`` from the marks."""
-    if isinstance(mask, np.ndarray):
-        if not mask.any():
-            return np.full(len(mask), before, dtype=np.result_type(values, before))
-        since = np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1))
-        return np.where(since >= 0, values[np.maximum(since, 0)], before)
-    return values if mask else before
 
 
 def first_of(flags):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from twotier.config.model import BreakerParams
-from twotier.numeric import decided, not_
+from twotier.numeric import decided, not_, only_if
 
 
 def drawdown(pv, peak):
@@ -22,16 +22,14 @@ def daily_loss(pv, day_start):
 
 def drawdown_fires(pv, peak, fired_today, rules: BreakerParams):
     """The drawdown breaker fires above its limit, at most once a trading day."""
-    return (drawdown(pv, peak) > rules.max_drawdown) & not_(fired_today) & rules.drawdown_breaker
+    on = rules.drawdown_breaker & not_(fired_today)
+    return only_if(drawdown(pv, peak) > rules.max_drawdown, on)
 
 
 def daily_loss_fires(pv, day_start, fired_today, rules: BreakerParams):
     """The daily-loss breaker fires above its limit, at most once a trading day."""
-    return (
-        (daily_loss(pv, day_start) > rules.max_daily_loss)
-        & not_(fired_today)
-        & rules.daily_loss_breaker
-    )
+    on = rules.daily_loss_breaker & not_(fired_today)
+    return only_if(daily_loss(pv, day_start) > rules.max_daily_loss, on)
 
 
 def fired_on(days, fired_day):
