@@ -35,6 +35,8 @@ def position_margin(contracts, multiplier: int, reference, rate):
 def risk_degree(margin, pv):
     """Margin over PV (money units); infinite where PV <= 0."""
     if isinstance(pv, np.ndarray):
+        if len(pv) and pv.min() > 0:  # nearly always: no step needs the infinite degree
+            return margin / cny(pv)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(pv > 0, margin / cny(np.maximum(pv, 1)), np.inf)
     return margin / cny(pv) if pv > 0 else math.inf
@@ -63,9 +65,12 @@ def liquidation_order(held: list[float], unclosed: list[float], pv: int, level: 
 
 def margin_rate(spec, days, add: float):
     """The trading day's margin rate plus the broker's (one day, or an array of days)."""
+    terms = spec.terms
     if isinstance(days, np.ndarray):
-        return spec.terms.rates("margin_rate", days) + add
-    return spec.terms.on(days).margin_rate + add
+        if terms.constant_margin:  # one rate for every day: one number serves the array
+            return float(terms.base["margin_rate"]) + add
+        return terms.rates("margin_rate", days) + add
+    return terms.on(days).margin_rate + add
 
 
 def previous_settlement(history, contract, days):
@@ -88,21 +93,23 @@ def basket_margins(b, days, close, history, add: float):
     ref = reference_price(days, opened, p.entry_price, settled, b.mark_price(close))
     rate = margin_rate(b.spec, days, add)
     multiplier = b.spec.multiplier
-    return (
-        position_margin(p.contracts, multiplier, ref, rate),
-        position_margin(b.unclosed, multiplier, ref, rate),
-    )
+    held = position_margin(p.contracts, multiplier, ref, rate)
+    unclosed = b.unclosed
+    if unclosed == p.contracts:  # no close decided: the same margin
+        return held, held
+    return held, position_margin(unclosed, multiplier, ref, rate)
 
 
 def book_margins(state, days, closes, histories, add: float):
     """The portfolio's margin of all held contracts and of those whose close is not
     decided (10.6 item 12), and each basket's (value form: lists; array form: totals
     only are meaningful per step)."""
-    held_total, unclosed_total, held, unclosed = 0.0, 0.0, [], []
+    totals, held, unclosed = None, [], []
     for b, close, history in zip(state.baskets, closes, histories, strict=True):
         h, u = basket_margins(b, days, close, history, add)
-        held_total = held_total + h
-        unclosed_total = unclosed_total + u
         held.append(h)
         unclosed.append(u)
+        if b.position is not None:  # a flat basket's 0.0 changes no sum: margins are >= 0
+            totals = (h, u) if totals is None else (totals[0] + h, totals[1] + u)
+    held_total, unclosed_total = totals or (0.0, 0.0)
     return held_total, unclosed_total, held, unclosed
