@@ -139,12 +139,15 @@ class Tape:
         return self.times.as_unit("ns").asi8
 
     @cached_property
-    def close_at(self) -> np.ndarray:
-        """(baskets, steps): each basket's latest close at each step, 0 before its first bar."""
-        closes = np.zeros(self.latest.shape, dtype=np.int64)
-        for i, b in enumerate(self.baskets):
-            seen = self.latest[i] >= 0
-            closes[i, seen] = b.close[self.latest[i, seen]]
+    def close_at(self) -> list[np.ndarray]:
+        """Each basket's latest close at each step, 0 before its first bar (one array a
+        basket: a stretch takes a slice of each)."""
+        closes = []
+        for latest, b in zip(self.latest, self.baskets, strict=True):
+            seen = latest >= 0
+            close = np.zeros(len(latest), dtype=np.int64)
+            close[seen] = b.close[latest[seen]]
+            closes.append(close)
         return closes
 
     def stretch(self, a: int, b: int) -> Stretch:
@@ -154,7 +157,7 @@ class Tape:
             self.trading_day[a:b],
             self.days[a:b],
             self.day_begins[a:b],
-            list(self.close_at[:, a:b]),
+            [close[a:b] for close in self.close_at],
             self.latest[:, a:b],
             self.reserve_target[a:b],
         )

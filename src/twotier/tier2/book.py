@@ -233,17 +233,22 @@ def marked_equities(state: PortfolioState, closes: list, check: bool = True) -> 
     and a step checks its marks where it records them."""
     if check:
         check_range(largest_value(state, closes))
-    equities = []
+    equities, pv, marked = [], state.reserve, []
     for b, close in zip(state.baskets, closes, strict=True):
         p = b.position
         if p is None:
             equities.append(b.cash)
+            pv += b.cash
         else:
             price = close if b.pending_roll is None else b.mark_price(close)
-            equities.append(
-                b.cash + p.side * p.contracts * b.spec.multiplier * (price - p.entry_price)
-            )
-    return equities, state.reserve + sum(equities)
+            equity = b.cash + p.side * p.contracts * b.spec.multiplier * (price - p.entry_price)
+            equities.append(equity)
+            marked.append(equity)
+    # The plain amounts first, then one addition of each marked one (an array operation
+    # over a stretch): integers within the range add up exactly in any order.
+    for equity in marked:
+        pv = pv + equity
+    return equities, pv
 
 
 def check_range(largest: int) -> None:

@@ -81,7 +81,8 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
     if n < len(stretch):  # a later step's would: stop before it, as a breaker does
         stretch = stretch.head(n)
     equities, pv = marked_equities(state, stretch.closes, check=False)
-    if not isinstance(pv, np.ndarray):  # every basket flat: PV does not move
+    held = isinstance(pv, np.ndarray)  # else every basket is flat: PV does not move
+    if not held:
         pv = np.full(n, pv)
     new_day = stretch.day_begins.copy()
     new_day[0] = state.trading_day != stretch.days[0]
@@ -89,14 +90,11 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         pv, new_day, state.last_pv, state.day_start, state.peak, state.peak_reset_pending
     )
     margin = None
-    if any(b.position is not None for b in state.baskets):
+    if held:
         fires = breaker_fires(composite, state, pv, peaks, starts, stretch.trading_day)
         if composite.margins_on:
-            held, unclosed = stretch_margins(composite, state, stretch)
-            fires = fires | liquidation_fires(
-                unclosed, pv, composite.config.market.force_close_level
-            )
-            margin = held
+            margin, unclosed = stretch_margins(composite, state, stretch)
+            fires |= liquidation_fires(unclosed, pv, composite.config.market.force_close_level)
         done = int(fires.argmax()) if fires.any() else n
     else:  # flat: only the first step can fire (see first_step_fires)
         done = 0 if first_step_fires(composite, state, stretch, pv, peaks, starts) else n
@@ -139,8 +137,8 @@ def first_step_fires(composite, state, stretch, pv, peaks, starts) -> bool:
 def _move(composite, state, stretch, bars, n, marks) -> None:
     """The state after the first ``n`` steps of the stretch, and their records."""
     equities, pv, starts, peaks, new_day, margin = marks
-    for i, basket in enumerate(state.baskets):
-        last_bar = int(stretch.latest[i, n - 1])
+    last_bars = stretch.latest[:, n - 1].tolist()
+    for i, (basket, last_bar) in enumerate(zip(state.baskets, last_bars, strict=True)):
         if last_bar < 0 or (basket.last is not None and basket.last.bar == last_bar):
             continue
         first_bar = basket.last.bar + 1 if basket.last is not None else 0
@@ -168,11 +166,12 @@ def _move(composite, state, stretch, bars, n, marks) -> None:
         )
     )
     state.trading_day = stretch.days[n - 1]
-    state.day_number += int(np.count_nonzero(new_day[:n]))
-    state.day_start = int(starts[n - 1])
-    state.peak = int(peaks[n - 1])
-    state.last_pv = int(pv[n - 1])
-    if state.peak_reset_pending and new_day[:n].any():
+    days_begun = int(np.count_nonzero(new_day[:n]))
+    state.day_number += days_begun
+    state.day_start = starts.item(n - 1)
+    state.peak = peaks.item(n - 1)
+    state.last_pv = pv.item(n - 1)
+    if days_begun:
         state.peak_reset_pending = False
 
 
