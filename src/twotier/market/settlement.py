@@ -194,7 +194,7 @@ class SettlementHistory:
                 np.array([NO_PRICE, *self._prices[contract]], dtype=np.int64),
             )
             self._arrays[contract] = arrays
-        return arrays[1][np.searchsorted(arrays[0], days, side="left")]
+        return arrays[1][arrays[0].searchsorted(days, side="left")]
 
 
 def same_contract_settlement(prev_contract, prev_settle, contract):

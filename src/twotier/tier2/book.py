@@ -298,8 +298,9 @@ def steps_in_range(state: PortfolioState, closes: list) -> int:
 def _largest_move(price, entry: int) -> int:
     """The largest distance of the marked prices (one, or an array) from the entry, as a
     Python int: int64 arrays would wrap around silently past their limit."""
-    if isinstance(price, np.ndarray):
-        return max(abs(int(price.max()) - entry), abs(int(price.min()) - entry))
+    if isinstance(price, np.ndarray):  # the ufuncs' reduce: ndarray.max's wrapper costs more
+        high, low = int(np.maximum.reduce(price)), int(np.minimum.reduce(price))
+        return max(abs(high - entry), abs(low - entry))
     return abs(int(price) - entry)
 
 

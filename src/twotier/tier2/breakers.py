@@ -8,6 +8,7 @@ import numpy as np
 
 from twotier.config.model import BreakerParams
 from twotier.numeric import decided, not_, only_if
+from twotier.tier2.days import day64
 
 
 def drawdown(pv, peak):
@@ -38,5 +39,5 @@ def fired_on(days, fired_day):
     if fired_day is None:
         return False
     if isinstance(days, np.ndarray):
-        return days == np.datetime64(fired_day, "D")
+        return days == day64(fired_day)
     return days == fired_day

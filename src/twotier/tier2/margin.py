@@ -19,6 +19,7 @@ import numpy as np
 
 from twotier.money import cny, price_of
 from twotier.numeric import decided, where
+from twotier.tier2.days import day64
 
 
 def reference_price(day, opened_on, entry_price: int, settled, held):
@@ -88,7 +89,7 @@ def basket_margins(b, days, close, history, add: float):
     p = b.position
     if p is None:
         return 0.0, 0.0
-    opened = p.entry_day if not isinstance(days, np.ndarray) else np.datetime64(p.entry_day, "D")
+    opened = p.entry_day if not isinstance(days, np.ndarray) else day64(p.entry_day)
     settled = previous_settlement(history, p.contract, days)
     ref = reference_price(days, opened, p.entry_price, settled, b.mark_price(close))
     rate = margin_rate(b.spec, days, add)
