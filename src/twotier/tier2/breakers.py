@@ -35,9 +35,13 @@ def daily_loss_fires(pv, day_start, fired_today, rules: BreakerParams):
 
 def fired_on(days, fired_day):
     """Whether each step's trading day is the day a breaker fired (``fired_day`` None:
-    never, for every step at once)."""
+    never, for every step at once). ``days``: one day, or the trading days of steps in
+    order, where a day outside their span is none of them, for every step at once too."""
     if fired_day is None:
         return False
     if isinstance(days, np.ndarray):
+        # the span's ends as dates (numpy's scalar comparisons cost ten times more)
+        if not len(days) or not days.item(0) <= fired_day <= days.item(-1):
+            return False
         return days == day64(fired_day)
     return days == fired_day

@@ -36,7 +36,7 @@ def position_margin(contracts, multiplier: int, reference, rate):
 def risk_degree(margin, pv):
     """Margin over PV (money units); infinite where PV <= 0."""
     if isinstance(pv, np.ndarray):
-        if len(pv) and pv.min() > 0:  # nearly always: no step needs the infinite degree
+        if len(pv) and np.minimum.reduce(pv) > 0:  # nearly always: no step is infinite
             return margin / cny(pv)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(pv > 0, margin / cny(np.maximum(pv, 1)), np.inf)

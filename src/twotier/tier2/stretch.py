@@ -82,8 +82,9 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         stretch = stretch.head(n)
     equities, pv = marked_equities(state, stretch.closes, check=False)
     held = isinstance(pv, np.ndarray)  # else every basket is flat: PV does not move
-    if not held:
-        pv = np.full(n, pv)
+    if not held:  # one PV at every step (filling costs less than np.full's wrapper)
+        flat_pv, pv = pv, np.empty(n, dtype=np.int64)
+        pv.fill(flat_pv)
     new_day = stretch.day_begins.copy()
     new_day[0] = state.trading_day != stretch.days[0]
     starts, peaks = day_marks(
@@ -129,9 +130,8 @@ def first_step_fires(composite, state, stretch, pv, peaks, starts) -> bool:
     no later step can fire: a new trading day starts the daily loss (and a pending peak
     reset) from that same PV, and a drawdown over the limit has fired already (its reset
     is then pending)."""
-    return bool(
-        breaker_fires(composite, state, int(pv[0]), int(peaks[0]), int(starts[0]), stretch.days[0])
-    )
+    first = pv.item(0), peaks.item(0), starts.item(0)
+    return bool(breaker_fires(composite, state, *first, stretch.days[0]))
 
 
 def _move(composite, state, stretch, bars, n, marks) -> None:
