@@ -17,11 +17,14 @@ from hypothesis import strategies as st
 from helpers.scenario import IRON, MON, TUE, basket, config, day_bars, packages
 from twotier.config.model import BreakerParams, ExitParams, LimitParams, SizingParams
 from twotier.engine.backtest import run_tier2, split_packages
+from twotier.market.instruments import InstrumentRegistry
 from twotier.market.rolls import Roll, RollSchedule
-from twotier.numeric import decided
+from twotier.market.settlement import SettlementHistory
+from twotier.money import price_units
+from twotier.numeric import carried_previous, decided
 from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
 from twotier.tier2.composite import Composite
-from twotier.tier2.days import day_marks
+from twotier.tier2.days import day64, day_marks
 from twotier.tier2.exits import (
     EXIT_INPUTS,
     EXIT_TREE,
@@ -30,8 +33,9 @@ from twotier.tier2.exits import (
     first_exit,
     scan_key,
 )
+from twotier.tier2.margin import book_margins, margin_rate
 from twotier.tier2.sizing import conviction, entry_gate
-from twotier.tier2.state import Position
+from twotier.tier2.state import BasketState, PortfolioState, Position
 from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count, reserve_target
 
 MONEY = st.integers(min_value=1, max_value=2 * 10**13)  # money units: up to 2e9 CNY
@@ -64,6 +68,80 @@ def test_day_start_and_peak_of_a_stretch_equal_the_step_rule_applied_step_by_ste
         pending = pending and not new_day[k]
         last_pv = int(pv[k])
         assert (int(starts[k]), int(peaks[k])) == (day_start, peak), k
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(),
+    first=MONEY,
+    before=MONEY,
+)
+def test_carried_previous_is_the_value_before_the_latest_mark(data, n, first, before):
+    """The array form (each run between marks filled at once) equals the value form
+    applied step after step."""
+    values = np.array(data.draw(st.lists(MONEY, min_size=n, max_size=n)), dtype=np.int64)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    carried = carried_previous(values, first, mask, before)
+    assert carried.dtype == np.int64
+    previous, expected = first, before
+    for k in range(n):
+        expected = carried_previous(int(values[k]), previous, bool(mask[k]), expected)
+        assert int(carried[k]) == expected, k
+        previous = int(values[k])
+
+
+@pytest.mark.parametrize(
+    "day", [date(1970, 1, 1), date(1969, 12, 31), date(2025, 3, 4), date(1, 1, 1)]
+)
+def test_day64_is_numpys_day(day):
+    assert day64(day) == np.datetime64(day, "D")
+    assert day64(day).dtype == np.dtype("datetime64[D]")
+
+
+DATED_MARGIN = '[instruments."DCE/i"]\nschedule = [{ from = 2020-02-03, margin_rate = 0.15 }]\n'
+
+
+def registry_of(tmp_path, text: str) -> InstrumentRegistry:
+    path = tmp_path / "instruments.toml"
+    path.write_text(text, encoding="utf-8")
+    return InstrumentRegistry.load(path)
+
+
+@pytest.mark.parametrize("text", ["", DATED_MARGIN], ids=["constant", "dated"])
+def test_margin_rate_of_many_days_is_each_days(tmp_path, text):
+    """The array form (one number where the rate never changes) gives each day the rate
+    the value form gives it."""
+    spec = registry_of(tmp_path, text)["DCE/i"]
+    days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-03-01"))
+    each = np.broadcast_to(margin_rate(spec, days, 0.02), days.shape)
+    assert each.tolist() == [margin_rate(spec, day, 0.02) for day in days.tolist()]
+
+
+@pytest.mark.parametrize("text", ["", DATED_MARGIN], ids=["constant", "dated"])
+@pytest.mark.parametrize("closing", [0, 3])
+def test_book_margins_of_many_steps_are_each_steps(tmp_path, text, closing):
+    """A stretch's margins (of all contracts and of those not closing) equal the step's,
+    bit for bit, with one basket flat: the position opened within the days, and its
+    contract's settlements known before some of them."""
+    registry = registry_of(tmp_path, text)
+    specs = [registry["DCE/i"], registry["SHFE/cu"]]
+    position = Position(
+        1, 10, price_units(800.0), None, date(2020, 1, 29), None, "close", "MEDIUM", 0.5,
+        0.5, 1.0, 1.0, 1e5, 0.02, 0.05, False, 0.0, 0.0, closing=closing, contract="i2005",
+    )  # fmt: skip
+    baskets = [BasketState(0, specs[0], 0, 0, position), BasketState(1, specs[1], 0, 0)]
+    state = PortfolioState(baskets, 0, 0, 0, 0, 0)
+    history = SettlementHistory()
+    for day, price in ((date(2020, 1, 28), 795.0), (date(2020, 2, 4), 812.5)):
+        history.add("i2005", day, price_units(price))
+    histories = [history, SettlementHistory()]
+    days = np.repeat(np.arange(np.datetime64("2020-01-27"), np.datetime64("2020-02-07")), 2)
+    closes = [price_units(800.0) + 10_000 * np.arange(len(days)), np.zeros(len(days), int)]
+    held, unclosed, _, _ = book_margins(state, days, closes, histories, 0.02)
+    for k, day in enumerate(days.tolist()):
+        one = book_margins(state, day, [int(closes[0][k]), 0], histories, 0.02)
+        assert (held[k], unclosed[k]) == one[:2], k
 
 
 @settings(max_examples=200, deadline=None)
