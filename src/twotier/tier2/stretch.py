@@ -48,8 +48,7 @@ class Stretch:
     """The steps of a stretch, what Tier-2 needs of each."""
 
     time_ns: np.ndarray
-    trading_day: np.ndarray  # datetime64[D]
-    days: list  # the same trading days as dates
+    trading_day: np.ndarray  # datetime64[D] (``item`` gives a step's as a date)
     day_begins: np.ndarray  # the step's trading day differs from the step before's
     closes: list[np.ndarray]  # each basket's latest close at each step (0 before its first)
     latest: np.ndarray  # (baskets, steps): each basket's latest bar, -1 before its first
@@ -63,7 +62,6 @@ class Stretch:
         return Stretch(
             self.time_ns[:n],
             self.trading_day[:n],
-            self.days[:n],
             self.day_begins[:n],
             [c[:n] for c in self.closes],
             self.latest[:, :n],
@@ -86,7 +84,7 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         flat_pv, pv = pv, np.empty(n, dtype=np.int64)
         pv.fill(flat_pv)
     new_day = stretch.day_begins.copy()
-    new_day[0] = state.trading_day != stretch.days[0]
+    new_day[0] = state.trading_day != stretch.trading_day.item(0)
     starts, peaks = day_marks(
         pv, new_day, state.last_pv, state.day_start, state.peak, state.peak_reset_pending
     )
@@ -131,7 +129,7 @@ def first_step_fires(composite, state, stretch, pv, peaks, starts) -> bool:
     reset) from that same PV, and a drawdown over the limit has fired already (its reset
     is then pending)."""
     first = pv.item(0), peaks.item(0), starts.item(0)
-    return bool(breaker_fires(composite, state, *first, stretch.days[0]))
+    return bool(breaker_fires(composite, state, *first, stretch.trading_day.item(0)))
 
 
 def _move(composite, state, stretch, bars, n, marks) -> None:
@@ -165,7 +163,7 @@ def _move(composite, state, stretch, bars, n, marks) -> None:
             margin=margin if whole or margin is None else _head(margin, n),
         )
     )
-    state.trading_day = stretch.days[n - 1]
+    state.trading_day = stretch.trading_day.item(n - 1)
     days_begun = int(np.count_nonzero(new_day[:n]))
     state.day_number += days_begun
     state.day_start = starts.item(n - 1)
