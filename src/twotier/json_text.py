@@ -40,7 +40,7 @@ def json_text(value: Any, **options: Any) -> str:
 
 
 # Where Python's repr writes a float without an exponent and so does Arrow's formatter
-# (from 1e-6 to below 1e10): there the two texts are the same, but for repr's ".0" after
+# (from 1e-4 to below 1e10): there the two texts are the same, but for repr's ".0" after
 # a whole number.
 _POSITIONAL_BOTH = (1e-4, 1e10)
 _ONE, _ZERO, _DOT = b"10."
