@@ -9,9 +9,9 @@ report and the terminal). The formulas are in docs/metrics.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,8 @@ from twotier.analysis import (
 )
 from twotier.config.model import Config
 from twotier.json_text import plain
+
+Made = TypeVar("Made")
 
 TOP_DRAWDOWNS = 5
 
@@ -110,11 +112,7 @@ def fill_costs(run: RunTables, multipliers: Mapping[str, float]) -> activity.Fil
 def position_book(run: RunTables) -> trades.PositionBook:
     """The run's ``trades.PositionBook``, made once per run object and kept on it, as
     ``day_ends`` is: the metrics' figures and the report's tear sheet read it."""
-    kept = getattr(run, "__dict__", {})
-    book = kept.get("_position_book")
-    if book is None:
-        book = kept["_position_book"] = trades.PositionBook.of(run.trades)
-    return book
+    return kept_on(run, "_position_book", lambda: trades.PositionBook.of(run.trades))
 
 
 def portfolio_metrics(
@@ -222,43 +220,50 @@ def derived_tables(run: RunTables) -> DerivedTables:
     """The run's derived tables, made once per run object and kept on it (as
     ``BacktestResult.compute_metrics`` keeps the metrics): a run's tables are not changed
     once made, and making these twice cost the ten-year run folder about 45 ms."""
-    kept = getattr(run, "__dict__", {})
-    derived = kept.get("_derived_tables")
-    if derived is None:
-        bars = bars_in_run(run)
-        derived = kept["_derived_tables"] = DerivedTables(
-            bars,
-            trigger_tables(run, bars),
-            excursions.excursions(run.trades, run.packages, run.equity, bars),
-        )
-    return derived
+    return kept_on(run, "_derived_tables", lambda: _derived(run))
+
+
+def _derived(run: RunTables) -> DerivedTables:
+    bars = bars_in_run(run)
+    return DerivedTables(
+        bars,
+        trigger_tables(run, bars),
+        excursions.excursions(run.trades, run.packages, run.equity, bars),
+    )
 
 
 def day_ends(run: RunTables) -> metrics.DayEnds:
     """Where each trading day of the run's steps ends (``metrics.DayEnds``), found once per
     run object and kept on it, as ``derived_tables`` are: its metrics and report read
     twenty daily series off the same steps."""
+    return kept_on(run, "_day_ends", lambda: metrics.DayEnds.of(run.equity))
+
+
+def kept_on(run: RunTables, name: str, make: Callable[[], Made]) -> Made:
+    """``make()``, made once per run object and kept on it as ``name``: a run's tables
+    are not changed once made (a run object without attributes of its own keeps nothing:
+    it is made each time)."""
     kept = getattr(run, "__dict__", {})
-    ends = kept.get("_day_ends")
-    if ends is None:
-        ends = kept["_day_ends"] = metrics.DayEnds.of(run.equity)
-    return ends
+    made = kept.get(name)
+    if made is None:
+        made = kept[name] = make()
+    return made
 
 
 def pv_series(run: RunTables) -> tuple[pd.Series, drawdowns.Episodes]:
     """The PV's daily returns and drawdown episodes, made once per run object and kept
     on it, as ``day_ends`` is: the portfolio's figures, the monthly and annual returns
     and the top drawdowns read them."""
-    kept = getattr(run, "__dict__", {})
-    found = kept.get("_pv_series")
-    if found is None:
-        initial = float(run.config.portfolio.initial_capital)
-        equity, ends = run.equity, day_ends(run)
-        found = kept["_pv_series"] = (
-            metrics.daily_returns(equity, initial, ends=ends),
-            drawdowns.episodes(equity["pv"], equity["trading_day"], ends),
-        )
-    return found
+    return kept_on(run, "_pv_series", lambda: _pv_series(run))
+
+
+def _pv_series(run: RunTables) -> tuple[pd.Series, drawdowns.Episodes]:
+    initial = float(run.config.portfolio.initial_capital)
+    equity, ends = run.equity, day_ends(run)
+    return (
+        metrics.daily_returns(equity, initial, ends=ends),
+        drawdowns.episodes(equity["pv"], equity["trading_day"], ends),
+    )
 
 
 def bars_in_run(run: RunTables) -> dict[str, pd.DataFrame]:
