@@ -16,8 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from twotier.broker.base import Broker, Order
 from twotier.config.model import Config
 from twotier.market.instruments import InstrumentSpec
@@ -40,7 +38,7 @@ from twotier.tier2.breakers import (
     drawdown_fires,
     fired_on,
 )
-from twotier.tier2.days import day_marks
+from twotier.tier2.days import day64, day_marks
 from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.exits import enabled_rules, exit_marks, first_exit
 from twotier.tier2.journal import Journal
@@ -209,7 +207,7 @@ class Composite:
         closes = latest_closes(state)
         equities, pv = marked_equities(state, closes, check=False)
         largest = largest_value(state, closes)
-        margins = self.margins(state, day) if self.margins_on else None
+        margins = self.margins(state, day, closes) if self.margins_on else None
         return Marks(closes, equities, pv, largest, margins, self.book.booked)
 
     def view(
@@ -233,11 +231,13 @@ class Composite:
             self._rates_day = day
         return self._rates
 
-    def margins(self, state: PortfolioState, day) -> tuple:
+    def margins(self, state: PortfolioState, day, closes: list | None = None) -> tuple:
         """The book's margin at a step (RULES.md 10.4): totals of held contracts and of
-        those whose close is not decided, and each basket's."""
+        those whose close is not decided, and each basket's; ``closes``: the baskets'
+        latest, where known."""
         add = self.config.broker.margin_add
-        return book_margins(state, day, latest_closes(state), self.settlements, add)
+        closes = latest_closes(state) if closes is None else closes
+        return book_margins(state, day, closes, self.settlements, add)
 
     def force_liquidation(self, state: PortfolioState, inp: StepInput, marks: Marks) -> bool:
         """Above the force-close level, whole positions are closed, largest held margin
@@ -439,7 +439,7 @@ class Composite:
             *record_block(
                 state,
                 times=inp.time_ns,
-                days=np.datetime64(inp.trading_day, "D"),
+                days=day64(inp.trading_day),
                 closes=marks.closes,
                 peak=state.peak,
                 day_start=state.day_start,
