@@ -69,3 +69,15 @@ def test_entry_close_and_roll_lines_keep_the_decimals_of_a_fine_tick():
     assert "price=100.675," in entry
     assert "entry=100.675, exit=100.005," in close
     assert "old=100.675, new=100.125," in rolled
+
+
+def test_a_decision_line_is_stamped_with_its_exchange_minute_as_strftime_writes_it():
+    """The stamp's two-digit fields are looked up: every month, day, hour and minute is
+    written as strftime writes it, zero-padded."""
+    from twotier.tier2.journal import stamp
+    from twotier.tier2.state import ZONE
+
+    times = pd.date_range("2016-01-01", "2026-01-01", freq="9h7min", tz=ZONE)
+    times = [*times, pd.Timestamp("1999-12-31 23:59", tz=ZONE)]
+    for t in times:
+        assert stamp(t) == t.strftime("[%Y-%m-%d %H:%M]")

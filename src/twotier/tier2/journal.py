@@ -19,8 +19,15 @@ WHY_NOT_FILLED = {
 }
 
 
+# Two-digit texts of months, days, hours and minutes: looked up, as formatting each with
+# a format spec costs three times more (a Timestamp's year, 1677 to 2262, has four digits).
+TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+
+
 def stamp(t: pd.Timestamp) -> str:
-    return f"[{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}]"
+    """[YYYY-MM-DD HH:MM] of a decision line."""
+    two = TWO_DIGITS
+    return f"[{t.year}-{two[t.month]}-{two[t.day]} {two[t.hour]}:{two[t.minute]}]"
 
 
 def price_text(units: int) -> str:
@@ -34,8 +41,11 @@ def number_text(price: float) -> str:
     return text[:-2] + text[-2:].rstrip("0")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
+    """A line of the decision log. Not changed once written (not frozen: a frozen
+    dataclass costs four times as much to make, and a run writes thousands)."""
+
     time: pd.Timestamp
     kind: str  # ENTRY, CLOSE, FILL, BLOCK, FALLBACK, BREAKER, SKIP
     basket: int | None
