@@ -4,6 +4,8 @@ Each soft limit is a small function of the portfolio after the entry: ``None`` w
 holds, else what it found ("exposure 92.00% exceeds limit 90%"). When one fails the entry
 is retried smaller: (1) size x 0.6, (2) that at leverage 1.1, (3) size 0.20 at leverage
 1.0; the first that passes with at least one contract is taken.
+
+Its values are not changed once made (slotted, not frozen: see ``sizing``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from twotier.tier2.sizing import EntryPlan, EntryRules, contracts_for, finish_pl
 from twotier.tier2.view import Commitments
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LimitContext:
     pv: float  # CNY, at the moment of the check
     before: Commitments  # the portfolio's commitments without this entry
@@ -73,7 +75,7 @@ def failures(plan: EntryPlan, ctx: LimitContext) -> list[str]:
     return found
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Attempt:
     label: str  # original, fallback_1, ...
     problems: list[str]

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from twotier.config.model import ExitParams, SizingParams, SizingTier
 from twotier.numeric import decided
 
+# The values of this module (and of the limits') are not changed once made. They are
+# slotted dataclasses rather than frozen ones: a frozen dataclass sets each field through
+# object.__setattr__, four times the cost, and every entry tried makes several.
+
 
 def pct(value: float) -> str:
     """0.07 -> '7', 0.025 -> '2.5' (reason codes and logs)."""
@@ -56,7 +60,7 @@ def clamp(value: float, low: float, high: float) -> float:
     return min(max(value, low), high)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LeverageCaps:
     """Leverage caps in force: halved for a while after a drawdown breaker (RULES.md 8.9)."""
 
@@ -90,7 +94,7 @@ def target_for(effective_leverage: float, x: ExitParams) -> float:
     return x.profit_targets[-1][1]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EntryPlan:
     """A sized entry, ready for the soft limits."""
 
@@ -117,7 +121,7 @@ class EntryPlan:
         return self.notional / self.committed
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Skip:
     """An entry that cannot be made, with its reason code and the figures behind it."""
 
@@ -129,7 +133,7 @@ def contracts_for(committed: float, leverage: float, price: float, multiplier: i
     return math.floor(decided(committed * leverage / (price * multiplier)))
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EntryRules:
     """What sizing needs besides the package: parameters and the portfolio's condition."""
 

@@ -22,11 +22,12 @@ from twotier.tier2.state import PortfolioState
 NO_REGIME = -1  # a basket that has no package yet
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Commitments:
     """Committed capital, notional and exchange margin, in CNY. Positions count without
     the contracts whose close is decided; entries decided but not filled count at their
-    decision price (RULES.md 8.5)."""
+    decision price (RULES.md 8.5). Not changed once made (``plus`` makes another; not
+    frozen, which would cost four times as much to make at every step's record)."""
 
     committed: float | np.ndarray = 0.0
     notional: float | np.ndarray = 0.0
