@@ -4,6 +4,11 @@ An order sent to a market may fill whole, fill in part, not fill at all (no coun
 at a price limit, no volume, a closed market) or be rejected by the broker. ``execute``
 says which with an ``Outcome``; Tier-2 books what filled and keeps or drops the rest by
 its rules (an entry's rest is dropped, a close's rest waits for the next bar).
+
+Quotes, orders, fills and outcomes are not changed once made (``Order.rest`` and
+``dataclasses.replace`` make new ones). They are slotted dataclasses rather than frozen
+ones: a frozen dataclass sets each field through object.__setattr__, about four times the
+cost, and a backtest makes a quote, a fill and an outcome for every fill.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ MARKET_CLOSED = "market_closed"
 REASON_CODES = {PRICE_LIMIT: "limit", NO_VOLUME: "volume", MARKET_CLOSED: "closed"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Quote:
     """The bar an order fills on: its start time, trading day and prices (price units),
     and what the market allows on it (RULES.md 10), where known."""
@@ -42,7 +47,7 @@ class Quote:
     limit_down: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Order:
     """Buy (+1) or sell (-1) whole contracts for a basket. ``opens`` says whether the order
     opens a position or closes (part of) one, which decides the fee rate. Made with the
@@ -130,7 +135,7 @@ class Order:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Fill:
     """What filled of an order: ``contracts`` (all of the order's, or fewer) at one price."""
 
@@ -145,7 +150,7 @@ class Fill:
     close_today: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     """What became of an order: ``filled`` (``fill`` has all its contracts), ``partial``
     (``fill`` has some; ``reason`` says why not the rest), ``unfilled`` (``reason``: one
