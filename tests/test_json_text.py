@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import twotier
-from twotier.json_text import float_arrays_json, json_text, plain
+from twotier.json_text import float_arrays_json, float_reprs, json_text, plain
 from twotier.market.sample import load_sample
 from twotier.run.writer import write_run
 
@@ -101,6 +101,16 @@ def test_float_arrays_are_written_as_json_writes_their_lists_at_every_scale():
     arrays.append(np.round(rng.integers(-(10**12), 10**12, 2000) / 10.0 ** rng.integers(0, 3)))
     arrays = [values[np.isfinite(values)] for values in arrays]
     assert float_arrays_json(arrays) == [compact(values.tolist()) for values in arrays]
+
+
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=30))
+def test_float_reprs_are_the_floats_reprs(values):
+    assert float_reprs(np.array(values, dtype=np.float64)) == [repr(v) for v in values]
+
+
+def test_float_reprs_are_the_floats_reprs_at_the_edges():
+    values = np.array([*EDGES, *(-v for v in EDGES)])
+    assert float_reprs(values) == [repr(v) for v in values.tolist()]
 
 
 @pytest.fixture(scope="module")

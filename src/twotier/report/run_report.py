@@ -13,7 +13,7 @@ from twotier.analysis.metrics import daily_returns_table
 from twotier.analysis.summary import day_ends, derived_tables
 from twotier.config.load import config_to_toml
 from twotier.io import WritesBehind, atomic_path, write_text_atomic
-from twotier.json_text import json_text
+from twotier.json_text import float_reprs, json_text
 from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
 from twotier.report.packing import resolved
@@ -220,11 +220,19 @@ def write_daily_returns(result, folder: Path, behind: WritesBehind | None = None
     index and a ``returns`` column)."""
     initial = float(result.config.portfolio.initial_capital)
     table = daily_returns_table(result.equity, initial, day_ends(result))
-    days, values = stamps(table.index.to_numpy(), "D"), table["returns"].tolist()
-    lines = [f"{day},{value!r}" for day, value in zip(days, values, strict=True)]
+    days, values = stamps(table.index.to_numpy(), "D"), table["returns"].to_numpy()
+    lines = [f"{day},{text}" for day, text in zip(days, _reprs(values), strict=True)]
     _write(folder / DAILY_RETURNS[0], "\n".join(["date,returns", *lines]) + "\n", behind)
     with atomic_path(folder / DAILY_RETURNS[1]) as tmp:
         table.to_parquet(tmp, index=True)
+
+
+def _reprs(values: np.ndarray) -> list[str]:
+    """``repr`` of each float: by Arrow's formatter where all are finite (a run's returns,
+    unless its value reached 0), as repr writes them."""
+    if np.isfinite(values).all():
+        return float_reprs(values)
+    return [repr(v) for v in values.tolist()]
 
 
 def write_run_folder(

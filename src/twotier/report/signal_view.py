@@ -27,6 +27,7 @@ from twotier.analysis.groups import (
 from twotier.analysis.rolled import roll_points, scale_factors
 from twotier.analysis.triggers import BLOCKED, SKIPPED, TRADED
 from twotier.report.packing import pack_columns
+from twotier.report.series import Floats
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 LINE_COLUMNS = (
@@ -75,10 +76,17 @@ def _ns(times) -> np.ndarray:
 
 
 def _round(values, digits: int = 4) -> list:
-    array = np.round(np.asarray(values, dtype=float), digits)
-    if not np.isnan(array).any():
-        return array.tolist()
-    return [None if math.isnan(v) else v for v in array.tolist()]
+    """The values rounded (``_floats``), NaN as None."""
+    listed = _floats(np.round(np.asarray(values, dtype=float), digits))
+    if isinstance(listed, Floats):
+        return listed
+    return [None if math.isnan(v) else v for v in listed]
+
+
+def _floats(array: np.ndarray) -> list:
+    """``array.tolist()``; a ``series.Floats`` where every value is finite, which the page
+    writes by Arrow's float formatter (``page.script_json``), a third of repr's cost."""
+    return Floats(array) if np.isfinite(array).all() else array.tolist()
 
 
 def _texts(values: pd.Series) -> list[str]:
@@ -163,8 +171,8 @@ def _levels(first: pd.DataFrame, last: pd.DataFrame, bars: pd.DataFrame, bars_ns
         "trade": trade[k].tolist(),
         "from": start.tolist(),
         "to": end.tolist(),
-        "stop": np.round(raw * (1 - side[k] * stop[k]), 4).tolist(),
-        "target": np.round(raw * (1 + side[k] * target[k]), 4).tolist(),
+        "stop": _floats(np.round(raw * (1 - side[k] * stop[k]), 4)),
+        "target": _floats(np.round(raw * (1 + side[k] * target[k]), 4)),
     }
 
 
