@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -13,7 +14,7 @@ from twotier.analysis.metrics import daily_returns_table
 from twotier.analysis.summary import day_ends, derived_tables
 from twotier.config.load import config_to_toml
 from twotier.io import WritesBehind, atomic_path, write_text_atomic
-from twotier.json_text import float_reprs, json_text
+from twotier.json_text import float_reprs
 from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
 from twotier.report.packing import resolved
@@ -267,5 +268,7 @@ def write_analysis(
     metrics = result.compute_metrics(risk_free)
     if with_report:  # first: its 10 MB are written while the other two are made
         write_report(result, folder / "report.html", metrics, behind)
-    _write(folder / "metrics.json", json_text(metrics, indent=2) + "\n", behind)
+    # compute_metrics' dict holds plain values already (json_text.plain): not made again
+    text = json.dumps(metrics, indent=2, allow_nan=False)
+    _write(folder / "metrics.json", text + "\n", behind)
     write_daily_returns(result, folder, behind)
