@@ -107,7 +107,7 @@ def test_the_metrics_and_the_report_derive_their_tables_once(run, tmp_path, monk
     made, ends, books = [], [], []
     real, real_ends = summary.bars_in_run, summary.metrics.DayEnds.of
     real_book = summary.trades.PositionBook.of
-    monkeypatch.setattr(summary, "bars_in_run", lambda r: made.append(r) or real(r))
+    monkeypatch.setattr(summary, "bars_in_run", lambda r, *rows: made.append(r) or real(r, *rows))
     monkeypatch.setattr(summary.metrics.DayEnds, "of", lambda s: ends.append(s) or real_ends(s))
     monkeypatch.setattr(
         summary.trades.PositionBook, "of", lambda t: books.append(t) or real_book(t)

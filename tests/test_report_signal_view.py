@@ -4,13 +4,15 @@ trigger with what Tier-2 did with it, every entry and exit, the stop and target 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from test_report_run import shared_run
 from twotier.analysis.benchmarks import in_run
-from twotier.analysis.summary import bars_in_run, trigger_tables
+from twotier.analysis.summary import bars_in_run, derived_tables, trigger_tables
 from twotier.report.packing import (
     MISSING,
     _finite_bounds,
@@ -20,8 +22,10 @@ from twotier.report.packing import (
     resolved,
     unpack_columns,
 )
+from twotier.report.run_report import _bar_minutes, signal_views
 from twotier.report.signal_view import (
     _first_and_last,
+    _minutes,
     hours_held,
     instrument_view,
     trade_bars,
@@ -216,6 +220,24 @@ def test_one_instruments_view_links_and_hours_are_those_made_one_by_one():
         assert payload == view_payload(run, instrument, bars, triggers[instrument])
         assert links == trade_bars(mine, bars)
         pd.testing.assert_series_equal(held, hours_held(mine, bars))
+
+
+def test_the_views_bar_minutes_read_off_the_steps_are_the_bars_own():
+    """The report reads each instrument's wall-clock minutes off the steps' (converted
+    once): the same minutes, and so the same view, as its bars' own times give."""
+    run = replace(shared_run().result)  # nothing kept yet
+    derived = derived_tables(run)
+    for instrument, bars in derived.bars.items():
+        minutes = _bar_minutes(run, bars, derived.steps[instrument])
+        assert np.array_equal(minutes, _minutes(bars["time"]))
+        assert np.array_equal(
+            run.equity["time"].to_numpy()[derived.steps[instrument]], bars["time"].to_numpy()
+        )
+    views = signal_views(run, run.metrics, derived.bars, derived.triggers, derived.steps)
+    alone = signal_views(run, run.metrics, derived.bars, derived.triggers)
+    assert {k: resolved(v) for k, v in views.payloads.items()} == {
+        k: resolved(v) for k, v in alone.payloads.items()
+    }
 
 
 def test_each_positions_first_and_last_row_are_those_of_a_sort_by_exit_time():

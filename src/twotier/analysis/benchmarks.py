@@ -19,6 +19,13 @@ def in_run(
 ) -> pd.DataFrame:
     """The packages of the run's steps, with each bar's trading day (from equity.csv,
     which has one row per step); ``steps``: ``step_times(equity)``, where already made."""
+    return placed(packages, equity, steps)[0]
+
+
+def placed(
+    packages: pd.DataFrame, equity: pd.DataFrame, steps: pd.DatetimeIndex | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``in_run`` and the row of each of its bars among the steps."""
     steps = step_times(equity) if steps is None else steps
     times = pd.DatetimeIndex(packages["time"]).as_unit("ns")
     if steps.tz is not None and times.tz is not None:
@@ -27,8 +34,9 @@ def in_run(
     found = where >= 0
     # pandas copies on write: a shallow copy keeps the packages safe and costs nothing
     out = packages.copy(deep=False) if found.all() else packages.loc[found].copy()
-    out["trading_day"] = equity["trading_day"].to_numpy()[where[found]]
-    return out if _numbered_from_0(out.index) else out.reset_index(drop=True)
+    rows = where[found]
+    out["trading_day"] = equity["trading_day"].to_numpy()[rows]
+    return (out if _numbered_from_0(out.index) else out.reset_index(drop=True)), rows
 
 
 def step_times(equity: pd.DataFrame) -> pd.DatetimeIndex:

@@ -22,11 +22,21 @@ NIGHT_START_MINUTE = 18 * 60
 
 def night_steps(times: pd.Series) -> np.ndarray:
     """True where a step's bar starts in a night session (never where its time is
-    missing). The minute of the day is read off the wall times in whole minutes: the hour
-    and the minute of zone-aware times would each convert every time to the wall clock."""
+    missing)."""
+    return night_at(wall_minutes(times))
+
+
+def wall_minutes(times: pd.Series) -> np.ndarray:
+    """The wall-clock times in whole minutes since 1970-01-01 (NaT as ``groups.NAT``),
+    converted once: the hour and the minute of zone-aware times would each convert every
+    time to the wall clock again."""
     stamps = pd.DatetimeIndex(times)
     wall = stamps.tz_localize(None) if stamps.tz is not None else stamps
-    minutes = wall.to_numpy().astype("datetime64[m]").view(np.int64)  # NaT: NAT
+    return wall.to_numpy().astype("datetime64[m]").view(np.int64)
+
+
+def night_at(minutes: np.ndarray) -> np.ndarray:
+    """``night_steps`` of the steps' ``wall_minutes``."""
     minute = minutes % MINUTES_PER_DAY
     night = (minute >= NIGHT_START_MINUTE) | (minute < DAY_CUTOFF_MINUTE)
     return night & (minutes != NAT)

@@ -209,11 +209,13 @@ class DerivedTables:
     """What both the metrics and the report derive from a run's tables: each
     instrument's packages of the run's steps (``bars_in_run``), its triggers with what
     Tier-2 did with them (``trigger_tables``) and the positions' excursions
-    (``excursions.excursions``)."""
+    (``excursions.excursions``); ``steps``: the row of each of an instrument's bars
+    among the steps."""
 
     bars: dict[str, pd.DataFrame]
     triggers: dict[str, pd.DataFrame]
     moves: pd.DataFrame
+    steps: dict[str, np.ndarray]
 
 
 def derived_tables(run: RunTables) -> DerivedTables:
@@ -224,11 +226,13 @@ def derived_tables(run: RunTables) -> DerivedTables:
 
 
 def _derived(run: RunTables) -> DerivedTables:
-    bars = bars_in_run(run)
+    steps: dict[str, np.ndarray] = {}
+    bars = bars_in_run(run, steps)
     return DerivedTables(
         bars,
         trigger_tables(run, bars),
         excursions.excursions(run.trades, run.packages, run.equity, bars),
+        steps,
     )
 
 
@@ -266,15 +270,26 @@ def _pv_series(run: RunTables) -> tuple[pd.Series, drawdowns.Episodes]:
     )
 
 
-def bars_in_run(run: RunTables) -> dict[str, pd.DataFrame]:
+def bars_in_run(
+    run: RunTables, rows: dict[str, np.ndarray] | None = None
+) -> dict[str, pd.DataFrame]:
     """Each instrument's packages of the run's steps (``benchmarks.in_run``), for the
-    instruments with packages."""
+    instruments with packages; ``rows``, where given, receives the row of each of an
+    instrument's bars among the steps."""
     out, steps = {}, benchmarks.step_times(run.equity)
+    rows = {} if rows is None else rows
     for instrument in dict.fromkeys(run.config.instruments):
         packages = run.packages.get(instrument)
         if packages is not None and not packages.empty:
-            out[instrument] = benchmarks.in_run(packages, run.equity, steps)
+            out[instrument], rows[instrument] = benchmarks.placed(packages, run.equity, steps)
     return out
+
+
+def step_minutes(run: RunTables) -> np.ndarray:
+    """The wall-clock minute of each step (``sessions.wall_minutes``), found once per
+    run object and kept on it, as ``day_ends`` is: the sessions' P&L and the signal
+    views' bars (a subset of the steps) read it."""
+    return kept_on(run, "_step_minutes", lambda: sessions.wall_minutes(run.equity["time"]))
 
 
 def _benchmarks(run: RunTables, bars: dict[str, pd.DataFrame], risk_free: float) -> list[dict]:
@@ -310,7 +325,7 @@ def _sides(run: RunTables, book: trades.PositionBook) -> list[dict]:
 def _sessions(run: RunTables) -> list[dict]:
     """Day against night session P&L, for the portfolio (basket null) and each basket."""
     initial = float(run.config.portfolio.initial_capital)
-    night = sessions.night_steps(run.equity["time"])
+    night = sessions.night_at(step_minutes(run))
     rows = [
         {
             "basket": None,

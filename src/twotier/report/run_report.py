@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from twotier.analysis.metrics import daily_returns_table
-from twotier.analysis.summary import day_ends, derived_tables
+from twotier.analysis.summary import day_ends, derived_tables, step_minutes
 from twotier.config.load import config_to_toml
 from twotier.io import WritesBehind, atomic_path, write_text_atomic
 from twotier.json_text import float_reprs
@@ -79,9 +79,15 @@ class SignalViews:
 
 
 def signal_views(
-    run, metrics: dict, in_run: dict[str, pd.DataFrame], triggers: dict[str, pd.DataFrame]
+    run,
+    metrics: dict,
+    in_run: dict[str, pd.DataFrame],
+    triggers: dict[str, pd.DataFrame],
+    steps: dict[str, np.ndarray] | None = None,
 ) -> SignalViews:
-    """``in_run`` and ``triggers``: the run's ``DerivedTables.bars`` and ``.triggers``."""
+    """``in_run``, ``triggers`` and ``steps``: the run's ``DerivedTables.bars``,
+    ``.triggers`` and ``.steps`` (where given, the bars' wall-clock minutes are read off
+    the steps')."""
     out = SignalViews()
     hours = np.full(len(run.trades), np.nan)
     counts = {t["instrument"]: t for t in metrics.get("triggers", [])}
@@ -92,8 +98,9 @@ def signal_views(
             continue
         view_id = f"signal-{k}"
         rows = instrument_of == instrument
+        minutes = None if steps is None else _bar_minutes(run, bars, steps[instrument])
         payload, links, held = instrument_view(
-            instrument, run.trades[rows], bars, triggers[instrument], later=True
+            instrument, run.trades[rows], bars, triggers[instrument], later=True, minutes=minutes
         )
         out.payloads[view_id] = payload
         if instrument in counts:
@@ -103,6 +110,15 @@ def signal_views(
         hours[rows] = held.to_numpy()
     out.hours = pd.Series(hours, index=run.trades.index)
     return out
+
+
+def _bar_minutes(run, bars: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None:
+    """The wall-clock minutes of an instrument's bars of the run (``rows``: theirs among
+    the steps), taken from the steps' (``summary.step_minutes``), whose conversion to the
+    wall clock is made once for the run; None where the bars' time zone is another."""
+    if getattr(bars["time"].dtype, "tz", None) != getattr(run.equity["time"].dtype, "tz", None):
+        return None
+    return step_minutes(run)[rows]
 
 
 def trades_with_excursions(run, views: SignalViews, moves: pd.DataFrame) -> pd.DataFrame:
@@ -119,7 +135,8 @@ def report_parts(run, metrics: dict) -> list[str | bytes]:
     """The run's report page in its parts, in order (``page.document_parts``)."""
     derived = derived_tables(run)  # those the metrics were made of
     in_run, moves = derived.bars, derived.moves
-    views = signal_views(run, metrics, in_run, derived.triggers)  # first: compressed meanwhile
+    # first: compressed meanwhile
+    views = signal_views(run, metrics, in_run, derived.triggers, derived.steps)
     figures = charts.run_charts(run, metrics, in_run)
     figures |= tearsheet.tearsheet_charts(run, metrics, moves)
     warnings = "".join(f'<p class="warn">warning: {escape(w)}</p>' for w in run.warnings)

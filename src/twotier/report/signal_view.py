@@ -247,11 +247,13 @@ def instrument_view(
     triggers: pd.DataFrame,
     *,
     later: bool = False,
+    minutes: np.ndarray | None = None,
 ) -> tuple[dict, dict[int, tuple[int, int]], pd.Series]:
     """``view_payload``, ``trade_bars`` and ``hours_held`` of an instrument from its rows
-    of trades.csv, its bars and triggers: the bars' times found once."""
+    of trades.csv, its bars and triggers: the bars' times found once. ``minutes``: the
+    bars' wall-clock minutes, where already found (else converted here)."""
     bars_ns = _bar_ns(bars)
-    payload = _payload(instrument, bars, triggers, trades, bars_ns, later)
+    payload = _payload(instrument, bars, triggers, trades, bars_ns, later, minutes)
     return payload, _trade_bars(trades, bars_ns), _hours_held(trades, bars_ns)
 
 
@@ -262,8 +264,9 @@ def _payload(
     trades: pd.DataFrame,
     bars_ns: np.ndarray,
     later: bool,
+    minutes: np.ndarray | None = None,
 ) -> dict:
-    columns = {"time": _minutes(bars["time"])}
+    columns = {"time": _minutes(bars["time"]) if minutes is None else minutes}
     columns |= {c: bars[c] for c in (*PRICE_COLUMNS, *LINE_COLUMNS) if c in bars.columns}
     codes = {c: bars[c] for c in CODE_COLUMNS}
     packed = pack_columns(columns, codes, exact=("time", *PRICE_COLUMNS), later=later)
