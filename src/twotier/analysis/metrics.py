@@ -117,7 +117,11 @@ def daily_returns_table(
 ) -> pd.DataFrame:
     """The portfolio's daily returns as quantstats and pyfolio take them: a ``date``
     index (the trading day, no time zone) and a ``returns`` column."""
-    returns = daily_returns(equity, initial, ends=ends)
+    return returns_table(daily_returns(equity, initial, ends=ends))
+
+
+def returns_table(returns: pd.Series) -> pd.DataFrame:
+    """``daily_returns_table`` of the daily returns (``daily_returns``)."""
     index = pd.DatetimeIndex(returns.index).astype("datetime64[ns]")
     return pd.DataFrame({"returns": returns.to_numpy(dtype=float)}, index=index.rename("date"))
 

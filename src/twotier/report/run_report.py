@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twotier.analysis.metrics import daily_returns_table
-from twotier.analysis.summary import day_ends, derived_tables, step_minutes
+from twotier.analysis.metrics import returns_table
+from twotier.analysis.summary import derived_tables, pv_series, step_minutes
 from twotier.config.load import config_to_toml
 from twotier.io import WritesBehind, atomic_path, write_text_atomic
 from twotier.json_text import float_reprs
@@ -236,8 +236,7 @@ def write_daily_returns(result, folder: Path, behind: WritesBehind | None = None
     """The portfolio's daily returns, ready for quantstats or pyfolio: CSV (``date,returns``,
     each return written so that it reads back to the same float) and Parquet (a ``date``
     index and a ``returns`` column)."""
-    initial = float(result.config.portfolio.initial_capital)
-    table = daily_returns_table(result.equity, initial, day_ends(result))
+    table = returns_table(pv_series(result)[0])  # the metrics' own daily returns
     days, values = stamps(table.index.to_numpy(), "D"), table["returns"].to_numpy()
     lines = [f"{day},{text}" for day, text in zip(days, _reprs(values), strict=True)]
     _write(folder / DAILY_RETURNS[0], "\n".join(["date,returns", *lines]) + "\n", behind)

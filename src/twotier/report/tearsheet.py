@@ -13,7 +13,7 @@ import pandas as pd
 from twotier.analysis import metrics as m
 from twotier.analysis.benchmarks import rows_of
 from twotier.analysis.rolling import ROLLING_DAYS, rolling_sharpe, rolling_volatility
-from twotier.analysis.summary import day_ends, position_book
+from twotier.analysis.summary import day_ends, position_book, pv_series
 from twotier.analysis.trades import PositionBook
 from twotier.report import series as s
 from twotier.report.charts import COLORS, chart_layout, line_trace
@@ -62,11 +62,19 @@ def _two_panes(layout: dict, titles: tuple[str, str], x_titles: tuple[str, str])
     return layout
 
 
+def _daily_returns(run, metrics: dict) -> pd.Series:
+    """The PV's daily returns: the metrics' own (``summary.pv_series``), where they are
+    of the same initial value (they are, unless ``metrics`` are another run's)."""
+    initial = metrics["portfolio"]["initial"]
+    if initial == float(run.config.portfolio.initial_capital):
+        return pv_series(run)[0]
+    return m.daily_returns(run.equity, initial, ends=day_ends(run))
+
+
 def rolling_chart(run, metrics: dict) -> dict | None:
     """Rolling Sharpe over rolling volatility, each window's value at its last day; the
     whole run's figures as dashed lines. None for a run shorter than one window."""
-    initial, rate = metrics["portfolio"]["initial"], metrics["risk_free"]
-    returns = m.daily_returns(run.equity, initial, ends=day_ends(run))
+    returns, rate = _daily_returns(run, metrics), metrics["risk_free"]
     sharpe, vol = rolling_sharpe(returns, rate), rolling_volatility(returns)
     if sharpe.empty:
         return None
@@ -121,7 +129,7 @@ def rolling_chart(run, metrics: dict) -> dict | None:
 def distributions_chart(run, metrics: dict, book: PositionBook) -> dict:
     """Histograms of the daily returns and of each closed position's net P&L
     (``book``: the run's ``summary.position_book``)."""
-    returns = m.daily_returns(run.equity, metrics["portfolio"]["initial"], ends=day_ends(run))
+    returns = _daily_returns(run, metrics)
     pnl = pd.Series(book.net)
     data = [
         {
