@@ -4,6 +4,8 @@ trigger with what Tier-2 did with it, every entry and exit, the stop and target 
 
 from __future__ import annotations
 
+import base64
+import zlib
 from dataclasses import replace
 
 import numpy as np
@@ -84,6 +86,27 @@ def test_infinities_pack_as_missing_values_and_a_value_past_int32_is_refused():
     for too_large in (2.0**31 - 1, -(2.0**31 - 1)):
         with pytest.raises(ValueError, match="too large to pack"):
             pack_columns({"v": [0.0, too_large, float("nan")]}, {}, exact=("v",))
+
+
+def test_packed_integers_are_the_values_scaled_and_rounded_then_differenced():
+    """Exact columns reuse the rounding their decimals were found by, and a column is
+    looked through for missing values only when its sum says it has any: the integers
+    are still those of scaling, rounding and differencing every value."""
+    rng = np.random.default_rng(3)
+    prices = np.round(rng.uniform(500, 900, 3000) * 2) / 2
+    holes = prices.copy()
+    holes[[0, 7, 2999]] = np.nan
+    lines = rng.normal(0, 50, 3000)
+    lines[:30] = np.nan
+    columns = {"price": prices, "holes": holes, "line": lines, "flat": np.zeros(3000)}
+    packed = pack_columns(columns, {}, exact=("price", "holes"))
+    raw = zlib.decompress(base64.b64decode(packed["data"]))
+    for k, (name, decimals) in enumerate(packed["numbers"]):
+        scaled = np.round(columns[name] * 10.0**decimals)
+        scaled[~np.isfinite(scaled)] = MISSING
+        ints = scaled.astype(np.int32)
+        want = np.concatenate([ints[:1], np.diff(ints)]).astype("<i4")
+        assert raw[k * 4 * 3000 : (k + 1) * 4 * 3000] == want.tobytes()
 
 
 def test_indicators_keep_five_significant_digits():

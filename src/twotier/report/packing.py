@@ -34,18 +34,28 @@ LEVEL = 1  # zlib: level 6 is 10% smaller and eight times slower (0.4 s a ten-ye
 def exact_decimals(values: np.ndarray) -> int:
     """The fewest decimals (at most 4) that write every value exactly (tried on the first
     values before all of them: too few decimals mostly show there)."""
+    return _exact_rounded(values)[0]
+
+
+def _exact_rounded(values: np.ndarray) -> tuple[int, np.ndarray | None]:
+    """``exact_decimals``, and the values scaled to them and rounded, as ``_put_deltas``
+    makes them, where every value is finite (else None): found on the way."""
     finite = _finite(values)
     for decimals in range(MAX_DECIMALS + 1):
-        if _whole_at(finite[:SAMPLE], decimals) and _whole_at(finite, decimals):
-            return decimals
-    return MAX_DECIMALS
+        if _whole_at(finite[:SAMPLE], decimals) is not None:
+            rounded = _whole_at(finite, decimals)
+            if rounded is not None:
+                return decimals, rounded if finite is values else None
+    return MAX_DECIMALS, None
 
 
-def _whole_at(values: np.ndarray, decimals: int) -> bool:
+def _whole_at(values: np.ndarray, decimals: int) -> np.ndarray | None:
+    """The values scaled to ``decimals`` and rounded, where that leaves each whole (and
+    finite); else None."""
     scaled = values * 10.0**decimals
-    off = np.round(scaled)
-    np.subtract(scaled, off, out=off)  # in place: a ten-year column is 0.5 MB
-    return bool(np.all(np.abs(off, out=off) < 1e-6))
+    rounded = np.round(scaled)
+    np.subtract(scaled, rounded, out=scaled)  # in place: a ten-year column is 0.5 MB
+    return rounded if np.all(np.abs(scaled, out=scaled) < 1e-6) else None
 
 
 def display_decimals(values: np.ndarray) -> int:
@@ -97,23 +107,37 @@ def _scaled_bounds(bounds: tuple[float, float] | None, scale: float, scaled: np.
 
 
 def _put_deltas(
-    values: np.ndarray, decimals: int, bounds: tuple[float, float] | None, out: np.ndarray
+    values: np.ndarray,
+    decimals: int,
+    bounds: tuple[float, float] | None,
+    out: np.ndarray,
+    rounded: np.ndarray | None = None,
 ) -> None:
     """The column's integers at ``decimals`` as differences from the one before, into
     ``out`` (int32: a difference wraps around 2**32, as the browser's addition does);
-    ``bounds``: the values' ``_finite_bounds``."""
+    ``bounds``: the values' ``_finite_bounds``; ``rounded``: the values scaled and
+    rounded, all finite, where already made (``_exact_rounded``)."""
     scale = 10.0**decimals
-    scaled = values * scale
-    np.round(scaled, out=scaled)
+    scaled = rounded
+    if scaled is None:
+        scaled = values * scale
+        np.round(scaled, out=scaled)
     bounds = _scaled_bounds(bounds, scale, scaled)
     if bounds and max(bounds[1], -bounds[0]) >= INT32_MAX:
         raise ValueError("a value is too large to pack at its decimals")
-    finite = np.isfinite(scaled)
-    if not finite.all():
-        scaled[~finite] = MISSING
+    if rounded is None and not _all_finite(scaled):
+        scaled[~np.isfinite(scaled)] = MISSING
     ints = scaled.astype(np.int32)
     out[:1] = ints[:1]
     np.subtract(ints[1:], ints[:-1], out=out[1:])
+
+
+def _all_finite(scaled: np.ndarray) -> bool:
+    """Whether every value is finite, for values below the int32 bound where finite: any
+    number of them adds up to a finite sum, which only a NaN or an infinity spoils (one
+    pass over the values, where np.isfinite makes a mask of them first)."""
+    with np.errstate(invalid="ignore"):  # +inf and -inf add up to NaN: quietly
+        return math.isfinite(np.add.reduce(scaled))
 
 
 def pack_columns(
@@ -137,8 +161,12 @@ def pack_columns(
     numbers_meta = []
     for k, (name, values) in enumerate(zip(numbers, number_columns, strict=True)):
         bounds = _finite_bounds(values)  # found once: for the decimals and the int32 check
-        decimals = exact_decimals(values) if name in exact else _display_decimals(bounds)
-        _put_deltas(values, decimals, bounds, number_part[k * length : (k + 1) * length])
+        if name in exact:
+            decimals, rounded = _exact_rounded(values)
+        else:
+            decimals, rounded = _display_decimals(bounds), None
+        deltas = number_part[k * length : (k + 1) * length]
+        _put_deltas(values, decimals, bounds, deltas, rounded)
         numbers_meta.append([name, decimals])
     code_part = raw[len(number_part) * 4 :]
     for k, values in enumerate(code_columns):
