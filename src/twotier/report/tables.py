@@ -220,16 +220,20 @@ def _column_cells(frame: pd.DataFrame, key: str, fmt, numeric: bool) -> list[str
     if fmt is f.text:  # numbers and times have nothing to escape
         texts = list(map(_escaped(), texts))
     if key not in SIGNED:
-        tag = f'<td class="{names}">' if names else "<td>"
+        tag = _cell_tag(names)
         return [f"{tag}{t}</td>" for t in texts]
-    return [_signed_cell(names, v, t) for v, t in zip(values, texts, strict=True)]
+    # a signed column's cells marked positive or negative: the three tags made once
+    plain, positive, negative = (_cell_tag(names, mark) for mark in ("", "pos", "neg"))
+    return [
+        f"{plain if v is None or v == 0 else positive if v > 0 else negative}{t}</td>"
+        for v, t in zip(values, texts, strict=True)
+    ]
 
 
-def _signed_cell(names: str, value, text: str) -> str:
-    """A cell of a signed column (its text escaped): marked positive or negative."""
-    if value is not None and value != 0:
-        names = " ".join(c for c in (names, "pos" if value > 0 else "neg") if c)
-    return f'<td class="{names}">{text}</td>' if names else f"<td>{text}</td>"
+def _cell_tag(names: str, mark: str = "") -> str:
+    """A cell's opening tag with its classes (and a positive or negative mark)."""
+    classes = " ".join(c for c in (names, mark) if c)
+    return f'<td class="{classes}">' if classes else "<td>"
 
 
 def _select(name: str, label: str, values: list[tuple[str, str]]) -> str:
@@ -262,9 +266,9 @@ def trades_table(trades: pd.DataFrame, links: dict[int, tuple[str, int, int]] | 
             f' data-reason="{quoted(str(reason))}"'
         )
         link = links.get(int(trade_id))
-        if link is not None:
-            view, first, last = (quoted(str(v)) for v in link)
-            data += f' data-view="{view}" data-from="{first}" data-to="{last}"'
+        if link is not None:  # the bars are numbers: nothing to escape
+            view, first, last = link
+            data += f' data-view="{quoted(str(view))}" data-from="{first}" data-to="{last}"'
         rows.append(f"<tr{data}>{''.join(cells)}</tr>")
     head = "".join(
         f'<th data-type="{"num" if numeric else "text"}" title="sort">{escape(label)}</th>'
@@ -295,8 +299,10 @@ def _escaped():
 
 
 def _plain_values(column: pd.Series) -> list:
-    """``_plain`` of each value of a column; a column of numpy numbers as its list (its
-    values already plain), NaN as None."""
+    """``_plain`` of each value of a column; a column of numpy numbers, or of text with
+    nothing missing, as its list (its values already plain), NaN as None."""
+    if isinstance(column.dtype, pd.StringDtype) and not column.hasnans:
+        return column.tolist()
     if not isinstance(column.dtype, np.dtype) or column.dtype.kind not in "iuf":
         return [_plain(v) for v in column.tolist()]
     values = column.tolist()
