@@ -28,6 +28,7 @@ from twotier.report.run_report import _bar_minutes, signal_views
 from twotier.report.signal_view import (
     _first_and_last,
     _minutes,
+    _ns,
     hours_held,
     instrument_view,
     trade_bars,
@@ -242,7 +243,7 @@ def test_one_instruments_view_links_and_hours_are_those_made_one_by_one():
         payload, links, held = instrument_view(instrument, mine, bars, triggers[instrument])
         assert payload == view_payload(run, instrument, bars, triggers[instrument])
         assert links == trade_bars(mine, bars)
-        pd.testing.assert_series_equal(held, hours_held(mine, bars))
+        assert np.array_equal(held, hours_held(mine, bars).to_numpy())
 
 
 def test_the_views_bar_minutes_read_off_the_steps_are_the_bars_own():
@@ -270,11 +271,12 @@ def test_each_positions_first_and_last_row_are_those_of_a_sort_by_exit_time():
     trades = pd.DataFrame({"trade_id": [7, 3, 7, 3, 9, 3, 9], "exit_time": exits})
     trades.index = [10, 11, 12, 13, 14, 15, 16]
     ordered = trades.sort_values(["trade_id", "exit_time"], kind="stable", na_position="last")
-    first, last = _first_and_last(trades)
+    first, last = _first_and_last(trades["trade_id"].to_numpy(), _ns(trades["exit_time"]))
+    first, last = trades.iloc[first], trades.iloc[last]
     pd.testing.assert_frame_equal(first, ordered.drop_duplicates("trade_id", keep="first"))
     pd.testing.assert_frame_equal(last, ordered.drop_duplicates("trade_id", keep="last"))
-    none = _first_and_last(trades.iloc[:0])
-    assert none[0].empty and none[1].empty
+    none = _first_and_last(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    assert len(none[0]) == 0 and len(none[1]) == 0
 
 
 # --- rolls ---------------------------------------------------------------------------------------

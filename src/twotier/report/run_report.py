@@ -18,7 +18,7 @@ from twotier.json_text import float_reprs
 from twotier.report import charts, page, tables, tearsheet
 from twotier.report import format as f
 from twotier.report.packing import resolved
-from twotier.report.signal_view import instrument_view
+from twotier.report.signal_view import instrument_view, trade_columns
 from twotier.run.stamps import stamps
 from twotier.run.writer import write_run
 
@@ -92,6 +92,7 @@ def signal_views(
     hours = np.full(len(run.trades), np.nan)
     counts = {t["instrument"]: t for t in metrics.get("triggers", [])}
     instrument_of = run.trades["instrument"].to_numpy()  # compared as plain str: cheaper
+    columns = trade_columns(run.trades)  # each instrument's rows picked from these
     for k, instrument in enumerate(dict.fromkeys(run.config.instruments)):
         bars = in_run.get(instrument)
         if bars is None or bars.empty:
@@ -99,15 +100,16 @@ def signal_views(
         view_id = f"signal-{k}"
         rows = instrument_of == instrument
         minutes = None if steps is None else _bar_minutes(run, bars, steps[instrument])
+        mine = {name: values[rows] for name, values in columns.items()}
         payload, links, held = instrument_view(
-            instrument, run.trades[rows], bars, triggers[instrument], later=True, minutes=minutes
+            instrument, mine, bars, triggers[instrument], later=True, minutes=minutes
         )
         out.payloads[view_id] = payload
         if instrument in counts:
             out.notes[view_id] = tables.triggers_line(counts[instrument])
         for trade, (a, b) in links.items():
             out.links[trade] = (view_id, a, b)
-        hours[rows] = held.to_numpy()
+        hours[rows] = held
     out.hours = pd.Series(hours, index=run.trades.index)
     return out
 

@@ -44,6 +44,17 @@ LINE_COLUMNS = (
     "signal_strength",
 )
 CODE_COLUMNS = ("signal", "regime")
+# the number columns of trades.csv a view shows (``trade_columns``)
+NUMBER_COLUMNS = (
+    "entry_price",
+    "exit_price",
+    "leverage",
+    "effective_leverage",
+    "net_pnl",
+    "return_pct",
+    "stop",
+    "target",
+)
 STATUS_CODES = {TRADED: 0, BLOCKED: 1, SKIPPED: 2}
 
 
@@ -56,13 +67,9 @@ def _minutes(times: pd.Series) -> np.ndarray:
     return stamps.as_unit("ns").asi8 // 60_000_000_000
 
 
-def _bars_at(bars_ns: np.ndarray, times) -> np.ndarray:
-    """The bar starting at each time (else the one before it); -1 before the first."""
-    return _bar_of(bars_ns, _ns(times))
-
-
 def _bar_of(bars_ns: np.ndarray, ns: np.ndarray) -> np.ndarray:
-    """``_bars_at`` of times as nanoseconds (NaT's are before every bar)."""
+    """The bar starting at each time (else the one before it), of times as nanoseconds;
+    -1 before the first (NaT's are before every bar)."""
     return np.searchsorted(bars_ns, ns, side="right") - 1
 
 
@@ -109,59 +116,81 @@ def _triggers(table: pd.DataFrame) -> tuple[dict, list[str]]:
     return out, reasons
 
 
-def _first_and_last(trades: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def trade_columns(trades: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns of trades.csv that a signal view reads, as arrays (times as
+    nanoseconds, text as it is shown), made once: an instrument's rows are then picked
+    from the arrays (``_rows_of``), not taken from the table column by column."""
+    return {
+        "trade_id": trades["trade_id"].to_numpy(),
+        "entry_ns": _ns(trades["entry_time"]),
+        "exit_ns": _ns(trades["exit_time"]),
+        "open": (trades["reason"] == "open").to_numpy(dtype=bool),
+        "reason": np.array(trades["reason"].astype(str).tolist(), dtype=object),
+        "side": np.array(trades["side"].astype(str).tolist(), dtype=object),
+        "tier": np.array(_texts(trades["tier"]), dtype=object),
+        "contracts": trades["contracts"].astype(int).to_numpy(),
+        **{name: trades[name].to_numpy(dtype=float) for name in NUMBER_COLUMNS},
+    }
+
+
+def _rows_of(columns: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The ``trade_columns`` of some rows (a mask or row numbers)."""
+    return {name: values[rows] for name, values in columns.items()}
+
+
+def _first_and_last(ids: np.ndarray, exit_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each position's first and last row by exit time (a missing one last), in order of
-    trade id: ``sort_values(["trade_id", "exit_time"])`` then ``drop_duplicates``, the
-    rows found on arrays and taken once."""
-    ids = trades["trade_id"].to_numpy()
-    order = by_position_then_time(ids, _ns(trades["exit_time"]))
+    trade id: the rows ``sort_values(["trade_id", "exit_time"])`` then
+    ``drop_duplicates`` keeps."""
+    order = by_position_then_time(ids, exit_ns)
     ordered = ids[order]
     change = ordered[1:] != ordered[:-1]
     first = order[np.concatenate(([True], change))[: len(order)]]
     last = order[np.concatenate((change, [True]))[: len(order)]]
-    return trades.iloc[first], trades.iloc[last]
+    return first, last
 
 
-def _entries(first: pd.DataFrame, bars_ns: np.ndarray) -> dict:
+def _entries(first: dict[str, np.ndarray], bars_ns: np.ndarray) -> dict:
+    """``first``: the ``trade_columns`` of each position's first row."""
     return {
-        "bar": _bars_at(bars_ns, first["entry_time"]).tolist(),
+        "bar": _bar_of(bars_ns, first["entry_ns"]).tolist(),
         "price": _round(first["entry_price"]),
         "trade": first["trade_id"].astype(int).tolist(),
-        "side": first["side"].astype(str).tolist(),
-        "tier": _texts(first["tier"]),
-        "contracts": first["contracts"].astype(int).tolist(),
+        "side": first["side"].tolist(),
+        "tier": first["tier"].tolist(),
+        "contracts": first["contracts"].tolist(),
         "lev": _round(first["leverage"], 3),
         "eff": _round(first["effective_leverage"], 3),
     }
 
 
-def _exits(trades: pd.DataFrame, bars_ns: np.ndarray) -> dict:
-    done = trades[trades["reason"] != "open"]
+def _exits(trades: dict[str, np.ndarray], bars_ns: np.ndarray) -> dict:
+    """``trades``: the ``trade_columns`` of the instrument's rows."""
+    done = _rows_of(trades, ~trades["open"])
     return {
-        "bar": _bars_at(bars_ns, done["exit_time"]).tolist(),
+        "bar": _bar_of(bars_ns, done["exit_ns"]).tolist(),
         "price": _round(done["exit_price"]),
         "trade": done["trade_id"].astype(int).tolist(),
-        "reason": done["reason"].astype(str).tolist(),
+        "reason": done["reason"].tolist(),
         "pnl": _round(done["net_pnl"], 2),
         "ret": _round(done["return_pct"], 6),
-        "contracts": done["contracts"].astype(int).tolist(),
+        "contracts": done["contracts"].tolist(),
     }
 
 
-def _levels(first: pd.DataFrame, last: pd.DataFrame, bars: pd.DataFrame, bars_ns) -> dict:
+def _levels(first: dict, last: dict, bars: pd.DataFrame, bars_ns) -> dict:
     """Stop and target prices of each position from its entry's fill bar to its exit's
     fill bar (the last bar if still open), in the raw prices of the contract traded: a
-    roll splits the segment, the levels carried by the roll's ratio."""
+    roll splits the segment, the levels carried by the roll's ratio. ``first`` and
+    ``last``: the ``trade_columns`` of each position's first and last row."""
     factors = scale_factors(bars)
     changes = np.array([bar for bar, _ in roll_points(bars)], dtype=np.int64)
-    entries = _bars_at(bars_ns, first["entry_time"])
-    still = (last["reason"] == "open").to_numpy() | last["exit_time"].isna().to_numpy()
-    ends = np.where(still, len(bars_ns) - 1, _bars_at(bars_ns, last["exit_time"]))
-    side = np.where(first["side"].to_numpy() == "LONG", 1.0, -1.0)
-    stop = first["stop"].to_numpy(dtype=float)
-    target = first["target"].to_numpy(dtype=float)
-    price = first["entry_price"].to_numpy(dtype=float)
-    trade = first["trade_id"].to_numpy(dtype=np.int64)
+    entries = _bar_of(bars_ns, first["entry_ns"])
+    still = last["open"] | (last["exit_ns"] == NAT)
+    ends = np.where(still, len(bars_ns) - 1, _bar_of(bars_ns, last["exit_ns"]))
+    side = np.where(first["side"] == "LONG", 1.0, -1.0)
+    stop, target, price = first["stop"], first["target"], first["entry_price"]
+    trade = first["trade_id"].astype(np.int64)
     shown = np.flatnonzero((entries >= 0) & ~np.isnan(stop) & ~np.isnan(target))
     row, start, end = _segments(entries[shown], ends[shown], changes)
     k = shown[row]
@@ -196,34 +225,35 @@ def _bar_ns(bars: pd.DataFrame) -> np.ndarray:
 def hours_held(trades: pd.DataFrame, bars: pd.DataFrame) -> pd.Series:
     """Each trade row's hours in the market: its instrument's bars from the entry's fill
     bar to the row's exit fill bar (to the last bar while open), 15 minutes each."""
-    return _hours_held(trades, _bar_ns(bars))
+    held = _hours_held(trade_columns(trades), _bar_ns(bars))
+    return pd.Series(held, index=trades.index)
 
 
-def _hours_held(trades: pd.DataFrame, bars_ns: np.ndarray) -> pd.Series:
-    entry = _bars_at(bars_ns, trades["entry_time"])
-    exit_ = _bars_at(bars_ns, trades["exit_time"])
-    still = (trades["reason"] == "open").to_numpy() | (exit_ < 0)
+def _hours_held(trades: dict[str, np.ndarray], bars_ns: np.ndarray) -> np.ndarray:
+    entry = _bar_of(bars_ns, trades["entry_ns"])
+    exit_ = _bar_of(bars_ns, trades["exit_ns"])
+    still = trades["open"] | (exit_ < 0)
     exit_ = np.where(still, len(bars_ns) - 1, exit_)
-    return pd.Series((exit_ - entry) * 0.25, index=trades.index)
+    return (exit_ - entry) * 0.25
 
 
 def trade_bars(trades: pd.DataFrame, bars: pd.DataFrame) -> dict[int, tuple[int, int]]:
     """Each position's first and last bar in ``bars``: its entry's fill bar and its last
     exit's fill bar (the last bar while it is open); what a click in the trades table
     zooms to. Grouped on arrays (``analysis.groups``): a few hundred rows."""
-    return _trade_bars(trades, _bar_ns(bars))
+    return _trade_bars(trade_columns(trades), _bar_ns(bars))
 
 
-def _trade_bars(trades: pd.DataFrame, bars_ns: np.ndarray) -> dict[int, tuple[int, int]]:
-    ids, group = np.unique(trades["trade_id"].to_numpy(), return_inverse=True)
-    entry_ns, exit_ns = _ns(trades["entry_time"]), _ns(trades["exit_time"])
+def _trade_bars(trades: dict[str, np.ndarray], bars_ns: np.ndarray) -> dict[int, tuple[int, int]]:
+    ids, group = np.unique(trades["trade_id"], return_inverse=True)
+    entry_ns, exit_ns = trades["entry_ns"], trades["exit_ns"]
     order = by_position_then_time(group, exit_ns)
     group, entry_ns, exit_ns = group[order], entry_ns[order], exit_ns[order]
     first = first_of_each(group, entry_ns != NAT, len(ids))
     last = last_of_each(group, exit_ns != NAT, len(ids))
     entry = _bar_of(bars_ns, np.where(first >= 0, entry_ns[first], NAT))
     exit_ = _bar_of(bars_ns, np.where(last >= 0, exit_ns[last], NAT))
-    still = any_of_each(group, (trades["reason"] == "open").to_numpy()[order], len(ids))
+    still = any_of_each(group, trades["open"][order], len(ids))
     exit_ = np.where(still | (exit_ < 0), len(bars_ns) - 1, exit_)
     return {
         int(t): (int(a), int(b))
@@ -236,22 +266,25 @@ def view_payload(
 ) -> dict:
     """Everything the browser needs to draw one instrument's signal view (``later``: its
     packed columns still being compressed, see ``packing.pack_columns``)."""
-    trades = run.trades[run.trades["instrument"] == instrument]
+    trades = trade_columns(run.trades[run.trades["instrument"] == instrument])
     return _payload(instrument, bars, triggers, trades, _bar_ns(bars), later)
 
 
 def instrument_view(
     instrument: str,
-    trades: pd.DataFrame,
+    trades: pd.DataFrame | dict[str, np.ndarray],
     bars: pd.DataFrame,
     triggers: pd.DataFrame,
     *,
     later: bool = False,
     minutes: np.ndarray | None = None,
-) -> tuple[dict, dict[int, tuple[int, int]], pd.Series]:
-    """``view_payload``, ``trade_bars`` and ``hours_held`` of an instrument from its rows
-    of trades.csv, its bars and triggers: the bars' times found once. ``minutes``: the
-    bars' wall-clock minutes, where already found (else converted here)."""
+) -> tuple[dict, dict[int, tuple[int, int]], np.ndarray]:
+    """``view_payload``, ``trade_bars`` and ``hours_held`` (as an array) of an instrument
+    from its rows of trades.csv (or their ``trade_columns``), its bars and triggers: the
+    bars' times found once. ``minutes``: the bars' wall-clock minutes, where already
+    found (else converted here)."""
+    if isinstance(trades, pd.DataFrame):
+        trades = trade_columns(trades)
     bars_ns = _bar_ns(bars)
     payload = _payload(instrument, bars, triggers, trades, bars_ns, later, minutes)
     return payload, _trade_bars(trades, bars_ns), _hours_held(trades, bars_ns)
@@ -261,7 +294,7 @@ def _payload(
     instrument: str,
     bars: pd.DataFrame,
     triggers: pd.DataFrame,
-    trades: pd.DataFrame,
+    trades: dict[str, np.ndarray],
     bars_ns: np.ndarray,
     later: bool,
     minutes: np.ndarray | None = None,
@@ -270,7 +303,8 @@ def _payload(
     columns |= {c: bars[c] for c in (*PRICE_COLUMNS, *LINE_COLUMNS) if c in bars.columns}
     codes = {c: bars[c] for c in CODE_COLUMNS}
     packed = pack_columns(columns, codes, exact=("time", *PRICE_COLUMNS), later=later)
-    first, last = _first_and_last(trades)
+    first, last = _first_and_last(trades["trade_id"], trades["exit_ns"])
+    first, last = _rows_of(trades, first), _rows_of(trades, last)
     trigger_events, reasons = _triggers(triggers)
     rolls = roll_points(bars)
     return {
