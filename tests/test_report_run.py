@@ -28,7 +28,7 @@ from twotier.config import load_config
 from twotier.engine.backtest import run_backtest
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.report.charts import run_charts
-from twotier.report.page import plotly_js, plotly_js_utf8, script_json
+from twotier.report.page import plotly_js, plotly_js_utf8, script_json, script_json_parts
 from twotier.report.run_report import report_html, write_analysis
 from twotier.report.series import Floats
 from twotier.report.tearsheet import tearsheet_charts
@@ -348,3 +348,12 @@ def test_script_json_is_jsons_compact_text_with_the_series_written_apart():
     assert json.loads(script_json(marked)) == marked
     with pytest.raises(ValueError, match="Out of range float"):
         script_json({"a": [1.0] * 63 + [math.nan]})
+
+
+def test_script_json_parts_keep_the_series_text_ascii_beside_other_characters():
+    """The parts join to ``script_json``'s text; a roll's arrow in the rest leaves the
+    series' parts one byte a character."""
+    value = {"rolls": "i2001 → i2005", "y": Floats(np.arange(100) / 3), "x": ["2024-01-02"] * 70}
+    parts = script_json_parts(value)
+    assert "".join(parts) == script_json(value)
+    assert len(parts) == 5 and parts[1].isascii() and parts[3].isascii()

@@ -106,11 +106,19 @@ def script_json(value) -> str:
     the chart series in a dict (of dicts and lists of dicts) written apart: those of
     floats (``series.Floats``) all together (``json_text.float_arrays_json``), long
     lists of texts once however many series share them (the charts' days)."""
+    return "".join(script_json_parts(value))
+
+
+def script_json_parts(value) -> list[str]:
+    """``script_json`` in its parts, in order, to be written one after the other: the
+    series' texts, pure ASCII, stay apart from the rest, whose few other characters (a
+    roll's arrow) would make the whole of a joined text two bytes a character, and its
+    UTF-8 slower to make."""
     floats: list[np.ndarray] = []
     holes: list[str | int] = []  # a list's text, or the number of its array in ``floats``
     shell = _series_out(value, floats, holes, {})
     text = _script_text(shell)
-    return _filled(text, holes, floats, value) if holes else text
+    return _filled(text, holes, floats, value) if holes else [text]
 
 
 def _script_text(value) -> str:
@@ -146,18 +154,18 @@ def _series_out(value, floats: list, holes: list, texts: dict):
     return value
 
 
-def _filled(text: str, holes: list[str | int], floats: list[np.ndarray], value) -> str:
-    """``text`` with each hole's series written in; ``value``'s plain JSON where the
-    hole's mark was in the value itself."""
+def _filled(text: str, holes: list[str | int], floats: list[np.ndarray], value) -> list[str]:
+    """``text`` with each hole's series written in, in parts; ``value``'s plain JSON
+    where the hole's mark was in the value itself."""
     parts = text.split(json.dumps(_HOLE, ensure_ascii=False))
     if len(parts) != len(holes) + 1:
-        return _script_text(value)
+        return [_script_text(value)]
     written = float_arrays_json(floats) if floats else []
     out = [parts[0]]
     for hole, after in zip(holes, parts[1:], strict=True):
         out.append(hole if isinstance(hole, str) else written[hole])
         out.append(after)
-    return "".join(out)
+    return out
 
 
 def chart_div(chart_id: str) -> str:
@@ -228,10 +236,11 @@ def document_parts(
         *blocks,
         '<script type="text/plain" id="plotly-js">',
         plotly_js_utf8(),
-        "</script>\n",
-        f"<script>const FIGURES = {script_json(figures)};\n"
-        f"const SIGNAL_VIEWS = {script_json(specs)};\n"
-        f"const CONFIG = {script_json(PLOTLY_CONFIG)};\n</script>\n"
+        "</script>\n<script>const FIGURES = ",
+        *script_json_parts(figures),
+        ";\nconst SIGNAL_VIEWS = ",
+        *script_json_parts(specs),
+        f";\nconst CONFIG = {script_json(PLOTLY_CONFIG)};\n</script>\n"
         f"<script>{page_js()}</script>\n"
         "</body></html>\n",
     ]
