@@ -18,6 +18,7 @@ import pandas as pd
 
 from twotier.analysis.benchmarks import in_run
 from twotier.analysis.groups import (
+    NAT,
     any_of_each,
     by_position_then_time,
     first_of_each,
@@ -58,10 +59,10 @@ def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
     order = by_position_then_time(group, _times(trades["exit_time"]))
     ordered_group = group[order]
 
-    def pick(column: str, find) -> pd.Series:  # one take of the column, not a reordered copy
-        values = trades[column]
-        rows = find(ordered_group, values.notna().to_numpy()[order], len(ids))
-        picked = values.take(order[np.maximum(rows, 0)]).reset_index(drop=True)
+    def pick(column: str, find) -> pd.Series:  # one take of the column's array
+        values = trades[column].array  # a Series' take costs ten times more
+        rows = find(ordered_group, ~pd.isna(values)[order], len(ids))
+        picked = pd.Series(values.take(order[np.maximum(rows, 0)]), copy=False)
         return picked.where(rows >= 0) if (rows < 0).any() else picked
 
     out = {"trade_id": ids}
@@ -77,9 +78,30 @@ def _position_rows(trades: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The excursions of one instrument's positions over its bars of the run, as the
-    arrays of the table's ``COLUMNS``."""
+def _position_arrays(positions: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns of the position rows that ``_instrument`` reads, as arrays made once
+    for every instrument (times as nanoseconds, NaT as ``groups.NAT``): an instrument's
+    rows are then picked from the arrays, not taken from the table column by column."""
+    return {
+        "trade_id": positions["trade_id"].astype(int).to_numpy(),
+        "basket": positions["basket"].to_numpy(),
+        "instrument": positions["instrument"].to_numpy(),
+        "side": positions["side"].to_numpy(),
+        "open": positions["open"].to_numpy(),
+        "entry_ns": _times(positions["entry_time"]),
+        "exit_ns": _times(positions["exit_time"]),
+        "decided_ns": _times(positions["exit_decided_at"]),
+        "entry_price": np.asarray(positions["entry_price"], dtype=float),
+        "exit_price": np.asarray(positions["exit_price"].fillna(0), dtype=float),
+        "entry_contract": np.array(positions["entry_contract"].tolist(), dtype=object),
+        "contract": np.array(positions["contract"].tolist(), dtype=object),
+        "net_pnl": positions["net_pnl"].astype(float).to_numpy(),
+    }
+
+
+def _instrument(positions: dict[str, np.ndarray], bars: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The excursions of one instrument's positions (their ``_position_arrays``) over its
+    bars of the run, as the arrays of the table's ``COLUMNS``."""
     times = pd.DatetimeIndex(bars["time"]).as_unit("ns").asi8
     factors = scale_factors(bars)
     closes = bars["close"].to_numpy(dtype=float) * factors
@@ -88,33 +110,32 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> dict[str, np.nda
     else:
         factor_of = {}
 
-    def bar_of(values) -> np.ndarray:  # the bar starting at a time, else the one before
-        return np.searchsorted(times, _times(values), side="right") - 1
+    def bar_of(ns: np.ndarray) -> np.ndarray:  # the bar starting at a time, else the one before
+        return np.searchsorted(times, ns, side="right") - 1
 
-    def scaled(prices, contracts) -> np.ndarray:
+    def scaled(prices: np.ndarray, contracts: np.ndarray) -> np.ndarray:
         factor = [factor_of.get(c, 1.0) for c in contracts.tolist()]
-        return np.asarray(prices, dtype=float) * np.asarray(factor, dtype=float)
+        return prices * np.asarray(factor, dtype=float)
 
     last = len(times) - 1
-    still = positions["open"].to_numpy() | positions["exit_time"].isna().to_numpy()
-    entry = bar_of(positions["entry_time"])
-    exit_bar = np.where(still, last, bar_of(positions["exit_time"]))
-    decided = np.where(
-        positions["exit_decided_at"].isna(), exit_bar, bar_of(positions["exit_decided_at"])
-    )
+    still = positions["open"] | (positions["exit_ns"] == NAT)
+    entry = bar_of(positions["entry_ns"])
+    exit_bar = np.where(still, last, bar_of(positions["exit_ns"]))
+    decided_ns = positions["decided_ns"]
+    decided = np.where(decided_ns == NAT, exit_bar, bar_of(decided_ns))
     decided = np.where(still, last, decided)
     basis = scaled(positions["entry_price"], positions["entry_contract"])
     exit_price = np.where(
-        still, closes[last], scaled(positions["exit_price"].fillna(0), positions["contract"])
+        still, closes[last], scaled(positions["exit_price"], positions["contract"])
     )
-    side = np.where(positions["side"].to_numpy() == "LONG", 1.0, -1.0)
+    side = np.where(positions["side"] == "LONG", 1.0, -1.0)
     mae, mfe, ret = _moves(closes, entry, decided, exit_price, basis, side)
     held = exit_bar - entry
     return {
-        "trade_id": positions["trade_id"].astype(int).to_numpy(),
-        "basket": positions["basket"].astype(int).to_numpy(),
-        "instrument": positions["instrument"].to_numpy(),
-        "side": positions["side"].to_numpy(),
+        "trade_id": positions["trade_id"],
+        "basket": pd.Series(positions["basket"]).astype(int).to_numpy(),
+        "instrument": positions["instrument"],
+        "side": positions["side"],
         "open": still,
         "entry_bar": entry,
         "exit_bar": exit_bar,
@@ -123,7 +144,7 @@ def _instrument(positions: pd.DataFrame, bars: pd.DataFrame) -> dict[str, np.nda
         "mae": mae,
         "mfe": mfe,
         "return": ret,
-        "net_pnl": positions["net_pnl"].astype(float).to_numpy(),
+        "net_pnl": positions["net_pnl"],
     }
 
 
@@ -182,15 +203,18 @@ def excursions(
     (``in_run``) per instrument, where already made."""
     parts = []
     if not trades.empty:
-        positions = _position_rows(trades)
-        for instrument, mine in positions.groupby("instrument", sort=True):
+        positions = _position_arrays(_position_rows(trades))
+        instrument_of = positions["instrument"]
+        # the instruments as a sorted groupby gives them: in order, none missing
+        for instrument in sorted({k for k in instrument_of.tolist() if not pd.isna(k)}):
             found = packages.get(instrument)
             if bars is not None and instrument in bars:
                 ran = bars[instrument]
             else:
                 ran = None if found is None else in_run(found, equity)
             if ran is not None and not ran.empty:
-                parts.append(_instrument(mine.reset_index(drop=True), ran))
+                mine = instrument_of == instrument
+                parts.append(_instrument({k: v[mine] for k, v in positions.items()}, ran))
     if not parts:
         empty = {c: pd.Series(dtype=float) for c in COLUMNS}
         return pd.DataFrame(empty | {"open": pd.Series(dtype=bool)})
