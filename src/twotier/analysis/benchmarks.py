@@ -32,9 +32,10 @@ def placed(
         times = times.tz_convert(steps.tz)
     where = rows_of(steps, times)
     found = where >= 0
+    everywhere = bool(found.all())  # as a run's are: every bar is a step
     # pandas copies on write: a shallow copy keeps the packages safe and costs nothing
-    out = packages.copy(deep=False) if found.all() else packages.loc[found].copy()
-    rows = where[found]
+    out = packages.copy(deep=False) if everywhere else packages.loc[found].copy()
+    rows = where if everywhere else where[found]
     out["trading_day"] = equity["trading_day"].to_numpy()[rows]
     return (out if _numbered_from_0(out.index) else out.reset_index(drop=True)), rows
 

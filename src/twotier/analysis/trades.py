@@ -68,7 +68,7 @@ def position_totals(trades: pd.DataFrame) -> pd.DataFrame:
     """The money of each closed position (net and gross P&L, fees added over its rows),
     in the order of its last exit: what the statistics need of ``positions``, quickly."""
     money = ["gross_pnl", "fees", "net_pnl"]
-    rows = closed_positions(trades)[["trade_id", "exit_time", *money]]
+    rows = closed_positions(trades[["trade_id", "reason", "exit_time", *money]])  # fewer to take
     rows = rows.sort_values(["exit_time", "trade_id"], kind="stable")
     grouped = rows.groupby("trade_id", sort=False)
     out = grouped[money].sum().round(2) + 0.0  # to the cent: see money_total

@@ -124,9 +124,20 @@ def _bar_minutes(run, bars: pd.DataFrame, rows: np.ndarray) -> np.ndarray | None
 
 
 def trades_with_excursions(run, views: SignalViews, moves: pd.DataFrame) -> pd.DataFrame:
-    """trades.csv's rows with hours held (per row) and MAE/MFE (of their position)."""
-    by_trade = moves.set_index("trade_id")[["mae", "mfe"]]
-    return run.trades.assign(hours_held=views.hours).join(by_trade, on="trade_id")
+    """trades.csv's rows with hours held (per row) and MAE/MFE (of their position): the
+    join on trade id made on arrays, each position found in the excursions' ids (NaN
+    where it has none), as ``join(..., on="trade_id")`` gives them."""
+    if not moves["trade_id"].is_unique:
+        by_trade = moves.set_index("trade_id")[["mae", "mfe"]]
+        return run.trades.assign(hours_held=views.hours).join(by_trade, on="trade_id")
+    row = pd.Index(moves["trade_id"]).get_indexer(run.trades["trade_id"])
+    found = row >= 0
+
+    def of_position(column: str) -> np.ndarray:
+        values = moves[column].to_numpy(dtype=float)
+        return np.where(found, values[np.maximum(row, 0)] if len(values) else np.nan, np.nan)
+
+    return run.trades.assign(hours_held=views.hours, mae=of_position("mae"), mfe=of_position("mfe"))
 
 
 def report_html(run, metrics: dict) -> str:
