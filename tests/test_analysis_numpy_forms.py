@@ -20,7 +20,7 @@ from twotier.analysis import (
     sessions,
     triggers,
 )
-from twotier.analysis.benchmarks import _held_closes, rows_of
+from twotier.analysis.benchmarks import held_closes, rows_of
 from twotier.analysis.rolled import rolled_closes
 from twotier.analysis.trades import OPEN, exit_reasons, position_totals, trade_stats
 from twotier.tier1.state import episodes
@@ -262,7 +262,7 @@ def test_the_benchmarks_daily_closes_match_the_groupby_form(equity):
     bars = equity.rename(columns={"pv": "close"})
     closes = rolled_closes(bars)
     want = closes.groupby(bars["trading_day"].to_numpy(), sort=True).last().astype(float)
-    pd.testing.assert_series_equal(_held_closes(bars)[1], want)
+    pd.testing.assert_series_equal(held_closes(bars)[1], want)
 
 
 def compound(returns: pd.Series) -> float:

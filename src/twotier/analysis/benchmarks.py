@@ -80,7 +80,7 @@ def _rows_of_rising(ns: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return np.arange(len(wanted)) if rows is None else rows
 
 
-def _held_closes(bars: pd.DataFrame) -> tuple[float, pd.Series]:
+def held_closes(bars: pd.DataFrame) -> tuple[float, pd.Series]:
     """The first close and the last close of each trading day of a position held and
     rolled, on the latest contract's scale."""
     closes = rolled_closes(bars)
@@ -96,7 +96,7 @@ def _held_closes(bars: pd.DataFrame) -> tuple[float, pd.Series]:
 def daily_closes(packages: pd.DataFrame, equity: pd.DataFrame) -> pd.Series:
     """The last close of each trading day of the run (rolled), indexed by trading day."""
     bars = in_run(packages, equity)
-    return _held_closes(bars)[1] if len(bars) else pd.Series(dtype=float)
+    return held_closes(bars)[1] if len(bars) else pd.Series(dtype=float)
 
 
 def buy_and_hold(
@@ -108,11 +108,14 @@ def buy_and_hold(
     return buy_and_hold_of(in_run(packages, equity), risk_free)
 
 
-def buy_and_hold_of(bars: pd.DataFrame, risk_free: float = 0.0) -> dict | None:
-    """``buy_and_hold`` of the packages of the run (``in_run``)."""
+def buy_and_hold_of(
+    bars: pd.DataFrame, risk_free: float = 0.0, held: tuple[float, pd.Series] | None = None
+) -> dict | None:
+    """``buy_and_hold`` of the packages of the run (``in_run``); ``held``: their
+    ``held_closes``, where already made."""
     if bars.empty:
         return None
-    base, closes = _held_closes(bars)  # floats
+    base, closes = held_closes(bars) if held is None else held  # floats
     daily = closes.to_numpy()
     returns = pd.Series(metrics.returns_of(daily, base), index=closes.index, name=closes.name)
     mdd = metrics.max_drawdown(np.concatenate([[base], daily]))
@@ -124,10 +127,11 @@ def buy_and_hold_of(bars: pd.DataFrame, risk_free: float = 0.0) -> dict | None:
     }
 
 
-def growth(bars: pd.DataFrame) -> pd.Series:
+def growth(bars: pd.DataFrame, held: tuple[float, pd.Series] | None = None) -> pd.Series:
     """Daily close over the first close of the run (rolled): the growth of 1 CNY held;
-    ``bars``: the instrument's packages of the run's steps (``in_run``)."""
+    ``bars``: the instrument's packages of the run's steps (``in_run``); ``held``: their
+    ``held_closes``, where already made."""
     if bars.empty:
         return pd.Series(dtype=float)
-    base, closes = _held_closes(bars)
+    base, closes = held_closes(bars) if held is None else held
     return closes / base

@@ -178,7 +178,7 @@ def compute_metrics(run: RunTables, risk_free: float = 0.0) -> dict:
         "monthly_returns": periods.monthly_rows(daily),
         "annual_returns": {str(year): float(r) for year, r in annual.items()},
         "drawdowns": [d.as_dict() for d in deepest.first(TOP_DRAWDOWNS)],
-        "benchmarks": _benchmarks(run, bars, risk_free),
+        "benchmarks": _benchmarks(run, derived, risk_free),
         "signals": _signal_quality(run, bars),
         "sides": _sides(run, book),
         "sessions": _sessions(run),
@@ -210,12 +210,15 @@ class DerivedTables:
     instrument's packages of the run's steps (``bars_in_run``), its triggers with what
     Tier-2 did with them (``trigger_tables``) and the positions' excursions
     (``excursions.excursions``); ``steps``: the row of each of an instrument's bars
-    among the steps."""
+    among the steps; ``closes``: the first close and the daily closes of holding each
+    instrument (``benchmarks.held_closes``: its buy and hold, in the metrics and in the
+    equity chart)."""
 
     bars: dict[str, pd.DataFrame]
     triggers: dict[str, pd.DataFrame]
     moves: pd.DataFrame
     steps: dict[str, np.ndarray]
+    closes: dict[str, tuple[float, pd.Series]]
 
 
 def derived_tables(run: RunTables) -> DerivedTables:
@@ -233,6 +236,7 @@ def _derived(run: RunTables) -> DerivedTables:
         trigger_tables(run, bars),
         excursions.excursions(run.trades, run.packages, run.equity, bars),
         steps,
+        {k: benchmarks.held_closes(mine) for k, mine in bars.items() if not mine.empty},
     )
 
 
@@ -292,11 +296,11 @@ def step_minutes(run: RunTables) -> np.ndarray:
     return kept_on(run, "_step_minutes", lambda: sessions.wall_minutes(run.equity["time"]))
 
 
-def _benchmarks(run: RunTables, bars: dict[str, pd.DataFrame], risk_free: float) -> list[dict]:
+def _benchmarks(run: RunTables, derived: DerivedTables, risk_free: float) -> list[dict]:
     out = []
     for instrument in run.config.instruments:
-        mine = bars.get(instrument)
-        held = None if mine is None else benchmarks.buy_and_hold_of(mine, risk_free)
+        mine, closes = derived.bars.get(instrument), derived.closes.get(instrument)
+        held = None if mine is None else benchmarks.buy_and_hold_of(mine, risk_free, closes)
         if held is not None:
             out.append({"instrument": instrument, **held})
     return out

@@ -67,9 +67,16 @@ def line_trace(x, y, name: str, color: str | None = None, **extra) -> dict:
     return {**trace, **extra}
 
 
-def equity_chart(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict:
+def equity_chart(
+    run,
+    metrics: dict,
+    in_run: dict[str, pd.DataFrame],
+    closes: dict[str, tuple[float, pd.Series]] | None = None,
+) -> dict:
     """PV (with buy-and-hold of each instrument on the same capital, rolled at its rolls
-    and hidden until picked in the legend) over its drawdown; rolls marked."""
+    and hidden until picked in the legend) over its drawdown; rolls marked. ``closes``:
+    the bars' ``benchmarks.held_closes`` by instrument, where already made."""
+    closes = closes or {}
     equity, initial, ends = run.equity, metrics["portfolio"]["initial"], day_ends(run)
     pv = s.by_day(equity, "pv", ends=ends)
     days = s.day_text(pv.index)
@@ -78,7 +85,8 @@ def equity_chart(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict:
         if run.packages.get(instrument) is None:
             continue
         bars = in_run.get(instrument)  # None where the packages are empty
-        held = (pd.Series(dtype=float) if bars is None else growth(bars)) * initial
+        rolled = pd.Series(dtype=float) if bars is None else growth(bars, closes.get(instrument))
+        held = rolled * initial
         data.append(
             line_trace(
                 s.day_text(held.index),
@@ -430,12 +438,18 @@ def compare_chart(runs: dict[str, object]) -> dict:
     return {"data": data + dd, "layout": layout}
 
 
-def run_charts(run, metrics: dict, in_run: dict[str, pd.DataFrame]) -> dict[str, dict]:
+def run_charts(
+    run,
+    metrics: dict,
+    in_run: dict[str, pd.DataFrame],
+    closes: dict[str, tuple[float, pd.Series]] | None = None,
+) -> dict[str, dict]:
     """The portfolio charts of a run's report by their div id (the tear sheet's are in
     ``report.tearsheet``, the signal views in ``report.signal_view``). ``in_run``: each
-    instrument's packages of the run's steps (``analysis.summary.bars_in_run``)."""
+    instrument's packages of the run's steps (``analysis.summary.bars_in_run``);
+    ``closes``: their ``benchmarks.held_closes``, where already made."""
     charts = {
-        "chart-equity": equity_chart(run, metrics, in_run),
+        "chart-equity": equity_chart(run, metrics, in_run, closes),
         "chart-instruments": instrument_pnl_chart(run),
         "chart-risk": risk_chart(run),
         "chart-monthly": monthly_chart(metrics),

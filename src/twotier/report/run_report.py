@@ -150,7 +150,7 @@ def report_parts(run, metrics: dict) -> list[str | bytes]:
     in_run, moves = derived.bars, derived.moves
     # first: compressed meanwhile
     views = signal_views(run, metrics, in_run, derived.triggers, derived.steps)
-    figures = charts.run_charts(run, metrics, in_run)
+    figures = charts.run_charts(run, metrics, in_run, derived.closes)
     figures |= tearsheet.tearsheet_charts(run, metrics, moves)
     warnings = "".join(f'<p class="warn">warning: {escape(w)}</p>' for w in run.warnings)
 
