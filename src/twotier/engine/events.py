@@ -206,9 +206,10 @@ def _run_events(
     bars = ScannedBars(tape, planner.scans)
     total = last - first + 1
     every, reported = max(1, total // 100), first - 1
-    k = first - 1
+    k, found = first - 1, None  # found: the next event after k, where already known
     while k < last:
-        event = planner.next_event(state, k, last)
+        event = planner.next_event(state, k, last) if found is None else found
+        found = None
         if event > k + 1:
             # Quiet up to the event, unless a breaker fires before it: then that step
             # needs the full step.
@@ -217,9 +218,11 @@ def _run_events(
             inp = tape.step_input(event)
             if composite.fills_due(state, inp):
                 composite.fill(state, inp)
-                if planner.next_event(state, event - 1, last) != event:
-                    # Filling its orders was all: the step opens the next quiet stretch.
-                    k = event - 1
+                after_fills = planner.next_event(state, event - 1, last)
+                if after_fills != event:
+                    # Filling its orders was all: the step opens the next quiet stretch,
+                    # which ends at the event just found (nothing changes in between).
+                    k, found = event - 1, after_fills
                     continue
             composite.decide(state, inp)
         k = event
