@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 
 import numpy as np
@@ -31,6 +32,8 @@ from twotier.tier2.sizing import conviction
 from twotier.tier2.state import Package, StepInput
 from twotier.tier2.stretch import Stretch
 from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # a datetime64[D] counts days from it
 
 
 @dataclass
@@ -75,36 +78,39 @@ class BasketTape:
     def _columns(self) -> tuple[memoryview, ...]:
         """The numeric columns a package is made of, as memoryviews: indexing one gives
         the element as a Python int or float, as ``item`` does, at about a third of its
-        cost (a package takes a dozen)."""
+        cost (a package takes a dozen). The trading day as days since 1970."""
         columns = (
-            self.time_ns, self.open, self.close, self.signal, self.confidence, self.strength,
-            self.regime, self.episode, self.conviction,
+            self.time_ns, self.trading_day.view(np.int64), self.open, self.close, self.signal,
+            self.confidence, self.strength, self.regime, self.episode, self.conviction,
         )  # fmt: skip
         return tuple(memoryview(c) for c in columns)
 
     @cached_property
-    def _limits(self) -> tuple[memoryview, ...]:
-        """The market's locks and price limits, as ``_columns``."""
+    def _market_columns(self) -> tuple | None:
+        """The market's volumes (None where fills do not look at volume), locks and price
+        limits, as ``_columns``; None without a market."""
         m = self.market
-        assert m is not None
-        return memoryview(m.locked), memoryview(m.limit_up), memoryview(m.limit_down)
+        if m is None:
+            return None
+        volume = None if m.volume is None else memoryview(m.volume)
+        return volume, memoryview(m.locked), memoryview(m.limit_up), memoryview(m.limit_down)
 
     def _package(self, bar: int) -> Package:
-        time_ns, open_, close, signal, confidence, strength, regime, episode, conviction = (
+        time_ns, day, open_, close, signal, confidence, strength, regime, episode, conviction = (
             self._columns
         )
-        m = self.market
         volume, locked, up, down = None, 0, None, None
-        if m is not None:
-            if m.volume is not None:
-                volume = m.volume[bar]  # numpy's float, as iterating the array gives it
-                volume = None if volume != volume else volume
-            locks, ups, downs = self._limits
+        market = self._market_columns
+        if market is not None:
+            volumes, locks, ups, downs = market
+            if volumes is not None:
+                volume = volumes[bar]
+                volume = None if volume != volume else volume  # NaN: no value
             locked, up, down = locks[bar], ups[bar], downs[bar]
             up, down = None if up <= 0 else up, None if down <= 0 else down
         return Package(
-            bar, time_ns[bar], self.trading_day.item(bar), open_[bar], close[bar], signal[bar],
-            confidence[bar], strength[bar], regime[bar], episode[bar],
+            bar, time_ns[bar], date.fromordinal(_EPOCH_ORDINAL + day[bar]), open_[bar],
+            close[bar], signal[bar], confidence[bar], strength[bar], regime[bar], episode[bar],
             None if self.contract is None else self.contract[bar], self.rolls.get(bar),
             conviction[bar], volume, locked, up, down,
         )  # fmt: skip
