@@ -185,15 +185,25 @@ class Tape:
         columns = (self.time_ns, self.chaos, self.average_conviction, self.reserve_target)
         return bars, *(memoryview(np.ascontiguousarray(c)) for c in columns)
 
-    def step_input(self, k: int) -> StepInput:
+    def step_input(self, k: int, baskets: list[int] | None = None) -> StepInput:
+        """Step ``k`` with the package of every basket that has a bar at it, or of
+        ``baskets`` alone (each must have one)."""
         bars, time_ns, chaos, average, target = self._step_columns
         packages = {}
-        for i, b in enumerate(self.baskets):
-            bar = bars[i][k]
-            if bar >= 0:
-                packages[i] = b.package(bar)
+        if baskets is not None:
+            for i in baskets:
+                packages[i] = self.baskets[i].package(bars[i][k])
+        else:
+            for i, b in enumerate(self.baskets):
+                bar = bars[i][k]
+                if bar >= 0:
+                    packages[i] = b.package(bar)
         day = self.trading_day.item(k)  # a date (the whole column as dates costs 8 ms)
         return StepInput(time_ns[k], day, packages, (chaos[k], average[k], target[k]))
+
+    def bar_of(self, basket: int, k: int) -> int:
+        """The basket's bar at step ``k``, -1 if it has none there."""
+        return self._step_columns[0][basket][k]
 
     def first_step_on_or_after(self, day) -> int:
         return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="left"))

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from twotier.broker.base import REASON_CODES, Order, Outcome, Quote
+from twotier.market.rolls import Roll
 from twotier.tier2.rolling import fixed_quote, old_contract_quote
 from twotier.tier2.state import (
     BasketState,
@@ -32,6 +33,14 @@ if TYPE_CHECKING:
 def quote(pkg: Package) -> Quote:
     return Quote(pkg.time, pkg.trading_day, pkg.open, pkg.close, pkg.volume, pkg.locked,
                  pkg.limit_up, pkg.limit_down)  # fmt: skip
+
+
+def may_fill(b: BasketState, roll: Roll | None) -> bool:
+    """Whether ``fill`` may have anything to do for the basket at a bar of its with
+    ``roll`` (None: no roll there): with no order waiting and no roll, it leaves the
+    basket as it is."""
+    waiting = b.close_orders or b.entry_order is not None or b.pending_roll is not None
+    return bool(waiting) or roll is not None
 
 
 def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
