@@ -75,12 +75,13 @@ class EventPlanner:
         # without converting every bar's step up front.
         self.steps = [memoryview(b.step) for b in tape.baskets]
         self.rolls = [sorted(b.rolls) for b in tape.baskets]
-        self.latest = tape.latest
+        self.latest = [memoryview(row) for row in tape.latest]  # as ``steps``
         # What the exit tree reads of each bar regardless of the position, made once.
         self.confidence = [decided(b.confidence) for b in tape.baskets]
         self.chaos = [tape.chaos[b.step] for b in tape.baskets]
         self.scans: dict[int, _ExitScan] = {}
-        self.known: dict[int, tuple[tuple, int]] = {}  # basket -> (its state, next event)
+        # Each basket's (state, next event) as last found; none found yet.
+        self.known: list[tuple[tuple | None, int]] = [(None, -1)] * len(tape.baskets)
 
     def _entry_candidates(self, i: int) -> tuple[list, list]:
         """Bars where the basket, if flat, would try an entry (Tier-2's entry gate; the
@@ -91,32 +92,30 @@ class EventPlanner:
         return bars.tolist(), b.episode[bars].tolist()
 
     def next_event(self, state: PortfolioState, k: int, last: int) -> int:
+        """The first step after ``k`` where something can happen (``last + 1``: none up
+        to ``last``). A basket's next event stays where it was found while the basket's
+        state is unchanged and the event is still ahead (``known``)."""
         horizon = last + 1
         for i, basket in enumerate(state.baskets):
-            horizon = min(horizon, self._remembered_event(basket, i, k))
+            p = basket.position
+            key = (
+                None if p is None else scan_key(p),
+                basket.entry_order is None,
+                len(basket.close_orders),
+                basket.pending_roll is None,
+                basket.traded_episode,
+            )
+            known_key, step = self.known[i]
+            if step <= k or known_key != key:
+                step = self._basket_event(basket, i, k)
+                self.known[i] = (key, step)
+            if step < horizon:
+                horizon = step
         return horizon
-
-    def _remembered_event(self, basket: BasketState, i: int, k: int) -> int:
-        """A basket's next event stays where it was found while the basket's state is
-        unchanged and the event is still ahead."""
-        p = basket.position
-        key = (
-            None if p is None else scan_key(p),
-            basket.entry_order is None,
-            len(basket.close_orders),
-            basket.pending_roll is None,
-            basket.traded_episode,
-        )
-        known = self.known.get(i)
-        if known is not None and known[0] == key and known[1] > k:
-            return known[1]
-        step = self._basket_event(basket, i, k)
-        self.known[i] = (key, step)
-        return step
 
     def _basket_event(self, basket: BasketState, i: int, k: int) -> int:
         steps = self.steps[i]
-        next_bar = int(self.latest[i, k]) + 1 if k >= 0 else 0
+        next_bar = self.latest[i][k] + 1 if k >= 0 else 0
         if next_bar >= len(steps):
             return len(self.tape)
         if basket.close_orders or basket.entry_order is not None or basket.pending_roll:
