@@ -66,23 +66,40 @@ def exit_marks(
     """Marks of consecutive bars after the position's last mark (best close and the
     trailing stop's arming carry on from the position's state). ``confidence`` and
     ``conviction`` are decided already (a scan takes them from arrays made once)."""
-    pnl, best, armed = trail(p, close_units, x)
     close = close_units / PRICE_SCALE  # price_of, inline: the hot path of every scan
+    pnl, best, armed = _trail(p, close_units, close, x)
     return ExitMarks(close, pnl, best, armed, signal, confidence, conviction, chaos)
 
 
 def trail(p: Position, close_units, x: ExitParams):
     """P&L, best close and arming of the trailing stop over consecutive closes."""
+    return _trail(p, close_units, close_units / PRICE_SCALE, x)
+
+
+def _trail(p: Position, close_units, close, x: ExitParams):
+    """``trail``, given the closes as prices too (``exit_marks`` keeps them)."""
     best = running_best(close_units, p.best_close, p.side)
     basis = p.basis / PRICE_SCALE  # price_of, inline: the hot path of every scan
-    pnl = decided(p.side * (close_units / PRICE_SCALE - basis) / basis)
+    pnl = decided(p.side * (close - basis) / basis)
+    if isinstance(pnl, np.ndarray) and (p.armed or not p.trailing):
+        # Armed already, or never to be: the same at every bar, without three array
+        # operations (most positions of a scan).
+        return pnl, best, np.full(len(pnl), p.armed)
     armed = p.armed | (p.trailing & running_any(pnl >= x.trailing_activation))
     return pnl, best, armed
 
 
 def stop_in_force(p: Position, m: ExitMarks, x: ExitParams):
     """The position's stop, capped while the chaos count is high (RULES.md 8.12)."""
-    return where(m.chaos >= x.chaos_stop_count, min(p.stop, x.chaos_stop_cap), p.stop)
+    capped = min(p.stop, x.chaos_stop_cap)
+    if capped == p.stop:  # the cap does not bind: the stop at every bar (no array needed)
+        return p.stop
+    return where(m.chaos >= x.chaos_stop_count, capped, p.stop)
+
+
+def _value_at(values, i: int) -> float:
+    """Bar ``i``'s value of a rule's values: an array's element, or the one value."""
+    return float(values[i] if isinstance(values, np.ndarray) else values)
 
 
 def trailing_level(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
@@ -148,7 +165,7 @@ EXIT_TREE: tuple[ExitRule, ...] = (
     ExitRule(
         "stop_loss",
         stop_loss,
-        lambda p, m, x, i: f"stop_loss_{pct(float(np.atleast_1d(stop_in_force(p, m, x))[i]))}pct",
+        lambda p, m, x, i: f"stop_loss_{pct(_value_at(stop_in_force(p, m, x), i))}pct",
     ),
     ExitRule("signal_reversal", signal_reversal, lambda p, m, x, i: "signal_reversal"),
     ExitRule("low_confidence", low_confidence, lambda p, m, x, i: "low_confidence"),
