@@ -59,7 +59,11 @@ def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
                 b.pending_roll = PendingRoll(the_roll, 1 if waiting is None else waiting.tries + 1)
         if b.entry_order is not None:
             waiting, b.entry_order = b.entry_order, None
-            order = replace(waiting.order, contract=pkg.contract)
+            # The order trades the contract of its fill's bar: made anew only where that
+            # is another (dataclasses' replace is slow; the contract changes only at a roll).
+            order = waiting.order
+            if order.contract != pkg.contract:
+                order = replace(order, contract=pkg.contract)
             if pkg.contract is not None and c.deadlines.reached(pkg.contract, pkg.trading_day):
                 # Its fill bar is on the deadline: cancelled, its episode used.
                 outcome = Outcome(order, "unfilled", None, f"{pkg.contract}: delivery deadline")
