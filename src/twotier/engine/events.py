@@ -237,8 +237,8 @@ def _fills_input(tape: Tape, state: PortfolioState, k: int) -> StepInput | None:
     every other basket as it is, so a step whose only business is filling makes no
     package of the others (about 2 us each; a decided step makes them all)."""
     busy = []
-    for i, basket in enumerate(state.baskets):
-        bar = tape.bar_of(i, k)
+    for i, (basket, bars) in enumerate(zip(state.baskets, tape.basket_bars, strict=True)):
+        bar = bars[k]
         if bar >= 0 and may_fill(basket, tape.baskets[i].rolls.get(bar)):
             busy.append(i)
     return tape.step_input(k, busy) if busy else None

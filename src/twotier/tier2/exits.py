@@ -25,7 +25,7 @@ import numpy as np
 
 from twotier.config.model import ExitParams
 from twotier.money import PRICE_SCALE
-from twotier.numeric import any_of, decided, running_any, running_best, where
+from twotier.numeric import decided, running_any, running_best, where
 from twotier.tier2.sizing import pct
 from twotier.tier2.state import Position
 
@@ -106,8 +106,16 @@ def trailing_level(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
     return m.best / PRICE_SCALE * (1 - p.side * x.trailing_distance)
 
 
+def _armed_at_last(armed) -> bool:
+    """Whether the trailing stop is armed at the last bar: once armed it stays armed
+    (``trail``), so whether it is armed on any bar, at the cost of one look."""
+    if isinstance(armed, np.ndarray):
+        return bool(len(armed) and armed[-1])
+    return bool(armed)
+
+
 def trailing_stop(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
-    if not any_of(m.armed):  # not armed on any bar: nothing to compare (most scans)
+    if not _armed_at_last(m.armed):  # not armed on any bar: nothing to compare (most scans)
         return m.armed
     level = decided(trailing_level(p, m, x))
     return m.armed & (p.side * (decided(m.close) - level) <= 0)

@@ -94,7 +94,8 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         if composite.margins_on:
             margin, unclosed = stretch_margins(composite, state, stretch)
             fires |= liquidation_fires(unclosed, pv, composite.config.market.force_close_level)
-        done = int(fires.argmax()) if fires.any() else n
+        first = int(fires.argmax())  # (argmax and a look cost less than any)
+        done = first if fires[first] else n
     else:  # flat: only the first step can fire (see first_step_fires)
         done = 0 if first_step_fires(composite, state, stretch, pv, peaks, starts) else n
         if composite.margins_on:
