@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ from twotier.config import load_config
 from twotier.engine.backtest import SharedTapes, generate_signals, run_tier2
 from twotier.engine.tape import sorted_union
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
+from twotier.tier2.composite import Composite
+from twotier.tier2.stretch import Stretch
 
 TABLES = ("trades", "fills", "equity", "decisions")
 # Tier-2 keys, some of which shape the tapes (conviction weights, reserve targets, the
@@ -100,3 +103,48 @@ def test_a_package_holds_the_bar_as_plain_python_values():
         for name, column in columns.items():
             value, expected = getattr(package, name), column.tolist()[bar]
             assert type(value) is type(expected) and value == expected, name
+
+
+def test_quiet_stretches_leave_a_latest_package_only_to_the_step_that_replaces_it():
+    # A stretch leaves a basket's latest package to the decided step after it where that
+    # step has a bar of the basket (it marks it before anything reads it); at every other
+    # basket, and before every fill, each latest package is the latest bar's.
+    bars = {k: load_sample(k).iloc[:3000] for k in SAMPLE_INSTRUMENTS}
+    config = load_config()
+    shared = SharedTapes()
+    packages = generate_signals(bars, config)
+    run_tier2(packages, config, shared=shared)  # makes the tape, to look the steps up
+    [tape] = [t for key, t in shared._made.items() if key[0] == "tape"]
+    checked = []
+
+    def check(state, inp, replaced):
+        k = int(np.searchsorted(tape.time_ns, inp.time_ns))
+        for i, b in enumerate(state.baskets):
+            latest = int(tape.latest[i, k - 1]) if k else -1
+            if i not in replaced and latest >= 0:
+                assert b.last is not None and b.last.bar == latest, (k, i)
+                checked.append(k)
+
+    def decide(self, state, inp):
+        check(state, inp, inp.packages)
+        return real_decide(self, state, inp)
+
+    def fill(self, state, inp):
+        check(state, inp, ())
+        return real_fill(self, state, inp)
+
+    real_decide, real_fill = Composite.decide, Composite.fill
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Composite, "decide", decide)
+        patch.setattr(Composite, "fill", fill)
+        run_tier2(packages, config, shared=shared)
+    assert checked
+
+
+def test_a_stretch_names_the_baskets_whose_bar_begins_at_a_step():
+    stretch = Stretch(
+        np.arange(4), np.zeros(4, "datetime64[D]"), np.zeros(4, bool), [],
+        np.array([[3, 3, 4, 4], [-1, 0, 0, 1]]), np.zeros(4), [0, 1],
+    )  # fmt: skip
+    assert [stretch.marked_by(j) for j in (1, 2, 3, 4)] == [[1], [0], [1], [0, 1]]
+    assert stretch.head(2).marked_after == [0]

@@ -213,7 +213,8 @@ def _run_events(
         if event > k + 1:
             # Quiet up to the event, unless a breaker fires before it: then that step
             # needs the full step.
-            event = k + 1 + composite.advance(state, tape.stretch(k + 1, event), bars)
+            marked = _marked_first(tape, state, event, last)
+            event = k + 1 + composite.advance(state, tape.stretch(k + 1, event, marked), bars)
         if event <= last:
             waiting = _fills_input(tape, state, event)
             if waiting is not None and composite.fills_due(state, waiting):
@@ -236,9 +237,28 @@ def _fills_input(tape: Tape, state: PortfolioState, k: int) -> StepInput | None:
     it that may fill there (``fills.may_fill``), None if there are none. ``fill`` leaves
     every other basket as it is, so a step whose only business is filling makes no
     package of the others (about 2 us each; a decided step makes them all)."""
-    busy = []
+    may, _ = _at_step(tape, state, k)
+    return tape.step_input(k, may) if may else None
+
+
+def _marked_first(tape: Tape, state: PortfolioState, k: int, last: int) -> list[int]:
+    """The baskets whose latest package step ``k`` replaces before anything reads it:
+    those with a bar there, where no basket may fill (the step is then decided, which
+    first marks their packages); none after ``last``, or where one may fill."""
+    if k > last:
+        return []
+    may, present = _at_step(tape, state, k)
+    return [] if may else present
+
+
+def _at_step(tape: Tape, state: PortfolioState, k: int) -> tuple[list[int], list[int]]:
+    """The baskets that may fill at step ``k`` (``fills.may_fill``), and those with a bar
+    there."""
+    may, present = [], []
     for i, (basket, bars) in enumerate(zip(state.baskets, tape.basket_bars, strict=True)):
         bar = bars[k]
-        if bar >= 0 and may_fill(basket, tape.baskets[i].rolls.get(bar)):
-            busy.append(i)
-    return tape.step_input(k, busy) if busy else None
+        if bar >= 0:
+            present.append(i)
+            if may_fill(basket, tape.baskets[i].rolls.get(bar)):
+                may.append(i)
+    return may, present

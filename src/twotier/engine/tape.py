@@ -151,8 +151,9 @@ class Tape:
             closes.append(close)
         return closes
 
-    def stretch(self, a: int, b: int) -> Stretch:
-        """Steps ``a`` to ``b - 1`` as Tier-2 advances them in one go."""
+    def stretch(self, a: int, b: int, marked_after: list[int] | None = None) -> Stretch:
+        """Steps ``a`` to ``b - 1`` as Tier-2 advances them in one go; ``marked_after``:
+        see ``Stretch``."""
         return Stretch(
             self.time_ns[a:b],
             self.trading_day[a:b],
@@ -160,6 +161,7 @@ class Tape:
             [close[a:b] for close in self.close_at],
             self.latest[:, a:b],
             self.reserve_target[a:b],
+            [] if marked_after is None else marked_after,
         )
 
     def bar_closes(self, basket: int, first: int, last: int) -> np.ndarray:
