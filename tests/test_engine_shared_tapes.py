@@ -97,6 +97,7 @@ def test_a_package_holds_the_bar_as_plain_python_values():
         "close": basket.close, "signal": basket.signal, "confidence": basket.confidence,
         "strength": basket.strength, "regime": basket.regime, "episode": basket.episode,
         "conviction": basket.conviction, "locked": basket.market.locked,
+        "volume": basket.market.volume,
     }  # fmt: skip
     for bar in (0, 17, 399):
         package = basket._package(bar)
