@@ -23,7 +23,7 @@ from twotier.tier2.composite import Composite
 from twotier.tier2.exits import exit_marks, first_exit, scan_key
 from twotier.tier2.fills import may_fill
 from twotier.tier2.sizing import entry_gate
-from twotier.tier2.state import BasketState, PortfolioState, Position, StepInput
+from twotier.tier2.state import BasketState, PortfolioState, Position
 
 FIRST_SCAN = 64  # bars of a position scanned at first; doubled until an exit is found
 
@@ -210,13 +210,22 @@ def _run_events(
     while k < last:
         event = planner.next_event(state, k, last) if found is None else found
         found = None
+        # The baskets that may fill at the event and those with a bar there: the stretch
+        # before it reads them too, and advancing it changes neither.
+        may, present = _at_step(tape, state, event) if event <= last else ([], [])
         if event > k + 1:
             # Quiet up to the event, unless a breaker fires before it: then that step
-            # needs the full step.
-            marked = _marked_first(tape, state, event, last)
-            event = k + 1 + composite.advance(state, tape.stretch(k + 1, event, marked), bars)
+            # needs the full step. A decided event replaces its baskets' packages first.
+            marked = [] if may else present
+            advanced = composite.advance(state, tape.stretch(k + 1, event, marked), bars)
+            if k + 1 + advanced < event:
+                event = k + 1 + advanced
+                may, _ = _at_step(tape, state, event)
         if event <= last:
-            waiting = _fills_input(tape, state, event)
+            # The fills read the packages of the baskets that may fill alone: ``fill``
+            # leaves every other basket as it is, so a step whose only business is
+            # filling makes no package of the others (a decided step makes them all).
+            waiting = tape.step_input(event, may) if may else None
             if waiting is not None and composite.fills_due(state, waiting):
                 composite.fill(state, waiting)
                 after_fills = planner.next_event(state, event - 1, last)
@@ -230,25 +239,6 @@ def _run_events(
         if progress is not None and (k - reported >= every or k >= last):
             progress("tier2", min(k, last) - first + 1, total)
             reported = k
-
-
-def _fills_input(tape: Tape, state: PortfolioState, k: int) -> StepInput | None:
-    """Step ``k``'s input as its fills read it: the packages of the baskets with a bar at
-    it that may fill there (``fills.may_fill``), None if there are none. ``fill`` leaves
-    every other basket as it is, so a step whose only business is filling makes no
-    package of the others (about 2 us each; a decided step makes them all)."""
-    may, _ = _at_step(tape, state, k)
-    return tape.step_input(k, may) if may else None
-
-
-def _marked_first(tape: Tape, state: PortfolioState, k: int, last: int) -> list[int]:
-    """The baskets whose latest package step ``k`` replaces before anything reads it:
-    those with a bar there, where no basket may fill (the step is then decided, which
-    first marks their packages); none after ``last``, or where one may fill."""
-    if k > last:
-        return []
-    may, present = _at_step(tape, state, k)
-    return [] if may else present
 
 
 def _at_step(tape: Tape, state: PortfolioState, k: int) -> tuple[list[int], list[int]]:
