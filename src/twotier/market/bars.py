@@ -143,6 +143,8 @@ def _plain_csv(path: Path, names: list[str], numeric: set[str]) -> pd.DataFrame 
         return None
     if table.column_names != names or table.num_rows == 0:
         return None
+    # A block a column: no copy of the number columns into one block, which the
+    # validator, reading column by column, does not need.
     frame = table.to_pandas()
     if not all(_plain_numbers(frame[name].to_numpy()) for name in numeric):
         return None

@@ -178,8 +178,11 @@ def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if pd.api.types.is_bool_dtype(raw):  # true/false, not numbers (as in a CSV file)
         empty = raw.isna().to_numpy(dtype=bool)
         return np.full(len(raw), np.nan), empty, ~empty
-    if pd.api.types.is_numeric_dtype(raw):
+    if raw.dtype == np.float64:  # a plain float column: its NaN are already the blanks
         # A copy: pandas may hand out a read-only view, and repairs write to the values.
+        values = raw.to_numpy(copy=True)
+        return values, np.isnan(values), np.isinf(values)
+    if pd.api.types.is_numeric_dtype(raw):
         values = np.array(raw.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
         return values, np.isnan(values), np.isinf(values)
     text, empty = _stripped(raw)
