@@ -25,6 +25,7 @@ from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.columns import NUMERIC, resolve_columns
 from twotier.market.instruments import InstrumentSpec, get_instrument
 from twotier.market.plain_csv import READ_FAILURES, read_plain
+from twotier.market.sessions import NS_PER_MINUTE
 from twotier.market.validation import Hints, ValidationResult, validate_rows
 
 Label = Literal["start", "end"]
@@ -221,7 +222,10 @@ def _blank_rows(raw: pd.DataFrame) -> np.ndarray:
 
 def _infer_bar_minutes(stamps: np.ndarray) -> int:
     """The most common step between consecutive time stamps, in minutes (<= 60)."""
-    diffs = np.diff(stamps.astype("datetime64[m]").astype(np.int64))
+    # Whole minutes by floor division of the nanoseconds, as numpy's cast to minutes
+    # rounds, without its calendar arithmetic per stamp.
+    minutes = stamps.astype("datetime64[ns]").view(np.int64) // NS_PER_MINUTE
+    diffs = np.diff(minutes)
     diffs = diffs[(diffs > 0) & (diffs <= 60)]
     if len(diffs) == 0:
         return 15

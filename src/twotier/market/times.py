@@ -14,6 +14,7 @@ from twotier.market.calendar import TIMEZONE
 # 1600, in microseconds; nanoseconds cannot hold it.
 TIME_RANGE = (pd.Timestamp("1678-01-01", tz=TIMEZONE), pd.Timestamp("2262-01-01", tz=TIMEZONE))
 _WALL_RANGE = tuple(bound.tz_localize(None) for bound in TIME_RANGE)  # for one stamp
+NAT = np.iinfo(np.int64).min  # NaT as an integer
 OUTSIDE_RANGE = (
     f"is outside the years twotier handles ({TIME_RANGE[0].year} to {TIME_RANGE[1].year - 1})"
 )
@@ -47,6 +48,9 @@ def _one_time(stamp: pd.Timestamp) -> pd.Timestamp:
 
 
 def outside_range(stamps: pd.DatetimeIndex) -> np.ndarray:
-    """Where a stamp lies outside ``TIME_RANGE`` (NaT does not)."""
-    first, end = TIME_RANGE
-    return np.asarray((stamps < first) | (stamps >= end))
+    """Where a stamp (zone-aware) lies outside ``TIME_RANGE`` (NaT does not). Compared as
+    integers in the stamps' unit: pandas' comparison with a Timestamp costs several times
+    more."""
+    first, end = pd.DatetimeIndex(TIME_RANGE).as_unit(stamps.unit).asi8
+    moments = stamps.asi8
+    return ((moments < first) | (moments >= end)) & (moments != NAT)

@@ -140,7 +140,8 @@ def _stripped(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 def _iso_times(cells: pd.Series) -> pd.DatetimeIndex | None:
     """Cells that are all ISO 8601 times to the second or coarser ("2016-01-04 09:00:00",
-    "2016-01-04T09:00", no zone), parsed by pyarrow: ten times faster than pandas, and as
+    "2016-01-04T09:00", no zone), parsed by pyarrow as naive times (the caller gives
+    them the zone): ten times faster than pandas, and as
     strict (no 30 February, no 24:00). None for anything else, which pandas parses and
     reports cell by cell: an empty or padded cell, a zone, a fraction of a second (pandas
     picks the unit from its digits). Where pyarrow parses a cell, pandas reads the same
@@ -155,7 +156,7 @@ def _iso_times(cells: pd.Series) -> pd.DatetimeIndex | None:
     except pa.ArrowInvalid:
         return None
     micros = pc.cast(parsed, pa.timestamp("us"))
-    return in_exchange_time(pd.DatetimeIndex(micros.to_numpy(), name=cells.name))
+    return pd.DatetimeIndex(micros.to_numpy(), name=cells.name)
 
 
 def _parse_times(text: pd.Series, empty: np.ndarray, time_format: str | None) -> pd.DatetimeIndex:
@@ -194,14 +195,19 @@ def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _times(
     raw: pd.DataFrame, columns: dict[str, str], problems: _Problems, time_format: str | None
-) -> tuple[pd.DatetimeIndex, _Cells]:
-    """The rows' time stamps as written (NaT where missing or unparsable, flagged)."""
+) -> tuple[pd.DatetimeIndex, np.ndarray, _Cells]:
+    """The rows' time stamps as written (NaT where missing or unparsable, flagged), and
+    their wall-clock nanoseconds (``wall_ns``)."""
     time_cells = raw[columns["time"]]
     missing = f"empty value in column {columns['time']!r}"
     iso = None if "date" in columns or time_format else _iso_times(time_cells)
     if iso is not None:  # every cell a time: none empty, none unparsable
         shown = _Cells(time_cells)
-        return _in_range(iso, problems, shown), shown
+        stamps = _in_range(in_exchange_time(iso), problems, shown)
+        if stamps.hasnans:  # out of range, made NaT
+            return stamps, wall_ns(stamps), shown
+        # The wall clock is the parse itself: no reading of the zone back off every stamp.
+        return stamps, np.asarray(iso.as_unit("ns").asi8), shown
     if "date" in columns:
         time_cells = _date_and_time(raw, columns, problems, missing)
         stamps = _parse_times(*_stripped(time_cells), time_format)
@@ -214,7 +220,8 @@ def _times(
         stamps = _parse_times(text, empty, time_format)
     shown = _Cells(time_cells)
     problems.flag(np.asarray(stamps.isna()), lambda i: f"unparsable time {shown[i]!r}", kind="time")
-    return _in_range(stamps, problems, shown), shown
+    stamps = _in_range(stamps, problems, shown)
+    return stamps, wall_ns(stamps), shown
 
 
 def _date_and_time(
@@ -707,15 +714,13 @@ def validate_rows(
     if auction_policy not in ("merge", "refuse"):
         raise DataError(source, f"auction must be 'merge' or 'refuse', not {auction_policy!r}")
 
-    stamps, shown = _times(raw, columns, problems, time_format)
+    stamps, written, shown = _times(raw, columns, problems, time_format)
     values = _values(raw, columns, problems)
     contract = _contracts(raw, columns, problems, stamps, spec)
     _check_values(values, problems, spec)
 
     # Bar start and length.
     ok_time = ~np.asarray(stamps.isna())
-    # The stamps' wall-clock time, read once (each reading converts every stamp's zone).
-    written = wall_ns(stamps)
     minutes = bar_minutes or infer_bar_minutes(written[ok_time].view("datetime64[ns]"))
     if minutes <= 0 or minutes > 60:
         raise DataError(source, f"bar length must be 1-60 minutes, not {minutes}")
@@ -774,7 +779,7 @@ def validate_rows(
         {name: values[name][keep] for name in NUMERIC if name in values},
         index=pd.DatetimeIndex(starts[keep], name="time"),
     )
-    frame["trading_day"] = pd.to_datetime(trading_day[keep]).astype("datetime64[s]")
+    frame["trading_day"] = trading_day[keep].astype("datetime64[s]")
     if contract is not None:
         frame["contract"] = contract.to_numpy(dtype=str)[keep]
         _check_contract_sequence(frame, lines[keep], source)
