@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from conftest import REAL_FILES
 from twotier.market import bars as bars_module
-from twotier.market.bars import _plain_csv, _read_csv, read_bars
+from twotier.market.bars import _CSV_OPTIONS, _plain_csv, _read_csv, read_bars
+from twotier.market.plain_csv import plain_header
 
 NUMERIC = {"open", "volume"}
 NAMES = ["time", "open", "volume", "note"]
@@ -127,3 +128,30 @@ def test_line_endings_a_byte_order_mark_quotes_and_gzip_are_still_plain(layout, 
     assert fast["open"].tolist() == [800.0, 800.5] == slow["open"].tolist()
     assert fast["note"].tolist() == ["x", "a, b"] == slow["note"].tolist()
     assert fast["time"].tolist() == slow["time"].tolist()
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    [
+        "time,open,high,low,close,volume\n",
+        "\ufefftime,open,high,low,close,volume\r\n",
+        " time , open,high,low,close,volume\n",
+        "time,open,high,low,close,volume",
+        "1,2,3\n",
+        "time,open,open,close\n",
+        "time,open,,close\n",
+        "time,open,close,\n",
+        '"time","open",close\n',
+        "time,open\tclose\n",
+        "\n",
+    ],
+)
+def test_a_plain_header_is_read_as_pandas_reads_it(tmp_path, first_line):
+    path = tmp_path / "bars.csv"
+    path.write_text(first_line + "2024-03-05 09:00:00,1,2,3\n", encoding="utf-8")
+    names = plain_header(path)
+    if names is not None:
+        assert names == [str(c) for c in pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns]
+    plain = first_line.strip("\ufeff\r\n")
+    if '"' in plain or "\t" in plain or "," not in plain:
+        assert names is None  # left to pandas

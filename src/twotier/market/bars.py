@@ -24,7 +24,7 @@ from twotier.errors import BarProblem, DataError
 from twotier.market.calendar import TIMEZONE, TradingCalendar, default_calendar
 from twotier.market.columns import NUMERIC, resolve_columns
 from twotier.market.instruments import InstrumentSpec, get_instrument
-from twotier.market.plain_csv import READ_FAILURES, read_plain
+from twotier.market.plain_csv import READ_FAILURES, plain_header, read_plain
 from twotier.market.sessions import NS_PER_MINUTE
 from twotier.market.validation import Hints, ValidationResult, validate_rows
 
@@ -186,10 +186,12 @@ def _read_table(
         names = [str(c) for c in raw.columns]
         resolved = resolve_columns(names, mapping, source, None)
         return raw, _with_contract(resolved, names, contract_column, source, None), 1, "row"
-    try:
-        names = [str(c) for c in pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns]
-    except READ_ERRORS as exc:
-        raise read_error(source, exc) from None
+    names = plain_header(path)  # pandas' header read costs more than the csv module's
+    if names is None:
+        try:
+            names = [str(c) for c in pd.read_csv(path, nrows=0, **_CSV_OPTIONS).columns]
+        except READ_ERRORS as exc:
+            raise read_error(source, exc) from None
     resolved = _with_contract(
         resolve_columns(names, mapping, source), names, contract_column, source, 1
     )

@@ -85,10 +85,30 @@ def _key(path: Path, names: list[str], numeric: set[str]) -> _Key | None:
     return (real, stat.st_size, stat.st_mtime_ns, stat.st_ino, tuple(names), frozenset(numeric))
 
 
-def _header(path: Path) -> list[str]:
-    """The names on a plain or gzipped CSV file's first line (OSError for others). Not
-    ``twotier.csv_files.csv_rows``, which opens every compression pandas reads: it
-    imports pandas, which this runs before (a guess need not cover every file)."""
+def plain_header(path: Path) -> list[str] | None:
+    """The names on the first line of a plain or gzipped CSV file if that line is plain:
+    printable, without quotes, every name given and given once. pandas reads such a
+    header as its commas split it (it renames a repeated name and names an empty one,
+    and quotes are where parsers differ); None for any other line or file, for pandas to
+    read."""
+    try:
+        line = _first_line(path)
+    except (OSError, EOFError, UnicodeDecodeError):
+        return None
+    text = line.rstrip("\r\n")
+    if len(line) >= _LONGEST_LINE or '"' in text or not text.isprintable():
+        return None
+    names = text.split(",")
+    if "" in names or len(set(names)) != len(names):
+        return None
+    return names
+
+
+_LONGEST_LINE = 1 << 16  # a header is read no further
+
+
+def _first_line(path: Path) -> str:
+    """A plain or gzipped CSV file's first line (OSError for other compressions)."""
     name = path.name.lower()
     if name.endswith(".gz"):
         opened = gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # noqa: SIM115
@@ -97,5 +117,11 @@ def _header(path: Path) -> list[str]:
     else:
         opened = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
     with opened as lines:  # either
-        first = lines.readline(1 << 16)
-    return next(csv.reader(io.StringIO(first)), [])
+        return lines.readline(_LONGEST_LINE)
+
+
+def _header(path: Path) -> list[str]:
+    """The names on a plain or gzipped CSV file's first line (OSError for others). Not
+    ``twotier.csv_files.csv_rows``, which opens every compression pandas reads: it
+    imports pandas, which this runs before (a guess need not cover every file)."""
+    return next(csv.reader(io.StringIO(_first_line(path))), [])
