@@ -5,11 +5,15 @@ and name."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from twotier.market import times as times_module
 from twotier.market import validation
 from twotier.market.times import in_exchange_time
 
@@ -97,3 +101,37 @@ def test_where_pyarrow_parses_a_column_pandas_reads_the_same_times(cells):
 @given(time_texts())
 def test_where_pyarrow_parses_a_time_pandas_reads_the_same_time(cell):
     assert_same_as_pandas([cell])
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["1992-01-01", "2016-01-04 09:00", "2024-03-10 02:30", "2261-12-31 23:59:59"],
+        ["1991-12-31 23:59:59", "2016-01-04 09:00"],  # before the one offset: pandas
+        ["1986-05-04 03:00", "1991-09-15 01:30"],
+        ["2016-01-04 09:00", None],
+        [],
+    ],
+)
+def test_local_times_are_given_the_zone_as_pandas_gives_it(unit, times):
+    stamps = pd.DatetimeIndex(pd.array(times, dtype=f"datetime64[{unit}]"), name="time")
+    try:
+        expected = stamps.tz_localize("Asia/Shanghai")
+    except ValueError as exc:  # a time summer time skipped or repeated: as pandas raises
+        with pytest.raises(type(exc)):
+            in_exchange_time(stamps)
+        return
+    found = in_exchange_time(stamps)
+    pd.testing.assert_index_equal(found, expected, exact=True)
+    assert found.dtype == expected.dtype and found.freq == expected.freq
+
+
+def test_exchange_time_keeps_one_offset_since_the_fixed_date():
+    zone = ZoneInfo("Asia/Shanghai")
+    since = pd.Timestamp(times_module.FIXED_OFFSET_SINCE).year
+    for year in range(since, 2262):
+        for month in range(1, 13):
+            for day, hour in ((1, 0), (15, 12)):
+                moment = datetime(year, month, day, hour, tzinfo=zone)
+                assert moment.utcoffset() == timedelta(hours=8), moment
