@@ -87,12 +87,13 @@ class ValidationResult:
 
 
 class _Problems:
-    """The first problem of each row, in a fixed priority order, and its kind."""
+    """The first problem of each row, in a fixed priority order, and its kind. Messages
+    and kinds are kept for the flagged rows alone (a file has few): an object per row,
+    filled and freed, cost more than most checks."""
 
     def __init__(self, n: int):
-        self.message = np.full(n, None, dtype=object)
-        self.kind = np.empty(n, dtype=object)
-        self.kind.fill("")  # np.full(n, "") converts the text for every row
+        self.message: dict[int, str] = {}
+        self.kind: dict[int, str] = {}
         self.repairable = np.zeros(n, dtype=bool)
         self.bad = np.zeros(n, dtype=bool)
 
@@ -101,17 +102,23 @@ class _Problems:
         if not new.any():
             return
         idx = np.flatnonzero(new)
-        if callable(messages):
-            self.message[idx] = [messages(i) for i in idx]
-        else:
-            self.message[idx] = messages
-        self.kind[idx] = kind
+        for i in idx:
+            self.message[int(i)] = messages(i) if callable(messages) else messages
+            self.kind[int(i)] = kind
         self.repairable[idx] = repairable
         self.bad[idx] = True
 
+    def set_kind(self, rows: np.ndarray, kind: str) -> None:
+        """Name the problem of flagged ``rows`` more closely (for the hint)."""
+        self.kind.update(dict.fromkeys(rows.tolist(), kind))
+
+    def kinds(self) -> set[str]:
+        """The kinds of the rows flagged."""
+        return set(self.kind.values())
+
     def clear(self, mask: np.ndarray) -> None:
-        self.message[mask] = None
-        self.kind[mask] = ""
+        for i in np.flatnonzero(mask).tolist():
+            del self.message[i], self.kind[i]
         self.repairable[mask] = False
         self.bad[mask] = False
 
@@ -416,7 +423,7 @@ def _place(
     closed_rows = np.flatnonzero(closed)
     weekend = ~np.is_busday(clock.evening[closed_rows])
     night = clock.minutes[closed_rows] >= NIGHT_START_MINUTE
-    problems.kind[closed_rows[weekend & night]] = "weekend_night"
+    problems.set_kind(closed_rows[weekend & night], "weekend_night")
     return trading_day, segment
 
 
@@ -561,7 +568,7 @@ def _order(
         later = prev_holder[rows]
         clock = session_minutes(starts[later])
         same_date = starts[rows].normalize() == starts[later].normalize()
-        problems.kind[rows[(clock >= NIGHT_START_MINUTE) & same_date]] = "day_after_night"
+        problems.set_kind(rows[(clock >= NIGHT_START_MINUTE) & same_date], "day_after_night")
 
 
 def _hint(
@@ -758,7 +765,7 @@ def validate_rows(
         for i in np.flatnonzero(bad)
     ]
     if found and policy == "refuse":
-        hint = _hint(set(problems.kind[bad]), stamps[bad], label, hints or Hints(), spec)
+        hint = _hint(problems.kinds(), stamps[bad], label, hints or Hints(), spec)
         raise BadBarsError(source, found, unit=unit, hint=hint)
     keep = ~bad & ~aside
     if found and not keep.any() and not batch:
