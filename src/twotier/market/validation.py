@@ -182,20 +182,20 @@ def _parse_times(text: pd.Series, empty: np.ndarray, time_format: str | None) ->
 
 
 def _numbers(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Values as float, and masks of empty and unparsable cells."""
+    """Values as float (perhaps a read-only view of the column's), and masks of empty
+    and unparsable cells."""
     if pd.api.types.is_bool_dtype(raw):  # true/false, not numbers (as in a CSV file)
         empty = raw.isna().to_numpy(dtype=bool)
         return np.full(len(raw), np.nan), empty, ~empty
     if raw.dtype == np.float64:  # a plain float column: its NaN are already the blanks
-        # A copy: pandas may hand out a read-only view, and repairs write to the values.
-        values = raw.to_numpy(copy=True)
+        values = raw.to_numpy()
         return values, np.isnan(values), np.isinf(values)
     if pd.api.types.is_numeric_dtype(raw):
-        values = np.array(raw.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
+        values = raw.to_numpy(dtype=float, na_value=np.nan)
         return values, np.isnan(values), np.isinf(values)
     text, empty = _stripped(raw)
     parsed = pd.to_numeric(text.where(~empty), errors="coerce")
-    values = np.array(parsed.to_numpy(dtype=float), dtype=float, copy=True)  # writable too
+    values = parsed.to_numpy(dtype=float)
     bad = (~empty & np.isnan(values)) | np.isinf(values)
     return values, empty, bad
 
@@ -254,15 +254,18 @@ def _in_range(stamps: pd.DatetimeIndex, problems: _Problems, shown: _Cells) -> p
 
 def _values(
     raw: pd.DataFrame, columns: dict[str, str], problems: _Problems
-) -> dict[str, np.ndarray]:
-    """The numeric columns as floats; empty, unparsable and impossible values flagged."""
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The numeric columns as floats, and the block (a row a column, in ``NUMERIC``'s
+    order) whose rows they are: the result frame's block as it is when every row is kept,
+    with no copy. Empty, unparsable and impossible values flagged."""
+    names = [name for name in NUMERIC if name in columns]
+    block = np.empty((len(names), len(raw)))
     values: dict[str, np.ndarray] = {}
-    for name in NUMERIC:
-        if name not in columns:
-            continue
+    for name, row in zip(names, block, strict=True):
         cells = raw[columns[name]]
         number, empty, bad = _numbers(cells)
-        values[name] = number
+        row[:] = number  # the one copy, which repairs and folds write to
+        values[name] = row
         own = columns[name]
         if name not in SETTLE_AND_LIMITS:  # a blank settle or limit is no value for its bar
             problems.flag(empty, f"empty value in column {own!r}", kind="value")
@@ -270,7 +273,7 @@ def _values(
         problems.flag(
             bad, lambda i, t=text, o=own: f"unparsable value {t[i]!r} in column {o!r}", kind="value"
         )
-    return values
+    return values, block
 
 
 def _check_values(values: dict[str, np.ndarray], problems: _Problems, spec: InstrumentSpec) -> None:
@@ -714,7 +717,7 @@ def validate_rows(
         raise DataError(source, f"auction must be 'merge' or 'refuse', not {auction_policy!r}")
 
     stamps, written, shown = _times(raw, columns, problems, time_format)
-    values = _values(raw, columns, problems)
+    values, block = _values(raw, columns, problems)
     contract = _contracts(raw, columns, problems, stamps, spec)
     _check_values(values, problems, spec)
 
@@ -774,15 +777,18 @@ def validate_rows(
             source,
             f"no valid bars: all {n} {unit}s are bad (first: {unit} {first.line}: {first.problem})",
         )
+    kept = slice(None) if keep.all() else keep  # every row (the usual file): views, no copies
     frame = pd.DataFrame(
-        {name: values[name][keep] for name in NUMERIC if name in values},
-        index=pd.DatetimeIndex(starts[keep], name="time"),
+        block[:, kept].T,  # the frame's one float block, as pandas would stack the columns
+        index=pd.DatetimeIndex(starts[kept], name="time"),
+        columns=list(values),
+        copy=False,
     )
-    frame["trading_day"] = trading_day[keep].astype("datetime64[s]")
+    frame["trading_day"] = trading_day[kept].astype("datetime64[s]")
     if contract is not None:
-        frame["contract"] = contract.to_numpy(dtype=str)[keep]
-        _check_contract_sequence(frame, lines[keep], source)
-    kept_lines = lines[keep]
+        frame["contract"] = contract.to_numpy(dtype=str)[kept]
+        _check_contract_sequence(frame, lines[kept], source)
+    kept_lines = lines[kept]
     return ValidationResult(
         frame,
         minutes,
