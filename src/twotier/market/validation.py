@@ -527,6 +527,12 @@ def _repair(values, problems: _Problems, lines, shown: _Cells) -> list[BarProble
     return repaired
 
 
+def _rising(t: np.ndarray, good: np.ndarray) -> bool:
+    """Whether the ``good`` rows' times ``t`` rise strictly, one row to the next."""
+    picked = t if good.all() else t[good]
+    return bool((picked[1:] > picked[:-1]).all())
+
+
 def _order(
     starts: pd.DatetimeIndex,
     start_wall: np.ndarray,
@@ -540,6 +546,8 @@ def _order(
     ``starts`` as wall-clock nanoseconds)."""
     n = len(starts)
     t = start_wall // NS_PER_MINUTE
+    if _rising(t, good):  # the usual file: nothing to flag, no running maximum to keep
+        return
     t_good = np.where(good, t, np.iinfo(np.int64).min)
     prev_max = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], t_good[:-1]]))
     # Row holding that running maximum (the latest bar so far), for messages.
