@@ -41,7 +41,8 @@ def implausible_moves(
     none = np.zeros(len(good), dtype=bool)
     if bound is None or len(rows) < 2:
         return none, str
-    prices = np.stack([values[k][rows] for k in _PRICES])
+    picked = slice(None) if len(rows) == len(good) else rows  # every row: no index to pick
+    prices = np.stack([values[k][picked] for k in _PRICES])
     close = prices[3]
     first_ref = float(np.median(close[1:4]))
     bad_first = _moves(prices[:, :1], np.array([first_ref]))[0] > bound
