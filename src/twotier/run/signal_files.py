@@ -3,7 +3,7 @@ pyarrow encodes and compresses Parquet without holding the GIL, so the encoding 
 the other core beside whatever the main thread does meanwhile: Tier-2, when the files are
 started as soon as Tier-1 has made the packages (``run_backtest``'s ``on_signals``, as the
 CLI does), or else the formatting of the CSV files. The Arrow tables are made on the
-caller's thread first (15 ms for ten years): pandas to Arrow is Python, and on the
+caller's thread first (6 ms for ten years): pandas to Arrow is Python, and on the
 background thread it took the GIL from Tier-2 often enough to make a ten-year Tier-2
 0.05 s slower."""
 

@@ -116,9 +116,10 @@ def package_table(
 
 def arrow_table(frame: pd.DataFrame) -> pa.Table:
     """``pa.Table.from_pandas(frame, preserve_index=False)``: the same table and schema,
-    pandas' metadata included, in about half the time. A numpy float column is converted
-    with its NaN as the nulls' mask (from_pandas tests every value for NaN one by one);
-    numpy integers and booleans have no nulls; any other column is converted as
+    pandas' metadata included, in a fraction of the time. A numpy float or boolean column
+    becomes an Arrow array over its own values, with the bitmaps Arrow keeps (a float's
+    NaN as null, a boolean's values) packed by numpy: pyarrow tests and packs them one
+    value at a time. Numpy integers have no nulls; any other column is converted as
     from_pandas converts it."""
     schema = pa.Schema.from_pandas(frame, preserve_index=False)
     arrays = []
@@ -126,12 +127,30 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
         column = frame[name]
         values = column.to_numpy() if isinstance(column.dtype, np.dtype) else None
         if values is not None and values.dtype.kind == "f":
-            arrays.append(pa.array(values, type=field.type, mask=np.isnan(values)))
-        elif values is not None and values.dtype.kind in "biu":
+            arrays.append(_float_array(values, field.type))
+        elif values is not None and values.dtype.kind == "b":
+            arrays.append(pa.Array.from_buffers(field.type, len(values), [None, _bitmap(values)]))
+        elif values is not None and values.dtype.kind in "iu":
             arrays.append(pa.array(values, type=field.type))
         else:
             arrays.append(pa.array(column, type=field.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _float_array(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
+    """A float column as Arrow's array over the same values, NaN as null."""
+    values = np.ascontiguousarray(values)
+    valid = ~np.isnan(values)
+    nulls = len(values) - int(np.count_nonzero(valid))
+    validity = _bitmap(valid) if nulls else None
+    return pa.Array.from_buffers(
+        arrow_type, len(values), [validity, pa.py_buffer(values)], null_count=nulls
+    )
+
+
+def _bitmap(flags: np.ndarray) -> pa.Buffer:
+    """Booleans as Arrow's bitmap: one bit each, the first in the lowest bit."""
+    return pa.py_buffer(np.packbits(flags, bitorder="little"))
 
 
 def parquet_bytes(table: pa.Table) -> pa.Buffer:
