@@ -49,6 +49,26 @@ def where(condition: Values, yes: Values, no: Values) -> Values:
     return yes if condition else no
 
 
+def where_any(condition: Values, yes: Values, no: Values) -> Values:
+    """``where`` for a condition seldom true: where no value of an array is true, ``no``
+    itself (an array of the result's type and shape), without np.where's pass over every
+    value."""
+    if isinstance(condition, np.ndarray):
+        return np.where(condition, yes, no) if condition.any() else no
+    return yes if condition else no
+
+
+def ratio_or(numerator: Values, divisor: Values, fallback: Values) -> Values:
+    """``numerator / divisor``, and ``fallback`` where the divisor is 0. A divisor is
+    seldom 0: an array without a 0 is divided as it is."""
+    zero = divisor == 0
+    if isinstance(zero, np.ndarray):
+        if not zero.any():
+            return numerator / divisor
+        return np.where(zero, fallback, numerator / np.where(zero, 1.0, divisor))
+    return fallback if zero else numerator / divisor
+
+
 def clip01(values: Values) -> Values:
     """Clamp to [0, 1]; NaN stays NaN."""
     if isinstance(values, np.ndarray):

@@ -12,27 +12,60 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from twotier.numeric import Values, clip01, sqrt, where
+from twotier.numeric import Values, clip01, ratio_or, sqrt, where_any
 from twotier.tier1.params import CHECKS, CheckParams, CheckWeights
 
 
 def ratio_score(numerator: Values, divisor: Values) -> Values:
     """clip(numerator / divisor), and 0 where the divisor is 0."""
-    zero = divisor == 0
-    return where(zero, 0.0, clip01(numerator / where(zero, 1.0, divisor)))
+    return clip01(ratio_or(numerator, divisor, 0.0))
 
 
 def volume_score(volume: Values, volume_ema: Values) -> Values:
     """clip(volume/volume_ema - 1), and 0 where volume_ema is 0."""
-    zero = volume_ema == 0
-    return where(zero, 0.0, clip01(volume / where(zero, 1.0, volume_ema) - 1.0))
+    return clip01(ratio_or(volume, volume_ema, 1.0) - 1.0)
 
 
 def percent_b(close: Values, upper: Values, lower: Values) -> Values:
     """%B = (close - lower)/(upper - lower); 0.5 where the bands touch."""
-    width = upper - lower
-    touch = width == 0
-    return where(touch, 0.5, (close - lower) / where(touch, 1.0, width))
+    return ratio_or(close - lower, upper - lower, 0.5)
+
+
+def signed(d: int, values: Values) -> Values:
+    """``d * values`` for d = +1 or -1, without a multiplication for the long side."""
+    return values if d > 0 else -values
+
+
+@dataclass(frozen=True)
+class BarTerms:
+    """What the checks of both directions read of a bar (or of every bar), made once:
+    the spreads a direction's sign turns, %B, and the checks that have no direction."""
+
+    fast_spread: Values  # ema12 - ema26
+    slow_spread: Values  # ema26 - ema50
+    trend_spread: Values  # ema12 - ema50
+    macd_gap: Values  # macd - macd_signal
+    percent_b: Values
+    bands_touch: Values
+    rsi_in_band: Values
+    volume_passed: Values
+    volume_score: Values
+
+
+def bar_terms(ind: Mapping[str, Values], close: Values, volume: Values, p: CheckParams) -> BarTerms:
+    ema12, ema26, ema50 = ind["ema_12"], ind["ema_26"], ind["ema_50"]
+    rsi, volume_ema = ind["rsi"], ind["volume_ema"]
+    return BarTerms(
+        fast_spread=ema12 - ema26,
+        slow_spread=ema26 - ema50,
+        trend_spread=ema12 - ema50,
+        macd_gap=ind["macd"] - ind["macd_signal"],
+        percent_b=percent_b(close, ind["bb_upper"], ind["bb_lower"]),
+        bands_touch=ind["bb_upper"] == ind["bb_lower"],
+        rsi_in_band=(rsi > p.rsi_lower) & (rsi < p.rsi_upper),
+        volume_passed=volume > p.volume_ratio * volume_ema,
+        volume_score=volume_score(volume, volume_ema),
+    )
 
 
 @dataclass(frozen=True)
@@ -52,26 +85,28 @@ def side_checks(
     volume: Values,
     p: CheckParams,
     w: CheckWeights,
+    terms: BarTerms | None = None,
 ) -> SideChecks:
-    ema12, ema26, ema50 = ind["ema_12"], ind["ema_26"], ind["ema_50"]
-    atr, rsi, volume_ema = ind["atr"], ind["rsi"], ind["volume_ema"]
-    macd, macd_signal, macd_hist = ind["macd"], ind["macd_signal"], ind["macd_hist"]
-    pb = percent_b(close, ind["bb_upper"], ind["bb_lower"])
-    bands_touch = ind["bb_upper"] == ind["bb_lower"]
+    """The checks of direction d; ``terms``: ``bar_terms`` of the same bars, when the other
+    direction's checks have made them already."""
+    t = terms or bar_terms(ind, close, volume, p)
+    atr, rsi, macd = ind["atr"], ind["rsi"], ind["macd"]
+    pb = t.percent_b
     rsi_span = p.rsi_upper - p.rsi_lower
     passed = {
-        "trend": (d * (ema12 - ema26) > 0) & (d * (ema26 - ema50) > 0),
-        "momentum": (d * macd > 0) & (d * (macd - macd_signal) > 0),
-        "rsi": (rsi > p.rsi_lower) & (rsi < p.rsi_upper),
-        "volume": volume > p.volume_ratio * volume_ema,
+        "trend": (signed(d, t.fast_spread) > 0) & (signed(d, t.slow_spread) > 0),
+        "momentum": (signed(d, macd) > 0) & (signed(d, t.macd_gap) > 0),
+        "rsi": t.rsi_in_band,
+        "volume": t.volume_passed,
         "bollinger": pb <= p.bollinger_pivot if d > 0 else pb >= p.bollinger_pivot,
     }
     scores = {
-        "trend": ratio_score(d * (ema12 - ema50), p.trend_atr_scale * atr),
-        "momentum": ratio_score(d * macd_hist, p.momentum_atr_scale * atr),
+        "trend": ratio_score(signed(d, t.trend_spread), p.trend_atr_scale * atr),
+        "momentum": ratio_score(signed(d, ind["macd_hist"]), p.momentum_atr_scale * atr),
         "rsi": clip01((p.rsi_upper - rsi) / rsi_span if d > 0 else (rsi - p.rsi_lower) / rsi_span),
-        "volume": volume_score(volume, volume_ema),
-        "bollinger": where(bands_touch, 0.0, clip01(1.0 - pb if d > 0 else pb)),
+        "volume": t.volume_score,
+        # the bands touch on a few bars at most: where_any skips np.where's pass elsewhere
+        "bollinger": where_any(t.bands_touch, 0.0, clip01(1.0 - pb if d > 0 else pb)),
     }
     # Summed one term after another, in the same order in both forms (not with sum(),
     # whose float summation is compensated from Python 3.12 on).

@@ -18,7 +18,7 @@ import pandas as pd
 from twotier.indicators import IndicatorStream
 from twotier.indicators.series import compute_arrays
 from twotier.numeric import Values, all_of, as_int8, decided, defined, where
-from twotier.tier1.checks import SideChecks, side_checks
+from twotier.tier1.checks import SideChecks, bar_terms, side_checks
 from twotier.tier1.package import INDICATOR_COLUMNS
 from twotier.tier1.params import CHECKS, Tier1Params
 from twotier.tier1.regime import regime_series
@@ -65,10 +65,11 @@ def evaluate(
     """The checks of both sides and the entry triggers (RULES.md 3.1, 3.2), for arrays of
     bars or for one bar's floats."""
     ready = defined(ind, SIGNAL_INPUTS)
+    terms = bar_terms(ind, close, volume, params.checks)  # shared by both directions
     sides = {}
     triggers = {}
     for d in (1, -1):
-        side = side_checks(d, ind, close, volume, params.checks, params.weights)
+        side = side_checks(d, ind, close, volume, params.checks, params.weights, terms)
         required = all_of(side.passed[name] for name in params.required_checks)
         triggers[d] = (
             ready
