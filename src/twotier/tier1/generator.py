@@ -108,9 +108,7 @@ def assemble(
     for name in INDICATOR_COLUMNS:
         columns[name] = ind[name]
     # +1 / -1 where only that side's trigger fires; 0 where none or both (they cancel)
-    columns["trigger"] = as_int8(
-        where(ev.trigger_long == ev.trigger_short, 0, where(ev.trigger_long, 1, -1))
-    )
+    columns["trigger"] = as_int8(ev.trigger_long) - as_int8(ev.trigger_short)
     for side_name, side in (("long", ev.long), ("short", ev.short)):
         for check in CHECKS:
             columns[f"{side_name}_{check}"] = side.passed[check] & ev.defined

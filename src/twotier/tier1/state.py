@@ -40,18 +40,20 @@ def signal_series(
     The signal at bar t is the direction of the latest trigger k <= t, provided the trend
     check of that direction held on every bar after k up to t.
     """
-    n = len(trigger_long)
-    idx = np.arange(n)
     longs = trigger_long & ~trigger_short
     shorts = trigger_short & ~trigger_long
-    latest = np.maximum.accumulate(np.where(longs | shorts, idx, -1)) if n else idx
-    seen = latest >= 0
-    at = np.where(seen, latest, 0)
-    direction = np.where(longs[at], 1, -1) if n else idx
-    broke_long = np.maximum.accumulate(np.where(trend_long, -1, idx)) if n else idx
-    broke_short = np.maximum.accumulate(np.where(trend_short, -1, idx)) if n else idx
-    broke = np.where(direction == 1, broke_long, broke_short)
-    return np.where(seen & (broke <= latest), direction, 0).astype(np.int8)
+    latest_long, latest_short = latest_flagged(longs), latest_flagged(shorts)
+    # the latest trigger is long, and the long trend has not failed on a later bar
+    holds_long = (latest_long > latest_short) & (latest_flagged(~trend_long) <= latest_long)
+    holds_short = (latest_short > latest_long) & (latest_flagged(~trend_short) <= latest_short)
+    return holds_long.astype(np.int8) - holds_short.astype(np.int8)
+
+
+def latest_flagged(flags: np.ndarray) -> np.ndarray:
+    """At each bar, the number of the latest flagged bar up to it, bars numbered from 1
+    (0: none yet): a running maximum, where np.where's -1 for "none" would cost a slow
+    pass more."""
+    return np.maximum.accumulate(np.arange(1, len(flags) + 1) * flags)
 
 
 def episodes(signal: np.ndarray) -> np.ndarray:
