@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from twotier.indicators import IndicatorStream
 from twotier.indicators.series import compute_arrays
@@ -40,6 +41,11 @@ SIGNAL_INPUTS = (
     "atr",
     "volume_ema",
 )
+
+PACKAGED = ("open", "close", "volume")  # the bar columns a package carries
+
+# The dtype pandas gives a column of strings (pandas 3: "str", stored by Arrow).
+TEXT_DTYPE = pd.Series([""]).dtype
 
 BUILTIN_NAMES = {
     "DCE/i": "IronOreIndicator",
@@ -115,6 +121,13 @@ def assemble(
     return columns
 
 
+def repeated_text(text: str, n: int):
+    """``text`` n times, as the column pandas makes of one string in a frame of n rows,
+    but made by Arrow in one piece (pandas repeats the string with a take over n
+    indices, which costs several times more)."""
+    return pd.array(pa.repeat(pa.scalar(text, pa.large_string()), n), dtype=TEXT_DTYPE)
+
+
 class SignalGenerator:
     """A named Tier-1 generator for one instrument."""
 
@@ -128,8 +141,10 @@ class SignalGenerator:
 
     def run(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Packages of every bar (whole-series form)."""
+        # open, close and volume become package columns: copies of their own. TA-Lib only
+        # reads high and low.
         arrays = {
-            c: np.ascontiguousarray(bars[c].to_numpy(dtype=np.float64, copy=True))
+            c: np.ascontiguousarray(bars[c].to_numpy(dtype=np.float64, copy=c in PACKAGED))
             for c in ("open", "high", "low", "close", "volume")
         }
         ind = compute_arrays(
@@ -141,7 +156,7 @@ class SignalGenerator:
         )
         regime = regime_series(ind, arrays["close"], self.params.regime)
         columns = assemble(
-            self.instrument,
+            repeated_text(self.instrument, len(bars)),
             bars.index,
             arrays["open"],
             arrays["close"],

@@ -42,18 +42,21 @@ def signal_series(
     """
     longs = trigger_long & ~trigger_short
     shorts = trigger_short & ~trigger_long
-    latest_long, latest_short = latest_flagged(longs), latest_flagged(shorts)
+    number = np.arange(1, len(longs) + 1)  # bars numbered from 1: 0 is "none yet"
+    latest_long = latest_flagged(longs, number)
+    latest_short = latest_flagged(shorts, number)
+    broke_long = latest_flagged(~trend_long, number)
+    broke_short = latest_flagged(~trend_short, number)
     # the latest trigger is long, and the long trend has not failed on a later bar
-    holds_long = (latest_long > latest_short) & (latest_flagged(~trend_long) <= latest_long)
-    holds_short = (latest_short > latest_long) & (latest_flagged(~trend_short) <= latest_short)
+    holds_long = (latest_long > latest_short) & (broke_long <= latest_long)
+    holds_short = (latest_short > latest_long) & (broke_short <= latest_short)
     return holds_long.astype(np.int8) - holds_short.astype(np.int8)
 
 
-def latest_flagged(flags: np.ndarray) -> np.ndarray:
-    """At each bar, the number of the latest flagged bar up to it, bars numbered from 1
-    (0: none yet): a running maximum, where np.where's -1 for "none" would cost a slow
-    pass more."""
-    return np.maximum.accumulate(np.arange(1, len(flags) + 1) * flags)
+def latest_flagged(flags: np.ndarray, number: np.ndarray) -> np.ndarray:
+    """At each bar, the ``number`` of the latest flagged bar up to it (0: none yet): a
+    running maximum, where np.where's -1 for "none" would cost a slow pass more."""
+    return np.maximum.accumulate(number * flags)
 
 
 def episodes(signal: np.ndarray) -> np.ndarray:
