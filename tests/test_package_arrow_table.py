@@ -24,17 +24,23 @@ FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.just(-0.0
             st.integers(0, 2**40) | st.none(),
             st.text("ab-_", max_size=3) | st.none(),
             st.floats(-1e3, 1e3, width=32) | st.just(float("nan")),
+            st.booleans(),
         ),
         max_size=25,
     )
 )
 def test_a_frame_becomes_the_table_from_pandas_makes(rows):
-    value, small, flag, count, word, single = zip(*rows, strict=True) if rows else ([],) * 6
+    value, small, flag, count, word, single, no_time = (
+        zip(*rows, strict=True) if rows else ([],) * 7
+    )
+    times = (
+        pd.date_range("2024-01-02 09:00", periods=len(rows), freq="15min", tz="UTC")
+        .tz_convert("Asia/Shanghai")
+        .as_unit("us")
+    )
     frame = pd.DataFrame(
         {
-            "time": pd.date_range("2024-01-02 09:00", periods=len(rows), freq="15min", tz="UTC")
-            .tz_convert("Asia/Shanghai")
-            .as_unit("us"),
+            "time": times.where(~np.array(no_time, dtype=bool)),  # NaT where no_time
             "confidence": np.array(value, dtype=np.float64),
             "regime": np.array(small, dtype=np.int8),
             "trigger": np.array(flag, dtype=bool),
@@ -49,3 +55,14 @@ def test_a_frame_becomes_the_table_from_pandas_makes(rows):
     assert made.equals(reference)
     assert made.schema.equals(reference.schema, check_metadata=True)
     assert parquet_bytes(made).to_pybytes() == parquet_bytes(reference).to_pybytes()
+
+
+def test_frames_with_the_same_names_but_other_dtypes_get_their_own_schema():
+    floats = pd.DataFrame({"a": [1.5, np.nan], "b": [True, False]})
+    ints = pd.DataFrame({"a": np.array([1, 2], dtype=np.int8), "b": [True, False]})
+    texts = pd.DataFrame({"a": ["x", None], "b": [True, False]}, dtype=object)
+    for frame in (floats, ints, texts, floats, ints):
+        reference = pa.Table.from_pandas(frame, preserve_index=False)
+        made = arrow_table(frame)
+        assert made.equals(reference)
+        assert made.schema.equals(reference.schema, check_metadata=True)

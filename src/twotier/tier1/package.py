@@ -117,34 +117,55 @@ def package_table(
 def arrow_table(frame: pd.DataFrame) -> pa.Table:
     """``pa.Table.from_pandas(frame, preserve_index=False)``: the same table and schema,
     pandas' metadata included, in a fraction of the time. A numpy float or boolean column
-    becomes an Arrow array over its own values, with the bitmaps Arrow keeps (a float's
-    NaN as null, a boolean's values) packed by numpy: pyarrow tests and packs them one
-    value at a time. Numpy integers have no nulls; any other column is converted as
-    from_pandas converts it."""
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
+    and a column of times with a time zone become Arrow arrays over their own values,
+    with the bitmaps Arrow keeps (NaN or NaT as null, a boolean's values) packed by
+    numpy: pyarrow tests and packs them one value at a time. Numpy integers have no
+    nulls; any other column is converted as from_pandas converts it."""
+    schema = frame_schema(frame)
     arrays = []
-    for name, field in zip(frame.columns, schema, strict=True):
-        column = frame[name]
-        values = column.to_numpy() if isinstance(column.dtype, np.dtype) else None
-        if values is not None and values.dtype.kind == "f":
-            arrays.append(_float_array(values, field.type))
-        elif values is not None and values.dtype.kind == "b":
-            arrays.append(pa.Array.from_buffers(field.type, len(values), [None, _bitmap(values)]))
-        elif values is not None and values.dtype.kind in "iu":
-            arrays.append(pa.array(values, type=field.type))
+    for (_, column), field in zip(frame.items(), schema, strict=True):
+        dtype = column.dtype
+        kind = dtype.kind if isinstance(dtype, np.dtype) else None
+        if kind == "f":
+            values = np.ascontiguousarray(column.to_numpy())
+            arrays.append(_array_with_nulls(values, np.isnan(values), field.type))
+        elif kind == "b":
+            flags = column.to_numpy()
+            arrays.append(pa.Array.from_buffers(field.type, len(flags), [None, _bitmap(flags)]))
+        elif kind in ("i", "u"):
+            arrays.append(pa.array(column.to_numpy(), type=field.type))
+        elif isinstance(dtype, pd.DatetimeTZDtype) and pa.types.is_timestamp(field.type):
+            # the UTC times pandas keeps, as Arrow keeps a time with a zone
+            values = column.to_numpy(dtype=f"datetime64[{field.type.unit}]")
+            arrays.append(_array_with_nulls(values, np.isnat(values), field.type))
         else:
             arrays.append(pa.array(column, type=field.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _float_array(values: np.ndarray, arrow_type: pa.DataType) -> pa.Array:
-    """A float column as Arrow's array over the same values, NaN as null."""
-    values = np.ascontiguousarray(values)
-    valid = ~np.isnan(values)
-    nulls = len(values) - int(np.count_nonzero(valid))
-    validity = _bitmap(valid) if nulls else None
+_SCHEMAS: dict[tuple, pa.Schema] = {}
+
+
+def frame_schema(frame: pd.DataFrame) -> pa.Schema:
+    """``pa.Schema.from_pandas(frame, preserve_index=False)``, kept for frames with the
+    same column names and dtypes: pyarrow makes it column by column in Python (a third
+    of the table's time), and only an object column's values (and ``attrs``, which
+    the metadata carries) bear on it."""
+    if frame.attrs or any(map(pd.api.types.is_object_dtype, frame.dtypes)):
+        return pa.Schema.from_pandas(frame, preserve_index=False)
+    key = (tuple(frame.columns), tuple(frame.dtypes), frame.columns.dtype, frame.columns.name)
+    if key not in _SCHEMAS:
+        if len(_SCHEMAS) >= 16:  # a few kinds of frame in one process; never grow unbounded
+            _SCHEMAS.clear()
+        _SCHEMAS[key] = pa.Schema.from_pandas(frame, preserve_index=False)
+    return _SCHEMAS[key]
+
+
+def _array_with_nulls(values: np.ndarray, missing: np.ndarray, arrow_type: pa.DataType):
+    """An Arrow array over ``values`` (contiguous), null where ``missing``."""
+    validity = _bitmap(~missing) if missing.any() else None
     return pa.Array.from_buffers(
-        arrow_type, len(values), [validity, pa.py_buffer(values)], null_count=nulls
+        arrow_type, len(values), [validity, pa.py_buffer(values)], null_count=-1
     )
 
 
