@@ -43,14 +43,13 @@ def signal_series(
     longs = trigger_long & ~trigger_short
     shorts = trigger_short & ~trigger_long
     number = np.arange(1, len(longs) + 1)  # bars numbered from 1: 0 is "none yet"
-    latest_long = latest_flagged(longs, number)
-    latest_short = latest_flagged(shorts, number)
-    broke_long = latest_flagged(~trend_long, number)
-    broke_short = latest_flagged(~trend_short, number)
-    # the latest trigger is long, and the long trend has not failed on a later bar
-    holds_long = (latest_long > latest_short) & (broke_long <= latest_long)
-    holds_short = (latest_short > latest_long) & (broke_short <= latest_short)
-    return holds_long.astype(np.int8) - holds_short.astype(np.int8)
+    latest = latest_flagged(longs | shorts, number)  # the latest trigger's bar
+    is_long = longs[latest - 1] & (latest > 0)
+    # Where the trend of the latest trigger's direction fails. A failure before that
+    # trigger has a smaller number than it, whatever direction it was checked for.
+    fails = (is_long & ~trend_long) | (~is_long & ~trend_short)
+    holds = (latest > 0) & (latest_flagged(fails, number) <= latest)
+    return (holds & is_long).astype(np.int8) - (holds & ~is_long).astype(np.int8)
 
 
 def latest_flagged(flags: np.ndarray, number: np.ndarray) -> np.ndarray:
