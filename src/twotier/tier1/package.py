@@ -27,6 +27,7 @@ from twotier.io import atomic_path
 from twotier.market.columns import SETTLE_AND_LIMITS
 from twotier.market.times import OUTSIDE_RANGE, in_exchange_time, outside_range, parse_times
 from twotier.money import MAX_PRICE
+from twotier.numeric import nan_flags
 
 SCHEMA_VERSION = 1
 METADATA_KEY = b"twotier"
@@ -128,7 +129,7 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
         kind = dtype.kind if isinstance(dtype, np.dtype) else None
         if kind == "f":
             values = np.ascontiguousarray(column.to_numpy())
-            arrays.append(_array_with_nulls(values, np.isnan(values), field.type))
+            arrays.append(_array_with_nulls(values, nan_flags(values), field.type))
         elif kind == "b":
             flags = column.to_numpy()
             arrays.append(pa.Array.from_buffers(field.type, len(flags), [None, _bitmap(flags)]))
@@ -137,7 +138,7 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
         elif isinstance(dtype, pd.DatetimeTZDtype) and pa.types.is_timestamp(field.type):
             # the UTC times pandas keeps, as Arrow keeps a time with a zone
             values = column.to_numpy(dtype=f"datetime64[{field.type.unit}]")
-            arrays.append(_array_with_nulls(values, np.isnat(values), field.type))
+            arrays.append(_array_with_nulls(values, _nat_flags(values), field.type))
         else:
             arrays.append(pa.array(column, type=field.type, from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -167,6 +168,12 @@ def _array_with_nulls(values: np.ndarray, missing: np.ndarray, arrow_type: pa.Da
     return pa.Array.from_buffers(
         arrow_type, len(values), [validity, pa.py_buffer(values)], null_count=-1
     )
+
+
+def _nat_flags(times: np.ndarray) -> np.ndarray:
+    """``np.isnat``: NaT is the smallest 64-bit integer, and comparing integers costs a
+    sixth of numpy's isnat."""
+    return times.view(np.int64) == np.iinfo(np.int64).min
 
 
 def _bitmap(flags: np.ndarray) -> pa.Buffer:
