@@ -23,6 +23,7 @@ from twotier.tier1.generator import (
     builtin_name,
     evaluate,
     generator_for,
+    repeated_text,
 )
 from twotier.tier1.package import CHECK_COLUMNS, INDICATOR_COLUMNS, PACKAGE_COLUMNS
 from twotier.tier1.params import CHECKS, RegimeParams, Tier1Params
@@ -557,3 +558,11 @@ def test_a_new_instrument_gets_a_generator_by_configuration_alone():
     assert generator_for(named, "CZCE/ap").params == Tier1Params()
     packages = generator.run(random_bars(100, 1))
     assert (packages["instrument"] == "CZCE/ap").all()
+
+
+@pytest.mark.parametrize(("text", "n"), [("DCE/i", 5), ("", 3), ("é/x", 2), ("SHFE/cu", 0)])
+def test_repeated_text_is_the_column_pandas_makes_of_one_string(text, n):
+    made = pd.DataFrame({"x": np.zeros(n), "instrument": text})["instrument"].array
+    repeated = repeated_text(text, n)
+    assert repeated.dtype == made.dtype
+    assert repeated.equals(made)
