@@ -25,15 +25,14 @@ def regime_series(ind: Mapping[str, Values], close: Values, p: RegimeParams) -> 
     down = (ema12 < ema26) & (ema26 < ema50) & (close < ema26)
     # Chaos comes first, and up and down exclude each other: at most one of the three
     # holds on a bar, and none before the baselines are defined. The regime is RANGING
-    # moved by the one that holds: flags times numbers are a few fast passes over an
-    # array, where nested np.where are slow ones.
+    # moved by the one that holds: small integers times flags are a few fast passes over
+    # an array, where nested np.where are slow ones.
     ready = defined(ind, REGIME_INPUTS)
     chaos = chaos & ready
     calm = ready & not_(chaos)
-    regime = (
+    return (
         RANGING
-        + (CHAOS - RANGING) * chaos
-        + (UPTREND - RANGING) * (up & calm)
-        + (DOWNTREND - RANGING) * (down & calm)
+        + (CHAOS - RANGING) * as_int8(chaos)
+        + (UPTREND - RANGING) * as_int8(up & calm)
+        + (DOWNTREND - RANGING) * as_int8(down & calm)
     )
-    return as_int8(regime)
