@@ -152,9 +152,10 @@ def frame_schema(frame: pd.DataFrame) -> pa.Schema:
     same column names and dtypes: pyarrow makes it column by column in Python (a third
     of the table's time), and only an object column's values (and ``attrs``, which
     the metadata carries) bear on it."""
-    if frame.attrs or any(map(pd.api.types.is_object_dtype, frame.dtypes)):
+    dtypes = tuple(frame.dtypes)
+    if frame.attrs or any(map(pd.api.types.is_object_dtype, dtypes)):
         return pa.Schema.from_pandas(frame, preserve_index=False)
-    key = (tuple(frame.columns), tuple(frame.dtypes), frame.columns.dtype, frame.columns.name)
+    key = (tuple(frame.columns), dtypes, frame.columns.dtype, frame.columns.name)
     if key not in _SCHEMAS:
         if len(_SCHEMAS) >= 16:  # a few kinds of frame in one process; never grow unbounded
             _SCHEMAS.clear()
