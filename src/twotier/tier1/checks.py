@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from twotier.numeric import Values, clip01, ratio_or, sqrt, where_any
 from twotier.tier1.params import CHECKS, CheckParams, CheckWeights
@@ -36,10 +37,10 @@ def signed(d: int, values: Values) -> Values:
     return values if d > 0 else -values
 
 
-@dataclass(frozen=True)
-class BarTerms:
+class BarTerms(NamedTuple):
     """What the checks of both directions read of a bar (or of every bar), made once:
-    the spreads a direction's sign turns, %B, and the checks that have no direction."""
+    the spreads a direction's sign turns, %B, and the checks that have no direction. (A
+    named tuple: the one-bar form makes one a bar, and a frozen dataclass costs more.)"""
 
     fast_spread: Values  # ema12 - ema26
     slow_spread: Values  # ema26 - ema50
