@@ -32,13 +32,13 @@ SPECS = {k: default_registry()[k] for k in (IRON, COPPER, MEAL)}
 
 
 def quote(open_, close, day=date(2024, 10, 21)) -> Quote:
-    return Quote(T[1], day, price_units(open_), price_units(close))
+    return Quote(T[1].value, day, price_units(open_), price_units(close))
 
 
 def order(instrument, action, opens=True, opened_on=None) -> Order:
     if opens:
-        return Order.entry(0, instrument, action, 3, T[0], None)
-    return Order.close(0, instrument, -action, 3, "x", T[0], opened_on, None)
+        return Order.entry(0, instrument, action, 3, T[0].value, None)
+    return Order.close(0, instrument, -action, 3, "x", T[0].value, opened_on, None)
 
 
 def fill_on(broker: SimulatedBroker, order: Order, quote: Quote, at: str):

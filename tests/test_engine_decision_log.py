@@ -51,7 +51,7 @@ def test_entry_close_and_roll_lines_keep_the_decimals_of_a_fine_tick():
     from twotier.money import price_units
     from twotier.tier2.journal import Journal
 
-    at = pd.Timestamp("2024-03-05 09:30")
+    at = pd.Timestamp("2024-03-05 09:30", tz="Asia/Shanghai").value
     plan = SimpleNamespace(
         side=1, tier="full", contracts=2, size_fraction=0.5, leverage=3.0,
         effective_leverage=2.9, stop=0.02, target=0.05, price=100.675, conviction=0.6,
@@ -78,6 +78,8 @@ def test_a_decision_line_is_stamped_with_its_exchange_minute_as_strftime_writes_
     from twotier.tier2.state import ZONE
 
     times = pd.date_range("2016-01-01", "2026-01-01", freq="9h7min", tz=ZONE)
-    times = [*times, pd.Timestamp("1999-12-31 23:59", tz=ZONE)]
+    # and a summer-time year of China's (1988), and a time before the epoch
+    times = [*times, *pd.to_datetime(["1999-12-31 23:59", "1988-07-01 09:30", "1960-03-01 10:15"])
+             .tz_localize(ZONE)]  # fmt: skip
     for t in times:
-        assert stamp(t) == t.strftime("[%Y-%m-%d %H:%M]")
+        assert stamp(t.value) == t.strftime("[%Y-%m-%d %H:%M]")

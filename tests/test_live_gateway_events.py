@@ -17,7 +17,7 @@ from vnpy.trader.constant import Direction, Exchange
 from helpers.gateway_script import NS, Session, quote
 from twotier.broker.base import Order
 
-DECIDED = pd.Timestamp("2024-09-04 09:45", tz="Asia/Shanghai")
+DECIDED = pd.Timestamp("2024-09-04 09:45", tz="Asia/Shanghai").value
 BAR = quote("2024-09-04 10:00", "2024-09-04", 800.0)
 
 
@@ -165,7 +165,7 @@ def test_a_later_days_trade_repeating_an_earlier_trade_id_is_booked():
     s.clock.t = pd.Timestamp("2024-09-05 10:00", tz="Asia/Shanghai").value
     s.gateway.tick("i2501", Exchange.DCE, s.clock.t, 809.5, 810.0)
     s.broker.pump(0)
-    decided = pd.Timestamp("2024-09-05 09:45", tz="Asia/Shanghai")
+    decided = pd.Timestamp("2024-09-05 09:45", tz="Asia/Shanghai").value
     second = Order.entry(0, "DCE/i", +1, 2, decided, "i2501")
     s.broker.submit("6-1", second)
     orderid = list(s.gateway.orders)[-1]

@@ -240,14 +240,14 @@ def test_the_portfolio_view_of_every_step_equals_that_of_one_step(data, n, baske
 
 
 def a_position(side: int, entry: int, stop: float, target: float, trailing: bool) -> Position:
-    t = pd.Timestamp("2024-10-21 09:00", tz="Asia/Shanghai")
+    t = pd.Timestamp("2024-10-21 09:00", tz="Asia/Shanghai").value
     return Position(
         side=side,
         contracts=3,
         entry_price=entry,
-        entry_time=t,
+        entry_ns=t,
         entry_day=DAY0,
-        decided_at=t,
+        decided_ns=t,
         price_kind="close",
         tier="STRONG",
         conviction=0.7,

@@ -162,4 +162,4 @@ class Session:
 
 def quote(when: str, day: str, price: float) -> Quote:
     units = price_units(price)
-    return Quote(pd.Timestamp(when, tz=LOCAL), date.fromisoformat(day), units, units)
+    return Quote(pd.Timestamp(when, tz=LOCAL).value, date.fromisoformat(day), units, units)

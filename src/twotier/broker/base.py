@@ -8,7 +8,10 @@ its rules (an entry's rest is dropped, a close's rest waits for the next bar).
 Quotes, orders, fills and outcomes are not changed once made (``Order.rest`` and
 ``dataclasses.replace`` make new ones). They are slotted dataclasses rather than frozen
 ones: a frozen dataclass sets each field through object.__setattr__, about four times the
-cost, and a backtest makes a quote, a fill and an outcome for every fill.
+cost, and a backtest makes a quote, a fill and an outcome for every fill. Their times are
+nanoseconds since the epoch (``time_ns``, ``decided_ns``), with the Timestamp in exchange
+time made when first asked for (``time``, ``decided_at``): a backtest compares and records
+the nanoseconds, and making a Timestamp costs more than the rest of a fill's bookkeeping.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from datetime import date
 from typing import Literal, Protocol
 
 import pandas as pd
+
+from twotier.market.times import exchange_time
 
 PriceKind = Literal["open", "close"]
 Status = Literal["filled", "partial", "unfilled", "rejected"]
@@ -37,7 +42,7 @@ class Quote:
     """The bar an order fills on: its start time, trading day and prices (price units),
     and what the market allows on it (RULES.md 10), where known."""
 
-    time: pd.Timestamp
+    time_ns: int  # bar start, nanoseconds since the epoch
     trading_day: date
     open: int
     close: int
@@ -45,6 +50,10 @@ class Quote:
     locked: int = 0  # +1 locked at limit up (no buys), -1 at limit down (no sells)
     limit_up: int | None = None  # limits from the data: fill prices stay within them
     limit_down: int | None = None
+
+    @property
+    def time(self) -> pd.Timestamp:
+        return exchange_time(self.time_ns)
 
 
 @dataclass(slots=True)
@@ -59,7 +68,7 @@ class Order:
     contracts: int
     opens: bool
     reason: str
-    decided_at: pd.Timestamp
+    decided_ns: int  # time of the decision (its bar's start), nanoseconds since the epoch
     opened_on: date | None = None  # for closes: trading day the position was opened
     contract: str | None = None  # the contract traded, where known (e.g. i2009)
 
@@ -70,11 +79,11 @@ class Order:
         instrument: str,
         side: int,
         contracts: int,
-        decided_at: pd.Timestamp,
+        decided_ns: int,
         contract: str | None,
     ) -> Order:
         """Open a position on ``side`` (+1 long, -1 short)."""
-        return cls(basket, instrument, side, contracts, True, "entry", decided_at, None, contract)
+        return cls(basket, instrument, side, contracts, True, "entry", decided_ns, None, contract)
 
     @classmethod
     def close(
@@ -84,13 +93,13 @@ class Order:
         side: int,
         contracts: int,
         reason: str,
-        decided_at: pd.Timestamp,
+        decided_ns: int,
         opened_on: date | None,
         contract: str | None,
     ) -> Order:
         """Close ``contracts`` of a position held on ``side``, for ``reason``."""
         return cls(
-            basket, instrument, -side, contracts, False, reason, decided_at, opened_on, contract
+            basket, instrument, -side, contracts, False, reason, decided_ns, opened_on, contract
         )
 
     @classmethod
@@ -101,7 +110,7 @@ class Order:
         side: int,
         contracts: int,
         opens: bool,
-        decided_at: pd.Timestamp,
+        decided_ns: int,
         opened_on: date | None,
         contract: str | None,
     ) -> Order:
@@ -115,10 +124,14 @@ class Order:
             contracts,
             opens,
             "roll",
-            decided_at,
+            decided_ns,
             None if opens else opened_on,
             contract,
         )
+
+    @property
+    def decided_at(self) -> pd.Timestamp:
+        return exchange_time(self.decided_ns)
 
     def rest(self, filled: int) -> Order:
         """The same order for the contracts that did not fill."""
@@ -129,7 +142,7 @@ class Order:
             self.contracts - filled,
             self.opens,
             self.reason,
-            self.decided_at,
+            self.decided_ns,
             self.opened_on,
             self.contract,
         )
@@ -141,13 +154,17 @@ class Fill:
 
     order: Order
     contracts: int
-    time: pd.Timestamp
+    time_ns: int  # the quote's, nanoseconds since the epoch
     trading_day: date
     price: int  # price units, slippage included
     price_kind: PriceKind
     slippage: int  # price units against the order (>= 0)
     fee: int  # money units, whole cents
     close_today: bool
+
+    @property
+    def time(self) -> pd.Timestamp:
+        return exchange_time(self.time_ns)
 
 
 @dataclass(slots=True)

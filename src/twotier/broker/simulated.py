@@ -88,11 +88,11 @@ class SimulatedBroker:
             return math.inf
         cap = share_of(quote.volume, self._participation)
         bar, used = self._used.get(instrument, (None, 0))
-        return cap - used if bar == quote.time else cap
+        return cap - used if bar == quote.time_ns else cap
 
     def _take(self, instrument: str, quote: Quote, contracts: int) -> None:
         bar, used = self._used.get(instrument, (None, 0))
-        self._used[instrument] = (quote.time, (used if bar == quote.time else 0) + contracts)
+        self._used[instrument] = (quote.time_ns, (used if bar == quote.time_ns else 0) + contracts)
 
     def fill(self, order: Order, contracts: int, quote: Quote, at: PriceKind) -> Fill:
         """``contracts`` of the order filled on this bar: price, slippage and fee."""
@@ -112,5 +112,5 @@ class SimulatedBroker:
         if self.fees:
             day, multiplier = quote.trading_day, self.fee_multiplier
             fee = fee_units(spec, contracts, price, order.opens, close_today, day, multiplier)
-        return Fill(order, contracts, quote.time, quote.trading_day, price, at, slip, fee,
+        return Fill(order, contracts, quote.time_ns, quote.trading_day, price, at, slip, fee,
                     close_today)  # fmt: skip

@@ -249,13 +249,11 @@ def collect(
     waits = ("bars_waited",) if config.market.any else ()  # RULES.md 10.5
     fills = frame(journal.fills, (*FILL_COLUMNS, *waits))
     equity = composite.recorder.frame()
-    decisions = frame(
-        [
-            {"time": d.time, "kind": d.kind, "basket": d.basket, "reason": d.reason, "text": d.text}
-            for d in journal.decisions
-        ],
-        ("time", "kind", "basket", "reason", "text"),
-    )
+    lines = [
+        {"time": d.time_ns, "kind": d.kind, "basket": d.basket, "reason": d.reason, "text": d.text}
+        for d in journal.decisions
+    ]
+    decisions = frame(lines, ("time", "kind", "basket", "reason", "text"))
     logged = decisions if journal.log_decisions else None  # no log, no market counts
     summary = summarize(
         config, config.instruments, trades, fills, equity, logged, composite.waiting_at_end

@@ -33,8 +33,9 @@ from twotier.market.instruments import InstrumentSpec
 
 # 2: equity rows keep committed capital and notional, not their ratios; 3: closes wait as
 # PendingClose (their failed tries counted), a roll may wait (PendingRoll), packages carry
-# the bar's lock and volume (RULES.md 10).
-STATE_VERSION = 3
+# the bar's lock and volume (RULES.md 10); 4: orders, positions and the journal's decisions
+# and rows keep their times as nanoseconds since the epoch.
+STATE_VERSION = 4
 
 
 class StateFormatError(TwotierError):

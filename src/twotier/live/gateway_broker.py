@@ -550,9 +550,8 @@ class GatewayBroker:
             )
         base = quote.open if at == "open" else quote.close
         slippage = order.action * (price - base)
-        return Fill(
-            order, contracts, quote.time, quote.trading_day, price, at, slippage, fee, close_today
-        )
+        day = quote.trading_day
+        return Fill(order, contracts, quote.time_ns, day, price, at, slippage, fee, close_today)
 
     # -- the market's hours and contracts ------------------------------------------------
 

@@ -287,7 +287,7 @@ def kill_switch(composite: Composite) -> Callable[[PortfolioState, StepInput], N
 
     def close_everything(state: PortfolioState, inp: StepInput) -> None:
         for b in state.baskets:
-            composite.cancel_entry(b, inp.time, KILL_SWITCH)
+            composite.cancel_entry(b, inp.time_ns, KILL_SWITCH)
             if b.unclosed > 0:
                 composite.close(state, b, b.unclosed, KILL_SWITCH, inp)
 

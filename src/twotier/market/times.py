@@ -4,10 +4,16 @@ column mixing zones is read, and which years twotier can count in."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pandas as pd
 
 from twotier.market.calendar import TIMEZONE
+
+ZONE = ZoneInfo(TIMEZONE)  # one object: naming the zone on every Timestamp is slow
 
 # Whole years inside the range of nanosecond time stamps (1677-09-21 to 2262-04-11, in any
 # zone), in which the engine, the tape and the files count time. pandas parses the year
@@ -24,6 +30,20 @@ OUTSIDE_RANGE = (
 # UTC+8 for every time (tests hold this to pandas' localizing).
 FIXED_OFFSET_SINCE = np.datetime64("1992-01-01")
 FIXED_OFFSET = np.timedelta64(8, "h")
+
+
+@lru_cache(maxsize=8192)
+def exchange_time(time_ns: int) -> pd.Timestamp:
+    """The Timestamp (exchange time) of nanoseconds since the epoch. Cached: the same few
+    times are asked for again and again (a step's, its fills'), and making a Timestamp
+    costs more than the rest of a quiet step's bookkeeping."""
+    return pd.Timestamp(time_ns, tz=ZONE)
+
+
+def exchange_clock(time_ns: int) -> datetime:
+    """The exchange-time wall clock of nanoseconds since the epoch, to the second: a
+    datetime costs a small part of a Timestamp, where only its fields are wanted."""
+    return datetime.fromtimestamp(time_ns // 1_000_000_000, ZONE)
 
 
 def in_exchange_time(stamps: pd.DatetimeIndex) -> pd.DatetimeIndex:

@@ -121,8 +121,8 @@ TIME_COLUMNS = frozenset({"time", "entry_time", "exit_time", "exit_decided_at", 
 
 
 def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Rows as a table; time columns are built from their nanoseconds (far faster than
-    letting pandas infer them from Timestamp objects)."""
+    """Rows as a table; time columns, nanoseconds since the epoch in the rows, become
+    Timestamps in exchange time in one conversion per column."""
     data = {}
     for column in columns:
         values = [row[column] for row in rows]
@@ -130,9 +130,9 @@ def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=list(columns))
 
 
-def timestamps(values: list) -> pd.DatetimeIndex:
-    """Zone-aware Timestamps (all in exchange time) as a DatetimeIndex."""
-    ns = np.fromiter((v.value for v in values), dtype=np.int64, count=len(values))
+def timestamps(values: list[int]) -> pd.DatetimeIndex:
+    """Nanoseconds since the epoch as a DatetimeIndex in exchange time."""
+    ns = np.fromiter(values, dtype=np.int64, count=len(values))
     return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(TIMEZONE)
 
 
@@ -149,7 +149,8 @@ def summarize(
     same trades, those still open at the end included (marked at the last close, with the
     fees paid so far), so that final_pv = initial_capital + gross_pnl - fees.
     ``waiting``: the closes (and rolls) that had waited and still waited at the data's
-    end, as (basket, decided_at, reason).
+    end, as (basket, decided, reason): a close's decision as nanoseconds since the epoch
+    (``composite.waiting``).
 
     Computed on the columns' arrays: filtering the whole tables by basket took a few
     percent of a sweep's Tier-2. The sums are pandas' (NaN skipped, numpy's pairwise
@@ -254,13 +255,13 @@ def market_counts(
 def _exits_delayed(fills: pd.DataFrame, waiting=()) -> int:
     """Closes (and rolls) that waited at least one bar, each counted once: a close the
     participation cap split fills in parts, all of one decision (basket, decided_at,
-    reason); one still waiting at the data's end counts too."""
+    reason); one still waiting at the data's end counts too (``waiting``: decisions as
+    nanoseconds)."""
     delayed = set(waiting)
     if "bars_waited" in fills.columns and len(fills):
         closing = fills[~fills["opens"].astype(bool) & (fills["bars_waited"] > 0)]
-        delayed.update(
-            zip(closing["basket"], closing["decided_at"], closing["reason"], strict=True)
-        )
+        decided = pd.DatetimeIndex(closing["decided_at"]).as_unit("ns").asi8.tolist()
+        delayed.update(zip(closing["basket"], decided, closing["reason"], strict=True))
     return len(delayed)
 
 

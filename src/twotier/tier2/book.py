@@ -57,9 +57,9 @@ class Book:
             side=plan.side,
             contracts=fill.contracts,
             entry_price=fill.price,
-            entry_time=fill.time,
+            entry_ns=fill.time_ns,
             entry_day=fill.trading_day,
-            decided_at=fill.order.decided_at,
+            decided_ns=fill.order.decided_ns,
             price_kind=fill.price_kind,
             tier=plan.tier,
             conviction=plan.conviction,
@@ -143,7 +143,7 @@ class Book:
         state.fees += fees
         p.carried_pnl += gross
         p.carried_fees += fees
-        self.journal.roll(out.time, b.index, b.instrument, p.side, p.contracts, roll)
+        self.journal.roll(out.time_ns, b.index, b.instrument, p.side, p.contracts, roll)
         p.entry_price, p.entry_day, p.contract = into.price, into.trading_day, roll.new_contract
         p.basis *= roll.ratio
         p.best_close *= roll.ratio
@@ -157,7 +157,7 @@ class Book:
         later bar than their decision (at the decision bar's close, the CLOSE or entry
         line says it)."""
         self.journal.record_fill(b.index, fill, waited if self.count_waits else None)
-        if self.fill_at == "open" or fill.order.decided_at != fill.time:
+        if self.fill_at == "open" or fill.order.decided_ns != fill.time_ns:
             self.journal.fill(b.index, fill)
 
 
@@ -167,10 +167,10 @@ def open_trade(b: BasketState) -> dict:
     p, last = b.position, b.last
     assert p is not None and last is not None
     order = Order.close(
-        b.index, b.instrument, p.side, p.contracts, "open", last.time, p.entry_day, p.contract
+        b.index, b.instrument, p.side, p.contracts, "open", last.time_ns, p.entry_day, p.contract
     )
     price = b.mark_price(last.close)
-    mark = Fill(order, p.contracts, last.time, last.trading_day, price, "close", 0, 0, False)
+    mark = Fill(order, p.contracts, last.time_ns, last.trading_day, price, "close", 0, 0, False)
     return trade_row(b, p, mark, b.open_pnl() + p.carried_pnl, p.entry_fee + p.carried_fees)
 
 
@@ -182,15 +182,15 @@ def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_sha
         "instrument": b.instrument,
         "side": SIDE[p.side],
         "contracts": fill.contracts,
-        "entry_time": p.entry_time,
+        "entry_time": p.entry_ns,  # times: nanoseconds, Timestamps in the table (frame)
         "entry_contract": p.entry_contract,
         "contract": fill.order.contract,
         "entry_price": price_of(p.opened_price),
         "entry_price_kind": p.price_kind,
-        "exit_time": fill.time,
+        "exit_time": fill.time_ns,
         "exit_price": price_of(fill.price),
         "exit_price_kind": fill.price_kind,
-        "exit_decided_at": fill.order.decided_at,
+        "exit_decided_at": fill.order.decided_ns,
         "tier": p.tier,
         "conviction": p.conviction,
         "size_fraction": p.size_fraction,

@@ -252,7 +252,7 @@ class Composite:
         names = ", ".join(f"basket {i} (margin {held[i]:,.2f})" for i in chosen)
         closing = f"closing {names}" if chosen else "nothing left to close"  # a ruined book
         self.journal.breaker(
-            inp.time,
+            inp.time_ns,
             "forced_liquidation",
             f"PV={format_cny(pv)}, margin={unclosed_total:,.2f}, risk degree {risk:.2%} > "
             f"{level:.0%}; {closing}; no entries for the rest of the trading day",
@@ -260,7 +260,7 @@ class Composite:
         if state.halted_day != inp.trading_day:
             state.halted_day, state.halt_reason = inp.trading_day, "forced_liquidation_halt"
         for b in state.baskets:
-            self.cancel_entry(b, inp.time, "forced_liquidation")
+            self.cancel_entry(b, inp.time_ns, "forced_liquidation")
         for i in chosen:
             # A close of the old contract replaces a waiting roll, which stays only to
             # price that contract (the roll is not tried while a close waits).
@@ -286,7 +286,7 @@ class Composite:
         rules, today = self.config.breakers, inp.trading_day
         dd = float(drawdown(view.pv, state.peak))
         self.journal.breaker(
-            inp.time,
+            inp.time_ns,
             "drawdown_breaker",
             f"PV={format_cny(view.pv)}, peak={format_cny(state.peak)}, drawdown={dd:.2%}; "
             f"all positions closed, no entries until the next trading day, leverage caps "
@@ -298,7 +298,7 @@ class Composite:
         state.caps_halved_through = state.day_number + rules.drawdown_cooldown_days
         state.peak_reset_pending = True
         for b in state.baskets:
-            self.cancel_entry(b, inp.time, "drawdown_breaker")
+            self.cancel_entry(b, inp.time_ns, "drawdown_breaker")
             if b.unclosed > 0:  # a waiting roll is replaced as under forced liquidation
                 self.close(state, b, b.unclosed, "drawdown_breaker", inp)
 
@@ -312,7 +312,7 @@ class Composite:
         if held:
             cut = f"positions cut to {rules.derisk_keep_fraction:.0%}"
         self.journal.breaker(
-            inp.time,
+            inp.time_ns,
             "daily_loss_derisk",
             f"PV={format_cny(pv)}, day start={format_cny(state.day_start)}, loss={loss:.2%}; "
             f"{cut}, no entries for the rest of the trading day",
@@ -321,7 +321,7 @@ class Composite:
         if state.halted_day != today:
             state.halted_day, state.halt_reason = today, "daily_loss_halt"
         for b in state.baskets:
-            self.cancel_entry(b, inp.time, "daily_loss_derisk")
+            self.cancel_entry(b, inp.time_ns, "daily_loss_derisk")
         for b in held:
             remaining = b.unclosed
             keep = math.floor(decided(remaining * rules.derisk_keep_fraction))
@@ -329,11 +329,11 @@ class Composite:
                 b.position.committed *= keep / remaining  # RULES.md 8.5
                 self.close(state, b, remaining - keep, "daily_loss_derisk", inp)
 
-    def cancel_entry(self, b: BasketState, time, why: str) -> None:
+    def cancel_entry(self, b: BasketState, time_ns: int, why: str) -> None:
         """A breaker (``why``) cancels entries not yet filled; the episode may be traded
         later."""
         if b.entry_order is not None:
-            self.journal.entry_cancelled(time, b.index, b.instrument, b.entry_order.order, why)
+            self.journal.entry_cancelled(time_ns, b.index, b.instrument, b.entry_order.order, why)
             b.traded_episode = -1
             b.entry_order = None
 
@@ -384,7 +384,7 @@ class Composite:
         """A close decided at an earlier step has failed a try: the basket's exit tree
         and entries wait for it (RULES.md 10.6 item 9; a cut decided at this step leaves
         the exit tree to run on the contracts it keeps, 8.6)."""
-        return any(c.tries and c.order.decided_at != inp.time for c in b.close_orders)
+        return any(c.tries and c.order.decided_ns != inp.time_ns for c in b.close_orders)
 
     def close(
         self, state: PortfolioState, b: BasketState, contracts: int, reason: str, inp: StepInput
@@ -394,7 +394,7 @@ class Composite:
         p = b.position
         assert p is not None
         order = Order.close(
-            b.index, b.instrument, p.side, contracts, reason, inp.time, p.entry_day, p.contract
+            b.index, b.instrument, p.side, contracts, reason, inp.time_ns, p.entry_day, p.contract
         )
         pkg = inp.packages.get(b.index)
         held, entry, side, basis = p.contracts, p.entry_price, p.side, p.basis
@@ -403,12 +403,12 @@ class Composite:
         if pkg is not None and self.fill_at == "close":
             outcome = self.broker.execute(order, fills.held_quote(self, b, pkg), "close")
             gross = None if outcome.fill is None else self.book.close(state, b, outcome.fill)
-            self.journal.close(inp.time, b.index, b.instrument, side, reason, entry, mark,
+            self.journal.close(inp.time_ns, b.index, b.instrument, side, reason, entry, mark,
                                contracts, held, gross, basis)  # fmt: skip
-            fills.keep_rest(self, b, PendingClose(order), outcome, inp.time)
+            fills.keep_rest(self, b, PendingClose(order), outcome, inp.time_ns)
             return
         self.journal.close(
-            inp.time, b.index, b.instrument, side, reason, entry, mark, contracts, held, None,
+            inp.time_ns, b.index, b.instrument, side, reason, entry, mark, contracts, held, None,
             basis,
         )  # fmt: skip
         b.close_orders.append(PendingClose(order))
@@ -468,7 +468,7 @@ class Composite:
                 p.side,
                 p.contracts,
                 "end_of_data",
-                b.last.time,
+                b.last.time_ns,
                 p.entry_day,
                 p.contract,
             )
@@ -477,7 +477,7 @@ class Composite:
             outcome = self.broker.execute(order, fills.held_quote(self, b, b.last), "close")
             gross = self.book.close(state, b, outcome.fill) if outcome.fill else None
             self.journal.close(
-                b.last.time,
+                b.last.time_ns,
                 b.index,
                 b.instrument,
                 side,
@@ -490,7 +490,7 @@ class Composite:
                 basis,
             )
             if outcome.filled < held:  # no bar after the last to try again on
-                self.journal.left_open(b.last.time, b.index, b.instrument, order, outcome)
+                self.journal.left_open(b.last.time_ns, b.index, b.instrument, order, outcome)
             b.close_orders = []  # (a waiting roll of what is left still prices it)
             changed = True
         if changed:
@@ -516,11 +516,11 @@ class Composite:
 
 
 def waiting(state: PortfolioState) -> list[tuple]:
-    """The closes and rolls that had waited and still wait, as (basket, decided_at,
-    reason): a close by its decision, a roll by its trading day."""
+    """The closes and rolls that had waited and still wait, as (basket, decided, reason):
+    a close by its decision's time (nanoseconds), a roll by its trading day."""
     found = []
     for b in state.baskets:
-        found += [(b.index, w.order.decided_at, w.order.reason) for w in b.close_orders
+        found += [(b.index, w.order.decided_ns, w.order.reason) for w in b.close_orders
                   if w.tries > 0]  # fmt: skip
         roll = b.pending_roll  # behind a close (or replaced by one), the close is what waits
         if roll is not None and roll.tries > 0 and not b.close_orders:

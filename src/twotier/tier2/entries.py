@@ -51,7 +51,7 @@ def try_entry(
 
     def block(reason: str, detail: str, kind: str = "BLOCK") -> None:
         c.journal.block(
-            inp.time,
+            inp.time_ns,
             b.index,
             b.instrument,
             side,
@@ -82,9 +82,9 @@ def try_entry(
         tried = "; ".join(str(a) for a in attempts)
         return block("soft_limits", tried, kind="SKIP")
     if attempts:
-        c.journal.fallback(inp.time, b.index, b.instrument, label, attempts)
-    c.journal.entry(inp.time, b.index, b.instrument, chosen, pkg.confidence, pkg.strength)
-    order = Order.entry(b.index, b.instrument, side, chosen.contracts, inp.time, pkg.contract)
+        c.journal.fallback(inp.time_ns, b.index, b.instrument, label, attempts)
+    c.journal.entry(inp.time_ns, b.index, b.instrument, chosen, pkg.confidence, pkg.strength)
+    order = Order.entry(b.index, b.instrument, side, chosen.contracts, inp.time_ns, pkg.contract)
     b.traded_episode = pkg.episode
     waiting = PendingEntry(chosen, order, pkg.episode)
     if c.fill_at == "close":

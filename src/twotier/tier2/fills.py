@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def quote(pkg: Package) -> Quote:
-    return Quote(pkg.time, pkg.trading_day, pkg.open, pkg.close, pkg.volume, pkg.locked,
+    return Quote(pkg.time_ns, pkg.trading_day, pkg.open, pkg.close, pkg.volume, pkg.locked,
                  pkg.limit_up, pkg.limit_down)  # fmt: skip
 
 
@@ -68,7 +68,7 @@ def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
                 # Its fill bar is on the deadline: cancelled, its episode used.
                 outcome = Outcome(order, "unfilled", None, f"{pkg.contract}: delivery deadline")
                 code = "delivery_deadline_block"
-                c.journal.unfilled(pkg.time, b.index, b.instrument, order, outcome, code)
+                c.journal.unfilled(pkg.time_ns, b.index, b.instrument, order, outcome, code)
                 continue
             book_entry(c, state, b, waiting, c.broker.execute(order, quote(pkg), c.fill_at), pkg)
 
@@ -94,10 +94,10 @@ def fill_closes(c: Composite, state: PortfolioState, b: BasketState, pkg: Packag
         outcome = c.broker.execute(pending.order, held, c.fill_at)
         if outcome.fill is not None:
             c.book.close(state, b, outcome.fill, waited=pending.tries)
-        keep_rest(c, b, pending, outcome, pkg.time)
+        keep_rest(c, b, pending, outcome, pkg.time_ns)
 
 
-def keep_rest(c: Composite, b: BasketState, pending: PendingClose, outcome: Outcome, time):
+def keep_rest(c: Composite, b: BasketState, pending: PendingClose, outcome: Outcome, time_ns: int):
     """The contracts of a close that did not fill wait for the next bar (logged: the try
     counts as a bar waited, for the rest of a partial fill too)."""
     order = pending.order
@@ -106,7 +106,7 @@ def keep_rest(c: Composite, b: BasketState, pending: PendingClose, outcome: Outc
     rest = order.rest(outcome.filled)
     b.close_orders.append(PendingClose(rest, pending.tries + 1))
     code = _exit_code(outcome)
-    c.journal.delayed(time, b.index, b.instrument, rest, code, outcome.reason)
+    c.journal.delayed(time_ns, b.index, b.instrument, rest, code, outcome.reason)
 
 
 def book_entry(
@@ -123,7 +123,7 @@ def book_entry(
         c.book.open(state, b, waiting.plan, outcome.fill, waiting.episode)
     if outcome.filled < waiting.order.contracts:
         code = _entry_code(outcome)
-        c.journal.unfilled(pkg.time, b.index, b.instrument, waiting.order, outcome, code)
+        c.journal.unfilled(pkg.time_ns, b.index, b.instrument, waiting.order, outcome, code)
 
 
 def roll(c: Composite, state: PortfolioState, b: BasketState, pkg: Package) -> None:
@@ -137,9 +137,9 @@ def roll(c: Composite, state: PortfolioState, b: BasketState, pkg: Package) -> N
     pending = b.pending_roll
     the_roll = pending.roll if pending is not None else pkg.roll
     assert the_roll is not None
-    old = Order.roll_leg(b.index, b.instrument, p.side, p.contracts, False, pkg.time,
+    old = Order.roll_leg(b.index, b.instrument, p.side, p.contracts, False, pkg.time_ns,
                          p.entry_day, the_roll.old_contract)  # fmt: skip
-    new = Order.roll_leg(b.index, b.instrument, p.side, p.contracts, True, pkg.time, None,
+    new = Order.roll_leg(b.index, b.instrument, p.side, p.contracts, True, pkg.time_ns, None,
                          the_roll.new_contract)  # fmt: skip
     bar = quote(pkg)
     if pending is None and not c.config.market.price_limits:
@@ -155,7 +155,7 @@ def roll(c: Composite, state: PortfolioState, b: BasketState, pkg: Package) -> N
         return
     b.pending_roll = PendingRoll(the_roll, tries + 1)
     code = _exit_code(out if out.fill is None else into)
-    c.journal.delayed(pkg.time, b.index, b.instrument, old, code, out.reason or into.reason)
+    c.journal.delayed(pkg.time_ns, b.index, b.instrument, old, code, out.reason or into.reason)
 
 
 def _exit_code(outcome: Outcome) -> str:

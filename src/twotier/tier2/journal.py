@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from twotier.broker.base import MARKET_CLOSED, NO_VOLUME, PRICE_LIMIT, Fill, Order, Outcome
+from twotier.market.times import exchange_clock, exchange_time
 from twotier.money import cny, format_cny, price_of
 from twotier.tier2.sizing import EntryPlan, pct
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIDE = {1: "LONG", -1: "SHORT"}
 WHY_NOT_FILLED = {
@@ -24,9 +27,10 @@ WHY_NOT_FILLED = {
 TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 
 
-def stamp(t: pd.Timestamp) -> str:
-    """[YYYY-MM-DD HH:MM] of a decision line."""
-    two = TWO_DIGITS
+def stamp(time_ns: int) -> str:
+    """[YYYY-MM-DD HH:MM] of a decision line at ``time_ns`` (nanoseconds since the epoch),
+    in exchange time."""
+    t, two = exchange_clock(time_ns), TWO_DIGITS
     return f"[{t.year}-{two[t.month]}-{two[t.day]} {two[t.hour]}:{two[t.minute]}]"
 
 
@@ -46,11 +50,16 @@ class Decision:
     """A line of the decision log. Not changed once written (not frozen: a frozen
     dataclass costs four times as much to make, and a run writes thousands)."""
 
-    time: pd.Timestamp
+    time_ns: int  # the decision's step, nanoseconds since the epoch
     kind: str  # ENTRY, CLOSE, FILL, BLOCK, FALLBACK, BREAKER, SKIP
     basket: int | None
     reason: str
     text: str
+
+    @property
+    def time(self) -> pd.Timestamp:
+        """The step's time as a Timestamp in exchange time."""
+        return exchange_time(self.time_ns)
 
 
 def decision_line(method):
@@ -68,20 +77,30 @@ def decision_line(method):
 
 @dataclass
 class Journal:
+    """The decision lines, and the rows of fills and trades (times in them: nanoseconds
+    since the epoch, made Timestamps when the tables are made, ``run.result.frame``)."""
+
     decisions: list[Decision] = field(default_factory=list)
     fills: list[dict] = field(default_factory=list)
     trades: list[dict] = field(default_factory=list)
     log_decisions: bool = True
 
-    def write(self, time, kind: str, basket: int | None, reason: str, text: str) -> None:
-        self.decisions.append(Decision(time, kind, basket, reason, f"{stamp(time)} {text}"))
+    def write(self, time_ns: int, kind: str, basket: int | None, reason: str, text: str) -> None:
+        line = f"{stamp(time_ns)} {text}"
+        self.decisions.append(Decision(time_ns, kind, basket, reason, line))
 
     @decision_line
     def entry(
-        self, time, basket: int, instrument: str, plan: EntryPlan, conf: float, strength: float
+        self,
+        time_ns: int,
+        basket: int,
+        instrument: str,
+        plan: EntryPlan,
+        conf: float,
+        strength: float,
     ) -> None:
         self.write(
-            time,
+            time_ns,
             "ENTRY",
             basket,
             plan.tier,
@@ -96,7 +115,7 @@ class Journal:
     @decision_line
     def close(
         self,
-        time,
+        time_ns: int,
         basket: int,
         instrument: str,
         side: int,
@@ -121,7 +140,7 @@ class Journal:
             else f"entry={price_text(entry)}"
         )
         self.write(
-            time,
+            time_ns,
             "CLOSE",
             basket,
             reason,
@@ -132,7 +151,7 @@ class Journal:
     @decision_line
     def block(
         self,
-        time,
+        time_ns: int,
         basket: int,
         instrument: str,
         side: int,
@@ -144,7 +163,7 @@ class Journal:
         kind: str = "BLOCK",
     ) -> None:
         self.write(
-            time,
+            time_ns,
             kind,
             basket,
             reason,
@@ -153,10 +172,10 @@ class Journal:
         )
 
     @decision_line
-    def fallback(self, time, basket: int, instrument: str, label: str, attempts) -> None:
+    def fallback(self, time_ns: int, basket: int, instrument: str, label: str, attempts) -> None:
         tried = "; ".join(str(a) for a in attempts)
         self.write(
-            time,
+            time_ns,
             "FALLBACK",
             basket,
             label,
@@ -164,9 +183,11 @@ class Journal:
         )
 
     @decision_line
-    def roll(self, time, basket: int, instrument: str, side: int, contracts: int, roll) -> None:
+    def roll(
+        self, time_ns: int, basket: int, instrument: str, side: int, contracts: int, roll
+    ) -> None:
         self.write(
-            time,
+            time_ns,
             "ROLL",
             basket,
             "roll",
@@ -177,12 +198,12 @@ class Journal:
 
     @decision_line
     def delayed(
-        self, time, basket: int, instrument: str, order: Order, code: str, why: str
+        self, time_ns: int, basket: int, instrument: str, order: Order, code: str, why: str
     ) -> None:
         """A close that did not fill (all or part of it): it waits for the next bar."""
         verb = "BUY" if order.action > 0 else "SELL"
         self.write(
-            time,
+            time_ns,
             "WAIT",
             basket,
             code,
@@ -193,13 +214,13 @@ class Journal:
 
     @decision_line
     def unfilled(
-        self, time, basket: int, instrument: str, order: Order, outcome: Outcome, code: str
+        self, time_ns: int, basket: int, instrument: str, order: Order, outcome: Outcome, code: str
     ) -> None:
         """An entry that filled in part or not at all: the rest is cancelled."""
         filled = outcome.filled
         what = f"filled {filled} of {order.contracts}" if filled else "not filled"
         self.write(
-            time,
+            time_ns,
             "CANCEL",
             basket,
             code,
@@ -209,13 +230,13 @@ class Journal:
         )
 
     @decision_line
-    def left_open(self, time, basket: int, instrument: str, order: Order, outcome: Outcome):
+    def left_open(self, time_ns: int, basket: int, instrument: str, order: Order, outcome: Outcome):
         """A close at the data's end (``close_at_end``) that did not fill whole: the rest
         of the position stays open, reported as such."""
         verb = "BUY" if order.action > 0 else "SELL"
         rest = order.contracts - outcome.filled
         self.write(
-            time,
+            time_ns,
             "CANCEL",
             basket,
             "end_of_data_unfilled",
@@ -225,11 +246,11 @@ class Journal:
         )
 
     @decision_line
-    def entry_cancelled(self, time, basket: int, instrument: str, order: Order, why: str):
+    def entry_cancelled(self, time_ns: int, basket: int, instrument: str, order: Order, why: str):
         """An entry not yet filled that a breaker cancels (its episode may be traded
         later)."""
         self.write(
-            time,
+            time_ns,
             "CANCEL",
             basket,
             f"entry_cancelled_{why}",
@@ -238,8 +259,8 @@ class Journal:
         )
 
     @decision_line
-    def breaker(self, time, reason: str, text: str) -> None:
-        self.write(time, "BREAKER", None, reason, f"BREAKER {reason}: {text}")
+    def breaker(self, time_ns: int, reason: str, text: str) -> None:
+        self.write(time_ns, "BREAKER", None, reason, f"BREAKER {reason}: {text}")
 
     @decision_line
     def fill(self, basket: int, fill: Fill) -> None:
@@ -247,7 +268,7 @@ class Journal:
         verb = "BUY" if o.action > 0 else "SELL"
         slip = f", slippage {price_text(fill.slippage)}" if fill.slippage else ""
         self.write(
-            fill.time,
+            fill.time_ns,
             "FILL",
             basket,
             o.reason,
@@ -260,7 +281,7 @@ class Journal:
         """A row of fills.csv; ``waited``: the bars the order waited, where counted."""
         o = fill.order
         row = {
-            "time": fill.time,
+            "time": fill.time_ns,
             "trading_day": fill.trading_day,
             "basket": basket,
             "instrument": o.instrument,
@@ -274,7 +295,7 @@ class Journal:
             "close_today": fill.close_today,
             "opens": o.opens,
             "reason": o.reason,
-            "decided_at": o.decided_at,
+            "decided_at": o.decided_ns,
         }
         if waited is not None:
             row["bars_waited"] = waited

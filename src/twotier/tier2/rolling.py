@@ -30,7 +30,7 @@ def old_contract_quote(quote: Quote, roll: Roll, tick: int) -> Quote:
     """The bar as the old contract's: its prices divided by the roll ratio; the bar's lock
     and volume; no limits from the data (they are the new contract's)."""
     return Quote(
-        quote.time,
+        quote.time_ns,
         quote.trading_day,
         old_contract_price(quote.open, roll, tick),
         old_contract_price(quote.close, roll, tick),
@@ -43,4 +43,4 @@ def fixed_quote(quote: Quote, price: float) -> Quote:
     """The bar with one price as its open and close (a roll schedule's price of a contract
     at the roll), and the bar's lock and volume."""
     units = price_units(price)
-    return Quote(quote.time, quote.trading_day, units, units, quote.volume, quote.locked)
+    return Quote(quote.time_ns, quote.trading_day, units, units, quote.volume, quote.locked)

@@ -5,27 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from twotier.broker.base import Order
-from twotier.market.calendar import TIMEZONE
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.rolls import Roll
+from twotier.market.times import ZONE, exchange_time  # noqa: F401 (ZONE: for users of state)
 from twotier.tier2.rolling import old_contract_price
 from twotier.tier2.sizing import EntryPlan
-
-ZONE = ZoneInfo(TIMEZONE)  # one object: naming the zone on every Timestamp is slow
-
-
-@lru_cache(maxsize=8192)
-def exchange_time(time_ns: int) -> pd.Timestamp:
-    """The Timestamp (exchange time) of nanoseconds since the epoch. Cached: a step asks
-    for the same few times again and again (the step, its packages, its fills), and
-    making a Timestamp costs more than the rest of a quiet step's bookkeeping."""
-    return pd.Timestamp(time_ns, tz=ZONE)
 
 
 @dataclass(slots=True)
@@ -84,9 +72,9 @@ class Position:
     side: int
     contracts: int
     entry_price: int  # price units: the fill price on the contract held now
-    entry_time: pd.Timestamp  # bar start of the fill
+    entry_ns: int  # bar start of the fill, nanoseconds since the epoch
     entry_day: date
-    decided_at: pd.Timestamp
+    decided_ns: int  # the entry's decision, nanoseconds since the epoch
     price_kind: str
     tier: str
     conviction: float
@@ -109,6 +97,14 @@ class Position:
     opened_price: int = 0  # price units: the first fill, before any roll
     carried_pnl: int = 0  # money units realised on earlier contracts (rolls), not yet reported
     carried_fees: int = 0  # money units of roll fees, not yet reported
+
+    @property
+    def entry_time(self) -> pd.Timestamp:
+        return exchange_time(self.entry_ns)
+
+    @property
+    def decided_at(self) -> pd.Timestamp:
+        return exchange_time(self.decided_ns)
 
 
 @dataclass
