@@ -101,6 +101,19 @@ def test_broker_without_fees_charges_nothing():
     assert fill.fee == 0
 
 
+def test_orders_quotes_and_fills_give_their_times_as_exchange_time_timestamps():
+    """They carry nanoseconds; ``time`` and ``decided_at`` are the Timestamps of them."""
+    the_order, the_quote = order(IRON, +1), quote(800, 800)
+    fill = fill_on(SimulatedBroker(SPECS), the_order, the_quote, "open")
+    assert (fill.time_ns, fill.order.decided_ns) == (T[1].value, T[0].value)
+    for stamp, expected in [
+        (the_quote.time, T[1]),
+        (fill.time, T[1]),
+        (the_order.decided_at, T[0]),
+    ]:
+        assert stamp == expected and str(stamp.tz) == "Asia/Shanghai"
+
+
 # -- fills in a run -----------------------------------------------------------------------
 
 
