@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 
 import pandas as pd
 import pytest
+from distributed.comm import CommClosedError
 
 from twotier.cli.optimize import print_result
 from twotier.config import load_config
 from twotier.engine.backtest import generate_signals
 from twotier.engine.inputs import Environment
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
-from twotier.optimize.cluster import dask_client
+from twotier.optimize.cluster import HEARTBEAT_FAILED, dask_client
 from twotier.optimize.outputs import write_outputs
 from twotier.optimize.runner import SweepRunner
 from twotier.optimize.space import parse_space
@@ -381,6 +383,23 @@ def test_the_local_clusters_workers_do_not_profile_themselves(client):
         return dask.config.get("distributed.worker.profile.enabled")
 
     assert set(client.run(profiling).values()) == {False}
+
+
+def test_the_local_clusters_workers_keep_quiet_only_about_heartbeats_cut_by_closing(client):
+    def dropped() -> list[bool]:
+        worker_log = logging.getLogger("distributed.worker")
+
+        def kept(message: str, failure: Exception) -> bool:
+            record = worker_log.makeRecord(
+                worker_log.name, logging.ERROR, __file__, 1, message, (), (None, failure, None)
+            )
+            return worker_log.filter(record)
+
+        closed, refused = CommClosedError("Stream is closed"), ConnectionRefusedError()
+        return [kept(HEARTBEAT_FAILED, closed), kept(HEARTBEAT_FAILED, refused),
+                kept("Compute Failed", closed)]  # fmt: skip
+
+    assert list(client.run(dropped).values()) == [[False, True, True]] * 2
 
 
 def test_a_set_whose_market_settings_do_nothing_is_noted(bars):

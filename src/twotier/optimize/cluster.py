@@ -5,6 +5,7 @@ address. Either way the workers must run this twotier version."""
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import signal
 import socket
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 
 import dask
 from distributed import Client, LocalCluster
+from distributed.comm import CommClosedError
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from twotier import __version__
 from twotier.errors import ConfigError
@@ -47,7 +50,28 @@ def dask_client(
             )
         with cluster, Client(cluster) as client:
             check_workers(client)
+            client.register_plugin(ClosedHeartbeatsQuiet())
             yield client
+
+
+HEARTBEAT_FAILED = "Failed to communicate with scheduler during heartbeat."
+
+
+class ClosedHeartbeatsQuiet(WorkerPlugin):
+    """The local cluster's workers do not log a heartbeat that met the scheduler's side
+    of the connection closed: the sweep's own process closes that scheduler (at the end
+    and on a Ctrl-C), and a worker whose heartbeat was under way then printed a traceback
+    (distributed logs it with the exception). Any other heartbeat failure is logged."""
+
+    name = "twotier-closed-heartbeats-quiet"
+
+    def setup(self, worker) -> None:
+        logging.getLogger("distributed.worker").addFilter(not_a_closed_heartbeat)
+
+
+def not_a_closed_heartbeat(record: logging.LogRecord) -> bool:
+    failure = record.exc_info[1] if record.exc_info else None
+    return not (record.msg == HEARTBEAT_FAILED and isinstance(failure, CommClosedError))
 
 
 @contextmanager
