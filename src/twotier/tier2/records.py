@@ -7,7 +7,7 @@ quiet steps at once; a single step appends a block of one.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
@@ -133,17 +133,13 @@ class EquityRecorder:
         if self.size == 0 or self._names is None:
             return pd.DataFrame()
         at = np.array(self._row_at, dtype=np.int64)
+        starts = np.array([first for first, _ in self._block_at], dtype=np.int64)
         lengths = np.array([rows for _, rows in self._block_at], dtype=np.int64)
         row_columns = list(zip(*self._rows, strict=True)) or [()] * len(self._names)
         block_columns = list(zip(*self._blocks, strict=True)) or [()] * len(self._names)
-        columns, rows = {}, BlockRows(self.size, at, lengths)
+        columns, rows = {}, BlockRows(self.size, at, starts, lengths)
         for name, ones, pieces in zip(self._names, row_columns, block_columns, strict=True):
-            values = np.array(ones)
-            sample = values if len(values) else np.asarray(pieces[0])
-            column = np.empty(self.size, dtype=sample.dtype)
-            column[at] = values
-            _place_blocks(column, pieces, rows)
-            columns[name] = column
+            columns[name] = _column(np.array(ones), pieces, rows)
         table = with_ratios(columns)
         # Times and money in their final form before the table is made: replacing a
         # column of a DataFrame costs more than making it.
@@ -162,11 +158,27 @@ class BlockRows:
     through a mask land on their rows. Masks rather than row numbers: numpy writes through
     a mask for about half the instructions of a list of row numbers."""
 
-    def __init__(self, size: int, one_rows: np.ndarray, lengths: np.ndarray):
-        self.lengths = lengths
+    def __init__(self, size: int, one_rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray):
+        self.size, self.one_rows = size, one_rows
+        self.starts, self.lengths = starts, lengths
         self.every = np.ones(size, dtype=bool)  # the rows of all the blocks
         self.every[one_rows] = False
         self._known: dict[bytes, np.ndarray] = {}
+
+    @cached_property
+    def _in_row_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """The one-row records and the blocks in row order (as places in the one-row
+        records' values followed by the blocks'), and the rows each holds."""
+        firsts = np.concatenate([self.one_rows, self.starts])
+        order = np.argsort(firsts, kind="stable")
+        ones = np.ones(len(self.one_rows), dtype=np.int64)
+        return order, np.concatenate([ones, self.lengths])[order]
+
+    def repeated(self, ones: np.ndarray, block_values: np.ndarray) -> np.ndarray:
+        """The column whose one-row records hold ``ones`` and whose blocks hold one value
+        each, ``block_values``: each value repeated over its rows, in one go."""
+        order, rows = self._in_row_order
+        return np.repeat(np.concatenate([ones, block_values])[order], rows)
 
     def of(self, chosen: np.ndarray) -> np.ndarray:
         key = chosen.tobytes()
@@ -177,25 +189,28 @@ class BlockRows:
         return rows
 
 
-def _place_blocks(column: np.ndarray, pieces: tuple, rows: BlockRows) -> None:
-    """Write the blocks' values of one column into ``column`` with two vectorised
-    assignments (blocks whose value is an array; blocks with one value for all rows).
-    Most columns hold only arrays or only single values: those skip sorting the blocks."""
-    if not pieces:
-        return
+def _column(values: np.ndarray, pieces: tuple, rows: BlockRows) -> np.ndarray:
+    """One column of the table from the one-row records' ``values`` and the blocks'
+    ``pieces``. A column with one value a block is made by repeating the values in row
+    order; the others have the blocks' values written in with two vectorised assignments
+    (blocks whose value is an array; blocks with one value for all rows). Most columns
+    hold only arrays or only single values: those skip sorting the blocks."""
+    dtype = (values if len(values) else np.asarray(pieces[0])).dtype
     array_kinds = [issubclass(kind, np.ndarray) for kind in set(map(type, pieces))]
     if not any(array_kinds):
-        column[rows.every] = np.repeat(np.array(pieces).astype(column.dtype), rows.lengths)
-        return
+        return rows.repeated(values.astype(dtype), np.array(pieces).astype(dtype))
+    column = np.empty(rows.size, dtype=dtype)
+    column[rows.one_rows] = values
     if all(array_kinds):
         column[rows.every] = np.concatenate(pieces)
-        return
+        return column
     is_array = np.fromiter((isinstance(v, np.ndarray) for v in pieces), bool, len(pieces))
     arrays = [v for v, a in zip(pieces, is_array, strict=True) if a]
     column[rows.of(is_array)] = np.concatenate(arrays)
     ones = np.array([v for v, a in zip(pieces, is_array, strict=True) if not a])
     kept = rows.lengths[~is_array]
     column[rows.of(~is_array)] = np.repeat(ones.astype(column.dtype), kept)
+    return column
 
 
 def with_ratios(columns: dict) -> dict:
