@@ -80,7 +80,9 @@ def _trail(p: Position, close_units, close, x: ExitParams):
     """``trail``, given the closes as prices too (``exit_marks`` keeps them)."""
     best = running_best(close_units, p.best_close, p.side)
     basis = p.basis / PRICE_SCALE  # price_of, inline: the hot path of every scan
-    pnl = decided(p.side * (close - basis) / basis)
+    # side*(close-basis)/basis as (close-basis)/(side*basis): the same bits for a side of
+    # +1 or -1 (IEEE division is symmetric in sign), one array operation fewer.
+    pnl = decided((close - basis) / (p.side * basis))
     if isinstance(pnl, np.ndarray) and (p.armed or not p.trailing):
         # Armed already, or never to be: the same at every bar, without three array
         # operations (most positions of a scan).
