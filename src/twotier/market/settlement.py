@@ -155,8 +155,12 @@ class SettlementHistory:
         contracts, days = contracts[known], days[known]
         prices = prices[known].astype(np.int64)  # as int() would: all are above 0
         listed = contracts.tolist()
-        for contract in dict.fromkeys(listed):
-            mine = np.fromiter((c == contract for c in listed), bool, len(listed))
+        distinct = dict.fromkeys(listed)
+        for contract in distinct:
+            if len(distinct) == 1:  # one contract throughout (or none known): every day
+                mine = slice(None)
+            else:
+                mine = np.fromiter((c == contract for c in listed), bool, len(listed))
             history._days[contract] = days[mine].tolist()
             history._prices[contract] = prices[mine].tolist()
             history._arrays[contract] = (days[mine], np.concatenate([[NO_PRICE], prices[mine]]))
