@@ -74,8 +74,8 @@ def test_entry_close_and_roll_lines_keep_the_decimals_of_a_fine_tick():
 def test_a_decision_line_is_stamped_with_its_exchange_minute_as_strftime_writes_it():
     """The stamp's two-digit fields are looked up: every month, day, hour and minute is
     written as strftime writes it, zero-padded."""
+    from twotier.market.times import ZONE
     from twotier.tier2.journal import stamp
-    from twotier.tier2.state import ZONE
 
     times = pd.date_range("2016-01-01", "2026-01-01", freq="9h7min", tz=ZONE)
     # and a summer-time year of China's (1988), and a time before the epoch

@@ -14,7 +14,7 @@ import pytest
 
 from twotier.cli.main import run as cli
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
-from twotier.money import to_cent
+from twotier.money import cny, to_cent
 
 
 def test_to_cent_rounds_half_away_from_zero_like_the_fees():
@@ -26,15 +26,13 @@ def test_to_cent_rounds_half_away_from_zero_like_the_fees():
     assert to_cent(np.array(units, dtype=np.int64)).tolist() == expected
 
 
-def test_the_equity_tables_money_is_rounded_whether_or_not_it_is_whole_cents():
+def test_to_cent_rounds_arrays_whether_or_not_they_are_whole_cents():
     import numpy as np
 
-    from twotier.tier2.records import cny_to_cent
-
     whole = np.array([0, 100, -200, 12_345_600], dtype=np.int64)
-    assert cny_to_cent(whole).tolist() == [0.0, 0.01, -0.02, 1234.56]
+    assert cny(to_cent(whole)).tolist() == [0.0, 0.01, -0.02, 1234.56]
     off = np.array([0, 49, 50, -50, -150, 12_345_650], dtype=np.int64)
-    assert cny_to_cent(off).tolist() == [0.0, 0.0, 0.01, -0.01, -0.02, 1234.57]
+    assert cny(to_cent(off)).tolist() == [0.0, 0.0, 0.01, -0.01, -0.02, 1234.57]
 
 
 def decimals(path, column):

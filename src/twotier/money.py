@@ -127,8 +127,12 @@ def cny(units):
 def to_cent(units):
     """Money units rounded to the cent, half away from zero (as fees are), as money
     units; one amount (a Python int) or an int64 array. Amounts of prices on the tick are
-    whole cents already; those of prices off it are not, and the files show them so."""
+    whole cents already; those of prices off it are not, and the files show them so. An
+    array of whole cents is given back as it is: checking costs a fraction of rounding
+    (numpy's ``//`` by a number is several times cheaper than its ``%``)."""
     if isinstance(units, np.ndarray):
+        if not (units // UNITS_PER_CENT * UNITS_PER_CENT != units).any():
+            return units
         half = UNITS_PER_CENT // 2
         cents = np.where(
             units >= 0, (units + half) // UNITS_PER_CENT, -((half - units) // UNITS_PER_CENT)

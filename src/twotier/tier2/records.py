@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from twotier.market.calendar import TIMEZONE
-from twotier.money import UNITS_PER_CENT, cny, to_cent
+from twotier.money import cny, to_cent
 from twotier.tier2.book import check_ledger, marked_equities
 from twotier.tier2.breakers import drawdown
 from twotier.tier2.margin import risk_degree
@@ -147,7 +147,7 @@ class EquityRecorder:
         table["time"] = utc.tz_convert(TIMEZONE)
         money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
         for name in money:
-            table[name] = cny_to_cent(table[name])
+            table[name] = cny(to_cent(table[name]))  # to the cent, as the files show money
         return pd.DataFrame(table, copy=False)
 
 
@@ -235,15 +235,6 @@ def with_ratios(columns: dict) -> dict:
         elif name != "notional":
             out[name] = values
     return out
-
-
-def cny_to_cent(units: np.ndarray) -> np.ndarray:
-    """Money units as CNY rounded to the cent, as the files show money (``to_cent``). A
-    column of whole cents, as marks at prices on the tick give, skips the rounding: the
-    check costs a fraction of ``to_cent``'s passes over the column."""
-    if (units // UNITS_PER_CENT * UNITS_PER_CENT != units).any():  # numpy's // by a
-        units = to_cent(units)  # number costs a fraction of its %
-    return cny(units)
 
 
 def _head(values, rows: int):

@@ -11,7 +11,7 @@ import pandas as pd
 from twotier.broker.base import Order
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.rolls import Roll
-from twotier.market.times import ZONE, exchange_time  # noqa: F401 (ZONE: for users of state)
+from twotier.market.times import exchange_time
 from twotier.tier2.rolling import old_contract_price
 from twotier.tier2.sizing import EntryPlan
 
