@@ -24,7 +24,7 @@ from twotier.money import price_units
 from twotier.numeric import carried_previous, decided
 from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
 from twotier.tier2.composite import Composite
-from twotier.tier2.days import day64, day_marks
+from twotier.tier2.days import day64, day_marks, day_of
 from twotier.tier2.exits import (
     EXIT_INPUTS,
     EXIT_TREE,
@@ -41,6 +41,7 @@ from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count, reser
 MONEY = st.integers(min_value=1, max_value=2 * 10**13)  # money units: up to 2e9 CNY
 UNIT = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 DAY0 = date(2024, 10, 21)
+DAYS = [date(1970, 1, 1), date(1969, 12, 31), date(2025, 3, 4), date(1, 1, 1)]  # epoch edges
 
 
 def steps(n_max: int = 40):
@@ -91,12 +92,16 @@ def test_carried_previous_is_the_value_before_the_latest_mark(data, n, first, be
         previous = int(values[k])
 
 
-@pytest.mark.parametrize(
-    "day", [date(1970, 1, 1), date(1969, 12, 31), date(2025, 3, 4), date(1, 1, 1)]
-)
+@pytest.mark.parametrize("day", DAYS)
 def test_day64_is_numpys_day(day):
     assert day64(day) == np.datetime64(day, "D")
     assert day64(day).dtype == np.dtype("datetime64[D]")
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_day_of_a_count_of_days_is_the_date_numpy_gives(day):
+    days = np.array([day], dtype="datetime64[D]")
+    assert day_of(int(days.view(np.int64)[0])) == days.item(0) == day
 
 
 DATED_MARGIN = '[instruments."DCE/i"]\nschedule = [{ from = 2020-02-03, margin_rate = 0.15 }]\n'

@@ -129,13 +129,6 @@ def running_any(flags):
     return bool(flags)
 
 
-def any_of(flags) -> bool:
-    """Whether any flag is set (one flag, or an array of them)."""
-    if isinstance(flags, np.ndarray):
-        return bool(flags.any())
-    return bool(flags)
-
-
 def not_(flags):
     """Logical NOT of one flag or an array of them."""
     if isinstance(flags, np.ndarray):

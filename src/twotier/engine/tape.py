@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cached_property
 
 import numpy as np
@@ -28,12 +27,11 @@ from twotier.market.instruments import InstrumentSpec
 from twotier.market.rolls import Roll, RollSchedule
 from twotier.money import PriceError, price_units_array
 from twotier.tier1.state import episodes
+from twotier.tier2.days import day_of
 from twotier.tier2.sizing import conviction
 from twotier.tier2.state import Package, StepInput
 from twotier.tier2.stretch import Stretch
 from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count
-
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # a datetime64[D] counts days from it
 
 
 @dataclass
@@ -109,7 +107,7 @@ class BasketTape:
             locked, up, down = locks[bar], ups[bar], downs[bar]
             up, down = None if up <= 0 else up, None if down <= 0 else down
         return Package(
-            bar, time_ns[bar], date.fromordinal(_EPOCH_ORDINAL + day[bar]), open_[bar],
+            bar, time_ns[bar], day_of(day[bar]), open_[bar],
             close[bar], signal[bar], confidence[bar], strength[bar], regime[bar], episode[bar],
             None if self.contract is None else self.contract[bar], self.rolls.get(bar),
             conviction[bar], volume, locked, up, down,
@@ -210,7 +208,7 @@ class Tape:
                 if bar >= 0:
                     packages[i] = b.package(bar)
         # The step's day as a date, made when asked for (the whole column costs 8 ms).
-        day = date.fromordinal(_EPOCH_ORDINAL + days[k])
+        day = day_of(days[k])
         return StepInput(time_ns[k], day, packages, (chaos[k], average[k], target[k]))
 
     def first_step_on_or_after(self, day) -> int:

@@ -16,7 +16,6 @@ that bar, the roll, so that ``Composite.step`` rolls held positions as in a back
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 import numpy as np
@@ -31,6 +30,7 @@ from twotier.market.rolls import AdjustMethod, Roll, RollSchedule, back_adjust
 from twotier.money import PriceError, price_units
 from twotier.tier1.generator import SignalGenerator
 from twotier.tier1.package import CHECK_COLUMNS, MARKET_COLUMNS, PACKAGE_COLUMNS
+from twotier.tier2.days import EPOCH_ORDINAL
 from twotier.tier2.state import Package
 
 INT8_COLUMNS = ("signal", "regime", "trigger")
@@ -184,6 +184,3 @@ def bars_frame(bars: list[Bar]) -> pd.DataFrame:
     ordinals = np.array([b.trading_day.toordinal() for b in bars], dtype=np.int64)
     columns["trading_day"] = (ordinals - EPOCH_ORDINAL).astype("datetime64[D]")
     return pd.DataFrame(columns, index=times)
-
-
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
