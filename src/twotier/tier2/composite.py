@@ -166,11 +166,8 @@ class Composite:
     def fills_due(self, state: PortfolioState, inp: StepInput) -> bool:
         """Whether anything fills at this step: orders waiting for a bar of it, or a
         position to roll."""
-        for i, pkg in inp.packages.items():
-            b = state.baskets[i]
-            if b.close_orders or b.entry_order or b.pending_roll or (pkg.roll and b.position):
-                return True
-        return False
+        baskets = state.baskets
+        return any(fills.fill_due(baskets[i], pkg.roll) for i, pkg in inp.packages.items())
 
     def reserve_target(self, chaos, avg_conviction):
         """The cash-reserve target (RULES.md 4.5) of one step, or of arrays of steps."""

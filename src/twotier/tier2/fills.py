@@ -35,12 +35,22 @@ def quote(pkg: Package) -> Quote:
                  pkg.limit_up, pkg.limit_down)  # fmt: skip
 
 
+def orders_waiting(b: BasketState) -> bool:
+    """Whether the basket has an order (a close, an entry or a roll) waiting for a bar."""
+    return bool(b.close_orders) or b.entry_order is not None or b.pending_roll is not None
+
+
 def may_fill(b: BasketState, roll: Roll | None) -> bool:
     """Whether ``fill`` may have anything to do for the basket at a bar of its with
     ``roll`` (None: no roll there): with no order waiting and no roll, it leaves the
     basket as it is."""
-    waiting = b.close_orders or b.entry_order is not None or b.pending_roll is not None
-    return bool(waiting) or roll is not None
+    return orders_waiting(b) or roll is not None
+
+
+def fill_due(b: BasketState, roll: Roll | None) -> bool:
+    """Whether something fills for the basket at a bar of its with ``roll``: an order
+    waiting, or a position to roll."""
+    return orders_waiting(b) or (roll is not None and b.position is not None)
 
 
 def fill(c: Composite, state: PortfolioState, inp: StepInput) -> None:
