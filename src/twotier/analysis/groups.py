@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-NAT = np.iinfo(np.int64).min  # NaT's nanoseconds
+from twotier.market.times import NAT
+
 LATEST = np.iinfo(np.int64).max
 
 
