@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from twotier.broker.base import MARKET_CLOSED, NO_VOLUME, PRICE_LIMIT, Fill, Order, Outcome
-from twotier.market.times import exchange_clock, exchange_time
+from twotier.market.times import (
+    FIXED_OFFSET_FROM_NS,
+    FIXED_OFFSET_SECONDS,
+    exchange_clock,
+    exchange_time,
+)
 from twotier.money import cny, format_cny, price_of
 from twotier.tier2.sizing import EntryPlan, pct
 
@@ -29,9 +35,24 @@ TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 
 def stamp(time_ns: int) -> str:
     """[YYYY-MM-DD HH:MM] of a decision line at ``time_ns`` (nanoseconds since the epoch),
-    in exchange time."""
-    t, two = exchange_clock(time_ns), TWO_DIGITS
-    return f"[{t.year}-{two[t.month]}-{two[t.day]} {two[t.hour]}:{two[t.minute]}]"
+    in exchange time: from 1992 on (UTC+8 throughout) by arithmetic, the date's text
+    looked up by day (about 4,600 instructions a stamp, where a datetime in the
+    exchange's zone took about 11,000)."""
+    two = TWO_DIGITS
+    if time_ns < FIXED_OFFSET_FROM_NS:  # China's summer times: the zone database's clock
+        t = exchange_clock(time_ns)
+        return f"[{t.year}-{two[t.month]}-{two[t.day]} {two[t.hour]}:{two[t.minute]}]"
+    day, second = divmod(time_ns // 1_000_000_000 + FIXED_OFFSET_SECONDS, 86_400)
+    return f"[{date_text(day)} {two[second // 3600]}:{two[second // 60 % 60]}]"
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@functools.lru_cache(maxsize=4096)
+def date_text(day: int) -> str:
+    """YYYY-MM-DD of the day ``day`` days after 1970-01-01."""
+    return date.fromordinal(EPOCH_ORDINAL + day).isoformat()
 
 
 def price_text(units: int) -> str:
