@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from twotier.broker.base import Broker, Order
 from twotier.config.model import Config
+from twotier.config.values import values_of
 from twotier.market.instruments import InstrumentSpec
 from twotier.market.settlement import SettlementHistory
 from twotier.money import format_cny, money_units
@@ -98,8 +99,13 @@ class Composite:
         # Each contract's delivery deadline (RULES.md 11); off without a calendar.
         self.deadlines = deadlines or Deadlines(None, config.contracts)
         self._rates_day, self._rates = None, []
-        self.sizing = [config.basket_sizing(i) for i in range(len(specs))]
-        self.exits = [config.basket_exits(i) for i in range(len(specs))]
+        # The settings a step reads, as plain values (``config.values``).
+        self.sizing = [values_of(config.basket_sizing(i)) for i in range(len(specs))]
+        self.exits = [values_of(config.basket_exits(i)) for i in range(len(specs))]
+        self.breaker_rules = values_of(config.breakers)
+        self.limits = values_of(config.limits)
+        self.margin_add = config.broker.margin_add
+        self.force_close_level = config.market.force_close_level
         self.exit_rules = [enabled_rules(x) for x in self.exits]
         self.fill_at = "open" if config.execution.fill == "next_open" else "close"
         self.journal = Journal()
@@ -171,7 +177,7 @@ class Composite:
 
     def reserve_target(self, chaos, avg_conviction):
         """The cash-reserve target (RULES.md 4.5) of one step, or of arrays of steps."""
-        return reserve_target(chaos, avg_conviction, self.config.limits, self.fixed_reserve)
+        return reserve_target(chaos, avg_conviction, self.limits, self.fixed_reserve)
 
     # -- fills ---------------------------------------------------------------------------
 
@@ -223,7 +229,7 @@ class Composite:
     def margin_rates(self, day) -> list[float]:
         """Each basket's margin rate of the trading day plus the broker's (10.1)."""
         if self._rates_day != day:
-            add = self.config.broker.margin_add
+            add = self.margin_add
             self._rates = [spec.terms.on(day).margin_rate + add for spec in self.specs]
             self._rates_day = day
         return self._rates
@@ -232,15 +238,14 @@ class Composite:
         """The book's margin at a step (RULES.md 10.4): totals of held contracts and of
         those whose close is not decided, and each basket's; ``closes``: the baskets'
         latest, where known."""
-        add = self.config.broker.margin_add
         closes = latest_closes(state) if closes is None else closes
-        return book_margins(state, day, closes, self.settlements, add)
+        return book_margins(state, day, closes, self.settlements, self.margin_add)
 
     def force_liquidation(self, state: PortfolioState, inp: StepInput, marks: Marks) -> bool:
         """Above the force-close level, whole positions are closed, largest held margin
         first, until the risk degree of what is left is at most the level; no entries
         for the rest of the trading day (RULES.md 10.4, 10.6 item 12)."""
-        level, pv = self.config.market.force_close_level, marks.pv
+        level, pv = self.force_close_level, marks.pv
         _, unclosed_total, held, unclosed = marks.margins
         if not liquidation_fires(unclosed_total, pv, level):
             return False
@@ -268,7 +273,7 @@ class Composite:
     # -- breakers ------------------------------------------------------------------------
 
     def breakers(self, state: PortfolioState, inp: StepInput, view: PortfolioView) -> None:
-        rules, today = self.config.breakers, inp.trading_day
+        rules, today = self.breaker_rules, inp.trading_day
         if drawdown_fires(view.pv, state.peak, fired_on(today, state.drawdown_fired_day), rules):
             self.drawdown_breaker(state, inp, view)
         pv = state.pv() if state.drawdown_fired_day == today else view.pv
@@ -280,7 +285,7 @@ class Composite:
     def drawdown_breaker(self, state: PortfolioState, inp: StepInput, view: PortfolioView):
         """Close every position, no entries until the next trading day, leverage caps
         halved for a while, the peak reset at the next trading day (RULES.md 4.4)."""
-        rules, today = self.config.breakers, inp.trading_day
+        rules, today = self.breaker_rules, inp.trading_day
         dd = float(drawdown(view.pv, state.peak))
         self.journal.breaker(
             inp.time_ns,
@@ -302,7 +307,7 @@ class Composite:
     def daily_loss_breaker(self, state: PortfolioState, inp: StepInput, pv: int) -> None:
         """No entries for the rest of the trading day; every position cut to 40% of its
         contracts, rounded down (RULES.md 4.4)."""
-        rules, today = self.config.breakers, inp.trading_day
+        rules, today = self.breaker_rules, inp.trading_day
         loss = float(daily_loss(pv, state.day_start))
         held = [b for b in state.baskets if b.unclosed > 0]
         cut = "no open positions to cut"

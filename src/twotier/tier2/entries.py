@@ -107,13 +107,13 @@ def limit_context(c: Composite, state, b, inp, view, max_leverage: float) -> Lim
         margin_rate=rates[b.index],
         reserve_target=view.reserve_target,
         max_leverage=max_leverage,
-        limits=c.config.limits,
+        limits=c.limits,
     )
 
 
 def hard_block(c: Composite, state: PortfolioState, inp: StepInput, view: PortfolioView):
     """A halt of the trading day or the chaos block (RULES.md 4.4): (reason, detail)."""
-    rules = c.config.breakers
+    rules = c.breaker_rules
     if state.halted_day == inp.trading_day:
         why = HALTS.get(state.halt_reason, state.halt_reason)
         return state.halt_reason, f"{why}: no entries until the next trading day"
@@ -125,7 +125,7 @@ def hard_block(c: Composite, state: PortfolioState, inp: StepInput, view: Portfo
 def entry_rules(c: Composite, state: PortfolioState, index: int, view: PortfolioView) -> EntryRules:
     """What sizing needs besides the package: caps halved after a drawdown breaker (8.9),
     the chaos caution (4.2)."""
-    b = c.config.breakers
+    b = c.breaker_rules
     halved = state.day_number <= state.caps_halved_through
     caps = LeverageCaps(b.drawdown_leverage_factor if halved else 1.0)
     caution = b.chaos_caution and view.chaos >= b.chaos_caution_count
