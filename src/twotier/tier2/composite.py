@@ -77,6 +77,12 @@ class Marks:
     largest: int  # ``largest_value``: refused past the money range where recorded
     margins: tuple | None  # ``Composite.margins``, where forced liquidation is on
     booked: int
+    closes_decided: int  # ``Composite.closes_decided`` when marked
+
+    def hold(self, c: Composite) -> bool:
+        """Whether the book's margins are still these: no fill and no close decided
+        since (a close decided changes the margin of what is left unclosed)."""
+        return self.booked == c.book.booked and self.closes_decided == c.closes_decided
 
 
 class Composite:
@@ -111,6 +117,7 @@ class Composite:
         self.journal = Journal()
         self.recorder = EquityRecorder(len(specs))
         self.waiting_at_end: list[tuple] = []  # closes and rolls still waiting (``finish``)
+        self.closes_decided = 0  # ``close`` calls so far: ``Marks.hold``
         fixed = config.sizing.leverage_mode == "fixed"
         self.fixed_reserve = float(config.portfolio.reserve_fraction()) if fixed else None
 
@@ -158,9 +165,10 @@ class Composite:
         if self.margins_on and self.force_liquidation(state, inp, marks):
             view.pv = state.pv()  # closes at this bar's close paid their fees
         self.breakers(state, inp, view)
-        exited = self.close_at_deadlines(state, inp)
-        exited |= self.exit_positions(state, inp, view)
-        self.enter_positions(state, inp, view, exited)
+        order = sorted(inp.packages)  # the baskets with a bar, in basket order
+        exited = self.close_at_deadlines(state, inp, order)
+        exited |= self.exit_positions(state, inp, view, order)
+        self.enter_positions(state, inp, view, exited, order, marks)
         self.record(state, inp, view.reserve_target, marks)
 
     def advance(self, state: PortfolioState, stretch: Stretch, bars: BarSource) -> int:
@@ -211,7 +219,7 @@ class Composite:
         equities, pv = marked_equities(state, closes, check=False)
         largest = largest_value(state, closes)
         margins = self.margins(state, day, closes) if self.margins_on else None
-        return Marks(closes, equities, pv, largest, margins, self.book.booked)
+        return Marks(closes, equities, pv, largest, margins, self.book.booked, self.closes_decided)
 
     def view(
         self, state: PortfolioState, pv: int | None = None, known: tuple | None = None
@@ -341,13 +349,14 @@ class Composite:
 
     # -- delivery deadlines --------------------------------------------------------------
 
-    def close_at_deadlines(self, state: PortfolioState, inp: StepInput) -> set:
+    def close_at_deadlines(self, state: PortfolioState, inp: StepInput, order: list) -> set:
         """From its contract's deadline day, a position is closed at the basket's bar
-        (RULES.md 11) unless a roll is moving it; the close ends the basket's step."""
+        (RULES.md 11) unless a roll is moving it; the close ends the basket's step.
+        ``order``: the baskets with a bar, in basket order."""
         closed = set()
         if not self.deadlines.on:
             return closed
-        for i in sorted(inp.packages):
+        for i in order:
             b = state.baskets[i]
             p = b.position
             if p is None or p.contract is None or b.pending_roll is not None or b.unclosed <= 0:
@@ -359,11 +368,14 @@ class Composite:
 
     # -- exits ---------------------------------------------------------------------------
 
-    def exit_positions(self, state: PortfolioState, inp: StepInput, view: PortfolioView) -> set:
-        """The exit tree for each basket in a position; the marks it reads also move the
-        trailing stop's best close and arming."""
+    def exit_positions(
+        self, state: PortfolioState, inp: StepInput, view: PortfolioView, order: list
+    ) -> set:
+        """The exit tree for each basket in a position (``order``: the baskets with a bar,
+        in basket order); the marks it reads also move the trailing stop's best close and
+        arming."""
         exited = set()
-        for i in sorted(inp.packages):
+        for i in order:
             b, pkg = state.baskets[i], inp.packages[i]
             p = b.position
             if p is None or b.pending_roll is not None:  # the package is another contract's
@@ -395,6 +407,7 @@ class Composite:
         ``fill = "close"`` when its instrument has a bar now, else at its next bar."""
         p = b.position
         assert p is not None
+        self.closes_decided += 1
         order = Order.close(
             b.index, b.instrument, p.side, contracts, reason, inp.time_ns, p.entry_day, p.contract
         )
@@ -418,14 +431,23 @@ class Composite:
     # -- entries -------------------------------------------------------------------------
 
     def enter_positions(
-        self, state: PortfolioState, inp: StepInput, view: PortfolioView, exited: set
+        self,
+        state: PortfolioState,
+        inp: StepInput,
+        view: PortfolioView,
+        exited: set,
+        order: list,
+        marks: Marks,
     ) -> None:
-        """Each flat basket with a bar: an entry (``entries.try_entry``)."""
-        for i in sorted(inp.packages):
-            b = state.baskets[i]
-            if i in exited or not b.flat or b.close_orders:
+        """Each flat basket with a bar (``order``: in basket order) and a signal it may
+        trade: an entry (``entries.try_entry``; most bars have none to try)."""
+        packages = inp.packages
+        for i in order:
+            b, pkg = state.baskets[i], packages[i]
+            if pkg.signal == 0 or pkg.episode == b.traded_episode or i in exited:
                 continue
-            entries.try_entry(self, state, b, inp.packages[i], inp, view)
+            if b.position is None and b.entry_order is None and not b.close_orders:  # flat
+                entries.try_entry(self, state, b, pkg, inp, view, marks)
 
     # -- records -------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from twotier.tier2.state import BasketState, Package, PendingEntry, PortfolioSta
 from twotier.tier2.view import PortfolioView, commitments
 
 if TYPE_CHECKING:
-    from twotier.tier2.composite import Composite
+    from twotier.tier2.composite import Composite, Marks
 
 HALTS = {
     "drawdown_halt": "drawdown breaker fired today",
@@ -38,9 +38,11 @@ def try_entry(
     pkg: Package,
     inp: StepInput,
     view: PortfolioView,
+    marks: Marks,
 ) -> None:
     """A flat basket's entry on this bar, if its signal may be traded: blocks and skips are
-    logged (RULES.md 7, 8.8); the order fills at the next bar, or at once under ``close``."""
+    logged (RULES.md 7, 8.8); the order fills at the next bar, or at once under ``close``.
+    ``marks``: the step's (``Composite.mark``)."""
     s = c.sizing[b.index]
     if pkg.signal == 0 or pkg.episode == b.traded_episode:  # most bars: nothing to try
         return
@@ -76,7 +78,7 @@ def try_entry(
     plan = plan_entry(side, conv, cny(equity), price_of(pkg.close), b.spec.multiplier, rules)
     if isinstance(plan, Skip):
         return block(plan.reason, plan.detail)
-    ctx = limit_context(c, state, b, inp, view, rules.caps.portfolio_max(s))
+    ctx = limit_context(c, state, b, inp, view, rules.caps.portfolio_max(s), marks)
     chosen, attempts, label = with_fallbacks(plan, cny(equity), ctx, rules)
     if chosen is None:
         tried = "; ".join(str(a) for a in attempts)
@@ -94,15 +96,21 @@ def try_entry(
         b.entry_order = waiting
 
 
-def limit_context(c: Composite, state, b, inp, view, max_leverage: float) -> LimitContext:
+def limit_context(
+    c: Composite, state, b, inp, view, max_leverage: float, marks: Marks
+) -> LimitContext:
     """The portfolio as the soft limits see it at the moment of the check (RULES.md 4.3,
     8.5): margin at the trading day's rates plus the broker's, of positions as RULES.md
-    10.4 takes it where forced liquidation is on."""
+    10.4 takes it where forced liquidation is on. The step's marks serve where nothing
+    has changed the book or its closes since (``Marks.hold``)."""
     day = inp.trading_day
     rates = c.margin_rates(day)
-    positions = c.margins(state, day)[3] if c.margins_on else None
+    held = marks.hold(c)
+    positions = None
+    if c.margins_on:
+        positions = (marks.margins if held else c.margins(state, day))[3]
     return LimitContext(
-        pv=cny(state.pv()),
+        pv=cny(marks.pv if held else state.pv()),
         before=commitments(state, margin_rates=rates, position_margins=positions),
         margin_rate=rates[b.index],
         reserve_target=view.reserve_target,
