@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twotier.config import load_config
 from twotier.engine.backtest import generate_signals, run_tier2
@@ -83,3 +85,16 @@ def test_a_decision_line_is_stamped_with_its_exchange_minute_as_strftime_writes_
              .tz_localize(ZONE)]  # fmt: skip
     for t in times:
         assert stamp(t.value) == t.strftime("[%Y-%m-%d %H:%M]")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.integers(-(10**15) + 1, 10**15 - 1), st.integers(-(10**7), 10**7)))
+def test_a_price_in_price_units_is_written_as_its_float_would_be(units):
+    """``price_text`` writes a price from its integer: the text ``number_text`` gives of
+    the float (units / 10,000), at every scale it takes, and past it by the float."""
+    from twotier.money import price_of
+    from twotier.tier2.journal import EXACT_PRICE_UNITS, number_text, price_text
+
+    assert price_text(units) == number_text(price_of(units))
+    for edge in (EXACT_PRICE_UNITS - 1, -EXACT_PRICE_UNITS + 1, EXACT_PRICE_UNITS, 0):
+        assert price_text(edge) == number_text(price_of(edge))

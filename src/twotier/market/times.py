@@ -32,7 +32,9 @@ FIXED_OFFSET_SINCE = np.datetime64("1992-01-01")
 FIXED_OFFSET = np.timedelta64(8, "h")
 # The same moment as nanoseconds since the epoch (UTC), and the offset in seconds: a time
 # from then on is read by arithmetic, without the zone database.
-FIXED_OFFSET_FROM_NS = int((FIXED_OFFSET_SINCE - FIXED_OFFSET).astype("datetime64[ns]").view(np.int64))
+FIXED_OFFSET_FROM_NS = int(
+    (FIXED_OFFSET_SINCE - FIXED_OFFSET).astype("datetime64[ns]").view(np.int64)
+)
 FIXED_OFFSET_SECONDS = int(FIXED_OFFSET // np.timedelta64(1, "s"))
 
 

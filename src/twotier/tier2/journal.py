@@ -14,7 +14,7 @@ from twotier.market.times import (
     exchange_clock,
     exchange_time,
 )
-from twotier.money import cny, format_cny, price_of
+from twotier.money import PRICE_SCALE, cny, format_cny, price_of
 from twotier.tier2.sizing import EntryPlan, pct
 
 if TYPE_CHECKING:
@@ -55,8 +55,26 @@ def date_text(day: int) -> str:
     return date.fromordinal(EPOCH_ORDINAL + day).isoformat()
 
 
+# Prices (in price units) below this are written from the integer, without formatting a
+# float: there, units / 10,000 as a float lies far within half a ten-thousandth of the
+# exact price (its spacing is below 1e-4 up to 4.5e11), so ``number_text`` of the float
+# has the same digits.
+EXACT_PRICE_UNITS = 10**15
+
+
 def price_text(units: int) -> str:
+    """``number_text`` of a price in price units."""
+    if type(units) is int and -EXACT_PRICE_UNITS < units < EXACT_PRICE_UNITS:
+        whole, fraction = divmod(abs(units), PRICE_SCALE)
+        return f"{'-' if units < 0 else ''}{whole}.{decimals_text(fraction)}"
     return number_text(price_of(units))
+
+
+@functools.lru_cache(maxsize=PRICE_SCALE)
+def decimals_text(fraction: int) -> str:
+    """The decimals of ``fraction`` ten-thousandths: two, or as many more as it has."""
+    text = f"{fraction:04d}"
+    return text[:2] + text[2:].rstrip("0")
 
 
 def number_text(price: float) -> str:
