@@ -439,14 +439,14 @@ class Composite:
         order: list,
         marks: Marks,
     ) -> None:
-        """Each flat basket with a bar (``order``: in basket order) and a signal it may
-        trade: an entry (``entries.try_entry``; most bars have none to try)."""
+        """Each flat basket with a bar (``order``: in basket order) and a signal it has not
+        traded: an entry (``entries.try_entry``; most bars have none to try)."""
         packages = inp.packages
         for i in order:
             b, pkg = state.baskets[i], packages[i]
-            if pkg.signal == 0 or pkg.episode == b.traded_episode or i in exited:
+            if not entries.untried_signal(b, pkg) or i in exited or b.close_orders:
                 continue
-            if b.position is None and b.entry_order is None and not b.close_orders:  # flat
+            if b.flat:
                 entries.try_entry(self, state, b, pkg, inp, view, marks)
 
     # -- records -------------------------------------------------------------------------

@@ -31,6 +31,12 @@ HALTS = {
 }
 
 
+def untried_signal(b: BasketState, pkg: Package) -> bool:
+    """Whether the bar has a signal of an episode the basket has not traded (RULES.md
+    4.2): most bars have none, and then there is no entry to try."""
+    return pkg.signal != 0 and pkg.episode != b.traded_episode
+
+
 def try_entry(
     c: Composite,
     state: PortfolioState,
@@ -40,12 +46,11 @@ def try_entry(
     view: PortfolioView,
     marks: Marks,
 ) -> None:
-    """A flat basket's entry on this bar, if its signal may be traded: blocks and skips are
-    logged (RULES.md 7, 8.8); the order fills at the next bar, or at once under ``close``.
+    """A flat basket's entry on this bar, whose signal is one it has not traded
+    (``untried_signal``), if the signal may be traded: blocks and skips are logged
+    (RULES.md 7, 8.8); the order fills at the next bar, or at once under ``close``.
     ``marks``: the step's (``Composite.mark``)."""
     s = c.sizing[b.index]
-    if pkg.signal == 0 or pkg.episode == b.traded_episode:  # most bars: nothing to try
-        return
     conv = package_conviction(pkg, s)
     if not entry_gate(pkg.signal, pkg.confidence, pkg.strength, conv, s):
         return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING
 
 from twotier.broker.base import MARKET_CLOSED, NO_VOLUME, PRICE_LIMIT, Fill, Order, Outcome
@@ -15,6 +14,7 @@ from twotier.market.times import (
     exchange_time,
 )
 from twotier.money import PRICE_SCALE, cny, format_cny, price_of
+from twotier.tier2.days import day_of
 from twotier.tier2.sizing import EntryPlan, pct
 
 if TYPE_CHECKING:
@@ -46,13 +46,10 @@ def stamp(time_ns: int) -> str:
     return f"[{date_text(day)} {two[second // 3600]}:{two[second // 60 % 60]}]"
 
 
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
 @functools.lru_cache(maxsize=4096)
 def date_text(day: int) -> str:
     """YYYY-MM-DD of the day ``day`` days after 1970-01-01."""
-    return date.fromordinal(EPOCH_ORDINAL + day).isoformat()
+    return day_of(day).isoformat()
 
 
 # Prices (in price units) below this are written from the integer, without formatting a
