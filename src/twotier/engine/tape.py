@@ -143,9 +143,13 @@ class Tape:
         basket: a stretch takes a slice of each)."""
         closes = []
         for latest, b in zip(self.latest, self.baskets, strict=True):
-            seen = latest >= 0
-            close = np.zeros(len(latest), dtype=np.int64)
-            close[seen] = b.close[latest[seen]]
+            # ``latest`` never falls: the steps before the first bar are its first ones.
+            before = int(np.searchsorted(latest, 0))
+            if before == len(latest):
+                closes.append(np.zeros(len(latest), dtype=np.int64))
+                continue
+            close = b.close.take(latest).astype(np.int64, copy=False)
+            close[:before] = 0
             closes.append(close)
         return closes
 
