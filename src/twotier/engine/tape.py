@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 
 import numpy as np
@@ -32,6 +33,19 @@ from twotier.tier2.sizing import conviction
 from twotier.tier2.state import Package, StepInput
 from twotier.tier2.stretch import Stretch
 from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count
+
+
+class _Dates(dict):
+    """Trading days as dates by their count of days since 1970 (``day_of``), each made
+    once: a day's bars and steps share it, and a dict look-up costs a fraction of making
+    the date. At most one entry a calendar day."""
+
+    def __missing__(self, days: int) -> date:
+        made = self[days] = day_of(days)
+        return made
+
+
+_DATES = _Dates()
 
 
 @dataclass
@@ -107,7 +121,7 @@ class BasketTape:
             locked, up, down = locks[bar], ups[bar], downs[bar]
             up, down = None if up <= 0 else up, None if down <= 0 else down
         return Package(
-            bar, time_ns[bar], day_of(day[bar]), open_[bar],
+            bar, time_ns[bar], _DATES[day[bar]], open_[bar],
             close[bar], signal[bar], confidence[bar], strength[bar], regime[bar], episode[bar],
             None if self.contract is None else self.contract[bar], self.rolls.get(bar),
             conviction[bar], volume, locked, up, down,
@@ -211,9 +225,9 @@ class Tape:
                 bar = bars[i][k]
                 if bar >= 0:
                     packages[i] = b.package(bar)
-        # The step's day as a date, made when asked for (the whole column costs 8 ms).
-        day = day_of(days[k])
-        return StepInput(time_ns[k], day, packages, (chaos[k], average[k], target[k]))
+        # The step's day as a date, made once a day when first asked for (the whole column
+        # costs 8 ms).
+        return StepInput(time_ns[k], _DATES[days[k]], packages, (chaos[k], average[k], target[k]))
 
     def first_step_on_or_after(self, day) -> int:
         return int(np.searchsorted(self.trading_day, np.datetime64(day, "D"), side="left"))
