@@ -80,6 +80,9 @@ class EventPlanner:
         self.confidence = [decided(b.confidence) for b in tape.baskets]
         self.chaos = [tape.chaos[b.step] for b in tape.baskets]
         self.scans: dict[int, _ExitScan] = {}
+        # (basket, contract) -> the basket's first bar on the contract's deadline, found
+        # once (a contract's deadline does not change).
+        self.deadline_bars: dict[tuple[int, str | None], int | None] = {}
         # Each basket's (state, next event) as last found; none found yet.
         self.known: list[tuple[tuple | None, int]] = [(None, -1)] * len(tape.baskets)
 
@@ -96,19 +99,23 @@ class EventPlanner:
         to ``last``). A basket's next event stays where it was found while the basket's
         state is unchanged and the event is still ahead (``known``)."""
         horizon = last + 1
+        known = self.known
         for i, basket in enumerate(state.baskets):
             p = basket.position
+            # What the basket's event depends on: the position's ``scan_key`` (written
+            # out: this runs for every basket at every event), the orders waiting and the
+            # episode traded.
             key = (
-                None if p is None else scan_key(p),
+                None if p is None else (p.trade_id, p.contracts, p.closing, p.contract),
                 basket.entry_order is None,
                 len(basket.close_orders),
                 basket.pending_roll is None,
                 basket.traded_episode,
             )
-            known_key, step = self.known[i]
+            known_key, step = known[i]
             if step <= k or known_key != key:
                 step = self._basket_event(basket, i, k)
-                self.known[i] = (key, step)
+                known[i] = (key, step)
             if step < horizon:
                 horizon = step
         return horizon
@@ -123,11 +130,10 @@ class EventPlanner:
         p = basket.position
         if p is not None:
             # The next roll or delivery deadline, whichever comes first, ends the scan.
-            until = min(
-                (b for b in (self._next_roll(i, next_bar), self._deadline_bar(i, p, next_bar))
-                 if b is not None),
-                default=None,
-            )  # fmt: skip
+            until = self._next_roll(i, next_bar)
+            deadline = self._deadline_bar(i, p, next_bar)
+            if deadline is not None and (until is None or deadline < until):
+                until = deadline
             bar = self._exit_bar(basket, i, p, next_bar, until)
             bar = until if bar is None else bar
             return steps[bar] if bar is not None else len(self.tape)
@@ -147,12 +153,22 @@ class EventPlanner:
     def _deadline_bar(self, i: int, p: Position, start: int) -> int | None:
         """The basket's first bar at or after ``start`` on or after the delivery deadline of
         the contract the position holds: it is closed there (RULES.md 11)."""
-        deadline = self.composite.deadlines.of(p.contract)
+        first = self.deadline_bars.get((i, p.contract), -1)
+        if first == -1:
+            first = self.deadline_bars[i, p.contract] = self._first_deadline_bar(i, p.contract)
+        if first is None:
+            return None
+        bar = max(start, first)
+        return bar if bar < len(self.steps[i]) else None
+
+    def _first_deadline_bar(self, i: int, contract: str | None) -> int | None:
+        """The basket's first bar on or after the contract's delivery deadline (its bar
+        count if none), or None: no deadline."""
+        deadline = self.composite.deadlines.of(contract)
         if deadline is None:
             return None
         days = self.tape.baskets[i].trading_day
-        bar = max(start, int(np.searchsorted(days, np.datetime64(deadline, "D"))))
-        return bar if bar < len(days) else None
+        return int(np.searchsorted(days, np.datetime64(deadline, "D")))
 
     def _exit_bar(
         self, basket: BasketState, i: int, p: Position, start: int, until: int | None
@@ -245,10 +261,10 @@ def _at_step(tape: Tape, state: PortfolioState, k: int) -> tuple[list[int], list
     """The baskets that may fill at step ``k`` (``fills.may_fill``), and those with a bar
     there."""
     may, present = [], []
-    for i, (basket, bars) in enumerate(zip(state.baskets, tape.basket_bars, strict=True)):
+    for i, bars in enumerate(tape.basket_bars):
         bar = bars[k]
         if bar >= 0:
             present.append(i)
-            if may_fill(basket, tape.baskets[i].rolls.get(bar)):
+            if may_fill(state.baskets[i], tape.baskets[i].rolls.get(bar)):
                 may.append(i)
     return may, present
