@@ -136,7 +136,8 @@ def stop_loss(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
 
 
 def signal_reversal(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
-    return m.signal * p.side < 0
+    # signal * side < 0 for a side of +1 or -1, in one array operation instead of two
+    return m.signal < 0 if p.side > 0 else m.signal > 0
 
 
 def low_confidence(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
@@ -210,4 +211,6 @@ def first_exit(
         i = int(fires.argmax())
         if i < first and fires[i]:
             first, named = i, rule
+            if first == 0:  # no later rule can fire sooner, nor name this bar's exit
+                break
     return None if named is None else (first, named.reason(p, m, x, first))
