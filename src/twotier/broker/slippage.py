@@ -10,7 +10,6 @@ from typing import Protocol
 
 from twotier.broker.base import Order, PriceKind, Quote
 from twotier.market.instruments import InstrumentSpec
-from twotier.money import price_units
 
 
 class SlippageModel(Protocol):
@@ -27,4 +26,4 @@ class TickSlippage:
     def slip(self, order: Order, quote: Quote, at: PriceKind, spec: InstrumentSpec) -> int:
         if at != "open" or not self.ticks:
             return 0
-        return price_units(spec.tick) * self.ticks
+        return spec.tick_units * self.ticks  # price_units(spec.tick), made once a spec
