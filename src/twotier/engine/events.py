@@ -102,11 +102,8 @@ class EventPlanner:
         known = self.known
         for i, basket in enumerate(state.baskets):
             p = basket.position
-            # What the basket's event depends on: the position's ``scan_key`` (written
-            # out: this runs for every basket at every event), the orders waiting and the
-            # episode traded.
             key = (
-                None if p is None else (p.trade_id, p.contracts, p.closing, p.contract),
+                None if p is None else scan_key(p),
                 basket.entry_order is None,
                 len(basket.close_orders),
                 basket.pending_roll is None,
