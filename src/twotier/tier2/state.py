@@ -46,7 +46,7 @@ class Package:
         return exchange_time(self.time_ns)
 
 
-@dataclass
+@dataclass(slots=True)  # one a decided step: slots make it faster to make and read
 class StepInput:
     """One time step: its time (bar start, nanoseconds since the epoch), trading day, and
     the package of every basket whose instrument has a bar at this time (others are
