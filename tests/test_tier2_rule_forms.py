@@ -174,8 +174,9 @@ def test_breakers_fire_on_a_stretch_where_they_fire_step_by_step(
     days = [DAY0 + timedelta(days=d) for d in offsets]
     day64 = np.array(days, dtype="datetime64[D]")
     dd_day, loss_day = (None if f is None else DAY0 + timedelta(days=f) for f in fired)
-    dd = drawdown_fires(pv, peak, fired_on(day64, dd_day), rules)
-    loss = daily_loss_fires(pv, start, fired_on(day64, loss_day), rules)
+    # a plain False: no step fires
+    dd = np.broadcast_to(drawdown_fires(pv, peak, fired_on(day64, dd_day), rules), pv.shape)
+    loss = np.broadcast_to(daily_loss_fires(pv, start, fired_on(day64, loss_day), rules), pv.shape)
     for k in range(n):
         v, p, s, d = int(pv[k]), int(peak[k]), int(start[k]), days[k]
         assert bool(dd[k]) == bool(drawdown_fires(v, p, fired_on(d, dd_day), rules)), k

@@ -42,6 +42,24 @@ def decided(values):
     return np.round(values, DECIMALS)
 
 
+# How far below a limit a value must be for its decided value not to pass it: rounding to
+# DECIMALS moves a value by at most half of 10**-DECIMALS (and its float error far less).
+_DECIDED_SLACK = 10.0 ** (1 - DECIMALS)
+
+
+def above(values, limit: float):
+    """``decided(values) > limit``, for one value or an array. An array none of whose
+    values comes near the limit (nearly always: a breaker's or the risk degree's test over
+    a quiet stretch) answers one plain False for every value, without rounding each."""
+    if isinstance(values, np.ndarray) and len(values):
+        # A short array's largest value in Python costs a fifth of numpy's reduction. NaN,
+        # never above a limit, leaves the test below either way or goes to the full test.
+        largest = max(values.tolist()) if len(values) <= 16 else np.maximum.reduce(values)
+        if largest < limit - _DECIDED_SLACK * max(1.0, abs(limit)):
+            return False
+    return decided(values) > limit
+
+
 def where(condition: Values, yes: Values, no: Values) -> Values:
     """``np.where`` for arrays; ``yes if condition else no`` for one bar."""
     if isinstance(condition, np.ndarray):

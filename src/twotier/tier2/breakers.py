@@ -7,30 +7,41 @@ from __future__ import annotations
 import numpy as np
 
 from twotier.config.model import BreakerParams
-from twotier.numeric import decided, not_, only_if
+from twotier.numeric import above, decided, not_, only_if
 from twotier.tier2.days import day64
 
 
 def drawdown(pv, peak):
     """(peak - PV) / peak, from money units (ints or int arrays; exact below 2**53)."""
-    return decided((peak - pv) / peak)
+    return decided(_fall(pv, peak))
 
 
 def daily_loss(pv, day_start):
     """(day-start PV - PV) / day-start PV."""
-    return decided((day_start - pv) / day_start)
+    return decided(_fall(pv, day_start))
+
+
+def _fall(pv, base):
+    """The share of ``base`` that PV is below it, before it is decided."""
+    return (base - pv) / base
 
 
 def drawdown_fires(pv, peak, fired_today, rules: BreakerParams):
-    """The drawdown breaker fires above its limit, at most once a trading day."""
-    on = rules.drawdown_breaker & not_(fired_today)
-    return only_if(drawdown(pv, peak) > rules.max_drawdown, on)
+    """The drawdown breaker fires above its limit, at most once a trading day (arrays: a
+    plain False where no step is near the limit)."""
+    over = above(_fall(pv, peak), rules.max_drawdown)  # decided there, as drawdown()
+    if over is False:
+        return False
+    return only_if(over, rules.drawdown_breaker & not_(fired_today))
 
 
 def daily_loss_fires(pv, day_start, fired_today, rules: BreakerParams):
-    """The daily-loss breaker fires above its limit, at most once a trading day."""
-    on = rules.daily_loss_breaker & not_(fired_today)
-    return only_if(daily_loss(pv, day_start) > rules.max_daily_loss, on)
+    """The daily-loss breaker fires above its limit, at most once a trading day (arrays:
+    a plain False where no step is near the limit)."""
+    over = above(_fall(pv, day_start), rules.max_daily_loss)  # as daily_loss()
+    if over is False:
+        return False
+    return only_if(over, rules.daily_loss_breaker & not_(fired_today))
 
 
 def fired_on(days, fired_day):

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from twotier.money import cny, price_of
-from twotier.numeric import decided, where
+from twotier.numeric import above, where
 from twotier.tier2.days import day64
 
 
@@ -44,8 +44,9 @@ def risk_degree(margin, pv):
 
 
 def liquidation_fires(margin, pv, level: float):
-    """Whether the book's risk degree exceeds the level."""
-    return decided(risk_degree(margin, pv)) > level
+    """Whether the book's risk degree exceeds the level (arrays: a plain False where no
+    step is near it)."""
+    return above(risk_degree(margin, pv), level)
 
 
 def liquidation_order(held: list[float], unclosed: list[float], pv: int, level: float):

@@ -111,8 +111,7 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         if composite.margins_on:
             margin, unclosed = stretch_margins(composite, state, stretch)
             fires |= liquidation_fires(unclosed, pv, composite.config.market.force_close_level)
-        first = int(fires.argmax())  # (argmax and a look cost less than any)
-        done = first if fires[first] else n
+        done = _first_set(fires, n)
     else:  # flat: only the first step can fire (see first_step_fires)
         done = 0 if first_step_fires(composite, state, stretch, pv, peaks, starts) else n
         if composite.margins_on:
@@ -121,6 +120,15 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         marks = (equities, pv, starts, peaks, new_day, margin)
         _move(composite, state, stretch, bars, done, marks)
     return done
+
+
+def _first_set(fires, n: int) -> int:
+    """The first step where ``fires`` (an array, or one plain flag for every step) is
+    set, else ``n``."""
+    if not isinstance(fires, np.ndarray):
+        return 0 if fires else n
+    first = int(fires.argmax())  # (argmax and a look cost less than any)
+    return first if fires[first] else n
 
 
 def stretch_margins(composite: Composite, state: PortfolioState, stretch: Stretch):
@@ -134,7 +142,8 @@ def stretch_margins(composite: Composite, state: PortfolioState, stretch: Stretc
 
 
 def breaker_fires(composite: Composite, state: PortfolioState, pv, peaks, starts, days):
-    """Where either breaker would fire (RULES.md 4.4), at most once a trading day."""
+    """Where either breaker would fire (RULES.md 4.4), at most once a trading day: an
+    array over the steps, or a plain False where neither can fire at any."""
     rules = composite.config.breakers
     return drawdown_fires(pv, peaks, fired_on(days, state.drawdown_fired_day), rules) | (
         daily_loss_fires(pv, starts, fired_on(days, state.daily_loss_fired_day), rules)
