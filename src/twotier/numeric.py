@@ -164,11 +164,19 @@ def carried_previous(values, first, mask, before):
     """At each position, the value just before the latest position where ``mask`` is set
     (``first`` before the first value), else ``before``: a forward fill from the marks of
     the values shifted by one. Marks are few (a stretch's trading days begin a few times
-    in a hundred steps), so each run between two marks is filled with one assignment."""
+    in a hundred steps), so each run between two marks is filled with one assignment.
+    ``values`` of a mask array may be one number for every position: then every mark but
+    one at the first position carries it, and two assignments at most fill the array."""
     if isinstance(mask, np.ndarray):
         out = np.empty(len(mask), dtype=np.result_type(values, before))
         out.fill(before)
         marks = mask.nonzero()[0].tolist()
+        if not isinstance(values, np.ndarray):
+            if marks:
+                out[marks[0] :] = values if marks[0] else first
+                if marks[0] == 0 and len(marks) > 1:
+                    out[marks[1] :] = values
+            return out
         for mark, end in pairwise([*marks, len(mask)]):
             out[mark:end] = values[mark - 1] if mark else first
         return out
@@ -188,7 +196,14 @@ def first_of(flags):
 def running_max_restarting(values, start, restart, restart_values):
     """The running maximum of ``values`` from ``start``, begun again from
     ``restart_values`` where ``restart`` is set (``restart`` None: nowhere). One value:
-    the maximum of the value and the start, or the restart value where it restarts."""
+    the maximum of the value and the start, or the restart value where it restarts.
+    ``values`` may be one number for every position of arrays of ``restart_values``."""
+    if not isinstance(values, np.ndarray) and isinstance(restart_values, np.ndarray):
+        if restart is None or not restart.any():  # one maximum throughout
+            out = np.empty(len(restart_values), dtype=np.result_type(values, start))
+            out.fill(max(values, start))
+            return out
+        values = np.full(len(restart_values), values)
     if isinstance(values, np.ndarray):
         if restart is None or not restart.any():
             return np.maximum.accumulate(np.maximum(values, start))

@@ -19,10 +19,11 @@ EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()  # numpy's datetime64[D] counts 
 
 
 def day_marks(pv, new_day, last_pv: int, day_start: int, peak: int, reset_pending: bool):
-    """Day-start PV and peak PV at each step. ``pv``: PV at each step after its fills;
-    ``new_day``: whether each step begins a trading day; ``last_pv``, ``day_start``,
-    ``peak``: the state before the first step; ``reset_pending``: a drawdown breaker asked
-    for the peak to restart at the next trading day."""
+    """Day-start PV and peak PV at each step. ``pv``: PV at each step after its fills (one
+    number for every step of a stretch where it does not move); ``new_day``: whether each
+    step begins a trading day; ``last_pv``, ``day_start``, ``peak``: the state before the
+    first step; ``reset_pending``: a drawdown breaker asked for the peak to restart at the
+    next trading day."""
     starts = carried_previous(pv, last_pv, new_day, day_start)
     restart = first_of(new_day) if reset_pending else None
     return starts, running_max_restarting(pv, peak, restart, starts)

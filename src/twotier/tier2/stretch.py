@@ -97,14 +97,14 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         stretch = stretch.head(n)
     equities, pv = marked_equities(state, stretch.closes, check=False)
     held = isinstance(pv, np.ndarray)  # else every basket is flat: PV does not move
-    if not held:  # one PV at every step (filling costs less than np.full's wrapper)
-        flat_pv, pv = pv, np.empty(n, dtype=np.int64)
-        pv.fill(flat_pv)
     new_day = stretch.day_begins.copy()
     new_day[0] = state.trading_day != stretch.trading_day.item(0)
     starts, peaks = day_marks(
         pv, new_day, state.last_pv, state.day_start, state.peak, state.peak_reset_pending
     )
+    if not held:  # one PV at every step (filling costs less than np.full's wrapper)
+        flat_pv, pv = pv, np.empty(n, dtype=np.int64)
+        pv.fill(flat_pv)
     margin = None
     if held:
         fires = breaker_fires(composite, state, pv, peaks, starts, stretch.trading_day)
