@@ -24,6 +24,7 @@ from twotier.money import (
     share_to_cent,
     to_cent,
 )
+from twotier.numeric import largest, smallest
 from twotier.tier2.journal import SIDE, Journal
 from twotier.tier2.sizing import EntryPlan
 from twotier.tier2.state import BasketState, PortfolioState, Position
@@ -298,8 +299,8 @@ def steps_in_range(state: PortfolioState, closes: list) -> int:
 def _largest_move(price, entry: int) -> int:
     """The largest distance of the marked prices (one, or an array) from the entry, as a
     Python int: int64 arrays would wrap around silently past their limit."""
-    if isinstance(price, np.ndarray):  # the ufuncs' reduce: ndarray.max's wrapper costs more
-        high, low = int(np.maximum.reduce(price)), int(np.minimum.reduce(price))
+    if isinstance(price, np.ndarray):
+        high, low = int(largest(price)), int(smallest(price))
         return max(abs(high - entry), abs(low - entry))
     return abs(int(price) - entry)
 

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from twotier.money import cny, price_of
-from twotier.numeric import above, where
+from twotier.numeric import above, smallest, where
 from twotier.tier2.days import day64
 
 
@@ -36,7 +36,7 @@ def position_margin(contracts, multiplier: int, reference, rate):
 def risk_degree(margin, pv):
     """Margin over PV (money units); infinite where PV <= 0."""
     if isinstance(pv, np.ndarray):
-        if len(pv) and np.minimum.reduce(pv) > 0:  # nearly always: no step is infinite
+        if len(pv) and smallest(pv) > 0:  # nearly always: no step is infinite
             return margin / cny(pv)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(pv > 0, margin / cny(np.maximum(pv, 1)), np.inf)
