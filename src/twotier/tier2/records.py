@@ -42,7 +42,7 @@ def record_block(
     rows = 1 if isinstance(times, int) else len(times)
     equities, pv = marked if marked is not None else marked_equities(state, closes)
     check_ledger(state, times)
-    held = commitments(state, closes)
+    held = commitments(state, closes, with_margin=False)
     block = {
         "time": times,
         "trading_day": days,

@@ -45,12 +45,14 @@ def commitments(
     *,
     margin_rates: list[float] | None = None,
     position_margins: list[float] | None = None,
+    with_margin: bool = True,
 ) -> Commitments:
     """The portfolio's commitments, with each basket marked at ``closes[i]`` (price units;
     an array over steps) or at its latest close. Margin: of positions, their margin as
     RULES.md 10.4 takes it where ``position_margins`` are given, else notional times the
     basket's ``margin_rates`` (the instrument's own rate by default); of entries not
-    filled, notional at the decision price times the rate."""
+    filled, notional at the decision price times the rate. ``with_margin`` False leaves
+    the margin at 0 (the records read the committed capital and notional alone)."""
     total = Commitments()
     for b in state.baskets:
         rate = b.spec.margin_rate if margin_rates is None else margin_rates[b.index]
@@ -60,7 +62,9 @@ def commitments(
             if b.pending_roll is not None:
                 close = b.mark_price(close)
             notional = notional_of(b.unclosed * b.spec.multiplier, close)
-            margin = notional * rate if position_margins is None else position_margins[b.index]
+            margin = 0.0
+            if with_margin:
+                margin = notional * rate if position_margins is None else position_margins[b.index]
             total = total.plus(p.committed, notional, margin)
         if b.entry_order is not None:
             plan = b.entry_order.plan
