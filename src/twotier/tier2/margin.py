@@ -24,8 +24,15 @@ from twotier.tier2.days import day64
 
 def reference_price(day, opened_on, entry_price: int, settled, held):
     """The price a position's margin is taken on: its fill price on its opening day,
-    else the previous settlement (<= 0: none), else the latest price held."""
-    return where(day == opened_on, entry_price, where(settled > 0, settled, held))
+    else the previous settlement (<= 0: none), else the latest price held. Arrays of days:
+    ``opened_on`` None where the position was opened before all of them."""
+    if isinstance(settled, np.ndarray) and len(settled) and smallest(settled) > 0:
+        later = settled  # every day has a previous settlement (nearly always)
+    else:
+        later = where(settled > 0, settled, held)
+    if opened_on is None:
+        return later
+    return where(day == opened_on, entry_price, later)
 
 
 def position_margin(contracts, multiplier: int, reference, rate):
@@ -90,7 +97,9 @@ def basket_margins(b, days, close, history, add: float):
     p = b.position
     if p is None:
         return 0.0, 0.0
-    opened = p.entry_day if not isinstance(days, np.ndarray) else day64(p.entry_day)
+    opened = p.entry_day
+    if isinstance(days, np.ndarray):  # as numpy's day, unless before every one of them
+        opened = None if len(days) and opened < days.item(0) else day64(opened)
     settled = previous_settlement(history, p.contract, days)
     ref = reference_price(days, opened, p.entry_price, settled, b.mark_price(close))
     rate = margin_rate(b.spec, days, add)
