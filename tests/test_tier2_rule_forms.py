@@ -21,7 +21,14 @@ from twotier.market.instruments import InstrumentRegistry
 from twotier.market.rolls import Roll, RollSchedule
 from twotier.market.settlement import SettlementHistory
 from twotier.money import price_units
-from twotier.numeric import carried_previous, decided
+from twotier.numeric import (
+    above,
+    carried_previous,
+    decided,
+    largest,
+    running_max_restarting,
+    smallest,
+)
 from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
 from twotier.tier2.composite import Composite
 from twotier.tier2.days import day64, day_marks, day_of
@@ -33,7 +40,7 @@ from twotier.tier2.exits import (
     first_exit,
     scan_key,
 )
-from twotier.tier2.margin import book_margins, margin_rate
+from twotier.tier2.margin import book_margins, liquidation_fires, margin_rate
 from twotier.tier2.sizing import conviction, entry_gate
 from twotier.tier2.state import BasketState, PortfolioState, Position
 from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count, reserve_target
@@ -92,6 +99,95 @@ def test_carried_previous_is_the_value_before_the_latest_mark(data, n, first, be
         previous = int(values[k])
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), n=steps(), value=MONEY, first=MONEY, before=MONEY, peak=MONEY)
+def test_one_value_for_every_position_is_that_value_repeated(data, n, value, first, before, peak):
+    """carried_previous and running_max_restarting of one number (a flat stretch's PV)
+    equal those of the array that repeats it."""
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    repeated = np.full(n, value, dtype=np.int64)
+    carried = carried_previous(value, first, mask, before)
+    assert carried.dtype == np.int64
+    assert carried.tolist() == carried_previous(repeated, first, mask, before).tolist()
+    for restart in (None, mask):
+        one = running_max_restarting(value, peak, restart, carried)
+        assert one.dtype == np.int64
+        expected = running_max_restarting(repeated, peak, restart, carried)
+        assert one.tolist() == expected.tolist()
+
+
+NEAR = st.floats(min_value=-1e-8, max_value=1e-8, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(40),
+    limit=st.sampled_from([0.03, 0.1, 1.0, 0.5]),
+)
+def test_above_is_the_decided_test_with_a_plain_false_where_none_passes(data, n, limit):
+    """Values at and about the limit, within its rounding: ``above`` answers as
+    ``decided(values) > limit`` at every value, and a plain False only where none is."""
+    offsets = data.draw(st.lists(NEAR | st.floats(-1.0, 0.0), min_size=n, max_size=n))
+    values = limit + np.array(offsets)
+    if data.draw(st.booleans()):
+        values[data.draw(st.integers(0, n - 1))] = np.nan
+    expected = decided(values) > limit
+    got = above(values, limit)
+    assert np.array_equal(np.broadcast_to(got, values.shape), expected)
+    if got is False:
+        assert not expected.any()
+    assert above(float(values[0]), limit) == bool(expected[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(20),
+    limit=st.sampled_from([0.03, 0.1, 0.5]),
+)
+def test_breakers_at_the_limit_fire_on_a_stretch_where_they_fire_step_by_step(data, n, limit):
+    """PV a few money units either side of the limit, where the stretch's first look at
+    the largest fall must leave the test to the decided values."""
+    rules = BreakerParams(max_drawdown=limit, max_daily_loss=limit)
+    base = np.array(data.draw(st.lists(MONEY, min_size=n, max_size=n)), dtype=np.int64)
+    nudge = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n))
+    pv = np.round(base * (1 - limit)).astype(np.int64) + np.array(nudge, dtype=np.int64)
+    for fires in (drawdown_fires, daily_loss_fires):
+        many = np.broadcast_to(fires(pv, base, False, rules), pv.shape)
+        for k in range(n):
+            assert bool(many[k]) == bool(fires(int(pv[k]), int(base[k]), False, rules)), k
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    n=st.sampled_from([1, 2, 3, 16, 17, 40]),
+    level=st.sampled_from([0.8, 1.0]),
+    near=st.booleans(),
+)
+def test_forced_liquidation_fires_on_a_stretch_where_it_fires_step_by_step(data, n, level, near):
+    """The risk degree's test over many steps (with PV at or below 0 too) equals the
+    step's, at and about the level."""
+    pv = np.array(
+        data.draw(st.lists(st.integers(-(10**6), 2 * 10**13), min_size=n, max_size=n)),
+        dtype=np.int64,
+    )
+    spread = 1e-9 if near else 1.0
+    shares = data.draw(st.lists(st.floats(1 - spread, 1 + spread), min_size=n, max_size=n))
+    margin = level * np.abs(pv) / 10_000 * np.array(shares)
+    many = np.broadcast_to(liquidation_fires(margin, pv, level), pv.shape)
+    for k in range(n):
+        assert bool(many[k]) == liquidation_fires(float(margin[k]), int(pv[k]), level), k
+
+
+@pytest.mark.parametrize("n", [1, 3, 16, 17, 100])
+def test_largest_and_smallest_are_numpys_as_python_numbers(n):
+    values = np.random.default_rng(n).integers(-(2**62), 2**62, n)
+    assert largest(values) == int(values.max()) and type(largest(values)) is int
+    assert smallest(values) == int(values.min()) and type(smallest(values)) is int
+
+
 @pytest.mark.parametrize("day", DAYS)
 def test_day64_is_numpys_day(day):
     assert day64(day) == np.datetime64(day, "D")
@@ -125,20 +221,24 @@ def test_margin_rate_of_many_days_is_each_days(tmp_path, text):
 
 @pytest.mark.parametrize("text", ["", DATED_MARGIN], ids=["constant", "dated"])
 @pytest.mark.parametrize("closing", [0, 3])
-def test_book_margins_of_many_steps_are_each_steps(tmp_path, text, closing):
+@pytest.mark.parametrize("opened", [date(2020, 1, 29), date(2020, 1, 20)])
+def test_book_margins_of_many_steps_are_each_steps(tmp_path, text, closing, opened):
     """A stretch's margins (of all contracts and of those not closing) equal the step's,
-    bit for bit, with one basket flat: the position opened within the days, and its
-    contract's settlements known before some of them."""
+    bit for bit, with one basket flat: the position opened within the days or before
+    them, and its contract's settlements known before some of them or all."""
     registry = registry_of(tmp_path, text)
     specs = [registry["DCE/i"], registry["SHFE/cu"]]
     position = Position(
-        1, 10, price_units(800.0), None, date(2020, 1, 29), None, "close", "MEDIUM", 0.5,
+        1, 10, price_units(800.0), None, opened, None, "close", "MEDIUM", 0.5,
         0.5, 1.0, 1.0, 1e5, 0.02, 0.05, False, 0.0, 0.0, closing=closing, contract="i2005",
     )  # fmt: skip
     baskets = [BasketState(0, specs[0], 0, 0, position), BasketState(1, specs[1], 0, 0)]
     state = PortfolioState(baskets, 0, 0, 0, 0, 0)
     history = SettlementHistory()
-    for day, price in ((date(2020, 1, 28), 795.0), (date(2020, 2, 4), 812.5)):
+    settled = [(date(2020, 1, 28), 795.0), (date(2020, 2, 4), 812.5)]
+    if opened < date(2020, 1, 27):  # opened before the days: a settlement before every one
+        settled.insert(0, (opened, 790.0))
+    for day, price in settled:
         history.add("i2005", day, price_units(price))
     histories = [history, SettlementHistory()]
     days = np.repeat(np.arange(np.datetime64("2020-01-27"), np.datetime64("2020-02-07")), 2)

@@ -184,7 +184,7 @@ def carried_previous(values, first, mask, before):
     ``values`` of a mask array may be one number for every position: then every mark but
     one at the first position carries it, and two assignments at most fill the array."""
     if isinstance(mask, np.ndarray):
-        out = np.empty(len(mask), dtype=np.result_type(values, before))
+        out = np.empty(len(mask), dtype=_result_type(values, before))
         out.fill(before)
         marks = mask.nonzero()[0].tolist()
         if not isinstance(values, np.ndarray):
@@ -197,6 +197,14 @@ def carried_previous(values, first, mask, before):
             out[mark:end] = values[mark - 1] if mark else first
         return out
     return first if mask else before
+
+
+def _result_type(values, other):
+    """``np.result_type(values, other)``; an integer array's own where ``other`` is a
+    Python int (numpy's rule for plain numbers), without numpy's dispatch."""
+    if type(other) is int and isinstance(values, np.ndarray) and values.dtype.kind == "i":
+        return values.dtype
+    return np.result_type(values, other)
 
 
 def first_of(flags):

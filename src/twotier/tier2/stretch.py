@@ -97,8 +97,8 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         stretch = stretch.head(n)
     equities, pv = marked_equities(state, stretch.closes, check=False)
     held = isinstance(pv, np.ndarray)  # else every basket is flat: PV does not move
-    new_day = stretch.day_begins.copy()
-    new_day[0] = state.trading_day != stretch.trading_day.item(0)
+    new_day, first_day = stretch.day_begins.copy(), stretch.trading_day.item(0)
+    new_day[0] = state.trading_day != first_day
     starts, peaks = day_marks(
         pv, new_day, state.last_pv, state.day_start, state.peak, state.peak_reset_pending
     )
@@ -113,7 +113,7 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
             fires |= liquidation_fires(unclosed, pv, composite.config.market.force_close_level)
         done = _first_set(fires, n)
     else:  # flat: only the first step can fire (see first_step_fires)
-        done = 0 if first_step_fires(composite, state, stretch, pv, peaks, starts) else n
+        done = 0 if first_step_fires(composite, state, first_day, flat_pv, peaks, starts) else n
         if composite.margins_on:
             margin = 0.0
     if done:
@@ -150,13 +150,12 @@ def breaker_fires(composite: Composite, state: PortfolioState, pv, peaks, starts
     )
 
 
-def first_step_fires(composite, state, stretch, pv, peaks, starts) -> bool:
-    """Whether a breaker fires at a flat stretch's first step. Flat, PV does not move, so
-    no later step can fire: a new trading day starts the daily loss (and a pending peak
-    reset) from that same PV, and a drawdown over the limit has fired already (its reset
-    is then pending)."""
-    first = pv.item(0), peaks.item(0), starts.item(0)
-    return bool(breaker_fires(composite, state, *first, stretch.trading_day.item(0)))
+def first_step_fires(composite, state, day, pv: int, peaks, starts) -> bool:
+    """Whether a breaker fires at a flat stretch's first step (``day``, its trading day;
+    ``pv``, the PV of every step). Flat, PV does not move, so no later step can fire: a
+    new trading day starts the daily loss (and a pending peak reset) from that same PV,
+    and a drawdown over the limit has fired already (its reset is then pending)."""
+    return bool(breaker_fires(composite, state, pv, peaks.item(0), starts.item(0), day))
 
 
 def _move(composite, state, stretch, bars, n, marks) -> None:
