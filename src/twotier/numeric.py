@@ -56,7 +56,7 @@ def above(values, limit: float):
         # A short array's largest value in Python costs a fifth of numpy's reduction. NaN,
         # never above a limit, leaves the test below either way or goes to the full test.
         largest = max(values.tolist()) if len(values) <= SHORT else np.maximum.reduce(values)
-        if largest < limit - _DECIDED_SLACK * max(1.0, abs(limit)):
+        if far_below(largest, limit):
             return False
     return decided(values) > limit
 
@@ -69,11 +69,25 @@ def largest(values: np.ndarray):
     return np.maximum.reduce(values).item()
 
 
+def extremes(values: np.ndarray) -> tuple:
+    """The smallest and largest values, as ``largest``: a short array's from one list."""
+    if len(values) <= SHORT:
+        listed = values.tolist()
+        return min(listed), max(listed)
+    return np.minimum.reduce(values).item(), np.maximum.reduce(values).item()
+
+
 def smallest(values: np.ndarray):
     """The smallest value, as ``largest``."""
     if len(values) <= SHORT:
         return min(values.tolist())
     return np.minimum.reduce(values).item()
+
+
+def far_below(value: float, limit: float) -> bool:
+    """Whether a value is so far below the limit that neither its decided value nor that
+    of a quotient an ulp or two from it is above it."""
+    return value < limit - _DECIDED_SLACK * max(1.0, abs(limit))
 
 
 def where(condition: Values, yes: Values, no: Values) -> Values:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from twotier.config.model import BreakerParams
-from twotier.numeric import above, decided, not_, only_if
+from twotier.numeric import above, decided, extremes, far_below, not_, only_if, smallest
 from twotier.tier2.days import day64
 
 
@@ -26,10 +26,22 @@ def _fall(pv, base):
     return (base - pv) / base
 
 
+def _fall_above(pv, base, limit: float):
+    """``decided(_fall(pv, base)) > limit``; arrays where no step comes near the limit
+    answer a plain False. A stretch's falls are first bounded from the extremes of PV and
+    the base, at a fraction of the cost of each step's quotient: with PV >= 0 and the base
+    > 0, no step's fall exceeds (largest base - smallest PV) / largest base."""
+    if isinstance(pv, np.ndarray) and isinstance(base, np.ndarray) and len(pv):
+        low_pv, (low_base, high_base) = smallest(pv), extremes(base)
+        if low_pv >= 0 and low_base > 0 and far_below((high_base - low_pv) / high_base, limit):
+            return False
+    return above(_fall(pv, base), limit)  # decided there, as drawdown() and daily_loss()
+
+
 def drawdown_fires(pv, peak, fired_today, rules: BreakerParams):
     """The drawdown breaker fires above its limit, at most once a trading day (arrays: a
     plain False where no step is near the limit)."""
-    over = above(_fall(pv, peak), rules.max_drawdown)  # decided there, as drawdown()
+    over = _fall_above(pv, peak, rules.max_drawdown)
     if over is False:
         return False
     return only_if(over, rules.drawdown_breaker & not_(fired_today))
@@ -38,7 +50,7 @@ def drawdown_fires(pv, peak, fired_today, rules: BreakerParams):
 def daily_loss_fires(pv, day_start, fired_today, rules: BreakerParams):
     """The daily-loss breaker fires above its limit, at most once a trading day (arrays:
     a plain False where no step is near the limit)."""
-    over = above(_fall(pv, day_start), rules.max_daily_loss)  # as daily_loss()
+    over = _fall_above(pv, day_start, rules.max_daily_loss)
     if over is False:
         return False
     return only_if(over, rules.daily_loss_breaker & not_(fired_today))

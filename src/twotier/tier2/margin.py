@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from twotier.money import cny, price_of
-from twotier.numeric import above, smallest, where
+from twotier.numeric import above, far_below, largest, smallest, where
 from twotier.tier2.days import day64
 
 
@@ -51,8 +51,15 @@ def risk_degree(margin, pv):
 
 
 def liquidation_fires(margin, pv, level: float):
-    """Whether the book's risk degree exceeds the level (arrays: a plain False where no
-    step is near it)."""
+    """Whether the book's risk degree exceeds the level; arrays where no step comes near
+    it answer a plain False. A stretch's risk degrees are first bounded from the extremes,
+    at a fraction of the cost of each step's: with PV > 0, none exceeds the largest margin
+    (if not negative; a NaN, never above the level, may be passed over) over the smallest
+    PV."""
+    if isinstance(pv, np.ndarray) and isinstance(margin, np.ndarray) and len(pv):
+        low_pv, high_margin = smallest(pv), largest(margin)
+        if low_pv > 0 and high_margin >= 0 and far_below(high_margin / cny(low_pv), level):
+            return False
     return above(risk_degree(margin, pv), level)
 
 
