@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 DECIMALS = 10  # RULES.md 8.28: derived quantities are compared at 10 decimal places
-SHORT = 16  # an array this short is reduced faster in Python, from its list, than by numpy
+SHORT = 32  # an array this short is reduced faster in Python, from its list, than by numpy
 
 Values = Any  # a numpy array (whole series) or a float / bool (one bar)
 

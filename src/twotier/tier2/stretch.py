@@ -97,8 +97,13 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         stretch = stretch.head(n)
     equities, pv = marked_equities(state, stretch.closes, check=False)
     held = isinstance(pv, np.ndarray)  # else every basket is flat: PV does not move
-    new_day, first_day = stretch.day_begins.copy(), stretch.trading_day.item(0)
-    new_day[0] = state.trading_day != first_day
+    # The tape's first flag is against its step before; the state's day decides (a copy
+    # only where the two differ: nothing writes to the flags after this)
+    first_day, new_day = stretch.trading_day.item(0), stretch.day_begins
+    begins = state.trading_day != first_day
+    if new_day.item(0) != begins:
+        new_day = new_day.copy()
+        new_day[0] = begins
     starts, peaks = day_marks(
         pv, new_day, state.last_pv, state.day_start, state.peak, state.peak_reset_pending
     )
