@@ -115,7 +115,7 @@ def advance(composite: Composite, state: PortfolioState, stretch: Stretch, bars:
         fires = breaker_fires(composite, state, pv, peaks, starts, stretch.trading_day)
         if composite.margins_on:
             margin, unclosed = stretch_margins(composite, state, stretch)
-            fires |= liquidation_fires(unclosed, pv, composite.config.market.force_close_level)
+            fires |= liquidation_fires(unclosed, pv, composite.force_close_level)
         done = _first_set(fires, n)
     else:  # flat: only the first step can fire (see first_step_fires)
         done = 0 if first_step_fires(composite, state, first_day, flat_pv, peaks, starts) else n
@@ -139,7 +139,7 @@ def _first_set(fires, n: int) -> int:
 def stretch_margins(composite: Composite, state: PortfolioState, stretch: Stretch):
     """The book's margin at each step: of all held contracts (recorded) and of those whose
     close is not decided (forced liquidation's test)."""
-    add = composite.config.broker.margin_add
+    add = composite.margin_add
     held, unclosed, _, _ = book_margins(
         state, stretch.trading_day, stretch.closes, composite.settlements, add
     )
@@ -149,7 +149,7 @@ def stretch_margins(composite: Composite, state: PortfolioState, stretch: Stretc
 def breaker_fires(composite: Composite, state: PortfolioState, pv, peaks, starts, days):
     """Where either breaker would fire (RULES.md 4.4), at most once a trading day: an
     array over the steps, or a plain False where neither can fire at any."""
-    rules = composite.config.breakers
+    rules = composite.breaker_rules
     return drawdown_fires(pv, peaks, fired_on(days, state.drawdown_fired_day), rules) | (
         daily_loss_fires(pv, starts, fired_on(days, state.daily_loss_fired_day), rules)
     )
