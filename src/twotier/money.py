@@ -78,12 +78,18 @@ def price_units(price: float | Decimal) -> int:
 
 
 def price_units_array(prices: np.ndarray) -> np.ndarray:
+    """``price_units`` of each price. The usual column (every price in range and a whole
+    number of price units once scaled) is checked by its minimum, maximum and one
+    comparison; any other is checked price by price, with the same errors."""
     prices = np.asarray(prices, dtype=np.float64)
+    scaled = prices * PRICE_SCALE
+    units = np.rint(scaled)
+    in_range = len(prices) and prices.min() > 0 and prices.max() <= MAX_PRICE  # NaN: not
+    if in_range and np.array_equal(units, scaled):
+        return units.astype(np.int64)
     outside = ~((prices > 0) & (prices <= MAX_PRICE))
     if outside.any():
         raise _beyond(float(prices[np.argmax(outside)]))
-    scaled = prices * PRICE_SCALE
-    units = np.rint(scaled)
     bad = np.abs(scaled - units) > 1e-6 * np.maximum(1.0, np.abs(scaled))
     if bad.any():
         raise PriceError(

@@ -43,7 +43,9 @@ def day_settlements(
     row numbers ``starts`` (sorted, the first 0). ``settle``: the data's settle column
     (NaN where blank), whose last value of a day wins."""
     ends = np.append(starts[1:], len(close)) - 1
-    volume = np.nan_to_num(np.asarray(volume, dtype=np.float64))  # blank: no volume
+    volume = np.asarray(volume, dtype=np.float64)
+    if not np.isfinite(volume).all():  # blank: no volume (a column without one as it is)
+        volume = np.nan_to_num(volume)
     triple = high.astype(np.float64) + low + close  # 3 x the typical price; exact
     weight = np.add.reduceat(volume, starts)
     value = np.add.reduceat(triple * volume, starts)
