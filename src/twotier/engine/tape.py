@@ -380,31 +380,35 @@ def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
     bar_at = np.full((len(baskets), n), -1, dtype=np.int64)
     latest = np.full((len(baskets), n), -1, dtype=np.int64)
     trading_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-    for i, b in enumerate(baskets):
-        b.step = steps[i]
-        bar_at[i, b.step] = np.arange(len(b.step))
-        latest[i] = np.maximum.accumulate(bar_at[i]) if n else bar_at[i]
-        trading_day[b.step] = b.trading_day
     # Each basket's latest regime, signal and conviction at every step, for Tier-2's
-    # portfolio view of every step at once (the packages alone decide it).
+    # portfolio view of every step at once (the packages alone decide it): taken from
+    # the basket's columns behind a first value that stands for no bar yet (no regime,
+    # no signal), at the latest bar + 1 (0 before the first bar).
     regimes, signals, convictions = [], [], []
     for i, b in enumerate(baskets):
-        if not len(b.step):  # no bars in the period: a basket that never trades
-            regimes.append(np.full(n, NO_REGIME))
-            signals.append(np.zeros(n, dtype=b.signal.dtype))
-            convictions.append(np.zeros(n, dtype=b.conviction.dtype))
-            continue
-        seen = latest[i] >= 0
-        at = np.maximum(latest[i], 0)
-        regimes.append(np.where(seen, b.regime[at], NO_REGIME))
-        signals.append(np.where(seen, b.signal[at], 0))
-        convictions.append(b.conviction[at])
+        b.step = steps[i]
+        bar_at[i][b.step] = np.arange(len(b.step))  # the row's view: numpy's simpler path
+        if n:
+            np.maximum.accumulate(bar_at[i], out=latest[i])
+        trading_day[b.step] = b.trading_day
+        seen = latest[i] + 1
+        regimes.append(_after(NO_REGIME, b.regime).take(seen))
+        signals.append(_after(0, b.signal).take(seen))
+        convictions.append(_after(0.0, b.conviction).take(seen))
     chaos = chaos_count(regimes)
     average = average_conviction(signals, convictions)
     tz = baskets[0].time.tz if baskets else None
-    times = pd.DatetimeIndex(all_times.astype("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
+    times = pd.DatetimeIndex(all_times.view("datetime64[ns]"), tz="UTC").tz_convert(tz)
     targets = reserve_target(chaos, average)
     return Tape(times, trading_day, baskets, bar_at, latest, chaos, average, targets)
+
+
+def _after(first, values: np.ndarray) -> np.ndarray:
+    """``values`` behind ``first``, in their dtype."""
+    out = np.empty(len(values) + 1, dtype=values.dtype)
+    out[0] = first
+    out[1:] = values
+    return out
 
 
 def sorted_union(stamps: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -416,7 +420,7 @@ def sorted_union(stamps: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]
         return np.array([], dtype=np.int64), []
     joined = np.concatenate(stamps)
     order = np.argsort(joined, kind="stable")
-    merged = joined[order]
+    merged = joined.take(order)
     first = np.empty(len(merged), dtype=bool)
     first[:1] = True
     np.not_equal(merged[1:], merged[:-1], out=first[1:])
