@@ -1,0 +1,72 @@
+"""The fast paths of the tape's and the equity table's array work give what the general
+paths give, and fall back to them wherever they do not apply."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twotier.engine.market import day_starts
+from twotier.market.settlement import day_settlements
+from twotier.money import PriceError, price_units, price_units_array
+from twotier.tier2.records import _joined
+
+
+@pytest.mark.parametrize(
+    "prices",
+    [
+        [765.5, 766.0, 0.0001, 1e8],  # whole price units: the fast path
+        [0.07, 0.29, 1234.5678, 3.3],  # scaled floats a hair off a unit: the full check
+        [],
+    ],
+)
+def test_price_units_array_is_price_units_of_each(prices):
+    units = price_units_array(np.array(prices, dtype=np.float64))
+    assert units.dtype == np.int64
+    assert units.tolist() == [price_units(p) for p in prices]
+
+
+@pytest.mark.parametrize("bad", [np.nan, 0.0, -1.0, np.inf, 1e8 + 1, 1.23456])
+def test_price_units_array_refuses_what_price_units_refuses(bad):
+    with pytest.raises(PriceError):
+        price_units(bad)
+    with pytest.raises(PriceError):
+        price_units_array(np.array([765.5, bad, 766.0]))
+
+
+def test_day_starts_are_the_first_bar_of_each_day():
+    day = np.array(["2024-01-02", "2024-01-02", "2024-01-03", "2024-01-05", "2024-01-05"],
+                   dtype="datetime64[D]")  # fmt: skip
+    assert day_starts(day).tolist() == [0, 2, 3]
+    assert day_starts(day[:1]).tolist() == [0]
+
+
+def test_day_settlements_take_a_blank_volume_as_none():
+    starts = np.array([0, 2])
+    high = np.array([1010, 1020, 990, 1000])
+    low = np.array([1000, 1000, 980, 990])
+    close = np.array([1005, 1010, 985, 995])
+    finite = day_settlements(starts, high, low, close, np.array([1.0, 3.0, 2.0, 2.0]), 5)
+    blank = day_settlements(starts, high, low, close, np.array([1.0, 3.0, np.nan, np.nan]), 5)
+    assert finite.tolist() == [1010, 990]
+    assert blank.tolist() == [1010, 995]  # a day without volume: its last close
+
+
+@pytest.mark.parametrize(
+    "arrays",
+    [
+        [np.arange(3), np.arange(2), np.array([], dtype=np.int64)],
+        [np.array([1.5, np.nan]), np.array([-0.0])],
+        [
+            np.array(["2024-01-02"], dtype="datetime64[D]"),
+            np.array(["2024-01-03"], dtype="datetime64[D]"),
+        ],
+        [np.arange(3), np.array([1.5])],  # mixed dtypes: concatenated
+        [np.arange(10)[::2], np.arange(2)],  # not contiguous: concatenated
+        [np.array(["a", "bc"])],
+    ],
+)
+def test_joined_is_np_concatenate(arrays):
+    joined, expected = _joined(arrays), np.concatenate(arrays)
+    assert joined.dtype == expected.dtype
+    assert joined.tobytes() == expected.tobytes()
