@@ -28,7 +28,14 @@ from twotier.market.calendar import TradingCalendar, default_calendar
 from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.plausible import off_tick_warning, price_range_warning
 from twotier.market.rolls import RollSchedule
-from twotier.run.result import FILL_COLUMNS, TRADE_COLUMNS, BacktestResult, frame, summarize
+from twotier.run.result import (
+    FILL_COLUMNS,
+    TRADE_COLUMNS,
+    BacktestResult,
+    frame,
+    summarize,
+    table,
+)
 from twotier.tier1.generator import generator_for
 from twotier.tier2.book import in_cents
 from twotier.tier2.composite import Composite
@@ -249,11 +256,16 @@ def collect(
     waits = ("bars_waited",) if config.market.any else ()  # RULES.md 10.5
     fills = frame(journal.fills, (*FILL_COLUMNS, *waits))
     equity = composite.recorder.frame()
-    lines = [
-        {"time": d.time_ns, "kind": d.kind, "basket": d.basket, "reason": d.reason, "text": d.text}
-        for d in journal.decisions
-    ]
-    decisions = frame(lines, ("time", "kind", "basket", "reason", "text"))
+    lines = journal.decisions
+    decisions = table(
+        {
+            "time": [d.time_ns for d in lines],
+            "kind": [d.kind for d in lines],
+            "basket": [d.basket for d in lines],
+            "reason": [d.reason for d in lines],
+            "text": [d.text for d in lines],
+        }
+    )
     logged = decisions if journal.log_decisions else None  # no log, no market counts
     summary = summarize(
         config, config.instruments, trades, fills, equity, logged, composite.waiting_at_end

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -121,13 +122,18 @@ TIME_COLUMNS = frozenset({"time", "entry_time", "exit_time", "exit_decided_at", 
 
 
 def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Rows as a table; time columns, nanoseconds since the epoch in the rows, become
+    """Rows as a table (``table``)."""
+    return table({column: list(map(itemgetter(column), rows)) for column in columns})
+
+
+def table(data: dict[str, list]) -> pd.DataFrame:
+    """Columns of values as a table; time columns, nanoseconds since the epoch, become
     Timestamps in exchange time in one conversion per column."""
-    data = {}
-    for column in columns:
-        values = [row[column] for row in rows]
-        data[column] = timestamps(values) if column in TIME_COLUMNS and values else values
-    return pd.DataFrame(data, columns=list(columns))
+    converted = {
+        column: timestamps(values) if column in TIME_COLUMNS and values else values
+        for column, values in data.items()
+    }
+    return pd.DataFrame(converted, columns=list(data))
 
 
 def timestamps(values: list[int]) -> pd.DatetimeIndex:
