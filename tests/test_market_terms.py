@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twotier.broker.fees import fee_units
+from twotier.broker.fees import InstrumentFees, fee_units
 from twotier.market.instruments import InstrumentRegistry, default_registry
 from twotier.market.settlement import (
     LOCKED_DOWN,
@@ -154,6 +154,27 @@ schedule = [{ from = 2024-01-01, fee = { open = 0.00003 }, fee_per_lot = { open 
     assert fee_units(meal, 7, u(3001), True, False, day, Fraction(3, 2)) == 147_000
     # Before the row, the shipped 1.5 CNY per lot.
     assert fee_units(meal, 7, u(3001), True, False, date(2023, 12, 29)) == 105_000
+
+
+def test_an_instruments_fees_made_once_a_fee_period_are_fee_units(tmp_path):
+    registry = user_registry(
+        tmp_path,
+        """
+[instruments."DCE/m"]
+schedule = [
+  { from = 2024-01-01, fee = { open = 0.00003, close_today = 0.00007 } },
+  { from = 2024-02-01, fee_per_lot = { open = 0.5, close = 0.3 } },
+]
+""",
+    )
+    meal = registry["DCE/m"]
+    for multiplier in (Fraction(1), Fraction(3, 2)):
+        fees = InstrumentFees(meal, multiplier)
+        for day in (date(2023, 12, 29), date(2024, 1, 5), date(2024, 3, 1), date(2023, 12, 29)):
+            for opens, today in ((True, False), (False, True), (False, False)):
+                for contracts, price in ((7, u(3001)), (1, u(2999.5)), (33, u(4100))):
+                    expected = fee_units(meal, contracts, price, opens, today, day, multiplier)
+                    assert fees.units(contracts, price, opens, today, day) == expected
 
 
 # -- settlement (10.1, 10.6 item 3) ---------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from twotier.broker.base import NO_VOLUME, PRICE_LIMIT, Fill, Order, Outcome, PriceKind, Quote
-from twotier.broker.fees import ONE, fee_units
+from twotier.broker.fees import ONE, InstrumentFees
 from twotier.broker.slippage import SlippageModel, TickSlippage
 from twotier.market.instruments import InstrumentSpec
 from twotier.money import share_of, written_ratio
@@ -42,15 +42,19 @@ class SimulatedBroker:
         self._participation = written_ratio(max_participation)
         self.fee_multiplier = fee_multiplier
         self._used: dict[str, tuple[object, int]] = {}  # instrument -> (bar, contracts filled)
+        self._fees: dict[str, InstrumentFees] = {}  # instrument -> its fees, from its first fill
 
     def execute(self, order: Order, quote: Quote, at: PriceKind) -> Outcome:
         refused = self.refusal(order, quote)
         if refused:
             return Outcome(order, "unfilled", None, refused)
-        contracts = min(order.contracts, self.available(order.instrument, quote))
+        contracts = order.contracts
+        if self.volume_fills and self.max_participation:  # else no cap: nothing to share
+            contracts = min(contracts, self.available(order.instrument, quote))
+            if contracts > 0:
+                self._take(order.instrument, quote, contracts)
         if contracts <= 0:
             return Outcome(order, "unfilled", None, NO_VOLUME)
-        self._take(order.instrument, quote, contracts)
         return Outcome.of(self.fill(order, contracts, quote, at), NO_VOLUME)
 
     def execute_together(self, legs: Sequence[tuple[Order, Quote]], at: PriceKind) -> list[Outcome]:
@@ -110,7 +114,9 @@ class SimulatedBroker:
         close_today = not order.opens and order.opened_on == quote.trading_day
         fee = 0
         if self.fees:
-            day, multiplier = quote.trading_day, self.fee_multiplier
-            fee = fee_units(spec, contracts, price, order.opens, close_today, day, multiplier)
+            fees = self._fees.get(order.instrument)
+            if fees is None:
+                fees = self._fees[order.instrument] = InstrumentFees(spec, self.fee_multiplier)
+            fee = fees.units(contracts, price, order.opens, close_today, quote.trading_day)
         return Fill(order, contracts, quote.time_ns, quote.trading_day, price, at, slip, fee,
                     close_today)  # fmt: skip
