@@ -49,7 +49,7 @@ class SimulatedBroker:
         if refused:
             return Outcome(order, "unfilled", None, refused)
         contracts = order.contracts
-        if self.volume_fills and self.max_participation:  # else no cap: nothing to share
+        if self.capped:  # else nothing to share out between orders on a bar
             contracts = min(contracts, self.available(order.instrument, quote))
             if contracts > 0:
                 self._take(order.instrument, quote, contracts)
@@ -84,9 +84,14 @@ class SimulatedBroker:
             return NO_VOLUME
         return ""
 
+    @property
+    def capped(self) -> bool:
+        """Whether a participation cap limits the contracts a bar fills (RULES.md 10.3)."""
+        return bool(self.volume_fills and self.max_participation)
+
     def available(self, instrument: str, quote: Quote) -> int | float:
         """Contracts the participation cap still lets fill on this bar."""
-        if not (self.volume_fills and self.max_participation) or quote.volume is None:
+        if not self.capped or quote.volume is None:
             return math.inf
         if quote.volume != quote.volume:  # blank: no value (RULES.md 10.6 item 4)
             return math.inf
