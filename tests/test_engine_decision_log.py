@@ -75,16 +75,19 @@ def test_entry_close_and_roll_lines_keep_the_decimals_of_a_fine_tick():
 
 def test_a_decision_line_is_stamped_with_its_exchange_minute_as_strftime_writes_it():
     """The stamp's two-digit fields are looked up: every month, day, hour and minute is
-    written as strftime writes it, zero-padded."""
+    written as strftime writes it, zero-padded; ``Journal.write`` stamps its lines alike."""
     from twotier.market.times import ZONE
-    from twotier.tier2.journal import stamp
+    from twotier.tier2.journal import Journal, stamp
 
     times = pd.date_range("2016-01-01", "2026-01-01", freq="9h7min", tz=ZONE)
     # and a summer-time year of China's (1988), and a time before the epoch
     times = [*times, *pd.to_datetime(["1999-12-31 23:59", "1988-07-01 09:30", "1960-03-01 10:15"])
              .tz_localize(ZONE)]  # fmt: skip
+    journal = Journal()
     for t in times:
         assert stamp(t.value) == t.strftime("[%Y-%m-%d %H:%M]")
+        journal.write(t.value, "BREAKER", None, "test", "a line")
+        assert journal.decisions[-1].text == t.strftime("[%Y-%m-%d %H:%M] a line")
 
 
 @settings(max_examples=3000, deadline=None)

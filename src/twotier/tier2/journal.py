@@ -31,6 +31,8 @@ WHY_NOT_FILLED = {
 # Two-digit texts of months, days, hours and minutes: looked up, as formatting each with
 # a format spec costs three times more (a Timestamp's year, 1677 to 2262, has four digits).
 TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
+# HH:MM of each minute of a day, looked up by the minute.
+CLOCK_TEXT = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in range(60))
 
 
 def stamp(time_ns: int) -> str:
@@ -43,7 +45,7 @@ def stamp(time_ns: int) -> str:
         t = exchange_clock(time_ns)
         return f"[{t.year}-{two[t.month]}-{two[t.day]} {two[t.hour]}:{two[t.minute]}]"
     day, second = divmod(time_ns // 1_000_000_000 + FIXED_OFFSET_SECONDS, 86_400)
-    return f"[{date_text(day)} {two[second // 3600]}:{two[second // 60 % 60]}]"
+    return f"[{date_text(day)} {CLOCK_TEXT[second // 60]}]"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,9 +63,10 @@ EXACT_PRICE_UNITS = 10**15
 
 def price_text(units: int) -> str:
     """``number_text`` of a price in price units."""
-    if type(units) is int and -EXACT_PRICE_UNITS < units < EXACT_PRICE_UNITS:
-        whole, fraction = divmod(abs(units), PRICE_SCALE)
-        return f"{'-' if units < 0 else ''}{whole}.{decimals_text(fraction)}"
+    if type(units) is int and 0 <= units < EXACT_PRICE_UNITS:  # prices and slippages
+        return f"{units // PRICE_SCALE}.{decimals_text(units % PRICE_SCALE)}"
+    if type(units) is int and -EXACT_PRICE_UNITS < units < 0:
+        return f"-{-units // PRICE_SCALE}.{decimals_text(-units % PRICE_SCALE)}"
     return number_text(price_of(units))
 
 
@@ -72,6 +75,12 @@ def decimals_text(fraction: int) -> str:
     """The decimals of ``fraction`` ten-thousandths: two, or as many more as it has."""
     text = f"{fraction:04d}"
     return text[:2] + text[2:].rstrip("0")
+
+
+# ``pct`` of a stop or a target: a handful of values a run (the tiers' and the exits'),
+# looked up at a tenth of the cost of formatting one (all above 0 by the config's checks:
+# no -0.0 is given 0.0's text).
+percent_text = functools.lru_cache(maxsize=256)(pct)
 
 
 def number_text(price: float) -> str:
@@ -122,7 +131,11 @@ class Journal:
     log_decisions: bool = True
 
     def write(self, time_ns: int, kind: str, basket: int | None, reason: str, text: str) -> None:
-        line = f"{stamp(time_ns)} {text}"
+        if time_ns >= FIXED_OFFSET_FROM_NS:  # ``stamp``'s arithmetic, written into the line
+            day, second = divmod(time_ns // 1_000_000_000 + FIXED_OFFSET_SECONDS, 86_400)
+            line = f"[{date_text(day)} {CLOCK_TEXT[second // 60]}] {text}"
+        else:
+            line = f"{stamp(time_ns)} {text}"
         self.decisions.append(Decision(time_ns, kind, basket, reason, line))
 
     @decision_line
@@ -142,8 +155,8 @@ class Journal:
             plan.tier,
             f"{SIDE[plan.side]} basket {basket} [{plan.tier}]: {instrument}, "
             f"contracts={plan.contracts}, size={plan.size_fraction:.0%}, lev={plan.leverage:.2f}x "
-            f"(eff {plan.effective_leverage:.2f}x), stop={pct(plan.stop)}%, "
-            f"target={pct(plan.target)}%, price={number_text(plan.price)}, "
+            f"(eff {plan.effective_leverage:.2f}x), stop={percent_text(plan.stop)}%, "
+            f"target={percent_text(plan.target)}%, price={number_text(plan.price)}, "
             f"conv={plan.conviction:.2f} "
             f"(conf={conf:.2f}, str={strength:.2f})",
         )
