@@ -131,11 +131,7 @@ class Journal:
     log_decisions: bool = True
 
     def write(self, time_ns: int, kind: str, basket: int | None, reason: str, text: str) -> None:
-        if time_ns >= FIXED_OFFSET_FROM_NS:  # ``stamp``'s arithmetic, written into the line
-            day, second = divmod(time_ns // 1_000_000_000 + FIXED_OFFSET_SECONDS, 86_400)
-            line = f"[{date_text(day)} {CLOCK_TEXT[second // 60]}] {text}"
-        else:
-            line = f"{stamp(time_ns)} {text}"
+        line = f"{stamp(time_ns)} {text}"
         self.decisions.append(Decision(time_ns, kind, basket, reason, line))
 
     @decision_line
