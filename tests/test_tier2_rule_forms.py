@@ -6,6 +6,7 @@ step after step, bit for bit."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -33,12 +34,17 @@ from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
 from twotier.tier2.composite import Composite
 from twotier.tier2.days import day64, day_marks, day_of
 from twotier.tier2.exits import (
+    ANY_LOSS_FLOOR,
     EXIT_INPUTS,
     EXIT_TREE,
     TRAIL_STATE,
+    enabled_rules,
     exit_marks,
     first_exit,
+    loss_floor,
     scan_key,
+    scan_rules,
+    side_exit_bars,
 )
 from twotier.tier2.margin import book_margins, liquidation_fires, margin_rate
 from twotier.tier2.sizing import conviction, entry_gate
@@ -410,6 +416,57 @@ def test_the_exit_scan_over_many_bars_finds_the_exit_the_step_finds_bar_by_bar(
     assert scanned == stepped
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(50),
+    side=st.sampled_from([-1, 1]),
+    stop=st.sampled_from([0.01, 0.015, 0.02, 0.025, 0.03]),
+    target=st.sampled_from([0.07, 0.08, 0.1]),
+    trailing=st.booleans(),
+)
+def test_the_scans_side_only_bars_and_other_rules_find_the_exit_the_step_finds(
+    data, n, side, stop, target, trailing
+):
+    """The planner's scan: the side-only rules' bars and the floor rules' loss floor
+    found once over the tape, the other rules and the floor scanned before the first
+    side-only bar. Each side-only bar is where those rules fire on that bar's plain values,
+    the floor fires where a floor rule does, and the exit bar is the step's."""
+    entry = 8_000_000
+    moves = data.draw(st.lists(st.integers(-80_000, 80_000), min_size=n, max_size=n))
+    closes = entry + np.cumsum(np.array(moves, dtype=np.int64))
+    signal = np.array(data.draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=n, max_size=n)))
+    confidence = decided(np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))))
+    conv = decided(np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))))
+    chaos = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    x = ExitParams()
+    rules = enabled_rules(x)
+    side_only = tuple(rule for rule in rules if rule.side_only)
+    floor_rules = tuple(rule for rule in rules if rule.floor is not None)
+    p = a_position(side, entry, stop, target, trailing)
+    side_bars = side_exit_bars(side, signal, confidence, conv, chaos, x, rules).tolist()
+    floor = loss_floor(confidence, conv, chaos, x, rules)
+    stepped, probe = None, p
+    for k in range(n):
+        plain = (int(signal[k]), float(confidence[k]), float(conv[k]), int(chaos[k]))
+        m = exit_marks(probe, int(closes[k]), *plain, x)
+        assert (k in side_bars) == any(rule.fires(probe, m, x) for rule in side_only)
+        floored = exit_marks(probe, int(closes[k]), *plain, x, floor[k : k + 1])
+        below = bool(ANY_LOSS_FLOOR.fires(probe, floored, x)[0])
+        assert below == any(rule.fires(probe, m, x) for rule in floor_rules)
+        probe = replace(probe, best_close=m.best, armed=m.armed)
+        if stepped is None and first_exit(probe, m, x) is not None:
+            stepped = k
+    end = side_bars[0] if side_bars else n
+    scanned = end if side_bars else None
+    if end:
+        window = (closes[:end], signal[:end], confidence[:end], conv[:end], chaos[:end])
+        marks = exit_marks(p, *window, x, floor[:end])
+        hit = first_exit(p, marks, x, scan_rules(rules))
+        scanned = scanned if hit is None else hit[0]
+    assert scanned == stepped
+
+
 class Recording:
     """A position that writes down which of its fields are read."""
 
@@ -438,6 +495,8 @@ def test_every_exit_rule_reads_only_what_the_exit_scan_may_cache():
             fires = rule.fires(spy, m, x)
             rule.reason(spy, m, x, int(np.argmax(fires)) if form == "bars" else 0)
             assert spy.read <= EXIT_INPUTS | TRAIL_STATE, (rule.switch, form, spy.read)
+            if rule.side_only:  # the same for every position of a side, and any marks
+                assert spy.read <= {"side"}, (rule.switch, form, spy.read)
 
 
 @pytest.mark.parametrize("fill", ["close", "next_open"])

@@ -20,7 +20,14 @@ from twotier.collector import collector_paused
 from twotier.engine.tape import Tape
 from twotier.numeric import decided
 from twotier.tier2.composite import Composite
-from twotier.tier2.exits import exit_marks, first_exit, scan_key
+from twotier.tier2.exits import (
+    exit_marks,
+    first_exit,
+    loss_floor,
+    scan_key,
+    scan_rules,
+    side_exit_bars,
+)
 from twotier.tier2.fills import may_fill
 from twotier.tier2.sizing import entry_gate
 from twotier.tier2.state import BasketState, PortfolioState, Position
@@ -79,6 +86,22 @@ class EventPlanner:
         # What the exit tree reads of each bar regardless of the position, made once.
         self.confidence = [decided(b.confidence) for b in tape.baskets]
         self.chaos = [tape.chaos[b.step] for b in tape.baskets]
+        # Each basket's bars where a side-only exit fires, by side (found when first
+        # needed), the rules a scan checks bar by bar before the next of them, and the
+        # floor rules' loss floor those read.
+        self.side_exits: dict[tuple[int, int], np.ndarray] = {}
+        self.scan_rules = [scan_rules(rules) for rules in composite.exit_rules]
+        self.floors = [
+            loss_floor(conf, b.conviction, chaos, x, rules)
+            for b, conf, chaos, x, rules in zip(
+                tape.baskets,
+                self.confidence,
+                self.chaos,
+                composite.exits,
+                composite.exit_rules,
+                strict=True,
+            )
+        ]
         self.scans: dict[int, _ExitScan] = {}
         # (basket, contract) -> the basket's first bar on the contract's deadline, found
         # once (a contract's deadline does not change).
@@ -178,9 +201,16 @@ class EventPlanner:
         same = scan is not None and scan.key == key and scan.stop == stop
         if same and (scan.bar is None or scan.bar >= start):
             return scan.bar
-        probe, size, bar, kept = p, FIRST_SCAN, None, []
-        while start < stop:
-            end = min(start + size, stop)
+        # The first bar where a side-only rule fires is an exit: the other rules are
+        # checked before it alone.
+        side_bars = self._side_exits(i, p.side)
+        at = side_bars.searchsorted(start)
+        side_bar = side_bars[at].item() if at < len(side_bars) else stop
+        scan_end = min(side_bar, stop)
+        probe, size, bar, kept = p, FIRST_SCAN, side_bar if side_bar < stop else None, []
+        floor = self.floors[i]
+        while start < scan_end:
+            end = min(start + size, scan_end)
             marks = exit_marks(
                 probe,
                 bt.close[start:end],
@@ -189,16 +219,34 @@ class EventPlanner:
                 bt.conviction[start:end],
                 self.chaos[i][start:end],
                 x,
+                None if floor is None else floor[start:end],
             )
             kept.append((start, marks.best, marks.armed))
-            hit = first_exit(probe, marks, x, self.composite.exit_rules[i])
+            hit = first_exit(probe, marks, x, self.scan_rules[i])
             if hit is not None:
                 bar = start + hit[0]
+                break
+            if end == scan_end:  # no later chunk to carry the trailing state into
                 break
             probe = replace(probe, best_close=marks.best[-1].item(), armed=bool(marks.armed[-1]))
             start, size = end, size * 2
         self.scans[i] = _ExitScan(key, stop, bar, kept)
         return bar
+
+    def _side_exits(self, i: int, side: int) -> np.ndarray:
+        bars = self.side_exits.get((i, side))
+        if bars is None:
+            bt = self.tape.baskets[i]
+            bars = self.side_exits[i, side] = side_exit_bars(
+                side,
+                bt.signal,
+                self.confidence[i],
+                bt.conviction,
+                self.chaos[i],
+                self.composite.exits[i],
+                self.composite.exit_rules[i],
+            )
+        return bars
 
 
 def run_events(

@@ -18,6 +18,7 @@ checks the rule on every exit and on runs that cut, close and roll.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -52,6 +53,9 @@ class ExitMarks:
     confidence: np.ndarray  # decided
     conviction: np.ndarray  # decided
     chaos: np.ndarray  # chaos count of the portfolio at the bar
+    # The floor rules' loss floor (``loss_floor``), where a scan made it once per tape;
+    # None: each floor rule makes its own.
+    floor: np.ndarray | None = None
 
 
 def exit_marks(
@@ -62,13 +66,15 @@ def exit_marks(
     conviction: np.ndarray,
     chaos: np.ndarray,
     x: ExitParams,
+    floor: np.ndarray | None = None,
 ) -> ExitMarks:
     """Marks of consecutive bars after the position's last mark (best close and the
     trailing stop's arming carry on from the position's state). ``confidence`` and
-    ``conviction`` are decided already (a scan takes them from arrays made once)."""
+    ``conviction`` are decided already (a scan takes them from arrays made once), as is
+    ``floor``, the loss floor of these bars, if given (``loss_floor``)."""
     close = close_units / PRICE_SCALE  # price_of, inline: the hot path of every scan
     pnl, best, armed = _trail(p, close_units, close, x)
-    return ExitMarks(close, pnl, best, armed, signal, confidence, conviction, chaos)
+    return ExitMarks(close, pnl, best, armed, signal, confidence, conviction, chaos, floor)
 
 
 def trail(p: Position, close_units, x: ExitParams):
@@ -144,16 +150,36 @@ def low_confidence(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
     return m.confidence < x.critical_exit_confidence
 
 
+# A floor rule fires where the P&L is below a floor that the marks made from packages
+# alone set at each bar (minus infinity where the rule cannot fire): the scan makes the
+# highest of the enabled floor rules' floors once per tape and compares the P&L with it
+# once (``below_loss_floor``), where the pnl is below any floor iff it is below the highest.
+
+
+def confidence_drop_floor(m: ExitMarks, x: ExitParams):
+    return where(m.confidence < x.exit_confidence, -x.confidence_drop_loss, -math.inf)
+
+
 def confidence_drop_with_loss(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
-    return (m.confidence < x.exit_confidence) & (m.pnl < -x.confidence_drop_loss)
+    return m.pnl < confidence_drop_floor(m, x)
+
+
+def chaos_regime_floor(m: ExitMarks, x: ExitParams):
+    return where(m.chaos >= x.chaos_exit_count, -x.chaos_exit_loss, -math.inf)
 
 
 def chaos_regime_exit(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
-    return (m.chaos >= x.chaos_exit_count) & (m.pnl < -x.chaos_exit_loss)
+    return m.pnl < chaos_regime_floor(m, x)
+
+
+def below_loss_floor(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
+    """Whether any floor rule fires: the marks' ``floor``, made once (scans only)."""
+    return m.pnl < m.floor
 
 
 Predicate = Callable[[Position, ExitMarks, ExitParams], np.ndarray]
 Namer = Callable[[Position, ExitMarks, ExitParams, int], str]
+Floor = Callable[[ExitMarks, ExitParams], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -161,6 +187,11 @@ class ExitRule:
     switch: str  # the ExitParams flag that turns the rule on or off
     fires: Predicate
     reason: Namer
+    # Reads the position's side alone and no mark of its own (close, P&L, trailing
+    # state): where it fires is the same for every position of a side, so the scan finds
+    # it once per tape (``side_exit_bars``).
+    side_only: bool = False
+    floor: Floor | None = None  # a floor rule's floor (its ``fires``: the P&L below it)
 
 
 EXIT_TREE: tuple[ExitRule, ...] = (
@@ -178,20 +209,83 @@ EXIT_TREE: tuple[ExitRule, ...] = (
         stop_loss,
         lambda p, m, x, i: f"stop_loss_{pct(_value_at(stop_in_force(p, m, x), i))}pct",
     ),
-    ExitRule("signal_reversal", signal_reversal, lambda p, m, x, i: "signal_reversal"),
-    ExitRule("low_confidence", low_confidence, lambda p, m, x, i: "low_confidence"),
+    ExitRule("signal_reversal", signal_reversal, lambda p, m, x, i: "signal_reversal", True),
+    ExitRule("low_confidence", low_confidence, lambda p, m, x, i: "low_confidence", True),
     ExitRule(
         "confidence_drop_with_loss",
         confidence_drop_with_loss,
         lambda p, m, x, i: "confidence_drop_with_loss",
+        floor=confidence_drop_floor,
     ),
-    ExitRule("chaos_regime_exit", chaos_regime_exit, lambda p, m, x, i: "chaos_regime_exit"),
+    ExitRule(
+        "chaos_regime_exit",
+        chaos_regime_exit,
+        lambda p, m, x, i: "chaos_regime_exit",
+        floor=chaos_regime_floor,
+    ),
 )
+
+# The floor rules together, for a scan (it needs the bar of an exit, not its name).
+ANY_LOSS_FLOOR = ExitRule("loss_floor", below_loss_floor, lambda p, m, x, i: "loss_floor")
 
 
 def enabled_rules(x: ExitParams) -> tuple[ExitRule, ...]:
     """The exit tree without the rules switched off, in order."""
     return tuple(rule for rule in EXIT_TREE if getattr(x, rule.switch))
+
+
+class _Side:
+    """A position as a side-only rule sees it: its side, and nothing else to read."""
+
+    __slots__ = ("side",)
+
+    def __init__(self, side: int):
+        self.side = side
+
+
+def scan_rules(rules: tuple[ExitRule, ...]) -> tuple[ExitRule, ...]:
+    """What a scan checks bar by bar before the next side-only exit (``side_exit_bars``):
+    the rules that are neither side-only nor floor rules, in order, then
+    ``ANY_LOSS_FLOOR`` if a floor rule is enabled (its marks need ``loss_floor``)."""
+    kept = tuple(rule for rule in rules if not rule.side_only and rule.floor is None)
+    floors = any(rule.floor is not None for rule in rules)
+    return (*kept, ANY_LOSS_FLOOR) if floors else kept
+
+
+def loss_floor(
+    confidence: np.ndarray,
+    conviction: np.ndarray,
+    chaos: np.ndarray,
+    x: ExitParams,
+    rules: tuple[ExitRule, ...],
+) -> np.ndarray | None:
+    """The highest floor of the floor rules of ``rules`` at each bar of a tape (None: no
+    floor rule enabled); ``confidence`` and ``conviction`` decided, as for ``exit_marks``."""
+    marks = ExitMarks(None, None, None, None, None, confidence, conviction, chaos)
+    floors = [rule.floor(marks, x) for rule in rules if rule.floor is not None]
+    if not floors:
+        return None
+    return floors[0] if len(floors) == 1 else np.maximum.reduce(floors)
+
+
+def side_exit_bars(
+    side: int,
+    signal: np.ndarray,
+    confidence: np.ndarray,
+    conviction: np.ndarray,
+    chaos: np.ndarray,
+    x: ExitParams,
+    rules: tuple[ExitRule, ...],
+) -> np.ndarray:
+    """The bars of a tape where a side-only rule of ``rules`` fires for every position of
+    ``side``, in order (``confidence`` and ``conviction`` decided, as for ``exit_marks``).
+    A scan needs the other rules only before the next of these bars."""
+    marks = ExitMarks(None, None, None, None, signal, confidence, conviction, chaos)
+    fires = np.zeros(len(signal), dtype=bool)
+    for rule in rules:
+        if rule.side_only:
+            fires |= rule.fires(_Side(side), marks, x)
+    return np.flatnonzero(fires)
 
 
 def first_exit(
