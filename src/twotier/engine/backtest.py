@@ -14,12 +14,10 @@ from twotier.collector import collector_paused
 from twotier.config.baskets import in_basket_order
 from twotier.config.model import Config
 from twotier.engine.continuous import (
-    causal_signals,
     delivery_warnings,
+    instrument_packages,
     schedule_for,
     suspected_roll_warnings,
-    with_market_columns,
-    with_traded_prices,
 )
 from twotier.engine.events import run_events
 from twotier.engine.tape import BarDays, BasketTape, Tape, basket_tape, build_tape
@@ -72,11 +70,10 @@ def instrument_signals(
     rolls, carrying the raw prices and contract traded at each bar."""
     schedule = schedule_for(frame, schedule)
     generator = generator_for(config, instrument)
-    raw = causal_signals(generator, frame, schedule, config.rolls.adjust)
-    packages = with_traded_prices(raw, frame, schedule)
-    if config.market.any:  # what Tier-2's market rules read of each bar (RULES.md 10)
-        packages = with_market_columns(packages, frame)
-    return packages
+    # config.market.any: what Tier-2's market rules read of each bar (RULES.md 10)
+    return instrument_packages(
+        generator, frame, schedule, config.rolls.adjust, market=config.market.any
+    )
 
 
 def split_packages(table: pd.DataFrame, config: Config, source: str) -> dict[str, pd.DataFrame]:

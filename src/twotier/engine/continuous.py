@@ -33,6 +33,34 @@ def schedule_for(
     return None
 
 
+def instrument_packages(
+    generator: SignalGenerator,
+    frame: pd.DataFrame,
+    schedule: RollSchedule | None,
+    method: str,
+    market: bool,
+) -> pd.DataFrame:
+    """``causal_signals``, then ``with_traded_prices`` and, where the market rules are on
+    (``market``), ``with_market_columns``. A series without rolls or contracts (a run's
+    usual one) has its frame made once, of the generator's columns and the bar columns:
+    ``assign`` copies the frame, then checks, copies and inserts each column given."""
+    contracts = roll_data.traded_contracts(frame, schedule)
+    if schedule or contracts is not None:
+        packages = with_traded_prices(
+            causal_signals(generator, frame, schedule, method), frame, schedule
+        )
+        return with_market_columns(packages, frame) if market else packages
+    columns = generator.columns(frame)
+    if market:  # copies, as assign makes them
+        columns.update({c: frame[c].to_numpy(copy=True) for c in market_columns(frame)})
+    return pd.DataFrame(columns, copy=False)
+
+
+def market_columns(frame: pd.DataFrame) -> list[str]:
+    """The bar columns Tier-2's market rules read that the bars have."""
+    return [c for c in MARKET_COLUMNS if c in frame.columns]
+
+
 def causal_signals(
     generator: SignalGenerator, frame: pd.DataFrame, schedule: RollSchedule | None, method: str
 ) -> pd.DataFrame:
@@ -69,7 +97,7 @@ def with_traded_prices(
 def with_market_columns(packages: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
     """The packages with the bars' raw high and low, and settle and limit columns where
     the bars have them (the market rules of RULES.md 10 read them)."""
-    extra = {c: frame[c].to_numpy() for c in MARKET_COLUMNS if c in frame.columns}
+    extra = {c: frame[c].to_numpy() for c in market_columns(frame)}
     return packages.assign(**extra)
 
 

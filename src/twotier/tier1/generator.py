@@ -144,6 +144,13 @@ class SignalGenerator:
 
     def run(self, bars: pd.DataFrame) -> pd.DataFrame:
         """Packages of every bar (whole-series form)."""
+        # Every column is a fresh array of its own: no need for pandas to copy them into
+        # consolidated blocks (a third of the time of a long series).
+        return pd.DataFrame(self.columns(bars), copy=False)
+
+    def columns(self, bars: pd.DataFrame) -> dict[str, object]:
+        """The package columns of every bar, each a fresh array of its own (what ``run``
+        makes its frame of, for a caller that adds columns before making one)."""
         # open, close and volume become package columns: copies of their own. TA-Lib only
         # reads high and low.
         arrays = {
@@ -158,7 +165,7 @@ class SignalGenerator:
             ev.trigger_long, ev.trigger_short, ev.long.passed["trend"], ev.short.passed["trend"]
         )
         regime = regime_series(ind, arrays["close"], self.params.regime)
-        columns = assemble(
+        return assemble(
             repeated_text(self.instrument, len(bars)),
             bars.index,
             arrays["open"],
@@ -169,9 +176,6 @@ class SignalGenerator:
             signal,
             regime,
         )
-        # Every column is a fresh array of its own: no need for pandas to copy them into
-        # consolidated blocks (a third of the time of a long series).
-        return pd.DataFrame(columns, copy=False)
 
     def live(self) -> LiveSignalGenerator:
         return LiveSignalGenerator(self)
