@@ -159,6 +159,15 @@ def test_rsi_50_rule_applies_only_to_prices_that_never_moved():
     assert (compute(rising)["rsi"].to_numpy()[14:] == 100.0).all()
 
 
+def test_rsi_is_50_only_until_the_price_first_moves():
+    close = np.concatenate([np.full(30, 700.0), np.linspace(699.0, 650.0, 20)])
+    bars = pd.DataFrame({"close": close, "high": close, "low": close, "volume": 1.0})
+    for result in (compute(bars), streamed(bars)):
+        rsi = result["rsi"].to_numpy()
+        assert (rsi[14:30] == 50.0).all()
+        assert (rsi[30:] == 0.0).all()  # all losses since: TA-Lib's 0 stands
+
+
 @pytest.mark.parametrize("n", [0, 1, 10, 33, 117])
 def test_fewer_bars_than_the_lookback_give_nans_without_error(n):
     bars = random_bars(n)

@@ -53,9 +53,16 @@ def bollinger_width(upper: np.ndarray, middle: np.ndarray, lower: np.ndarray) ->
 
 def rsi_flat_is_50(rsi: np.ndarray, close: np.ndarray) -> np.ndarray:
     """TA-Lib reports 0 when average gain and loss are both 0 (no price change at all since
-    the series began); the project's rule is 50 there."""
-    changed = np.concatenate([[False], np.logical_or.accumulate(np.diff(close) != 0)])
-    return np.where((rsi == 0.0) & ~changed, 50.0, rsi)
+    the series began); the project's rule is 50 there. ``rsi`` (TA-Lib's fresh output) is
+    changed in place."""
+    # The (finite) price has not changed up to a bar while it equals the first bar's: only
+    # the bars before the first that differs can be flat, where a pass over np.diff and
+    # its running OR would look at every bar.
+    differs = close != close[0]
+    first_change = int(differs.argmax()) if differs.any() else len(close)
+    flat = rsi[:first_change]
+    flat[flat == 0.0] = 50.0
+    return rsi
 
 
 def compute(bars: pd.DataFrame, params: IndicatorParams | None = None) -> pd.DataFrame:
@@ -99,6 +106,7 @@ def compute_arrays(
 
 def _sma_or_nan(values: np.ndarray, period: int) -> np.ndarray:
     """TA-Lib's SMA; all NaN where the input never becomes defined."""
-    if np.isnan(values).all():
+    # A defined last value (the usual case) settles it without a pass over the series.
+    if np.isnan(values[-1]) and np.isnan(values).all():
         return np.full(len(values), np.nan)
     return talib.SMA(values, period)
