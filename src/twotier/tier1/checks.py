@@ -32,6 +32,12 @@ def percent_b(close: Values, upper: Values, lower: Values) -> Values:
     return ratio_or(close - lower, upper - lower, 0.5)
 
 
+def positive(d: int, values: Values) -> Values:
+    """``signed(d, values) > 0`` without the negation: -x > 0 exactly where x < 0 (NaN and
+    both zeros in neither)."""
+    return values > 0 if d > 0 else values < 0
+
+
 def signed(d: int, values: Values) -> Values:
     """``d * values`` for d = +1 or -1, without a multiplication for the long side."""
     return values if d > 0 else -values
@@ -95,8 +101,8 @@ def side_checks(
     pb = t.percent_b
     rsi_span = p.rsi_upper - p.rsi_lower
     passed = {
-        "trend": (signed(d, t.fast_spread) > 0) & (signed(d, t.slow_spread) > 0),
-        "momentum": (signed(d, macd) > 0) & (signed(d, t.macd_gap) > 0),
+        "trend": positive(d, t.fast_spread) & positive(d, t.slow_spread),
+        "momentum": positive(d, macd) & positive(d, t.macd_gap),
         "rsi": t.rsi_in_band,
         "volume": t.volume_passed,
         "bollinger": pb <= p.bollinger_pivot if d > 0 else pb >= p.bollinger_pivot,
