@@ -10,7 +10,7 @@ import talib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twotier.indicators import COLUMNS, LOOKBACKS, IndicatorParams, IndicatorStream, compute
+from twotier.indicators import COLUMNS, LOOKBACKS, IndicatorParams, IndicatorStream, compute, series
 from twotier.market.resample import resample
 
 RULES_LOOKBACKS = {
@@ -166,6 +166,12 @@ def test_rsi_is_50_only_until_the_price_first_moves():
         rsi = result["rsi"].to_numpy()
         assert (rsi[14:30] == 50.0).all()
         assert (rsi[30:] == 0.0).all()  # all losses since: TA-Lib's 0 stands
+
+
+def test_rsi_flat_rule_and_sma_baseline_take_empty_series():
+    empty = np.array([], dtype=np.float64)
+    assert len(series.rsi_flat_is_50(empty.copy(), empty)) == 0
+    assert len(series._sma_or_nan(empty, 5)) == 0
 
 
 @pytest.mark.parametrize("n", [0, 1, 10, 33, 117])

@@ -58,7 +58,7 @@ def rsi_flat_is_50(rsi: np.ndarray, close: np.ndarray) -> np.ndarray:
     # The (finite) price has not changed up to a bar while it equals the first bar's: only
     # the bars before the first that differs can be flat, where a pass over np.diff and
     # its running OR would look at every bar.
-    differs = close != close[0]
+    differs = close != close[:1]
     first_change = int(differs.argmax()) if differs.any() else len(close)
     flat = rsi[:first_change]
     flat[flat == 0.0] = 50.0
@@ -107,6 +107,6 @@ def compute_arrays(
 def _sma_or_nan(values: np.ndarray, period: int) -> np.ndarray:
     """TA-Lib's SMA; all NaN where the input never becomes defined."""
     # A defined last value (the usual case) settles it without a pass over the series.
-    if np.isnan(values[-1]) and np.isnan(values).all():
+    if np.isnan(values[-1:]).all() and np.isnan(values).all():
         return np.full(len(values), np.nan)
     return talib.SMA(values, period)
