@@ -375,25 +375,37 @@ def a_position(side: int, entry: int, stop: float, target: float, trailing: bool
     )
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    data=st.data(),
-    n=steps(50),
-    side=st.sampled_from([-1, 1]),
-    stop=st.sampled_from([0.01, 0.015, 0.02, 0.025, 0.03]),
-    target=st.sampled_from([0.07, 0.08, 0.1]),
-    trailing=st.booleans(),
-)
-def test_the_exit_scan_over_many_bars_finds_the_exit_the_step_finds_bar_by_bar(
-    data, n, side, stop, target, trailing
-):
-    entry = 8_000_000  # 800.0
+# A position's scan over n bars: its side, stop, target and trailing flag, and the bars.
+SCAN_CASES = {
+    "data": st.data(),
+    "n": steps(50),
+    "side": st.sampled_from([-1, 1]),
+    "stop": st.sampled_from([0.01, 0.015, 0.02, 0.025, 0.03]),
+    "target": st.sampled_from([0.07, 0.08, 0.1]),
+    "trailing": st.booleans(),
+}
+ENTRY = 8_000_000  # 800.0
+
+
+def drawn_bars(data, n: int) -> tuple:
+    """n bars after an entry at ENTRY: closes, signal, decided confidence and conviction,
+    chaos count."""
     moves = data.draw(st.lists(st.integers(-80_000, 80_000), min_size=n, max_size=n))
-    closes = entry + np.cumsum(np.array(moves, dtype=np.int64))
+    closes = ENTRY + np.cumsum(np.array(moves, dtype=np.int64))
     signal = np.array(data.draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=n, max_size=n)))
     confidence = decided(np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))))
     conv = decided(np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))))
     chaos = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    return closes, signal, confidence, conv, chaos
+
+
+@settings(max_examples=200, deadline=None)
+@given(**SCAN_CASES)
+def test_the_exit_scan_over_many_bars_finds_the_exit_the_step_finds_bar_by_bar(
+    data, n, side, stop, target, trailing
+):
+    entry = ENTRY
+    closes, signal, confidence, conv, chaos = drawn_bars(data, n)
     x = ExitParams()
     p = a_position(side, entry, stop, target, trailing)
     scanned = first_exit(p, exit_marks(p, closes, signal, confidence, conv, chaos, x), x)
@@ -417,14 +429,7 @@ def test_the_exit_scan_over_many_bars_finds_the_exit_the_step_finds_bar_by_bar(
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    data=st.data(),
-    n=steps(50),
-    side=st.sampled_from([-1, 1]),
-    stop=st.sampled_from([0.01, 0.015, 0.02, 0.025, 0.03]),
-    target=st.sampled_from([0.07, 0.08, 0.1]),
-    trailing=st.booleans(),
-)
+@given(**SCAN_CASES)
 def test_the_scans_side_only_bars_and_other_rules_find_the_exit_the_step_finds(
     data, n, side, stop, target, trailing
 ):
@@ -432,13 +437,8 @@ def test_the_scans_side_only_bars_and_other_rules_find_the_exit_the_step_finds(
     found once over the tape, the other rules and the floor scanned before the first
     side-only bar. Each side-only bar is where those rules fire on that bar's plain values,
     the floor fires where a floor rule does, and the exit bar is the step's."""
-    entry = 8_000_000
-    moves = data.draw(st.lists(st.integers(-80_000, 80_000), min_size=n, max_size=n))
-    closes = entry + np.cumsum(np.array(moves, dtype=np.int64))
-    signal = np.array(data.draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=n, max_size=n)))
-    confidence = decided(np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))))
-    conv = decided(np.array(data.draw(st.lists(UNIT, min_size=n, max_size=n))))
-    chaos = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    entry = ENTRY
+    closes, signal, confidence, conv, chaos = drawn_bars(data, n)
     x = ExitParams()
     rules = enabled_rules(x)
     side_only = tuple(rule for rule in rules if rule.side_only)
