@@ -169,18 +169,11 @@ THOUSANDS_GROUP = tuple(f"{n:03d}" for n in range(1000))
 def format_cny(units: int, sign: bool = False) -> str:
     """1,234,567.89 (with a + for gains when ``sign``), rounded to the cent half away
     from zero as the files show amounts (``to_cent``; Decimal's own format rounds half to
-    even: 0.825 CNY would be 0.82 here and 0.83 in trades.csv). By integer arithmetic on
-    the cents (a Python int; anything else is made one by ``to_cent``): a quarter of the
-    instructions of a ``:,`` format of ``to_cent``'s amount."""
-    if type(units) is not int:
-        units = to_cent(units)
-    if units >= 0:
-        cents = (units + UNITS_PER_CENT // 2) // UNITS_PER_CENT
-        head = "+" if sign else ""
-    else:  # the cents of the magnitude, rounded as to_cent does; -0.00 is written 0.00
-        cents = (UNITS_PER_CENT // 2 - units) // UNITS_PER_CENT
-        head = "-" if cents else "+" if sign else ""
-    whole, cent = divmod(cents, 100)
+    even: 0.825 CNY would be 0.82 here and 0.83 in trades.csv). The digits and thousands
+    groups are looked up: a ``:,`` format costs several times more."""
+    units = to_cent(units)
+    head = "-" if units < 0 else "+" if sign else ""  # -0.004 rounds to 0: written 0.00
+    whole, cent = divmod(abs(units) // UNITS_PER_CENT, 100)
     if whole < 1000:
         return f"{head}{whole}.{CENT_DIGITS[cent]}"
     if whole < 1_000_000:

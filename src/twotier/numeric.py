@@ -52,18 +52,17 @@ def above(values, limit: float):
     """``decided(values) > limit``, for one value or an array. An array none of whose
     values comes near the limit (nearly always: a breaker's or the risk degree's test over
     a quiet stretch) answers one plain False for every value, without rounding each."""
-    if isinstance(values, np.ndarray) and len(values):
-        # A short array's largest value in Python costs a fifth of numpy's reduction. NaN,
-        # never above a limit, leaves the test below either way or goes to the full test.
-        largest = max(values.tolist()) if len(values) <= SHORT else np.maximum.reduce(values)
-        if far_below(largest, limit):
-            return False
+    # NaN, never above a limit, leaves the test below either way or goes to the full test
+    if isinstance(values, np.ndarray) and len(values) and far_below(largest(values), limit):
+        return False
     return decided(values) > limit
 
 
 def largest(values: np.ndarray):
-    """The largest value of an array of numbers (not empty, no NaN) as a Python number:
-    a short array's from its list, at a fraction of the cost of numpy's reduction."""
+    """The largest value of an array of numbers (not empty) as a Python number: a short
+    array's from its list, at a fraction of the cost of numpy's reduction. A NaN gives
+    NaN, or in a short array may be passed over (Python's ``max`` compares it False): a
+    bound taken with it must hold whatever a NaN value does."""
     if len(values) <= SHORT:
         return max(values.tolist())
     return np.maximum.reduce(values).item()

@@ -40,9 +40,8 @@ def stamp(time_ns: int) -> str:
     in exchange time: from 1992 on (UTC+8 throughout) by arithmetic, the date's text
     looked up by day (about 4,600 instructions a stamp, where a datetime in the
     exchange's zone took about 11,000)."""
-    two = TWO_DIGITS
     if time_ns < FIXED_OFFSET_FROM_NS:  # China's summer times: the zone database's clock
-        t = exchange_clock(time_ns)
+        t, two = exchange_clock(time_ns), TWO_DIGITS
         return f"[{t.year}-{two[t.month]}-{two[t.day]} {two[t.hour]}:{two[t.minute]}]"
     day, second = divmod(time_ns // 1_000_000_000 + FIXED_OFFSET_SECONDS, 86_400)
     return f"[{date_text(day)} {CLOCK_TEXT[second // 60]}]"
@@ -63,10 +62,9 @@ EXACT_PRICE_UNITS = 10**15
 
 def price_text(units: int) -> str:
     """``number_text`` of a price in price units."""
-    if type(units) is int and 0 <= units < EXACT_PRICE_UNITS:  # prices and slippages
-        return f"{units // PRICE_SCALE}.{decimals_text(units % PRICE_SCALE)}"
-    if type(units) is int and -EXACT_PRICE_UNITS < units < 0:
-        return f"-{-units // PRICE_SCALE}.{decimals_text(-units % PRICE_SCALE)}"
+    if type(units) is int and -EXACT_PRICE_UNITS < units < EXACT_PRICE_UNITS:
+        sign, size = ("-", -units) if units < 0 else ("", units)
+        return f"{sign}{size // PRICE_SCALE}.{decimals_text(size % PRICE_SCALE)}"
     return number_text(price_of(units))
 
 
