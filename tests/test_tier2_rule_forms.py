@@ -467,6 +467,41 @@ def test_the_scans_side_only_bars_and_other_rules_find_the_exit_the_step_finds(
     assert scanned == stepped
 
 
+@settings(max_examples=300, deadline=None)
+@given(**SCAN_CASES, protect=st.sampled_from([0.01, 0.03, 0.05]))
+def test_a_scan_passing_over_rules_its_pnl_cannot_reach_finds_the_exit_of_every_rule(
+    data, n, side, stop, target, trailing, protect
+):
+    """``first_exit`` passes over a threshold rule whose threshold no bar's P&L reaches
+    (``ExitRule.reach``): closes on each threshold's price, a unit either side of it, or
+    anywhere between, find the exit and reason the rules checked at every bar find, and
+    the step finds bar by bar."""
+    entry = ENTRY
+    x = ExitParams(profit_protect_pnl=protect)
+    p = a_position(side, entry, stop, target, trailing)
+    levels = [target, protect, -stop, -min(stop, x.chaos_stop_cap), x.trailing_activation]
+    prices = [round(entry * (1 + side * level)) for level in levels]
+    near = st.builds(lambda price, unit: price + unit, st.sampled_from(prices), st.integers(-1, 1))
+    anywhere = st.integers(round(entry * 0.85), round(entry * 1.15))
+    closes = np.array(data.draw(st.lists(near | anywhere, min_size=n, max_size=n)))
+    _, signal, confidence, conv, chaos = drawn_bars(data, n)
+    rules = enabled_rules(x)
+    every_bar = tuple(replace(rule, reach=None) for rule in rules)
+    marks = exit_marks(p, closes, signal, confidence, conv, chaos, x)
+    scanned = first_exit(p, marks, x, rules)
+    assert scanned == first_exit(p, marks, x, every_bar)
+    stepped, probe = None, p
+    for k in range(n):
+        plain = (int(signal[k]), float(confidence[k]), float(conv[k]), int(chaos[k]))
+        m = exit_marks(probe, int(closes[k]), *plain, x)
+        probe = replace(probe, best_close=m.best, armed=m.armed)
+        hit = first_exit(probe, m, x)
+        if hit is not None:
+            stepped = (k, hit[1])
+            break
+    assert scanned == stepped
+
+
 class Recording:
     """A position that writes down which of its fields are read."""
 

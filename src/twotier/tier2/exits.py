@@ -26,7 +26,7 @@ import numpy as np
 
 from twotier.config.model import ExitParams
 from twotier.money import PRICE_SCALE
-from twotier.numeric import decided, running_any, running_best, where
+from twotier.numeric import decided, extremes, running_any, running_best, where
 from twotier.tier2.sizing import pct
 from twotier.tier2.state import Position
 
@@ -92,7 +92,9 @@ def _trail(p: Position, close_units, close, x: ExitParams):
     if isinstance(pnl, np.ndarray) and (p.armed or not p.trailing):
         # Armed already, or never to be: the same at every bar, without three array
         # operations (most positions of a scan).
-        return pnl, best, np.full(len(pnl), p.armed)
+        armed = np.empty(len(pnl), dtype=bool)  # (filling costs less than np.full's wrapper)
+        armed.fill(p.armed)
+        return pnl, best, armed
     armed = p.armed | (p.trailing & running_any(pnl >= x.trailing_activation))
     return pnl, best, armed
 
@@ -180,6 +182,21 @@ def below_loss_floor(p: Position, m: ExitMarks, x: ExitParams) -> np.ndarray:
 Predicate = Callable[[Position, ExitMarks, ExitParams], np.ndarray]
 Namer = Callable[[Position, ExitMarks, ExitParams, int], str]
 Floor = Callable[[ExitMarks, ExitParams], np.ndarray]
+Reach = Callable[[Position, float, float, ExitParams], bool]
+
+
+def _reaches_target(p: Position, low: float, high: float, x: ExitParams) -> bool:
+    return high >= p.target
+
+
+def _reaches_protect(p: Position, low: float, high: float, x: ExitParams) -> bool:
+    return high >= x.profit_protect_pnl
+
+
+def _reaches_stop(p: Position, low: float, high: float, x: ExitParams) -> bool:
+    # The stop in force is the position's, or the chaos cap below it: the lower of the
+    # two is the nearest loss at which the rule can fire.
+    return low <= -min(p.stop, x.chaos_stop_cap)
 
 
 @dataclass(frozen=True)
@@ -192,22 +209,31 @@ class ExitRule:
     # it once per tape (``side_exit_bars``).
     side_only: bool = False
     floor: Floor | None = None  # a floor rule's floor (its ``fires``: the P&L below it)
+    # Whether the rule can fire at a bar whose P&L is between the two values (the lowest
+    # and highest of a scan's bars), for a rule that fires only at a P&L past a threshold:
+    # where it cannot, a scan passes over it without its array work (``first_exit``).
+    reach: Reach | None = None
 
 
 EXIT_TREE: tuple[ExitRule, ...] = (
     ExitRule("trailing_stop", trailing_stop, lambda p, m, x, i: "trailing_stop"),
     ExitRule(
-        "profit_target", profit_target, lambda p, m, x, i: f"profit_target_{pct(p.target)}pct"
+        "profit_target",
+        profit_target,
+        lambda p, m, x, i: f"profit_target_{pct(p.target)}pct",
+        reach=_reaches_target,
     ),
     ExitRule(
         "profit_protect",
         profit_protect,
         lambda p, m, x, i: f"profit_protect_{pct(x.profit_protect_pnl)}pct",
+        reach=_reaches_protect,
     ),
     ExitRule(
         "stop_loss",
         stop_loss,
         lambda p, m, x, i: f"stop_loss_{pct(_value_at(stop_in_force(p, m, x), i))}pct",
+        reach=_reaches_stop,
     ),
     ExitRule("signal_reversal", signal_reversal, lambda p, m, x, i: "signal_reversal", True),
     ExitRule("low_confidence", low_confidence, lambda p, m, x, i: "low_confidence", True),
@@ -299,8 +325,12 @@ def first_exit(
             if rule.fires(p, m, x):
                 return 0, rule.reason(p, m, x, 0)
         return None
-    first, named = len(m.pnl), None
+    first, named, span = len(m.pnl), None, None
     for rule in rules:  # in tree order: at the same bar, the earlier rule names the exit
+        if rule.reach is not None:  # most windows reach no threshold but one, or none
+            span = _pnl_span(m.pnl) if span is None else span
+            if not rule.reach(p, *span, x):
+                continue
         fires = rule.fires(p, m, x)
         i = int(fires.argmax())
         if i < first and fires[i]:
@@ -308,3 +338,14 @@ def first_exit(
             if first == 0:  # no later rule can fire sooner, nor name this bar's exit
                 break
     return None if named is None else (first, named.reason(p, m, x, first))
+
+
+def _pnl_span(pnl: np.ndarray) -> tuple[float, float]:
+    """The lowest and highest P&L of a scan's bars, for ``ExitRule.reach``: a NaN (which
+    fires no threshold rule) may be passed over, or gives the widest span."""
+    if not len(pnl):
+        return -math.inf, math.inf
+    low, high = extremes(pnl)
+    if low != low or high != high:
+        return -math.inf, math.inf
+    return low, high
