@@ -473,13 +473,15 @@ def test_a_scan_passing_over_rules_its_pnl_cannot_reach_finds_the_exit_of_every_
     data, n, side, stop, target, trailing, protect
 ):
     """``first_exit`` passes over a threshold rule whose threshold no bar's P&L reaches
-    (``ExitRule.reach``): closes on each threshold's price, a unit either side of it, or
-    anywhere between, find the exit and reason the rules checked at every bar find, and
-    the step finds bar by bar."""
+    (``ExitRule.reach``): closes on each threshold's price (the loss floors' too), a unit
+    either side of it, or anywhere between, find the exit and reason the rules checked at
+    every bar find (the scan's rules with the loss floor too), and the step finds bar by
+    bar."""
     entry = ENTRY
     x = ExitParams(profit_protect_pnl=protect)
     p = a_position(side, entry, stop, target, trailing)
     levels = [target, protect, -stop, -min(stop, x.chaos_stop_cap), x.trailing_activation]
+    levels += [-x.confidence_drop_loss, -x.chaos_exit_loss]
     prices = [round(entry * (1 + side * level)) for level in levels]
     near = st.builds(lambda price, unit: price + unit, st.sampled_from(prices), st.integers(-1, 1))
     anywhere = st.integers(round(entry * 0.85), round(entry * 1.15))
@@ -490,6 +492,11 @@ def test_a_scan_passing_over_rules_its_pnl_cannot_reach_finds_the_exit_of_every_
     marks = exit_marks(p, closes, signal, confidence, conv, chaos, x)
     scanned = first_exit(p, marks, x, rules)
     assert scanned == first_exit(p, marks, x, every_bar)
+    floor = loss_floor(confidence, conv, chaos, x, rules)
+    floored = exit_marks(p, closes, signal, confidence, conv, chaos, x, floor)
+    scan = scan_rules(rules)
+    every_scan_bar = tuple(replace(rule, reach=None) for rule in scan)
+    assert first_exit(p, floored, x, scan) == first_exit(p, floored, x, every_scan_bar)
     stepped, probe = None, p
     for k in range(n):
         plain = (int(signal[k]), float(confidence[k]), float(conv[k]), int(chaos[k]))
@@ -529,6 +536,8 @@ def test_every_exit_rule_reads_only_what_the_exit_scan_may_cache():
             m = marks(spy._position)
             fires = rule.fires(spy, m, x)
             rule.reason(spy, m, x, int(np.argmax(fires)) if form == "bars" else 0)
+            if rule.reach is not None:
+                rule.reach(spy, -0.5, 0.5, x)
             assert spy.read <= EXIT_INPUTS | TRAIL_STATE, (rule.switch, form, spy.read)
             if rule.side_only:  # the same for every position of a side, and any marks
                 assert spy.read <= {"side"}, (rule.switch, form, spy.read)

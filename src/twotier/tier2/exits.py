@@ -199,6 +199,20 @@ def _reaches_stop(p: Position, low: float, high: float, x: ExitParams) -> bool:
     return low <= -min(p.stop, x.chaos_stop_cap)
 
 
+def _reaches_confidence_floor(p: Position, low: float, high: float, x: ExitParams) -> bool:
+    return low < -x.confidence_drop_loss
+
+
+def _reaches_chaos_floor(p: Position, low: float, high: float, x: ExitParams) -> bool:
+    return low < -x.chaos_exit_loss
+
+
+def _reaches_a_floor(p: Position, low: float, high: float, x: ExitParams) -> bool:
+    # A floor rule's floor is minus its loss or minus infinity: the highest loss floor of
+    # any floor rules is at most the higher of the two.
+    return low < max(-x.confidence_drop_loss, -x.chaos_exit_loss)
+
+
 @dataclass(frozen=True)
 class ExitRule:
     switch: str  # the ExitParams flag that turns the rule on or off
@@ -242,17 +256,21 @@ EXIT_TREE: tuple[ExitRule, ...] = (
         confidence_drop_with_loss,
         lambda p, m, x, i: "confidence_drop_with_loss",
         floor=confidence_drop_floor,
+        reach=_reaches_confidence_floor,
     ),
     ExitRule(
         "chaos_regime_exit",
         chaos_regime_exit,
         lambda p, m, x, i: "chaos_regime_exit",
         floor=chaos_regime_floor,
+        reach=_reaches_chaos_floor,
     ),
 )
 
 # The floor rules together, for a scan (it needs the bar of an exit, not its name).
-ANY_LOSS_FLOOR = ExitRule("loss_floor", below_loss_floor, lambda p, m, x, i: "loss_floor")
+ANY_LOSS_FLOOR = ExitRule(
+    "loss_floor", below_loss_floor, lambda p, m, x, i: "loss_floor", reach=_reaches_a_floor
+)
 
 
 def enabled_rules(x: ExitParams) -> tuple[ExitRule, ...]:
