@@ -73,9 +73,18 @@ def steps(n_max: int = 40):
 def test_day_start_and_peak_of_a_stretch_equal_the_step_rule_applied_step_by_step(
     data, n, last_pv, day_start, peak, reset_pending
 ):
+    """Also a flat stretch's one PV for every step, and peaks at and around the highest
+    PV (where the stretch's peak is its start's at every step, or not)."""
     pv = np.array(data.draw(st.lists(MONEY, min_size=n, max_size=n)), dtype=np.int64)
     new_day = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
-    starts, peaks = day_marks(pv, new_day, last_pv, day_start, peak, reset_pending)
+    flat = data.draw(st.booleans())
+    if flat:
+        pv[:] = pv[0]
+    high = int(pv.max())
+    peak = data.draw(st.sampled_from([peak, high - 1, high, high + 1]))
+    stretch_pv = int(pv[0]) if flat else pv
+    starts, peaks = day_marks(stretch_pv, new_day, last_pv, day_start, peak, reset_pending)
+    assert starts.dtype == peaks.dtype == np.int64
     pending = reset_pending
     for k in range(n):
         day_start, peak = day_marks(int(pv[k]), bool(new_day[k]), last_pv, day_start, peak, pending)

@@ -13,7 +13,7 @@ import datetime as dt
 
 import numpy as np
 
-from twotier.numeric import carried_previous, first_of, running_max_restarting
+from twotier.numeric import carried_previous, first_of, largest, running_max_restarting
 
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()  # numpy's datetime64[D] counts from it
 
@@ -25,8 +25,20 @@ def day_marks(pv, new_day, last_pv: int, day_start: int, peak: int, reset_pendin
     first step; ``reset_pending``: a drawdown breaker asked for the peak to restart at the
     next trading day."""
     starts = carried_previous(pv, last_pv, new_day, day_start)
+    if isinstance(new_day, np.ndarray) and not reset_pending and _at_most(pv, peak):
+        # No step's PV passes the peak (a stretch below its peak, nearly always): the peak
+        # at every step, without the running maximum's two array operations.
+        peaks = np.empty(len(new_day), dtype=starts.dtype)
+        peaks.fill(peak)
+        return starts, peaks
     restart = first_of(new_day) if reset_pending else None
     return starts, running_max_restarting(pv, peak, restart, starts)
+
+
+def _at_most(pv, peak: int) -> bool:
+    """Whether PV (one number for every step, or an integer array) is at most the peak at
+    every step."""
+    return (largest(pv) if isinstance(pv, np.ndarray) else pv) <= peak
 
 
 def day64(day: dt.date) -> np.datetime64:

@@ -92,8 +92,9 @@ def _trail(p: Position, close_units, close, x: ExitParams):
     if isinstance(pnl, np.ndarray) and (p.armed or not p.trailing):
         # Armed already, or never to be: the same at every bar, without three array
         # operations (most positions of a scan).
-        armed = np.empty(len(pnl), dtype=bool)  # (filling costs less than np.full's wrapper)
-        armed.fill(p.armed)
+        armed = np.zeros(len(pnl), dtype=bool)  # (np.full's wrapper costs several times more)
+        if p.armed:
+            armed.fill(True)
         return pnl, best, armed
     armed = p.armed | (p.trailing & running_any(pnl >= x.trailing_activation))
     return pnl, best, armed
