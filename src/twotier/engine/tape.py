@@ -81,10 +81,11 @@ class BasketTape:
         converting whole columns up front costs more. Kept once made (a
         Package is never changed): a step asks for a bar again, and the parameter sets of
         a sweep's batch that share the tape ask for the same bars."""
-        made = self._made.get(bar)
-        if made is None:
-            made = self._made[bar] = self._package(bar)
-        return made
+        made = self._made  # (a cached property's every read is a full attribute look-up)
+        package = made.get(bar)
+        if package is None:
+            package = made[bar] = self._package(bar)
+        return package
 
     @cached_property
     def _columns(self) -> tuple[memoryview, ...]:

@@ -200,7 +200,7 @@ def _move(composite, state, stretch, bars, n, marks) -> None:
         )
     )
     state.trading_day = stretch.trading_day.item(n - 1)
-    days_begun = int(np.count_nonzero(new_day[:n]))
+    days_begun = new_day[:n].tobytes().count(1)  # a bool's byte is 0 or 1 (no numpy call)
     state.day_number += days_begun
     state.day_start = starts.item(n - 1)
     state.peak = peaks.item(n - 1)
