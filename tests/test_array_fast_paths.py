@@ -9,6 +9,7 @@ import pytest
 from twotier.engine.market import day_starts
 from twotier.market.settlement import day_settlements
 from twotier.money import PriceError, price_units, price_units_array
+from twotier.numeric import _result_type
 from twotier.tier2.records import _joined
 
 
@@ -70,3 +71,11 @@ def test_joined_is_np_concatenate(arrays):
     joined, expected = _joined(arrays), np.concatenate(arrays)
     assert joined.dtype == expected.dtype
     assert joined.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize(
+    "values", [0, 1, -(2**63), 2**63 - 1, 2**70, -(2**100), np.zeros(2, np.int32), np.zeros(2)]
+)
+@pytest.mark.parametrize("other", [0, -1, 2**64, 2**90])
+def test_the_result_type_of_plain_ints_and_int_arrays_is_numpys(values, other):
+    assert _result_type(values, other) == np.result_type(values, other)

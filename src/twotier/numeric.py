@@ -214,10 +214,17 @@ def carried_previous(values, first, mask, before):
 
 def _result_type(values, other):
     """``np.result_type(values, other)``; an integer array's own where ``other`` is a
-    Python int (numpy's rule for plain numbers), without numpy's dispatch."""
-    if type(other) is int and isinstance(values, np.ndarray) and values.dtype.kind == "i":
-        return values.dtype
+    Python int (numpy's rule for plain numbers), and numpy's integer for two Python ints
+    whatever their values (a flat stretch's PV), without numpy's dispatch."""
+    if type(other) is int:
+        if isinstance(values, np.ndarray) and values.dtype.kind == "i":
+            return values.dtype
+        if type(values) is int:
+            return _PLAIN_INT
     return np.result_type(values, other)
+
+
+_PLAIN_INT = np.result_type(0, 0)  # numpy's type for Python ints (int64 on Linux)
 
 
 def first_of(flags):
