@@ -337,7 +337,9 @@ def first_exit(
     p: Position, m: ExitMarks, x: ExitParams, rules: tuple[ExitRule, ...] | None = None
 ) -> tuple[int, str] | None:
     """The first bar where a rule fires and the reason of the first rule that fires there
-    (bar 0 for marks of one bar). ``rules``: ``enabled_rules(x)``, if already known."""
+    (bar 0 for marks of one bar). ``rules``: ``enabled_rules(x)``, if already known. Over
+    many bars, a rule whose threshold no bar's P&L reaches (``ExitRule.reach``) is passed
+    over: it fires at none of them."""
     rules = enabled_rules(x) if rules is None else rules
     if not isinstance(m.pnl, np.ndarray):
         for rule in rules:
