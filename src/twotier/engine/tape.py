@@ -379,12 +379,11 @@ def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
     all_times, steps = sorted_union([b.time_ns for b in baskets])
     n = len(all_times)
     bar_at = np.full((len(baskets), n), -1, dtype=np.int64)
-    latest = np.full((len(baskets), n), -1, dtype=np.int64)
-    trading_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    latest = np.empty((len(baskets), n), dtype=np.int64)  # every row accumulated below
+    # Every step is some basket's bar, so each step's day is written below.
+    trading_day = np.empty(n, dtype="datetime64[D]")
     # Each basket's latest regime, signal and conviction at every step, for Tier-2's
-    # portfolio view of every step at once (the packages alone decide it): taken from
-    # the basket's columns behind a first value that stands for no bar yet (no regime,
-    # no signal), at the latest bar + 1 (0 before the first bar).
+    # portfolio view of every step at once (the packages alone decide it).
     regimes, signals, convictions = [], [], []
     for i, b in enumerate(baskets):
         b.step = steps[i]
@@ -392,10 +391,9 @@ def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
         if n:
             np.maximum.accumulate(bar_at[i], out=latest[i])
         trading_day[b.step] = b.trading_day
-        seen = latest[i] + 1
-        regimes.append(_after(NO_REGIME, b.regime).take(seen))
-        signals.append(_after(0, b.signal).take(seen))
-        convictions.append(_after(0.0, b.conviction).take(seen))
+        regimes.append(_at_latest(b.regime, latest[i], NO_REGIME))
+        signals.append(_at_latest(b.signal, latest[i], 0))
+        convictions.append(_at_latest(b.conviction, latest[i], 0.0))
     chaos = chaos_count(regimes)
     average = average_conviction(signals, convictions)
     tz = baskets[0].time.tz if baskets else None
@@ -404,19 +402,25 @@ def build_tape(baskets: list[BasketTape], reserve_target: Callable) -> Tape:
     return Tape(times, trading_day, baskets, bar_at, latest, chaos, average, targets)
 
 
-def _after(first, values: np.ndarray) -> np.ndarray:
-    """``values`` behind ``first``, in their dtype."""
-    out = np.empty(len(values) + 1, dtype=values.dtype)
-    out[0] = first
-    out[1:] = values
+def _at_latest(values: np.ndarray, latest: np.ndarray, none) -> np.ndarray:
+    """``values`` (a basket's column) at each step's latest bar, in their dtype, and
+    ``none`` (no bar yet) before the first bar. ``latest`` never falls, so the steps
+    before the first bar (-1) are a prefix."""
+    before = int(np.searchsorted(latest, 0))
+    if before == len(latest):
+        return np.full(len(latest), none, dtype=values.dtype)
+    out = values.take(latest)
+    out[:before] = none
     return out
 
 
 def sorted_union(stamps: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The distinct values of sorted arrays, sorted (``np.unique`` of their
+    """The distinct values of sorted int64 arrays, sorted (``np.unique`` of their
     concatenation), and where each array's values lie in them. A stable argsort merges
     the sorted runs (``np.unique``'s hashing costs tens of times more on a ten-year
-    series), and its order places each value without a binary search per value."""
+    series), and its order places each value without a binary search per value. The
+    places are worked out in the buffers of the joined and merged values, which are not
+    needed by then: a fresh array of this length costs a page fault every 512 values."""
     if not stamps:
         return np.array([], dtype=np.int64), []
     joined = np.concatenate(stamps)
@@ -425,8 +429,14 @@ def sorted_union(stamps: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]
     first = np.empty(len(merged), dtype=bool)
     first[:1] = True
     np.not_equal(merged[1:], merged[:-1], out=first[1:])
-    position = np.empty(len(joined), dtype=np.int64)
-    position[order] = np.cumsum(first) - 1
-    ends = np.cumsum([len(s) for s in stamps])[:-1]
     # compress: the values where ``first`` is set, as ``merged[first]`` in a third the time
-    return merged.compress(first), np.split(position, ends)
+    union = merged.compress(first)
+    # Each merged value's place in the union: the new values after the first up to it.
+    first[:1] = False
+    place = merged
+    place[:] = first
+    np.add.accumulate(place, out=place)  # in place: a bool's cumsum costs twice as much
+    position = joined
+    position[order] = place
+    ends = np.cumsum([len(s) for s in stamps])[:-1]
+    return union, np.split(position, ends)
