@@ -91,7 +91,7 @@ def basket_market(
         notes.append(f"{spec.key}: packages have no volume: volume fills are off")
     fills_volume = volume if market.volume_fills else None  # NaN: no value, no refusal nor cap
     if not market.price_limits:
-        up = down = np.full(n, NO_PRICE, dtype=np.int64)
+        up = down = _no_prices(n)
     return BasketMarket(fills_volume, locked, up, down, settlements, notes)
 
 
@@ -105,7 +105,14 @@ def _column(packages: pd.DataFrame, name: str) -> np.ndarray | None:
         values = column.to_numpy()
     else:
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    if len(values) and not _has_blank(values):  # the usual column, without a mask
+        return values
     return None if np.isnan(values).all() else values
+
+
+def _has_blank(values: np.ndarray) -> bool:
+    """Whether a float array has a NaN: its minimum is NaN then (a reduction, no mask)."""
+    return bool(np.isnan(values.min()))
 
 
 def _prices(packages: pd.DataFrame, name: str) -> np.ndarray | None:
@@ -113,8 +120,10 @@ def _prices(packages: pd.DataFrame, name: str) -> np.ndarray | None:
     values = _column(packages, name)
     if values is None:
         return None
-    units = np.rint(values * 10_000)
-    units[np.isnan(values)] = NO_PRICE
+    units = values * 10_000
+    np.rint(units, out=units)
+    if _has_blank(units):
+        units[np.isnan(units)] = NO_PRICE
     return units.astype(np.int64)
 
 
@@ -154,7 +163,13 @@ def _or_close(prices: np.ndarray | None, close: np.ndarray) -> np.ndarray:
 
 
 def _or_none(values, n: int) -> np.ndarray:
-    return np.full(n, NO_PRICE, dtype=np.int64) if values is None else values
+    """The data's limits, or NO_PRICE throughout: one value seen at every bar (read-only,
+    no memory a bar)."""
+    return _no_prices(n) if values is None else values
+
+
+def _no_prices(n: int) -> np.ndarray:
+    return np.broadcast_to(np.int64(NO_PRICE), (n,))
 
 
 def _last_per_day(starts, values) -> np.ndarray:

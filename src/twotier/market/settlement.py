@@ -44,11 +44,13 @@ def day_settlements(
     (NaN where blank), whose last value of a day wins."""
     ends = np.append(starts[1:], len(close)) - 1
     volume = np.asarray(volume, dtype=np.float64)
-    if not np.isfinite(volume).all():  # blank: no volume (a column without one as it is)
+    # blank: no volume (a column without one as it is; a finite sum: all are finite)
+    if not np.isfinite(np.add.reduce(volume)):
         volume = np.nan_to_num(volume)
-    triple = high.astype(np.float64) + low + close  # 3 x the typical price; exact
+    weighted = _triple(high, low, close)  # 3 x the typical price; exact
+    weighted *= volume  # in place: one array of the bars' length, not four
     weight = np.add.reduceat(volume, starts)
-    value = np.add.reduceat(triple * volume, starts)
+    value = np.add.reduceat(weighted, starts)
     traded = np.flatnonzero(weight > 0)
     in_ticks = value[traded] / (3.0 * weight[traded] * tick)
     ticks = np.floor(in_ticks + 0.5)  # nearest tick, half up
@@ -57,13 +59,22 @@ def day_settlements(
     for k in np.flatnonzero(np.abs(in_ticks - np.floor(in_ticks) - 0.5) < 1e-6):
         day = traded[k]
         rows = slice(starts[day], ends[day] + 1)
-        ticks[k] = _half_up_ticks(triple[rows], volume[rows], tick)
+        triple = _triple(high[rows], low[rows], close[rows])
+        ticks[k] = _half_up_ticks(triple, volume[rows], tick)
     out = close[ends].astype(np.int64)
     out[traded] = ticks.astype(np.int64) * tick
     if settle is not None:
         given = _last_given(starts, np.asarray(settle, dtype=np.float64))
         out = np.where(given >= 0, given, out)
     return out
+
+
+def _triple(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """high + low + close as floats (in that order, as ``+`` adds them), in a new array."""
+    triple = high.astype(np.float64)
+    triple += low
+    triple += close
+    return triple
 
 
 def _half_up_ticks(triple: np.ndarray, volume: np.ndarray, tick: int) -> int:
