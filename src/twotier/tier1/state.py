@@ -62,5 +62,13 @@ def episodes(signal: np.ndarray) -> np.ndarray:
     """Episode number of each bar: a run of equal non-zero signal is one episode (numbered
     from 1); 0 where the signal is 0."""
     signal = np.asarray(signal)
-    starts = (signal != 0) & (signal != np.concatenate([[0], signal[:-1]]))
-    return np.where(signal != 0, np.cumsum(starts), 0)
+    if not len(signal):
+        return np.zeros(0, dtype=np.int64)
+    # Numbered run by run (a few thousand in ten years) and repeated over each run's bars,
+    # instead of a count over every bar: each run of one non-zero signal is an episode.
+    starts = np.flatnonzero(signal[1:] != signal[:-1])
+    starts += 1
+    starts = np.concatenate([[0], starts])
+    signalled = signal.take(starts) != 0
+    numbers = np.cumsum(signalled) * signalled
+    return numbers.repeat(np.diff(starts, append=len(signal)))
