@@ -4,10 +4,14 @@ paths give, and fall back to them wherever they do not apply."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from twotier.engine.market import day_starts
-from twotier.market.settlement import day_settlements
+from twotier.engine.market import _prices, day_starts
+from twotier.engine.tape import _at_latest
+from twotier.market.settlement import NO_PRICE, day_settlements
 from twotier.money import PriceError, price_units, price_units_array
 from twotier.numeric import _result_type
 from twotier.tier2.records import _joined
@@ -79,3 +83,37 @@ def test_joined_is_np_concatenate(arrays):
 @pytest.mark.parametrize("other", [0, -1, 2**64, 2**90])
 def test_the_result_type_of_plain_ints_and_int_arrays_is_numpys(values, other):
     assert _result_type(values, other) == np.result_type(values, other)
+
+
+@pytest.mark.parametrize(
+    "column, expected",
+    [
+        ([765.5, 766.0], [7_655_000, 7_660_000]),
+        ([765.5, np.nan, 0.0001], [7_655_000, NO_PRICE, 1]),  # a blank: no price
+        ([np.nan, np.nan], None),  # blank throughout: as missing
+        ([], None),
+    ],
+)
+def test_price_columns_in_price_units_and_blanks_as_no_price(column, expected):
+    packages = pd.DataFrame({"high": np.array(column, dtype=np.float64)})
+    units = _prices(packages, "high")
+    assert units is None if expected is None else units.tolist() == expected
+    assert _prices(packages, "low") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 3), min_size=1, max_size=12),
+    st.lists(st.integers(-1, 12), max_size=30).map(sorted),
+    st.sampled_from([np.int8, np.float64]),
+)
+def test_values_at_the_latest_bar_are_those_behind_a_no_bar_value(values, latest, dtype):
+    """``_at_latest`` as the tape took them before: the column behind a first value that
+    stands for no bar yet, at the latest bar + 1."""
+    values = np.array(values, dtype=dtype)
+    latest = np.minimum(np.array(latest, dtype=np.int64), len(values) - 1)
+    behind = np.concatenate([np.array([9], dtype=dtype), values]).take(latest + 1)
+    got = _at_latest(values, latest, 9)
+    assert got.dtype == values.dtype
+    assert got.tolist() == behind.tolist()
+    assert _at_latest(values[:0], np.full(3, -1), 9).tolist() == [9, 9, 9]
