@@ -409,7 +409,9 @@ def _at_latest(values: np.ndarray, latest: np.ndarray, none) -> np.ndarray:
     before = int(np.searchsorted(latest, 0))
     if before == len(latest):
         return np.full(len(latest), none, dtype=values.dtype)
-    out = values.take(latest)
+    # "wrap" takes -1 as the last bar (overwritten below) and skips the bounds check,
+    # which costs about a fifth of a take: every index is a bar or -1.
+    out = values.take(latest, mode="wrap")
     out[:before] = none
     return out
 
@@ -425,7 +427,7 @@ def sorted_union(stamps: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]
         return np.array([], dtype=np.int64), []
     joined = np.concatenate(stamps)
     order = np.argsort(joined, kind="stable")
-    merged = joined.take(order)
+    merged = joined.take(order, mode="wrap")  # every index in range: no check
     first = np.empty(len(merged), dtype=bool)
     first[:1] = True
     np.not_equal(merged[1:], merged[:-1], out=first[1:])
