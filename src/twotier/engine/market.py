@@ -52,8 +52,11 @@ def basket_market(
     units, ``day`` the bars' trading days). A blank cell is no value for its bar."""
     n = len(close)
     notes: list[str] = []
-    high, low, settle, data_up, data_down = (
-        _prices(packages, k) for k in ("high", "low", "settle", "limit_up", "limit_down")
+    # High and low as whole floats: the settlement adds them as floats, and the locks
+    # compare them (exact below 2**53); no integer copies of the bars' length.
+    high, low = _price_floats(packages, "high"), _price_floats(packages, "low")
+    settle, data_up, data_down = (
+        _prices(packages, k) for k in ("settle", "limit_up", "limit_down")
     )
     volume = _column(packages, "volume")
     starts = day_starts(day) if n else np.array([0])
@@ -117,6 +120,12 @@ def _has_blank(values: np.ndarray) -> bool:
 
 def _prices(packages: pd.DataFrame, name: str) -> np.ndarray | None:
     """A price column in price units, NO_PRICE where blank (None: missing)."""
+    units = _price_floats(packages, name)
+    return None if units is None else units.astype(np.int64)
+
+
+def _price_floats(packages: pd.DataFrame, name: str) -> np.ndarray | None:
+    """``_prices`` as floats (whole numbers, the same values)."""
     values = _column(packages, name)
     if values is None:
         return None
@@ -124,7 +133,7 @@ def _prices(packages: pd.DataFrame, name: str) -> np.ndarray | None:
     np.rint(units, out=units)
     if _has_blank(units):
         units[np.isnan(units)] = NO_PRICE
-    return units.astype(np.int64)
+    return units
 
 
 def _day_contracts(contract, day, starts, spec: InstrumentSpec, source: str) -> np.ndarray:
@@ -192,13 +201,15 @@ def _previous_settlements(day_contracts, day_settle) -> np.ndarray:
 def _locks(high, low, starts, day, prev, spec: InstrumentSpec, tolerance, up, down) -> np.ndarray:
     """Each bar's lock (``bar_limits``; ``prev`` each trading day's previous settlement).
     Only a one-price bar (high equal to low, neither blank) can be locked, so the limits
-    are worked out for those few bars alone, not for every bar."""
+    are worked out for those few bars alone, not for every bar (``high`` and ``low`` in
+    price units, integers or whole floats)."""
     locked = np.zeros(len(high), dtype=np.int8)
     bars = np.flatnonzero((high == low) & (high > 0))
     bar_prev = prev[np.searchsorted(starts, bars, side="right") - 1]
     rate = spec.terms.rates("limit_rate", day[bars])
     tick = price_units(spec.tick)
+    bar_high, bar_low = high[bars].astype(np.int64), low[bars].astype(np.int64)
     _, _, locked[bars] = bar_limits(
-        high[bars], low[bars], bar_prev, rate, tick, tolerance, up[bars], down[bars]
+        bar_high, bar_low, bar_prev, rate, tick, tolerance, up[bars], down[bars]
     )
     return locked
