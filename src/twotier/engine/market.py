@@ -101,16 +101,21 @@ def basket_market(
 def _column(packages: pd.DataFrame, name: str) -> np.ndarray | None:
     """A numeric column (NaN where blank), or None where it is missing or blank
     everywhere (RULES.md 10.6 item 4)."""
+    return _column_and_blank(packages, name)[0]
+
+
+def _column_and_blank(packages: pd.DataFrame, name: str) -> tuple[np.ndarray | None, bool]:
+    """``_column``, and whether it has a blank."""
     if name not in packages.columns:
-        return None
+        return None, False
     column = packages[name]
     if column.dtype == np.float64:  # as Tier-1 gives them: nothing to convert
         values = column.to_numpy()
     else:
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
     if len(values) and not _has_blank(values):  # the usual column, without a mask
-        return values
-    return None if np.isnan(values).all() else values
+        return values, False
+    return (None if np.isnan(values).all() else values), True
 
 
 def _has_blank(values: np.ndarray) -> bool:
@@ -126,12 +131,12 @@ def _prices(packages: pd.DataFrame, name: str) -> np.ndarray | None:
 
 def _price_floats(packages: pd.DataFrame, name: str) -> np.ndarray | None:
     """``_prices`` as floats (whole numbers, the same values)."""
-    values = _column(packages, name)
+    values, blank = _column_and_blank(packages, name)
     if values is None:
         return None
     units = values * 10_000
     np.rint(units, out=units)
-    if _has_blank(units):
+    if blank:
         units[np.isnan(units)] = NO_PRICE
     return units
 
@@ -159,7 +164,9 @@ def day_starts(day: np.ndarray) -> np.ndarray:
     """The first bar of each trading day (``day``: the bars' days, datetime64[D], not
     empty), compared as integers: numpy compares datetimes several times slower."""
     days = day.view(np.int64)
-    return np.flatnonzero(np.concatenate([[True], days[1:] != days[:-1]]))
+    changes = np.flatnonzero(days[1:] != days[:-1])  # the bar before each new day
+    changes += 1
+    return np.concatenate([[0], changes])
 
 
 def _or_close(prices: np.ndarray | None, close: np.ndarray) -> np.ndarray:

@@ -71,8 +71,7 @@ def day_settlements(
 
 def _triple(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
     """high + low + close as floats (in that order, as ``+`` adds them), in a new array."""
-    triple = high.astype(np.float64)
-    triple += low
+    triple = np.add(high, low, dtype=np.float64)  # each cast to a float, then added
     triple += close
     return triple
 
