@@ -147,6 +147,25 @@ def to_cent(units):
     return share_to_cent(int(units), 1, 1)
 
 
+def cny_array(units: np.ndarray) -> np.ndarray:
+    """``cny(units)`` of an int64 array, bit for bit: the quotient is taken in place on a
+    float64 copy (numpy's int64 / int casts through a buffer first, for about twice the
+    instructions)."""
+    out = units.astype(np.float64)
+    out /= MONEY_SCALE
+    return out
+
+
+def cent_cny(units: np.ndarray, cny_units: np.ndarray | None = None) -> np.ndarray:
+    """``cny(to_cent(units))`` of an int64 array, bit for bit (``cny_array``).
+    ``cny_units``: ``cny(units)`` if already made, given back where the amounts are whole
+    cents."""
+    cents = to_cent(units)
+    if cents is units and cny_units is not None:
+        return cny_units
+    return cny_array(cents)
+
+
 def cny_decimal(units: int) -> Decimal:
     return Decimal(units) / MONEY_SCALE
 

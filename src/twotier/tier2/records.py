@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from contextlib import suppress
 from functools import cache, cached_property
+from itertools import compress
+from operator import not_
 
 import numpy as np
 import pandas as pd
 
 from twotier.market.calendar import TIMEZONE
-from twotier.money import cny, to_cent
+from twotier.money import cent_cny, cny_array
 from twotier.tier2.book import check_ledger, marked_equities
 from twotier.tier2.breakers import drawdown
 from twotier.tier2.margin import risk_degree
@@ -141,14 +143,15 @@ class EquityRecorder:
         columns, rows = {}, BlockRows(self.size, at, starts, lengths)
         for name, ones, pieces in zip(self._names, row_columns, block_columns, strict=True):
             columns[name] = _column(np.array(ones), pieces, rows)
-        table = with_ratios(columns)
+        pv_cny = cny_array(columns["pv"])
+        table = with_ratios(columns, pv_cny)
         # Times and money in their final form before the table is made: replacing a
         # column of a DataFrame costs more than making it.
         utc = pd.DatetimeIndex(table["time"].view("datetime64[ns]"), tz="UTC")
         table["time"] = utc.tz_convert(TIMEZONE)
-        money = ["pv", "peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]
-        for name in money:
-            table[name] = cny(to_cent(table[name]))  # to the cent, as the files show money
+        table["pv"] = cent_cny(table["pv"], pv_cny)  # to the cent, as the files show money
+        for name in ["peak", "day_start", *[f"equity_{i}" for i in range(self.baskets)]]:
+            table[name] = cent_cny(table[name])
         return pd.DataFrame(table, copy=False)
 
 
@@ -205,10 +208,11 @@ def _column(values: np.ndarray, pieces: tuple, rows: BlockRows) -> np.ndarray:
     if all(array_kinds):
         column[rows.every] = _joined(pieces)
         return column
-    is_array = np.fromiter((isinstance(v, np.ndarray) for v in pieces), bool, len(pieces))
-    arrays = [v for v, a in zip(pieces, is_array, strict=True) if a]
-    column[rows.of(is_array)] = _joined(arrays)
-    ones = np.array([v for v, a in zip(pieces, is_array, strict=True) if not a])
+    # the blocks picked by a list of flags (iterating a numpy bool array costs twice more)
+    flags = [isinstance(v, np.ndarray) for v in pieces]
+    is_array = np.array(flags, dtype=bool)
+    column[rows.of(is_array)] = _joined(list(compress(pieces, flags)))
+    ones = np.array(list(compress(pieces, map(not_, flags))))
     kept = rows.lengths[~is_array]
     column[rows.of(~is_array)] = np.repeat(ones.astype(column.dtype), kept)
     return column
@@ -228,11 +232,11 @@ def _joined(arrays: list | tuple) -> np.ndarray:
     return np.concatenate(arrays)
 
 
-def with_ratios(columns: dict) -> dict:
+def with_ratios(columns: dict, pv_cny: np.ndarray) -> dict:
     """The recorded columns with the ratios to PV in place of the committed capital and
     notional they come from: drawdown, exposure, leverage and the cash reserve held
-    (computed once for the whole table rather than at every step)."""
-    pv_cny = cny(columns["pv"])
+    (computed once for the whole table rather than at every step). ``pv_cny``: the PV
+    column in CNY (``cny_array``)."""
     committed, notional = columns["committed"], columns["notional"]
     ratios = {
         "drawdown": drawdown(columns["pv"], columns["peak"]),
