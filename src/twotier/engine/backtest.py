@@ -35,7 +35,7 @@ from twotier.run.result import (
     table,
 )
 from twotier.tier1.generator import generator_for
-from twotier.tier2.book import in_cents
+from twotier.tier2.book import pnl_in_cents
 from twotier.tier2.composite import Composite
 from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.state import PortfolioState
@@ -249,7 +249,9 @@ def collect(
     composite: Composite, state: PortfolioState, config: Config, packages
 ) -> BacktestResult:
     journal = composite.journal
-    trades = frame(in_cents(journal.trades + composite.open_trades(state)), TRADE_COLUMNS)
+    rows = journal.trades + composite.open_trades(state)
+    gross, net = pnl_in_cents(rows)
+    trades = frame(rows, TRADE_COLUMNS, {"gross_pnl": gross, "net_pnl": net})
     waits = ("bars_waited",) if config.market.any else ()  # RULES.md 10.5
     fills = frame(journal.fills, (*FILL_COLUMNS, *waits))
     equity = composite.recorder.frame()

@@ -121,9 +121,13 @@ class BacktestResult:
 TIME_COLUMNS = frozenset({"time", "entry_time", "exit_time", "exit_decided_at", "decided_at"})
 
 
-def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Rows as a table (``table``)."""
-    return table({column: list(map(itemgetter(column), rows)) for column in columns})
+def frame(
+    rows: list[dict], columns: tuple[str, ...], made: dict[str, list] | None = None
+) -> pd.DataFrame:
+    """Rows as a table (``table``); ``made``: columns made already, taken instead of the
+    rows' values."""
+    made = made or {}
+    return table({c: made[c] if c in made else list(map(itemgetter(c), rows)) for c in columns})
 
 
 def table(data: dict[str, list]) -> pd.DataFrame:

@@ -202,29 +202,32 @@ def trade_row(b: BasketState, p: Position, fill: Fill, gross: int, entry_fee_sha
         "target": p.target,
         "reason": fill.order.reason,
         "return_pct": p.side * (fill.price - p.basis) / p.basis,
-        "gross_pnl": cny(gross),  # rounded to the cent in the table (in_cents)
+        "gross_pnl": cny(gross),  # rounded to the cent in the table (pnl_in_cents)
         "fees": cny(fees),
         "net_pnl": cny(gross - fees),
-        "gross_units": gross,  # exact, for in_cents
+        "gross_units": gross,  # exact, for pnl_in_cents
     }
 
 
-def in_cents(rows: list[dict]) -> list[dict]:
-    """Trade rows in the order they happened, each one's gross P&L the change of the
-    running total rounded to the cent (half away from zero), so that the rows add up to
-    the exact total rounded as PV is: ``final_pv = initial + gross - fees`` to the cent,
-    and each row's net is its gross less its fees. Prices on the tick give whole cents,
-    and the rows their own P&L; off it, a row's P&L can be a cent from its own, rounded.
-    Rows of a paper state written before carry no exact P&L: their rounded one stands."""
-    out, total, shown = [], 0, 0
+def pnl_in_cents(rows: list[dict]) -> tuple[list[float], list[float]]:
+    """The gross and net P&L columns (CNY) of trade rows in the order they happened: each
+    row's gross P&L the change of the running total rounded to the cent (half away from
+    zero), so that the rows add up to the exact total rounded as PV is: ``final_pv =
+    initial + gross - fees`` to the cent, and each row's net is its gross less its fees.
+    Prices on the tick give whole cents, and the rows their own P&L; off it, a row's P&L
+    can be a cent from its own, rounded. Rows of a paper state written before carry no
+    exact P&L: their rounded one stands. Columns rather than rows: the table is made
+    from columns, and copying each row to change two values cost more than the rest."""
+    gross_pnl, net_pnl, total, shown = [], [], 0, 0
     for row in rows:
         units = row.get("gross_units")
         total += round(row["gross_pnl"] * MONEY_SCALE) if units is None else units
         before, shown = shown, to_cent(total)
         gross = shown - before
         fees = round(row["fees"] * MONEY_SCALE)
-        out.append({**row, "gross_pnl": cny(gross), "net_pnl": cny(gross - fees)})
-    return out
+        gross_pnl.append(cny(gross))
+        net_pnl.append(cny(gross - fees))
+    return gross_pnl, net_pnl
 
 
 def marked_equities(state: PortfolioState, closes: list, check: bool = True) -> tuple[list, object]:
