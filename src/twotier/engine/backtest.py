@@ -30,6 +30,7 @@ from twotier.run.result import (
     FILL_COLUMNS,
     TRADE_COLUMNS,
     BacktestResult,
+    DecisionColumns,
     frame,
     summarize,
     table,
@@ -256,16 +257,20 @@ def collect(
     fills = frame(journal.fills, (*FILL_COLUMNS, *waits))
     equity = composite.recorder.frame()
     lines = journal.decisions
+    said = DecisionColumns(
+        [d.time_ns for d in lines], [d.kind for d in lines], [d.reason for d in lines]
+    )
     decisions = table(
         {
-            "time": [d.time_ns for d in lines],
-            "kind": [d.kind for d in lines],
+            "time": said.time,
+            "kind": said.kind,
             "basket": [d.basket for d in lines],
-            "reason": [d.reason for d in lines],
+            "reason": said.reason,
             "text": [d.text for d in lines],
         }
     )
-    logged = decisions if journal.log_decisions else None  # no log, no market counts
+    # no log, no market counts (read from the journal's lists rather than the table)
+    logged = said if journal.log_decisions else None
     summary = summarize(
         config, config.instruments, trades, fills, equity, logged, composite.waiting_at_end
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -146,13 +148,28 @@ def timestamps(values: list[int]) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(TIMEZONE)
 
 
+class DecisionColumns(NamedTuple):
+    """The decision table's times (nanoseconds since the epoch), kinds and reasons as
+    lists: a run's are the journal's own, which the market counts read at a fraction of
+    the cost of the table's Arrow-backed strings."""
+
+    time: list[int]
+    kind: list[str]
+    reason: list[str]
+
+    @classmethod
+    def of(cls, decisions: pd.DataFrame) -> DecisionColumns:
+        times = pd.DatetimeIndex(decisions["time"]).as_unit("ns").asi8.tolist()
+        return cls(times, decisions["kind"].tolist(), decisions["reason"].astype(str).tolist())
+
+
 def summarize(
     config: Config,
     instruments: list[str],
     trades: pd.DataFrame,
     fills: pd.DataFrame,
     equity: pd.DataFrame,
-    decisions: pd.DataFrame | None = None,
+    decisions: pd.DataFrame | DecisionColumns | None = None,
     waiting: Sequence[tuple] = (),
 ) -> dict:
     """The headline figures (docs/run-folder.md). ``gross_pnl`` and ``fees`` count the
@@ -160,7 +177,8 @@ def summarize(
     fees paid so far), so that final_pv = initial_capital + gross_pnl - fees.
     ``waiting``: the closes (and rolls) that had waited and still waited at the data's
     end, as (basket, decided, reason): a close's decision as nanoseconds since the epoch
-    (``composite.waiting``).
+    (``composite.waiting``). ``decisions``: the decision table, or its columns as the
+    journal's lists (``DecisionColumns``), for the market counts.
 
     Computed on the columns' arrays: filtering the whole tables by basket took a few
     percent of a sweep's Tier-2. The sums are pandas' (NaN skipped, numpy's pairwise
@@ -238,25 +256,31 @@ class _TradeColumns:
 
 
 def market_counts(
-    fills: pd.DataFrame, equity: pd.DataFrame, decisions: pd.DataFrame, waiting=()
+    fills: pd.DataFrame,
+    equity: pd.DataFrame,
+    decisions: pd.DataFrame | DecisionColumns,
+    waiting=(),
 ) -> dict:
     """What the market rules did (RULES.md 10.5): entries cancelled (not filled at all)
     and cut (filled in part), exits (and rolls) that waited and the bars they waited in
     all, forced liquidations, the largest risk degree reached."""
-    reasons = decisions["reason"].astype(str)
+    if isinstance(decisions, pd.DataFrame):
+        decisions = DecisionColumns.of(decisions)
+    reasons = Counter(decisions.reason)  # a few dozen distinct reasons
     none = pd.Series([], dtype=float)
     risk = equity["risk_degree"] if "risk_degree" in equity.columns else none
     return {
-        "entries_cancelled": int((reasons.str.startswith("entry_unfilled_")
-                                  | (reasons == "entry_rejected")).sum()),
-        "entries_cut": int(reasons.str.startswith("entry_cut_").sum()),
+        "entries_cancelled": sum(n for reason, n in reasons.items()
+                                 if reason.startswith("entry_unfilled_")
+                                 or reason == "entry_rejected"),
+        "entries_cut": sum(n for reason, n in reasons.items()
+                           if reason.startswith("entry_cut_")),
         "exits_delayed": _exits_delayed(fills, waiting),
-        "bars_waited": int(((decisions["kind"] == "WAIT")).sum()),
+        "bars_waited": decisions.kind.count("WAIT"),
         # liquidations that closed something: one time of the closes it decided (a
         # ruined book with nothing left to close still fires, and halts entries)
-        "forced_liquidations": int(decisions["time"][(decisions["kind"] == "CLOSE")
-                                                     & (reasons == "forced_liquidation")]
-                                   .nunique()),
+        "forced_liquidations": len({time for time, kind, reason in zip(*decisions, strict=True)
+                                    if kind == "CLOSE" and reason == "forced_liquidation"}),
         # JSON has no infinity: null where PV fell to 0 or below (RULES.md 10.6 item 12).
         "max_risk_degree": _finite(float(risk.max())) if len(risk) else None,
     }  # fmt: skip
@@ -272,6 +296,8 @@ def _exits_delayed(fills: pd.DataFrame, waiting=()) -> int:
     if "bars_waited" in fills.columns and len(fills):
         waited = fills["bars_waited"].to_numpy() > 0
         rows = np.flatnonzero(~fills["opens"].to_numpy(dtype=bool) & waited)
+        if not len(rows):
+            return len(delayed)
         decided = pd.DatetimeIndex(fills["decided_at"].take(rows)).as_unit("ns").asi8.tolist()
         baskets, reasons = fills["basket"].take(rows).tolist(), fills["reason"].take(rows).tolist()
         delayed.update(zip(baskets, decided, reasons, strict=True))
