@@ -277,13 +277,23 @@ def market_counts(
                            if reason.startswith("entry_cut_")),
         "exits_delayed": _exits_delayed(fills, waiting),
         "bars_waited": decisions.kind.count("WAIT"),
-        # liquidations that closed something: one time of the closes it decided (a
-        # ruined book with nothing left to close still fires, and halts entries)
-        "forced_liquidations": len({time for time, kind, reason in zip(*decisions, strict=True)
-                                    if kind == "CLOSE" and reason == "forced_liquidation"}),
+        # the decisions scanned only where a liquidation was decided
+        "forced_liquidations": _liquidations(decisions) if reasons["forced_liquidation"] else 0,
         # JSON has no infinity: null where PV fell to 0 or below (RULES.md 10.6 item 12).
         "max_risk_degree": _finite(float(risk.max())) if len(risk) else None,
     }  # fmt: skip
+
+
+def _liquidations(decisions: DecisionColumns) -> int:
+    """Forced liquidations that closed something: one time of the closes each decided (a
+    ruined book with nothing left to close still fires, and halts entries)."""
+    return len(
+        {
+            time
+            for time, kind, reason in zip(*decisions, strict=True)
+            if kind == "CLOSE" and reason == "forced_liquidation"
+        }
+    )
 
 
 def _exits_delayed(fills: pd.DataFrame, waiting=()) -> int:
