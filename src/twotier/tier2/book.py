@@ -255,6 +255,36 @@ def marked_equities(state: PortfolioState, closes: list, check: bool = True) -> 
     return equities, pv
 
 
+def marked_step(state: PortfolioState) -> tuple[list, list, int, int]:
+    """A step's marks in one pass over the baskets: their latest closes
+    (``latest_closes``), ``marked_equities`` and PV at them (unchecked), and their
+    ``largest_value``. The same arithmetic in the same order as those three (tested
+    against them); a step takes them all, at about half the cost of the three passes."""
+    closes, equities, marked = [], [], []
+    pv = state.reserve
+    largest = abs(pv)
+    for b in state.baskets:
+        last = b.last
+        close = 0 if last is None else last.close
+        closes.append(close)
+        cash = b.cash
+        largest += abs(cash)
+        p = b.position
+        if p is None:
+            equities.append(cash)
+            pv += cash
+            continue
+        price = close if b.pending_roll is None else b.mark_price(close)
+        multiplier = b.spec.multiplier
+        equity = cash + p.side * p.contracts * multiplier * (price - p.entry_price)
+        equities.append(equity)
+        marked.append(equity)
+        largest += p.contracts * multiplier * abs(int(price) - p.entry_price)
+    for equity in marked:  # the plain amounts first, as ``marked_equities`` adds them
+        pv = pv + equity
+    return closes, equities, pv, largest
+
+
 def check_range(largest: int) -> None:
     """Refuse marks whose amounts reach ``largest`` (``largest_value``) past what money
     units carry exactly."""

@@ -27,9 +27,8 @@ from twotier.tier2 import entries, fills
 from twotier.tier2.book import (
     Book,
     check_range,
-    largest_value,
     latest_closes,
-    marked_equities,
+    marked_step,
     open_trade,
 )
 from twotier.tier2.breakers import (
@@ -44,7 +43,7 @@ from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.exits import enabled_rules, exit_marks, first_exit
 from twotier.tier2.journal import Journal
 from twotier.tier2.margin import book_margins, liquidation_fires, liquidation_order, risk_degree
-from twotier.tier2.records import EquityRecorder, record_block
+from twotier.tier2.records import EquityRecorder, record_block, record_columns, record_row
 from twotier.tier2.sizing import (
     package_conviction,
 )
@@ -215,9 +214,7 @@ class Composite:
     def marks(self, state: PortfolioState, day) -> Marks:
         """The book marked at the latest closes (refused past the money range where the
         step records them: ``record``)."""
-        closes = latest_closes(state)
-        equities, pv = marked_equities(state, closes, check=False)
-        largest = largest_value(state, closes)
+        closes, equities, pv, largest = marked_step(state)
         margins = self.margins(state, day, closes) if self.margins_on else None
         return Marks(closes, equities, pv, largest, margins, self.book.booked, self.closes_decided)
 
@@ -459,19 +456,19 @@ class Composite:
             marks = self.marks(state, inp.trading_day)
         check_range(marks.largest)
         state.last_pv = marks.pv
-        self.recorder.append(
-            *record_block(
-                state,
-                times=inp.time_ns,
-                days=day64(inp.trading_day),
-                closes=marks.closes,
-                peak=state.peak,
-                day_start=state.day_start,
-                reserve_target=target,
-                marked=(marks.equities, marks.pv),
-                margin=None if marks.margins is None else marks.margins[0],
-            )
+        margin = None if marks.margins is None else marks.margins[0]
+        row = record_row(
+            state,
+            inp.time_ns,
+            day64(inp.trading_day),
+            marks.closes,
+            state.peak,
+            state.day_start,
+            target,
+            (marks.equities, marks.pv),
+            margin,
         )
+        self.recorder.append_row(record_columns(len(state.baskets), margin is not None), row)
 
     # -- data end ------------------------------------------------------------------------
 

@@ -122,12 +122,20 @@ def book_margins(state, days, closes, histories, add: float):
     """The portfolio's margin of all held contracts and of those whose close is not
     decided (10.6 item 12), and each basket's (value form: lists; array form: totals
     only are meaningful per step)."""
+    baskets = state.baskets
+    if not len(baskets) == len(closes) == len(histories):
+        counts = f"{len(baskets)}, {len(closes)}, {len(histories)}"
+        raise ValueError(f"baskets, closes and settlement histories: {counts}")
     totals, held, unclosed = None, [], []
-    for b, close, history in zip(state.baskets, closes, histories, strict=True):
-        h, u = basket_margins(b, days, close, history, add)
+    # By place rather than zip(..., strict=True), whose keyword costs more than the loop.
+    for i, b in enumerate(baskets):
+        if b.position is None:  # a flat basket's 0.0 changes no sum: margins are >= 0
+            held.append(0.0)
+            unclosed.append(0.0)
+            continue
+        h, u = basket_margins(b, days, closes[i], histories[i], add)
         held.append(h)
         unclosed.append(u)
-        if b.position is not None:  # a flat basket's 0.0 changes no sum: margins are >= 0
-            totals = (h, u) if totals is None else (totals[0] + h, totals[1] + u)
+        totals = (h, u) if totals is None else (totals[0] + h, totals[1] + u)
     held_total, unclosed_total = totals or (0.0, 0.0)
     return held_total, unclosed_total, held, unclosed

@@ -71,6 +71,52 @@ def record_block(
     return rows, block
 
 
+def record_row(
+    state: PortfolioState,
+    time_ns: int,
+    day,
+    closes: list,
+    peak: int,
+    day_start: int,
+    reserve_target: float,
+    marked: tuple[list, int],
+    margin: float | None = None,
+) -> tuple:
+    """``record_block`` of one step (a decided step's record), as its values in the order
+    of ``record_columns``: without the block's dict, which costs more to make and to take
+    apart again than the values do. ``marked``: the step's ``marked_equities``."""
+    equities, pv = marked
+    check_ledger(state, time_ns)
+    held = commitments(state, closes, with_margin=False)
+    values = [time_ns, day, pv, peak, day_start, held.committed, held.notional, reserve_target]
+    values.append(0)  # active positions, counted below
+    if margin is not None:
+        values.append(margin)
+    active = 0
+    for i, b in enumerate(state.baskets):
+        p = b.position
+        if p is None:
+            values += (equities[i], 0)
+        else:
+            values += (equities[i], p.side * p.contracts)
+            active += 1
+    values[8] = active
+    return tuple(values)
+
+
+@cache
+def record_columns(baskets: int, margin: bool) -> tuple[str, ...]:
+    """The names of ``record_block``'s columns, in its order (``margin``: whether the
+    book's margin is recorded)."""
+    names = ["time", "trading_day", "pv", "peak", "day_start", "committed", "notional"]
+    names += ["reserve_target", "active_positions"]
+    if margin:
+        names.append("margin")
+    for pair in basket_columns(baskets):
+        names += pair
+    return tuple(names)
+
+
 @cache
 def basket_columns(baskets: int) -> tuple[tuple[str, str], ...]:
     """The equity table's per-basket column names: (equity_i, position_i)."""
@@ -106,6 +152,16 @@ class EquityRecorder:
             self._blocks.append(tuple(block.values()))
             self._block_at.append((self.size, rows))
         self.size += rows
+
+    def append_row(self, names: tuple[str, ...], values: tuple) -> None:
+        """One step's record as its values, in the order of ``names`` (``record_row``)."""
+        if self._names is None:
+            self._names = names
+        elif names is not self._names and names != self._names:
+            raise ValueError(f"record columns {names} differ from {self._names}")
+        self._rows.append(values)
+        self._row_at.append(self.size)
+        self.size += 1
 
     def _last_is_row(self) -> bool:
         return bool(self._row_at) and self._row_at[-1] == self.size - 1

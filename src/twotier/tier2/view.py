@@ -55,7 +55,6 @@ def commitments(
     the margin at 0 (the records read the committed capital and notional alone)."""
     total = Commitments()
     for b in state.baskets:
-        rate = b.spec.margin_rate if margin_rates is None else margin_rates[b.index]
         p = b.position
         if p is not None and p.contracts - p.closing > 0 and b.last is not None:
             close = closes[b.index] if closes is not None else b.last.close
@@ -63,13 +62,24 @@ def commitments(
                 close = b.mark_price(close)
             notional = notional_of(b.unclosed * b.spec.multiplier, close)
             margin = 0.0
-            if with_margin:
-                margin = notional * rate if position_margins is None else position_margins[b.index]
+            if with_margin and position_margins is None:
+                margin = notional * _margin_rate(b, margin_rates)
+            elif with_margin:
+                margin = position_margins[b.index]
             total = total.plus(p.committed, notional, margin)
         if b.entry_order is not None:
             plan = b.entry_order.plan
-            total = total.plus(plan.committed, plan.notional, plan.notional * rate)
+            total = total.plus(
+                plan.committed, plan.notional, plan.notional * _margin_rate(b, margin_rates)
+            )
     return total
+
+
+def _margin_rate(b, margin_rates: list[float] | None) -> float:
+    """The basket's margin rate: ``margin_rates``' or its instrument's own (read only where
+    a margin is taken: a record takes none, and a pydantic model's attribute costs several
+    times a slot's)."""
+    return b.spec.margin_rate if margin_rates is None else margin_rates[b.index]
 
 
 INT64_MAX = np.iinfo(np.int64).max
