@@ -55,39 +55,25 @@ def try_entry(
     if not entry_gate(pkg.signal, pkg.confidence, pkg.strength, conv, s):
         return
     side = pkg.signal
-
-    def block(reason: str, detail: str, kind: str = "BLOCK") -> None:
-        c.journal.block(
-            inp.time_ns,
-            b.index,
-            b.instrument,
-            side,
-            reason,
-            conv,
-            pkg.confidence,
-            pkg.strength,
-            detail,
-            kind,
-        )
-
     hard = hard_block(c, state, inp, view)
     if hard is not None:
-        return block(*hard)
+        return block(c, b, pkg, inp, conv, *hard)
     if pkg.contract is not None and c.deadlines.reached(pkg.contract, inp.trading_day):
         deadline = c.deadlines.of(pkg.contract, inp.trading_day)
-        return block("delivery_deadline_block", f"{pkg.contract}: delivery deadline {deadline}")
+        detail = f"{pkg.contract}: delivery deadline {deadline}"
+        return block(c, b, pkg, inp, conv, "delivery_deadline_block", detail)
     equity = b.equity()
     if equity <= 0:
-        return block("no_equity", f"basket equity {format_cny(equity)}")
+        return block(c, b, pkg, inp, conv, "no_equity", f"basket equity {format_cny(equity)}")
     rules = entry_rules(c, state, b.index, view)
     plan = plan_entry(side, conv, cny(equity), price_of(pkg.close), b.spec.multiplier, rules)
     if isinstance(plan, Skip):
-        return block(plan.reason, plan.detail)
+        return block(c, b, pkg, inp, conv, plan.reason, plan.detail)
     ctx = limit_context(c, state, b, inp, view, rules.caps.portfolio_max(s), marks)
     chosen, attempts, label = with_fallbacks(plan, cny(equity), ctx, rules)
     if chosen is None:
         tried = "; ".join(str(a) for a in attempts)
-        return block("soft_limits", tried, kind="SKIP")
+        return block(c, b, pkg, inp, conv, "soft_limits", tried, kind="SKIP")
     if attempts:
         c.journal.fallback(inp.time_ns, b.index, b.instrument, label, attempts)
     c.journal.entry(inp.time_ns, b.index, b.instrument, chosen, pkg.confidence, pkg.strength)
@@ -99,6 +85,21 @@ def try_entry(
         book_entry(c, state, b, waiting, outcome, pkg)
     else:
         b.entry_order = waiting
+
+
+def block(
+    c: Composite,
+    b: BasketState,
+    pkg: Package,
+    inp: StepInput,
+    conv: float,
+    reason: str,
+    detail: str,
+    kind: str = "BLOCK",
+) -> None:
+    """An entry blocked or skipped (RULES.md 7): its decision line."""
+    c.journal.block(inp.time_ns, b.index, b.instrument, pkg.signal, reason, conv,
+                    pkg.confidence, pkg.strength, detail, kind)  # fmt: skip
 
 
 def limit_context(

@@ -56,8 +56,16 @@ def tier_of(c: float, s: SizingParams) -> tuple[str, SizingTier] | None:
     return None
 
 
+def lesser(a: float, b: float) -> float:
+    """``min(a, b)``, the same value for any two numbers (NaN included): the builtin
+    parses its keyword arguments at every call, several times the cost of a comparison."""
+    return b if b < a else a
+
+
 def clamp(value: float, low: float, high: float) -> float:
-    return min(max(value, low), high)
+    """``min(max(value, low), high)``, compared as the builtins compare (``lesser``)."""
+    raised = low if low > value else value
+    return high if high < raised else raised
 
 
 @dataclass(slots=True)
@@ -70,7 +78,7 @@ class LeverageCaps:
         return tier.leverage_max * self.factor
 
     def basket_max(self, s: SizingParams) -> float:
-        return min(s.max_basket_leverage, s.max_leverage) * self.factor
+        return lesser(s.max_basket_leverage, s.max_leverage) * self.factor
 
     def portfolio_max(self, s: SizingParams) -> float:
         return s.max_leverage * self.factor
@@ -153,7 +161,7 @@ def plan_entry(
         return Skip("low_conviction", f"conviction {c:.2f} below {s.weak.threshold:.2f}")
     name, tier = found
     if rules.chaos_caution:  # RULES.md 8.2: WEAK formulas with conviction min(c, 0.35)
-        name, tier, c_size = "WEAK", s.weak, min(c, s.medium.threshold)
+        name, tier, c_size = "WEAK", s.weak, lesser(c, s.medium.threshold)
     else:
         c_size = c
     one_contract = price * multiplier
@@ -170,13 +178,10 @@ def plan_entry(
         tier_leverage = leverage
     else:
         size = tier.size_base + (c_size - tier.threshold) * tier.size_slope
-        cap = min(rules.caps.tier_max(tier), rules.caps.basket_max(s))
-        leverage = min(
-            clamp(
-                1 + tier.leverage_multiplier * c_size, tier.leverage_min, rules.caps.tier_max(tier)
-            ),
-            cap,
-        )
+        tier_cap = rules.caps.tier_max(tier)
+        cap = lesser(tier_cap, rules.caps.basket_max(s))
+        nominal = 1 + tier.leverage_multiplier * c_size
+        leverage = lesser(clamp(nominal, tier.leverage_min, tier_cap), cap)
         tier_leverage = leverage
         committed = equity * size
         if committed <= 0:  # a tier whose size is 0 at this conviction
@@ -218,7 +223,7 @@ def finish_plan(
     else:
         stop, target = stop_for(effective, x), target_for(effective, x)
     if rules.chaos_caution:
-        target = min(target, rules.chaos_target_cap)
+        target = lesser(target, rules.chaos_target_cap)
     trailing = x.trailing_stop and decided(effective) >= x.trailing_min_leverage
     return EntryPlan(
         side,
