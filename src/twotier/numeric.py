@@ -24,6 +24,11 @@ SHORT = 32  # an array this short is reduced faster in Python, from its list, th
 Values = Any  # a numpy array (whole series) or a float / bool (one bar)
 
 
+# numpy's array type, read once: numpy's module ``__getattr__`` keeps the interpreter from
+# specialising reads of ``np.<name>`` (about 300 instructions each, against a few for a
+# module global), and the rules ask "an array or one value?" at every step.
+ARRAY = np.ndarray
+
 _SCALE = 10.0**DECIMALS
 _PLAIN = (float, int)  # a tuple: ``float | int`` would make a union object at every call
 
@@ -38,7 +43,7 @@ def decided(values):
         if math.isfinite(scaled):
             return round(scaled) / _SCALE
         return scaled / _SCALE  # NaN or an infinity, as numpy gives
-    if isinstance(values, np.ndarray):
+    if isinstance(values, ARRAY):
         return values.round(DECIMALS)  # the method: np.round's dispatch costs more than it
     return np.round(values, DECIMALS)
 
@@ -53,7 +58,7 @@ def above(values, limit: float):
     values comes near the limit (nearly always: a breaker's or the risk degree's test over
     a quiet stretch) answers one plain False for every value, without rounding each."""
     # NaN, never above a limit, leaves the test below either way or goes to the full test
-    if isinstance(values, np.ndarray) and len(values) and far_below(largest(values), limit):
+    if isinstance(values, ARRAY) and len(values) and far_below(largest(values), limit):
         return False
     return decided(values) > limit
 
@@ -91,7 +96,7 @@ def far_below(value: float, limit: float) -> bool:
 
 def where(condition: Values, yes: Values, no: Values) -> Values:
     """``np.where`` for arrays; ``yes if condition else no`` for one bar."""
-    if isinstance(condition, np.ndarray):
+    if isinstance(condition, ARRAY):
         return np.where(condition, yes, no)
     return yes if condition else no
 
@@ -100,7 +105,7 @@ def where_any(condition: Values, yes: Values, no: Values) -> Values:
     """``where`` for a condition seldom true: where no value of an array is true, ``no``
     itself (an array of the result's type and shape), without np.where's pass over every
     value."""
-    if isinstance(condition, np.ndarray):
+    if isinstance(condition, ARRAY):
         return np.where(condition, yes, no) if condition.any() else no
     return yes if condition else no
 
@@ -109,7 +114,7 @@ def ratio_or(numerator: Values, divisor: Values, fallback: Values) -> Values:
     """``numerator / divisor``, and ``fallback`` where the divisor is 0. A divisor is
     seldom 0: an array without a 0 is divided as it is."""
     zero = divisor == 0
-    if isinstance(zero, np.ndarray):
+    if isinstance(zero, ARRAY):
         if not zero.any():
             return numerator / divisor
         return np.where(zero, fallback, numerator / np.where(zero, 1.0, divisor))
@@ -118,13 +123,13 @@ def ratio_or(numerator: Values, divisor: Values, fallback: Values) -> Values:
 
 def clip01(values: Values) -> Values:
     """Clamp to [0, 1]; NaN stays NaN."""
-    if isinstance(values, np.ndarray):
+    if isinstance(values, ARRAY):
         return np.clip(values, 0.0, 1.0)
     return 0.0 if values < 0.0 else 1.0 if values > 1.0 else values
 
 
 def sqrt(values: Values) -> Values:
-    if isinstance(values, np.ndarray):
+    if isinstance(values, ARRAY):
         return np.sqrt(values)
     return math.sqrt(values)
 
@@ -137,7 +142,7 @@ def all_of(flags: Iterable[Values]) -> Values:
 def defined(ind: Mapping[str, Values], names: Iterable[str]) -> Values:
     """True where none of the named inputs is NaN (still warming up)."""
     names = tuple(names)
-    if isinstance(ind[names[0]], np.ndarray):
+    if isinstance(ind[names[0]], ARRAY):
         # OR-ed in place, one series at a time: stacking them first costs 3 times more.
         missing = nan_flags(ind[names[0]])
         for name in names[1:]:
@@ -154,7 +159,7 @@ def nan_flags(values: np.ndarray) -> np.ndarray:
 
 
 def as_int8(values: Values) -> Values:
-    if isinstance(values, np.ndarray):
+    if isinstance(values, ARRAY):
         return values.astype(np.int8)
     return int(values)
 
@@ -162,7 +167,7 @@ def as_int8(values: Values) -> Values:
 def running_best(closes, start: int, side: int):
     """The best close so far (highest for a long, lowest for a short), starting at
     ``start``."""
-    if isinstance(closes, np.ndarray):
+    if isinstance(closes, ARRAY):
         if side > 0:
             return np.maximum.accumulate(np.maximum(closes, start))
         return np.minimum.accumulate(np.minimum(closes, start))
@@ -171,14 +176,14 @@ def running_best(closes, start: int, side: int):
 
 def running_any(flags):
     """Whether a flag has been seen so far."""
-    if isinstance(flags, np.ndarray):
+    if isinstance(flags, ARRAY):
         return np.logical_or.accumulate(flags)
     return bool(flags)
 
 
 def not_(flags):
     """Logical NOT of one flag or an array of them."""
-    if isinstance(flags, np.ndarray):
+    if isinstance(flags, ARRAY):
         return ~flags
     return not flags
 
@@ -196,11 +201,11 @@ def carried_previous(values, first, mask, before):
     in a hundred steps), so each run between two marks is filled with one assignment.
     ``values`` of a mask array may be one number for every position: then every mark but
     one at the first position carries it, and two assignments at most fill the array."""
-    if isinstance(mask, np.ndarray):
+    if isinstance(mask, ARRAY):
         out = np.empty(len(mask), dtype=_result_type(values, before))
         out.fill(before)
         marks = mask.nonzero()[0].tolist()
-        if not isinstance(values, np.ndarray):
+        if not isinstance(values, ARRAY):
             if marks:
                 out[marks[0] :] = values if marks[0] else first
                 if marks[0] == 0 and len(marks) > 1:
@@ -217,7 +222,7 @@ def _result_type(values, other):
     Python int (numpy's rule for plain numbers), and numpy's integer for two Python ints
     whatever their values (a flat stretch's PV), without numpy's dispatch."""
     if type(other) is int:
-        if isinstance(values, np.ndarray) and values.dtype.kind == "i":
+        if isinstance(values, ARRAY) and values.dtype.kind == "i":
             return values.dtype
         if type(values) is int:
             return _PLAIN_INT
@@ -229,7 +234,7 @@ _PLAIN_INT = np.result_type(0, 0)  # numpy's type for Python ints (int64 on Linu
 
 def first_of(flags):
     """Only the first set flag of an array (one flag: itself)."""
-    if isinstance(flags, np.ndarray):
+    if isinstance(flags, ARRAY):
         out = np.zeros(len(flags), dtype=bool)
         if flags.any():
             out[int(flags.argmax())] = True
@@ -242,13 +247,13 @@ def running_max_restarting(values, start, restart, restart_values):
     ``restart_values`` where ``restart`` is set (``restart`` None: nowhere). One value:
     the maximum of the value and the start, or the restart value where it restarts.
     ``values`` may be one number for every position of arrays of ``restart_values``."""
-    if not isinstance(values, np.ndarray) and isinstance(restart_values, np.ndarray):
+    if not isinstance(values, ARRAY) and isinstance(restart_values, ARRAY):
         if restart is None or not restart.any():  # one maximum throughout
             out = np.empty(len(restart_values), dtype=np.result_type(values, start))
             out.fill(max(values, start))
             return out
         values = np.full(len(restart_values), values)
-    if isinstance(values, np.ndarray):
+    if isinstance(values, ARRAY):
         if restart is None or not restart.any():
             return np.maximum.accumulate(np.maximum(values, start))
         out = np.empty(len(values), dtype=np.result_type(values, start))
@@ -265,13 +270,13 @@ def running_max_restarting(values, start, restart, restart_values):
 
 def at_least(values, floor):
     """``max(values, floor)`` element-wise."""
-    if isinstance(values, np.ndarray):
+    if isinstance(values, ARRAY):
         return np.maximum(values, floor)
     return max(values, floor)
 
 
 def filled_like(values, constant):
     """``constant`` in the shape of ``values`` (one value: the constant)."""
-    if isinstance(values, np.ndarray):
+    if isinstance(values, ARRAY):
         return np.full(values.shape, constant)
     return constant

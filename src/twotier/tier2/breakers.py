@@ -4,10 +4,8 @@ one fires are the same rule."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from twotier.config.model import BreakerParams
-from twotier.numeric import above, decided, extremes, far_below, not_, only_if, smallest
+from twotier.numeric import ARRAY, above, decided, extremes, far_below, not_, only_if, smallest
 from twotier.tier2.days import day64
 
 
@@ -31,7 +29,7 @@ def _fall_above(pv, base, limit: float):
     answer a plain False. A stretch's falls are first bounded from the extremes of PV and
     the base, at a fraction of the cost of each step's quotient: with PV >= 0 and the base
     > 0, no step's fall exceeds (largest base - smallest PV) / largest base."""
-    if isinstance(pv, np.ndarray) and isinstance(base, np.ndarray) and len(pv):
+    if isinstance(pv, ARRAY) and isinstance(base, ARRAY) and len(pv):
         low_pv, (low_base, high_base) = smallest(pv), extremes(base)
         if low_pv >= 0 and low_base > 0 and far_below((high_base - low_pv) / high_base, limit):
             return False
@@ -62,7 +60,7 @@ def fired_on(days, fired_day):
     order, where a day outside their span is none of them, for every step at once too."""
     if fired_day is None:
         return False
-    if isinstance(days, np.ndarray):
+    if isinstance(days, ARRAY):
         # the span's ends as dates (numpy's scalar comparisons cost ten times more)
         if not len(days) or not days.item(0) <= fired_day <= days.item(-1):
             return False

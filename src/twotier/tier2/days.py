@@ -13,9 +13,10 @@ import datetime as dt
 
 import numpy as np
 
-from twotier.numeric import carried_previous, first_of, largest, running_max_restarting
+from twotier.numeric import ARRAY, carried_previous, first_of, largest, running_max_restarting
 
 EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()  # numpy's datetime64[D] counts from it
+DATETIME64 = np.datetime64  # read once, as ``numeric.ARRAY`` is
 
 
 def day_marks(pv, new_day, last_pv: int, day_start: int, peak: int, reset_pending: bool):
@@ -25,7 +26,7 @@ def day_marks(pv, new_day, last_pv: int, day_start: int, peak: int, reset_pendin
     first step; ``reset_pending``: a drawdown breaker asked for the peak to restart at the
     next trading day."""
     starts = carried_previous(pv, last_pv, new_day, day_start)
-    if isinstance(new_day, np.ndarray) and not reset_pending and _at_most(pv, peak):
+    if isinstance(new_day, ARRAY) and not reset_pending and _at_most(pv, peak):
         # No step's PV passes the peak (a stretch below its peak, nearly always): the peak
         # at every step, without the running maximum's two array operations.
         peaks = np.empty(len(new_day), dtype=starts.dtype)
@@ -38,14 +39,14 @@ def day_marks(pv, new_day, last_pv: int, day_start: int, peak: int, reset_pendin
 def _at_most(pv, peak: int) -> bool:
     """Whether PV (one number for every step, or an integer array) is at most the peak at
     every step."""
-    return (largest(pv) if isinstance(pv, np.ndarray) else pv) <= peak
+    return (largest(pv) if isinstance(pv, ARRAY) else pv) <= peak
 
 
 def day64(day: dt.date) -> np.datetime64:
     """A trading day as numpy's datetime64[D], to compare with arrays of days: made from
     its count of days since 1970, as numpy reading the date object would make it at
     about twenty times the cost."""
-    return np.datetime64(day.toordinal() - EPOCH_ORDINAL, "D")
+    return DATETIME64(day.toordinal() - EPOCH_ORDINAL, "D")
 
 
 def day_of(days_since_1970: int) -> dt.date:

@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from twotier.money import cny, price_of
-from twotier.numeric import above, far_below, largest, smallest, where
+from twotier.numeric import ARRAY, above, far_below, largest, smallest, where
 from twotier.tier2.days import day64
 
 
@@ -26,7 +26,7 @@ def reference_price(day, opened_on, entry_price: int, settled, held):
     """The price a position's margin is taken on: its fill price on its opening day,
     else the previous settlement (<= 0: none), else the latest price held. Arrays of days:
     ``opened_on`` None where the position was opened before all of them."""
-    if isinstance(settled, np.ndarray) and len(settled) and smallest(settled) > 0:
+    if isinstance(settled, ARRAY) and len(settled) and smallest(settled) > 0:
         later = settled  # every day has a previous settlement (nearly always)
     else:
         later = where(settled > 0, settled, held)
@@ -42,7 +42,7 @@ def position_margin(contracts, multiplier: int, reference, rate):
 
 def risk_degree(margin, pv):
     """Margin over PV (money units); infinite where PV <= 0."""
-    if isinstance(pv, np.ndarray):
+    if isinstance(pv, ARRAY):
         if len(pv) and smallest(pv) > 0:  # nearly always: no step is infinite
             return margin / cny(pv)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -56,7 +56,7 @@ def liquidation_fires(margin, pv, level: float):
     at a fraction of the cost of each step's: with PV > 0, none exceeds the largest margin
     (if not negative; a NaN, never above the level, may be passed over) over the smallest
     PV."""
-    if isinstance(pv, np.ndarray) and isinstance(margin, np.ndarray) and len(pv):
+    if isinstance(pv, ARRAY) and isinstance(margin, ARRAY) and len(pv):
         low_pv, high_margin = smallest(pv), largest(margin)
         if low_pv > 0 and high_margin >= 0 and far_below(high_margin / cny(low_pv), level):
             return False
@@ -82,7 +82,7 @@ def liquidation_order(held: list[float], unclosed: list[float], pv: int, level: 
 def margin_rate(spec, days, add: float):
     """The trading day's margin rate plus the broker's (one day, or an array of days)."""
     terms = spec.terms
-    if isinstance(days, np.ndarray):
+    if isinstance(days, ARRAY):
         if terms.constant_margin:  # one rate for every day: one number serves the array
             return float(terms.base["margin_rate"]) + add
         return terms.rates("margin_rate", days) + add
@@ -91,7 +91,7 @@ def margin_rate(spec, days, add: float):
 
 def previous_settlement(history, contract, days):
     """The contract's latest settlement before each day (<= 0: none)."""
-    if isinstance(days, np.ndarray):
+    if isinstance(days, ARRAY):
         return history.before_each(contract, days)
     found = history.before(contract, days)
     return -1 if found is None else found
@@ -105,7 +105,7 @@ def basket_margins(b, days, close, history, add: float):
     if p is None:
         return 0.0, 0.0
     opened = p.entry_day
-    if isinstance(days, np.ndarray):  # as numpy's day, unless before every one of them
+    if isinstance(days, ARRAY):  # as numpy's day, unless before every one of them
         opened = None if len(days) and opened < days.item(0) else day64(opened)
     settled = previous_settlement(history, p.contract, days)
     ref = reference_price(days, opened, p.entry_price, settled, b.mark_price(close))

@@ -14,7 +14,7 @@ import numpy as np
 
 from twotier.config.model import LimitParams, SizingParams
 from twotier.money import cny, price_of
-from twotier.numeric import at_least, decided, filled_like, largest, where
+from twotier.numeric import ARRAY, at_least, decided, filled_like, largest, where
 from twotier.tier1.regime import CHAOS
 from twotier.tier2.sizing import package_conviction
 from twotier.tier2.state import PortfolioState
@@ -90,7 +90,7 @@ def notional_of(size: int, close):
     steps) in CNY. A position's value can pass what int64 holds (a basket leveraged 10x
     on a PV of 1e14 CNY) while its P&L and PV stay within it: such an array is multiplied
     in Python integers (int64 would wrap around silently)."""
-    wraps = isinstance(close, np.ndarray) and len(close) and size * int(largest(close)) > INT64_MAX
+    wraps = isinstance(close, ARRAY) and len(close) and size * int(largest(close)) > INT64_MAX
     if wraps:
         return np.array([price_of(size * c) for c in close.tolist()], dtype=np.float64)
     return price_of(size * close)  # one close is a Python int or float: no limit to pass
