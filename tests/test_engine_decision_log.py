@@ -101,3 +101,19 @@ def test_a_price_in_price_units_is_written_as_its_float_would_be(units):
     assert price_text(units) == number_text(price_of(units))
     for edge in (EXACT_PRICE_UNITS - 1, -EXACT_PRICE_UNITS + 1, EXACT_PRICE_UNITS, 0):
         assert price_text(edge) == number_text(price_of(edge))
+
+
+def test_a_stamps_date_is_written_as_isoformat_writes_it():
+    """``date_text`` writes the year from its number and looks the month and day up: the
+    text ``date.isoformat`` gives, every day from 1970 to 2100 and every 37th of the rest
+    (years of fewer than four digits included)."""
+    import datetime as dt
+
+    from twotier.tier2.days import EPOCH_ORDINAL
+    from twotier.tier2.journal import date_text
+
+    every = range(dt.date(1970, 1, 1).toordinal(), dt.date(2100, 12, 31).toordinal() + 1)
+    sampled = range(1, dt.date.max.toordinal() + 1, 37)
+    for ordinal in [*every, *sampled, dt.date.max.toordinal()]:
+        day = dt.date.fromordinal(ordinal)
+        assert date_text(ordinal - EPOCH_ORDINAL) == day.isoformat()
