@@ -54,32 +54,33 @@ class Book:
         committed = plan.committed
         if fill.contracts != plan.contracts:
             committed = plan.committed * fill.contracts / plan.contracts
-        b.position = Position(
-            side=plan.side,
-            contracts=fill.contracts,
-            entry_price=fill.price,
-            entry_ns=fill.time_ns,
-            entry_day=fill.trading_day,
-            decided_ns=fill.order.decided_ns,
-            price_kind=fill.price_kind,
-            tier=plan.tier,
-            conviction=plan.conviction,
-            size_fraction=plan.size_fraction,
-            leverage=plan.leverage,
-            effective_leverage=plan.effective_leverage,
-            committed=committed,
-            stop=plan.stop,
-            target=plan.target,
-            trailing=plan.trailing,
-            best_close=fill.price,
-            basis=fill.price,
-            entry_fee=fill.fee,
-            episode=episode,
-            trade_id=state.next_trade_id,
-            contract=fill.order.contract,
-            entry_contract=fill.order.contract,
-            opened_price=fill.price,
+        # The fields without a default by place (in Position's order), the others set
+        # after: a class called with keywords costs about three times as much to make.
+        price = fill.price
+        p = Position(
+            plan.side,  # side
+            fill.contracts,  # contracts
+            price,  # entry_price
+            fill.time_ns,  # entry_ns
+            fill.trading_day,  # entry_day
+            fill.order.decided_ns,  # decided_ns
+            fill.price_kind,  # price_kind
+            plan.tier,  # tier
+            plan.conviction,  # conviction
+            plan.size_fraction,  # size_fraction
+            plan.leverage,  # leverage
+            plan.effective_leverage,  # effective_leverage
+            committed,  # committed
+            plan.stop,  # stop
+            plan.target,  # target
+            plan.trailing,  # trailing
+            price,  # best_close
+            price,  # basis
         )
+        p.entry_fee, p.episode, p.trade_id = fill.fee, episode, state.next_trade_id
+        p.contract = p.entry_contract = fill.order.contract
+        p.opened_price = price
+        b.position = p
         state.next_trade_id += 1
         b.cash -= fill.fee
         state.fees += fill.fee
@@ -114,7 +115,7 @@ class Book:
             trade_row(b, p, fill, gross + pnl_share, fee_share + roll_fee_share)
         )
         p.contracts -= n
-        p.closing = max(0, p.closing - n)
+        p.closing = p.closing - n if p.closing > n else 0  # (the builtin max costs more)
         if p.contracts == 0:
             b.position = None
             b.pending_roll = None

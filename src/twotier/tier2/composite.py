@@ -395,7 +395,10 @@ class Composite:
         """A close decided at an earlier step has failed a try: the basket's exit tree
         and entries wait for it (RULES.md 10.6 item 9; a cut decided at this step leaves
         the exit tree to run on the contracts it keeps, 8.6)."""
-        return any(c.tries and c.order.decided_ns != inp.time_ns for c in b.close_orders)
+        # (most baskets have no close waiting: no generator made for them)
+        return bool(b.close_orders) and any(
+            c.tries and c.order.decided_ns != inp.time_ns for c in b.close_orders
+        )
 
     def close(
         self, state: PortfolioState, b: BasketState, contracts: int, reason: str, inp: StepInput

@@ -115,14 +115,10 @@ def limit_context(
     positions = None
     if c.margins_on:
         positions = (marks.margins if held else c.margins(state, day))[3]
-    return LimitContext(
-        pv=cny(marks.pv if held else state.pv()),
-        before=commitments(state, margin_rates=rates, position_margins=positions),
-        margin_rate=rates[b.index],
-        reserve_target=view.reserve_target,
-        max_leverage=max_leverage,
-        limits=c.limits,
-    )
+    pv = cny(marks.pv if held else state.pv())
+    before = commitments(state, margin_rates=rates, position_margins=positions)
+    # by place: a class called with keywords costs about three times as much to make
+    return LimitContext(pv, before, rates[b.index], view.reserve_target, max_leverage, c.limits)
 
 
 def hard_block(c: Composite, state: PortfolioState, inp: StepInput, view: PortfolioView):
