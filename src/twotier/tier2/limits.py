@@ -65,7 +65,8 @@ SOFT_LIMITS: tuple[tuple[str, Callable[[Commitments, LimitContext], str | None]]
 
 
 def failures(plan: EntryPlan, ctx: LimitContext) -> list[str]:
-    after = ctx.before.plus(plan.committed, plan.notional, plan.notional * ctx.margin_rate)
+    notional = plan.notional
+    after = ctx.before.plus(plan.committed, notional, notional * ctx.margin_rate)
     found = []
     for switch, rule in SOFT_LIMITS:
         if getattr(ctx.limits, switch):

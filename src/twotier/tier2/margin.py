@@ -112,7 +112,7 @@ def basket_margins(b, days, close, history, add: float):
     rate = margin_rate(b.spec, days, add)
     multiplier = b.spec.multiplier
     held = position_margin(p.contracts, multiplier, ref, rate)
-    unclosed = b.unclosed
+    unclosed = p.contracts - p.closing  # ``b.unclosed``, without the property call
     if unclosed == p.contracts:  # no close decided: the same margin
         return held, held
     return held, position_margin(unclosed, multiplier, ref, rate)

@@ -53,26 +53,32 @@ def commitments(
     basket's ``margin_rates`` (the instrument's own rate by default); of entries not
     filled, notional at the decision price times the rate. ``with_margin`` False leaves
     the margin at 0 (the records read the committed capital and notional alone)."""
-    total = Commitments()
+    # Summed in the order Commitments.plus would take them, without making one a basket.
+    committed, notional_total, margin_total = 0.0, 0.0, 0.0
     for b in state.baskets:
         p = b.position
-        if p is not None and p.contracts - p.closing > 0 and b.last is not None:
+        unclosed = 0 if p is None else p.contracts - p.closing
+        if unclosed > 0 and b.last is not None:
             close = closes[b.index] if closes is not None else b.last.close
             if b.pending_roll is not None:
                 close = b.mark_price(close)
-            notional = notional_of(b.unclosed * b.spec.multiplier, close)
+            notional = notional_of(unclosed * b.spec.multiplier, close)
             margin = 0.0
             if with_margin and position_margins is None:
                 margin = notional * _margin_rate(b, margin_rates)
             elif with_margin:
                 margin = position_margins[b.index]
-            total = total.plus(p.committed, notional, margin)
+            committed = committed + p.committed
+            notional_total = notional_total + notional
+            margin_total = margin_total + margin
         if b.entry_order is not None:
             plan = b.entry_order.plan
-            total = total.plus(
-                plan.committed, plan.notional, plan.notional * _margin_rate(b, margin_rates)
-            )
-    return total
+            notional = plan.notional
+            committed = committed + plan.committed
+            notional_total = notional_total + notional
+            if with_margin:
+                margin_total = margin_total + notional * _margin_rate(b, margin_rates)
+    return Commitments(committed, notional_total, margin_total)
 
 
 def _margin_rate(b, margin_rates: list[float] | None) -> float:
