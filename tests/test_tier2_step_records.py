@@ -1,7 +1,8 @@
 """A decided step's marks and record in one pass each (``book.marked_step``,
 ``records.record_row``) are those of the functions a stretch shares: at every decided
 step, the closes, equities, PV and largest value of ``latest_closes``, ``marked_equities``
-and ``largest_value``, and the values and columns of ``record_block``, type for type."""
+and ``largest_value``, type for type; and the record's columns, in their order, hold the
+step's values (a stretch's ``record_block`` is made of the same ``record_row``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from twotier.market.rolls import Roll, RollSchedule
 from twotier.market.sample import SAMPLE_INSTRUMENTS, load_sample
 from twotier.tier2 import book, composite, records
 from twotier.tier2.book import largest_value, latest_closes, marked_equities
+from twotier.tier2.view import commitments
 
 
 def typed(values) -> list:
@@ -39,19 +41,24 @@ def checked_steps(monkeypatch):
 
     def checked_row(state, time_ns, day, closes, peak, day_start, target, marked, margin=None):
         row = record_row(state, time_ns, day, closes, peak, day_start, target, marked, margin)
-        rows, block = records.record_block(
-            state,
-            times=time_ns,
-            days=day,
-            closes=closes,
-            peak=peak,
-            day_start=day_start,
-            reserve_target=target,
-            marked=marked,
-            margin=margin,
-        )
-        assert rows == 1 and typed(row) == typed(block.values())
-        assert records.record_columns(len(state.baskets), margin is not None) == tuple(block)
+        names = records.record_columns(len(state.baskets), margin is not None)
+        record = dict(zip(names, row, strict=True))
+        held = commitments(state, closes, with_margin=False)
+        equities, pv = marked
+        expected = {
+            "time": time_ns, "trading_day": day, "pv": pv, "peak": peak,
+            "day_start": day_start, "committed": held.committed, "notional": held.notional,
+            "reserve_target": target,
+            "active_positions": sum(b.position is not None for b in state.baskets),
+        }  # fmt: skip
+        if margin is not None:
+            expected["margin"] = margin
+        for i, b in enumerate(state.baskets):
+            p = b.position
+            expected[f"equity_{i}"] = equities[i]
+            expected[f"position_{i}"] = 0 if p is None else p.side * p.contracts
+        assert list(record) == list(expected)
+        assert typed(record.values()) == typed(expected.values())
         return row
 
     monkeypatch.setattr(composite, "marked_step", checked_marks)

@@ -245,8 +245,7 @@ def marked_equities(state: PortfolioState, closes: list, check: bool = True) -> 
             equities.append(b.cash)
             pv += b.cash
         else:
-            price = close if b.pending_roll is None else b.mark_price(close)
-            equity = b.cash + p.side * p.contracts * b.spec.multiplier * (price - p.entry_price)
+            equity = held_equity(b, p, close if b.pending_roll is None else b.mark_price(close))
             equities.append(equity)
             marked.append(equity)
     # The plain amounts first, then one addition of each marked one (an array operation
@@ -259,8 +258,9 @@ def marked_equities(state: PortfolioState, closes: list, check: bool = True) -> 
 def marked_step(state: PortfolioState) -> tuple[list, list, int, int]:
     """A step's marks in one pass over the baskets: their latest closes
     (``latest_closes``), ``marked_equities`` and PV at them (unchecked), and their
-    ``largest_value``. The same arithmetic in the same order as those three (tested
-    against them); a step takes them all, at about half the cost of the three passes."""
+    ``largest_value``: the same sums in the same order, of the same ``held_equity`` and
+    ``largest_amount`` (tested against them); a step takes them all, at about half the
+    cost of the three passes."""
     closes, equities, marked = [], [], []
     pv = state.reserve
     largest = abs(pv)
@@ -276,11 +276,10 @@ def marked_step(state: PortfolioState) -> tuple[list, list, int, int]:
             pv += cash
             continue
         price = close if b.pending_roll is None else b.mark_price(close)
-        multiplier = b.spec.multiplier
-        equity = cash + p.side * p.contracts * multiplier * (price - p.entry_price)
+        equity = held_equity(b, p, price)
         equities.append(equity)
         marked.append(equity)
-        largest += p.contracts * multiplier * abs(int(price) - p.entry_price)
+        largest += largest_amount(b, p, price)
     for equity in marked:  # the plain amounts first, as ``marked_equities`` adds them
         pv = pv + equity
     return closes, equities, pv, largest
@@ -305,9 +304,22 @@ def largest_value(state: PortfolioState, closes: list) -> int:
         largest += abs(b.cash)
         p = b.position
         if p is not None:
-            price = close if b.pending_roll is None else b.mark_price(close)
-            largest += p.contracts * b.spec.multiplier * _largest_move(price, p.entry_price)
+            largest += largest_amount(
+                b, p, close if b.pending_roll is None else b.mark_price(close)
+            )
     return largest
+
+
+def held_equity(b, p, price):
+    """A held basket's equity with its position ``p`` marked at ``price`` (one, or an
+    array over steps; the old contract's while a roll waits: ``mark_price``)."""
+    return b.cash + p.side * p.contracts * b.spec.multiplier * (price - p.entry_price)
+
+
+def largest_amount(b, p, price) -> int:
+    """A bound on the open P&L of position ``p`` marked at ``price`` (one, or an array),
+    as a Python int (``largest_value``)."""
+    return p.contracts * b.spec.multiplier * _largest_move(price, p.entry_price)
 
 
 def steps_in_range(state: PortfolioState, closes: list) -> int:

@@ -43,71 +43,52 @@ def record_block(
     Returns the number of rows and the columns (``EquityRecorder.frame`` derives
     drawdown, exposure, leverage and the reserve held from them for the whole table)."""
     rows = 1 if isinstance(times, int) else len(times)
-    equities, pv = marked if marked is not None else marked_equities(state, closes)
-    check_ledger(state, times)
-    held = commitments(state, closes, with_margin=False)
-    block = {
-        "time": times,
-        "trading_day": days,
-        "pv": pv,
-        "peak": peak,
-        "day_start": day_start,
-        "committed": held.committed,  # the ratios to PV are taken when the table is built
-        "notional": held.notional,
-        "reserve_target": reserve_target,
-        "active_positions": 0,  # counted below; the key holds the column's place
-    }
-    if margin is not None:
-        block["margin"] = margin
-    active = 0
-    for b, equity, (equity_name, position_name) in zip(
-        state.baskets, equities, basket_columns(len(state.baskets)), strict=True
-    ):
-        p = b.position
-        block[equity_name] = equity
-        block[position_name] = 0 if p is None else p.side * p.contracts
-        active += p is not None
-    block["active_positions"] = active
-    return rows, block
+    marked = marked if marked is not None else marked_equities(state, closes)
+    values = record_row(state, times, days, closes, peak, day_start, reserve_target, marked, margin)
+    names = record_columns(len(state.baskets), margin is not None)
+    return rows, dict(zip(names, values, strict=True))
 
 
 def record_row(
     state: PortfolioState,
-    time_ns: int,
-    day,
+    times,
+    days,
     closes: list,
-    peak: int,
-    day_start: int,
-    reserve_target: float,
-    marked: tuple[list, int],
-    margin: float | None = None,
+    peak,
+    day_start,
+    reserve_target,
+    marked: tuple[list, object],
+    margin=None,
 ) -> tuple:
-    """``record_block`` of one step (a decided step's record), as its values in the order
-    of ``record_columns``: without the block's dict, which costs more to make and to take
-    apart again than the values do. ``marked``: the step's ``marked_equities``."""
+    """The record of one step or of a block of steps (``record_block``'s arguments, each
+    one value or an array over the steps), as its values in the order of
+    ``record_columns``: a decided step appends them as they are (``append_row``), without
+    a dict, which costs more to make and to take apart again than the values do.
+    ``marked``: ``marked_equities`` at ``closes``. Checks the ledger on every step."""
     equities, pv = marked
-    check_ledger(state, time_ns)
+    check_ledger(state, times)
     held = commitments(state, closes, with_margin=False)
-    values = [time_ns, day, pv, peak, day_start, held.committed, held.notional, reserve_target]
-    values.append(0)  # active positions, counted below
-    if margin is not None:
-        values.append(margin)
-    active = 0
+    per_basket, active = [], 0
     for i, b in enumerate(state.baskets):
         p = b.position
         if p is None:
-            values += (equities[i], 0)
+            per_basket += (equities[i], 0)
         else:
-            values += (equities[i], p.side * p.contracts)
+            per_basket += (equities[i], p.side * p.contracts)
             active += 1
-    values[8] = active
+    # the ratios to PV are taken from committed and notional when the table is built
+    values = [times, days, pv, peak, day_start, held.committed, held.notional, reserve_target]
+    values.append(active)
+    if margin is not None:
+        values.append(margin)
+    values += per_basket
     return tuple(values)
 
 
 @cache
 def record_columns(baskets: int, margin: bool) -> tuple[str, ...]:
-    """The names of ``record_block``'s columns, in its order (``margin``: whether the
-    book's margin is recorded)."""
+    """The names of a record's columns (``record_row``), in its order (``margin``: whether
+    the book's margin is recorded)."""
     names = ["time", "trading_day", "pv", "peak", "day_start", "committed", "notional"]
     names += ["reserve_target", "active_positions"]
     if margin:
