@@ -83,8 +83,28 @@ class BasketTape:
         a sweep's batch that share the tape ask for the same bars."""
         made = self._made  # (a cached property's every read is a full attribute look-up)
         package = made.get(bar)
-        if package is None:
-            package = made[bar] = self._package(bar)
+        if package is not None:
+            return package
+        # Made here rather than by a method of its own: a call's frame costs about a
+        # twentieth of a package.
+        time_ns, day, open_, close, signal, confidence, strength, regime, episode, conviction = (
+            self._columns
+        )
+        volume, locked, up, down = None, 0, None, None
+        market = self._market_columns
+        if market is not None:
+            volumes, locks, ups, downs = market
+            if volumes is not None:
+                volume = volumes[bar]
+                volume = None if volume != volume else volume  # NaN: no value
+            locked, up, down = locks[bar], ups[bar], downs[bar]
+            up, down = None if up <= 0 else up, None if down <= 0 else down
+        package = made[bar] = Package(
+            bar, time_ns[bar], _DATES[day[bar]], open_[bar],
+            close[bar], signal[bar], confidence[bar], strength[bar], regime[bar], episode[bar],
+            None if self.contract is None else self.contract[bar], self.rolls.get(bar),
+            conviction[bar], volume, locked, up, down,
+        )  # fmt: skip
         return package
 
     @cached_property
@@ -107,26 +127,6 @@ class BasketTape:
             return None
         volume = None if m.volume is None else memoryview(m.volume)
         return volume, memoryview(m.locked), memoryview(m.limit_up), memoryview(m.limit_down)
-
-    def _package(self, bar: int) -> Package:
-        time_ns, day, open_, close, signal, confidence, strength, regime, episode, conviction = (
-            self._columns
-        )
-        volume, locked, up, down = None, 0, None, None
-        market = self._market_columns
-        if market is not None:
-            volumes, locks, ups, downs = market
-            if volumes is not None:
-                volume = volumes[bar]
-                volume = None if volume != volume else volume  # NaN: no value
-            locked, up, down = locks[bar], ups[bar], downs[bar]
-            up, down = None if up <= 0 else up, None if down <= 0 else down
-        return Package(
-            bar, time_ns[bar], _DATES[day[bar]], open_[bar],
-            close[bar], signal[bar], confidence[bar], strength[bar], regime[bar], episode[bar],
-            None if self.contract is None else self.contract[bar], self.rolls.get(bar),
-            conviction[bar], volume, locked, up, down,
-        )  # fmt: skip
 
 
 @dataclass
