@@ -41,3 +41,10 @@ def test_format_cny_at_the_thousands_boundaries():
             assert format_cny(units, True) == formatted_by_to_cent(units, True)
     assert format_cny(-49) == "0.00" and format_cny(-50) == "-0.01"
     assert format_cny(12_345_678_950, sign=True) == "+1,234,567.90"
+
+
+@given(st.integers(-(10**17), 10**17), st.booleans())
+def test_whole_cents_are_written_without_rounding_again(cents, sign):
+    """Whole cents (fees) skip ``to_cent``: the text is the one rounding gives."""
+    units = cents * UNITS_PER_CENT
+    assert format_cny(units, sign=sign) == formatted_by_to_cent(units, sign=sign)

@@ -189,8 +189,10 @@ def format_cny(units: int, sign: bool = False) -> str:
     """1,234,567.89 (with a + for gains when ``sign``), rounded to the cent half away
     from zero as the files show amounts (``to_cent``; Decimal's own format rounds half to
     even: 0.825 CNY would be 0.82 here and 0.83 in trades.csv). The digits and thousands
-    groups are looked up: a ``:,`` format costs several times more."""
-    units = to_cent(units)
+    groups are looked up: a ``:,`` format costs several times more. An int of whole
+    cents (fees; P&L of prices on the tick) is its own ``to_cent``: not rounded again."""
+    if type(units) is not int or units % UNITS_PER_CENT:
+        units = to_cent(units)
     head = "-" if units < 0 else "+" if sign else ""  # -0.004 rounds to 0: written 0.00
     whole, cent = divmod(abs(units) // UNITS_PER_CENT, 100)
     if whole < 1000:
