@@ -103,6 +103,20 @@ def test_a_price_in_price_units_is_written_as_its_float_would_be(units):
         assert price_text(edge) == number_text(price_of(edge))
 
 
+def test_a_price_is_written_the_same_when_looked_up():
+    """``price_text`` looks an int's text up: the second time is the first's text, and a
+    float (a basis carried by rolls) is written from the float, -0.0 as such."""
+    from twotier.money import price_of
+    from twotier.tier2.journal import number_text, price_text
+
+    for units in (0, 1, -1, 50, 6_265_000, -6_265_000, 39_106_412, 10**15, -(10**16)):
+        first, again = price_text(units), price_text(units)
+        assert first == again == number_text(price_of(units))
+    for basis in (39_106_412.0, 26_950_000.5, 0.0):
+        assert price_text(basis) == number_text(price_of(basis))
+    assert price_text(0) == "0.00" and price_text(-0.0) == "-0.00"
+
+
 def test_a_stamps_date_is_written_as_isoformat_writes_it():
     """``date_text`` writes the year from its number and looks the month and day up: the
     text ``date.isoformat`` gives, every day from 1970 to 2100 and every 37th of the rest
