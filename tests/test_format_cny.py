@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twotier.money import MAX_MONEY_UNITS, UNITS_PER_CENT, format_cny, to_cent
+from twotier.money import MAX_MONEY_UNITS, UNITS_PER_CENT, format_cny, share_to_cent, to_cent
 
 
 def formatted_by_to_cent(units, sign: bool = False) -> str:
@@ -43,8 +43,11 @@ def test_format_cny_at_the_thousands_boundaries():
     assert format_cny(12_345_678_950, sign=True) == "+1,234,567.90"
 
 
-@given(st.integers(-(10**17), 10**17), st.booleans())
-def test_whole_cents_are_written_without_rounding_again(cents, sign):
-    """Whole cents (fees) skip ``to_cent``: the text is the one rounding gives."""
-    units = cents * UNITS_PER_CENT
-    assert format_cny(units, sign=sign) == formatted_by_to_cent(units, sign=sign)
+@given(st.integers(-(10**17), 10**17), st.integers(-(UNITS_PER_CENT - 1), UNITS_PER_CENT - 1))
+def test_to_cent_gives_whole_cents_back_and_rounds_the_rest(cents, rest):
+    """``to_cent`` gives an amount of whole cents (fees) back as it is, without the
+    rounding, which gives the same amount; any other amount is rounded."""
+    units = cents * UNITS_PER_CENT + rest
+    assert to_cent(units) == share_to_cent(units, 1, 1)
+    if not rest:
+        assert to_cent(units) == units

@@ -134,8 +134,8 @@ def to_cent(units):
     """Money units rounded to the cent, half away from zero (as fees are), as money
     units; one amount (a Python int) or an int64 array. Amounts of prices on the tick are
     whole cents already; those of prices off it are not, and the files show them so. An
-    array of whole cents is given back as it is: checking costs a fraction of rounding
-    (numpy's ``//`` by a number is several times cheaper than its ``%``)."""
+    amount or array of whole cents is given back as it is: checking costs a fraction of
+    rounding (numpy's ``//`` by a number is several times cheaper than its ``%``)."""
     if isinstance(units, np.ndarray):
         if not (units // UNITS_PER_CENT * UNITS_PER_CENT != units).any():
             return units
@@ -144,6 +144,8 @@ def to_cent(units):
             units >= 0, (units + half) // UNITS_PER_CENT, -((half - units) // UNITS_PER_CENT)
         )
         return cents * UNITS_PER_CENT
+    if type(units) is int and not units % UNITS_PER_CENT:  # whole cents (fees): as it is
+        return units
     return share_to_cent(int(units), 1, 1)
 
 
@@ -189,10 +191,8 @@ def format_cny(units: int, sign: bool = False) -> str:
     """1,234,567.89 (with a + for gains when ``sign``), rounded to the cent half away
     from zero as the files show amounts (``to_cent``; Decimal's own format rounds half to
     even: 0.825 CNY would be 0.82 here and 0.83 in trades.csv). The digits and thousands
-    groups are looked up: a ``:,`` format costs several times more. An int of whole
-    cents (fees; P&L of prices on the tick) is its own ``to_cent``: not rounded again."""
-    if type(units) is not int or units % UNITS_PER_CENT:
-        units = to_cent(units)
+    groups are looked up: a ``:,`` format costs several times more."""
+    units = to_cent(units)
     head = "-" if units < 0 else "+" if sign else ""  # -0.004 rounds to 0: written 0.00
     whole, cent = divmod(abs(units) // UNITS_PER_CENT, 100)
     if whole < 1000:
