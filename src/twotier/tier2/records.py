@@ -134,6 +134,18 @@ class EquityRecorder:
             self._block_at.append((self.size, rows))
         self.size += rows
 
+    def append_block(self, names: tuple[str, ...], rows: int, values: tuple) -> None:
+        """Consecutive steps' records as their values (arrays over the ``rows`` steps, or
+        one value for all of them), in the order of ``names`` (``record_row``): a quiet
+        stretch's, kept as ``append`` keeps a block, without the dict it takes apart."""
+        if self._names is None:
+            self._names = names
+        elif names is not self._names and names != self._names:
+            raise ValueError(f"record columns {names} differ from {self._names}")
+        self._blocks.append(values)
+        self._block_at.append((self.size, rows))
+        self.size += rows
+
     def append_row(self, names: tuple[str, ...], values: tuple) -> None:
         """One step's record as its values, in the order of ``names`` (``record_row``)."""
         if self._names is None:

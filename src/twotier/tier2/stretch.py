@@ -23,7 +23,7 @@ from twotier.tier2.breakers import daily_loss_fires, drawdown_fires, fired_on
 from twotier.tier2.days import day_marks
 from twotier.tier2.exits import trail
 from twotier.tier2.margin import book_margins, liquidation_fires
-from twotier.tier2.records import record_block
+from twotier.tier2.records import record_columns, record_row
 from twotier.tier2.state import Package, PortfolioState, Position
 
 if TYPE_CHECKING:
@@ -186,19 +186,19 @@ def _move(composite, state, stretch, bars, n, marks) -> None:
         if i not in replaced:
             basket.last = bars.package(i, last_bar)
     whole = n == len(stretch)
-    composite.recorder.append(
-        *record_block(
-            state,
-            times=stretch.time_ns if whole else stretch.time_ns[:n],
-            days=stretch.trading_day if whole else stretch.trading_day[:n],
-            closes=stretch.closes if whole else [c[:n] for c in stretch.closes],
-            peak=peaks if whole else peaks[:n],
-            day_start=starts if whole else starts[:n],
-            reserve_target=stretch.reserve_target if whole else stretch.reserve_target[:n],
-            marked=(equities, pv) if whole else ([_head(e, n) for e in equities], pv[:n]),
-            margin=margin if whole or margin is None else _head(margin, n),
-        )
+    record = record_row(
+        state,
+        stretch.time_ns if whole else stretch.time_ns[:n],
+        stretch.trading_day if whole else stretch.trading_day[:n],
+        stretch.closes if whole else [c[:n] for c in stretch.closes],
+        peaks if whole else peaks[:n],
+        starts if whole else starts[:n],
+        stretch.reserve_target if whole else stretch.reserve_target[:n],
+        (equities, pv) if whole else ([_head(e, n) for e in equities], pv[:n]),
+        margin if whole or margin is None else _head(margin, n),
     )
+    names = record_columns(len(state.baskets), margin is not None)
+    composite.recorder.append_block(names, n, record)
     state.trading_day = stretch.trading_day.item(n - 1)
     days_begun = new_day[:n].tobytes().count(1)  # a bool's byte is 0 or 1 (no numpy call)
     state.day_number += days_begun
