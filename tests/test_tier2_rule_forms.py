@@ -46,7 +46,7 @@ from twotier.tier2.exits import (
     scan_rules,
     side_exit_bars,
 )
-from twotier.tier2.margin import book_margins, liquidation_fires, margin_rate
+from twotier.tier2.margin import book_margins, liquidation_fires, margin_rate, reference_price
 from twotier.tier2.sizing import conviction, entry_gate
 from twotier.tier2.state import BasketState, PortfolioState, Position
 from twotier.tier2.view import NO_REGIME, average_conviction, chaos_count, reserve_target
@@ -232,6 +232,39 @@ def test_margin_rate_of_many_days_is_each_days(tmp_path, text):
     days = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-03-01"))
     each = np.broadcast_to(margin_rate(spec, days, 0.02), days.shape)
     assert each.tolist() == [margin_rate(spec, day, 0.02) for day in days.tolist()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.data(),
+    n=steps(),
+    opened_at=st.integers(min_value=-2, max_value=8),
+    entry=st.integers(min_value=1, max_value=10**9),
+    held_float=st.booleans(),
+)
+def test_reference_price_of_many_steps_is_each_steps(data, n, opened_at, entry, held_float):
+    """Days in order, the position opened before them (None), on the first, within or
+    after them: each step's reference price is the step's, bit for bit (and of the type
+    comparing every day gives), whether every day has a previous settlement or not, and
+    whether the price held is an integer or a float."""
+    gaps = data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    days = np.datetime64(DAY0, "D") + np.cumsum(gaps)
+    first = days.item(0)
+    opened = first + timedelta(days=opened_at)
+    settle = st.integers(min_value=-1, max_value=10**9)
+    settled = np.array(data.draw(st.lists(settle, min_size=n, max_size=n)), dtype=np.int64)
+    held = np.array(data.draw(st.lists(st.integers(1, 10**9), min_size=n, max_size=n)))
+    held = held.astype(np.float64) if held_float else held
+    opened_on = None if opened < first else opened
+    prices = reference_price(days, opened_on, entry, settled, held)
+    each = [
+        reference_price(day, opened, entry, int(settled[k]), held[k].item())
+        for k, day in enumerate(days.tolist())
+    ]
+    assert prices.tolist() == each
+    later = settled if settled.min() > 0 else np.where(settled > 0, settled, held)
+    compared = later if opened_on is None else np.where(days == day64(opened), entry, later)
+    assert prices.dtype == compared.dtype  # as comparing every day gives it
 
 
 @pytest.mark.parametrize("text", ["", DATED_MARGIN], ids=["constant", "dated"])

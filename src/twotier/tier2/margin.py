@@ -23,16 +23,35 @@ from twotier.tier2.days import day64
 
 
 def reference_price(day, opened_on, entry_price: int, settled, held):
-    """The price a position's margin is taken on: its fill price on its opening day,
-    else the previous settlement (<= 0: none), else the latest price held. Arrays of days:
-    ``opened_on`` None where the position was opened before all of them."""
+    """The price a position's margin is taken on: its fill price on its opening day
+    (``opened_on``, a date), else the previous settlement (<= 0: none), else the latest
+    price held. Arrays of days, in order: ``opened_on`` None where the position was
+    opened before all of them."""
     if isinstance(settled, ARRAY) and len(settled) and smallest(settled) > 0:
         later = settled  # every day has a previous settlement (nearly always)
     else:
         later = where(settled > 0, settled, held)
     if opened_on is None:
         return later
-    return where(day == opened_on, entry_price, later)
+    if isinstance(day, ARRAY):
+        return _on_opening_day(day, opened_on, entry_price, later)
+    return entry_price if day == opened_on else later
+
+
+def _on_opening_day(days, opened_on, entry_price: int, later):
+    """``where(days == opened_on, entry_price, later)`` for days in order: the opening
+    day's steps are one run of them, found by search (at a stretch's first day,
+    nearly always) instead of comparing every day, which numpy does slowly for dates."""
+    if not len(days):
+        return later
+    opened = day64(opened_on)
+    start = 0 if days.item(0) == opened_on else int(days.searchsorted(opened))
+    end = int(days.searchsorted(opened, "right"))
+    if start == end:
+        return later
+    out = later.copy()  # ``later``'s type, which the price held may make a float's
+    out[start:end] = entry_price
+    return out
 
 
 def position_margin(contracts, multiplier: int, reference, rate):
@@ -105,8 +124,8 @@ def basket_margins(b, days, close, history, add: float):
     if p is None:
         return 0.0, 0.0
     opened = p.entry_day
-    if isinstance(days, ARRAY):  # as numpy's day, unless before every one of them
-        opened = None if len(days) and opened < days.item(0) else day64(opened)
+    if isinstance(days, ARRAY) and len(days) and opened < days.item(0):
+        opened = None  # before every one of the days
     settled = previous_settlement(history, p.contract, days)
     ref = reference_price(days, opened, p.entry_price, settled, b.mark_price(close))
     rate = margin_rate(b.spec, days, add)
