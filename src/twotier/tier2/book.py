@@ -24,7 +24,7 @@ from twotier.money import (
     share_to_cent,
     to_cent,
 )
-from twotier.numeric import largest, smallest
+from twotier.numeric import extremes
 from twotier.tier2.journal import SIDE, Journal
 from twotier.tier2.sizing import EntryPlan
 from twotier.tier2.state import BasketState, PortfolioState, Position
@@ -346,8 +346,8 @@ def _largest_move(price, entry: int) -> int:
     """The largest distance of the marked prices (one, or an array) from the entry, as a
     Python int: int64 arrays would wrap around silently past their limit."""
     if isinstance(price, np.ndarray):
-        high, low = int(largest(price)), int(smallest(price))
-        return max(abs(high - entry), abs(low - entry))
+        low, high = extremes(price)  # a short array's from one list
+        return max(abs(int(high) - entry), abs(int(low) - entry))
     return abs(int(price) - entry)
 
 
