@@ -53,8 +53,11 @@ def commitments(
     basket's ``margin_rates`` (the instrument's own rate by default); of entries not
     filled, notional at the decision price times the rate. ``with_margin`` False leaves
     the margin at 0 (the records read the committed capital and notional alone)."""
-    # Summed in the order Commitments.plus would take them, without making one a basket.
-    committed, notional_total, margin_total = 0.0, 0.0, 0.0
+    # Summed in the order Commitments.plus would take them, without making one a basket;
+    # a position's notional first in the sum as it is (None before it): 0.0 + a notional
+    # is the notional, none being -0.0 (sizes and prices are > 0), and over a stretch that
+    # is an array operation.
+    committed, notional_total, margin_total = 0.0, None, 0.0
     for b in state.baskets:
         p = b.position
         unclosed = 0 if p is None else p.contracts - p.closing
@@ -69,16 +72,16 @@ def commitments(
             elif with_margin:
                 margin = position_margins[b.index]
             committed = committed + p.committed
-            notional_total = notional_total + notional
+            notional_total = notional if notional_total is None else notional_total + notional
             margin_total = margin_total + margin
         if b.entry_order is not None:
             plan = b.entry_order.plan
             notional = plan.notional
             committed = committed + plan.committed
-            notional_total = notional_total + notional
+            notional_total = (0.0 if notional_total is None else notional_total) + notional
             if with_margin:
                 margin_total = margin_total + notional * _margin_rate(b, margin_rates)
-    return Commitments(committed, notional_total, margin_total)
+    return Commitments(committed, 0.0 if notional_total is None else notional_total, margin_total)
 
 
 def _margin_rate(b, margin_rates: list[float] | None) -> float:
