@@ -121,40 +121,36 @@ class EquityRecorder:
         self._block_at: list[tuple[int, int]] = []  # their first row and rows
 
     def append(self, rows: int, block: dict) -> None:
-        names = tuple(block)
-        if self._names is None:
-            self._names = names
-        elif names != self._names:
-            raise ValueError(f"record columns {names} differ from {self._names}")
-        if not isinstance(block["time"], np.ndarray):  # one step, plain values
-            self._rows.append(tuple(block.values()))
-            self._row_at.append(self.size)
+        """A block of ``rows`` steps' records as ``record_block`` makes it (one step: plain
+        values)."""
+        names, values = tuple(block), tuple(block.values())
+        if isinstance(block["time"], np.ndarray):
+            self.append_block(names, rows, values)
         else:
-            self._blocks.append(tuple(block.values()))
-            self._block_at.append((self.size, rows))
-        self.size += rows
+            self.append_row(names, values)
 
     def append_block(self, names: tuple[str, ...], rows: int, values: tuple) -> None:
         """Consecutive steps' records as their values (arrays over the ``rows`` steps, or
         one value for all of them), in the order of ``names`` (``record_row``): a quiet
-        stretch's, kept as ``append`` keeps a block, without the dict it takes apart."""
-        if self._names is None:
-            self._names = names
-        elif names is not self._names and names != self._names:
-            raise ValueError(f"record columns {names} differ from {self._names}")
+        stretch's, without a dict to take apart."""
+        self._check_names(names)
         self._blocks.append(values)
         self._block_at.append((self.size, rows))
         self.size += rows
 
     def append_row(self, names: tuple[str, ...], values: tuple) -> None:
         """One step's record as its values, in the order of ``names`` (``record_row``)."""
+        self._check_names(names)
+        self._rows.append(values)
+        self._row_at.append(self.size)
+        self.size += 1
+
+    def _check_names(self, names: tuple[str, ...]) -> None:
+        """The first record's columns are the table's; every later record has them."""
         if self._names is None:
             self._names = names
         elif names is not self._names and names != self._names:
             raise ValueError(f"record columns {names} differ from {self._names}")
-        self._rows.append(values)
-        self._row_at.append(self.size)
-        self.size += 1
 
     def _last_is_row(self) -> bool:
         return bool(self._row_at) and self._row_at[-1] == self.size - 1
