@@ -2,7 +2,7 @@
 ``records.record_row``) are those of the functions a stretch shares: at every decided
 step, the closes, equities, PV and largest value of ``latest_closes``, ``marked_equities``
 and ``largest_value``, type for type; and the record's columns, in their order, hold the
-step's values (a stretch's ``record_block`` is made of the same ``record_row``)."""
+step's values (a quiet stretch appends the same ``record_row``'s values)."""
 
 from __future__ import annotations
 
