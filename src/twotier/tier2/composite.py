@@ -28,6 +28,7 @@ from twotier.tier2.book import (
     Book,
     check_range,
     latest_closes,
+    marked_equities,
     marked_step,
     open_trade,
 )
@@ -43,7 +44,7 @@ from twotier.tier2.deadlines import Deadlines
 from twotier.tier2.exits import enabled_rules, exit_marks, first_exit
 from twotier.tier2.journal import Journal
 from twotier.tier2.margin import book_margins, liquidation_fires, liquidation_order, risk_degree
-from twotier.tier2.records import EquityRecorder, record_block, record_columns, record_row
+from twotier.tier2.records import EquityRecorder, record_columns, record_row
 from twotier.tier2.sizing import (
     package_conviction,
 )
@@ -522,17 +523,19 @@ class Composite:
             state.last_pv = state.pv()
             day = last["trading_day"][0]
             margin = self.margins(state, day.item())[0] if self.margins_on else None
-            _, block = record_block(
+            closes = latest_closes(state)
+            row = record_row(
                 state,
-                times=int(last["time"][0]),
-                days=day,
-                closes=latest_closes(state),
-                peak=int(last["peak"][0]),
-                day_start=int(last["day_start"][0]),
-                reserve_target=float(last["reserve_target"][0]),
-                margin=margin,
+                int(last["time"][0]),
+                day,
+                closes,
+                int(last["peak"][0]),
+                int(last["day_start"][0]),
+                float(last["reserve_target"][0]),
+                marked_equities(state, closes),
+                margin,
             )
-            self.recorder.replace_last(block)
+            self.recorder.replace_last(record_columns(len(state.baskets), margin is not None), row)
 
     def open_trades(self, state: PortfolioState) -> list[dict]:
         """Positions still open at data end, as trade rows with reason ``open``."""

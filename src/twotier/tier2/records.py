@@ -17,36 +17,11 @@ import pandas as pd
 
 from twotier.market.calendar import TIMEZONE
 from twotier.money import cent_cny, cny_array
-from twotier.tier2.book import check_ledger, marked_equities
+from twotier.tier2.book import check_ledger
 from twotier.tier2.breakers import drawdown
 from twotier.tier2.margin import risk_degree
 from twotier.tier2.state import PortfolioState
 from twotier.tier2.view import commitments
-
-
-def record_block(
-    state: PortfolioState,
-    *,
-    times,
-    days,
-    closes: list,
-    peak,
-    day_start,
-    reserve_target,
-    marked: tuple[list, object] | None = None,
-    margin=None,
-) -> tuple[int, dict]:
-    """Records of consecutive steps over which positions do not change (RULES.md 4.1
-    step 6), each basket marked at ``closes[i]`` (arrays over the steps, or one value;
-    ``marked`` if ``marked_equities`` is already known); checks the ledger on every one.
-    ``margin``: the book's margin (RULES.md 10.4), recorded where the rules are on.
-    Returns the number of rows and the columns (``EquityRecorder.frame`` derives
-    drawdown, exposure, leverage and the reserve held from them for the whole table)."""
-    rows = 1 if isinstance(times, int) else len(times)
-    marked = marked if marked is not None else marked_equities(state, closes)
-    values = record_row(state, times, days, closes, peak, day_start, reserve_target, marked, margin)
-    names = record_columns(len(state.baskets), margin is not None)
-    return rows, dict(zip(names, values, strict=True))
 
 
 def record_row(
@@ -60,11 +35,14 @@ def record_row(
     marked: tuple[list, object],
     margin=None,
 ) -> tuple:
-    """The record of one step or of a block of steps (``record_block``'s arguments, each
-    one value or an array over the steps), as its values in the order of
-    ``record_columns``: a decided step appends them as they are (``append_row``), without
-    a dict, which costs more to make and to take apart again than the values do.
-    ``marked``: ``marked_equities`` at ``closes``. Checks the ledger on every step."""
+    """Records of one step, or of consecutive steps over which positions do not change
+    (RULES.md 4.1 step 6; each argument one value, or an array over the steps), as their
+    values in the order of ``record_columns``: each basket marked at ``closes[i]``
+    (``marked``: ``marked_equities`` at them), the book's margin (RULES.md 10.4) where
+    the rules are on. Checks the ledger on every step. A step appends them as a row
+    (``append_row``), a quiet stretch as a block (``append_block``), without a dict to
+    take apart; ``EquityRecorder.frame`` derives drawdown, exposure, leverage and the
+    reserve held from them for the whole table."""
     equities, pv = marked
     check_ledger(state, times)
     held = commitments(state, closes, with_margin=False)
@@ -121,8 +99,8 @@ class EquityRecorder:
         self._block_at: list[tuple[int, int]] = []  # their first row and rows
 
     def append(self, rows: int, block: dict) -> None:
-        """A block of ``rows`` steps' records as ``record_block`` makes it (one step: plain
-        values)."""
+        """A block of ``rows`` steps' records as columns by name (arrays over the steps;
+        one step: plain values), as a live session restores them."""
         names, values = tuple(block), tuple(block.values())
         if isinstance(block["time"], np.ndarray):
             self.append_block(names, rows, values)
@@ -155,8 +133,8 @@ class EquityRecorder:
     def _last_is_row(self) -> bool:
         return bool(self._row_at) and self._row_at[-1] == self.size - 1
 
-    def replace_last(self, block: dict) -> None:
-        """Re-record the final step (after closes at data end)."""
+    def replace_last(self, names: tuple[str, ...], values: tuple) -> None:
+        """Re-record the final step (after closes at data end), as ``append_row``."""
         if self._last_is_row():
             self._rows.pop()
             self._row_at.pop()
@@ -166,7 +144,7 @@ class EquityRecorder:
             self._blocks.append(tuple(_head(v, rows - 1) for v in columns))
             self._block_at.append((first, rows - 1))
         self.size -= 1
-        self.append(1, block)
+        self.append_row(names, values)
 
     def last_row(self) -> dict:
         assert self._names is not None
